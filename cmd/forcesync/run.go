@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// subcommands holds the constructors of every subcommand; each subcommand's
+// file adds itself in an init function, so files never edit each other.
+var subcommands []func(env *Env) *cobra.Command
+
+func register(f func(env *Env) *cobra.Command) { subcommands = append(subcommands, f) }
+
+// run is the whole program: main only calls it, and tests call it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	env := &Env{Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := &cobra.Command{
+		Use:           "forcesync",
+		Short:         "Keep your application's people in Salesforce",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	for _, f := range subcommands {
+		root.AddCommand(f(env))
+	}
+	return root.ExecuteContext(ctx)
+}
+
+// usageError marks a mistake in how the command was called (exit code 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitCode maps an error to the process exit code: 2 for usage mistakes, 1 otherwise.
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

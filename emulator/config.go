@@ -1,0 +1,86 @@
+package emulator
+
+import "time"
+
+// Config describes the org an Emulator serves. The zero value is the default
+// org: connected app forcesync-demo, user admin@forcesync.local, the standard
+// objects, a 100,000-call daily allowance and a two-hour session timeout.
+type Config struct {
+	// BaseURL is the URL clients reach the emulator at, used in instance_url,
+	// identity URLs and record urls' hosts. Empty: derived from each request's Host.
+	BaseURL string `yaml:"base_url"`
+	// OrgID is the 18-character organization Id. Empty: a fixed default.
+	OrgID string `yaml:"org_id"`
+	// DailyAPIRequests is the rolling 24-hour API allowance (DailyApiRequests.Max).
+	// Zero means 100,000.
+	DailyAPIRequests int `yaml:"daily_api_requests"`
+	// SessionTimeout is how long an access token lives without use. Zero means 2h.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// AutoApprove makes /services/oauth2/authorize approve at once for the
+	// default user, redirecting with a code, with no login page (automation).
+	AutoApprove bool `yaml:"auto_approve"`
+	// ConnectedApps are added to the default app forcesync-demo.
+	ConnectedApps []ConnectedApp `yaml:"connected_apps"`
+	// Users are added to the default admin user.
+	Users []UserConfig `yaml:"users"`
+	// Objects adds custom objects, or custom fields to standard objects
+	// (an entry naming a standard object adds its fields to it).
+	Objects []ObjectConfig `yaml:"objects"`
+	// DataFile, when set, is where org state is saved so it survives restarts.
+	DataFile string `yaml:"-"`
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time `yaml:"-"`
+}
+
+// ConnectedApp is an OAuth client registered in the org.
+type ConnectedApp struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// RedirectURIs allowed for the web-server flow. Empty: any loopback URI.
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// Certificate is a PEM certificate (or public key) whose key signs JWT
+	// bearer assertions for this app.
+	Certificate string `yaml:"certificate"`
+	// RunAs is the username the client-credentials flow runs as. Empty: the admin.
+	RunAs string `yaml:"run_as"`
+	// PreAuthorized lists usernames allowed to use JWT bearer. Empty: all users.
+	PreAuthorized []string `yaml:"pre_authorized"`
+}
+
+// UserConfig is a user that can log in.
+type UserConfig struct {
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+	FirstName string `yaml:"first_name"`
+	LastName  string `yaml:"last_name"`
+	Email     string `yaml:"email"`
+	// Profile names a profile ("System Administrator", "Standard User", ...).
+	Profile string `yaml:"profile"`
+}
+
+// ObjectConfig declares a custom object (Name ending in __c) or extra fields
+// on a standard object.
+type ObjectConfig struct {
+	Name        string        `yaml:"name"`
+	Label       string        `yaml:"label"`
+	LabelPlural string        `yaml:"label_plural"`
+	KeyPrefix   string        `yaml:"key_prefix"`
+	Fields      []FieldConfig `yaml:"fields"`
+}
+
+// FieldConfig declares a custom field.
+type FieldConfig struct {
+	Name        string   `yaml:"name"` // must end in __c
+	Label       string   `yaml:"label"`
+	Type        string   `yaml:"type"` // describe type: string, email, double, picklist, ...
+	Length      int      `yaml:"length"`
+	Precision   int      `yaml:"precision"`
+	Scale       int      `yaml:"scale"`
+	Required    bool     `yaml:"required"`
+	Unique      bool     `yaml:"unique"`
+	ExternalID  bool     `yaml:"external_id"`
+	Picklist    []string `yaml:"picklist"`
+	Restricted  bool     `yaml:"restricted"`
+	ReferenceTo []string `yaml:"reference_to"`
+	Default     any      `yaml:"default"`
+}
