@@ -1,0 +1,56 @@
+package forcesync
+
+import "time"
+
+// Op is what happened to a source record.
+type Op string
+
+// Ops.
+const (
+	OpUpsert  Op = "upsert"  // created or changed
+	OpDelete  Op = "delete"  // removed from the application
+	OpDisable Op = "disable" // deactivated (provisioning): e.g. User.IsActive=false
+)
+
+// Change is one accepted event about a source record.
+//
+// Delivery contract: a Change is durable in the Store before any door answers
+// 2xx. Changes to the same (mapping, key) coalesce: only the newest fields are
+// pushed. A change whose Version is lower than the stored one for that key is
+// ignored, so an older version never overwrites a newer one. A change is
+// marked synced only after Salesforce accepted it; it is delivered at least
+// once, and the match rule (External ID upsert, or an intent resolved by
+// query after a crash) makes a resend harmless.
+type Change struct {
+	Source string
+	Key    string
+	Op     Op
+	// Version orders changes of one key; 0 means "now" (the store assigns a
+	// version greater than any it holds for the key).
+	Version int64
+	// Fields is the record's full state as a JSON object (for OpUpsert).
+	Fields map[string]any
+	// Priority: PriorityRealtime changes are served before PriorityBackfill.
+	Priority Priority
+	// Received is when the door accepted the change.
+	Received time.Time
+}
+
+// Priority orders work: real-time changes first, backfills after.
+type Priority int
+
+// Priorities.
+const (
+	PriorityRealtime Priority = 0
+	PriorityBackfill Priority = 1
+)
+
+// SourceRecord is the stored latest state of one application record.
+type SourceRecord struct {
+	Source  string
+	Key     string
+	Version int64
+	Deleted bool
+	Fields  map[string]any
+	Updated time.Time
+}

@@ -1,0 +1,188 @@
+package forcesync
+
+import "fmt"
+
+// Mapping ties a source object to a Salesforce object. It is loaded from the
+// YAML config and compiled against the object's describe by package mapping.
+type Mapping struct {
+	// Name identifies the mapping (unique in a config), e.g. "wp_users_to_leads".
+	Name string
+	// Source is the source object whose records feed this mapping, e.g. "wp_user".
+	Source string
+	// Connection names the Salesforce connection; empty means the only one.
+	Connection string
+	// Object is the Salesforce object API name: Lead, Contact, User, Foo__c.
+	Object string
+	// Direction is push, pull or both. Only push is served today.
+	Direction Direction
+	// Match says how a record finds its Salesforce twin.
+	Match MatchRule
+	// Operations lists what the mapping may do in Salesforce.
+	Operations Operations
+	// Filter is an expression over the source record's fields; records for
+	// which it is false are skipped (status skipped). Empty: every record.
+	Filter string
+	// Mode is keep_updated (default) or once (create, never update).
+	Mode Mode
+	// BatchSize caps records per Collections call (1..200; 0 means 200).
+	BatchSize int
+	// Fields are the field rows, one per target Salesforce field.
+	Fields []FieldRow
+}
+
+// Direction of data flow for a mapping or a field row.
+type Direction string
+
+// Directions.
+const (
+	Push Direction = "push" // application -> Salesforce (default)
+	Pull Direction = "pull" // Salesforce -> application
+	Both Direction = "both"
+)
+
+// Mode says whether a mapping keeps Salesforce updated after the first push.
+type Mode string
+
+// Modes.
+const (
+	KeepUpdated Mode = "keep_updated" // default: every change is pushed
+	Once        Mode = "once"         // replicate once: create, then never update
+)
+
+// MatchKind names a match rule.
+type MatchKind string
+
+// Match kinds.
+const (
+	// MatchExternalID upserts by an External ID field holding the source key
+	// (or a field row's value): idempotent by construction.
+	MatchExternalID MatchKind = "external_id"
+	// MatchFields queries Salesforce by one or more fields (e.g. Email), then
+	// updates the match or creates. One query per batch.
+	MatchFields MatchKind = "fields"
+	// MatchBinding uses only the stored binding: create the first time,
+	// update by Id afterwards.
+	MatchBinding MatchKind = "binding"
+)
+
+// MatchRule is how a record finds its Salesforce twin.
+type MatchRule struct {
+	Kind MatchKind
+	// Field is the External ID field for MatchExternalID, e.g. Forcesync_Key__c.
+	Field string
+	// Fields are the Salesforce fields compared for MatchFields, e.g. [Email].
+	Fields []string
+}
+
+// DeleteAction says what a source delete does in Salesforce.
+type DeleteAction string
+
+// Delete actions.
+const (
+	DeleteIgnore DeleteAction = "ignore" // default: forget nothing, change nothing
+	DeleteDelete DeleteAction = "delete" // delete the Salesforce record
+)
+
+// Operations lists what a mapping may do. The zero value allows create and
+// update and ignores deletes.
+type Operations struct {
+	NoCreate bool
+	NoUpdate bool
+	Delete   DeleteAction
+}
+
+// FieldRow computes one Salesforce field from a source record. Exactly one of
+// SourceField, Constant, Expr or FirstOf is set.
+type FieldRow struct {
+	// Target is the Salesforce field API name.
+	Target string
+	// SourceField copies a field of the source record (dot paths reach into
+	// nested objects: "address.city").
+	SourceField string
+	// Constant is a fixed value.
+	Constant any
+	// HasConstant tells a nil/empty Constant from no constant.
+	HasConstant bool
+	// Expr is an expression over the source record (expr-lang syntax), e.g.
+	// `"Score " + string(score)` or a template.
+	Expr string
+	// FirstOf is a fallback chain: the first non-empty of these source fields
+	// or quoted constants wins.
+	FirstOf []string
+	// ValueMap maps source values to Salesforce values (picklists).
+	ValueMap map[string]string
+	// Default is used when the computed value is empty.
+	Default any
+	// On is create (set only when creating) or always (default).
+	On When
+	// ClearWhenEmpty makes an empty value clear the Salesforce field; by
+	// default an empty value leaves it untouched.
+	ClearWhenEmpty bool
+	// Direction of this row; empty means the mapping's direction.
+	Direction Direction
+}
+
+// When says on which operation a field row applies.
+type When string
+
+// Whens.
+const (
+	Always   When = "always"
+	OnCreate When = "create"
+)
+
+// Validate checks what can be checked without the Salesforce describe.
+func (m *Mapping) Validate() error {
+	if m.Name == "" {
+		return fmt.Errorf("mapping: name is required")
+	}
+	if m.Source == "" {
+		return fmt.Errorf("mapping %s: source is required", m.Name)
+	}
+	if m.Object == "" {
+		return fmt.Errorf("mapping %s: object is required", m.Name)
+	}
+	switch m.Match.Kind {
+	case MatchExternalID:
+		if m.Match.Field == "" {
+			return fmt.Errorf("mapping %s: match external_id needs a field", m.Name)
+		}
+	case MatchFields:
+		if len(m.Match.Fields) == 0 {
+			return fmt.Errorf("mapping %s: match fields needs at least one field", m.Name)
+		}
+	case MatchBinding:
+	default:
+		return fmt.Errorf("mapping %s: match kind %q is not one of external_id, fields, binding", m.Name, m.Match.Kind)
+	}
+	if m.BatchSize < 0 || m.BatchSize > 200 {
+		return fmt.Errorf("mapping %s: batch_size %d is outside 1..200", m.Name, m.BatchSize)
+	}
+	seen := map[string]bool{}
+	for i, f := range m.Fields {
+		if f.Target == "" {
+			return fmt.Errorf("mapping %s: field row %d: target is required", m.Name, i+1)
+		}
+		if seen[f.Target] {
+			return fmt.Errorf("mapping %s: field %s appears twice", m.Name, f.Target)
+		}
+		seen[f.Target] = true
+		n := 0
+		if f.SourceField != "" {
+			n++
+		}
+		if f.HasConstant {
+			n++
+		}
+		if f.Expr != "" {
+			n++
+		}
+		if len(f.FirstOf) > 0 {
+			n++
+		}
+		if n != 1 {
+			return fmt.Errorf("mapping %s: field %s: set exactly one of source, value, expr, first_of", m.Name, f.Target)
+		}
+	}
+	return nil
+}
