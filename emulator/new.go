@@ -31,6 +31,9 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	e.org = o
+	if err := e.loadOrSeed(); err != nil {
+		return nil, err
+	}
 	e.faults = newFaultSet()
 	e.routes()
 	return e, nil

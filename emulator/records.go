@@ -1,0 +1,300 @@
+package emulator
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// record is one row of an sobject.
+//
+// Values are stored sparsely: slots holds only the fields that have a
+// value, keyed by field position, so a million records of a 60-field object
+// cost what their set fields cost. Id and IsDeleted are not in slots (ID and
+// deleted hold them). See the value representation next to field.
+type record struct {
+	obj       *sobject
+	ID        string // 18-character Id
+	slots     []slot
+	deleted   bool      // in the recycle bin
+	deletedAt time.Time // when it went there
+	row       int       // index in obj.rows
+}
+
+// slot is one stored value.
+type slot struct {
+	pos uint16
+	v   any
+}
+
+// get returns the stored value of f (nil when null). f nil returns nil.
+func (r *record) get(f *field) any {
+	if f == nil {
+		return nil
+	}
+	if f.pos == 0 {
+		return r.ID
+	}
+	if f.system && f.Name == "IsDeleted" {
+		return r.deleted
+	}
+	p := uint16(f.pos)
+	for i := range r.slots {
+		if r.slots[i].pos == p {
+			return r.slots[i].v
+		}
+	}
+	return nil
+}
+
+// getName returns the value of the field named name (case-insensitive).
+func (r *record) getName(name string) any { return r.get(r.obj.field(name)) }
+
+// set stores v for f; nil removes the value. It does not touch indexes.
+func (r *record) set(f *field, v any) {
+	if f == nil || f.pos == 0 || (f.system && f.Name == "IsDeleted") {
+		return
+	}
+	p := uint16(f.pos)
+	for i := range r.slots {
+		if r.slots[i].pos == p {
+			if v == nil {
+				r.slots = append(r.slots[:i], r.slots[i+1:]...)
+			} else {
+				r.slots[i].v = v
+			}
+			return
+		}
+	}
+	if v != nil {
+		r.slots = append(r.slots, slot{p, v})
+	}
+}
+
+// snapshot copies the record's mutable state for undo.
+func (r *record) snapshot() (slots []slot, deleted bool, at time.Time) {
+	return append([]slot(nil), r.slots...), r.deleted, r.deletedAt
+}
+
+// --- indexes -------------------------------------------------------------------
+
+// indexKey normalises a value for a unique / External ID index: text is
+// compared case-insensitively unless the field is case-sensitive.
+func indexKey(f *field, v any) string {
+	switch x := v.(type) {
+	case string:
+		if f.CaseSensitive {
+			return x
+		}
+		return strings.ToLower(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	}
+	return ""
+}
+
+// indexRecord adds the live record r to every index of its object.
+func indexRecord(r *record) {
+	o := r.obj
+	for pos, idx := range o.indexes {
+		if v := r.get(o.Fields[pos]); v != nil {
+			k := indexKey(o.Fields[pos], v)
+			idx[k] = append(idx[k], r)
+		}
+	}
+}
+
+// unindexRecord removes r from every index of its object.
+func unindexRecord(r *record) {
+	o := r.obj
+	for pos, idx := range o.indexes {
+		v := r.get(o.Fields[pos])
+		if v == nil {
+			continue
+		}
+		k := indexKey(o.Fields[pos], v)
+		list := idx[k]
+		for i, x := range list {
+			if x == r {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(idx, k)
+		} else {
+			idx[k] = list
+		}
+	}
+}
+
+// lookupIndexLocked returns the live records whose field f equals v
+// (normalised). f must be indexed.
+func lookupIndex(o *sobject, f *field, v any) []*record {
+	idx := o.indexes[f.pos]
+	if idx == nil || v == nil {
+		return nil
+	}
+	return idx[indexKey(f, v)]
+}
+
+// --- store ---------------------------------------------------------------------
+
+// addRecordLocked puts a new record into the store.
+func (e *Emulator) addRecordLocked(r *record) {
+	o := r.obj
+	r.row = len(o.rows)
+	o.rows = append(o.rows, r)
+	e.org.records[r.ID] = r
+	if !r.deleted {
+		o.live++
+		indexRecord(r)
+	}
+}
+
+// removeRecordLocked takes a record out of the store entirely.
+func (e *Emulator) removeRecordLocked(r *record) {
+	o := r.obj
+	if !r.deleted {
+		unindexRecord(r)
+		o.live--
+	}
+	delete(e.org.records, r.ID)
+	if r.row == len(o.rows)-1 {
+		o.rows = o.rows[:r.row]
+	} else if r.row < len(o.rows) && o.rows[r.row] == r {
+		o.rows[r.row] = nil
+		o.nilRows++
+		if o.nilRows > 1024 && o.nilRows > len(o.rows)/2 {
+			compactRows(o)
+		}
+	}
+}
+
+// compactRows drops hard-deleted slots, keeping insertion order.
+func compactRows(o *sobject) {
+	out := o.rows[:0]
+	for _, r := range o.rows {
+		if r != nil {
+			r.row = len(out)
+			out = append(out, r)
+		}
+	}
+	clear(o.rows[len(out):])
+	o.rows = out
+	o.nilRows = 0
+}
+
+// sobjectLocked returns the object named name (case-insensitive), or nil.
+func (e *Emulator) sobjectLocked(name string) *sobject {
+	return e.org.byName[strings.ToLower(name)]
+}
+
+// sobjectByIDLocked returns the object whose key prefix starts id, or nil.
+func (e *Emulator) sobjectByIDLocked(id string) *sobject {
+	if len(id) < 3 {
+		return nil
+	}
+	return e.org.byPrefix[id[:3]]
+}
+
+// getRecordLocked returns the record with Id id (15 or 18 characters, any
+// object, including the recycle bin), or nil.
+func (e *Emulator) getRecordLocked(id string) *record {
+	if len(id) != 18 {
+		n, ok := normalizeID(id)
+		if !ok {
+			return nil
+		}
+		id = n
+	}
+	if r := e.org.records[id]; r != nil {
+		return r
+	}
+	// An 18-character Id in other letter case.
+	n, ok := normalizeID(id)
+	if !ok || n == id {
+		return nil
+	}
+	return e.org.records[n]
+}
+
+// eachRecordLocked calls fn for the records of obj in insertion order until
+// fn returns false. Records in the recycle bin are included only with
+// includeDeleted (queryAll). fn must not insert or delete records of obj.
+func (e *Emulator) eachRecordLocked(obj *sobject, includeDeleted bool, fn func(*record) bool) {
+	for _, r := range obj.rows {
+		if r == nil || (r.deleted && !includeDeleted) {
+			continue
+		}
+		if !fn(r) {
+			return
+		}
+	}
+}
+
+// countLocked returns the number of live records of obj.
+func (e *Emulator) countLocked(obj *sobject) int { return obj.live }
+
+// --- transactions ----------------------------------------------------------------
+
+// txn undoes the DML done since beginLocked when rolled back (allOrNone).
+// Every beginLocked must be ended, before e.mu is released, by exactly one
+// of commit or rollback. Transactions nest: rolling back an inner one undoes
+// only its own work. Ids consumed by rolled-back inserts are not reused,
+// as in Salesforce.
+type txn struct {
+	e     *Emulator
+	start int
+	done  bool
+}
+
+// beginLocked starts recording undo information.
+func (e *Emulator) beginLocked() *txn {
+	o := e.org
+	o.openTxns++
+	return &txn{e: e, start: len(o.undo)}
+}
+
+// rollback undoes everything done since the transaction began.
+func (t *txn) rollback() {
+	if t.done {
+		return
+	}
+	o := t.e.org
+	for i := len(o.undo) - 1; i >= t.start; i-- {
+		o.undo[i]()
+	}
+	clear(o.undo[t.start:])
+	o.undo = o.undo[:t.start]
+	t.end()
+}
+
+// commit keeps the work done since the transaction began.
+func (t *txn) commit() {
+	if t.done {
+		return
+	}
+	t.end()
+}
+
+func (t *txn) end() {
+	t.done = true
+	o := t.e.org
+	o.openTxns--
+	if o.openTxns <= 0 {
+		o.openTxns = 0
+		o.undo = nil
+	}
+}
+
+// onUndoLocked records how to undo a change when a transaction is open.
+func (e *Emulator) onUndoLocked(fn func()) {
+	if e.org.openTxns > 0 {
+		e.org.undo = append(e.org.undo, fn)
+	}
+}
