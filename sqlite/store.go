@@ -1,0 +1,769 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the SQLite implementation of forcesync.Store: one file in WAL
+// mode, one writer connection (SQLite allows one writer at a time; a single
+// connection makes that explicit and avoids SQLITE_BUSY), several readers.
+type Store struct {
+	w   *sql.DB // the one writer
+	r   *sql.DB // readers
+	now func() time.Time
+}
+
+var _ forcesync.Store = (*Store)(nil)
+
+// Options tunes Open. The zero value is the default.
+type Options struct {
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Readers is the size of the read pool; zero means 4.
+	Readers int
+}
+
+// Open opens (creating if needed) the database file at path and runs the
+// embedded migrations.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout(10000)")
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open readers %s: %w", path, err)
+	}
+	n := opt.Readers
+	if n <= 0 {
+		n = 4
+	}
+	r.SetMaxOpenConns(n)
+	s := &Store{w: w, r: r, now: opt.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// Accept implements forcesync.Store.
+func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
+	now := ms(s.now())
+	res := make([]forcesync.AcceptResult, len(changes))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	defer tx.Rollback()
+	getVer, err := tx.PrepareContext(ctx, `SELECT version FROM source_records WHERE source = ? AND key = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	defer getVer.Close()
+	putRec, err := tx.PrepareContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+			op = excluded.op, fields = excluded.fields, updated = excluded.updated`)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	defer putRec.Close()
+	putBox, err := tx.PrepareContext(ctx, `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, enqueued)
+		VALUES (?, ?, ?, ?, 1, 0, ?, ?)
+		ON CONFLICT (mapping, key) DO UPDATE SET seq = outbox.seq + 1, attempts = 0, due_at = excluded.due_at,
+			priority = MIN(outbox.priority, excluded.priority), enqueued = excluded.enqueued`)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	defer putBox.Close()
+	putStatus, err := tx.PrepareContext(ctx, `INSERT INTO statuses (mapping, key, source, state, version, updated)
+		VALUES (?, ?, ?, 'pending', ?, ?)
+		ON CONFLICT (mapping, key) DO UPDATE SET state = 'pending', version = excluded.version, updated = excluded.updated`)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	defer putStatus.Close()
+
+	for i, c := range changes {
+		if c.Key == "" {
+			return nil, forcesync.Errorf(forcesync.EInvalid, "change %d: key is empty", i+1)
+		}
+		var stored int64
+		err := getVer.QueryRowContext(ctx, c.Source, c.Key).Scan(&stored)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			stored = 0
+		case err != nil:
+			return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
+		}
+		v := c.Version
+		if v == 0 {
+			v = stored + 1
+		} else if v <= stored {
+			res[i] = forcesync.AcceptResult{Key: c.Key, Version: stored, Ignored: true}
+			continue
+		}
+		op := c.Op
+		if op == "" {
+			op = forcesync.OpUpsert
+		}
+		fields, err := json.Marshal(c.Fields)
+		if err != nil {
+			return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
+		}
+		deleted := op == forcesync.OpDelete
+		if _, err := putRec.ExecContext(ctx, c.Source, c.Key, v, deleted, string(op), string(fields), now); err != nil {
+			return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
+		}
+		for _, m := range mappings {
+			if _, err := putBox.ExecContext(ctx, m, c.Key, c.Source, int(c.Priority), now, now); err != nil {
+				return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
+			}
+			if _, err := putStatus.ExecContext(ctx, m, c.Key, c.Source, v, now); err != nil {
+				return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
+			}
+		}
+		res[i] = forcesync.AcceptResult{Key: c.Key, Version: v}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("accept: commit: %w", err)
+	}
+	return res, nil
+}
+
+// Claim implements forcesync.Store.
+func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forcesync.WorkItem, error) {
+	if req.Limit <= 0 {
+		return nil, nil
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = s.now()
+	}
+	nowMS := ms(now)
+	until := ms(now.Add(req.Lease))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	defer tx.Rollback()
+	q := `SELECT o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued,
+			r.version, r.op, r.fields,
+			COALESCE(b.sf_id, ''), COALESCE(b.fingerprint, ''), COALESCE(b.modstamp, 0), COALESCE(b.updated, 0), b.key IS NOT NULL,
+			COALESCE(i.match, ''), COALESCE(i.at, 0), i.key IS NOT NULL,
+			COALESCE(st.held_fp, '')
+		FROM outbox o
+		JOIN source_records r ON r.source = o.source AND r.key = o.key
+		LEFT JOIN bindings b ON b.mapping = o.mapping AND b.key = o.key
+		LEFT JOIN intents i ON i.mapping = o.mapping AND i.key = o.key
+		LEFT JOIN statuses st ON st.mapping = o.mapping AND st.key = o.key
+		WHERE o.mapping = ? AND o.due_at <= ? AND o.lease_until <= ?`
+	args := []any{req.Mapping, nowMS, nowMS}
+	if req.Priority != nil {
+		q += ` AND o.priority = ?`
+		args = append(args, int(*req.Priority))
+	}
+	q += ` ORDER BY o.priority, o.due_at, o.enqueued LIMIT ?`
+	args = append(args, req.Limit)
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+	}
+	var items []forcesync.WorkItem
+	for rows.Next() {
+		var (
+			it                               forcesync.WorkItem
+			prio                             int
+			forced, hasBinding, hasIntent    bool
+			enq, bmod, bupd, iat             int64
+			op, fields, sfID, fp, imatch, hf string
+		)
+		if err := rows.Scan(&it.Key, &it.Source, &prio, &it.Seq, &it.Attempts, &forced, &enq,
+			&it.Version, &op, &fields,
+			&sfID, &fp, &bmod, &bupd, &hasBinding,
+			&imatch, &iat, &hasIntent, &hf); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+		}
+		it.Mapping = req.Mapping
+		it.Priority = forcesync.Priority(prio)
+		it.Forced = forced
+		it.Enqueued = fromMS(enq)
+		it.Op = forcesync.Op(op)
+		it.HeldFingerprint = hf
+		if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim %s/%s: stored fields: %w", req.Mapping, it.Key, err)
+		}
+		if hasBinding {
+			it.Binding = &forcesync.Binding{Mapping: req.Mapping, Key: it.Key, SalesforceID: sfID,
+				Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}
+		}
+		if hasIntent {
+			in := &forcesync.Intent{Key: it.Key, At: fromMS(iat)}
+			if err := json.Unmarshal([]byte(imatch), &in.Match); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("claim %s/%s: stored intent: %w", req.Mapping, it.Key, err)
+			}
+			it.Intent = in
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+	}
+	rows.Close()
+	if len(items) == 0 {
+		return nil, nil
+	}
+	lease, err := tx.PrepareContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE mapping = ? AND key = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+	}
+	defer lease.Close()
+	for _, it := range items {
+		if _, err := lease.ExecContext(ctx, req.Owner, until, req.Mapping, it.Key); err != nil {
+			return nil, fmt.Errorf("claim %s/%s: %w", req.Mapping, it.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim %s: commit: %w", req.Mapping, err)
+	}
+	return items, nil
+}
+
+// Complete implements forcesync.Store.
+func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync.Outcome, run *forcesync.Run) error {
+	now := ms(s.now())
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("complete: %w", err)
+	}
+	defer tx.Rollback()
+	for _, o := range outcomes {
+		if err := completeOne(ctx, tx, owner, o, now); err != nil {
+			return fmt.Errorf("complete %s/%s: %w", o.Item.Mapping, o.Item.Key, err)
+		}
+	}
+	if run != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, deleted, failed, skipped, api_calls)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated,
+			run.Deleted, run.Failed, run.Skipped, run.APICalls)
+		if err != nil {
+			return fmt.Errorf("complete: run: %w", err)
+		}
+		run.ID, _ = res.LastInsertId()
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("complete: commit: %w", err)
+	}
+	return nil
+}
+
+func completeOne(ctx context.Context, tx *sql.Tx, owner string, o forcesync.Outcome, now int64) error {
+	it := o.Item
+	// The outbox row: gone when done and unchanged since the claim; kept
+	// (lease released) when a newer change arrived; rescheduled on retry.
+	var curSeq int64
+	var leaseOwner sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT seq, lease_owner FROM outbox WHERE mapping = ? AND key = ?`, it.Mapping, it.Key).Scan(&curSeq, &leaseOwner)
+	rowExists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	newer := rowExists && curSeq != it.Seq
+	if rowExists && leaseOwner.String != owner && !newer {
+		// Another owner claimed it after our lease expired; its outcome wins.
+		return nil
+	}
+	switch {
+	case !rowExists:
+	case newer:
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key = ?`, it.Mapping, it.Key); err != nil {
+			return err
+		}
+	case o.State == forcesync.StateRetrying:
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`,
+			ms(o.NextAttempt), it.Mapping, it.Key); err != nil {
+			return err
+		}
+	default:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE mapping = ? AND key = ? AND seq = ?`, it.Mapping, it.Key, it.Seq); err != nil {
+			return err
+		}
+	}
+	// Binding.
+	switch {
+	case o.Unbind:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM bindings WHERE mapping = ? AND key = ?`, it.Mapping, it.Key); err != nil {
+			return err
+		}
+	case o.SalesforceID != "":
+		fp := o.Fingerprint
+		if o.State != forcesync.StateSynced {
+			// Only an accepted payload is a no-op next time.
+			fp = ""
+			if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
+				fp = it.Binding.Fingerprint
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`,
+			it.Mapping, it.Key, o.SalesforceID, fp, now); err != nil {
+			return err
+		}
+	}
+	// Intent: resolved once the outcome is final.
+	if o.State != forcesync.StateRetrying {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM intents WHERE mapping = ? AND key = ?`, it.Mapping, it.Key); err != nil {
+			return err
+		}
+	}
+	// Status.
+	state := o.State
+	if newer {
+		state = forcesync.StatePending
+	}
+	var code, msg, fields string
+	if o.Error != nil {
+		code, msg = o.Error.Code, o.Error.Message
+		if len(o.Error.Fields) > 0 {
+			b, _ := json.Marshal(o.Error.Fields)
+			fields = string(b)
+		}
+	}
+	var warnings string
+	if len(o.Warnings) > 0 {
+		b, _ := json.Marshal(o.Warnings)
+		warnings = string(b)
+	}
+	sfID := o.SalesforceID
+	if o.Unbind {
+		sfID = ""
+	}
+	heldFP := ""
+	if o.State == forcesync.StateHeld {
+		heldFP = o.Fingerprint
+	}
+	attempts := it.Attempts + 1
+	if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
+		attempts = 0
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
+			sf_id = CASE WHEN excluded.sf_id <> '' OR ? THEN excluded.sf_id ELSE statuses.sf_id END,
+			error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
+			warnings = excluded.warnings, fingerprint = excluded.fingerprint,
+			held_fp = CASE WHEN ? = 'retrying' THEN statuses.held_fp ELSE excluded.held_fp END, attempts = excluded.attempts,
+			next_attempt = excluded.next_attempt, version = MAX(statuses.version, excluded.version), updated = excluded.updated`,
+		it.Mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings, o.Fingerprint, heldFP, attempts,
+		ms(o.NextAttempt), it.Version, now, o.Unbind, string(o.State))
+	return err
+}
+
+// RecordIntents implements forcesync.Store.
+func (s *Store) RecordIntents(ctx context.Context, mapping string, intents []forcesync.Intent) error {
+	if len(intents) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record intents: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `INSERT INTO intents (mapping, key, match, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (mapping, key) DO UPDATE SET match = excluded.match, at = excluded.at`)
+	if err != nil {
+		return fmt.Errorf("record intents: %w", err)
+	}
+	defer st.Close()
+	now := s.now()
+	for _, in := range intents {
+		b, err := json.Marshal(in.Match)
+		if err != nil {
+			return fmt.Errorf("record intent %s: %w", in.Key, err)
+		}
+		at := in.At
+		if at.IsZero() {
+			at = now
+		}
+		if _, err := st.ExecContext(ctx, mapping, in.Key, string(b), ms(at)); err != nil {
+			return fmt.Errorf("record intent %s: %w", in.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record intents: commit: %w", err)
+	}
+	return nil
+}
+
+// Requeue implements forcesync.Store.
+func (s *Store) Requeue(ctx context.Context, mapping string, keys []string) (int, error) {
+	now := ms(s.now())
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("requeue: %w", err)
+	}
+	defer tx.Rollback()
+	const ins = `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, forced, enqueued)
+		SELECT st.mapping, st.key, st.source, 0, 1, 0, ?, 1, ? FROM statuses st
+		JOIN source_records r ON r.source = st.source AND r.key = st.key
+		WHERE st.mapping = ? %s
+		ON CONFLICT (mapping, key) DO UPDATE SET seq = outbox.seq + 1, attempts = 0, due_at = excluded.due_at, forced = 1`
+	var n int64
+	if keys == nil {
+		res, err := tx.ExecContext(ctx, fmt.Sprintf(ins, `AND st.state = 'held'`), now, now, mapping)
+		if err != nil {
+			return 0, fmt.Errorf("requeue %s: %w", mapping, err)
+		}
+		n, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `UPDATE statuses SET state = 'pending', updated = ? WHERE mapping = ? AND state = 'held'`, now, mapping); err != nil {
+			return 0, fmt.Errorf("requeue %s: %w", mapping, err)
+		}
+	} else {
+		for _, k := range keys {
+			res, err := tx.ExecContext(ctx, fmt.Sprintf(ins, `AND st.key = ?`), now, now, mapping, k)
+			if err != nil {
+				return 0, fmt.Errorf("requeue %s/%s: %w", mapping, k, err)
+			}
+			c, _ := res.RowsAffected()
+			n += c
+			if _, err := tx.ExecContext(ctx, `UPDATE statuses SET state = 'pending', updated = ? WHERE mapping = ? AND key = ?`, now, mapping, k); err != nil {
+				return 0, fmt.Errorf("requeue %s/%s: %w", mapping, k, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("requeue: commit: %w", err)
+	}
+	return int(n), nil
+}
+
+// MappingVersion implements forcesync.Store.
+func (s *Store) MappingVersion(ctx context.Context, mapping, fingerprint string) (bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("mapping version: %w", err)
+	}
+	defer tx.Rollback()
+	var old string
+	err = tx.QueryRowContext(ctx, `SELECT fingerprint FROM mappings WHERE name = ?`, mapping).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("mapping version %s: %w", mapping, err)
+	}
+	existed := err == nil
+	if existed && old == fingerprint {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mappings (name, fingerprint) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint`, mapping, fingerprint); err != nil {
+		return false, fmt.Errorf("mapping version %s: %w", mapping, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("mapping version: commit: %w", err)
+	}
+	return existed, nil
+}
+
+// SourceRecord implements forcesync.Store.
+func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesync.SourceRecord, error) {
+	var (
+		rec     = forcesync.SourceRecord{Source: source, Key: key}
+		fields  string
+		updated int64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT version, deleted, fields, updated FROM source_records WHERE source = ? AND key = ?`, source, key).
+		Scan(&rec.Version, &rec.Deleted, &fields, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, forcesync.Errorf(forcesync.ENotFound, "record %s/%s not found", source, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
+	}
+	rec.Updated = fromMS(updated)
+	if err := json.Unmarshal([]byte(fields), &rec.Fields); err != nil {
+		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
+	}
+	return &rec, nil
+}
+
+const statusCols = `mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, attempts, next_attempt, version, updated`
+
+func scanStatuses(rows *sql.Rows) ([]forcesync.RecordStatus, error) {
+	defer rows.Close()
+	var out []forcesync.RecordStatus
+	for rows.Next() {
+		var (
+			st                         forcesync.RecordStatus
+			state, code, msg, fl, warn string
+			next, updated              int64
+		)
+		if err := rows.Scan(&st.Mapping, &st.Key, &st.Source, &state, &st.SalesforceID, &code, &msg, &fl, &warn,
+			&st.Attempts, &next, &st.Version, &updated); err != nil {
+			return nil, err
+		}
+		st.State = forcesync.State(state)
+		st.NextAttempt = fromMS(next)
+		st.Updated = fromMS(updated)
+		if code != "" {
+			st.Error = &forcesync.RecordError{Code: code, Message: msg}
+			if fl != "" {
+				_ = json.Unmarshal([]byte(fl), &st.Error.Fields)
+			}
+		}
+		if warn != "" {
+			_ = json.Unmarshal([]byte(warn), &st.Warnings)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// Statuses implements forcesync.Store.
+func (s *Store) Statuses(ctx context.Context, source, key string) ([]forcesync.RecordStatus, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+statusCols+` FROM statuses WHERE source = ? AND key = ? ORDER BY mapping`, source, key)
+	if err != nil {
+		return nil, fmt.Errorf("statuses %s/%s: %w", source, key, err)
+	}
+	out, err := scanStatuses(rows)
+	if err != nil {
+		return nil, fmt.Errorf("statuses %s/%s: %w", source, key, err)
+	}
+	return out, nil
+}
+
+// Binding implements forcesync.Store.
+func (s *Store) Binding(ctx context.Context, mapping, key string) (*forcesync.Binding, error) {
+	b := forcesync.Binding{Mapping: mapping, Key: key}
+	var mod, upd int64
+	err := s.r.QueryRowContext(ctx, `SELECT sf_id, fingerprint, modstamp, updated FROM bindings WHERE mapping = ? AND key = ?`, mapping, key).
+		Scan(&b.SalesforceID, &b.Fingerprint, &mod, &upd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("binding %s/%s: %w", mapping, key, err)
+	}
+	b.Modstamp, b.Updated = fromMS(mod), fromMS(upd)
+	return &b, nil
+}
+
+// List implements forcesync.Store.
+func (s *Store) List(ctx context.Context, f forcesync.StatusFilter) ([]forcesync.RecordStatus, error) {
+	var where []string
+	var args []any
+	if f.Mapping != "" {
+		where = append(where, "mapping = ?")
+		args = append(args, f.Mapping)
+	}
+	if len(f.States) > 0 {
+		ph := make([]string, len(f.States))
+		for i, st := range f.States {
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(ph, ",")+")")
+	}
+	q := `SELECT ` + statusCols + ` FROM statuses`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += ` ORDER BY updated DESC, key LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list statuses: %w", err)
+	}
+	out, err := scanStatuses(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list statuses: %w", err)
+	}
+	return out, nil
+}
+
+// Counts implements forcesync.Store.
+func (s *Store) Counts(ctx context.Context, mapping string) (map[forcesync.State]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM statuses WHERE mapping = ? GROUP BY state`, mapping)
+	if err != nil {
+		return nil, fmt.Errorf("counts %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	out := map[forcesync.State]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("counts %s: %w", mapping, err)
+		}
+		out[forcesync.State(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// Backlog implements forcesync.Store.
+func (s *Store) Backlog(ctx context.Context, mapping string) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE mapping = ?`, mapping).Scan(&n); err != nil {
+		return 0, fmt.Errorf("backlog %s: %w", mapping, err)
+	}
+	return n, nil
+}
+
+// Runs implements forcesync.Store.
+func (s *Store) Runs(ctx context.Context, limit int) ([]forcesync.Run, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, mapping, api, started, finished, records, created, updated, deleted, failed, skipped, api_calls
+		FROM runs ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("runs: %w", err)
+	}
+	defer rows.Close()
+	var out []forcesync.Run
+	for rows.Next() {
+		var r forcesync.Run
+		var st, fin int64
+		if err := rows.Scan(&r.ID, &r.Mapping, &r.API, &st, &fin, &r.Records, &r.Created, &r.Updated, &r.Deleted, &r.Failed, &r.Skipped, &r.APICalls); err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		r.Started, r.Finished = fromMS(st), fromMS(fin)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RecordAPIUsage implements forcesync.Store. Calls are added to today's
+// (UTC) counts; a new day starts from zero.
+func (s *Store) RecordAPIUsage(ctx context.Context, u forcesync.APIUsage) error {
+	at := u.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	day := at.UTC().Format("2006-01-02")
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("api usage: %w", err)
+	}
+	defer tx.Rollback()
+	var (
+		oldDay, oldCalls string
+		used, max        int
+	)
+	calls := map[string]int{}
+	err = tx.QueryRowContext(ctx, `SELECT day, calls, used, max FROM api_usage WHERE connection = ?`, u.Connection).Scan(&oldDay, &oldCalls, &used, &max)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("api usage %s: %w", u.Connection, err)
+	case oldDay == day:
+		_ = json.Unmarshal([]byte(oldCalls), &calls)
+	}
+	for k, v := range u.Calls {
+		calls[k] += v
+	}
+	if u.Max > 0 {
+		used, max = u.Used, u.Max
+	}
+	b, _ := json.Marshal(calls)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO api_usage (connection, used, max, day, calls, at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (connection) DO UPDATE SET used = excluded.used, max = excluded.max, day = excluded.day, calls = excluded.calls, at = excluded.at`,
+		u.Connection, used, max, day, string(b), ms(at)); err != nil {
+		return fmt.Errorf("api usage %s: %w", u.Connection, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("api usage: commit: %w", err)
+	}
+	return nil
+}
+
+// APIUsage implements forcesync.Store.
+func (s *Store) APIUsage(ctx context.Context, connection string) (*forcesync.APIUsage, error) {
+	u := forcesync.APIUsage{Connection: connection, Calls: map[string]int{}}
+	var calls, day string
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT used, max, day, calls, at FROM api_usage WHERE connection = ?`, connection).Scan(&u.Used, &u.Max, &day, &calls, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &u, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("api usage %s: %w", connection, err)
+	}
+	u.At = fromMS(at)
+	if day == s.now().UTC().Format("2006-01-02") {
+		_ = json.Unmarshal([]byte(calls), &u.Calls)
+	}
+	return &u, nil
+}
