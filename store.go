@@ -102,6 +102,12 @@ type WorkItem struct {
 	// Intent is set when a create for this key may have reached Salesforce
 	// before a crash: the engine must look for it before creating.
 	Intent *Intent
+	// HeldFingerprint is the fingerprint of the payload Salesforce last
+	// refused permanently; an equal payload stays held without a call.
+	HeldFingerprint string
+	// Forced is set when the item was requeued on purpose (retry of a held
+	// record, a changed mapping): it is pushed even if its payload is unchanged.
+	Forced bool
 	// Enqueued is when the newest change arrived.
 	Enqueued time.Time
 }
