@@ -55,6 +55,8 @@ type Emulator struct {
 	stats   map[Kind]int64
 
 	faults *faultSet
+	// oauth holds connected apps, browser logins and approvals (oauth.go).
+	oauth *oauthState
 
 	mux *http.ServeMux
 }

@@ -34,6 +34,9 @@ func New(cfg Config) (*Emulator, error) {
 	if err := e.loadOrSeed(); err != nil {
 		return nil, err
 	}
+	if err := e.initOAuth(); err != nil {
+		return nil, err
+	}
 	e.faults = newFaultSet()
 	e.routes()
 	return e, nil

@@ -9,6 +9,18 @@ func (e *Emulator) routes() {
 	// REST resources (rest.go), collections (collections.go), composite
 	// (composite.go), query (query.go), bulk (bulk*.go), OAuth (oauth*.go) and
 	// the admin API (admin.go) register below.
+
+	// --- OAUTH (oauth*.go, identity.go) ---------------------------------------
+	authorize := map[string]handlerFunc{"GET": e.serveAuthorize, "POST": e.serveAuthorize}
+	e.handle("/services/oauth2/authorize", KindOAuth, false, authorize)
+	e.handle("/services/oauth2/token", KindOAuth, false, map[string]handlerFunc{"POST": e.serveToken})
+	e.handle("/services/oauth2/revoke", KindOAuth, false, map[string]handlerFunc{"GET": e.serveRevoke, "POST": e.serveRevoke})
+	e.handle("/services/oauth2/introspect", KindOAuth, false, map[string]handlerFunc{"POST": e.serveIntrospect})
+	e.handle("/services/oauth2/userinfo", KindOAuth, false, map[string]handlerFunc{"GET": e.serveUserInfo, "POST": e.serveUserInfo})
+	e.handle("/id/{org}/{user}", KindOAuth, false, map[string]handlerFunc{"GET": e.serveIdentity, "POST": e.serveIdentity})
+	e.handle("/id/keys", KindOAuth, false, map[string]handlerFunc{"GET": e.serveJWKS})
+	e.handle("/.well-known/openid-configuration", KindOAuth, false, map[string]handlerFunc{"GET": e.serveOpenIDConfiguration})
+	// --- end OAUTH -------------------------------------------------------------
 }
 
 func notFound(c *call) {

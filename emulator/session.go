@@ -28,6 +28,10 @@ type refreshGrant struct {
 	UserID   string
 	Username string
 	Scopes   []string
+	// PKCE is set when the grant came from a code bound to a PKCE verifier:
+	// refreshing it then needs no client secret.
+	PKCE   bool
+	Issued time.Time
 }
 
 // authCode is a pending authorization code of the web-server flow.
@@ -52,8 +56,7 @@ func randomToken(n int) string {
 }
 
 // bearerToken extracts the access token from "Authorization: Bearer x"
-// (also "OAuth x", which older clients send), or from ?oauth_token= on the
-// identity URL.
+// (also "OAuth x", which older clients send).
 func bearerToken(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	for _, p := range []string{"Bearer ", "OAuth "} {
@@ -67,7 +70,12 @@ func bearerToken(r *http.Request) string {
 // authenticate finds the live session of the request's bearer token and
 // renews its inactivity timer. Expired sessions are removed.
 func (e *Emulator) authenticate(r *http.Request) (*Session, bool) {
-	tok := bearerToken(r)
+	return e.authenticateToken(bearerToken(r))
+}
+
+// authenticateToken is authenticate for a token found elsewhere (the identity
+// URL also takes ?oauth_token=).
+func (e *Emulator) authenticateToken(tok string) (*Session, bool) {
 	if tok == "" {
 		return nil, false
 	}
