@@ -1,0 +1,796 @@
+package soql
+
+import (
+	"cmp"
+	"encoding/json"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Options tunes Compile. The zero value is ready to use.
+type Options struct {
+	// Now anchors date constants (TODAY, LAST_N_DAYS:n), taken in UTC.
+	// Nil means time.Now.
+	Now func() time.Time
+}
+
+// Plan is a query compiled against a schema: names resolved, literals typed,
+// the WHERE clause turned into closures. A Plan holds no rows and may be run
+// any number of times, from several goroutines.
+type Plan struct {
+	Query  *Query
+	Object Object
+	// CountOnly is set for SELECT COUNT(): the answer is the number of rows.
+	CountOnly bool
+	// Aggregate is set when the items are COUNT(field): the answer is one
+	// AggregateResult row whose values AggregateValues computes.
+	Aggregate bool
+	// Columns are the selected items in order (empty for COUNT()).
+	Columns []*Column
+	// Limit is the LIMIT, or -1; Offset the OFFSET, or 0.
+	Limit, Offset int
+
+	where func(Row) bool
+	order []orderKey
+}
+
+// Column is one selected item.
+type Column struct {
+	// Path is the canonical name: "Email", "Owner.Name"; for COUNT(field)
+	// the alias ("expr0" unless aliased).
+	Path string
+	// Field is the field read: on the queried object, or on the parent.
+	Field *Field
+	// Ref is the reference field on the queried object for a parent column
+	// (OwnerId for Owner.Name); nil for a field of the object itself.
+	Ref *Field
+	// Parent is the parent object's canonical name for a parent column.
+	Parent string
+	// Count is set for COUNT(field).
+	Count bool
+
+	get func(Row) any
+}
+
+// Value reads the column from r (nil for null, or an empty reference).
+func (c *Column) Value(r Row) any { return c.get(r) }
+
+type orderKey struct {
+	get        func(Row) any
+	typ        valueType
+	desc       bool
+	nullsFirst bool
+}
+
+// compiler carries what resolution needs.
+type compiler struct {
+	src    string
+	schema Schema
+	obj    Object
+	alias  string
+	today  time.Time
+}
+
+// Compile resolves q against schema. src is the query text, used to place
+// errors. Errors are *Error: INVALID_TYPE for an unknown object,
+// INVALID_FIELD for unknown fields or mistyped literals,
+// INVALID_QUERY_FILTER_OPERATOR for operators a field type does not allow,
+// MALFORMED_QUERY for misplaced COUNT.
+func Compile(src string, q *Query, schema Schema, opts Options) (*Plan, error) {
+	obj := schema.Object(q.From.Name)
+	if obj == nil {
+		return nil, errAt(src, q.From.Pos, CodeInvalidType,
+			"sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name)
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	n := now().UTC()
+	c := &compiler{src: src, schema: schema, obj: obj, alias: q.From.Alias,
+		today: time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)}
+	p := &Plan{Query: q, Object: obj, Limit: -1}
+	if q.Limit != nil {
+		p.Limit = q.Limit.Value
+	}
+	if q.Offset != nil {
+		p.Offset = q.Offset.Value
+	}
+	if err := c.selectList(p, q); err != nil {
+		return nil, err
+	}
+	if q.Where != nil {
+		w, err := c.expr(q.Where)
+		if err != nil {
+			return nil, err
+		}
+		p.where = w
+	}
+	for _, o := range q.OrderBy {
+		col, err := c.resolve(o.Field)
+		if err != nil {
+			return nil, err
+		}
+		nf := !o.Desc
+		switch o.Nulls {
+		case NullsFirst:
+			nf = true
+		case NullsLast:
+			nf = false
+		}
+		p.order = append(p.order, orderKey{get: col.get, typ: typeOf(col.Field.Type), desc: o.Desc, nullsFirst: nf})
+	}
+	return p, nil
+}
+
+func (c *compiler) selectList(p *Plan, q *Query) error {
+	seen := map[string]bool{}
+	var plain *FieldRef
+	expr := 0
+	for _, it := range q.Select {
+		if it.Count != nil {
+			if it.Count.Field == nil {
+				if len(q.Select) > 1 {
+					return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "COUNT() must be the only element in the SELECT list")
+				}
+				p.CountOnly = true
+				continue
+			}
+			col, err := c.resolve(it.Count.Field)
+			if err != nil {
+				return err
+			}
+			alias := it.Count.Alias
+			if alias == "" {
+				alias = "expr" + strconv.Itoa(expr)
+				expr++
+			}
+			if seen[strings.ToLower(alias)] {
+				return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "duplicate alias: %s", alias)
+			}
+			seen[strings.ToLower(alias)] = true
+			col.Path, col.Count = alias, true
+			p.Aggregate = true
+			p.Columns = append(p.Columns, col)
+			continue
+		}
+		col, err := c.resolve(it.Field)
+		if err != nil {
+			return err
+		}
+		if seen[strings.ToLower(col.Path)] {
+			return errAt(c.src, it.Field.Pos, CodeMalformedQuery, "duplicate field selected: %s", col.Path)
+		}
+		seen[strings.ToLower(col.Path)] = true
+		if plain == nil {
+			plain = it.Field
+		}
+		p.Columns = append(p.Columns, col)
+	}
+	if p.Aggregate && plain != nil {
+		return errAt(c.src, plain.Pos, CodeMalformedQuery, "Field must be grouped or aggregated: %s", plain.String())
+	}
+	return nil
+}
+
+// resolve turns a field path into a Column with its reader.
+func (c *compiler) resolve(f *FieldRef) (*Column, error) {
+	path := f.Path
+	if len(path) > 1 && (strings.EqualFold(path[0], c.obj.Name()) || c.alias != "" && strings.EqualFold(path[0], c.alias)) {
+		path = path[1:]
+	}
+	switch len(path) {
+	case 1:
+		fd := c.obj.Field(path[0])
+		if fd == nil {
+			return nil, c.noSuchColumn(f, path[0], c.obj.Name())
+		}
+		name := fd.Name
+		return &Column{Path: name, Field: fd, get: func(r Row) any { return r.Get(name) }}, nil
+	case 2:
+		ref := c.obj.Relationship(path[0])
+		if ref == nil || len(ref.ReferenceTo) == 0 {
+			return nil, errAt(c.src, f.Pos, CodeInvalidField,
+				"Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", path[0])
+		}
+		var fd *Field
+		parent := ""
+		for _, t := range ref.ReferenceTo {
+			if po := c.schema.Object(t); po != nil {
+				if parent == "" {
+					parent = po.Name()
+				}
+				if fd = po.Field(path[1]); fd != nil {
+					parent = po.Name()
+					break
+				}
+			}
+		}
+		if fd == nil {
+			if parent == "" {
+				parent = ref.ReferenceTo[0]
+			}
+			return nil, c.noSuchColumn(f, path[1], parent)
+		}
+		refName, name := ref.Name, fd.Name
+		return &Column{
+			Path: ref.RelationshipName + "." + name, Field: fd, Ref: ref, Parent: parent,
+			get: func(r Row) any {
+				if pr := r.Parent(refName); pr != nil {
+					return pr.Get(name)
+				}
+				return nil
+			},
+		}, nil
+	}
+	return nil, errAt(c.src, f.Pos, CodeInvalidField,
+		"Didn't understand relationship '%s' in field path. The emulator resolves one level of parent relationship.", strings.Join(path[:len(path)-1], "."))
+}
+
+func (c *compiler) noSuchColumn(f *FieldRef, name, entity string) *Error {
+	return errAt(c.src, f.Pos, CodeInvalidField,
+		"No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, entity)
+}
+
+func (c *compiler) expr(x Expr) (func(Row) bool, error) {
+	switch x := x.(type) {
+	case *Logical:
+		terms := make([]func(Row) bool, len(x.Terms))
+		for i, t := range x.Terms {
+			f, err := c.expr(t)
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = f
+		}
+		if len(terms) == 2 {
+			a, b := terms[0], terms[1]
+			if x.Or {
+				return func(r Row) bool { return a(r) || b(r) }, nil
+			}
+			return func(r Row) bool { return a(r) && b(r) }, nil
+		}
+		if x.Or {
+			return func(r Row) bool {
+				for _, t := range terms {
+					if t(r) {
+						return true
+					}
+				}
+				return false
+			}, nil
+		}
+		return func(r Row) bool {
+			for _, t := range terms {
+				if !t(r) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case *Not:
+		f, err := c.expr(x.X)
+		if err != nil {
+			return nil, err
+		}
+		return func(r Row) bool { return !f(r) }, nil
+	case *Compare:
+		return c.compare(x)
+	case *In:
+		return c.in(x)
+	}
+	return nil, errAt(c.src, 0, CodeMalformedQuery, "unsupported condition")
+}
+
+// cmpFn compares a row value with a literal: c < 0, 0, > 0 as the value is
+// below, equal to (or inside the range of) or above the literal; ok is
+// false when the value is null.
+type cmpFn func(v any) (c int, ok bool)
+
+func (c *compiler) compare(x *Compare) (func(Row) bool, error) {
+	col, err := c.resolve(x.Field)
+	if err != nil {
+		return nil, err
+	}
+	get, fd := col.get, col.Field
+	vt := typeOf(fd.Type)
+	if x.Op == OpLike {
+		if vt != vText && vt != vID || x.Value.Kind != KindString {
+			if x.Value.Kind != KindString {
+				return nil, c.mistyped(fd, x.Value)
+			}
+			return nil, errAt(c.src, x.OpPos, CodeInvalidFilterOp, "invalid operator on %s field: %s", typeName(fd), fd.Name)
+		}
+		return likePredicate(get, compileLike(x.Value.Text)), nil
+	}
+	if vt == vBool && x.Op != OpEq && x.Op != OpNe {
+		return nil, errAt(c.src, x.OpPos, CodeInvalidFilterOp, "invalid operator on boolean field: %s", fd.Name)
+	}
+	lit, isNull, err := c.literal(fd, x.Value)
+	if err != nil {
+		return nil, err
+	}
+	null := nullTest(vt)
+	if isNull {
+		switch x.Op {
+		case OpEq:
+			return func(r Row) bool { return null(get(r)) }, nil
+		case OpNe:
+			return func(r Row) bool { return !null(get(r)) }, nil
+		}
+		return func(Row) bool { return false }, nil
+	}
+	var test func(int) bool
+	switch x.Op {
+	case OpEq:
+		test = func(n int) bool { return n == 0 }
+	case OpNe:
+		// SOQL's != also matches nulls.
+		return func(r Row) bool { n, ok := lit(get(r)); return !ok || n != 0 }, nil
+	case OpLt:
+		test = func(n int) bool { return n < 0 }
+	case OpLe:
+		test = func(n int) bool { return n <= 0 }
+	case OpGt:
+		test = func(n int) bool { return n > 0 }
+	case OpGe:
+		test = func(n int) bool { return n >= 0 }
+	default:
+		return nil, errAt(c.src, x.OpPos, CodeMalformedQuery, "unexpected token: '%s'", x.Op)
+	}
+	if x.Op == OpEq {
+		return func(r Row) bool { n, ok := lit(get(r)); return ok && n == 0 }, nil
+	}
+	return func(r Row) bool { n, ok := lit(get(r)); return ok && test(n) }, nil
+}
+
+func (c *compiler) in(x *In) (func(Row) bool, error) {
+	col, err := c.resolve(x.Field)
+	if err != nil {
+		return nil, err
+	}
+	get, fd := col.get, col.Field
+	vt := typeOf(fd.Type)
+	var lits []cmpFn
+	hasNull := false
+	// Text and Id lists compare by folded string in a set: one map lookup a row.
+	var set map[string]bool
+	for _, v := range x.Values {
+		lit, isNull, err := c.literal(fd, v)
+		if err != nil {
+			return nil, err
+		}
+		if isNull {
+			hasNull = true
+			continue
+		}
+		if (vt == vText || vt == vID) && v.Kind == KindString {
+			if set == nil {
+				set = map[string]bool{}
+			}
+			s := decodeString(v.Text)
+			if vt == vID {
+				s = ID18(s)
+			}
+			set[strings.ToLower(s)] = true
+			continue
+		}
+		lits = append(lits, lit)
+	}
+	null := nullTest(vt)
+	member := func(v any) bool {
+		if null(v) {
+			return hasNull
+		}
+		if set != nil {
+			if s, ok := v.(string); ok && lowerLookup(set, s) {
+				return true
+			}
+		}
+		for _, l := range lits {
+			if n, ok := l(v); ok && n == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if x.Not {
+		return func(r Row) bool { return !member(get(r)) }, nil
+	}
+	return func(r Row) bool { return member(get(r)) }, nil
+}
+
+// nullTest reports whether a stored value counts as null: nil, and for text
+// and Id fields also the empty string, which SOQL treats as null.
+func nullTest(vt valueType) func(any) bool {
+	if vt == vText || vt == vID {
+		return func(v any) bool { s, ok := v.(string); return v == nil || ok && s == "" }
+	}
+	return func(v any) bool { return v == nil }
+}
+
+// mistyped is Salesforce's error for a literal of the wrong kind.
+func (c *compiler) mistyped(fd *Field, v Value) *Error {
+	quotes := "should not be enclosed in quotes"
+	if vt := typeOf(fd.Type); vt == vText || vt == vID {
+		quotes = "should be enclosed in quotes"
+	}
+	return errAt(c.src, v.Pos, CodeInvalidField,
+		"value of filter criterion for field '%s' must be of type %s and %s", fd.Name, typeName(fd), quotes)
+}
+
+// literal types v against the field and returns its comparator; isNull is
+// set for null (and for ” on text and Id fields).
+func (c *compiler) literal(fd *Field, v Value) (cmpFn, bool, error) {
+	if v.Kind == KindNull {
+		return nil, true, nil
+	}
+	switch vt := typeOf(fd.Type); vt {
+	case vText, vID:
+		if v.Kind != KindString {
+			return nil, false, c.mistyped(fd, v)
+		}
+		s := decodeString(v.Text)
+		if s == "" {
+			return nil, true, nil
+		}
+		if vt == vID {
+			if !ValidID(s) {
+				return nil, false, errAt(c.src, v.Pos, CodeInvalidFilterOp, "invalid ID field: %s", s)
+			}
+			s = ID18(s)
+		}
+		return func(x any) (int, bool) {
+			str, ok := x.(string)
+			if !ok || str == "" {
+				return 0, false
+			}
+			return compareFold(str, s), true
+		}, false, nil
+	case vNumber:
+		if v.Kind != KindNumber {
+			return nil, false, c.mistyped(fd, v)
+		}
+		f, err := strconv.ParseFloat(v.Text, 64)
+		if err != nil {
+			return nil, false, c.mistyped(fd, v)
+		}
+		return func(x any) (int, bool) {
+			n, ok := toFloat(x)
+			if !ok {
+				return 0, false
+			}
+			return cmp.Compare(n, f), true
+		}, false, nil
+	case vBool:
+		if v.Kind != KindBool {
+			return nil, false, c.mistyped(fd, v)
+		}
+		b := v.Text == "true"
+		return func(x any) (int, bool) {
+			xb, ok := x.(bool)
+			if !ok {
+				return 0, false
+			}
+			if xb == b {
+				return 0, true
+			}
+			return 1, true
+		}, false, nil
+	case vDate:
+		switch v.Kind {
+		case KindDate:
+			d := v.Text
+			return func(x any) (int, bool) {
+				s, ok := toDate(x)
+				if !ok {
+					return 0, false
+				}
+				return strings.Compare(s, d), true
+			}, false, nil
+		case KindDateConst:
+			from, to := dateConstants[v.Text].span(v.N)
+			lo := c.today.AddDate(0, 0, from).Format("2006-01-02")
+			hi := c.today.AddDate(0, 0, to).Format("2006-01-02")
+			return func(x any) (int, bool) {
+				s, ok := toDate(x)
+				if !ok {
+					return 0, false
+				}
+				return inRange(strings.Compare(s, lo), strings.Compare(s, hi)), true
+			}, false, nil
+		}
+		return nil, false, c.mistyped(fd, v)
+	case vDateTime:
+		switch v.Kind {
+		case KindDateTime:
+			t, _ := parseDateTime(v.Text)
+			return func(x any) (int, bool) {
+				xt, ok := toTime(x)
+				if !ok {
+					return 0, false
+				}
+				return xt.Compare(t), true
+			}, false, nil
+		case KindDateConst:
+			from, to := dateConstants[v.Text].span(v.N)
+			lo, hi := c.today.AddDate(0, 0, from), c.today.AddDate(0, 0, to)
+			return func(x any) (int, bool) {
+				xt, ok := toTime(x)
+				if !ok {
+					return 0, false
+				}
+				return inRange(xt.Compare(lo), xt.Compare(hi)), true
+			}, false, nil
+		}
+		return nil, false, c.mistyped(fd, v)
+	}
+	return nil, false, c.mistyped(fd, v)
+}
+
+// inRange maps comparisons against [lo, hi) to below (-1), inside (0), above (1).
+func inRange(cLo, cHi int) int {
+	switch {
+	case cLo < 0:
+		return -1
+	case cHi >= 0:
+		return 1
+	}
+	return 0
+}
+
+func likePredicate(get func(Row) any, items []likeItem) func(Row) bool {
+	str := func(r Row) (string, bool) {
+		s, ok := get(r).(string)
+		return s, ok && s != ""
+	}
+	// Common shapes get a direct test; the rest use the general matcher.
+	switch {
+	case len(items) == 2 && items[0].text != "" && items[1].any && isASCII(items[0].text):
+		pre := items[0].text
+		return func(r Row) bool {
+			s, ok := str(r)
+			return ok && len(s) >= len(pre) && strings.EqualFold(s[:len(pre)], pre)
+		}
+	case len(items) == 2 && items[0].any && items[1].text != "" && isASCII(items[1].text):
+		suf := items[1].text
+		return func(r Row) bool {
+			s, ok := str(r)
+			return ok && len(s) >= len(suf) && strings.EqualFold(s[len(s)-len(suf):], suf)
+		}
+	case len(items) == 3 && items[0].any && items[1].text != "" && items[2].any:
+		mid := items[1].text
+		return func(r Row) bool {
+			s, ok := str(r)
+			return ok && strings.Contains(lowerASCII(s), mid)
+		}
+	}
+	return func(r Row) bool {
+		s, ok := str(r)
+		return ok && likeMatch(items, lowerASCII(s))
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerLookup looks s up in a set of lower-case keys, folding short ASCII
+// strings on the stack so the common case does not allocate.
+func lowerLookup(set map[string]bool, s string) bool {
+	var buf [64]byte
+	if len(s) > len(buf) || !isASCII(s) {
+		return set[strings.ToLower(s)]
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return set[string(buf[:len(s)])]
+}
+
+// lowerASCII lower-cases s, without allocating when s is already lower-case ASCII.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// compareFold compares strings ignoring case, as Salesforce's collation does
+// for = and ordering of text.
+func compareFold(a, b string) int {
+	for a != "" && b != "" {
+		var ra, rb rune
+		if a[0] < utf8.RuneSelf {
+			ra, a = rune(a[0]), a[1:]
+		} else {
+			r, n := utf8.DecodeRuneInString(a)
+			ra, a = r, a[n:]
+		}
+		if b[0] < utf8.RuneSelf {
+			rb, b = rune(b[0]), b[1:]
+		} else {
+			r, n := utf8.DecodeRuneInString(b)
+			rb, b = r, b[n:]
+		}
+		if ra == rb {
+			continue
+		}
+		la, lb := unicode.ToLower(ra), unicode.ToLower(rb)
+		if la != lb {
+			return cmp.Compare(la, lb)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func toFloat(x any) (float64, bool) {
+	switch n := x.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func toDate(x any) (string, bool) {
+	switch d := x.(type) {
+	case string:
+		return d, d != ""
+	case time.Time:
+		return d.UTC().Format("2006-01-02"), true
+	}
+	return "", false
+}
+
+func toTime(x any) (time.Time, bool) {
+	switch t := x.(type) {
+	case time.Time:
+		return t, true
+	case string:
+		if t == "" {
+			return time.Time{}, false
+		}
+		if v, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return v, true
+		}
+		if v, err := time.Parse("2006-01-02T15:04:05.000-0700", t); err == nil {
+			return v, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Match reports whether r satisfies the WHERE clause.
+func (p *Plan) Match(r Row) bool { return p.where == nil || p.where(r) }
+
+// Select runs the plan over rows: filter, order (stable, so ties keep the
+// input order), then OFFSET and LIMIT. For a COUNT() plan the length of the
+// result is the count.
+func (p *Plan) Select(rows iter.Seq[Row]) []Row {
+	var out []Row
+	for r := range rows {
+		if p.where == nil || p.where(r) {
+			out = append(out, r)
+		}
+	}
+	if len(p.order) > 0 && !p.Aggregate {
+		slices.SortStableFunc(out, p.compareRows)
+	}
+	if p.Aggregate {
+		return out
+	}
+	if p.Offset > 0 {
+		if p.Offset >= len(out) {
+			out = out[:0]
+		} else {
+			out = out[p.Offset:]
+		}
+	}
+	if p.Limit >= 0 && p.Limit < len(out) {
+		out = out[:p.Limit]
+	}
+	return out
+}
+
+// AggregateValues computes the COUNT(field) columns over the selected rows:
+// each counts the rows whose field is not null.
+func (p *Plan) AggregateValues(rows []Row) []any {
+	out := make([]any, len(p.Columns))
+	for i, c := range p.Columns {
+		null := nullTest(typeOf(c.Field.Type))
+		n := 0
+		for _, r := range rows {
+			if !null(c.get(r)) {
+				n++
+			}
+		}
+		out[i] = n
+	}
+	return out
+}
+
+func (p *Plan) compareRows(a, b Row) int {
+	for _, k := range p.order {
+		va, vb := k.get(a), k.get(b)
+		null := nullTest(k.typ)
+		na, nb := null(va), null(vb)
+		switch {
+		case na && nb:
+			continue
+		case na || nb:
+			if na == k.nullsFirst {
+				return -1
+			}
+			return 1
+		}
+		c := compareValues(k.typ, va, vb)
+		if k.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// compareValues orders two non-null values of one type.
+func compareValues(t valueType, a, b any) int {
+	switch t {
+	case vNumber:
+		x, _ := toFloat(a)
+		y, _ := toFloat(b)
+		return cmp.Compare(x, y)
+	case vBool:
+		x, _ := a.(bool)
+		y, _ := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	case vDate:
+		x, _ := toDate(a)
+		y, _ := toDate(b)
+		return strings.Compare(x, y)
+	case vDateTime:
+		x, _ := toTime(a)
+		y, _ := toTime(b)
+		return x.Compare(y)
+	case vID:
+		x, _ := a.(string)
+		y, _ := b.(string)
+		return strings.Compare(x, y)
+	}
+	x, _ := a.(string)
+	y, _ := b.(string)
+	return compareFold(x, y)
+}

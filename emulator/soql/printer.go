@@ -1,0 +1,151 @@
+package soql
+
+import (
+	"strconv"
+	"strings"
+)
+
+// String prints q as canonical SOQL: upper-case keywords, single spaces,
+// identifiers and literals as written, parentheses exactly where a nested
+// condition needs them. Parsing the output yields an equal Query.
+func (q *Query) String() string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, it := range q.Select {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if it.Count != nil {
+			b.WriteString("COUNT(")
+			if it.Count.Field != nil {
+				b.WriteString(it.Count.Field.String())
+			}
+			b.WriteString(")")
+			if it.Count.Alias != "" {
+				b.WriteString(" " + it.Count.Alias)
+			}
+		} else {
+			b.WriteString(it.Field.String())
+		}
+	}
+	b.WriteString(" FROM " + q.From.Name)
+	if q.From.Alias != "" {
+		b.WriteString(" " + q.From.Alias)
+	}
+	if q.Where != nil {
+		b.WriteString(" WHERE ")
+		writeExpr(&b, q.Where, false)
+	}
+	for i, o := range q.OrderBy {
+		if i == 0 {
+			b.WriteString(" ORDER BY ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(o.Field.String())
+		if o.Desc {
+			b.WriteString(" DESC")
+		} else {
+			b.WriteString(" ASC")
+		}
+		switch o.Nulls {
+		case NullsFirst:
+			b.WriteString(" NULLS FIRST")
+		case NullsLast:
+			b.WriteString(" NULLS LAST")
+		}
+	}
+	if q.Limit != nil {
+		b.WriteString(" LIMIT " + strconv.Itoa(q.Limit.Value))
+	}
+	if q.Offset != nil {
+		b.WriteString(" OFFSET " + strconv.Itoa(q.Offset.Value))
+	}
+	return b.String()
+}
+
+// writeExpr prints x; nested wraps a *Logical in parentheses.
+func writeExpr(b *strings.Builder, x Expr, nested bool) {
+	switch x := x.(type) {
+	case *Logical:
+		if nested {
+			b.WriteByte('(')
+		}
+		op := " AND "
+		if x.Or {
+			op = " OR "
+		}
+		for i, t := range x.Terms {
+			if i > 0 {
+				b.WriteString(op)
+			}
+			writeExpr(b, t, true)
+		}
+		if nested {
+			b.WriteByte(')')
+		}
+	case *Not:
+		b.WriteString("NOT ")
+		writeExpr(b, x.X, true)
+	case *Compare:
+		b.WriteString(x.Field.String())
+		b.WriteByte(' ')
+		b.WriteString(string(x.Op))
+		b.WriteByte(' ')
+		writeValue(b, x.Value)
+	case *In:
+		b.WriteString(x.Field.String())
+		if x.Not {
+			b.WriteString(" NOT IN (")
+		} else {
+			b.WriteString(" IN (")
+		}
+		for i, v := range x.Values {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeValue(b, v)
+		}
+		b.WriteByte(')')
+	}
+}
+
+func writeValue(b *strings.Builder, v Value) {
+	switch v.Kind {
+	case KindString:
+		b.WriteByte('\'')
+		b.WriteString(v.Text)
+		b.WriteByte('\'')
+	case KindDateConst:
+		b.WriteString(v.Text)
+		if dateConstants[v.Text].takesN {
+			b.WriteString(":" + strconv.Itoa(v.N))
+		}
+	default:
+		b.WriteString(v.Text)
+	}
+}
+
+// Quote returns s as a SOQL string literal, escaping what SOQL requires.
+func Quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\'':
+			b.WriteString(`\'`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

@@ -1,0 +1,127 @@
+package soql
+
+// Schema resolves object names for Compile. Names are matched
+// case-insensitively.
+type Schema interface {
+	// Object returns the named object, or nil when the org has none.
+	Object(name string) Object
+}
+
+// Object is one sObject type as far as queries need it.
+type Object interface {
+	// Name is the canonical API name ("Lead", "Foo__c").
+	Name() string
+	// Field returns the named field (case-insensitive), or nil.
+	Field(name string) *Field
+	// Relationship returns the reference field whose relationship name is
+	// name ("Owner" -> OwnerId, "Account__r" -> Account__c), or nil.
+	Relationship(name string) *Field
+}
+
+// Field describes one field. Type is the describe type ("string", "id",
+// "reference", "double", "boolean", "date", "datetime", ...).
+type Field struct {
+	Name             string
+	Type             string
+	ReferenceTo      []string
+	RelationshipName string
+	Custom           bool
+	Createable       bool
+	Updateable       bool
+}
+
+// Row is one record as the evaluator reads it. Values use the emulator's
+// representation: string for text kinds and Ids, float64 for numbers, bool,
+// string "2006-01-02" for dates, time.Time for datetimes, nil for null.
+// Integer and json.Number values are accepted as numbers too.
+type Row interface {
+	// Get returns the value of the field with this canonical name.
+	Get(field string) any
+	// Parent returns the record the reference field (canonical name) points
+	// at, or nil when the reference is empty or dangling.
+	Parent(refField string) Row
+}
+
+// valueType is how the evaluator compares a field's values.
+type valueType int
+
+const (
+	vText valueType = iota
+	vID
+	vNumber
+	vBool
+	vDate
+	vDateTime
+)
+
+// typeOf classifies a describe type.
+func typeOf(describeType string) valueType {
+	switch describeType {
+	case "id", "reference":
+		return vID
+	case "double", "int", "currency", "percent", "long":
+		return vNumber
+	case "boolean":
+		return vBool
+	case "date":
+		return vDate
+	case "datetime":
+		return vDateTime
+	}
+	return vText
+}
+
+// typeName is the type named in "must be of type X" messages.
+func typeName(f *Field) string {
+	switch typeOf(f.Type) {
+	case vID:
+		return "id"
+	case vNumber:
+		if f.Type == "int" {
+			return "integer"
+		}
+		return "double"
+	case vBool:
+		return "boolean"
+	case vDate:
+		return "date"
+	case vDateTime:
+		return "dateTime"
+	}
+	return "string"
+}
+
+// ApexType is the apexType reported in query column metadata.
+func ApexType(describeType string) string {
+	switch describeType {
+	case "id", "reference":
+		return "Id"
+	case "boolean":
+		return "Boolean"
+	case "double", "percent":
+		return "Double"
+	case "currency":
+		return "Decimal"
+	case "int":
+		return "Integer"
+	case "long":
+		return "Long"
+	case "date":
+		return "Date"
+	case "datetime":
+		return "Datetime"
+	case "time":
+		return "Time"
+	case "base64":
+		return "Blob"
+	case "address", "location":
+		return "Object"
+	}
+	return "String"
+}
+
+// IsText reports whether a describe type holds text (for column metadata's textType).
+func IsText(describeType string) bool { return typeOf(describeType) == vText }
+
+// IsNumber reports whether a describe type is numeric.
+func IsNumber(describeType string) bool { return typeOf(describeType) == vNumber }
