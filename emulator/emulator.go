@@ -55,6 +55,12 @@ type Emulator struct {
 	stats   map[Kind]int64
 
 	faults *faultSet
+	// admin holds the knobs of the admin API (admin.go).
+	admin adminState
+	// gate keeps other handlers out while an all-or-none /composite call
+	// runs its subrequests as one transaction (composite.go): handlers run
+	// under its read lock, such a composite call under its write lock.
+	gate sync.RWMutex
 	// oauth holds connected apps, browser logins and approvals (oauth.go).
 	oauth *oauthState
 
@@ -149,6 +155,13 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 			fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", r.Method, strings.Join(allowed, ",")), nil)
 		return
 	}
+	if sess, ok := subrequestSession(r); ok {
+		// A /composite subrequest (composite.go): the composite call was
+		// counted, faulted and authenticated once for all of them.
+		c.sess = sess
+		h(c)
+		return
+	}
 	if rt.kind != KindNone {
 		e.count(rt.kind)
 	}
@@ -165,6 +178,11 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 		if !e.spendAPICall(c) {
 			return
 		}
+	}
+	if rt.kind != KindComposite {
+		// composite.go takes the gate itself, in the mode allOrNone needs.
+		e.gate.RLock()
+		defer e.gate.RUnlock()
 	}
 	h(c)
 }

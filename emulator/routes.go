@@ -10,6 +10,12 @@ func (e *Emulator) routes() {
 	// (composite.go), query (query.go), bulk (bulk*.go), OAuth (oauth*.go) and
 	// the admin API (admin.go) register below.
 
+	// --- COMPOSITE (collections.go, composite.go, admin.go) ---------------------
+	e.collectionRoutes()
+	e.compositeRoutes()
+	e.adminRoutes()
+	// --- end COMPOSITE ---------------------------------------------------------
+
 	// --- OAUTH (oauth*.go, identity.go) ---------------------------------------
 	authorize := map[string]handlerFunc{"GET": e.serveAuthorize, "POST": e.serveAuthorize}
 	e.handle("/services/oauth2/authorize", KindOAuth, false, authorize)
