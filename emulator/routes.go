@@ -27,6 +27,23 @@ func (e *Emulator) routes() {
 	e.handle("/id/keys", KindOAuth, false, map[string]handlerFunc{"GET": e.serveJWKS})
 	e.handle("/.well-known/openid-configuration", KindOAuth, false, map[string]handlerFunc{"GET": e.serveOpenIDConfiguration})
 	// --- end OAUTH -------------------------------------------------------------
+
+	// BULK: Bulk API 2.0 ingest and query jobs (bulk*.go).
+	e.handle("/services/data/{version}/jobs/ingest", KindBulk, true, map[string]handlerFunc{
+		"POST": e.createIngestJob, "GET": func(c *call) { e.listJobs(c, false) },
+	})
+	e.handle("/services/data/{version}/jobs/ingest/{id}", KindBulk, true, map[string]handlerFunc{
+		"GET":    func(c *call) { e.getJob(c, false) },
+		"PATCH":  func(c *call) { e.patchJob(c, false) },
+		"DELETE": func(c *call) { e.deleteJob(c, false) },
+	})
+	e.handle("/services/data/{version}/jobs/ingest/{id}/batches", KindBulk, true, map[string]handlerFunc{"PUT": e.uploadJobData})
+	for _, kind := range []string{"successfulResults", "failedResults", "unprocessedrecords"} {
+		e.handle("/services/data/{version}/jobs/ingest/{id}/"+kind, KindBulk, true, map[string]handlerFunc{
+			"GET": func(c *call) { e.jobResults(c, kind) },
+		})
+	}
+	// END BULK
 }
 
 func notFound(c *call) {

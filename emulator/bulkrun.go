@@ -1,0 +1,494 @@
+package emulator
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Processing of closed jobs. One worker goroutine per emulator takes closed
+// jobs in order; it is started by the first closed job, exits when nothing
+// is queued, and is stopped by closeBulk. With the finish-at-once knob the
+// request that closes (or polls) a job processes it itself instead.
+
+// bulkPickupDelay is how long a closed job waits in UploadComplete before the
+// worker starts it: long enough that a client polling at once sees the
+// asynchronous states, short enough to keep tests and demos fast.
+const bulkPickupDelay = 5 * time.Millisecond
+
+// bulkChunk is how many records are applied per hold of e.mu, so other API
+// calls proceed while a large job runs.
+const bulkChunk = 500
+
+// closeJob moves an Open ingest job (or a new query job) to UploadComplete
+// and hands it to the worker, or processes it at once when the knob is on.
+// It returns the JobInfo as of the close.
+func (e *Emulator) closeJob(j *bulkJob) jobInfo {
+	b := &e.bulk
+	b.mu.Lock()
+	j.setStateLocked(jobUploadComplete, e.now())
+	info := j.infoLocked()
+	atOnce := e.FinishBulkJobsAtOnce()
+	if atOnce {
+		j.claimed = true
+	} else {
+		b.queue = append(b.queue, j)
+		if !b.running && !b.closed {
+			b.running = true
+			b.wg.Add(1)
+			go e.bulkWorker()
+		}
+	}
+	b.mu.Unlock()
+	if atOnce {
+		e.runJob(j)
+	}
+	return info
+}
+
+// finishNow brings a job to a final state before a poll answers (the
+// finish-at-once knob): it runs a job nobody has started, or waits for the
+// one being run. An Open job stays Open.
+func (e *Emulator) finishNow(c *call, j *bulkJob) {
+	b := &e.bulk
+	b.mu.Lock()
+	if jobFinal(j.state) || j.state == jobOpen {
+		b.mu.Unlock()
+		return
+	}
+	if !j.claimed {
+		j.claimed = true
+		b.mu.Unlock()
+		e.runJob(j)
+		return
+	}
+	b.mu.Unlock()
+	select {
+	case <-j.done:
+	case <-c.r.Context().Done():
+	}
+}
+
+// bulkWorker runs queued jobs until the queue is empty or the emulator closes.
+func (e *Emulator) bulkWorker() {
+	b := &e.bulk
+	defer b.wg.Done()
+	for {
+		b.mu.Lock()
+		if b.stop == nil {
+			b.stop = make(chan struct{})
+		}
+		stop := b.stop
+		if len(b.queue) == 0 || b.closed {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		j := b.queue[0]
+		b.queue[0] = nil
+		b.queue = b.queue[1:]
+		wait := j.modstamp.Add(bulkPickupDelay).Sub(e.now())
+		b.mu.Unlock()
+
+		if wait > 0 {
+			if wait > bulkPickupDelay {
+				wait = bulkPickupDelay // a clock moved by a test must not stall the worker
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				continue // the loop sees closed and exits
+			}
+		}
+		b.mu.Lock()
+		if j.claimed || j.state != jobUploadComplete {
+			b.mu.Unlock()
+			continue
+		}
+		j.claimed = true
+		b.mu.Unlock()
+		e.runJob(j)
+	}
+}
+
+// stopping reports whether closeBulk was called.
+func (e *Emulator) stopping() bool {
+	b := &e.bulk
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// runJob processes a claimed job to a final state.
+func (e *Emulator) runJob(j *bulkJob) {
+	start := time.Now()
+	b := &e.bulk
+	b.mu.Lock()
+	if j.state != jobUploadComplete {
+		b.mu.Unlock()
+		return
+	}
+	j.setStateLocked(jobInProgress, e.now())
+	b.mu.Unlock()
+
+	failMsg := e.runIngestJob(j, start)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ms := time.Since(start).Milliseconds()
+	j.totalMS, j.apiMS = ms, ms
+	if j.state != jobInProgress {
+		return // aborted or reset meanwhile
+	}
+	if failMsg != "" {
+		j.errorMessage = failMsg
+		j.setStateLocked(jobFailed, e.now())
+	} else {
+		j.setStateLocked(jobComplete, e.now())
+	}
+	e.finishLocked(j)
+}
+
+// bulkColumn is how one CSV header maps onto the job's object.
+type bulkColumn struct {
+	name  string // header as written
+	field *field // target field; the reference field for a relationship column
+	isID  bool
+	// Relationship columns (Account.Ext__c, Owner:User.Username) find the
+	// referenced record by relField of relObj.
+	relObj   *sobject
+	relField *field
+}
+
+// bulkColumnsLocked maps the header onto obj's fields (case-insensitively).
+// It returns the job's errorMessage when the header is unusable.
+func (e *Emulator) bulkColumnsLocked(obj *sobject, header []string) ([]bulkColumn, string) {
+	cols := make([]bulkColumn, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		name := strings.TrimSpace(h)
+		key := strings.ToLower(name)
+		if name == "" {
+			return nil, "InvalidBatch : Field name not found : " + h
+		}
+		if seen[key] {
+			return nil, "InvalidBatch : Duplicate field name: " + name
+		}
+		seen[key] = true
+		cols[i].name = name
+		if dot := strings.IndexByte(name, '.'); dot > 0 {
+			rel, target := name[:dot], name[dot+1:]
+			typ := ""
+			if colon := strings.IndexByte(rel, ':'); colon > 0 {
+				rel, typ = rel[:colon], rel[colon+1:]
+			}
+			var ref *field
+			for _, f := range obj.Fields {
+				if f.Type == "reference" && strings.EqualFold(f.RelationshipName, rel) {
+					ref = f
+					break
+				}
+			}
+			if ref == nil || len(ref.ReferenceTo) == 0 {
+				return nil, "InvalidBatch : Field name not found : " + name
+			}
+			objName := ref.ReferenceTo[0]
+			if typ != "" {
+				objName = ""
+				for _, t := range ref.ReferenceTo {
+					if strings.EqualFold(t, typ) {
+						objName = t
+					}
+				}
+			}
+			ro := e.sobjectLocked(objName)
+			if ro == nil {
+				return nil, "InvalidBatch : Field name not found : " + name
+			}
+			rf := ro.field(target)
+			if rf == nil || !(rf.ExternalID || rf.IDLookup) {
+				return nil, "InvalidBatch : Field name not found : " + name
+			}
+			cols[i].field, cols[i].relObj, cols[i].relField = ref, ro, rf
+			continue
+		}
+		f := obj.field(name)
+		if f == nil {
+			return nil, "InvalidBatch : Field name not found : " + name
+		}
+		cols[i].field = f
+		cols[i].isID = f.Name == "Id"
+	}
+	return cols, ""
+}
+
+// runIngestJob applies the job's records and returns the job's
+// errorMessage when the data as a whole is refused.
+func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
+	b := &e.bulk
+	b.mu.Lock()
+	data := j.data
+	b.mu.Unlock()
+	if len(data) == 0 {
+		return "InvalidBatch : No data was uploaded for this job"
+	}
+	sc := newCSVScanner(data, bulkDelimiters[j.delimiter], j.lineEnding == "CRLF")
+	header, _, _, ok, err := sc.next(nil)
+	if err != nil {
+		return err.Error()
+	}
+	if !ok {
+		return "InvalidBatch : The uploaded data has no header row"
+	}
+	header = append([]string(nil), header...)
+	dataStart := sc.pos
+
+	e.mu.RLock()
+	obj := e.sobjectLocked(j.object)
+	var cols []bulkColumn
+	msg := "InvalidJob : Unable to find object: " + j.object
+	if obj != nil {
+		cols, msg = e.bulkColumnsLocked(obj, header)
+	}
+	e.mu.RUnlock()
+	if msg != "" {
+		return msg
+	}
+
+	// First pass: check the whole file and note each record's span, so a
+	// malformed file fails the job before any record is written.
+	var rows []bulkRow
+	var fields []string
+	for {
+		var s, en int
+		fields, s, en, ok, err = sc.next(fields)
+		if err != nil {
+			return err.Error()
+		}
+		if !ok {
+			break
+		}
+		if len(fields) != len(header) {
+			return fmt.Sprintf("ClientInputError : Line %d has %d columns, the header has %d", sc.line, len(fields), len(header))
+		}
+		rows = append(rows, bulkRow{start: uint32(s), end: uint32(en)})
+	}
+	b.mu.Lock()
+	j.rows = rows
+	j.dataStart = dataStart
+	j.nextOffset = dataStart
+	b.mu.Unlock()
+
+	// Second pass: apply records in chunks, re-reading them in order.
+	sc = newCSVScanner(data, bulkDelimiters[j.delimiter], j.lineEnding == "CRLF")
+	sc.pos = dataStart
+	p := &ingestApplier{e: e, j: j, obj: obj, cols: cols}
+	for from := 0; from < len(rows); from += bulkChunk {
+		to := min(from+bulkChunk, len(rows))
+		failed := 0
+		e.mu.Lock()
+		e.setActorLocked(j.createdBy)
+		for i := from; i < to; i++ {
+			fields, _, _, _, _ = sc.next(fields)
+			if !p.apply(&rows[i], fields) {
+				failed++
+			}
+		}
+		e.setActorLocked("")
+		e.mu.Unlock()
+
+		b.mu.Lock()
+		j.processed = to
+		j.failed += failed
+		if to < len(rows) {
+			j.nextOffset = int(rows[to].start)
+		} else {
+			j.nextOffset = len(data)
+		}
+		j.errs = p.errs
+		j.totalMS = time.Since(start).Milliseconds()
+		j.apiMS = j.totalMS
+		state := j.state
+		b.mu.Unlock()
+		if state != jobInProgress || e.stopping() {
+			return ""
+		}
+		runtime.Gosched()
+	}
+	return ""
+}
+
+// ingestApplier applies one record at a time; e.mu is held by the caller.
+type ingestApplier struct {
+	e      *Emulator
+	j      *bulkJob
+	obj    *sobject
+	cols   []bulkColumn
+	errs   []string
+	errIdx map[string]uint32
+}
+
+// fail records a row failure with Salesforce's sf__Error text.
+func (p *ingestApplier) fail(r *bulkRow, rerr *recordError) bool {
+	msg := rerr.Code + ":" + rerr.Message + ":"
+	if len(rerr.Fields) > 0 {
+		msg += strings.Join(rerr.Fields, ",") + " --"
+	} else {
+		msg += "--"
+	}
+	if p.errIdx == nil {
+		p.errIdx = map[string]uint32{}
+	}
+	idx, ok := p.errIdx[msg]
+	if !ok {
+		idx = uint32(len(p.errs))
+		p.errs = append(p.errs, msg)
+		p.errIdx[msg] = idx
+	}
+	r.outcome = rowFailed
+	r.err = idx
+	return false
+}
+
+// apply performs one record's operation; it reports success.
+func (p *ingestApplier) apply(r *bulkRow, vals []string) bool {
+	e := p.e
+	in := make(map[string]any, len(vals))
+	var id string
+	deleting := p.j.operation == "delete" || p.j.operation == "hardDelete"
+	for i, c := range p.cols {
+		v := vals[i]
+		if c.isID {
+			id = strings.TrimSpace(v)
+			continue
+		}
+		switch {
+		case deleting:
+			// Deletes only read the Id column.
+		case v == "":
+			// Blank leaves the field unset on insert, unchanged on update.
+		case v == "#N/A":
+			in[c.field.Name] = nil
+		case c.relObj != nil:
+			ref, rerr := e.resolveForeignKeyLocked(c, v)
+			if rerr != nil {
+				return p.fail(r, rerr)
+			}
+			in[c.field.Name] = ref
+		default:
+			in[c.field.Name] = csvString(v)
+		}
+	}
+	if id != "" {
+		if nid, ok := normalizeID(id); ok {
+			id = nid
+		}
+	}
+	obj := p.obj.Name
+	switch p.j.operation {
+	case "insert":
+		if id != "" {
+			return p.fail(r, newRecErr("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
+		}
+		nid, rerr := e.insertLocked(obj, in)
+		if rerr != nil {
+			return p.fail(r, rerr)
+		}
+		r.setID(nid)
+		r.outcome = rowCreated
+	case "update":
+		if id == "" {
+			return p.fail(r, newRecErr("MISSING_ARGUMENT", "Id not specified in an update call"))
+		}
+		if looksLikeID(id) {
+			r.setID(id)
+		}
+		if rerr := e.updateLocked(obj, id, in); rerr != nil {
+			return p.fail(r, rerr)
+		}
+		r.outcome = rowUpdated
+	case "upsert":
+		ext := p.j.extField
+		key := id
+		if ext != "Id" {
+			key = ""
+			for i, c := range p.cols {
+				if c.relObj == nil && c.field.Name == ext {
+					key = strings.TrimSpace(vals[i])
+				}
+			}
+		}
+		nid, created, _, rerr := e.upsertLocked(obj, ext, key, in)
+		if rerr != nil {
+			return p.fail(r, rerr)
+		}
+		r.setID(nid)
+		r.outcome = rowUpdated
+		if created {
+			r.outcome = rowCreated
+		}
+	case "delete", "hardDelete":
+		if id == "" {
+			return p.fail(r, newRecErr("MISSING_ARGUMENT", "Id not specified in a delete call"))
+		}
+		if looksLikeID(id) {
+			r.setID(id)
+		}
+		var rerr *recordError
+		if p.j.operation == "delete" {
+			rerr = e.deleteLocked(obj, id)
+		} else {
+			rerr = e.hardDeleteLocked(obj, id)
+		}
+		if rerr != nil {
+			return p.fail(r, rerr)
+		}
+		r.outcome = rowUpdated
+	}
+	return true
+}
+
+// resolveForeignKeyLocked finds the Id of the record a relationship column
+// (Account.Ext__c) names by its external id value.
+func (e *Emulator) resolveForeignKeyLocked(c bulkColumn, v string) (any, *recordError) {
+	notFound := newRecErr("INVALID_FIELD",
+		fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", v, c.relField.Name, c.relObj.Name))
+	if c.relField.Name == "Id" {
+		nid, ok := normalizeID(v)
+		if !ok {
+			return nil, notFound
+		}
+		r := e.getRecordLocked(nid)
+		if r == nil || r.deleted || r.obj != c.relObj {
+			return nil, notFound
+		}
+		return nid, nil
+	}
+	key, rerr := coerceValue(c.relField, csvString(v))
+	if rerr != nil || key == nil {
+		return nil, notFound
+	}
+	var found []*record
+	if c.relField.indexed() {
+		found = lookupIndex(c.relObj, c.relField, key)
+	} else {
+		want := indexKey(c.relField, key)
+		e.eachRecordLocked(c.relObj, false, func(r *record) bool {
+			if x := r.get(c.relField); x != nil && indexKey(c.relField, x) == want {
+				found = append(found, r)
+			}
+			return len(found) < 2
+		})
+	}
+	switch len(found) {
+	case 0:
+		return nil, notFound
+	case 1:
+		return found[0].ID, nil
+	}
+	return nil, newRecErr("INVALID_FIELD",
+		fmt.Sprintf("Foreign key external ID: %s matched more than one record for field %s in entity %s", v, c.relField.Name, c.relObj.Name))
+}
