@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync/atomic"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// API is what the engine needs of Salesforce. *SalesforceAPI implements it
+// over the client; tests may fake it.
+type API interface {
+	Describe(ctx context.Context, obj string) (*salesforce.SObjectDescribe, error)
+	// Upsert, Create, Update and Delete take at most 200 records (one
+	// Collections call) and return one Result per record, in order.
+	Upsert(ctx context.Context, obj, extField string, recs []salesforce.Record) ([]Result, error)
+	Create(ctx context.Context, obj string, recs []salesforce.Record) ([]Result, error)
+	Update(ctx context.Context, obj string, recs []salesforce.Record) ([]Result, error)
+	Delete(ctx context.Context, ids []string) ([]Result, error)
+	// FindBy returns the Ids of obj's records whose field equals one of
+	// values, keyed by the value as Salesforce holds it.
+	FindBy(ctx context.Context, obj, field string, values []string) (map[string][]string, error)
+	// BulkUpsert upserts any number of records through Bulk API 2.0 and
+	// returns results keyed by External ID value.
+	BulkUpsert(ctx context.Context, obj, extField string, fields []string, recs []salesforce.Record) (map[string]Result, error)
+	// Usage is the org's last known API usage (used, max), 0/0 if unknown.
+	Usage() (used, max int)
+	// Calls is the number of API calls made so far.
+	Calls() int64
+}
+
+// Result is the outcome of one record in a call.
+type Result struct {
+	ID      string
+	Created bool
+	// Err is the record's error; nil on success.
+	Err *forcesync.RecordError
+	// Retryable marks a transient error (lock, timeout, 5xx).
+	Retryable bool
+}
+
+// SalesforceAPI adapts *salesforce.Client to API. Create it with
+// NewSalesforceAPI so it can count calls through the client's hooks.
+type SalesforceAPI struct {
+	Client *salesforce.Client
+	calls  atomic.Int64
+}
+
+// CountCall is meant for salesforce.Hooks.OnCall: it counts every API call.
+func (a *SalesforceAPI) CountCall(salesforce.CallInfo) { a.calls.Add(1) }
+
+// Calls implements API.
+func (a *SalesforceAPI) Calls() int64 { return a.calls.Load() }
+
+// Describe implements API.
+func (a *SalesforceAPI) Describe(ctx context.Context, obj string) (*salesforce.SObjectDescribe, error) {
+	return a.Client.Describe(ctx, obj)
+}
+
+// Usage implements API.
+func (a *SalesforceAPI) Usage() (int, int) {
+	li := a.Client.LastLimitInfo()
+	return li.Used, li.Max
+}
+
+func toResults(rs []salesforce.SaveResult, err error, n int) ([]Result, error) {
+	if err != nil && len(rs) != n {
+		return nil, err
+	}
+	out := make([]Result, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		out[i] = Result{ID: r.ID, Created: r.Created}
+		if e := r.Error(); e != nil {
+			out[i].Err, out[i].Retryable = recordError(e)
+		}
+	}
+	return out, nil
+}
+
+// recordError turns a client error into the domain's record error and says
+// whether it is transient.
+func recordError(err error) (*forcesync.RecordError, bool) {
+	var re *salesforce.RecordError
+	if errors.As(err, &re) {
+		return &forcesync.RecordError{Code: re.StatusCode, Message: re.Message, Fields: re.Fields}, re.Retryable()
+	}
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) {
+		return &forcesync.RecordError{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}, ae.Retryable()
+	}
+	var au *salesforce.AuthError
+	if errors.As(err, &au) {
+		return &forcesync.RecordError{Code: "AUTH_" + strings.ToUpper(au.Code), Message: au.Error()}, au.Retryable()
+	}
+	return &forcesync.RecordError{Code: "TRANSPORT_ERROR", Message: err.Error()}, salesforce.Retryable(err)
+}
+
+// Upsert implements API.
+func (a *SalesforceAPI) Upsert(ctx context.Context, obj, extField string, recs []salesforce.Record) ([]Result, error) {
+	for _, r := range recs {
+		r["attributes"] = map[string]any{"type": obj}
+	}
+	rs, err := a.Client.UpsertMany(ctx, obj, extField, recs, nil)
+	return toResults(rs, err, len(recs))
+}
+
+// Create implements API.
+func (a *SalesforceAPI) Create(ctx context.Context, obj string, recs []salesforce.Record) ([]Result, error) {
+	rs, err := a.Client.CreateMany(ctx, obj, recs, nil)
+	return toResults(rs, err, len(recs))
+}
+
+// Update implements API.
+func (a *SalesforceAPI) Update(ctx context.Context, obj string, recs []salesforce.Record) ([]Result, error) {
+	rs, err := a.Client.UpdateMany(ctx, obj, recs, nil)
+	return toResults(rs, err, len(recs))
+}
+
+// Delete implements API.
+func (a *SalesforceAPI) Delete(ctx context.Context, ids []string) ([]Result, error) {
+	rs, err := a.Client.DeleteMany(ctx, ids, nil)
+	return toResults(rs, err, len(ids))
+}
+
+// FindBy implements API. The query is built from names checked against the
+// describe and literals escaped by the SOQL rules, so no value can change
+// its shape.
+func (a *SalesforceAPI) FindBy(ctx context.Context, obj, field string, values []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(values) == 0 {
+		return out, nil
+	}
+	d, err := a.Client.Describe(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	f := d.Field(field)
+	if f == nil {
+		return nil, fmt.Errorf("find %s by %s: no such field", obj, field)
+	}
+	q, err := salesforce.Select("Id", f.Name).From(d.Name).Where(salesforce.In(f.Name, values...)).OrderBy("CreatedDate", "Id").Build(d)
+	if err != nil {
+		return nil, fmt.Errorf("find %s by %s: %w", obj, field, err)
+	}
+	rows := a.Client.Query(ctx, q, nil)
+	for rows.Next() {
+		r := rows.Record()
+		v, _ := r[f.Name].(string)
+		out[strings.ToLower(v)] = append(out[strings.ToLower(v)], r.ID())
+	}
+	return out, rows.Err()
+}
+
+// BulkUpsert implements API.
+func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fields []string, recs []salesforce.Record) (map[string]Result, error) {
+	b := a.Client.Bulk(salesforce.BulkConfig{})
+	job := salesforce.IngestJob{Object: obj, Operation: salesforce.BulkUpsert, ExternalIDField: extField}
+	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
+		for _, r := range recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	})
+	res, err := b.IngestRecords(ctx, job, fields, seq)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Result, len(recs))
+	ids := res.JobIDs()
+	for s, err := range b.SuccessfulResults(ctx, ids...) {
+		if err != nil {
+			return out, err
+		}
+		v, _ := s.Row.Get(extField)
+		out[v] = Result{ID: s.ID, Created: s.Created}
+	}
+	for f, err := range b.FailedResults(ctx, ids...) {
+		if err != nil {
+			return out, err
+		}
+		v, _ := f.Row.Get(extField)
+		re, retry := recordError(f.Error)
+		out[v] = Result{ID: f.ID, Err: re, Retryable: retry}
+	}
+	return out, nil
+}

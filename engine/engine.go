@@ -1,0 +1,699 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// Config tunes an Engine. The zero value of every field is its default.
+type Config struct {
+	// Owner names this process in leases; empty means a random name.
+	Owner string
+	// Lease is how long a claimed batch is ours before others may take it
+	// (a crashed process's work comes back after it). Zero means 2 minutes.
+	Lease time.Duration
+	// BulkThreshold is the backlog of one mapping above which upserts go
+	// through Bulk API 2.0 instead of Collections. Zero means 2,000; a
+	// negative value turns Bulk off.
+	BulkThreshold int
+	// BulkBatch is how many records one Bulk job takes. Zero means 10,000.
+	BulkBatch int
+	// APIShare is the share of the org's daily API allowance the engine may
+	// spend (0 < share <= 1). Zero means 0.5.
+	APIShare float64
+	// Idle is how long a worker waits for new work when there is none,
+	// unless woken by Notify. Zero means one second.
+	Idle time.Duration
+	// MaxBackoff caps the delay between retries of a transient error. Zero
+	// means 10 minutes.
+	MaxBackoff time.Duration
+	// Workers is how many batches are pushed at once. Zero means 2.
+	Workers int
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Engine pushes accepted changes to Salesforce.
+//
+// Delivery contract: at least once. A record is marked synced only after
+// Salesforce accepted it, in the same store transaction that records its
+// binding. An upsert by External ID makes a resend harmless; a match by
+// fields queries Salesforce before every create, so a create that reached
+// Salesforce before a crash is found and updated instead of duplicated.
+type Engine struct {
+	cfg    Config
+	store  forcesync.Store
+	api    API
+	pipes  []*Pipe
+	wake   chan struct{}
+	mu     sync.Mutex
+	paused string // why the governor paused pushing; "" when running
+	rnd    *rand.Rand
+	rndMu  sync.Mutex
+}
+
+// Pipe is one compiled mapping the engine serves.
+type Pipe struct {
+	Mapping  forcesync.Mapping
+	Compiled *mapping.Compiled
+}
+
+// New builds an engine. Mappings are compiled against their objects'
+// describes; a mapping that cannot compile is an error naming it.
+func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesync.Mapping, cfg Config) (*Engine, error) {
+	if cfg.Owner == "" {
+		cfg.Owner = fmt.Sprintf("forcesync-%08x", rand.Uint32())
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.BulkThreshold == 0 {
+		cfg.BulkThreshold = 2000
+	}
+	if cfg.BulkBatch <= 0 {
+		cfg.BulkBatch = 10000
+	}
+	if cfg.APIShare <= 0 || cfg.APIShare > 1 {
+		cfg.APIShare = 0.5
+	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 10 * time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{cfg: cfg, store: store, api: api, wake: make(chan struct{}, 1),
+		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	for _, m := range mappings {
+		d, err := api.Describe(ctx, m.Object)
+		if err != nil {
+			return nil, fmt.Errorf("mapping %s: describe %s: %w", m.Name, m.Object, err)
+		}
+		c, err := mapping.Compile(m, d)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := store.MappingVersion(ctx, m.Name, c.Version())
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			// Records held under the old mapping get another chance.
+			n, err := store.Requeue(ctx, m.Name, nil)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Logger.Info("mapping changed; held records requeued", "mapping", m.Name, "records", n)
+		}
+		e.pipes = append(e.pipes, &Pipe{Mapping: m, Compiled: c})
+	}
+	return e, nil
+}
+
+// Pipes returns the compiled mappings.
+func (e *Engine) Pipes() []*Pipe { return e.pipes }
+
+// MappingsFor returns the names of the mappings fed by a source.
+func (e *Engine) MappingsFor(source string) []string {
+	var out []string
+	for _, p := range e.pipes {
+		if p.Mapping.Source == source {
+			out = append(out, p.Mapping.Name)
+		}
+	}
+	return out
+}
+
+// Notify wakes idle workers: new work was accepted.
+func (e *Engine) Notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Paused says why the budget governor stopped pushing, or "".
+func (e *Engine) Paused() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.paused
+}
+
+// Run pushes work until ctx ends. Each worker serves every mapping in turn.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, e.cfg.Workers)
+	for w := 0; w < e.cfg.Workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			owner := fmt.Sprintf("%s/%d", e.cfg.Owner, w)
+			for {
+				n, err := e.step(ctx, owner)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					e.cfg.Logger.Error("push step failed", "err", err)
+				}
+				if n > 0 && err == nil {
+					continue
+				}
+				t := time.NewTimer(e.cfg.Idle)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-e.wake:
+					// Pass the wake-up on so other idle workers look too.
+					e.Notify()
+				case <-t.C:
+				}
+				t.Stop()
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errc)
+	return nil
+}
+
+// Drain pushes until no work is due, for the CLI and tests. It returns how
+// many records it handled.
+func (e *Engine) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := e.step(ctx, e.cfg.Owner)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// step claims and pushes one batch of each mapping; it returns how many
+// records it handled.
+func (e *Engine) step(ctx context.Context, owner string) (int, error) {
+	if why := e.governor(); why != "" {
+		return 0, nil
+	}
+	total := 0
+	var errs []error
+	for _, p := range e.pipes {
+		n, err := e.pushBatch(ctx, owner, p)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// governor decides whether the budget allows another call.
+func (e *Engine) governor() string {
+	used, max := e.api.Usage()
+	why := ""
+	if max > 0 && float64(used) >= e.cfg.APIShare*float64(max) {
+		why = fmt.Sprintf("API budget spent: %d of %d calls used, share %.0f%%", used, max, e.cfg.APIShare*100)
+	}
+	e.mu.Lock()
+	if why != e.paused {
+		if why != "" {
+			e.cfg.Logger.Warn("pausing pushes", "reason", why)
+		}
+		e.paused = why
+	}
+	e.mu.Unlock()
+	return why
+}
+
+// backoff returns the delay before the attempt-th retry: exponential from
+// one second, jittered by up to half, capped.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt, 20)
+	if d > e.cfg.MaxBackoff || d <= 0 {
+		d = e.cfg.MaxBackoff
+	}
+	e.rndMu.Lock()
+	j := time.Duration(e.rnd.Int64N(int64(d/2) + 1))
+	e.rndMu.Unlock()
+	return d/2 + j
+}
+
+// work is one claimed item on its way through a batch.
+type work struct {
+	item    forcesync.WorkItem
+	payload mapping.Payload
+	out     forcesync.Outcome
+	done    bool
+	created bool // Salesforce created the record in this batch
+}
+
+func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
+	w.out.State = state
+	w.out.Error = err
+	w.done = true
+}
+
+// pushBatch claims one batch of a mapping and pushes it.
+func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, error) {
+	size := p.Mapping.BatchSize
+	if size <= 0 || size > 200 {
+		size = 200
+	}
+	useBulk := false
+	if e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID {
+		n, err := e.store.Backlog(ctx, p.Mapping.Name)
+		if err != nil {
+			return 0, err
+		}
+		if n >= e.cfg.BulkThreshold {
+			useBulk, size = true, e.cfg.BulkBatch
+		}
+	}
+	now := e.cfg.Now()
+	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: size, Now: now})
+	if err != nil || len(items) == 0 {
+		return 0, err
+	}
+	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "collections", Started: now, Records: len(items)}
+	if useBulk {
+		run.API = "bulk"
+	}
+	calls0 := e.api.Calls()
+	ws := make([]*work, len(items))
+	for i, it := range items {
+		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
+	}
+	e.prepare(p, ws)
+	var callErr error
+	switch p.Mapping.Match.Kind {
+	case forcesync.MatchExternalID:
+		callErr = e.pushUpserts(ctx, p, ws, useBulk)
+	default:
+		callErr = e.pushMatched(ctx, p, ws)
+	}
+	if callErr == nil {
+		callErr = e.pushDeletes(ctx, p, ws)
+	}
+	outs := make([]forcesync.Outcome, 0, len(ws))
+	for _, w := range ws {
+		if !w.done {
+			// Not reached because a whole call failed: try again later.
+			re, _ := recordError(callErr)
+			if callErr == nil {
+				re = &forcesync.RecordError{Code: "NOT_ATTEMPTED", Message: "not attempted"}
+			}
+			w.out.State, w.out.Error = forcesync.StateRetrying, re
+		}
+		if w.out.State == forcesync.StateRetrying && w.out.NextAttempt.IsZero() {
+			w.out.NextAttempt = e.cfg.Now().Add(e.backoff(w.item.Attempts))
+		}
+		countRun(run, w)
+		outs = append(outs, w.out)
+	}
+	run.Finished = e.cfg.Now()
+	run.APICalls = int(e.api.Calls() - calls0)
+	// Commit even when the context ended: Salesforce already has the data.
+	if err := e.store.Complete(context.WithoutCancel(ctx), owner, outs, run); err != nil {
+		return len(items), err
+	}
+	if used, max := e.api.Usage(); max > 0 {
+		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: p.Mapping.Connection,
+			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})
+	}
+	if callErr != nil && !salesforce.Retryable(callErr) {
+		return len(items), callErr
+	}
+	return len(items), nil
+}
+
+func countRun(run *forcesync.Run, w *work) {
+	switch w.out.State {
+	case forcesync.StateSynced:
+		if w.created {
+			run.Created++
+		} else {
+			run.Updated++
+		}
+	case forcesync.StateDeleted:
+		run.Deleted++
+	case forcesync.StateSkipped:
+		run.Skipped++
+	case forcesync.StateHeld, forcesync.StateRetrying:
+		run.Failed++
+	}
+}
+
+// prepare applies the filter, compiles payloads and settles every item that
+// needs no API call: skipped, unchanged, still held, not allowed.
+func (e *Engine) prepare(p *Pipe, ws []*work) {
+	c := p.Compiled
+	for _, w := range ws {
+		it := w.item
+		bound := it.Binding != nil && it.Binding.SalesforceID != ""
+		if bound {
+			w.out.SalesforceID = it.Binding.SalesforceID
+		}
+		if it.Op == forcesync.OpDelete {
+			if !c.DeletesInSalesforce() || !bound {
+				w.out.Unbind = bound && c.DeletesInSalesforce()
+				w.finish(forcesync.StateSkipped, nil)
+			}
+			continue
+		}
+		ok, err := c.Filter(it.Fields)
+		if err != nil {
+			w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "FILTER_ERROR", Message: err.Error()})
+			continue
+		}
+		if !ok {
+			w.finish(forcesync.StateSkipped, nil)
+			continue
+		}
+		if bound && !c.CanUpdate() {
+			w.out.Fingerprint = it.Binding.Fingerprint
+			w.finish(forcesync.StateSynced, nil)
+			continue
+		}
+		pl, err := c.PayloadFor(it.Key, it.Fields, !bound)
+		if err != nil {
+			var re *forcesync.RecordError
+			if !errors.As(err, &re) {
+				re = &forcesync.RecordError{Code: "MAPPING_ERROR", Message: err.Error()}
+			}
+			w.out.Fingerprint = ""
+			w.finish(forcesync.StateHeld, re)
+			continue
+		}
+		w.payload = pl
+		w.out.Warnings = pl.Warnings
+		w.out.Fingerprint = pl.Fingerprint
+		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint {
+			w.finish(forcesync.StateSynced, nil) // no change: no call
+			continue
+		}
+		if !it.Forced && it.HeldFingerprint != "" && it.HeldFingerprint == pl.Fingerprint {
+			w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "HELD", Message: "unchanged since Salesforce refused it; change the record or the mapping, or retry it"})
+			continue
+		}
+		if !bound && !c.CanCreate() && p.Mapping.Match.Kind == forcesync.MatchBinding {
+			w.finish(forcesync.StateSkipped, nil)
+		}
+	}
+}
+
+// settle records a call's result for a work item.
+func (e *Engine) settle(w *work, r Result, created bool) {
+	switch {
+	case r.Err == nil:
+		w.out.SalesforceID = r.ID
+		w.created = created
+		if created {
+			// Store the update-time fingerprint so the next unchanged update is skipped.
+			w.out.Fingerprint = w.payload.UpdateFingerprint
+		}
+		w.finish(forcesync.StateSynced, nil)
+	case r.Retryable:
+		w.finish(forcesync.StateRetrying, r.Err)
+	default:
+		w.finish(forcesync.StateHeld, r.Err)
+	}
+}
+
+// pushUpserts sends External ID upserts, through Collections or Bulk.
+func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk bool) error {
+	c := p.Compiled
+	ext := c.ExternalIDField()
+	var todo []*work
+	for _, w := range ws {
+		if w.done || w.item.Op == forcesync.OpDelete {
+			continue
+		}
+		bound := w.item.Binding != nil && w.item.Binding.SalesforceID != ""
+		if !bound && !c.CanCreate() {
+			// Update only: update the bound twin or leave it.
+			w.finish(forcesync.StateSkipped, nil)
+			continue
+		}
+		todo = append(todo, w)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if useBulk {
+		recs := make([]salesforce.Record, len(todo))
+		fieldSet := map[string]bool{}
+		var fields []string
+		for i, w := range todo {
+			recs[i] = salesforce.Record(w.payload.Fields)
+			for k := range w.payload.Fields {
+				if !fieldSet[k] {
+					fieldSet[k] = true
+					fields = append(fields, k)
+				}
+			}
+		}
+		res, err := e.api.BulkUpsert(ctx, c.Object(), ext, fields, recs)
+		if err != nil {
+			return err
+		}
+		for _, w := range todo {
+			r, ok := res[w.payload.ExternalID]
+			if !ok {
+				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: "UNPROCESSED", Message: "Bulk job did not process the record"})
+				continue
+			}
+			e.settle(w, r, r.Created)
+		}
+		return nil
+	}
+	for lo := 0; lo < len(todo); lo += 200 {
+		chunk := todo[lo:min(lo+200, len(todo))]
+		recs := make([]salesforce.Record, len(chunk))
+		for i, w := range chunk {
+			recs[i] = salesforce.Record(copyMap(w.payload.Fields))
+		}
+		res, err := e.api.Upsert(ctx, c.Object(), ext, recs)
+		if err != nil {
+			return err
+		}
+		for i, w := range chunk {
+			e.settle(w, res[i], res[i].Created)
+		}
+	}
+	return nil
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// pushMatched serves MatchFields and MatchBinding mappings: update bound
+// records by Id; find unbound ones by their match field (one query per
+// batch), then update the match or create.
+func (e *Engine) pushMatched(ctx context.Context, p *Pipe, ws []*work) error {
+	c := p.Compiled
+	obj := c.Object()
+	var updates, unbound []*work
+	for _, w := range ws {
+		if w.done || w.item.Op == forcesync.OpDelete {
+			continue
+		}
+		if w.item.Binding != nil && w.item.Binding.SalesforceID != "" {
+			updates = append(updates, w)
+		} else {
+			unbound = append(unbound, w)
+		}
+	}
+	var creates []*work
+	if p.Mapping.Match.Kind == forcesync.MatchFields && len(unbound) > 0 {
+		field := p.Mapping.Match.Fields[0]
+		var values []string
+		seen := map[string]*work{}
+		for _, w := range unbound {
+			v := matchValue(w.payload.Match, field)
+			if v == "" {
+				if !c.CanCreate() {
+					w.finish(forcesync.StateSkipped, nil)
+				} else {
+					creates = append(creates, w)
+				}
+				continue
+			}
+			lv := strings.ToLower(v)
+			if first, dup := seen[lv]; dup && first != nil {
+				// Two records share the match value: the first goes now,
+				// this one next time, when it will find the first's twin.
+				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: "MATCH_PENDING", Message: "waiting for record " + first.item.Key + " with the same " + field})
+				w.out.NextAttempt = e.cfg.Now()
+				continue
+			}
+			seen[lv] = w
+			values = append(values, v)
+		}
+		found, err := e.api.FindBy(ctx, obj, field, values)
+		if err != nil {
+			return err
+		}
+		for _, w := range unbound {
+			if w.done || matchValue(w.payload.Match, field) == "" {
+				continue
+			}
+			ids := found[strings.ToLower(matchValue(w.payload.Match, field))]
+			if len(ids) > 0 {
+				w.out.SalesforceID = ids[0]
+				if !c.CanUpdate() {
+					w.finish(forcesync.StateSynced, nil)
+					continue
+				}
+				// Matched: the update payload, not the create one.
+				pl, err := c.PayloadFor(w.item.Key, w.item.Fields, false)
+				if err != nil {
+					var re *forcesync.RecordError
+					if !errors.As(err, &re) {
+						re = &forcesync.RecordError{Code: "MAPPING_ERROR", Message: err.Error()}
+					}
+					w.finish(forcesync.StateHeld, re)
+					continue
+				}
+				w.payload = pl
+				w.out.Fingerprint = pl.Fingerprint
+				w.item.Binding = &forcesync.Binding{SalesforceID: ids[0]}
+				updates = append(updates, w)
+				continue
+			}
+			if !c.CanCreate() {
+				w.finish(forcesync.StateSkipped, nil)
+				continue
+			}
+			creates = append(creates, w)
+		}
+	} else {
+		for _, w := range unbound {
+			if c.CanCreate() {
+				creates = append(creates, w)
+			} else {
+				w.finish(forcesync.StateSkipped, nil)
+			}
+		}
+	}
+	for lo := 0; lo < len(updates); lo += 200 {
+		chunk := updates[lo:min(lo+200, len(updates))]
+		recs := make([]salesforce.Record, len(chunk))
+		for i, w := range chunk {
+			r := copyMap(w.payload.Fields)
+			r["attributes"] = map[string]any{"type": obj}
+			r["Id"] = w.item.Binding.SalesforceID
+			recs[i] = r
+		}
+		res, err := e.api.Update(ctx, obj, recs)
+		if err != nil {
+			return err
+		}
+		for i, w := range chunk {
+			if res[i].ID == "" {
+				res[i].ID = w.item.Binding.SalesforceID
+			}
+			e.settle(w, res[i], false)
+		}
+	}
+	if len(creates) > 0 {
+		// Note the creates in flight first: after a crash the match query
+		// (or, for binding-only mappings, the intent) tells us what landed.
+		intents := make([]forcesync.Intent, len(creates))
+		for i, w := range creates {
+			intents[i] = forcesync.Intent{Key: w.item.Key, Match: w.payload.Match}
+		}
+		if err := e.store.RecordIntents(ctx, p.Mapping.Name, intents); err != nil {
+			return err
+		}
+	}
+	for lo := 0; lo < len(creates); lo += 200 {
+		chunk := creates[lo:min(lo+200, len(creates))]
+		recs := make([]salesforce.Record, len(chunk))
+		for i, w := range chunk {
+			r := copyMap(w.payload.Fields)
+			r["attributes"] = map[string]any{"type": obj}
+			recs[i] = r
+		}
+		res, err := e.api.Create(ctx, obj, recs)
+		if err != nil {
+			return err
+		}
+		for i, w := range chunk {
+			e.settle(w, res[i], true)
+		}
+	}
+	return nil
+}
+
+func matchValue(m map[string]string, field string) string {
+	for k, v := range m {
+		if strings.EqualFold(k, field) {
+			return v
+		}
+	}
+	return ""
+}
+
+// pushDeletes deletes the twins of deleted source records.
+func (e *Engine) pushDeletes(ctx context.Context, p *Pipe, ws []*work) error {
+	var dels []*work
+	for _, w := range ws {
+		if !w.done && w.item.Op == forcesync.OpDelete {
+			dels = append(dels, w)
+		}
+	}
+	for lo := 0; lo < len(dels); lo += 200 {
+		chunk := dels[lo:min(lo+200, len(dels))]
+		ids := make([]string, len(chunk))
+		for i, w := range chunk {
+			ids[i] = w.item.Binding.SalesforceID
+		}
+		res, err := e.api.Delete(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i, w := range chunk {
+			r := res[i]
+			if r.Err != nil && (r.Err.Code == "ENTITY_IS_DELETED" || r.Err.Code == "NOT_FOUND" || r.Err.Code == "INVALID_CROSS_REFERENCE_KEY") {
+				r.Err = nil // already gone: the goal is met
+			}
+			if r.Err == nil {
+				w.out.Unbind = true
+				w.out.SalesforceID = ids[i]
+				w.finish(forcesync.StateDeleted, nil)
+				continue
+			}
+			e.settle(w, r, false)
+		}
+	}
+	return nil
+}
