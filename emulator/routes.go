@@ -10,6 +10,10 @@ func (e *Emulator) routes() {
 	// (composite.go), query (query.go), bulk (bulk*.go), OAuth (oauth*.go) and
 	// the admin API (admin.go) register below.
 
+	// --- SOQL (query.go) ---------------------------------------------------------
+	e.registerQueryRoutes()
+	// --- end SOQL ----------------------------------------------------------------
+
 	// --- COMPOSITE (collections.go, composite.go, admin.go) ---------------------
 	e.collectionRoutes()
 	e.compositeRoutes()

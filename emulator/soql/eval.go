@@ -190,8 +190,7 @@ func (c *compiler) resolve(f *FieldRef) (*Column, error) {
 		if fd == nil {
 			return nil, c.noSuchColumn(f, path[0], c.obj.Name())
 		}
-		name := fd.Name
-		return &Column{Path: name, Field: fd, get: func(r Row) any { return r.Get(name) }}, nil
+		return &Column{Path: fd.Name, Field: fd, get: func(r Row) any { return r.Get(fd) }}, nil
 	case 2:
 		ref := c.obj.Relationship(path[0])
 		if ref == nil || len(ref.ReferenceTo) == 0 {
@@ -217,12 +216,11 @@ func (c *compiler) resolve(f *FieldRef) (*Column, error) {
 			}
 			return nil, c.noSuchColumn(f, path[1], parent)
 		}
-		refName, name := ref.Name, fd.Name
 		return &Column{
-			Path: ref.RelationshipName + "." + name, Field: fd, Ref: ref, Parent: parent,
+			Path: ref.RelationshipName + "." + fd.Name, Field: fd, Ref: ref, Parent: parent,
 			get: func(r Row) any {
-				if pr := r.Parent(refName); pr != nil {
-					return pr.Get(name)
+				if pr := r.Parent(ref); pr != nil {
+					return pr.Get(fd)
 				}
 				return nil
 			},

@@ -47,7 +47,7 @@ func run(t *testing.T, q string) []string {
 	}
 	var names []string
 	for _, r := range p.Select(seqOf(fixtureRows())) {
-		names = append(names, fmt.Sprint(r.Get("LastName")))
+		names = append(names, fmt.Sprint(r.(*fakeRow).vals["LastName"]))
 	}
 	return names
 }

@@ -73,9 +73,9 @@ type fakeRow struct {
 	parents map[string]*fakeRow
 }
 
-func (r *fakeRow) Get(f string) any { return r.vals[f] }
-func (r *fakeRow) Parent(ref string) Row {
-	if p := r.parents[ref]; p != nil {
+func (r *fakeRow) Get(f *Field) any { return r.vals[f.Name] }
+func (r *fakeRow) Parent(ref *Field) Row {
+	if p := r.parents[ref.Name]; p != nil {
 		return p
 	}
 	return nil

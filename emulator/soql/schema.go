@@ -28,6 +28,10 @@ type Field struct {
 	Custom           bool
 	Createable       bool
 	Updateable       bool
+	// Handle is the schema implementation's own reference to the field
+	// (opaque to this package), so Row.Get can read a value without a
+	// name lookup.
+	Handle any
 }
 
 // Row is one record as the evaluator reads it. Values use the emulator's
@@ -35,11 +39,14 @@ type Field struct {
 // string "2006-01-02" for dates, time.Time for datetimes, nil for null.
 // Integer and json.Number values are accepted as numbers too.
 type Row interface {
-	// Get returns the value of the field with this canonical name.
-	Get(field string) any
-	// Parent returns the record the reference field (canonical name) points
-	// at, or nil when the reference is empty or dangling.
-	Parent(refField string) Row
+	// Get returns the value of a field Compile resolved from the Schema.
+	// For a parent column the field belongs to the parent object Compile
+	// found first among the reference's targets; a polymorphic parent of
+	// another type should be read by f.Name.
+	Get(f *Field) any
+	// Parent returns the record the reference field points at, or nil when
+	// the reference is empty or dangling.
+	Parent(ref *Field) Row
 }
 
 // valueType is how the evaluator compares a field's values.
