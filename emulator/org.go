@@ -38,6 +38,7 @@ type org struct {
 	pod string // 2 characters after the key prefix in minted Ids
 
 	schemaTime time.Time // when the schema was built (describe Last-Modified)
+	created    time.Time // when the org was created (earliestDateAvailable)
 	objects    []*sobject
 	byName     map[string]*sobject // lower-cased name
 	byPrefix   map[string]*sobject
@@ -80,6 +81,7 @@ func newOrg(cfg Config, now func() time.Time) (*org, error) {
 	o := &org{
 		id: id, pod: id[3:5],
 		schemaTime: now().UTC().Truncate(time.Second),
+		created:    now().UTC().Truncate(time.Millisecond),
 		byName:     map[string]*sobject{}, byPrefix: map[string]*sobject{},
 		records:   map[string]*record{},
 		passwords: map[string]string{},
