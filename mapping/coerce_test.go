@@ -359,3 +359,26 @@ func TestFilter(t *testing.T) {
 		t.Fatalf("got %v, want EXPRESSION_ERROR", err)
 	}
 }
+
+func TestTemplate(t *testing.T) {
+	src, err := mapping.Template("Lead from {{ source }}: score {{ score }}, \"{{ coalesce(note, 'none') }}\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := leadWith(t, forcesync.FieldRow{Target: "Description", Expr: src})
+	p, err := c.Payload(map[string]any{"source": "CMS", "score": 80.0}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Fields["Description"]; got != "Lead from CMS: score 80, \"none\"\n" {
+		t.Fatalf("got %q", got)
+	}
+	for _, bad := range []string{"{{ a ", "{{ }}", "{{ a + }}", "x\xff"} {
+		if _, err := mapping.Template(bad); err == nil {
+			t.Errorf("Template(%q) accepted", bad)
+		}
+	}
+	if src, err := mapping.Template("plain"); err != nil || src != `"plain"` {
+		t.Fatalf("plain: %q %v", src, err)
+	}
+}
