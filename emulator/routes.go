@@ -6,10 +6,15 @@ func (e *Emulator) routes() {
 	e.handle("/", KindNone, false, map[string]handlerFunc{
 		"GET": notFound, "POST": notFound, "PUT": notFound, "PATCH": notFound, "DELETE": notFound,
 	})
+	// --- CORE (rest.go): versions, resource map, sObject resources, limits ---
 	e.coreRoutes()
 	// REST resources (rest.go), collections (collections.go), composite
 	// (composite.go), query (query.go), bulk (bulk*.go), OAuth (oauth*.go) and
 	// the admin API (admin.go) register below.
+
+	// --- SOQL (query.go) ---------------------------------------------------------
+	e.registerQueryRoutes()
+	// --- end SOQL ----------------------------------------------------------------
 
 	// --- COMPOSITE (collections.go, composite.go, admin.go) ---------------------
 	e.collectionRoutes()
