@@ -680,6 +680,11 @@ func (t *hookTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // doJSON sends in (marshalled unless nil) and decodes a 2xx answer into out
 // (unless nil). It returns the status.
 func (c *Client) doJSON(ctx context.Context, kind CallKind, method, path string, in, out any) (int, error) {
+	return c.doJSONHeader(ctx, kind, method, path, nil, in, out)
+}
+
+// doJSONHeader is doJSON with extra request headers.
+func (c *Client) doJSONHeader(ctx context.Context, kind CallKind, method, path string, header http.Header, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -688,7 +693,7 @@ func (c *Client) doJSON(ctx context.Context, kind CallKind, method, path string,
 		}
 		body = bytes.NewReader(b)
 	}
-	resp, err := c.Do(ctx, kind, method, path, body, nil)
+	resp, err := c.Do(ctx, kind, method, path, body, header)
 	if err != nil {
 		return 0, err
 	}

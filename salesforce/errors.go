@@ -319,13 +319,13 @@ func parseErrorObject(raw []byte) (ErrorItem, bool) {
 	return it, true
 }
 
-// snippet returns at most n bytes of b as valid UTF-8 text.
+// snippet returns at most n bytes of b as valid UTF-8 text (invalid bytes
+// become U+FFFD, cut at a rune boundary).
 func snippet(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
-		for len(b) > 0 && !utf8.Valid(b) {
-			b = b[:len(b)-1]
-		}
+	s := strings.ToValidUTF8(string(b[:min(len(b), n)]), "\uFFFD")
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return s
 }

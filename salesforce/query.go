@@ -81,7 +81,7 @@ func (r *Rows) fetch() {
 		NextRecordsURL string   `json:"nextRecordsUrl"`
 		Records        []Record `json:"records"`
 	}
-	if _, err := r.c.doJSON(r.ctx, KindQuery, http.MethodGet, r.path, nil, &page); err != nil {
+	if _, err := r.c.doJSONHeader(r.ctx, KindQuery, http.MethodGet, r.path, r.header, nil, &page); err != nil {
 		r.err = fmt.Errorf("query: %w", err)
 		return
 	}

@@ -21,10 +21,18 @@ import (
 // (strings, float64, bool, nil, nested maps for relationships). Query and
 // Get results carry "attributes" ({"type","url"}).
 
-// ID returns the record's Id field, or "".
+// ID returns the record's Id field, or else the Id at the end of
+// attributes.url (a Get with a field list may leave Id out), or "".
 func (r Record) ID() string {
-	s, _ := r["Id"].(string)
-	return s
+	if s, _ := r["Id"].(string); s != "" {
+		return s
+	}
+	a, _ := r["attributes"].(map[string]any)
+	u, _ := a["url"].(string)
+	if i := strings.LastIndexByte(u, '/'); i >= 0 && idRE.MatchString(u[i+1:]) {
+		return u[i+1:]
+	}
+	return ""
 }
 
 // Type returns attributes.type, or "".
