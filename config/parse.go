@@ -22,6 +22,7 @@ var (
 	nameRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	apiNameRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 	versionRe  = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
+	jsonNumberRe = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
@@ -313,6 +314,9 @@ func (p *parser) value(n *yaml.Node, path string) (any, bool) {
 				return json.Number(strings.TrimPrefix(raw, "+")), true // beyond int64, still exact
 			}
 		case "!!float":
+			if jsonNumberRe.MatchString(n.Value) {
+				return json.Number(n.Value), true // exact, however long
+			}
 			v, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 			if err == nil && !math.IsInf(v, 0) && !math.IsNaN(v) {
 				return json.Number(strconv.FormatFloat(v, 'g', -1, 64)), true

@@ -236,7 +236,7 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 	p.cfg.Mappings = append(p.cfg.Mappings, forcesync.Mapping{})
 	m := &p.cfg.Mappings[i]
 	var srcPos, connPos pos
-	var matchSet bool
+	var matchSet, fieldsSet bool
 	keys := map[string]func(*yaml.Node, string){
 		"name": func(v *yaml.Node, path string) {
 			if s, ok := p.nonEmpty(v, path); ok {
@@ -287,6 +287,7 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 		},
 		"batch_size": func(v *yaml.Node, path string) { m.BatchSize, _ = p.integer(v, path, 1, 200) },
 		"fields": func(v *yaml.Node, path string) {
+			fieldsSet = true
 			targets := map[string]bool{}
 			p.list(v, path, func(j int, v *yaml.Node, path string) {
 				if r, ok := p.row(v, path); ok {
@@ -317,7 +318,7 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 	if !matchSet {
 		p.errf(n, path, "match is required: external_id: <Field>, fields: [Email] or binding")
 	}
-	if len(m.Fields) == 0 {
+	if !fieldsSet {
 		p.errf(n, path, "fields is required: at least one field row")
 	}
 	if m.Direction == "" {
