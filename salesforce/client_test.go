@@ -3,6 +3,8 @@ package salesforce
 import (
 	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -318,4 +320,23 @@ func TestDoRefusesOtherHosts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("err = %v, want refusal", err)
 	}
+}
+
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+func leads(n int, key func(i int) string) []Record {
+	rs := make([]Record, n)
+	for i := range rs {
+		rs[i] = Record{"LastName": fmt.Sprintf("L%04d", i), "Company": "Acme"}
+		if key != nil {
+			rs[i]["Ext_Id__c"] = key(i)
+		}
+	}
+	return rs
 }

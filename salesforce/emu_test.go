@@ -43,14 +43,6 @@ func (o *emuOrg) callsOf(kind CallKind) int {
 	return n
 }
 
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
 func emuConfig() emulator.Config {
 	pub, _ := x509.MarshalPKIXPublicKey(&testKey().PublicKey)
 	return emulator.Config{
@@ -218,17 +210,6 @@ func TestEmuUpsertMultipleMatches(t *testing.T) {
 	if !errors.As(err, &mm) || len(mm.IDs) != 2 || !contains(mm.IDs, ids[0]) || !contains(mm.IDs, ids[1]) {
 		t.Fatalf("err = %v, want MultipleMatchesError with %v", err, ids)
 	}
-}
-
-func leads(n int, key func(i int) string) []Record {
-	rs := make([]Record, n)
-	for i := range rs {
-		rs[i] = Record{"LastName": fmt.Sprintf("L%04d", i), "Company": "Acme"}
-		if key != nil {
-			rs[i]["Ext_Id__c"] = key(i)
-		}
-	}
-	return rs
 }
 
 func TestEmuCollections(t *testing.T) {
