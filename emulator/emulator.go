@@ -55,6 +55,8 @@ type Emulator struct {
 	stats   map[Kind]int64
 
 	faults *faultSet
+	// persist saves the org to Config.DataFile (persist.go).
+	persist persistState
 	// bulk holds the Bulk API 2.0 jobs and their worker (bulk.go).
 	bulk bulkJobs
 	// admin holds the knobs of the admin API (admin.go).

@@ -127,49 +127,15 @@ func (e *Emulator) seedLocked() error {
 	users := append([]UserConfig{{Username: seedAdminUsername, Password: seedAdminPassword, FirstName: "Admin",
 		LastName: "User", Email: seedAdminUsername, Profile: "System Administrator"}}, e.cfg.Users...)
 	for i, uc := range users {
-		username := strings.TrimSpace(uc.Username)
-		if i > 0 && strings.EqualFold(username, seedAdminUsername) {
+		if i > 0 && strings.EqualFold(strings.TrimSpace(uc.Username), seedAdminUsername) {
 			// A configured user named like the admin updates the admin.
 			if uc.Password != "" {
 				e.org.passwords[e.org.adminID] = uc.Password
 			}
 			continue
 		}
-		profile := uc.Profile
-		if profile == "" {
-			profile = "Standard User"
-		}
-		pid := e.profileByNameLocked(profile)
-		if pid == "" {
-			return fmt.Errorf("users[%d] %s: unknown profile %q", i-1, username, profile)
-		}
-		last, email := uc.LastName, uc.Email
-		nick, _, _ := strings.Cut(username, "@")
-		if last == "" {
-			last = nick
-		}
-		if email == "" {
-			email = username
-		}
-		alias := nick
-		if len(alias) > 8 {
-			alias = alias[:8]
-		}
-		fields := map[string]any{
-			"Username": username, "FirstName": uc.FirstName, "LastName": last,
-			"Email": email, "Alias": alias, "TimeZoneSidKey": "America/Los_Angeles",
-			"LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
-			"ProfileId": pid,
-		}
-		id, rerr := e.insertRecordLocked("User", fields, seedUserID(e.org.pod, i+1), false)
-		if rerr != nil {
-			return fmt.Errorf("seed user %s: %s", username, rerr.Message)
-		}
-		if i == 0 {
-			e.org.adminID = id
-		}
-		if uc.Password != "" {
-			e.org.passwords[id] = uc.Password
+		if err := e.seedUserLocked(i+1, uc); err != nil {
+			return err
 		}
 	}
 	id := e.org.adminID
@@ -182,6 +148,53 @@ func (e *Emulator) seedLocked() error {
 			r.set(r.obj.field("CreatedById"), id)
 			r.set(r.obj.field("LastModifiedById"), id)
 		}
+	}
+	return nil
+}
+
+// seedUserLocked creates the n-th seeded user (1 = the admin) from uc, with
+// Id seedUserID(n) when free, and stores its password.
+func (e *Emulator) seedUserLocked(n int, uc UserConfig) error {
+	username := strings.TrimSpace(uc.Username)
+	profile := uc.Profile
+	if profile == "" {
+		profile = "Standard User"
+	}
+	pid := e.profileByNameLocked(profile)
+	if pid == "" {
+		return fmt.Errorf("user %s: unknown profile %q", username, profile)
+	}
+	last, email := uc.LastName, uc.Email
+	nick, _, _ := strings.Cut(username, "@")
+	if last == "" {
+		last = nick
+	}
+	if email == "" {
+		email = username
+	}
+	alias := nick
+	if len(alias) > 8 {
+		alias = alias[:8]
+	}
+	fields := map[string]any{
+		"Username": username, "FirstName": uc.FirstName, "LastName": last,
+		"Email": email, "Alias": alias, "TimeZoneSidKey": "America/Los_Angeles",
+		"LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+		"ProfileId": pid,
+	}
+	id := seedUserID(e.org.pod, n)
+	if e.org.records[id] != nil {
+		id = ""
+	}
+	id, rerr := e.insertRecordLocked("User", fields, id, false)
+	if rerr != nil {
+		return fmt.Errorf("seed user %s: %s", username, rerr.Message)
+	}
+	if n == 1 {
+		e.org.adminID = id
+	}
+	if uc.Password != "" {
+		e.org.passwords[id] = uc.Password
 	}
 	return nil
 }

@@ -75,12 +75,12 @@ type field struct {
 	Digits            int
 
 	Nillable, Createable, Updateable, DefaultedOnCreate bool
-	Unique, ExternalID, IDLookup, NameField            bool
-	CaseSensitive, Custom, Calculated, AutoNumber      bool
-	Filterable, Sortable, Groupable                    bool
-	RestrictedPicklist                                 bool
-	HTMLFormatted                                      bool
-	ExtraTypeInfo                                      string // e.g. "plaintextarea"; "" = null
+	Unique, ExternalID, IDLookup, NameField             bool
+	CaseSensitive, Custom, Calculated, AutoNumber       bool
+	Filterable, Sortable, Groupable                     bool
+	RestrictedPicklist                                  bool
+	HTMLFormatted                                       bool
+	ExtraTypeInfo                                       string // e.g. "plaintextarea"; "" = null
 
 	Picklist         []picklistValue
 	ReferenceTo      []string // target objects of a reference
@@ -513,7 +513,13 @@ func derivePersonName(e *Emulator, r *record) {
 	o := r.obj
 	fn, _ := r.get(o.field("FirstName")).(string)
 	ln, _ := r.get(o.field("LastName")).(string)
-	n := strings.TrimSpace(fn + " " + ln)
+	n := ln
+	switch {
+	case fn != "" && ln != "":
+		n = fn + " " + ln
+	case fn != "":
+		n = fn
+	}
 	if n == "" {
 		r.set(o.field("Name"), nil)
 		return
