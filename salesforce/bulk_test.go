@@ -641,3 +641,55 @@ func FuzzResultReader(f *testing.F) {
 		}
 	})
 }
+
+func TestBulkQueryJobPaging(t *testing.T) {
+	o := newBulkOrg(t)
+	o.emu.SetFinishBulkJobsAtOnce(true)
+	ctx := context.Background()
+	b := o.bulk(BulkConfig{})
+	res, err := b.IngestRecords(ctx, IngestJob{Object: "Lead", Operation: BulkInsert}, []string{"LastName", "Company"},
+		records(25, func(i int) Record { return Record{"LastName": fmt.Sprintf("Q%02d", i), "Company": "Comma, Inc"} }))
+	if err != nil || res.Processed() != 25 {
+		t.Fatalf("seeding: %v %+v", err, res)
+	}
+
+	o.emu.ResetStats()
+	var names []string
+	for row, err := range b.Query(ctx, "SELECT Id, LastName, Company FROM Lead WHERE LastName LIKE 'Q%' ORDER BY LastName", QueryJobOptions{MaxRecords: 10}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"Id", "LastName", "Company"}, row.Columns()); diff != "" {
+			t.Fatalf("columns (-want +got):\n%s", diff)
+		}
+		if c, _ := row.Get("Company"); c != "Comma, Inc" {
+			t.Fatalf("Company %q", c)
+		}
+		n, _ := row.Get("LastName")
+		names = append(names, n)
+	}
+	if len(names) != 25 || names[0] != "Q00" || names[24] != "Q24" {
+		t.Fatalf("rows %v", names)
+	}
+	// create + poll + 3 result pages of at most 10.
+	if got := o.emu.Stats()[emulator.KindBulk]; got != 5 {
+		t.Errorf("%d bulk calls for a 3-page query, want 5", got)
+	}
+
+	// Stopping early stops fetching pages.
+	o.emu.ResetStats()
+	for range b.Query(ctx, "SELECT Id FROM Lead", QueryJobOptions{MaxRecords: 10}) {
+		break
+	}
+	if got := o.emu.Stats()[emulator.KindBulk]; got != 3 {
+		t.Errorf("%d bulk calls after reading one row, want 3", got)
+	}
+
+	// A bad query fails at creation with Salesforce's error.
+	for _, err := range b.Query(ctx, "SELECT Nope FROM Lead", QueryJobOptions{}) {
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Code != "INVALID_FIELD" {
+			t.Fatalf("bad query: got %v, want INVALID_FIELD", err)
+		}
+	}
+}

@@ -39,7 +39,7 @@ func newLimitsCmd(env *Env) *cobra.Command {
 				names = append(names, n)
 			}
 			slices.Sort(names)
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tMAX\tREMAINING\tUSED\t")
 			for _, n := range names {
 				l := limits[n]
