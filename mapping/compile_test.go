@@ -1,6 +1,8 @@
 package mapping_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -178,5 +180,21 @@ func TestVersion(t *testing.T) {
 	e, _ := mapping.Compile(m, leadDescribe())
 	if a.Version() != b.Version() || a.Version() == c.Version() || a.Version() == e.Version() {
 		t.Fatal("Version must follow the mapping and the describe, and only them")
+	}
+}
+
+// The fingerprint is the SHA-256 of the payload's canonical JSON: exactly
+// what encoding/json writes for the map.
+func TestFingerprintIsCanonicalJSON(t *testing.T) {
+	c := leadWith(t, forcesync.FieldRow{Target: "Title", SourceField: "t"}, forcesync.FieldRow{Target: "Rating__c", SourceField: "r"},
+		forcesync.FieldRow{Target: "Verified__c", SourceField: "v"}, forcesync.FieldRow{Target: "FirstName", SourceField: "f", ClearWhenEmpty: true})
+	p, err := c.Payload(map[string]any{"t": "Ünïcode \"q\" <a&b>\n\t\r\x01 \u2028 \xff", "r": "2.50", "v": "no"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(p.Fields)
+	sum := sha256.Sum256(b)
+	if want := hex.EncodeToString(sum[:]); p.Fingerprint != want {
+		t.Fatalf("fingerprint %s of %s, want %s", p.Fingerprint, b, want)
 	}
 }

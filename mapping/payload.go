@@ -5,7 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	forcesync "github.com/forcesync/forcesync"
@@ -128,28 +132,7 @@ func (c *Compiled) PayloadFor(key string, fields map[string]any, create bool) (P
 			p.Match[name] = s
 		}
 	}
-	fp, err := fingerprint(p.Fields)
-	if err != nil {
-		return Payload{}, err
-	}
-	p.Fingerprint, p.UpdateFingerprint = fp, fp
-	if differs {
-		u := make(map[string]any, len(p.Fields)+len(update))
-		for k, v := range p.Fields {
-			u[k] = v
-		}
-		for k, v := range update {
-			u[k] = v
-		}
-		for _, r := range c.rows {
-			if r.onCreate {
-				delete(u, r.t.name)
-			}
-		}
-		if p.UpdateFingerprint, err = fingerprint(u); err != nil {
-			return Payload{}, err
-		}
-	}
+	p.Fingerprint, p.UpdateFingerprint = c.fingerprints(p.Fields, update, create && differs)
 	return p, nil
 }
 
@@ -275,13 +258,136 @@ func env(fields map[string]any) map[string]any {
 	return fields
 }
 
-// fingerprint hashes fields as canonical JSON. encoding/json writes map
-// keys sorted and each value one way, which is the canonical form.
-func fingerprint(fields map[string]any) (string, error) {
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return "", fmt.Errorf("fingerprint: %w", err)
+// fingerprints hashes fields as canonical JSON, and, when split is set,
+// also the update form of the same record: fields without create-only rows,
+// plus the clears in update. One sort, one pass, no intermediate JSON.
+func (c *Compiled) fingerprints(fields, update map[string]any, split bool) (string, string) {
+	keys := make([]string, 0, len(fields)+len(update))
+	for k := range fields {
+		keys = append(keys, k)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	for k := range update {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	full := canonical{h: sha256.New()}
+	var up canonical
+	if split {
+		up = canonical{h: sha256.New()}
+	}
+	full.open()
+	up.open()
+	for _, k := range keys {
+		v, inFull := fields[k]
+		if inFull {
+			full.pair(k, v)
+		}
+		if split && !c.createOnly(k) {
+			up.pair(k, v) // v is nil for the clears only an update sends
+		}
+	}
+	a := full.sum()
+	if !split {
+		return a, a
+	}
+	return a, up.sum()
+}
+
+func (c *Compiled) createOnly(name string) bool {
+	for _, r := range c.rows {
+		if r.onCreate && r.t.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// canonical writes a JSON object with sorted keys into a hash, byte for
+// byte what encoding/json would write for the map (same string escapes,
+// invalid UTF-8 as U+FFFD), without its reflection and sorting cost. A nil
+// hash writes nothing.
+type canonical struct {
+	h   hash.Hash
+	n   int
+	buf []byte
+}
+
+func (w *canonical) open() {
+	if w.h != nil {
+		w.buf = append(w.buf[:0], '{')
+	}
+}
+
+func (w *canonical) pair(k string, v any) {
+	if w.h == nil {
+		return
+	}
+	if w.n > 0 {
+		w.buf = append(w.buf, ',')
+	}
+	w.n++
+	w.buf = appendJSONString(w.buf, k)
+	w.buf = append(w.buf, ':')
+	switch x := v.(type) {
+	case nil:
+		w.buf = append(w.buf, "null"...)
+	case bool:
+		w.buf = strconv.AppendBool(w.buf, x)
+	case json.Number:
+		w.buf = append(w.buf, x...)
+	case string:
+		w.buf = appendJSONString(w.buf, x)
+	default:
+		// Coercion yields only the types above; anything else is hashed by
+		// its Go form rather than silently dropped.
+		w.buf = appendJSONString(w.buf, fmt.Sprintf("%T:%v", v, v))
+	}
+	if len(w.buf) > 4096 {
+		w.h.Write(w.buf)
+		w.buf = w.buf[:0]
+	}
+}
+
+func (w *canonical) sum() string {
+	w.buf = append(w.buf, '}')
+	w.h.Write(w.buf)
+	var out [sha256.Size]byte
+	return hex.EncodeToString(w.h.Sum(out[:0]))
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, "\\ufffd"...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
