@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/config"
+	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/httpserver"
+	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/sqlite"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+func init() { register(newServeCmd) }
+
+type serveFlags struct {
+	config string
+	listen string
+}
+
+func newServeCmd(env *Env) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the engine and its REST API",
+		Long: `Runs the push engine for every mapping of the config and serves the REST API:
+POST /api/v1/sources/{source}/records to send changes, GET /healthz, GET /metrics.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd.Context(), env, f, nil)
+		},
+	}
+	cmd.Flags().StringVar(&f.config, "config", "forcesync.yaml", "config file")
+	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the REST API (default: the config's server.listen)")
+	return cmd
+}
+
+// app is a running forcesync: store, engines and the HTTP API.
+type app struct {
+	cfg     *config.Config
+	store   *sqlite.Store
+	engines []*engine.Engine
+	server  *httpserver.Server
+}
+
+// openApp loads the config, opens the store, connects every connection in
+// use and compiles its mappings.
+func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*app, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Resolve(env.Getenv); err != nil {
+		return nil, err
+	}
+	dbPath := cfg.Store.SQLite
+	if cfg.Store.PostgresDSN != "" {
+		return nil, errors.New("store: PostgreSQL is not available in this build yet; use store.sqlite")
+	}
+	if dbPath == "" {
+		dbPath = "forcesync.db"
+	}
+	if !filepath.IsAbs(dbPath) {
+		dbPath = filepath.Join(filepath.Dir(path), dbPath)
+	}
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, store: st}
+	byConn := map[string][]forcesync.Mapping{}
+	for _, m := range cfg.Mappings {
+		name := m.Connection
+		if name == "" && len(cfg.Connections) > 0 {
+			name = cfg.Connections[0].Name
+		}
+		byConn[name] = append(byConn[name], m)
+	}
+	for name, ms := range byConn {
+		conn := cfg.Connection(name)
+		if conn == nil {
+			st.Close()
+			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
+		}
+		api := &engine.SalesforceAPI{}
+		client, err := connect(ctx, *conn, salesforce.Hooks{OnCall: api.CountCall})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("connection %s: %w", name, err)
+		}
+		api.Client = client
+		share := cfg.Engine.APIShare
+		if conn.APIShare > 0 {
+			share = conn.APIShare
+		}
+		eng, err := engine.New(ctx, st, api, ms, engine.Config{
+			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
+			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name),
+		})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.engines = append(a.engines, eng)
+	}
+	var sources []string
+	for _, s := range cfg.Sources {
+		sources = append(sources, s.Name)
+	}
+	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
+		APIToken: cfg.Server.APIToken, Logger: logger})
+	return a, nil
+}
+
+// connect builds a client for a configured connection.
+func connect(ctx context.Context, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, error) {
+	var auth salesforce.Auth
+	switch c.Auth {
+	case forcesync.AuthClientCredentials:
+		auth = salesforce.ClientCredentials{ClientID: c.ClientID, ClientSecret: c.ClientSecret}
+	case forcesync.AuthJWT:
+		auth = salesforce.JWTBearer{ClientID: c.ClientID, Username: c.Username, PrivateKeyPEM: []byte(c.PrivateKey)}
+	case forcesync.AuthPassword:
+		auth = salesforce.Password{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Username: c.Username, Password: c.Password}
+	case forcesync.AuthWebServer:
+		auth = &salesforce.RefreshToken{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken}
+	case forcesync.AuthAccessToken:
+		auth = salesforce.StaticToken{AccessToken: c.AccessToken}
+	default:
+		return nil, fmt.Errorf("auth method %q is not supported", c.Auth)
+	}
+	return salesforce.NewClient(ctx, salesforce.Config{LoginURL: c.LoginURL, APIVersion: c.APIVersion, Auth: auth,
+		Hooks: hooks, ClientName: "forcesync"})
+}
+
+// engines lets the HTTP API speak to every connection's engine as one.
+type engines []*engine.Engine
+
+func (es engines) MappingsFor(source string) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.MappingsFor(source)...)
+	}
+	return out
+}
+
+func (es engines) Notify() {
+	for _, e := range es {
+		e.Notify()
+	}
+}
+
+func (es engines) Paused() string {
+	for _, e := range es {
+		if why := e.Paused(); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// runServe runs until ctx ends. ready, when not nil, receives the API's
+// address once it listens (tests).
+func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := openApp(ctx, env, f.config, logger)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	addr := f.listen
+	if addr == "" {
+		addr = a.cfg.Server.Listen
+	}
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, e := range a.engines {
+		g.Go(func() error { return e.Run(gctx) })
+	}
+	var once sync.Once
+	g.Go(func() error {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		once.Do(func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		})
+		return nil
+	})
+	return g.Wait()
+}

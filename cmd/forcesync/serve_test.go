@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync/emulator"
+)
+
+const serveConfig = `
+server:
+  api_token: ${TEST_API_TOKEN}
+store:
+  sqlite: fs.db
+connections:
+  - name: org
+    login_url: %s
+    auth: password
+    client_id: forcesync-demo
+    client_secret: ${TEST_SF_SECRET}
+    username: admin@forcesync.local
+    password_env: TEST_SF_PASSWORD
+sources:
+  - name: client
+mappings:
+  - name: clients_to_leads
+    source: client
+    object: Lead
+    match:
+      external_id: Forcesync_Key__c
+    operations:
+      delete: delete
+    fields:
+      - target: LastName
+        source: last_name
+        default: Undefined
+      - target: Company
+        value: Trading Clients
+        on: create
+      - target: Email
+        source: email
+`
+
+type served struct {
+	t     *testing.T
+	base  string
+	token string
+	emu   *emulator.Emulator
+}
+
+func startServe(t *testing.T) *served {
+	t.Helper()
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := httptest.NewServer(emu)
+	t.Cleanup(sf.Close)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "forcesync.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(serveConfig, sf.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, env, serveFlags{config: path, listen: "127.0.0.1:0"}, func(a string) { addr <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return &served{t: t, base: "http://" + a, token: "s3cret-token", emu: emu}
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return nil
+}
+
+func (s *served) do(method, path, body string, auth bool) (int, map[string]any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) > 0 && b[0] == '{' {
+		if err := json.Unmarshal(b, &out); err != nil {
+			s.t.Fatalf("%s %s: bad JSON %q", method, path, b)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// waitState polls the record until its mapping reaches state.
+func (s *served) waitState(key, state string) map[string]any {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		code, body := s.do("GET", "/api/v1/sources/client/records/"+key, "", true)
+		if code == 200 {
+			last = body
+			ms := body["mappings"].([]any)
+			if len(ms) == 1 && ms[0].(map[string]any)["state"] == state {
+				return ms[0].(map[string]any)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("record %s never reached %s: %v", key, state, last)
+	return nil
+}
+
+func TestServeIngestToSalesforce(t *testing.T) {
+	s := startServe(t)
+	body := `{"key":"c1","op":"upsert","version":1,"fields":{"last_name":"Ada","email":"ada@example.com"}}
+{"key":"c2","fields":{"email":"noname@example.com"}}
+{"key":"","fields":{}}
+{"key":"c3","op":"explode","fields":{}}
+`
+	code, out := s.do("POST", "/api/v1/sources/client/records", body, true)
+	if code != http.StatusAccepted || out["accepted"] != 2.0 || out["rejected"] != 2.0 {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	probs := out["problems"].([]any)
+	if p := probs[1].(map[string]any); p["field"] != "op" || p["key"] != "c3" || p["index"] != 3.0 {
+		t.Fatalf("problem %v", p)
+	}
+	st := s.waitState("c1", "synced")
+	id := st["salesforce_id"].(string)
+	s.waitState("c2", "synced")
+
+	// Repeating a version is harmless: ignored, nothing changes.
+	code, out = s.do("POST", "/api/v1/sources/client/records", `[{"key":"c1","version":1,"fields":{"last_name":"Old"}}]`, true)
+	if code != http.StatusAccepted || out["ignored"] != 1.0 {
+		t.Fatalf("repeat: %d %v", code, out)
+	}
+	// A delete removes the twin.
+	s.do("POST", "/api/v1/sources/client/records", `[{"key":"c1","op":"delete"}]`, true)
+	s.waitState("c1", "deleted")
+	code, _ = s.do("GET", "/api/v1/runs", "", true)
+	if code != 200 {
+		t.Fatalf("runs: %d", code)
+	}
+	if id == "" {
+		t.Fatal("no Salesforce id")
+	}
+}
+
+func TestServeRefusesBadRequests(t *testing.T) {
+	s := startServe(t)
+	for _, tc := range []struct {
+		name, method, path, body string
+		auth                     bool
+		want                     int
+	}{
+		{"no token", "POST", "/api/v1/sources/client/records", `[]`, false, 401},
+		{"unknown source", "POST", "/api/v1/sources/nope/records", `[{"key":"a","fields":{}}]`, true, 404},
+		{"not json", "POST", "/api/v1/sources/client/records", `<html>`, true, 400},
+		{"all invalid", "POST", "/api/v1/sources/client/records", `[{"fields":{}}]`, true, 400},
+		{"empty", "POST", "/api/v1/sources/client/records", ``, true, 400},
+		{"too large", "POST", "/api/v1/sources/client/records", `[` + strings.Repeat(" ", 33<<20) + `]`, true, 413},
+		{"unknown record", "GET", "/api/v1/sources/client/records/zzz", ``, true, 404},
+		{"bad limit", "GET", "/api/v1/runs?limit=abc", ``, true, 400},
+		{"unknown mapping", "POST", "/api/v1/mappings/nope/retry", ``, true, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := s.do(tc.method, tc.path, tc.body, tc.auth)
+			if code != tc.want {
+				t.Fatalf("status %d, want %d (%v)", code, tc.want, body)
+			}
+			if body["error"] == nil {
+				t.Fatalf("no error message: %v", body)
+			}
+		})
+	}
+	code, body := s.do("GET", "/healthz", "", false)
+	if code != 200 || body["status"] != "ok" {
+		t.Fatalf("healthz %d %v", code, body)
+	}
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(b, []byte("forcesync_ingest_rejected_total")) {
+		t.Fatalf("metrics lack ingest counters")
+	}
+}

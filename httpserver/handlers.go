@@ -1,0 +1,212 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/forcesync/forcesync"
+)
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	body := map[string]any{"status": "ok"}
+	if why := s.cfg.Engine.Paused(); why != "" {
+		body["paused"] = why
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// ingestResponse answers an ingest call.
+type ingestResponse struct {
+	Accepted int       `json:"accepted"`
+	Ignored  int       `json:"ignored"` // older than (or equal to) the stored version
+	Rejected int       `json:"rejected"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// handleIngest accepts changes. It answers 202 only after the accepted
+// changes are durable in the store; records with problems are listed and
+// not accepted; a body where every record has a problem is a 400.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	source := r.PathValue("source")
+	if !s.sources[source] {
+		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	changes, probs, err := DecodeIngest(r.Body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(changes) == 0 && len(probs) > 0 {
+		s.metrics.rejected.WithLabelValues(source).Add(float64(len(probs)))
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "no record was valid", Code: forcesync.EInvalid, Problems: probs})
+		return
+	}
+	now := s.cfg.Now()
+	for i := range changes {
+		changes[i].Source = source
+		changes[i].Received = now
+		if r.URL.Query().Get("priority") == "backfill" {
+			changes[i].Priority = forcesync.PriorityBackfill
+		}
+	}
+	res, err := s.cfg.Store.Accept(r.Context(), s.cfg.Engine.MappingsFor(source), changes)
+	if err != nil {
+		s.cfg.Logger.Error("accept failed", "source", source, "err", err)
+		writeError(w, err)
+		return
+	}
+	out := ingestResponse{Rejected: len(probs), Problems: probs}
+	for _, a := range res {
+		if a.Ignored {
+			out.Ignored++
+		} else {
+			out.Accepted++
+		}
+	}
+	s.metrics.accepted.WithLabelValues(source).Add(float64(out.Accepted))
+	s.metrics.rejected.WithLabelValues(source).Add(float64(out.Rejected))
+	s.cfg.Engine.Notify()
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+type recordResponse struct {
+	Source   string         `json:"source"`
+	Key      string         `json:"key"`
+	Version  int64          `json:"version"`
+	Deleted  bool           `json:"deleted"`
+	Fields   map[string]any `json:"fields"`
+	Updated  time.Time      `json:"updated"`
+	Mappings []statusJSON   `json:"mappings"`
+}
+
+type statusJSON struct {
+	Mapping      string                 `json:"mapping"`
+	Key          string                 `json:"key,omitempty"`
+	State        forcesync.State        `json:"state"`
+	SalesforceID string                 `json:"salesforce_id,omitempty"`
+	Error        *forcesync.RecordError `json:"error,omitempty"`
+	Warnings     []string               `json:"warnings,omitempty"`
+	Attempts     int                    `json:"attempts"`
+	NextAttempt  *time.Time             `json:"next_attempt,omitempty"`
+	Updated      time.Time              `json:"updated"`
+}
+
+func toStatusJSON(st forcesync.RecordStatus, withKey bool) statusJSON {
+	out := statusJSON{Mapping: st.Mapping, State: st.State, SalesforceID: st.SalesforceID, Error: st.Error,
+		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated}
+	if withKey {
+		out.Key = st.Key
+	}
+	if st.State == forcesync.StateRetrying && !st.NextAttempt.IsZero() {
+		t := st.NextAttempt
+		out.NextAttempt = &t
+	}
+	return out
+}
+
+func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
+	source, key := r.PathValue("source"), r.PathValue("key")
+	if !s.sources[source] {
+		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source))
+		return
+	}
+	rec, err := s.cfg.Store.SourceRecord(r.Context(), source, key)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sts, err := s.cfg.Store.Statuses(r.Context(), source, key)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := recordResponse{Source: source, Key: key, Version: rec.Version, Deleted: rec.Deleted, Fields: rec.Fields,
+		Updated: rec.Updated, Mappings: []statusJSON{}}
+	for _, st := range sts {
+		out.Mappings = append(out.Mappings, toStatusJSON(st, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func limitParam(r *http.Request, def int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, &forcesync.Error{Code: forcesync.EInvalid, Field: "limit", Message: "must be an integer from 1 to 10000"}
+	}
+	return n, nil
+}
+
+func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
+	n, err := limitParam(r, 50)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	runs, err := s.cfg.Store.Runs(r.Context(), n)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if runs == nil {
+		runs = []forcesync.Run{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+func (s *Server) handleFailures(w http.ResponseWriter, r *http.Request) {
+	n, err := limitParam(r, 100)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sts, err := s.cfg.Store.List(r.Context(), forcesync.StatusFilter{Mapping: r.URL.Query().Get("mapping"),
+		States: []forcesync.State{forcesync.StateHeld, forcesync.StateRetrying}, Limit: n})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := []statusJSON{}
+	for _, st := range sts {
+		out = append(out, toStatusJSON(st, true))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"failures": out})
+}
+
+// handleRetry requeues held records of a mapping: the keys in the body
+// ({"keys":[...]}), or every held record when the body is empty.
+func (s *Server) handleRetry(w http.ResponseWriter, r *http.Request) {
+	m := r.PathValue("mapping")
+	known := false
+	for _, src := range s.cfg.Sources {
+		for _, name := range s.cfg.Engine.MappingsFor(src) {
+			known = known || name == m
+		}
+	}
+	if !known {
+		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", m))
+		return
+	}
+	var body struct {
+		Keys []string `json:"keys"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil && err.Error() != "EOF" {
+		writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "keys", Message: "body must be {\"keys\": [..]} or empty"})
+		return
+	}
+	n, err := s.cfg.Store.Requeue(r.Context(), m, body.Keys)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.cfg.Engine.Notify()
+	writeJSON(w, http.StatusAccepted, map[string]int{"requeued": n})
+}

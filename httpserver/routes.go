@@ -1,0 +1,12 @@
+package httpserver
+
+// routes lists every route of the API.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /metrics", s.metricsHandler())
+	s.mux.HandleFunc("POST /api/v1/sources/{source}/records", s.authed(s.handleIngest))
+	s.mux.HandleFunc("GET /api/v1/sources/{source}/records/{key}", s.authed(s.handleRecord))
+	s.mux.HandleFunc("GET /api/v1/runs", s.authed(s.handleRuns))
+	s.mux.HandleFunc("GET /api/v1/failures", s.authed(s.handleFailures))
+	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/retry", s.authed(s.handleRetry))
+}

@@ -1,0 +1,134 @@
+package httpserver
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Engine is what the doors need of the push engine.
+type Engine interface {
+	// MappingsFor names the mappings a source feeds.
+	MappingsFor(source string) []string
+	// Notify wakes the workers after new changes were accepted.
+	Notify()
+	// Paused says why pushing is paused ("" when it is not).
+	Paused() string
+}
+
+// Config holds the server's dependencies. Zero values are defaults.
+type Config struct {
+	Store  forcesync.Store
+	Engine Engine
+	// Sources are the source objects the ingest API accepts.
+	Sources []string
+	// APIToken is the bearer token every /api/ call must carry. Empty
+	// refuses every /api/ call (there is no unauthenticated mode).
+	APIToken string
+	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
+	MaxBody int64
+	// Registry receives the server's metrics; nil means a new one.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Server is forcesync's HTTP API.
+type Server struct {
+	cfg     Config
+	sources map[string]bool
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New returns the server; routes.go lists every route.
+func New(cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 32 << 20
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, sources: map[string]bool{}, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	for _, src := range cfg.Sources {
+		s.sources[src] = true
+		// Known sources report zero rather than nothing.
+		s.metrics.accepted.WithLabelValues(src)
+		s.metrics.rejected.WithLabelValues(src)
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+}
+
+// authed wraps an /api/ handler with the bearer token check.
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || s.cfg.APIToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="forcesync"`)
+			writeError(w, &forcesync.Error{Code: forcesync.EUnauthorized, Message: "missing or wrong API token"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// statusOf maps domain error codes to HTTP statuses, once.
+var statusOf = map[string]int{
+	forcesync.EInvalid:      http.StatusBadRequest,
+	forcesync.ENotFound:     http.StatusNotFound,
+	forcesync.EConflict:     http.StatusConflict,
+	forcesync.EUnauthorized: http.StatusUnauthorized,
+	forcesync.EUnavailable:  http.StatusServiceUnavailable,
+	forcesync.EInternal:     http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error    string    `json:"error"`
+	Code     string    `json:"code"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := forcesync.ErrorCode(err)
+	st, ok := statusOf[code]
+	if !ok {
+		st = http.StatusInternalServerError
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		st, code = http.StatusRequestEntityTooLarge, forcesync.EInvalid
+		writeJSON(w, st, errorBody{Error: "body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes", Code: code})
+		return
+	}
+	writeJSON(w, st, errorBody{Error: forcesync.ErrorMessage(err), Code: code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
