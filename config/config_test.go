@@ -45,7 +45,7 @@ func TestDefaults(t *testing.T) {
 	want := forcesync.Mapping{Name: "clients", Source: "client", Connection: "prod", Object: "Lead", Direction: forcesync.Push,
 		Match:      forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Key__c"},
 		Operations: forcesync.Operations{Delete: forcesync.DeleteIgnore}, Mode: forcesync.KeepUpdated,
-		Fields:     []forcesync.FieldRow{{Target: "LastName", SourceField: "last_name", On: forcesync.Always}}}
+		Fields: []forcesync.FieldRow{{Target: "LastName", SourceField: "last_name", On: forcesync.Always}}}
 	if diff := cmp.Diff(want, cfg.Mappings[0]); diff != "" {
 		t.Fatalf("mapping (-want +got):\n%s", diff)
 	}

@@ -17,13 +17,13 @@ import (
 )
 
 var (
-	envRefRe   = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-	envNameRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	nameRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	apiNameRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	versionRe  = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
+	envRefRe     = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRe       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	apiNameRe    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	versionRe    = regexp.MustCompile(`^[0-9]{2,3}\.0$`)
 	jsonNumberRe = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
-	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlLineRe   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
 // maxErrors bounds the problems reported for one file: past a few dozen

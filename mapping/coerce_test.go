@@ -40,12 +40,12 @@ func recordErr(t *testing.T, err error) *forcesync.RecordError {
 func TestCoercion(t *testing.T) {
 	long := strings.Repeat("é", 40000) // 2 bytes a character: counts in runes
 	tests := []struct {
-		name  string
-		field string
-		in    any
-		want  any    // value in Fields; absent when wantAbsent
-		code  string // expected record error code
-		warn  string // expected warning substring
+		name   string
+		field  string
+		in     any
+		want   any    // value in Fields; absent when wantAbsent
+		code   string // expected record error code
+		warn   string // expected warning substring
 		absent bool
 	}{
 		// text
@@ -331,7 +331,7 @@ func TestValueMapsFirstOfExpressions(t *testing.T) {
 
 func TestFilter(t *testing.T) {
 	m := forcesync.Mapping{Name: "f", Source: "s", Object: "Lead", Filter: `(score ?? 0) >= 50 && !blank(email)`,
-		Match: forcesync.MatchRule{Kind: forcesync.MatchBinding},
+		Match:  forcesync.MatchRule{Kind: forcesync.MatchBinding},
 		Fields: []forcesync.FieldRow{{Target: "LastName", Constant: "x", HasConstant: true}, {Target: "Company", Constant: "y", HasConstant: true}}}
 	c, err := mapping.Compile(m, leadDescribe())
 	if err != nil {

@@ -23,13 +23,13 @@ type Compiled struct {
 	rows   []*row
 	// extRow is the row holding the External ID value, or nil when the
 	// record key is the value (MatchExternalID only).
-	extField  *target
-	extRow    *row
-	required  []*row // rows of fields Salesforce requires on create
+	extField *target
+	extRow   *row
+	required []*row // rows of fields Salesforce requires on create
 	// matchFields are the MatchFields field names as the describe spells them.
 	matchFields []string
-	hasCreate bool   // some rows apply only on create
-	version   string
+	hasCreate   bool // some rows apply only on create
+	version     string
 }
 
 // rowKind is where a row's value comes from.

@@ -117,4 +117,3 @@ func BenchmarkFilter(b *testing.B) {
 }
 
 func bytesReader(s string) *strings.Reader { return strings.NewReader(s) }
-
