@@ -693,3 +693,19 @@ func TestBulkQueryJobPaging(t *testing.T) {
 		}
 	}
 }
+
+func TestBulkFailedJobIsJobError(t *testing.T) {
+	o := newBulkOrg(t)
+	o.emu.SetFinishBulkJobsAtOnce(true)
+	ctx := context.Background()
+	b := o.bulk(BulkConfig{})
+	// A column the object lacks fails the whole job, not single rows.
+	res, err := b.IngestCSV(ctx, IngestJob{Object: "Lead", Operation: BulkInsert}, strings.NewReader("LastName,Bogus__c\nA,B\n"))
+	var je *JobError
+	if !errors.As(err, &je) || je.State != JobFailed || je.Message == "" {
+		t.Fatalf("got %v, want a *JobError for a Failed job with its message", err)
+	}
+	if len(res.Jobs) != 1 || res.Jobs[0].ID != je.JobID || res.Jobs[0].State != JobFailed {
+		t.Fatalf("result jobs %+v", res.Jobs)
+	}
+}

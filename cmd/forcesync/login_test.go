@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -218,5 +219,105 @@ func TestLoginUsageErrors(t *testing.T) {
 		if exitCode(err) != 2 {
 			t.Errorf("%v: got %v (exit %d), want a usage error", args, err, exitCode(err))
 		}
+	}
+}
+
+// startWebLogin runs forcesync login (web-server flow) in the background
+// and returns the authorize URL it prints.
+func startWebLogin(t *testing.T, o *cliOrg, name string) (authURL string, done <-chan error, stderr *syncBuffer) {
+	t.Helper()
+	var stdout syncBuffer
+	stderr = &syncBuffer{}
+	ch := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	go func() {
+		ch <- run(ctx, []string{"login", "--login-url", o.url, "--client-id", emulator.DemoClientID, "--name", name},
+			o.getenv, strings.NewReader(""), &stdout, stderr)
+	}()
+	for authURL == "" {
+		select {
+		case err := <-ch:
+			t.Fatalf("login ended before printing the URL: %v\n%s", err, stderr.String())
+		case <-ctx.Done():
+			t.Fatalf("no authorize URL printed:\n%s", stderr.String())
+		case <-time.After(5 * time.Millisecond):
+			authURL = authorizeURLRE.FindString(stderr.String())
+		}
+	}
+	return authURL, ch, stderr
+}
+
+var hiddenInputRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// formFields reads the hidden inputs of the first form with the given id.
+func formFields(t *testing.T, page, id string) url.Values {
+	t.Helper()
+	i := strings.Index(page, `id="`+id+`"`)
+	if i < 0 {
+		t.Fatalf("no form %q in page:\n%s", id, page)
+	}
+	rest := page[i:]
+	if j := strings.Index(rest, "</form>"); j >= 0 {
+		rest = rest[:j]
+	}
+	v := url.Values{}
+	for _, m := range hiddenInputRE.FindAllStringSubmatch(rest, -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+// browseLoginPage logs in on the emulator's page and answers the approval
+// with decision, as a person would; it returns the final page.
+func browseLoginPage(t *testing.T, o *cliOrg, authURL, decision string) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	get := func(resp *http.Response, err error) (int, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, page := get(browser.Get(authURL))
+	form := formFields(t, page, "login")
+	form.Set("username", emulator.DefaultUsername)
+	form.Set("password", emulator.DefaultPassword)
+	_, page = get(browser.PostForm(o.url+"/services/oauth2/authorize", form))
+	form = formFields(t, page, "approve")
+	form.Set("decision", decision)
+	return get(browser.PostForm(o.url+"/services/oauth2/authorize", form))
+}
+
+func TestLoginThroughLoginPage(t *testing.T) {
+	o := startCLIOrg(t, emulator.Config{})
+	o.env[envClientSecret] = emulator.DemoClientSecret
+	authURL, done, stderr := startWebLogin(t, o, "person")
+	status, page := browseLoginPage(t, o, authURL, "allow")
+	if status != http.StatusOK || !strings.Contains(page, "authorized") {
+		t.Fatalf("final page %d: %s", status, page)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("login: %v\n%s", err, stderr.String())
+	}
+	if _, stderr, err := o.runCLI(t, "query", "SELECT Username FROM User", "--connection", "person", "--format", "csv"); err != nil {
+		t.Fatalf("query with the new connection: %v\n%s", err, stderr)
+	}
+}
+
+func TestLoginDeniedByUser(t *testing.T) {
+	o := startCLIOrg(t, emulator.Config{})
+	authURL, done, _ := startWebLogin(t, o, "denied")
+	browseLoginPage(t, o, authURL, "deny")
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "access_denied") {
+		t.Fatalf("denied login: got %v, want access_denied", err)
+	}
+	if _, err := os.Stat(filepath.Join(o.home, "connections", "denied.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("denied login saved a connection")
 	}
 }
