@@ -76,8 +76,9 @@ type compositeSubresponse struct {
 // referenceIDRE is the shape Salesforce allows for a referenceId.
 var referenceIDRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
-// referenceRE finds @{referenceId.path} in a URL or a body string.
-var referenceRE = regexp.MustCompile(`@\{([A-Za-z][A-Za-z0-9_]*)\.([^}]+)\}`)
+// referenceRE finds @{referenceId.path} (or @{referenceId[0].path} for a
+// body that is an array) in a URL or a body string.
+var referenceRE = regexp.MustCompile(`@\{([A-Za-z][A-Za-z0-9_]*)((?:\[[0-9]+\])?(?:\.[^}]+)?)\}`)
 
 // composite serves POST /services/data/vNN.N/composite.
 func (e *Emulator) composite(c *call) {
@@ -354,6 +355,7 @@ func referenceText(v any) string {
 // subrequest, or to a value its body lacks, is an error: the dependent
 // subrequest is not run.
 func resolveReference(ref, path string, done map[string]*subResult) (any, error) {
+	path = strings.TrimPrefix(path, ".")
 	fail := func() (any, error) {
 		return nil, fmt.Errorf("Invalid reference specified. No value for %s.%s found in %s. Provided referenceId ('%s') must be for a successful, earlier subrequest.", ref, path, ref, ref)
 	}
