@@ -53,6 +53,8 @@ mappings:
 
 type served struct {
 	t     *testing.T
+	path  string
+	env   *Env
 	base  string
 	token string
 	emu   *emulator.Emulator
@@ -87,7 +89,7 @@ func startServe(t *testing.T) *served {
 	})
 	select {
 	case a := <-addr:
-		return &served{t: t, base: "http://" + a, token: "s3cret-token", emu: emu}
+		return &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu}
 	case err := <-done:
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(30 * time.Second):
@@ -167,6 +169,35 @@ func TestServeIngestToSalesforce(t *testing.T) {
 	code, _ = s.do("GET", "/api/v1/runs", "", true)
 	if code != 200 {
 		t.Fatalf("runs: %d", code)
+	}
+	// The CLI reads the same store.
+	var buf bytes.Buffer
+	env := *s.env
+	env.Stdout = &buf
+	if err := run(context.Background(), []string{"status", "--config", s.path}, env.Getenv, env.Stdin, env.Stdout, io.Discard); err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	if !strings.Contains(buf.String(), "clients_to_leads") || !strings.Contains(buf.String(), "Recent runs:") {
+		t.Fatalf("status output:\n%s", buf.String())
+	}
+	buf.Reset()
+	if err := run(context.Background(), []string{"mapping", "validate", "--config", s.path}, env.Getenv, env.Stdin, env.Stdout, io.Discard); err != nil {
+		t.Fatalf("mapping validate: %v\n%s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "ok   clients_to_leads: client -> Lead") {
+		t.Fatalf("validate output:\n%s", buf.String())
+	}
+	// A mapping naming a field the org lacks fails validation.
+	cfg, _ := os.ReadFile(s.path)
+	if err := os.WriteFile(s.path, bytes.Replace(cfg, []byte("target: Email"), []byte("target: Emial"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := run(context.Background(), []string{"mapping", "validate", "--config", s.path}, env.Getenv, env.Stdin, env.Stdout, io.Discard); err == nil {
+		t.Fatalf("validate accepted an unknown field:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "FAIL") || !strings.Contains(buf.String(), "Emial") {
+		t.Fatalf("validate output:\n%s", buf.String())
 	}
 	if id == "" {
 		t.Fatal("no Salesforce id")

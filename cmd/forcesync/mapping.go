@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/forcesync/forcesync/config"
+	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newMappingCmd) }
+
+func newMappingCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "mapping", Short: "Work with mappings"}
+	var cfgPath string
+	validate := &cobra.Command{
+		Use:   "validate",
+		Short: "Check every mapping of a config against the org's describe, writing nothing",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := cfg.Resolve(env.Getenv); err != nil {
+				return err
+			}
+			clients := map[string]*salesforce.Client{}
+			var bad int
+			for _, m := range cfg.Mappings {
+				name := m.Connection
+				if name == "" && len(cfg.Connections) > 0 {
+					name = cfg.Connections[0].Name
+				}
+				c := clients[name]
+				if c == nil {
+					conn := cfg.Connection(name)
+					if conn == nil {
+						return fmt.Errorf("mapping %s: connection %q is not defined", m.Name, name)
+					}
+					c, err = connect(cmd.Context(), *conn, salesforce.Hooks{})
+					if err != nil {
+						return fmt.Errorf("connection %s: %w", name, err)
+					}
+					clients[name] = c
+				}
+				d, err := c.Describe(cmd.Context(), m.Object)
+				if err != nil {
+					bad++
+					fmt.Fprintf(env.Stdout, "FAIL %s: describe %s: %v\n", m.Name, m.Object, err)
+					continue
+				}
+				if _, err := mapping.Compile(m, d); err != nil {
+					bad++
+					fmt.Fprintf(env.Stdout, "FAIL %v\n", err)
+					continue
+				}
+				fmt.Fprintf(env.Stdout, "ok   %s: %s -> %s (%d fields)\n", m.Name, m.Source, d.Name, len(m.Fields))
+			}
+			if bad > 0 {
+				return errors.New(fmt.Sprint(bad, " mapping(s) cannot work against this org"))
+			}
+			return nil
+		},
+	}
+	validate.Flags().StringVar(&cfgPath, "config", "forcesync.yaml", "config file")
+	cmd.AddCommand(validate)
+	return cmd
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/config"
+	"github.com/forcesync/forcesync/sqlite"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newStatusCmd) }
+
+// statusReport is what `forcesync status` prints, also as JSON.
+type statusReport struct {
+	Mappings []mappingStatus          `json:"mappings"`
+	Failures []forcesync.RecordStatus `json:"failures"`
+	Runs     []forcesync.Run          `json:"runs"`
+	Usage    []forcesync.APIUsage     `json:"api_usage"`
+}
+
+type mappingStatus struct {
+	Name    string                  `json:"name"`
+	Backlog int                     `json:"backlog"`
+	States  map[forcesync.State]int `json:"states"`
+}
+
+func newStatusCmd(env *Env) *cobra.Command {
+	var cfgPath string
+	var asJSON bool
+	var failures int
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each mapping's record states, recent failures, runs and API usage",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := loadStatus(cmd.Context(), env, cfgPath, failures)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printStatus(env, rep)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "forcesync.yaml", "config file")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().IntVar(&failures, "failures", 20, "how many recent failures to list")
+	return cmd
+}
+
+// openStore opens the store a config names, without connecting to Salesforce.
+func openStore(ctx context.Context, env *Env, path string) (*config.Config, *sqlite.Store, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := cfg.Store.SQLite
+	if db == "" {
+		db = "forcesync.db"
+	}
+	if !filepath.IsAbs(db) {
+		db = filepath.Join(filepath.Dir(path), db)
+	}
+	st, err := sqlite.Open(ctx, db, sqlite.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+func loadStatus(ctx context.Context, env *Env, path string, failures int) (*statusReport, error) {
+	cfg, st, err := openStore(ctx, env, path)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	rep := &statusReport{Failures: []forcesync.RecordStatus{}, Runs: []forcesync.Run{}}
+	for _, m := range cfg.Mappings {
+		counts, err := st.Counts(ctx, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		n, err := st.Backlog(ctx, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		rep.Mappings = append(rep.Mappings, mappingStatus{Name: m.Name, Backlog: n, States: counts})
+	}
+	if failures > 0 {
+		fs, err := st.List(ctx, forcesync.StatusFilter{States: []forcesync.State{forcesync.StateHeld, forcesync.StateRetrying}, Limit: failures})
+		if err != nil {
+			return nil, err
+		}
+		rep.Failures = append(rep.Failures, fs...)
+	}
+	runs, err := st.Runs(ctx, 10)
+	if err != nil {
+		return nil, err
+	}
+	rep.Runs = append(rep.Runs, runs...)
+	for _, c := range cfg.Connections {
+		u, err := st.APIUsage(ctx, c.Name)
+		if err != nil {
+			return nil, err
+		}
+		rep.Usage = append(rep.Usage, *u)
+	}
+	return rep, nil
+}
+
+func printStatus(env *Env, rep *statusReport) {
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "MAPPING\tQUEUED\tPENDING\tSYNCED\tRETRYING\tHELD\tSKIPPED\tDELETED")
+	for _, m := range rep.Mappings {
+		s := m.States
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", m.Name, m.Backlog, s[forcesync.StatePending], s[forcesync.StateSynced],
+			s[forcesync.StateRetrying], s[forcesync.StateHeld], s[forcesync.StateSkipped], s[forcesync.StateDeleted])
+	}
+	w.Flush()
+	if len(rep.Failures) > 0 {
+		fmt.Fprintln(env.Stdout, "\nRecent failures:")
+		w = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "MAPPING\tKEY\tSTATE\tERROR\tFIELDS\tMESSAGE")
+		for _, f := range rep.Failures {
+			code, msg, fields := "", "", ""
+			if f.Error != nil {
+				code, msg, fields = f.Error.Code, f.Error.Message, strings.Join(f.Error.Fields, ",")
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Mapping, f.Key, f.State, code, fields, oneLine(msg, 80))
+		}
+		w.Flush()
+	}
+	if len(rep.Runs) > 0 {
+		fmt.Fprintln(env.Stdout, "\nRecent runs:")
+		w = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tMAPPING\tAPI\tRECORDS\tCREATED\tUPDATED\tDELETED\tFAILED\tSKIPPED\tCALLS\tFINISHED")
+		for _, r := range rep.Runs {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Mapping, r.API, r.Records, r.Created, r.Updated,
+				r.Deleted, r.Failed, r.Skipped, r.APICalls, r.Finished.Format("2006-01-02 15:04:05Z07:00"))
+		}
+		w.Flush()
+	}
+	for _, u := range rep.Usage {
+		if u.Max > 0 {
+			fmt.Fprintf(env.Stdout, "\nAPI usage of %s: %d of %d daily calls (%.1f%%)\n", u.Connection, u.Used, u.Max, 100*float64(u.Used)/float64(u.Max))
+		}
+	}
+}
+
+// oneLine shortens s to n runes on one line.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
