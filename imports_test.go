@@ -1,0 +1,69 @@
+package forcesync_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/forcesync/forcesync"
+
+// allowed lists, per package directory, which of our packages its non-test
+// files may import (DESIGN.md §3). A directory not listed may import any.
+var allowed = map[string][]string{
+	".":             {},
+	"emulator":      {"emulator/"}, // its own sub-packages only
+	"emulator/soql": {},
+	"salesforce":    {},
+	"mapping":       {".", "salesforce"},
+	"sqlite":        {"."},
+	"storetest":     {"."},
+	"config":        {".", "mapping"}, // checks expressions at load
+	"engine":        {".", "salesforce", "mapping"},
+	"secret":        {},
+	"httpserver":    {"."},
+}
+
+// TestImportRules fails when a package imports one of ours it must not.
+func TestImportRules(t *testing.T) {
+	for dir, ok := range allowed {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range af.Imports {
+				p := strings.Trim(imp.Path.Value, `"`)
+				if p != module && !strings.HasPrefix(p, module+"/") {
+					continue
+				}
+				rel := strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
+				if rel == "" {
+					rel = "."
+				}
+				if !permitted(rel, ok) {
+					t.Errorf("%s imports %s; %s may import only %v of forcesync", f, p, dir, ok)
+				}
+			}
+		}
+	}
+	if _, err := os.Stat("emulator"); err != nil {
+		t.Fatal("run from the module root")
+	}
+}
+
+func permitted(rel string, ok []string) bool {
+	for _, a := range ok {
+		if rel == a || (strings.HasSuffix(a, "/") && strings.HasPrefix(rel, a)) {
+			return true
+		}
+	}
+	return false
+}
