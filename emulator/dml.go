@@ -2,7 +2,7 @@ package emulator
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -43,7 +43,7 @@ func (e *Emulator) prepareLocked(obj *sobject, in map[string]any, insert bool, s
 		}
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	out := make([]assignment, 0, len(keys))
 	var readOnly []string
 	for _, k := range keys {
@@ -69,7 +69,7 @@ func (e *Emulator) prepareLocked(obj *sobject, in map[string]any, insert bool, s
 			fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", strings.Join(readOnly, ", ")),
 			readOnly...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].f.pos < out[j].f.pos })
+	slices.SortFunc(out, func(a, b assignment) int { return a.f.pos - b.f.pos })
 	for i := range out {
 		v, rerr := coerceValue(out[i].f, out[i].v)
 		if rerr != nil {
@@ -166,32 +166,41 @@ func (e *Emulator) insertRecordLocked(objName string, fields map[string]any, for
 	if rerr != nil {
 		return "", rerr
 	}
-	r := &record{obj: obj, slots: make([]slot, 0, len(as)+8)}
+	r := &record{obj: obj, slots: make([]slot, 0, len(as)+obj.stamped+2)}
 	set := make(map[*field]bool, len(as))
+	given := make([]bool, len(obj.Fields))
 	for _, a := range as {
-		r.set(a.f, a.v)
+		if a.v != nil {
+			r.slots = append(r.slots, slot{uint16(a.f.pos), a.v})
+		}
 		set[a.f] = true
+		given[a.f.pos] = true
 	}
 	now := e.nowLocked()
 	actor := e.actorLocked()
 	// One boxed time shared by the three audit stamps.
 	var stamp any = now
+	// Fields not given are absent from slots, so appending is safe.
 	for _, f := range obj.Fields {
-		if set[f] {
+		if given[f.pos] {
 			continue
 		}
+		var v any
 		switch {
 		case f.system:
 			switch f.Name {
 			case "CreatedDate", "LastModifiedDate", "SystemModstamp":
-				r.set(f, stamp)
+				v = stamp
 			case "CreatedById", "LastModifiedById":
-				r.set(f, actor)
+				v = actor
 			}
 		case f.Name == "OwnerId" && f.DefaultedOnCreate:
-			r.set(f, actor)
+			v = actor
 		case f.Default != nil:
-			r.set(f, f.Default)
+			v = f.Default
+		}
+		if v != nil && f.pos != 0 {
+			r.slots = append(r.slots, slot{uint16(f.pos), v})
 		}
 	}
 	if obj.derive != nil {

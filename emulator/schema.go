@@ -24,6 +24,10 @@ type sobject struct {
 
 	Fields []*field
 	byName map[string]*field // lower-cased API name -> field
+	exact  map[string]*field // API name as spelled -> field (fast path)
+	// stamped counts the fields every insert fills itself (audit, owner,
+	// defaults), to size a new record's slots exactly.
+	stamped int
 
 	// Modified is when the schema of the object last changed
 	// (If-Modified-Since on describe).
@@ -155,6 +159,9 @@ func (f *field) soapType() string {
 
 // field returns the field named name (case-insensitive) or nil.
 func (o *sobject) field(name string) *field {
+	if f := o.exact[name]; f != nil {
+		return f
+	}
 	return o.byName[strings.ToLower(name)]
 }
 
@@ -163,6 +170,10 @@ func (o *sobject) addField(f *field) {
 	f.pos = len(o.Fields)
 	o.Fields = append(o.Fields, f)
 	o.byName[strings.ToLower(f.Name)] = f
+	o.exact[f.Name] = f
+	if f.system || f.Default != nil || (f.Name == "OwnerId" && f.DefaultedOnCreate) {
+		o.stamped++
+	}
 	if f.indexed() {
 		idx := map[string][]*record{}
 		for _, r := range o.rows {
@@ -320,7 +331,7 @@ func ownerField() *field {
 func newSobject(name, label, plural, prefix string, fields ...*field) *sobject {
 	o := &sobject{Name: name, Label: label, LabelPlural: plural, KeyPrefix: prefix,
 		Custom: strings.HasSuffix(name, "__c"), Createable: true, Updateable: true, Deletable: true,
-		Queryable: true, Undeletable: true, byName: map[string]*field{}, indexes: map[int]map[string][]*record{}}
+		Queryable: true, Undeletable: true, byName: map[string]*field{}, exact: map[string]*field{}, indexes: map[int]map[string][]*record{}}
 	for _, f := range fields {
 		o.addField(f)
 	}
