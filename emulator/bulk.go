@@ -94,6 +94,8 @@ type bulkJob struct {
 	// processed (unprocessedrecords).
 	nextOffset int
 
+	// queryText is a query job's SOQL.
+	queryText string
 	// Query results: CSV bytes (header line included) and the byte offset
 	// where each record starts, plus one final offset at the end.
 	result     []byte

@@ -134,7 +134,12 @@ func (e *Emulator) runJob(j *bulkJob) {
 	j.setStateLocked(jobInProgress, e.now())
 	b.mu.Unlock()
 
-	failMsg := e.runIngestJob(j, start)
+	var failMsg string
+	if j.query {
+		failMsg = e.runQueryJob(j)
+	} else {
+		failMsg = e.runIngestJob(j, start)
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()

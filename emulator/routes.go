@@ -49,6 +49,15 @@ func (e *Emulator) routes() {
 			"GET": func(c *call) { e.jobResults(c, kind) },
 		})
 	}
+	e.handle("/services/data/{version}/jobs/query", KindBulk, true, map[string]handlerFunc{
+		"POST": e.createQueryJob, "GET": func(c *call) { e.listJobs(c, true) },
+	})
+	e.handle("/services/data/{version}/jobs/query/{id}", KindBulk, true, map[string]handlerFunc{
+		"GET":    func(c *call) { e.getJob(c, true) },
+		"PATCH":  func(c *call) { e.patchJob(c, true) },
+		"DELETE": func(c *call) { e.deleteJob(c, true) },
+	})
+	e.handle("/services/data/{version}/jobs/query/{id}/results", KindBulk, true, map[string]handlerFunc{"GET": e.queryResults})
 	// END BULK
 }
 
