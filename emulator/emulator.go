@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -281,11 +282,11 @@ func (c *call) readJSON(v any) bool {
 		c.writeError(http.StatusRequestEntityTooLarge, "JSON_PARSER_ERROR", err.Error(), nil)
 		return false
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		c.writeError(http.StatusBadRequest, "JSON_PARSER_ERROR", "The HTTP entity body is required, but this request has no entity body.", nil)
 		return false
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		c.writeError(http.StatusBadRequest, "JSON_PARSER_ERROR", jsonErrorMessage(err), nil)
