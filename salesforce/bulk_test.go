@@ -709,3 +709,37 @@ func TestBulkFailedJobIsJobError(t *testing.T) {
 		t.Fatalf("result jobs %+v", res.Jobs)
 	}
 }
+
+func TestBulkCancelDuringUploadAbortsJob(t *testing.T) {
+	o := newBulkOrg(t)
+	o.emu.SetFinishBulkJobsAtOnce(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := o.bulk(BulkConfig{})
+	// Enough rows to be mid-stream (past the 64 KiB write buffer) when
+	// the caller gives up.
+	seq := func(yield func(Record, error) bool) {
+		for i := 0; ; i++ {
+			if i == 5000 {
+				cancel()
+			}
+			if !yield(Record{"LastName": "Cancel " + strconv.Itoa(i), "Company": "C"}, nil) {
+				return
+			}
+		}
+	}
+	res, err := b.IngestRecords(ctx, IngestJob{Object: "Lead", Operation: BulkInsert}, []string{"LastName", "Company"}, seq)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if len(res.Jobs) != 1 {
+		t.Fatalf("jobs %+v", res.Jobs)
+	}
+	info, err := b.IngestJobInfo(context.Background(), res.Jobs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != JobAborted || info.NumberRecordsProcessed != 0 {
+		t.Fatalf("job after cancel: %s, %d processed", info.State, info.NumberRecordsProcessed)
+	}
+}
