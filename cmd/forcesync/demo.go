@@ -196,10 +196,10 @@ func generateContacts(n int, seed int64) ([]demoContact, demoMess) {
 // demoTally is what one round did, record by record.
 type demoTally struct {
 	created, updated, unchanged, skipped, held, retrying int
-	heldBy   map[string][]forcesync.RecordStatus // error code -> records
-	warnings []forcesync.RecordStatus
-	calls    map[emulator.Kind]int64
-	elapsed  time.Duration
+	heldBy                                               map[string][]forcesync.RecordStatus // error code -> records
+	warnings                                             []forcesync.RecordStatus
+	calls                                                map[emulator.Kind]int64
+	elapsed                                              time.Duration
 }
 
 func runDemo(ctx context.Context, env *Env, f demoFlags) error {

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+const pushConfig = `
+store:
+  sqlite: fs.db
+connections:
+  - name: org
+    login_url: %s
+    auth: password
+    client_id: forcesync-demo
+    client_secret: ${TEST_SF_SECRET}
+    username: admin@forcesync.local
+    password_env: TEST_SF_PASSWORD
+sources:
+  - name: client
+    key: client_id
+mappings:
+  - name: clients_to_leads
+    source: client
+    object: Lead
+    match:
+      external_id: Forcesync_Key__c
+    fields:
+      - target: LastName
+        source: last_name
+        default: Undefined
+      - target: Company
+        value: Broker Clients
+        on: create
+      - target: Email
+        source: email
+`
+
+type pushRig struct {
+	t      *testing.T
+	dir    string
+	config string
+	client *salesforce.Client
+	vars   map[string]string
+}
+
+func newPushRig(t *testing.T) *pushRig {
+	t.Helper()
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := httptest.NewServer(emu)
+	t.Cleanup(sf.Close)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "forcesync.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(pushConfig, sf.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: sf.URL,
+		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
+			Username: "admin@forcesync.local", Password: "forcesync"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pushRig{t: t, dir: dir, config: path, client: client,
+		vars: map[string]string{"TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}}
+}
+
+func (r *pushRig) push(ctx context.Context, args ...string) (string, string, error) {
+	var out, errOut lockedBuffer
+	all := append([]string{"push", "--config", r.config, "--source", "client"}, args...)
+	err := run(ctx, all, func(k string) string { return r.vars[k] }, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// leadsByKey returns how many Leads Salesforce holds per External ID.
+func (r *pushRig) leadsByKey() map[string]int {
+	r.t.Helper()
+	recs, err := r.client.QueryRecords(context.Background(), "SELECT Id, Forcesync_Key__c, LastName FROM Lead")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, rec := range recs {
+		k, _ := rec["Forcesync_Key__c"].(string)
+		out[k]++
+	}
+	return out
+}
+
+func writeCSV(t *testing.T, path string, rows int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("client_id,last_name,email\n")
+	for i := 1; i <= rows; i++ {
+		fmt.Fprintf(&b, "k%d,Last%d,k%d@example.com\n", i, i, i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
+	r := newPushRig(t)
+	data := filepath.Join(r.dir, "clients.csv")
+	content := "client_id,last_name,email\n" +
+		"a1,Ada,ada@example.com\n" +
+		"a2,,noname@example.com\n" + // default Undefined
+		"a3,Bad,not-an-email\n" + // held locally
+		"a4,Too,many,columns\n" + // bad row, line 5
+		",Nokey,nokey@example.com\n" + // bad row, line 6
+		"a5,\"Quoted, Name\",q@example.com\n"
+	if err := os.WriteFile(data, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := r.push(context.Background(), "--file", data)
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	for _, want := range []string{"clients.csv:5: skipped row: 4 columns, the header has 3", "clients.csv:6: skipped row: empty key column"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(out, "Accepted 4 records; 2 bad rows") || !strings.Contains(out, "created 3") {
+		t.Errorf("summary:\n%s", out)
+	}
+	got := r.leadsByKey()
+	if len(got) != 3 || got["a1"] != 1 || got["a2"] != 1 || got["a5"] != 1 {
+		t.Fatalf("leads %v", got)
+	}
+	f, err := os.Open(data + ".failures.csv")
+	if err != nil {
+		t.Fatalf("no failures file: %v\n%s", err, out)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != 2 || recs[1][0] != "a3" || recs[1][2] != "held" || recs[1][3] != "INVALID_EMAIL_ADDRESS" {
+		t.Fatalf("failures %v %v", recs, err)
+	}
+	if _, err := os.Stat(checkpointPath(data)); !os.IsNotExist(err) {
+		t.Fatalf("checkpoint left after a complete push: %v", err)
+	}
+}
+
+func TestPushNDJSONBothShapes(t *testing.T) {
+	r := newPushRig(t)
+	data := filepath.Join(r.dir, "clients.jsonl")
+	content := `{"key":"n1","op":"upsert","version":3,"fields":{"last_name":"One","email":"one@example.com"}}
+{"client_id":"n2","last_name":"Two","email":"two@example.com"}
+{"client_id":42,"last_name":"Numeric"}
+
+not json
+{"key":"n3","op":"explode","fields":{}}
+{"last_name":"Keyless"}
+`
+	if err := os.WriteFile(data, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := r.push(context.Background(), "--file", data)
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	for _, want := range []string{"clients.jsonl:5: skipped row: not a JSON object", `clients.jsonl:6: skipped row: op "explode"`, `clients.jsonl:7: skipped row: empty or missing key "client_id"`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	got := r.leadsByKey()
+	if len(got) != 3 || got["n1"] != 1 || got["n2"] != 1 || got["42"] != 1 {
+		t.Fatalf("leads %v\n%s", got, out)
+	}
+}
+
+func TestPushResumesAfterInterruption(t *testing.T) {
+	r := newPushRig(t)
+	data := filepath.Join(r.dir, "clients.csv")
+	writeCSV(t, data, 1500)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pushChunkHook = func(rows int64) {
+		if rows >= 300 {
+			cancel()
+		}
+	}
+	t.Cleanup(func() { pushChunkHook = nil })
+	out, errOut, err := r.push(ctx, "--file", data, "--chunk", "100")
+	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") {
+		t.Fatalf("interrupted push: %v\n%s\n%s", err, out, errOut)
+	}
+	b, err := os.ReadFile(checkpointPath(data))
+	if err != nil || !strings.Contains(string(b), `"rows_accepted": 300`) {
+		t.Fatalf("checkpoint %q %v", b, err)
+	}
+	if n := len(r.leadsByKey()); n >= 1500 {
+		t.Fatalf("the interrupted run pushed everything (%d); the test proves nothing", n)
+	}
+
+	pushChunkHook = nil
+	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "100")
+	if err != nil {
+		t.Fatalf("resumed push: %v\n%s\n%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "Resuming: 300 rows") || !strings.Contains(out, "Accepted 1200 records") {
+		t.Fatalf("resume summary:\n%s", out)
+	}
+	got := r.leadsByKey()
+	if len(got) != 1500 {
+		t.Fatalf("%d distinct leads, want 1500", len(got))
+	}
+	for k, n := range got {
+		if n != 1 {
+			t.Fatalf("lead %s present %d times", k, n)
+		}
+	}
+	if !strings.Contains(out, "synced 1500") {
+		t.Fatalf("mapping counts:\n%s", out)
+	}
+
+	// --restart pushes the whole file again: accepted, but no API call for
+	// unchanged records and no duplicates.
+	out, _, err = r.push(context.Background(), "--file", data, "--restart")
+	if err != nil || !strings.Contains(out, "Accepted 1500 records") || !strings.Contains(out, "0 API calls") {
+		t.Fatalf("restart: %v\n%s", err, out)
+	}
+	if got := r.leadsByKey(); len(got) != 1500 {
+		t.Fatalf("after restart %d leads", len(got))
+	}
+}
+
+func TestPushRefusesBadUsage(t *testing.T) {
+	r := newPushRig(t)
+	for _, args := range [][]string{
+		{"--file", "x.txt"},
+		{"--file", "x.csv", "--format", "xml"},
+		{},
+	} {
+		_, _, err := r.push(context.Background(), args...)
+		if exitCode(err) != 2 {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+	var out lockedBuffer
+	err := run(context.Background(), []string{"push", "--config", r.config, "--source", "nope", "--file", filepath.Join(r.dir, "a.csv")},
+		func(k string) string { return r.vars[k] }, strings.NewReader(""), &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `source "nope"`) {
+		t.Fatalf("unknown source: %v", err)
+	}
+}
