@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	_ "time/tzdata" // users' time zones resolve even on hosts without zoneinfo
 )
 
 // identityURLs are the urls of the identity and userinfo responses, with the
