@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forcesync/forcesync/config"
 )
 
 func TestDemoReportsBothRounds(t *testing.T) {
@@ -104,5 +109,35 @@ func TestDemoRefusesBadCount(t *testing.T) {
 		strings.NewReader(""), io.Discard, io.Discard)
 	if exitCode(err) != 2 {
 		t.Fatalf("want a usage error, got %v", err)
+	}
+}
+
+// TestCookbookConfigsParse keeps every config in docs/cookbook.md valid.
+func TestCookbookConfigsParse(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cookbook.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	if len(blocks) != 4 {
+		t.Fatalf("%d yaml blocks, want one per story (4)", len(blocks))
+	}
+	for i, m := range blocks {
+		cfg, err := config.Parse([]byte(m[1]), fmt.Sprintf("cookbook block %d", i+1))
+		if err != nil {
+			t.Errorf("block %d: %v", i+1, err)
+			continue
+		}
+		if len(cfg.Mappings) == 0 {
+			t.Errorf("block %d has no mapping", i+1)
+		}
+	}
+}
+
+// TestDemoConfigParses checks the demo's embedded config on its own.
+func TestDemoConfigParses(t *testing.T) {
+	cfg, err := config.Parse([]byte(fmt.Sprintf(demoConfig, "http://127.0.0.1:1")), "demo")
+	if err != nil || len(cfg.Mappings) != 1 || cfg.Mappings[0].Filter == "" {
+		t.Fatalf("%v %+v", err, cfg)
 	}
 }
