@@ -405,3 +405,66 @@ func authorizeCode(t *testing.T, base string, q url.Values) string {
 	}
 	return code
 }
+
+// BenchmarkPasswordGrant measures a full token call over loopback HTTP.
+func BenchmarkPasswordGrant(b *testing.B) {
+	e, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	form := url.Values{"grant_type": {"password"}, "client_id": {DemoClientID}, "client_secret": {DemoClientSecret},
+		"username": {DefaultUsername}, "password": {DefaultPassword}}.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := http.Post(srv.URL+"/services/oauth2/token", "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.Status)
+		}
+	}
+}
+
+// BenchmarkAuthenticate measures the bearer-token check every API call pays.
+func BenchmarkAuthenticate(b *testing.B) {
+	e, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.mu.Lock()
+	s := e.newSessionLocked(DemoClientID, e.adminUserIDLocked(), DefaultUsername, defaultScopes, "")
+	e.mu.Unlock()
+	req := httptest.NewRequest("GET", "/services/data/v65.0/limits", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := e.authenticate(req); !ok {
+			b.Fatal("not authenticated")
+		}
+	}
+}
+
+func TestIdleSessionsAreSwept(t *testing.T) {
+	clock := newFakeClock()
+	e, err := New(Config{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for range 1000 {
+		e.newSessionLocked(DemoClientID, e.adminUserIDLocked(), DefaultUsername, defaultScopes, "")
+	}
+	clock.Advance(3 * time.Hour)
+	for range 100 {
+		e.newSessionLocked(DemoClientID, e.adminUserIDLocked(), DefaultUsername, defaultScopes, "")
+	}
+	if n := len(e.sessions); n > 100 {
+		t.Errorf("%d sessions left, want the 1000 idle ones swept", n)
+	}
+}

@@ -116,6 +116,15 @@ func (e *Emulator) newSessionLocked(clientID, userID, username string, scopes []
 		RefreshToken: refreshToken,
 	}
 	e.sessions[s.Token] = s
+	if len(e.sessions)%1024 == 0 {
+		// Clients that log in for every run never come back for their old
+		// tokens; sweep the idle ones so the map does not grow without end.
+		for tok, old := range e.sessions {
+			if now.Sub(old.LastUsed) > e.sessionTimeout() {
+				delete(e.sessions, tok)
+			}
+		}
+	}
 	return s
 }
 
