@@ -701,3 +701,34 @@ func BenchmarkBulkUpsert100k(bm *testing.B) {
 	}
 	bm.ReportMetric(float64(rows*bm.N)/bm.Elapsed().Seconds(), "rows/s")
 }
+
+// FuzzBulkCSVScanner checks the scanner never panics and that every record
+// span it reports lies inside the data and in order.
+func FuzzBulkCSVScanner(f *testing.F) {
+	for _, s := range []string{"a,b\n1,2\n", "\xef\xbb\xbfx\r\n\"q,\"\"\r\n\"\r\n", "\"open", "a\rb\n", "\n\n,\n", "\"a\"b,c\n"} {
+		f.Add(s, byte(','), false)
+		f.Add(s, byte('\t'), true)
+	}
+	f.Fuzz(func(t *testing.T, data string, delim byte, crlf bool) {
+		if delim == '"' || delim == '\n' || delim == '\r' {
+			delim = ','
+		}
+		sc := newCSVScanner([]byte(data), delim, crlf)
+		var fields []string
+		last := 0
+		for i := 0; i < len(data)+2; i++ {
+			var start, end int
+			var ok bool
+			var err error
+			fields, start, end, ok, err = sc.next(fields)
+			if err != nil || !ok {
+				return
+			}
+			if start < last || end < start || end > len(data) || len(fields) == 0 {
+				t.Fatalf("span [%d,%d) after %d in %q", start, end, last, data)
+			}
+			last = end
+		}
+		t.Fatalf("scanner did not finish %q", data)
+	})
+}

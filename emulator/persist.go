@@ -68,6 +68,8 @@ func (e *Emulator) changedLocked() {
 // Close stops the background saver and saves pending changes. The
 // emulator keeps serving after Close, but no longer saves.
 func (e *Emulator) Close() error {
+	// Stop the Bulk API worker first (bulk.go), so no job writes after the save.
+	e.closeBulk()
 	if e.cfg.DataFile == "" {
 		return nil
 	}
