@@ -110,7 +110,12 @@ func (e *Emulator) bulkWorker() {
 		}
 		j.claimed = true
 		b.mu.Unlock()
+		// Like every handler, the worker writes under the gate's read lock,
+		// so an all-or-none /composite call (which holds the gate for
+		// writing) never rolls back rows of a job applied meanwhile.
+		e.gate.RLock()
 		e.runJob(j)
+		e.gate.RUnlock()
 	}
 }
 
