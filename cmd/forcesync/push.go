@@ -82,6 +82,7 @@ written to FILE.failures.csv.`,
 	fl.StringVar(&f.format, "format", "", "csv or ndjson (default: from the file's extension)")
 	fl.BoolVar(&f.restart, "restart", false, "ignore the progress file and start from the first row")
 	fl.IntVar(&f.chunk, "chunk", 1000, "records accepted into the store per transaction")
+	fl.DurationVar(&f.progressEvery, "progress-every", 5*time.Second, "how often progress lines are printed when the output is not a terminal")
 	return cmd
 }
 
@@ -483,12 +484,44 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	start := time.Now()
 	prog := newPushProgress(out, totalRows, f.progressEvery)
 	var (
-		accepted, badRows, handled atomic.Int64
-		readDone                   = make(chan struct{})
-		newWork                    = make(chan struct{}, 1)
-		badShown                   int
+		accepted, badRows atomic.Int64
+		readDone          = make(chan struct{})
+		newWork           = make(chan struct{}, 1)
+		badShown          int
 	)
 	const maxBadShown = 20
+
+	// Progress is measured from the store: records accepted so far minus
+	// the work still queued for them, sampled while the engine drains.
+	baseBacklog, err := pushBacklog(ctx, a.store, mappings)
+	if err != nil {
+		return err
+	}
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		every := f.progressEvery
+		if prog.bar != nil {
+			every = 200 * time.Millisecond
+		}
+		tick := time.NewTicker(min(every, time.Second))
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-tick.C:
+			}
+			backlog, err := pushBacklog(ctx, a.store, mappings)
+			if err != nil {
+				continue
+			}
+			acc := accepted.Load()
+			queued := (backlog - baseBacklog) / int64(len(mappings))
+			prog.set(max(0, min(acc-queued, acc)), acc)
+		}
+	}()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -561,8 +594,6 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 					return err
 				}
 			}
-			handled.Add(int64(n))
-			prog.set(min(handled.Load(), accepted.Load()), accepted.Load())
 			if n > 0 {
 				continue
 			}
@@ -580,7 +611,11 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		}
 	})
 	runErr := g.Wait()
-	prog.finish()
+	close(stopProgress)
+	<-progressDone
+	if runErr == nil {
+		prog.finish()
+	}
 
 	interrupted := runErr != nil && ctx.Err() != nil
 	if runErr != nil && !interrupted {
@@ -611,7 +646,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if n := badRows.Load(); n > int64(badShown) {
 		fmt.Fprintf(out, " (first %d listed on stderr)", badShown)
 	}
-	fmt.Fprintf(out, ".\nThis run: created %d, updated %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
+	fmt.Fprintf(out, ".\nThis run: created %d, updated or unchanged %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
 		sum.Created, sum.Updated, sum.Deleted, sum.Skipped, sum.Failed, sum.APICalls, time.Since(start).Round(time.Millisecond))
 
 	var failures []forcesync.RecordStatus
@@ -646,6 +681,19 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	// re-accepted unchanged record costs no API call).
 	_ = os.Remove(cpPath)
 	return nil
+}
+
+// pushBacklog sums the queued work of the mappings.
+func pushBacklog(ctx context.Context, st forcesync.Store, mappings []string) (int64, error) {
+	var n int64
+	for _, m := range mappings {
+		k, err := st.Backlog(ctx, m)
+		if err != nil {
+			return 0, err
+		}
+		n += int64(k)
+	}
+	return n, nil
 }
 
 // writeFailures writes one CSV row per failed record.

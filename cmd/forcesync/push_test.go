@@ -120,7 +120,9 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 		"a3,Bad,not-an-email\n" + // held locally
 		"a4,Too,many,columns\n" + // bad row, line 5
 		",Nokey,nokey@example.com\n" + // bad row, line 6
-		"a5,\"Quoted, Name\",q@example.com\n"
+		"a5,\"Quoted, Name\",q@example.com\n" +
+		"a6,Bad\"Quote,bq@example.com\n" + // bad row, line 8
+		"a7,Last,last@example.com" // no final newline
 	if err := os.WriteFile(data, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -128,16 +130,16 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 	if err != nil {
 		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
 	}
-	for _, want := range []string{"clients.csv:5: skipped row: 4 columns, the header has 3", "clients.csv:6: skipped row: empty key column"} {
+	for _, want := range []string{"clients.csv:5: skipped row: 4 columns, the header has 3", "clients.csv:6: skipped row: empty key column", `clients.csv:8: skipped row: bare " in non-quoted-field`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if !strings.Contains(out, "Accepted 4 records; 2 bad rows") || !strings.Contains(out, "created 3") {
+	if !strings.Contains(out, "Accepted 5 records; 3 bad rows") || !strings.Contains(out, "created 4") {
 		t.Errorf("summary:\n%s", out)
 	}
 	got := r.leadsByKey()
-	if len(got) != 3 || got["a1"] != 1 || got["a2"] != 1 || got["a5"] != 1 {
+	if len(got) != 4 || got["a1"] != 1 || got["a2"] != 1 || got["a5"] != 1 || got["a7"] != 1 {
 		t.Fatalf("leads %v", got)
 	}
 	f, err := os.Open(data + ".failures.csv")
@@ -208,12 +210,16 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	}
 
 	pushChunkHook = nil
-	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "100")
+	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "100", "--progress-every", "1ns")
 	if err != nil {
 		t.Fatalf("resumed push: %v\n%s\n%s", err, out, errOut)
 	}
 	if !strings.Contains(out, "Resuming: 300 rows") || !strings.Contains(out, "Accepted 1200 records") {
 		t.Fatalf("resume summary:\n%s", out)
+	}
+	// Not a terminal: plain progress lines, no bar escape codes.
+	if !strings.Contains(out, "pushed ") || !strings.Contains(out, "records/s") || strings.Contains(out, "\x1b") || strings.Contains(out, "\r") {
+		t.Fatalf("progress output:\n%s", out)
 	}
 	got := r.leadsByKey()
 	if len(got) != 1500 {
