@@ -296,7 +296,12 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	fmt.Fprintf(out, "\nSalesforce now holds %d Leads: %d with LastName 'Undefined' (default), %d with Company 'Unknown' (end of the fallback chain).\n",
 		count(""), count(" WHERE LastName = 'Undefined'"), count(" WHERE Company = 'Unknown'"))
 	fmt.Fprintf(out, "Duplicate emails stay separate Leads: the match is the External ID, not Email (see docs/cookbook.md to match by Email).\n")
-	fmt.Fprintf(out, "Total time %s.\n", time.Since(start).Round(time.Millisecond))
+	var all []string
+	for k, v := range emu.Stats() {
+		all = append(all, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(all)
+	fmt.Fprintf(out, "API calls in all (login, describe, the counts above): %s. Total time %s.\n", strings.Join(all, ", "), time.Since(start).Round(time.Millisecond))
 
 	fmt.Fprintf(out, "\nWhere to look next\n")
 	fmt.Fprintf(out, "  the emulator     %s (REST under /services/data, OAuth under /services/oauth2)\n", url)
