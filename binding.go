@@ -25,8 +25,11 @@ type Run struct {
 	Records  int
 	Created  int
 	Updated  int
-	Deleted  int
-	Failed   int
-	Skipped  int
-	APICalls int
+	// Unchanged counts records settled without a call: their payload
+	// equalled the one Salesforce last accepted.
+	Unchanged int
+	Deleted   int
+	Failed    int
+	Skipped   int
+	APICalls  int
 }

@@ -264,11 +264,12 @@ func (e *Engine) backoff(attempt int) time.Duration {
 
 // work is one claimed item on its way through a batch.
 type work struct {
-	item    forcesync.WorkItem
-	payload mapping.Payload
-	out     forcesync.Outcome
-	done    bool
-	created bool // Salesforce created the record in this batch
+	item      forcesync.WorkItem
+	payload   mapping.Payload
+	out       forcesync.Outcome
+	done      bool
+	created   bool // Salesforce created the record in this batch
+	unchanged bool // settled without a call: nothing changed
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -353,9 +354,12 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 func countRun(run *forcesync.Run, w *work) {
 	switch w.out.State {
 	case forcesync.StateSynced:
-		if w.created {
+		switch {
+		case w.created:
 			run.Created++
-		} else {
+		case w.unchanged:
+			run.Unchanged++
+		default:
 			run.Updated++
 		}
 	case forcesync.StateDeleted:
@@ -395,6 +399,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		if bound && !c.CanUpdate() {
 			w.out.Fingerprint = it.Binding.Fingerprint
+			w.unchanged = true
 			w.finish(forcesync.StateSynced, nil)
 			continue
 		}
@@ -412,6 +417,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		w.out.Warnings = pl.Warnings
 		w.out.Fingerprint = pl.Fingerprint
 		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint {
+			w.unchanged = true
 			w.finish(forcesync.StateSynced, nil) // no change: no call
 			continue
 		}

@@ -162,6 +162,9 @@ func TestExternalIDUpsertBatchesAndSkipsNoOps(t *testing.T) {
 	if got := r.calls() - before; got != 0 {
 		t.Fatalf("unchanged record cost %d calls", got)
 	}
+	if runs, _ := r.store.Runs(context.Background(), 1); runs[0].Unchanged != 1 || runs[0].Updated != 0 || runs[0].APICalls != 0 {
+		t.Fatalf("no-op run %+v", runs[0])
+	}
 	// A real edit is re-sent, once, as an update of the same record.
 	r.accept("contact", contact("7", "Changed", "p7@example.com", 60))
 	before = r.calls()

@@ -312,9 +312,9 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		}
 	}
 	if run != nil {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, deleted, failed, skipped, api_calls)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated,
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
 			run.Deleted, run.Failed, run.Skipped, run.APICalls)
 		if err != nil {
 			return fmt.Errorf("complete: run: %w", err)
@@ -686,7 +686,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]forcesync.Run, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, mapping, api, started, finished, records, created, updated, deleted, failed, skipped, api_calls
+	rows, err := s.r.QueryContext(ctx, `SELECT id, mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls
 		FROM runs ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("runs: %w", err)
@@ -696,7 +696,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]forcesync.Run, error) {
 	for rows.Next() {
 		var r forcesync.Run
 		var st, fin int64
-		if err := rows.Scan(&r.ID, &r.Mapping, &r.API, &st, &fin, &r.Records, &r.Created, &r.Updated, &r.Deleted, &r.Failed, &r.Skipped, &r.APICalls); err != nil {
+		if err := rows.Scan(&r.ID, &r.Mapping, &r.API, &st, &fin, &r.Records, &r.Created, &r.Updated, &r.Unchanged, &r.Deleted, &r.Failed, &r.Skipped, &r.APICalls); err != nil {
 			return nil, fmt.Errorf("runs: %w", err)
 		}
 		r.Started, r.Finished = fromMS(st), fromMS(fin)

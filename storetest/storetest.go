@@ -365,7 +365,7 @@ func testRunsAndCounts(t *testing.T, s forcesync.Store, clk *Clock) {
 	accept(t, s, []string{"m"}, forcesync.Change{Key: "a", Fields: map[string]any{}}, forcesync.Change{Key: "b", Fields: map[string]any{}},
 		forcesync.Change{Key: "c", Fields: map[string]any{}})
 	items := claim(t, s, clk, "m", "w", 10)
-	run := &forcesync.Run{Mapping: "m", API: "collections", Started: clk.Now(), Finished: clk.Now(), Records: 3, Created: 1, Failed: 1, Skipped: 1, APICalls: 1}
+	run := &forcesync.Run{Mapping: "m", API: "collections", Started: clk.Now(), Finished: clk.Now(), Records: 3, Created: 1, Unchanged: 2, Failed: 1, Skipped: 1, APICalls: 1}
 	err := s.Complete(ctx, "w", []forcesync.Outcome{
 		{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q000000000001AAA"},
 		{Item: items[1], State: forcesync.StateHeld, Error: &forcesync.RecordError{Code: "X", Message: "y"}},
@@ -378,7 +378,7 @@ func testRunsAndCounts(t *testing.T, s forcesync.Store, clk *Clock) {
 		t.Fatalf("run id not set")
 	}
 	runs, err := s.Runs(ctx, 10)
-	if err != nil || len(runs) != 1 || runs[0].Created != 1 || runs[0].APICalls != 1 || runs[0].API != "collections" {
+	if err != nil || len(runs) != 1 || runs[0].Created != 1 || runs[0].Unchanged != 2 || runs[0].APICalls != 1 || runs[0].API != "collections" {
 		t.Fatalf("runs %+v %v", runs, err)
 	}
 	counts, err := s.Counts(ctx, "m")

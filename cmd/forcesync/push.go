@@ -633,6 +633,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		}
 		sum.Created += r.Created
 		sum.Updated += r.Updated
+		sum.Unchanged += r.Unchanged
 		sum.Deleted += r.Deleted
 		sum.Skipped += r.Skipped
 		sum.Failed += r.Failed
@@ -646,8 +647,8 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if n := badRows.Load(); n > int64(badShown) {
 		fmt.Fprintf(out, " (first %d listed on stderr)", badShown)
 	}
-	fmt.Fprintf(out, ".\nThis run: created %d, updated or unchanged %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
-		sum.Created, sum.Updated, sum.Deleted, sum.Skipped, sum.Failed, sum.APICalls, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, ".\nThis run: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
+		sum.Created, sum.Updated, sum.Unchanged, sum.Deleted, sum.Skipped, sum.Failed, sum.APICalls, time.Since(start).Round(time.Millisecond))
 
 	var failures []forcesync.RecordStatus
 	for _, m := range mappings {
