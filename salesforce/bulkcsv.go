@@ -34,6 +34,9 @@ type Record map[string]any
 // FormatBulkValue renders one value as a Bulk API 2.0 CSV cell, following
 // the rules on Record.
 func FormatBulkValue(v any) (string, error) {
+	if s, ok := formatInteger(v); ok {
+		return s, nil
+	}
 	switch x := v.(type) {
 	case nil:
 		return BulkNull, nil
@@ -41,26 +44,6 @@ func FormatBulkValue(v any) (string, error) {
 		return x, nil
 	case bool:
 		return strconv.FormatBool(x), nil
-	case int:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int8:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int16:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int32:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case uint:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint8:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint16:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint32:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint64:
-		return strconv.FormatUint(x, 10), nil
 	case float32:
 		return formatFloat(float64(x), 32)
 	case float64:
@@ -76,6 +59,34 @@ func FormatBulkValue(v any) (string, error) {
 		return x.String(), nil
 	}
 	return "", fmt.Errorf("salesforce: bulk value of type %T cannot be written to CSV", v)
+}
+
+// formatInteger writes any of Go's integer types in decimal; ok is false
+// for every other type.
+func formatInteger(v any) (string, bool) {
+	switch x := v.(type) {
+	case int:
+		return strconv.FormatInt(int64(x), 10), true
+	case int8:
+		return strconv.FormatInt(int64(x), 10), true
+	case int16:
+		return strconv.FormatInt(int64(x), 10), true
+	case int32:
+		return strconv.FormatInt(int64(x), 10), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case uint:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint8:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint16:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint64:
+		return strconv.FormatUint(x, 10), true
+	}
+	return "", false
 }
 
 // formatFloat writes plain decimal notation: Salesforce number fields refuse

@@ -312,6 +312,9 @@ func resolveField(d *SObjectDescribe, name string) (string, *Field, error) {
 // literal renders v as a SOQL literal, checking date/datetime values
 // against the field type when known.
 func literal(v any, f *Field) (string, error) {
+	if s, ok := formatInteger(v); ok {
+		return s, nil
+	}
 	switch x := v.(type) {
 	case nil:
 		return "null", nil
@@ -319,26 +322,6 @@ func literal(v any, f *Field) (string, error) {
 		return QuoteString(x)
 	case bool:
 		return strconv.FormatBool(x), nil
-	case int:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int8:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int16:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int32:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case uint:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint8:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint16:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint32:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint64:
-		return strconv.FormatUint(x, 10), nil
 	case float32:
 		return formatNumber(float64(x))
 	case float64:
