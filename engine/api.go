@@ -181,6 +181,10 @@ func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fi
 		v, _ := s.Row.Get(extField)
 		out[v] = Result{ID: s.ID, Created: s.Created}
 	}
+	if res.Failed() == 0 {
+		// Nothing failed: the failed-results file is empty, skip its call.
+		return out, nil
+	}
 	for f, err := range b.FailedResults(ctx, ids...) {
 		if err != nil {
 			return out, err

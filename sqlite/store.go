@@ -306,8 +306,13 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		return fmt.Errorf("complete: %w", err)
 	}
 	defer tx.Rollback()
+	st, err := prepareComplete(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("complete: %w", err)
+	}
+	defer st.close()
 	for _, o := range outcomes {
-		if err := completeOne(ctx, tx, owner, o, now); err != nil {
+		if err := st.one(ctx, owner, o, now); err != nil {
 			return fmt.Errorf("complete %s/%s: %w", o.Item.Mapping, o.Item.Key, err)
 		}
 	}
@@ -327,13 +332,60 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 	return nil
 }
 
-func completeOne(ctx context.Context, tx *sql.Tx, owner string, o forcesync.Outcome, now int64) error {
+// completeStmts are Complete's statements, prepared once per transaction
+// rather than once per record.
+type completeStmts struct {
+	outbox, release, retry, done, unbind, bind, unintent, status *sql.Stmt
+}
+
+func prepareComplete(ctx context.Context, tx *sql.Tx) (*completeStmts, error) {
+	var st completeStmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.outbox, `SELECT seq, lease_owner FROM outbox WHERE mapping = ? AND key = ?`},
+		{&st.release, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key = ?`},
+		{&st.retry, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`},
+		{&st.done, `DELETE FROM outbox WHERE mapping = ? AND key = ? AND seq = ?`},
+		{&st.unbind, `DELETE FROM bindings WHERE mapping = ? AND key = ?`},
+		{&st.bind, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`},
+		{&st.unintent, `DELETE FROM intents WHERE mapping = ? AND key = ?`},
+		{&st.status, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
+				sf_id = CASE WHEN excluded.sf_id <> '' OR ? THEN excluded.sf_id ELSE statuses.sf_id END,
+				error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
+				warnings = excluded.warnings, fingerprint = excluded.fingerprint,
+				held_fp = CASE WHEN ? = 'retrying' THEN statuses.held_fp ELSE excluded.held_fp END, attempts = excluded.attempts,
+				next_attempt = excluded.next_attempt, version = MAX(statuses.version, excluded.version), updated = excluded.updated`},
+	} {
+		stmt, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			st.close()
+			return nil, err
+		}
+		*p.dst = stmt
+	}
+	return &st, nil
+}
+
+func (st *completeStmts) close() {
+	for _, s := range []*sql.Stmt{st.outbox, st.release, st.retry, st.done, st.unbind, st.bind, st.unintent, st.status} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func (st *completeStmts) one(ctx context.Context, owner string, o forcesync.Outcome, now int64) error {
 	it := o.Item
 	// The outbox row: gone when done and unchanged since the claim; kept
 	// (lease released) when a newer change arrived; rescheduled on retry.
 	var curSeq int64
 	var leaseOwner sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT seq, lease_owner FROM outbox WHERE mapping = ? AND key = ?`, it.Mapping, it.Key).Scan(&curSeq, &leaseOwner)
+	err := st.outbox.QueryRowContext(ctx, it.Mapping, it.Key).Scan(&curSeq, &leaseOwner)
 	rowExists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -346,25 +398,19 @@ func completeOne(ctx context.Context, tx *sql.Tx, owner string, o forcesync.Outc
 	switch {
 	case !rowExists:
 	case newer:
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key = ?`, it.Mapping, it.Key); err != nil {
-			return err
-		}
+		_, err = st.release.ExecContext(ctx, it.Mapping, it.Key)
 	case o.State == forcesync.StateRetrying:
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`,
-			ms(o.NextAttempt), it.Mapping, it.Key); err != nil {
-			return err
-		}
+		_, err = st.retry.ExecContext(ctx, ms(o.NextAttempt), it.Mapping, it.Key)
 	default:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE mapping = ? AND key = ? AND seq = ?`, it.Mapping, it.Key, it.Seq); err != nil {
-			return err
-		}
+		_, err = st.done.ExecContext(ctx, it.Mapping, it.Key, it.Seq)
+	}
+	if err != nil {
+		return err
 	}
 	// Binding.
 	switch {
 	case o.Unbind:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM bindings WHERE mapping = ? AND key = ?`, it.Mapping, it.Key); err != nil {
-			return err
-		}
+		_, err = st.unbind.ExecContext(ctx, it.Mapping, it.Key)
 	case o.SalesforceID != "":
 		fp := o.Fingerprint
 		if o.State != forcesync.StateSynced {
@@ -374,15 +420,14 @@ func completeOne(ctx context.Context, tx *sql.Tx, owner string, o forcesync.Outc
 				fp = it.Binding.Fingerprint
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`,
-			it.Mapping, it.Key, o.SalesforceID, fp, now); err != nil {
-			return err
-		}
+		_, err = st.bind.ExecContext(ctx, it.Mapping, it.Key, o.SalesforceID, fp, now)
+	}
+	if err != nil {
+		return err
 	}
 	// Intent: resolved once the outcome is final.
 	if o.State != forcesync.StateRetrying {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM intents WHERE mapping = ? AND key = ?`, it.Mapping, it.Key); err != nil {
+		if _, err := st.unintent.ExecContext(ctx, it.Mapping, it.Key); err != nil {
 			return err
 		}
 	}
@@ -416,16 +461,8 @@ func completeOne(ctx context.Context, tx *sql.Tx, owner string, o forcesync.Outc
 	if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
 		attempts = 0
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
-			sf_id = CASE WHEN excluded.sf_id <> '' OR ? THEN excluded.sf_id ELSE statuses.sf_id END,
-			error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
-			warnings = excluded.warnings, fingerprint = excluded.fingerprint,
-			held_fp = CASE WHEN ? = 'retrying' THEN statuses.held_fp ELSE excluded.held_fp END, attempts = excluded.attempts,
-			next_attempt = excluded.next_attempt, version = MAX(statuses.version, excluded.version), updated = excluded.updated`,
-		it.Mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings, o.Fingerprint, heldFP, attempts,
-		ms(o.NextAttempt), it.Version, now, o.Unbind, string(o.State))
+	_, err = st.status.ExecContext(ctx, it.Mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings,
+		o.Fingerprint, heldFP, attempts, ms(o.NextAttempt), it.Version, now, o.Unbind, string(o.State))
 	return err
 }
 
