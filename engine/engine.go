@@ -603,10 +603,18 @@ func (e *Engine) pushMatched(ctx context.Context, p *Pipe, ws []*work) error {
 		}
 	} else {
 		for _, w := range unbound {
-			if c.CanCreate() {
-				creates = append(creates, w)
-			} else {
+			switch {
+			case !c.CanCreate():
 				w.finish(forcesync.StateSkipped, nil)
+			case w.item.Intent != nil && !w.item.Forced:
+				// A create for this key may have reached Salesforce before a
+				// crash, and a binding-only mapping has nothing to look it up
+				// by: hold it rather than risk a duplicate. A retry (forced)
+				// creates it.
+				w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "CREATE_UNCERTAIN",
+					Message: "a create may have reached Salesforce before a crash; check for the record, then retry it to create it"})
+			default:
+				creates = append(creates, w)
 			}
 		}
 	}

@@ -310,3 +310,38 @@ func TestDeleteAndBudget(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// TestBindingOnlyCreateAfterCrashIsHeld: a binding-only mapping cannot look
+// a record up, so a create interrupted by a crash is held, not repeated,
+// until an operator retries it.
+func TestBindingOnlyCreateAfterCrashIsHeld(t *testing.T) {
+	m := forcesync.Mapping{
+		Name: "notes", Source: "note", Object: "Account",
+		Match:  forcesync.MatchRule{Kind: forcesync.MatchBinding},
+		Fields: []forcesync.FieldRow{{Target: "Name", SourceField: "name"}},
+	}
+	r := newRig(t, engine.Config{BulkThreshold: -1}, m)
+	r.accept("note", forcesync.Change{Key: "n1", Fields: map[string]any{"name": "Acme"}},
+		forcesync.Change{Key: "n2", Fields: map[string]any{"name": "Globex"}})
+	// As if a previous process recorded its intent for n1, then died.
+	if err := r.store.RecordIntents(context.Background(), "notes", []forcesync.Intent{{Key: "n1"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.drain()
+	if st := r.status("note", "n1"); st.State != forcesync.StateHeld || st.Error.Code != "CREATE_UNCERTAIN" {
+		t.Fatalf("n1 %+v", st)
+	}
+	if st := r.status("note", "n2"); st.State != forcesync.StateSynced {
+		t.Fatalf("n2 %+v", st)
+	}
+	if n, err := r.store.Requeue(context.Background(), "notes", []string{"n1"}); err != nil || n != 1 {
+		t.Fatalf("requeue %d %v", n, err)
+	}
+	r.drain()
+	if st := r.status("note", "n1"); st.State != forcesync.StateSynced {
+		t.Fatalf("n1 after retry %+v", st)
+	}
+	if n := len(r.query("SELECT Id FROM Account")); n != 2 {
+		t.Fatalf("%d accounts, want 2", n)
+	}
+}
