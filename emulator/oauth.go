@@ -317,7 +317,9 @@ func tokenSignature(secret, id, issuedAt string) string {
 // for u on behalf of app and builds the token response.
 func (e *Emulator) grantLocked(r *http.Request, app *oauthApp, u *oauthUser, scopes []string, withRefresh, pkce bool, refreshToken string, showScope bool) tokenResponse {
 	if withRefresh && refreshToken == "" {
-		refreshToken = e.org.id[:15] + "!" + randomToken(64)
+		// Shaped like Salesforce's ("5Aep861..."): letters, digits, "-", "_"
+		// and no "!", which the sf CLI's sfdx auth URL parser rejects.
+		refreshToken = "5Aep861" + randomToken(64)
 		e.refresh[refreshToken] = &refreshGrant{ClientID: app.ClientID, UserID: u.ID, Username: u.Username, Scopes: scopes, PKCE: pkce, Issued: e.now()}
 	}
 	s := e.newSessionLocked(app.ClientID, u.ID, u.Username, scopes, refreshToken)
