@@ -49,12 +49,44 @@ token() {
 # --- logins ---------------------------------------------------------------
 
 # The CLI keeps one login per username and moves an alias to the newest login
-# of that user, so every login shares the alias "emu". The access-token login
-# comes first: logging in again by access token over a saved JWT login of the
-# same user leaves the CLI without an instance URL (CLI-side merge of the two).
+# of that user, so every login shares the alias "emu"; the last one (JWT, else
+# sfdx-url) serves the data steps. An access-token login succeeds, but later
+# commands on it fail inside the CLI ("Failed to parse URL from
+# /services/data/...") before any request is sent, over http and https alike,
+# so it is checked on its own with `org display`.
 TOKEN=$(token)
 step "org login access-token (http)" 'json "j.result.username===\"$USERNAME\"" >/dev/null' -- \
-  env SF_ACCESS_TOKEN="$TOKEN" sf org login access-token --instance-url "$EMU_URL" --alias emu --set-default --no-prompt --json
+  env SF_ACCESS_TOKEN="$TOKEN" sf org login access-token --instance-url "$EMU_URL" --alias emu --no-prompt --json
+
+step "org display after access-token login" 'json "j.result.connectedStatus===\"Connected\"" >/dev/null' -- \
+  sf org display --target-org emu --json
+
+if [ -n "$EMU_TLS_URL" ]; then
+  # A refresh token for the sfdx URL: the code flow of the emulator's
+  # auto-approve mode, then the code grant.
+  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' "$EMU_URL/services/oauth2/authorize?response_type=code&client_id=$CLIENT_ID&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect" |
+    sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
+  REFRESH=$(curl -s "$EMU_URL/services/oauth2/token" -d grant_type=authorization_code -d client_id=$CLIENT_ID \
+    -d client_secret=$CLIENT_SECRET --data-urlencode "code=$(printf '%b' "${CODE//%/\\x}")" -d redirect_uri=http://localhost:1717/OauthRedirect |
+    node -pe 'JSON.parse(require("fs").readFileSync(0,"utf8")).refresh_token')
+  host=${EMU_TLS_URL#https://}
+  echo "force://$CLIENT_ID:$CLIENT_SECRET:$REFRESH@$host" > "$WORK/sfdx-url.txt"
+  step "org login sfdx-url (https)" 'json "j.result.username===\"$USERNAME\"" >/dev/null' -- \
+    env NODE_EXTRA_CA_CERTS="$EMU_CERT" sf org login sfdx-url --sfdx-url-file "$WORK/sfdx-url.txt" --alias emu --json
+  step "data query via the sfdx-url login" 'json "j.result.totalSize===1" >/dev/null' -- \
+    env NODE_EXTRA_CA_CERTS="$EMU_CERT" sf data query --query "SELECT Id FROM User WHERE Username = '$USERNAME'" --target-org emu --json
+else
+  echo "SKIP sf: org login sfdx-url (no EMU_TLS_URL)"
+fi
+
+if [ -n "$JWT_KEY" ]; then
+  step "org login jwt" 'json "j.result.username===\"$USERNAME\"" >/dev/null' -- \
+    sf org login jwt --client-id $CLIENT_ID --jwt-key-file "$JWT_KEY" --username $USERNAME --instance-url "$EMU_URL" --alias emu --json
+  step "data query via the jwt login" 'json "j.result.totalSize===1" >/dev/null' -- \
+    sf data query --query "SELECT Id FROM User WHERE Username = '$USERNAME'" --target-org emu --json
+else
+  echo "SKIP sf: org login jwt (no JWT_KEY)"
+fi
 
 # --- org information ----------------------------------------------------------
 step "org display" 'json "j.result.connectedStatus===\"Connected\" && j.result.instanceUrl.startsWith(\"http://127.0.0.1\")" >/dev/null' -- \
@@ -106,34 +138,6 @@ step "data export bulk (csv)" '[ "$(wc -l < "$WORK/export.csv")" -eq 61 ]' -- \
 sed -n '1p;2,11p' "$WORK/export.csv" 2>/dev/null | cut -d, -f1 > "$WORK/delete.csv"
 step "data delete bulk (10)" 'json "(j.result.processedRecords ?? j.result.jobInfo.numberRecordsProcessed)===10" >/dev/null' -- \
   sf data delete bulk --file "$WORK/delete.csv" --sobject Lead --wait 2 --target-org emu --json
-
-# --- the other logins, each checked with a query ----------------------------
-if [ -n "$EMU_TLS_URL" ]; then
-  # A refresh token for the sfdx URL: the code flow of the emulator's
-  # auto-approve mode, then the code grant.
-  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' "$EMU_URL/services/oauth2/authorize?response_type=code&client_id=$CLIENT_ID&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect" |
-    sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
-  REFRESH=$(curl -s "$EMU_URL/services/oauth2/token" -d grant_type=authorization_code -d client_id=$CLIENT_ID \
-    -d client_secret=$CLIENT_SECRET --data-urlencode "code=$(printf '%b' "${CODE//%/\\x}")" -d redirect_uri=http://localhost:1717/OauthRedirect |
-    node -pe 'JSON.parse(require("fs").readFileSync(0,"utf8")).refresh_token')
-  host=${EMU_TLS_URL#https://}
-  echo "force://$CLIENT_ID:$CLIENT_SECRET:$REFRESH@$host" > "$WORK/sfdx-url.txt"
-  step "org login sfdx-url (https)" 'json "j.result.username===\"$USERNAME\"" >/dev/null' -- \
-    env NODE_EXTRA_CA_CERTS="$EMU_CERT" sf org login sfdx-url --sfdx-url-file "$WORK/sfdx-url.txt" --alias emu --json
-  step "data query via the sfdx-url login" 'json "j.result.totalSize===1" >/dev/null' -- \
-    env NODE_EXTRA_CA_CERTS="$EMU_CERT" sf data query --query "SELECT Id FROM User WHERE Username = '$USERNAME'" --target-org emu --json
-else
-  echo "SKIP sf: org login sfdx-url (no EMU_TLS_URL)"
-fi
-
-if [ -n "$JWT_KEY" ]; then
-  step "org login jwt" 'json "j.result.username===\"$USERNAME\"" >/dev/null' -- \
-    sf org login jwt --client-id $CLIENT_ID --jwt-key-file "$JWT_KEY" --username $USERNAME --instance-url "$EMU_URL" --alias emu --json
-  step "data query via the jwt login" 'json "j.result.totalSize===1" >/dev/null' -- \
-    sf data query --query "SELECT Id FROM User WHERE Username = '$USERNAME'" --target-org emu --json
-else
-  echo "SKIP sf: org login jwt (no JWT_KEY)"
-fi
 
 step "org logout" '' -- sf org logout --target-org emu --no-prompt --json
 
