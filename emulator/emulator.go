@@ -214,6 +214,19 @@ func (e *Emulator) Stats() map[Kind]int64 {
 // removed, as Salesforce does ("/sobjects/" and "/sobjects" are the same),
 // except the version list itself.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// An instance URL saved with a trailing slash (the sf CLI's access-token
+	// login does that) makes clients ask for "//services/data/...". Salesforce
+	// serves those; ServeMux would redirect to a relative Location, which the
+	// CLI cannot follow. Only the leading run is collapsed: later segments can
+	// hold External ID values.
+	if p := r.URL.Path; strings.HasPrefix(p, "//") {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + strings.TrimLeft(p, "/")
+		if r2.URL.RawPath != "" {
+			r2.URL.RawPath = "/" + strings.TrimLeft(r2.URL.RawPath, "/")
+		}
+		r = r2
+	}
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && p != "/services/data/" {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = strings.TrimRight(p, "/")

@@ -32,6 +32,10 @@ func (e *Emulator) routes() {
 	e.handle("/id/{org}/{user}", KindOAuth, false, map[string]handlerFunc{"GET": e.serveIdentity, "POST": e.serveIdentity})
 	e.handle("/id/keys", KindOAuth, false, map[string]handlerFunc{"GET": e.serveJWKS})
 	e.handle("/.well-known/openid-configuration", KindOAuth, false, map[string]handlerFunc{"GET": e.serveOpenIDConfiguration})
+	// SOAP partner API login/logout only (soap_login.go), for jsforce's default login.
+	soap := map[string]handlerFunc{"POST": e.serveSOAP}
+	e.handle("/services/Soap/u/{soapVersion}", KindOAuth, false, soap)
+	e.handle("/services/Soap/u/{soapVersion}/{org}", KindOAuth, false, soap)
 	// --- end OAUTH -------------------------------------------------------------
 
 	// BULK: Bulk API 2.0 ingest and query jobs (bulk*.go).

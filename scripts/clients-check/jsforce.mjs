@@ -44,6 +44,9 @@ await step('conn.login without oauth2 (SOAP login)', async () => {
   assert.ok(c.accessToken);
   const r = await c.query('SELECT Id FROM User LIMIT 1');
   assert.equal(r.records.length, 1);
+  await c.logout(); // SOAP logout ends the session
+  await assert.rejects(c.query('SELECT Id FROM User LIMIT 1'));
+  await assert.rejects(new jsforce.Connection({ loginUrl: base }).login(username, 'wrong'), /INVALID_LOGIN/);
 });
 
 await step('OAuth2 authorization code (auto-approve) + refresh', async () => {

@@ -50,16 +50,16 @@ token() {
 
 # The CLI keeps one login per username and moves an alias to the newest login
 # of that user, so every login shares the alias "emu"; the last one (JWT, else
-# sfdx-url) serves the data steps. An access-token login succeeds, but later
-# commands on it fail inside the CLI ("Failed to parse URL from
-# /services/data/...") before any request is sent, over http and https alike,
-# so it is checked on its own with `org display`.
+# sfdx-url) serves the data steps. The access-token login saves the instance
+# URL with a trailing slash, so its calls ask for "//services/data/...".
 TOKEN=$(token)
 step "org login access-token (http)" 'json "j.result.username===\"$USERNAME\"" >/dev/null' -- \
   env SF_ACCESS_TOKEN="$TOKEN" sf org login access-token --instance-url "$EMU_URL" --alias emu --no-prompt --json
 
 step "org display after access-token login" 'json "j.result.connectedStatus===\"Connected\"" >/dev/null' -- \
   sf org display --target-org emu --json
+step "limits api display after access-token login" 'json "j.result.some(l=>l.name===\"DailyApiRequests\")" >/dev/null' -- \
+  sf limits api display --target-org emu --json
 
 if [ -n "$EMU_TLS_URL" ]; then
   # A refresh token for the sfdx URL: the code flow of the emulator's
