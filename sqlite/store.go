@@ -112,63 +112,83 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-// Accept implements forcesync.Store.
+// acceptChunk is how many rows one multi-row INSERT carries (7 parameters
+// a row keeps it far below SQLite's parameter limit).
+const acceptChunk = 200
+
+// acceptRow is one source record to write, after versions are resolved and
+// changes to the same key within the call are coalesced.
+type acceptRow struct {
+	source, key string
+	version     int64
+	deleted     bool
+	op          string
+	fields      string
+	priority    int
+}
+
+// Accept implements forcesync.Store. It reads the stored versions of the
+// keys in one query per chunk and writes records, outbox rows and statuses
+// with multi-row statements: a few statements per hundred changes rather
+// than four per change.
 func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
 	now := ms(s.now())
 	res := make([]forcesync.AcceptResult, len(changes))
+	bySource := map[string][]string{}
+	for i, c := range changes {
+		if c.Key == "" {
+			return nil, forcesync.Errorf(forcesync.EInvalid, "change %d: key is empty", i+1)
+		}
+		bySource[c.Source] = append(bySource[c.Source], c.Key)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	defer tx.Rollback()
-	getVer, err := tx.PrepareContext(ctx, `SELECT version FROM source_records WHERE source = ? AND key = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("accept: %w", err)
-	}
-	defer getVer.Close()
-	putRec, err := tx.PrepareContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-			op = excluded.op, fields = excluded.fields, updated = excluded.updated`)
-	if err != nil {
-		return nil, fmt.Errorf("accept: %w", err)
-	}
-	defer putRec.Close()
-	putBox, err := tx.PrepareContext(ctx, `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, enqueued)
-		VALUES (?, ?, ?, ?, 1, 0, ?, ?)
-		ON CONFLICT (mapping, key) DO UPDATE SET seq = outbox.seq + 1, attempts = 0, due_at = excluded.due_at,
-			priority = MIN(outbox.priority, excluded.priority), enqueued = excluded.enqueued`)
-	if err != nil {
-		return nil, fmt.Errorf("accept: %w", err)
-	}
-	defer putBox.Close()
-	putStatus, err := tx.PrepareContext(ctx, `INSERT INTO statuses (mapping, key, source, state, version, updated)
-		VALUES (?, ?, ?, 'pending', ?, ?)
-		ON CONFLICT (mapping, key) DO UPDATE SET state = 'pending', version = excluded.version, updated = excluded.updated`)
-	if err != nil {
-		return nil, fmt.Errorf("accept: %w", err)
-	}
-	defer putStatus.Close()
 
+	type sk struct{ source, key string }
+	stored := map[sk]int64{}
+	for src, keys := range bySource {
+		for lo := 0; lo < len(keys); lo += 500 {
+			part := keys[lo:min(lo+500, len(keys))]
+			args := make([]any, 0, len(part)+1)
+			args = append(args, src)
+			for _, k := range part {
+				args = append(args, k)
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT key, version FROM source_records WHERE source = ? AND key IN (`+placeholders(len(part))+`)`, args...)
+			if err != nil {
+				return nil, fmt.Errorf("accept: versions: %w", err)
+			}
+			for rows.Next() {
+				var k string
+				var v int64
+				if err := rows.Scan(&k, &v); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("accept: versions: %w", err)
+				}
+				stored[sk{src, k}] = v
+			}
+			if err := rows.Close(); err != nil {
+				return nil, fmt.Errorf("accept: versions: %w", err)
+			}
+		}
+	}
+
+	var out []acceptRow
+	at := map[sk]int{}
 	for i, c := range changes {
-		if c.Key == "" {
-			return nil, forcesync.Errorf(forcesync.EInvalid, "change %d: key is empty", i+1)
-		}
-		var stored int64
-		err := getVer.QueryRowContext(ctx, c.Source, c.Key).Scan(&stored)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			stored = 0
-		case err != nil:
-			return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
-		}
+		k := sk{c.Source, c.Key}
+		cur := stored[k]
 		v := c.Version
 		if v == 0 {
-			v = stored + 1
-		} else if v <= stored {
-			res[i] = forcesync.AcceptResult{Key: c.Key, Version: stored, Ignored: true}
+			v = cur + 1
+		} else if v <= cur {
+			res[i] = forcesync.AcceptResult{Key: c.Key, Version: cur, Ignored: true}
 			continue
 		}
+		stored[k] = v
 		op := c.Op
 		if op == "" {
 			op = forcesync.OpUpsert
@@ -177,24 +197,77 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 		if err != nil {
 			return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
 		}
-		deleted := op == forcesync.OpDelete
-		if _, err := putRec.ExecContext(ctx, c.Source, c.Key, v, deleted, string(op), string(fields), now); err != nil {
-			return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
-		}
-		for _, m := range mappings {
-			if _, err := putBox.ExecContext(ctx, m, c.Key, c.Source, int(c.Priority), now, now); err != nil {
-				return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
-			}
-			if _, err := putStatus.ExecContext(ctx, m, c.Key, c.Source, v, now); err != nil {
-				return nil, fmt.Errorf("accept %s/%s: %w", c.Source, c.Key, err)
-			}
+		r := acceptRow{source: c.Source, key: c.Key, version: v, deleted: op == forcesync.OpDelete, op: string(op),
+			fields: string(fields), priority: int(c.Priority)}
+		if j, ok := at[k]; ok {
+			r.priority = min(r.priority, out[j].priority)
+			out[j] = r
+		} else {
+			at[k] = len(out)
+			out = append(out, r)
 		}
 		res[i] = forcesync.AcceptResult{Key: c.Key, Version: v}
+	}
+
+	for lo := 0; lo < len(out); lo += acceptChunk {
+		part := out[lo:min(lo+acceptChunk, len(out))]
+		if err := acceptWrite(ctx, tx, mappings, part, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("accept: commit: %w", err)
 	}
 	return res, nil
+}
+
+func acceptWrite(ctx context.Context, tx *sql.Tx, mappings []string, rows []acceptRow, now int64) error {
+	args := make([]any, 0, len(rows)*7)
+	for _, r := range rows {
+		args = append(args, r.source, r.key, r.version, r.deleted, r.op, r.fields, now)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
+		VALUES `+tuples(len(rows), 7)+`
+		ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+			op = excluded.op, fields = excluded.fields, updated = excluded.updated`, args...); err != nil {
+		return fmt.Errorf("accept: records: %w", err)
+	}
+	for _, m := range mappings {
+		args = args[:0]
+		for _, r := range rows {
+			args = append(args, m, r.key, r.source, r.priority, now, now)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, enqueued)
+			VALUES `+tuplesWith(len(rows), "(?, ?, ?, ?, 1, 0, ?, ?)")+`
+			ON CONFLICT (mapping, key) DO UPDATE SET seq = outbox.seq + 1, attempts = 0, due_at = excluded.due_at,
+				priority = MIN(outbox.priority, excluded.priority), enqueued = excluded.enqueued`, args...); err != nil {
+			return fmt.Errorf("accept: outbox: %w", err)
+		}
+		args = args[:0]
+		for _, r := range rows {
+			args = append(args, m, r.key, r.source, r.version, now)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, version, updated)
+			VALUES `+tuplesWith(len(rows), "(?, ?, ?, 'pending', ?, ?)")+`
+			ON CONFLICT (mapping, key) DO UPDATE SET state = 'pending', version = excluded.version, updated = excluded.updated`, args...); err != nil {
+			return fmt.Errorf("accept: statuses: %w", err)
+		}
+	}
+	return nil
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// tuples returns n tuples of k placeholders: "(?, ?), (?, ?)".
+func tuples(n, k int) string {
+	return tuplesWith(n, "("+placeholders(k)+")")
+}
+
+func tuplesWith(n int, tuple string) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
 }
 
 // Claim implements forcesync.Store.

@@ -201,6 +201,29 @@ func testCoalesce(t *testing.T, s forcesync.Store, clk *Clock) {
 	if len(items) != 1 || items[0].Fields["i"] != 5.0 || items[0].Version != 5 {
 		t.Fatalf("coalesced items %+v", items)
 	}
+	// Several changes to one key in one call coalesce the same way.
+	res := accept(t, s, []string{"m"},
+		forcesync.Change{Key: "same", Version: 1, Fields: map[string]any{"v": "a"}},
+		forcesync.Change{Key: "same", Version: 2, Fields: map[string]any{"v": "b"}, Priority: forcesync.PriorityBackfill},
+		forcesync.Change{Key: "same", Version: 1, Fields: map[string]any{"v": "c"}},
+		forcesync.Change{Key: "same", Fields: map[string]any{"v": "d"}, Priority: forcesync.PriorityBackfill})
+	if res[0].Ignored || res[1].Ignored || !res[2].Ignored || res[2].Version != 2 || res[3].Version != 3 {
+		t.Fatalf("one-call coalescing results %+v", res)
+	}
+	if rec, _ := s.SourceRecord(ctx, "contact", "same"); rec.Fields["v"] != "d" || rec.Version != 3 {
+		t.Fatalf("record %+v", rec)
+	}
+	clk.Advance(2 * time.Minute)
+	got := claim(t, s, clk, "m", "w", 10)
+	var same []forcesync.WorkItem
+	for _, it := range got {
+		if it.Key == "same" {
+			same = append(same, it)
+		}
+	}
+	if len(same) != 1 || same[0].Fields["v"] != "d" || same[0].Priority != forcesync.PriorityRealtime {
+		t.Fatalf("claimed %+v: want one item with the newest data at the most urgent priority", same)
+	}
 	accept(t, s, []string{"m"}, forcesync.Change{Key: "d", Op: forcesync.OpDelete})
 	clk.Advance(2 * time.Minute)
 	items = claim(t, s, clk, "m", "w", 10)
