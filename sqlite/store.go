@@ -371,7 +371,10 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 	return items, nil
 }
 
-// Complete implements forcesync.Store.
+// Complete implements forcesync.Store. It reads the outbox rows and
+// statuses of the outcomes in one query each per chunk, decides in Go, and
+// writes with set-based statements, so a batch costs a handful of
+// statements rather than several per record.
 func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync.Outcome, run *forcesync.Run) error {
 	now := ms(s.now())
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -379,14 +382,21 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		return fmt.Errorf("complete: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := prepareComplete(ctx, tx)
-	if err != nil {
-		return fmt.Errorf("complete: %w", err)
-	}
-	defer st.close()
+	byMapping := map[string][]forcesync.Outcome{}
+	var order []string
 	for _, o := range outcomes {
-		if err := st.one(ctx, owner, o, now); err != nil {
-			return fmt.Errorf("complete %s/%s: %w", o.Item.Mapping, o.Item.Key, err)
+		m := o.Item.Mapping
+		if _, ok := byMapping[m]; !ok {
+			order = append(order, m)
+		}
+		byMapping[m] = append(byMapping[m], o)
+	}
+	for _, m := range order {
+		os := byMapping[m]
+		for lo := 0; lo < len(os); lo += acceptChunk {
+			if err := completeChunk(ctx, tx, owner, m, os[lo:min(lo+acceptChunk, len(os))], now); err != nil {
+				return fmt.Errorf("complete %s: %w", m, err)
+			}
 		}
 	}
 	if run != nil {
@@ -405,138 +415,187 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 	return nil
 }
 
-// completeStmts are Complete's statements, prepared once per transaction
-// rather than once per record.
-type completeStmts struct {
-	outbox, release, retry, done, unbind, bind, unintent, status *sql.Stmt
+// keyArgs returns mapping followed by the keys, for "mapping = ? AND key IN (...)".
+func keyArgs(mapping string, keys []string) []any {
+	args := make([]any, 0, len(keys)+1)
+	args = append(args, mapping)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
 }
 
-func prepareComplete(ctx context.Context, tx *sql.Tx) (*completeStmts, error) {
-	var st completeStmts
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&st.outbox, `SELECT seq, lease_owner FROM outbox WHERE mapping = ? AND key = ?`},
-		{&st.release, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key = ?`},
-		{&st.retry, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`},
-		{&st.done, `DELETE FROM outbox WHERE mapping = ? AND key = ? AND seq = ?`},
-		{&st.unbind, `DELETE FROM bindings WHERE mapping = ? AND key = ?`},
-		{&st.bind, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`},
-		{&st.unintent, `DELETE FROM intents WHERE mapping = ? AND key = ?`},
-		{&st.status, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
-				sf_id = CASE WHEN excluded.sf_id <> '' OR ? THEN excluded.sf_id ELSE statuses.sf_id END,
-				error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
-				warnings = excluded.warnings, fingerprint = excluded.fingerprint,
-				held_fp = CASE WHEN ? = 'retrying' THEN statuses.held_fp ELSE excluded.held_fp END, attempts = excluded.attempts,
-				next_attempt = excluded.next_attempt, version = MAX(statuses.version, excluded.version), updated = excluded.updated`},
-	} {
-		stmt, err := tx.PrepareContext(ctx, p.sql)
-		if err != nil {
-			st.close()
-			return nil, err
-		}
-		*p.dst = stmt
-	}
-	return &st, nil
-}
-
-func (st *completeStmts) close() {
-	for _, s := range []*sql.Stmt{st.outbox, st.release, st.retry, st.done, st.unbind, st.bind, st.unintent, st.status} {
-		if s != nil {
-			s.Close()
-		}
-	}
-}
-
-func (st *completeStmts) one(ctx context.Context, owner string, o forcesync.Outcome, now int64) error {
-	it := o.Item
-	// The outbox row: gone when done and unchanged since the claim; kept
-	// (lease released) when a newer change arrived; rescheduled on retry.
-	var curSeq int64
-	var leaseOwner sql.NullString
-	err := st.outbox.QueryRowContext(ctx, it.Mapping, it.Key).Scan(&curSeq, &leaseOwner)
-	rowExists := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	newer := rowExists && curSeq != it.Seq
-	if rowExists && leaseOwner.String != owner && !newer {
-		// Another owner claimed it after our lease expired; its outcome wins.
+// execKeys runs stmt (ending in "key IN (") for the keys of one mapping.
+func execKeys(ctx context.Context, tx *sql.Tx, stmt, mapping string, keys []string, pre ...any) error {
+	if len(keys) == 0 {
 		return nil
 	}
-	switch {
-	case !rowExists:
-	case newer:
-		_, err = st.release.ExecContext(ctx, it.Mapping, it.Key)
-	case o.State == forcesync.StateRetrying:
-		_, err = st.retry.ExecContext(ctx, ms(o.NextAttempt), it.Mapping, it.Key)
-	default:
-		_, err = st.done.ExecContext(ctx, it.Mapping, it.Key, it.Seq)
+	args := append(pre, keyArgs(mapping, keys)...)
+	_, err := tx.ExecContext(ctx, stmt+placeholders(len(keys))+")", args...)
+	return err
+}
+
+func completeChunk(ctx context.Context, tx *sql.Tx, owner, mapping string, outs []forcesync.Outcome, now int64) error {
+	keys := make([]string, len(outs))
+	for i, o := range outs {
+		keys[i] = o.Item.Key
 	}
+	type boxRow struct {
+		seq   int64
+		owner string
+	}
+	box := map[string]boxRow{}
+	rows, err := tx.QueryContext(ctx, `SELECT key, seq, COALESCE(lease_owner, '') FROM outbox WHERE mapping = ? AND key IN (`+placeholders(len(keys))+`)`, keyArgs(mapping, keys)...)
 	if err != nil {
 		return err
 	}
-	// Binding.
-	switch {
-	case o.Unbind:
-		_, err = st.unbind.ExecContext(ctx, it.Mapping, it.Key)
-	case o.SalesforceID != "":
-		fp := o.Fingerprint
-		if o.State != forcesync.StateSynced {
-			// Only an accepted payload is a no-op next time.
-			fp = ""
-			if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
-				fp = it.Binding.Fingerprint
+	for rows.Next() {
+		var k string
+		var b boxRow
+		if err := rows.Scan(&k, &b.seq, &b.owner); err != nil {
+			rows.Close()
+			return err
+		}
+		box[k] = b
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	type prev struct{ sfID, heldFP string }
+	old := map[string]prev{}
+	rows, err = tx.QueryContext(ctx, `SELECT key, sf_id, held_fp FROM statuses WHERE mapping = ? AND key IN (`+placeholders(len(keys))+`)`, keyArgs(mapping, keys)...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k string
+		var p prev
+		if err := rows.Scan(&k, &p.sfID, &p.heldFP); err != nil {
+			rows.Close()
+			return err
+		}
+		old[k] = p
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+
+	var release, done, unbind, unintent []string
+	var bindArgs, statusArgs []any
+	nBind, nStatus := 0, 0
+	for _, o := range outs {
+		it := o.Item
+		b, rowExists := box[it.Key]
+		newer := rowExists && b.seq != it.Seq
+		if rowExists && b.owner != owner && !newer {
+			// Another owner claimed it after our lease expired; its outcome wins.
+			continue
+		}
+		// The outbox row: gone when done and unchanged since the claim; kept
+		// (lease released) when a newer change arrived; rescheduled on retry.
+		switch {
+		case !rowExists:
+		case newer:
+			release = append(release, it.Key)
+		case o.State == forcesync.StateRetrying:
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`,
+				ms(o.NextAttempt), mapping, it.Key); err != nil {
+				return err
+			}
+		default:
+			done = append(done, it.Key) // seq checked above, in this transaction
+		}
+		// Binding.
+		switch {
+		case o.Unbind:
+			unbind = append(unbind, it.Key)
+		case o.SalesforceID != "":
+			fp := o.Fingerprint
+			if o.State != forcesync.StateSynced {
+				// Only an accepted payload is a no-op next time.
+				fp = ""
+				if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
+					fp = it.Binding.Fingerprint
+				}
+			}
+			bindArgs = append(bindArgs, mapping, it.Key, o.SalesforceID, fp, now)
+			nBind++
+		}
+		// Intent: resolved once the outcome is final.
+		if o.State != forcesync.StateRetrying {
+			unintent = append(unintent, it.Key)
+		}
+		// Status.
+		state := o.State
+		if newer {
+			state = forcesync.StatePending
+		}
+		var code, msg, fields string
+		if o.Error != nil {
+			code, msg = o.Error.Code, o.Error.Message
+			if len(o.Error.Fields) > 0 {
+				b, _ := json.Marshal(o.Error.Fields)
+				fields = string(b)
 			}
 		}
-		_, err = st.bind.ExecContext(ctx, it.Mapping, it.Key, o.SalesforceID, fp, now)
+		var warnings string
+		if len(o.Warnings) > 0 {
+			b, _ := json.Marshal(o.Warnings)
+			warnings = string(b)
+		}
+		p := old[it.Key]
+		sfID := o.SalesforceID
+		switch {
+		case o.Unbind:
+			sfID = ""
+		case sfID == "":
+			sfID = p.sfID
+		}
+		heldFP := ""
+		switch o.State {
+		case forcesync.StateHeld:
+			heldFP = o.Fingerprint
+		case forcesync.StateRetrying:
+			heldFP = p.heldFP
+		}
+		attempts := it.Attempts + 1
+		if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
+			attempts = 0
+		}
+		statusArgs = append(statusArgs, mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings,
+			o.Fingerprint, heldFP, attempts, ms(o.NextAttempt), it.Version, now)
+		nStatus++
 	}
-	if err != nil {
+	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
 		return err
 	}
-	// Intent: resolved once the outcome is final.
-	if o.State != forcesync.StateRetrying {
-		if _, err := st.unintent.ExecContext(ctx, it.Mapping, it.Key); err != nil {
+	if err := execKeys(ctx, tx, `DELETE FROM outbox WHERE mapping = ? AND key IN (`, mapping, done); err != nil {
+		return err
+	}
+	if err := execKeys(ctx, tx, `DELETE FROM bindings WHERE mapping = ? AND key IN (`, mapping, unbind); err != nil {
+		return err
+	}
+	if nBind > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES `+tuples(nBind, 5)+`
+			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`, bindArgs...); err != nil {
 			return err
 		}
 	}
-	// Status.
-	state := o.State
-	if newer {
-		state = forcesync.StatePending
+	if err := execKeys(ctx, tx, `DELETE FROM intents WHERE mapping = ? AND key IN (`, mapping, unintent); err != nil {
+		return err
 	}
-	var code, msg, fields string
-	if o.Error != nil {
-		code, msg = o.Error.Code, o.Error.Message
-		if len(o.Error.Fields) > 0 {
-			b, _ := json.Marshal(o.Error.Fields)
-			fields = string(b)
+	if nStatus > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
+			VALUES `+tuples(nStatus, 15)+`
+			ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state, sf_id = excluded.sf_id,
+				error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
+				warnings = excluded.warnings, fingerprint = excluded.fingerprint, held_fp = excluded.held_fp,
+				attempts = excluded.attempts, next_attempt = excluded.next_attempt,
+				version = MAX(statuses.version, excluded.version), updated = excluded.updated`, statusArgs...); err != nil {
+			return err
 		}
 	}
-	var warnings string
-	if len(o.Warnings) > 0 {
-		b, _ := json.Marshal(o.Warnings)
-		warnings = string(b)
-	}
-	sfID := o.SalesforceID
-	if o.Unbind {
-		sfID = ""
-	}
-	heldFP := ""
-	if o.State == forcesync.StateHeld {
-		heldFP = o.Fingerprint
-	}
-	attempts := it.Attempts + 1
-	if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
-		attempts = 0
-	}
-	_, err = st.status.ExecContext(ctx, it.Mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings,
-		o.Fingerprint, heldFP, attempts, ms(o.NextAttempt), it.Version, now, o.Unbind, string(o.State))
-	return err
+	return nil
 }
 
 // RecordIntents implements forcesync.Store.
