@@ -348,6 +348,18 @@ func externalField(c *call, obj *sobject) *field {
 	return f
 }
 
+// externalTarget resolves {type} and {field} of an external-id path under
+// the read lock; it answers 404 and returns a nil field when either is unusable.
+func (e *Emulator) externalTarget(c *call) (*sobject, *field) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	obj := e.objectLocked(c)
+	if obj == nil {
+		return nil, nil
+	}
+	return obj, externalField(c, obj)
+}
+
 // matchesLocked returns the live records of obj whose f equals value.
 func (e *Emulator) matchesLocked(obj *sobject, f *field, value string) []*record {
 	if f.pos == 0 {
@@ -418,13 +430,7 @@ func (e *Emulator) serveByExternalID(c *call) {
 }
 
 func (e *Emulator) serveUpsert(c *call) {
-	e.mu.RLock()
-	obj := e.objectLocked(c)
-	var f *field
-	if obj != nil {
-		f = externalField(c, obj)
-	}
-	e.mu.RUnlock()
+	obj, f := e.externalTarget(c)
 	if f == nil {
 		return
 	}
@@ -465,13 +471,7 @@ func (e *Emulator) serveUpsert(c *call) {
 }
 
 func (e *Emulator) serveDeleteByExternalID(c *call) {
-	e.mu.RLock()
-	obj := e.objectLocked(c)
-	var f *field
-	if obj != nil {
-		f = externalField(c, obj)
-	}
-	e.mu.RUnlock()
+	obj, f := e.externalTarget(c)
 	if f == nil {
 		return
 	}
