@@ -236,18 +236,7 @@ func (e *Emulator) collectionCreate(c *call) {
 		return rerr
 	})
 	e.mu.Unlock()
-	out := make([]saveResult, len(req.Records))
-	for i := range out {
-		switch {
-		case errs[i] != nil:
-			out[i] = saveResult{Errors: errJSON(errs[i])}
-		case rolled:
-			out[i] = saveResult{Errors: rolledBack}
-		default:
-			out[i] = saveResult{ID: ids[i], Success: true, Errors: []recordErrorJSON{}}
-		}
-	}
-	c.writeJSON(http.StatusOK, out)
+	c.writeJSON(http.StatusOK, saveResults(ids, errs, rolled, false))
 }
 
 // collectionUpdate serves PATCH /composite/sobjects.
@@ -276,18 +265,30 @@ func (e *Emulator) collectionUpdate(c *call) {
 		return e.updateLocked(types[i], id, fieldsOf(rec, "Id"))
 	})
 	e.mu.Unlock()
-	out := make([]saveResult, len(req.Records))
+	c.writeJSON(http.StatusOK, saveResults(ids, errs, rolled, true))
+}
+
+// saveResults builds the per-record results of a create, update or delete:
+// success with its Id, the record's own error, or rolled back (allOrNone).
+// idOnFailure keeps the Id on failed records (updates and deletes name an
+// existing record; a failed create has none).
+func saveResults(ids []string, errs []*recordError, rolled, idOnFailure bool) []saveResult {
+	out := make([]saveResult, len(errs))
 	for i := range out {
+		var id string
+		if idOnFailure {
+			id = ids[i]
+		}
 		switch {
 		case errs[i] != nil:
-			out[i] = saveResult{ID: ids[i], Errors: errJSON(errs[i])}
+			out[i] = saveResult{ID: id, Errors: errJSON(errs[i])}
 		case rolled:
-			out[i] = saveResult{ID: ids[i], Errors: rolledBack}
+			out[i] = saveResult{ID: id, Errors: rolledBack}
 		default:
 			out[i] = saveResult{ID: ids[i], Success: true, Errors: []recordErrorJSON{}}
 		}
 	}
-	c.writeJSON(http.StatusOK, out)
+	return out
 }
 
 // collectionUpsert serves PATCH /composite/sobjects/{type}/{extField}: one
@@ -441,18 +442,7 @@ func (e *Emulator) collectionDelete(c *call) {
 		return e.deleteLocked("", id)
 	})
 	e.mu.Unlock()
-	out := make([]saveResult, len(ids))
-	for i := range out {
-		switch {
-		case errs[i] != nil:
-			out[i] = saveResult{ID: norm[i], Errors: errJSON(errs[i])}
-		case rolled:
-			out[i] = saveResult{ID: norm[i], Errors: rolledBack}
-		default:
-			out[i] = saveResult{ID: norm[i], Success: true, Errors: []recordErrorJSON{}}
-		}
-	}
-	c.writeJSON(http.StatusOK, out)
+	c.writeJSON(http.StatusOK, saveResults(norm, errs, rolled, true))
 }
 
 // collectionRetrieve serves GET /composite/sobjects/{type}?ids=&fields= and
