@@ -667,50 +667,37 @@ var errUploadEnded = errors.New("salesforce: upload request ended")
 // Rows come as they are parsed from the response; the sequence stops at the
 // first error, which it yields.
 func (b *Bulk) SuccessfulResults(ctx context.Context, jobIDs ...string) iter.Seq2[SuccessResult, error] {
-	return func(yield func(SuccessResult, error) bool) {
-		for _, id := range jobIDs {
-			for r, err := range b.resultRows(ctx, id, "successfulResults") {
-				if err != nil {
-					yield(SuccessResult{}, err)
-					return
-				}
-				if !yield(SuccessResult{ID: cell(r.row, r.l.id), Created: strings.EqualFold(cell(r.row, r.l.created), "true"), Row: r.l.dataRow(r.row)}, nil) {
-					return
-				}
-			}
-		}
-	}
+	return jobResults(b, ctx, jobIDs, "successfulResults", func(r layoutRow) SuccessResult {
+		return SuccessResult{ID: cell(r.row, r.l.id), Created: strings.EqualFold(cell(r.row, r.l.created), "true"), Row: r.l.dataRow(r.row)}
+	})
 }
 
 // FailedResults streams the failedResults file of each job in turn, with
 // sf__Error parsed into a *RecordError.
 func (b *Bulk) FailedResults(ctx context.Context, jobIDs ...string) iter.Seq2[FailedResult, error] {
-	return func(yield func(FailedResult, error) bool) {
-		for _, id := range jobIDs {
-			for r, err := range b.resultRows(ctx, id, "failedResults") {
-				if err != nil {
-					yield(FailedResult{}, err)
-					return
-				}
-				if !yield(FailedResult{ID: cell(r.row, r.l.id), Error: ParseBulkError(cell(r.row, r.l.errCol)), Row: r.l.dataRow(r.row)}, nil) {
-					return
-				}
-			}
-		}
-	}
+	return jobResults(b, ctx, jobIDs, "failedResults", func(r layoutRow) FailedResult {
+		return FailedResult{ID: cell(r.row, r.l.id), Error: ParseBulkError(cell(r.row, r.l.errCol)), Row: r.l.dataRow(r.row)}
+	})
 }
 
 // UnprocessedRecords streams the unprocessedrecords file of each job in turn:
 // the uploaded rows Salesforce never got to (aborted or failed jobs).
 func (b *Bulk) UnprocessedRecords(ctx context.Context, jobIDs ...string) iter.Seq2[Row, error] {
-	return func(yield func(Row, error) bool) {
+	return jobResults(b, ctx, jobIDs, "unprocessedrecords", func(r layoutRow) Row { return r.row })
+}
+
+// jobResults streams one result file of each job in turn, converting each
+// row; the sequence stops at the first error, which it yields.
+func jobResults[T any](b *Bulk, ctx context.Context, jobIDs []string, file string, conv func(layoutRow) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		for _, id := range jobIDs {
-			for r, err := range b.resultRows(ctx, id, "unprocessedrecords") {
+			for r, err := range b.resultRows(ctx, id, file) {
 				if err != nil {
-					yield(Row{}, err)
+					var zero T
+					yield(zero, err)
 					return
 				}
-				if !yield(r.row, nil) {
+				if !yield(conv(r), nil) {
 					return
 				}
 			}
