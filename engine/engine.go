@@ -161,7 +161,6 @@ func (e *Engine) Paused() string {
 // Run pushes work until ctx ends. Each worker serves every mapping in turn.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errc := make(chan error, e.cfg.Workers)
 	for w := 0; w < e.cfg.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -193,7 +192,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		}(w)
 	}
 	wg.Wait()
-	close(errc)
 	return nil
 }
 

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -63,17 +61,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	if err := cfg.Resolve(env.Getenv); err != nil {
 		return nil, err
 	}
-	dbPath := cfg.Store.SQLite
-	if cfg.Store.PostgresDSN != "" {
-		return nil, errors.New("store: PostgreSQL is not available in this build yet; use store.sqlite")
-	}
-	if dbPath == "" {
-		dbPath = "forcesync.db"
-	}
-	if !filepath.IsAbs(dbPath) {
-		dbPath = filepath.Join(filepath.Dir(path), dbPath)
-	}
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	st, err := openConfigStore(ctx, cfg, path)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +186,6 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	for _, e := range a.engines {
 		g.Go(func() error { return e.Run(gctx) })
 	}
-	var once sync.Once
 	g.Go(func() error {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -208,11 +195,9 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		once.Do(func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		})
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
 		return nil
 	})
 	return g.Wait()

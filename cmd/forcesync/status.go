@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,19 @@ func openStore(ctx context.Context, env *Env, path string) (*config.Config, *sql
 	if err != nil {
 		return nil, nil, err
 	}
+	st, err := openConfigStore(ctx, cfg, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+// openConfigStore opens the SQLite file of a config loaded from path; a
+// relative file name is taken relative to the config file.
+func openConfigStore(ctx context.Context, cfg *config.Config, path string) (*sqlite.Store, error) {
+	if cfg.Store.PostgresDSN != "" {
+		return nil, errors.New("store: PostgreSQL is not available in this build yet; use store.sqlite")
+	}
 	db := cfg.Store.SQLite
 	if db == "" {
 		db = "forcesync.db"
@@ -71,11 +85,7 @@ func openStore(ctx context.Context, env *Env, path string) (*config.Config, *sql
 	if !filepath.IsAbs(db) {
 		db = filepath.Join(filepath.Dir(path), db)
 	}
-	st, err := sqlite.Open(ctx, db, sqlite.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, st, nil
+	return sqlite.Open(ctx, db, sqlite.Options{})
 }
 
 func loadStatus(ctx context.Context, env *Env, path string, failures int) (*statusReport, error) {
