@@ -278,6 +278,11 @@ func TestBulkAboveThreshold(t *testing.T) {
 	if r.emu.Stats()[emulator.KindCollections] != 0 {
 		t.Fatalf("collections used for a bulk backlog")
 	}
+	// One job: create, upload, close, one poll, successful results. With no
+	// failed record the failed-results file is not fetched.
+	if n := r.emu.Stats()[emulator.KindBulk]; n != 5 {
+		t.Fatalf("%d Bulk calls for one job without failures, want 5", n)
+	}
 }
 
 func TestDeleteAndBudget(t *testing.T) {
