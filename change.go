@@ -30,6 +30,11 @@ type Change struct {
 	Version int64
 	// Fields is the record's full state as a JSON object (for OpUpsert).
 	Fields map[string]any
+	// FieldsJSON, when not empty, is the record's full state already
+	// encoded as a JSON object; it stands in for Fields. Doors that receive
+	// JSON pass it as received, so it is not decoded and encoded again on
+	// the way to the store. Stores keep it as it is.
+	FieldsJSON []byte
 	// Priority: PriorityRealtime changes are served before PriorityBackfill.
 	Priority Priority
 	// Received is when the door accepted the change.

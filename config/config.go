@@ -50,8 +50,9 @@ type Server struct {
 
 // Engine is the pushers' settings.
 type Engine struct {
-	// BulkThreshold is the backlog of one mapping above which Bulk API 2.0
-	// is used instead of sObject Collections; default 2000 records.
+	// BulkThreshold is how many ready records of one External ID mapping
+	// make a batch go through Bulk API 2.0 instead of sObject Collections;
+	// default 2000 records.
 	BulkThreshold int
 	// APIShare is the default share of each org's daily API allowance
 	// forcesync may spend (0 < share <= 1); default 0.5.

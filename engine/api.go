@@ -26,7 +26,8 @@ type API interface {
 	// values, keyed by the value as Salesforce holds it.
 	FindBy(ctx context.Context, obj, field string, values []string) (map[string][]string, error)
 	// BulkUpsert upserts any number of records through Bulk API 2.0 and
-	// returns results keyed by External ID value.
+	// returns results keyed by External ID value. It may clear recs as it
+	// sends them.
 	BulkUpsert(ctx context.Context, obj, extField string, fields []string, recs []salesforce.Record) (map[string]Result, error)
 	// Usage is the org's last known API usage (used, max), 0/0 if unknown.
 	Usage() (used, max int)
@@ -83,9 +84,19 @@ func toResults(rs []salesforce.SaveResult, err error, n int) ([]Result, error) {
 	return out, nil
 }
 
+// codeInterrupted marks records whose call was cut short by forcesync's own
+// context. Salesforce may or may not have applied them; the next attempt
+// (an upsert, or a create resolved through its intent) settles which.
+const codeInterrupted = "INTERRUPTED"
+
 // recordError turns a client error into the domain's record error and says
 // whether it is transient.
 func recordError(err error) (*forcesync.RecordError, bool) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// forcesync stopped waiting (shutdown, an interrupted push), not
+		// Salesforce refusing: the record is due again at once.
+		return &forcesync.RecordError{Code: codeInterrupted, Message: "interrupted before Salesforce answered: " + err.Error()}, true
+	}
 	var re *salesforce.RecordError
 	if errors.As(err, &re) {
 		return &forcesync.RecordError{Code: re.StatusCode, Message: re.Message, Fields: re.Fields}, re.Retryable()
@@ -162,10 +173,11 @@ func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fi
 	b := a.Client.Bulk(salesforce.BulkConfig{})
 	job := salesforce.IngestJob{Object: obj, Operation: salesforce.BulkUpsert, ExternalIDField: extField}
 	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
-		for _, r := range recs {
+		for i, r := range recs {
 			if !yield(r, nil) {
 				return
 			}
+			recs[i] = nil // sent: a large job's records go as the upload proceeds
 		}
 	})
 	res, err := b.IngestRecords(ctx, job, fields, seq)

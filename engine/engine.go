@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -22,11 +23,12 @@ type Config struct {
 	// Lease is how long a claimed batch is ours before others may take it
 	// (a crashed process's work comes back after it). Zero means 2 minutes.
 	Lease time.Duration
-	// BulkThreshold is the backlog of one mapping above which upserts go
-	// through Bulk API 2.0 instead of Collections. Zero means 2,000; a
-	// negative value turns Bulk off.
+	// BulkThreshold is how many ready records of one External ID mapping
+	// make a batch go through Bulk API 2.0 instead of Collections. Zero
+	// means 2,000; a negative value turns Bulk off.
 	BulkThreshold int
-	// BulkBatch is how many records one Bulk job takes. Zero means 10,000.
+	// BulkBatch is the most records one Bulk job takes (at least
+	// BulkThreshold). Zero means 10,000.
 	BulkBatch int
 	// APIShare is the share of the org's daily API allowance the engine may
 	// spend (0 < share <= 1). Zero means 0.5.
@@ -55,11 +57,19 @@ type Engine struct {
 	store  forcesync.Store
 	api    API
 	pipes  []*Pipe
-	wake   chan struct{}
+	wakeMu sync.Mutex
+	wake   chan struct{} // closed by Notify; nil until a worker waits
 	mu     sync.Mutex
 	paused string // why the governor paused pushing; "" when running
 	rnd    *rand.Rand
 	rndMu  sync.Mutex
+	// matching holds the match values (mapping + NUL + lower-cased value)
+	// that a worker's batch is matching now, with the worker's name.
+	matchMu  sync.Mutex
+	matching map[string]string
+	// deferredUntil is the latest retry time (Unix ms) of a record put off
+	// for a twin during a Drain; zero when none.
+	deferredUntil atomic.Int64
 }
 
 // Pipe is one compiled mapping the engine serves.
@@ -101,7 +111,7 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, store: store, api: api, wake: make(chan struct{}, 1),
+	e := &Engine{cfg: cfg, store: store, api: api,
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	for _, m := range mappings {
 		d, err := api.Describe(ctx, m.Object)
@@ -143,12 +153,27 @@ func (e *Engine) MappingsFor(source string) []string {
 	return out
 }
 
-// Notify wakes idle workers: new work was accepted.
+// Notify wakes idle workers: new work was accepted. Every worker waiting
+// at the time wakes once; a worker that is busy looks for work anyway when
+// it finishes its batch.
 func (e *Engine) Notify() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
+	e.wakeMu.Lock()
+	if e.wake != nil {
+		close(e.wake)
+		e.wake = nil
 	}
+	e.wakeMu.Unlock()
+}
+
+// woken returns a channel closed by the next Notify. A worker takes it
+// before it looks for work, so a Notify during the look is not lost.
+func (e *Engine) woken() <-chan struct{} {
+	e.wakeMu.Lock()
+	defer e.wakeMu.Unlock()
+	if e.wake == nil {
+		e.wake = make(chan struct{})
+	}
+	return e.wake
 }
 
 // Paused says why the budget governor stopped pushing, or "".
@@ -167,6 +192,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			defer wg.Done()
 			owner := fmt.Sprintf("%s/%d", e.cfg.Owner, w)
 			for {
+				woken := e.woken()
 				n, err := e.step(ctx, owner)
 				if ctx.Err() != nil {
 					return
@@ -182,9 +208,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					t.Stop()
 					return
-				case <-e.wake:
-					// Pass the wake-up on so other idle workers look too.
-					e.Notify()
+				case <-woken:
 				case <-t.C:
 				}
 				t.Stop()
@@ -195,18 +219,52 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// Drain pushes until no work is due, for the CLI and tests. It returns how
-// many records it handled.
+// Drain pushes until no work is due, with the configured number of
+// workers, for the CLI and tests. It returns how many records it handled.
+// Records a worker put off because another worker was matching a twin are
+// waited for, so a drain leaves nothing it deferred itself.
 func (e *Engine) Drain(ctx context.Context) (int, error) {
-	total := 0
+	var total atomic.Int64
 	for {
-		n, err := e.step(ctx, e.cfg.Owner)
-		total += n
-		if err != nil {
-			return total, err
+		e.deferredUntil.Store(0)
+		var wg sync.WaitGroup
+		errs := make([]error, e.cfg.Workers)
+		for w := range e.cfg.Workers {
+			owner := e.cfg.Owner
+			if e.cfg.Workers > 1 {
+				owner = fmt.Sprintf("%s/%d", e.cfg.Owner, w)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					n, err := e.step(ctx, owner)
+					total.Add(int64(n))
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					if n == 0 {
+						return
+					}
+				}
+			}()
 		}
-		if n == 0 {
-			return total, nil
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return int(total.Load()), err
+		}
+		until := e.deferredUntil.Load()
+		if until == 0 {
+			return int(total.Load()), nil
+		}
+		// Wait until they are due (by the engine's clock, at most matchWait).
+		t := time.NewTimer(min(max(time.UnixMilli(until).Sub(e.cfg.Now()), 0), matchWait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return int(total.Load()), ctx.Err()
+		case <-t.C:
 		}
 	}
 }
@@ -227,6 +285,48 @@ func (e *Engine) step(ctx context.Context, owner string) (int, error) {
 		}
 	}
 	return total, errors.Join(errs...)
+}
+
+// matchWait is how long a record waits when another worker is matching a
+// record with the same match value.
+const matchWait = time.Second
+
+// holdMatch reserves a match value of a mapping for owner's batch, so two
+// workers never both look for the same value, find nothing and both
+// create: the second waits and then finds the first's record. It reports
+// false when another batch holds the value. (Within one process; a store
+// shared by several processes would need the store to arbitrate.)
+func (e *Engine) holdMatch(mapping, value, owner string) bool {
+	k := mapping + "\x00" + value
+	e.matchMu.Lock()
+	defer e.matchMu.Unlock()
+	if e.matching == nil {
+		e.matching = map[string]string{}
+	}
+	if o, ok := e.matching[k]; ok && o != owner {
+		return false
+	}
+	e.matching[k] = owner
+	return true
+}
+
+// deferUntil notes that a record was put off until t, for Drain.
+func (e *Engine) deferUntil(t time.Time) {
+	v := t.UnixMilli() + 1
+	for {
+		cur := e.deferredUntil.Load()
+		if cur >= v || e.deferredUntil.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+func (e *Engine) releaseMatches(mapping string, values []string) {
+	e.matchMu.Lock()
+	defer e.matchMu.Unlock()
+	for _, v := range values {
+		delete(e.matching, mapping+"\x00"+v)
+	}
 }
 
 // governor decides whether the budget allows another call.
@@ -282,21 +382,22 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	if size <= 0 || size > 200 {
 		size = 200
 	}
-	useBulk := false
-	if e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID {
-		n, err := e.store.Backlog(ctx, p.Mapping.Name)
-		if err != nil {
-			return 0, err
-		}
-		if n >= e.cfg.BulkThreshold {
-			useBulk, size = true, e.cfg.BulkBatch
-		}
+	// An External ID mapping claims up to a Bulk job's worth; when the claim
+	// reaches the threshold it goes through Bulk API 2.0, otherwise through
+	// Collections in calls of size. Deciding on what was claimed (rather
+	// than on a count of the backlog) costs no extra query and ignores work
+	// that is waiting for a retry.
+	limit := size
+	bulkOK := e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID
+	if bulkOK {
+		limit = max(e.cfg.BulkBatch, e.cfg.BulkThreshold)
 	}
 	now := e.cfg.Now()
-	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: size, Now: now})
+	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: limit, Now: now})
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	useBulk := bulkOK && len(items) >= e.cfg.BulkThreshold
 	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "collections", Started: now, Records: len(items)}
 	if useBulk {
 		run.API = "bulk"
@@ -310,9 +411,9 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	var callErr error
 	switch p.Mapping.Match.Kind {
 	case forcesync.MatchExternalID:
-		callErr = e.pushUpserts(ctx, p, ws, useBulk)
+		callErr = e.pushUpserts(ctx, p, ws, useBulk, size)
 	default:
-		callErr = e.pushMatched(ctx, p, ws)
+		callErr = e.pushMatched(ctx, owner, p, ws)
 	}
 	if callErr == nil {
 		callErr = e.pushDeletes(ctx, p, ws)
@@ -328,7 +429,11 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 			w.out.State, w.out.Error = forcesync.StateRetrying, re
 		}
 		if w.out.State == forcesync.StateRetrying && w.out.NextAttempt.IsZero() {
-			w.out.NextAttempt = e.cfg.Now().Add(e.backoff(w.item.Attempts))
+			if w.out.Error != nil && w.out.Error.Code == codeInterrupted {
+				w.out.NextAttempt = e.cfg.Now() // not Salesforce's doing: no backoff
+			} else {
+				w.out.NextAttempt = e.cfg.Now().Add(e.backoff(w.item.Attempts))
+			}
 		}
 		countRun(run, w)
 		outs = append(outs, w.out)
@@ -412,6 +517,11 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			continue
 		}
 		w.payload = pl
+		if p.Mapping.Match.Kind == forcesync.MatchExternalID {
+			// Only the payload is sent from here on (a match by fields
+			// builds payloads again): let a big batch's source fields go.
+			w.item.Fields, w.out.Item.Fields = nil, nil
+		}
 		w.out.Warnings = pl.Warnings
 		w.out.Fingerprint = pl.Fingerprint
 		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint {
@@ -435,8 +545,11 @@ func (e *Engine) settle(w *work, r Result, created bool) {
 	case r.Err == nil:
 		w.out.SalesforceID = r.ID
 		w.created = created
-		if created {
-			// Store the update-time fingerprint so the next unchanged update is skipped.
+		if w.payload.UpdateFingerprint != "" {
+			// The record is bound from now on, so its next change is
+			// compared as an update: store the update-time fingerprint,
+			// also when an upsert built for a create found the record
+			// (say, created by a call whose answer was lost).
 			w.out.Fingerprint = w.payload.UpdateFingerprint
 		}
 		w.finish(forcesync.StateSynced, nil)
@@ -448,7 +561,7 @@ func (e *Engine) settle(w *work, r Result, created bool) {
 }
 
 // pushUpserts sends External ID upserts, through Collections or Bulk.
-func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk bool) error {
+func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk bool, size int) error {
 	c := p.Compiled
 	ext := c.ExternalIDField()
 	var todo []*work
@@ -479,6 +592,7 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 					fields = append(fields, k)
 				}
 			}
+			w.payload.Fields = nil // recs holds it until it is sent
 		}
 		res, err := e.api.BulkUpsert(ctx, c.Object(), ext, fields, recs)
 		if err != nil {
@@ -494,8 +608,8 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 		}
 		return nil
 	}
-	for lo := 0; lo < len(todo); lo += 200 {
-		chunk := todo[lo:min(lo+200, len(todo))]
+	for lo := 0; lo < len(todo); lo += size {
+		chunk := todo[lo:min(lo+size, len(todo))]
 		recs := make([]salesforce.Record, len(chunk))
 		for i, w := range chunk {
 			recs[i] = salesforce.Record(copyMap(w.payload.Fields))
@@ -522,7 +636,7 @@ func copyMap(m map[string]any) map[string]any {
 // pushMatched serves MatchFields and MatchBinding mappings: update bound
 // records by Id; find unbound ones by their match field (one query per
 // batch), then update the match or create.
-func (e *Engine) pushMatched(ctx context.Context, p *Pipe, ws []*work) error {
+func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*work) error {
 	c := p.Compiled
 	obj := c.Object()
 	var updates, unbound []*work
@@ -537,6 +651,8 @@ func (e *Engine) pushMatched(ctx context.Context, p *Pipe, ws []*work) error {
 		}
 	}
 	var creates []*work
+	var held []string // match values this batch holds until it returns
+	defer func() { e.releaseMatches(p.Mapping.Name, held) }()
 	if p.Mapping.Match.Kind == forcesync.MatchFields && len(unbound) > 0 {
 		field := p.Mapping.Match.Fields[0]
 		var values []string
@@ -559,6 +675,15 @@ func (e *Engine) pushMatched(ctx context.Context, p *Pipe, ws []*work) error {
 				w.out.NextAttempt = e.cfg.Now()
 				continue
 			}
+			if !e.holdMatch(p.Mapping.Name, lv, owner) {
+				// Another worker is matching (and maybe creating) a record
+				// with this value right now: look again once it is done.
+				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: "MATCH_PENDING", Message: "another batch is matching a record with the same " + field})
+				w.out.NextAttempt = e.cfg.Now().Add(matchWait)
+				e.deferUntil(w.out.NextAttempt)
+				continue
+			}
+			held = append(held, lv)
 			seen[lv] = w
 			values = append(values, v)
 		}

@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
@@ -182,15 +184,21 @@ func TestExternalIDUpsertBatchesAndSkipsNoOps(t *testing.T) {
 	}
 }
 
-func TestMatchByEmailNeverDuplicates(t *testing.T) {
-	m := forcesync.Mapping{
-		Name: "idp_to_contacts", Source: "idp_user", Object: "Contact",
+// contactsByEmail maps idp_user records to Contacts matched by Email, in
+// batches of batch records (0: the default).
+func contactsByEmail(batch int) forcesync.Mapping {
+	return forcesync.Mapping{
+		Name: "idp_to_contacts", Source: "idp_user", Object: "Contact", BatchSize: batch,
 		Match: forcesync.MatchRule{Kind: forcesync.MatchFields, Fields: []string{"Email"}},
 		Fields: []forcesync.FieldRow{
 			{Target: "LastName", SourceField: "last"},
 			{Target: "Email", SourceField: "email"},
 		},
 	}
+}
+
+func TestMatchByEmailNeverDuplicates(t *testing.T) {
+	m := contactsByEmail(0)
 	r := newRig(t, engine.Config{BulkThreshold: -1, MaxBackoff: 1}, m)
 	pre, err := r.emu.Seed("Contact", []map[string]any{{"LastName": "Existing", "Email": "known@example.com"}})
 	if err != nil {
@@ -219,6 +227,68 @@ func TestMatchByEmailNeverDuplicates(t *testing.T) {
 	}
 }
 
+// TestMatchByEmailTwinsAcrossWorkers: two records with the same email in
+// two batches that two workers push at the same moment. Both look the
+// email up while the query is slow; without a guard both would find
+// nothing and both would create. One Contact must come out, bound to both.
+func TestMatchByEmailTwinsAcrossWorkers(t *testing.T) {
+	m := contactsByEmail(1)
+	r := newRig(t, engine.Config{BulkThreshold: -1, Workers: 2, Idle: 10 * time.Millisecond}, m)
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "GET", Path: "/services/data/*/query", Latency: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("idp_user",
+		forcesync.Change{Key: "a", Fields: map[string]any{"last": "Twin A", "email": "twin@example.com"}},
+		forcesync.Change{Key: "b", Fields: map[string]any{"last": "Twin B", "email": "Twin@example.com"}},
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.eng.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		a, b := r.status("idp_user", "a"), r.status("idp_user", "b")
+		if a.State == forcesync.StateSynced && b.State == forcesync.StateSynced {
+			if a.SalesforceID == "" || a.SalesforceID != b.SalesforceID {
+				t.Fatalf("twins bound to different contacts: %s and %s", a.SalesforceID, b.SalesforceID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not synced: %+v %+v", a, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := r.query("SELECT Id FROM Contact WHERE Email = 'twin@example.com'"); len(got) != 1 {
+		t.Fatalf("%d contacts for one email, want 1", len(got))
+	}
+}
+
+// TestDrainWaitsForDeferredTwin: Drain runs several workers; a twin one of
+// them put off for the other is pushed before Drain returns, so a push from
+// the CLI leaves nothing behind.
+func TestDrainWaitsForDeferredTwin(t *testing.T) {
+	m := contactsByEmail(1)
+	r := newRig(t, engine.Config{BulkThreshold: -1, Workers: 2}, m)
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "GET", Path: "/services/data/*/query", Latency: 200 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("idp_user",
+		forcesync.Change{Key: "a", Fields: map[string]any{"last": "Twin A", "email": "twin@example.com"}},
+		forcesync.Change{Key: "b", Fields: map[string]any{"last": "Twin B", "email": "twin@example.com"}},
+	)
+	if n := r.drain(); n < 2 {
+		t.Fatalf("drained %d records, want both", n)
+	}
+	a, b := r.status("idp_user", "a"), r.status("idp_user", "b")
+	if a.State != forcesync.StateSynced || b.State != forcesync.StateSynced || a.SalesforceID != b.SalesforceID {
+		t.Fatalf("after one drain: %+v %+v", a, b)
+	}
+	if got := r.query("SELECT Id FROM Contact WHERE Email = 'twin@example.com'"); len(got) != 1 {
+		t.Fatalf("%d contacts for one email, want 1", len(got))
+	}
+}
+
 func TestPermanentErrorHeldUntilDataChanges(t *testing.T) {
 	r := newRig(t, engine.Config{BulkThreshold: -1}, leadByExtID())
 	r.accept("contact", contact("bad", "Bad", "not-an-email", 99))
@@ -235,6 +305,51 @@ func TestPermanentErrorHeldUntilDataChanges(t *testing.T) {
 	r.drain()
 	if st := r.status("contact", "bad"); st.State != forcesync.StateSynced {
 		t.Fatalf("after fix: %+v", st)
+	}
+}
+
+// claimCounter counts the claims an engine makes.
+type claimCounter struct {
+	forcesync.Store
+	claims atomic.Int64
+}
+
+func (s *claimCounter) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forcesync.WorkItem, error) {
+	s.claims.Add(1)
+	return s.Store.Claim(ctx, req)
+}
+
+// TestIdleWorkerWaits: while one worker spends half a second on a slow
+// call, the other, woken once and finding nothing, waits for the next
+// Notify instead of looking again and again.
+func TestIdleWorkerWaits(t *testing.T) {
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leadByExtID())
+	store := &claimCounter{Store: r.store}
+	eng, err := engine.New(context.Background(), store, r.api, []forcesync.Mapping{leadByExtID()},
+		engine.Config{BulkThreshold: -1, Workers: 2, Idle: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH", Path: "/services/data/**", Latency: 500 * time.Millisecond, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("contact", contact("slow", "Slow", "slow@example.com", 70))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	eng.Notify()
+	deadline := time.Now().Add(time.Minute)
+	for r.status("contact", "slow").State != forcesync.StateSynced {
+		if time.Now().After(deadline) {
+			t.Fatal("not synced")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Each worker looks at start, the busy one once more after its batch,
+	// and a Notify may add one look each: a handful, not hundreds.
+	if n := store.claims.Load(); n > 10 {
+		t.Fatalf("%d claims while one record was pushed: an idle worker spun", n)
 	}
 }
 
@@ -348,5 +463,68 @@ func TestBindingOnlyCreateAfterCrashIsHeld(t *testing.T) {
 	}
 	if n := len(r.query("SELECT Id FROM Account")); n != 2 {
 		t.Fatalf("%d accounts, want 2", n)
+	}
+}
+
+// A push cut short by its own context (Ctrl-C, shutdown) is not Salesforce's
+// verdict: the records are due again at once, not held, and the next drain
+// settles them without duplicates.
+func TestInterruptedCallRetriedAtOnce(t *testing.T) {
+	r := newRig(t, engine.Config{BulkThreshold: -1, Workers: 1}, leadByExtID())
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Latency: 300 * time.Millisecond,
+		Method: "PATCH", Path: "/services/data/*/composite/sobjects/**", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("contact", contact("a", "A", "a@example.com", 70), contact("b", "B", "b@example.com", 70))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := r.eng.Drain(ctx); err == nil {
+		t.Fatal("drain outlived its context")
+	}
+	for _, k := range []string{"a", "b"} {
+		st := r.status("contact", k)
+		if st.State != forcesync.StateRetrying || st.Error == nil || st.Error.Code != "INTERRUPTED" {
+			t.Fatalf("%s after the interrupted call: %+v", k, st)
+		}
+	}
+	// Due at once: a drain right away pushes them (the emulator may have
+	// applied the first call; the upsert makes that harmless).
+	r.drain()
+	for _, k := range []string{"a", "b"} {
+		if st := r.status("contact", k); st.State != forcesync.StateSynced {
+			t.Fatalf("%s after the next drain: %+v", k, st)
+		}
+	}
+	if got := r.query("SELECT Id FROM Lead"); len(got) != 2 {
+		t.Fatalf("%d leads, want 2", len(got))
+	}
+}
+
+// When Salesforce created records but its answer was lost, the retry is an
+// upsert built for a create that finds them. The binding must then hold the
+// update-time fingerprint, or the same data again costs a needless update.
+func TestLostAnswerRetryThenUnchanged(t *testing.T) {
+	m := leadByExtID()
+	m.Fields = append(m.Fields, forcesync.FieldRow{Target: "LeadSource", Constant: "Web", HasConstant: true, On: forcesync.OnCreate})
+	r := newRig(t, engine.Config{BulkThreshold: -1, Workers: 1, MaxBackoff: 1}, m)
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultDropAfterCommit,
+		Method: "PATCH", Path: "/services/data/*/composite/sobjects/**", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("contact", contact("a", "A", "a@example.com", 70))
+	r.drain()
+	st := r.status("contact", "a")
+	if st.State != forcesync.StateSynced {
+		t.Fatalf("after the retry: %+v", st)
+	}
+	runs, _ := r.store.Runs(context.Background(), 10)
+	if len(runs) != 2 || runs[0].Updated != 1 {
+		t.Fatalf("runs %+v: want the lost call, then an upsert that found the lead", runs)
+	}
+	before := r.calls()
+	r.accept("contact", contact("a", "A", "a@example.com", 70))
+	r.drain()
+	if n := r.calls() - before; n != 0 {
+		t.Fatalf("unchanged record cost %d calls after the retry", n)
 	}
 }

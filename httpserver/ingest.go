@@ -143,16 +143,19 @@ func decodeOne(i int, raw json.RawMessage) (forcesync.Change, *Problem) {
 			return bad("version", "must be a non-negative integer")
 		}
 	}
+	// The fields are kept as received (the body was parsed whole above, so
+	// they are valid JSON); the store needs them encoded anyway.
+	var fields json.RawMessage
 	if v, ok := obj["fields"]; ok && string(v) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(v))
-		if err := dec.Decode(&rec.Fields); err != nil {
+		if v = bytes.TrimSpace(v); len(v) == 0 || v[0] != '{' {
 			return bad("fields", "must be a JSON object")
 		}
+		fields = v
 	}
-	if op == forcesync.OpUpsert && rec.Fields == nil {
+	if op == forcesync.OpUpsert && fields == nil {
 		return bad("fields", "is required for op upsert")
 	}
-	return forcesync.Change{Key: rec.Key, Op: op, Version: rec.Version, Fields: rec.Fields}, nil
+	return forcesync.Change{Key: rec.Key, Op: op, Version: rec.Version, FieldsJSON: fields}, nil
 }
 
 // tooLarge reports whether err is the body size limit, which the caller

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -68,7 +69,11 @@ func FuzzDecodeIngest(f *testing.F) {
 			return
 		}
 		for _, c := range cs {
-			if c.Key == "" || (c.Op == forcesync.OpUpsert && c.Fields == nil) {
+			if c.Key == "" || (c.Op == forcesync.OpUpsert && c.Fields == nil && c.FieldsJSON == nil) {
+				t.Fatalf("invalid change accepted: %+v", c)
+			}
+			var m map[string]any
+			if c.FieldsJSON != nil && json.Unmarshal(c.FieldsJSON, &m) != nil {
 				t.Fatalf("invalid change accepted: %+v", c)
 			}
 		}

@@ -167,6 +167,9 @@ type BulkConfig struct {
 	PollMax time.Duration
 	// PollMultiplier grows the wait after each poll. 0 means 1.5.
 	PollMultiplier float64
+	// PollMin is the shortest wait between polls once the client paces
+	// ingest polls by what it learned of the org. 0 means 20ms.
+	PollMin time.Duration
 	// Sleep waits d or until ctx ends, returning ctx.Err() then. Nil means a
 	// timer. Tests inject one to poll without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -202,6 +205,9 @@ func (c *Client) Bulk(cfg BulkConfig) *Bulk {
 	}
 	if cfg.PollMultiplier < 1 {
 		cfg.PollMultiplier = 1.5
+	}
+	if cfg.PollMin <= 0 {
+		cfg.PollMin = 20 * time.Millisecond
 	}
 	if cfg.HeaderTimeout <= 0 {
 		cfg.HeaderTimeout = 2 * time.Minute
@@ -403,6 +409,35 @@ func (b *Bulk) wait(ctx context.Context, query bool, jobID string) (*JobInfo, er
 	}
 }
 
+// waitIngest waits for an ingest job of n records closed at closed. Its
+// first poll comes when the job should be done by the pace the client has
+// learned from earlier jobs (at once before any job completed); then each
+// wait follows the job's own progress, or half the time so far when it
+// shows none (it may be queued). Waits stay within [PollMin, PollMax].
+func (b *Bulk) waitIngest(ctx context.Context, jobID string, n int64, closed time.Time) (*JobInfo, error) {
+	d, _ := b.c.bulkPace.firstWait(n)
+	d -= time.Since(closed) // jobs of one ingest are waited for in turn
+	for {
+		if d > 0 {
+			if err := b.sleep(ctx, min(max(d, b.cfg.PollMin), b.cfg.PollMax)); err != nil {
+				return nil, fmt.Errorf("wait for bulk job %s: %w", jobID, err)
+			}
+		}
+		info, err := b.jobInfo(ctx, false, jobID)
+		if err != nil {
+			return nil, err
+		}
+		elapsed := time.Since(closed)
+		if info.State.Terminal() {
+			if info.State == JobComplete {
+				b.c.bulkPace.learn(n, elapsed)
+			}
+			return info, nil
+		}
+		d = nextWait(n, info.NumberRecordsProcessed, elapsed)
+	}
+}
+
 // --- high-level ingest ------------------------------------------------------
 
 // IngestResult is the outcome of an ingest split over one or more jobs.
@@ -516,6 +551,8 @@ func (b *Bulk) ingest(ctx context.Context, job IngestJob, src rowSource) (*Inges
 	head := append([]byte(nil), hb...)
 	res := &IngestResult{}
 	up := &uploader{b: b, src: src, enc: enc, head: head}
+	var sent []int64 // records uploaded to each job
+	var closedAt []time.Time
 	for {
 		// Only create a job when there is a row for it.
 		if !up.havePending {
@@ -545,13 +582,15 @@ func (b *Bulk) ingest(ctx context.Context, job IngestJob, src rowSource) (*Inges
 			return res, err
 		}
 		res.Jobs[len(res.Jobs)-1] = *closed
+		sent = append(sent, n)
+		closedAt = append(closedAt, time.Now())
 		if !more {
 			break
 		}
 	}
 	var first error
 	for i := range res.Jobs {
-		info, err := b.WaitJob(ctx, res.Jobs[i].ID)
+		info, err := b.waitIngest(ctx, res.Jobs[i].ID, sent[i], closedAt[i])
 		if err != nil {
 			return res, err
 		}

@@ -198,6 +198,7 @@ type Client struct {
 	renewals    singleflight.Group
 
 	describes describeCache
+	bulkPace  pace // how fast the org processes Bulk ingest records
 }
 
 // NewClient obtains a token through cfg.Auth, learns the instance URL and,

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -8,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -24,10 +28,26 @@ var migrations embed.FS
 // mode, one writer connection (SQLite allows one writer at a time; a single
 // connection makes that explicit and avoids SQLITE_BUSY), several readers.
 type Store struct {
-	w   *sql.DB // the one writer
+	w   *sql.DB // the one writer's pool, used through wr once open
+	wr  *writer
 	r   *sql.DB // readers
+	cr  *sql.DB // the claims' readers
 	now func() time.Time
+	// sweepAt is when (Unix ms) a lease may next have run out: a claim at
+	// or after it first returns expired leases to the free rows. Zero makes
+	// the first claim sweep, which frees a crashed process's leases.
+	sweepAt atomic.Int64
+	// afterLease, when set (by tests), runs between a claim's lease and
+	// its read.
+	afterLease func()
 }
+
+// claimReaders is how many claims may read at once.
+const claimReaders = 2
+
+// sweepEvery bounds the wait between sweeps, for leases taken by another
+// process on the same file that this one cannot know of.
+const sweepEvery = 30 * time.Second
 
 var _ forcesync.Store = (*Store)(nil)
 
@@ -35,7 +55,8 @@ var _ forcesync.Store = (*Store)(nil)
 type Options struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// Readers is the size of the read pool; zero means 4.
+	// Readers is the size of the read pool; zero means 4. Claims read
+	// through a pool of their own.
 	Readers int
 }
 
@@ -73,11 +94,17 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
+	wr, err := newWriter(ctx, w)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	rq := url.Values{}
 	rq.Add("_pragma", "busy_timeout(10000)")
 	rq.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
 	if err != nil {
+		wr.close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers %s: %w", path, err)
 	}
@@ -86,7 +113,21 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		n = 4
 	}
 	r.SetMaxOpenConns(n)
-	s := &Store{w: w, r: r, now: opt.Now}
+	// Claims read through a small pool of their own, so status queries
+	// never make a claim wait for a connection. Each connection keeps
+	// SQLite's default page cache (about 2 MiB): a larger one bought no
+	// measurable speed, and it filled slowly over hours of work, which
+	// showed as memory creeping up.
+	cr, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		r.Close()
+		wr.close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open claim readers %s: %w", path, err)
+	}
+	cr.SetMaxOpenConns(claimReaders)
+	cr.SetMaxIdleConns(claimReaders)
+	s := &Store{w: w, wr: wr, r: r, cr: cr, now: opt.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -95,7 +136,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.cr.Close(), s.r.Close(), s.wr.close(), s.w.Close())
 }
 
 func ms(t time.Time) int64 {
@@ -111,10 +152,6 @@ func fromMS(v int64) time.Time {
 	}
 	return time.UnixMilli(v).UTC()
 }
-
-// acceptChunk is how many rows one multi-row INSERT carries (7 parameters
-// a row keeps it far below SQLite's parameter limit).
-const acceptChunk = 200
 
 // acceptRow is one source record to write, after versions are resolved and
 // changes to the same key within the call are coalesced.
@@ -141,7 +178,7 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 		}
 		bySource[c.Source] = append(bySource[c.Source], c.Key)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
@@ -150,8 +187,8 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 	type sk struct{ source, key string }
 	stored := map[sk]int64{}
 	for src, keys := range bySource {
-		for lo := 0; lo < len(keys); lo += 500 {
-			part := keys[lo:min(lo+500, len(keys))]
+		err := eachPiece(len(keys), func(lo, hi int) error {
+			part := keys[lo:hi]
 			args := make([]any, 0, len(part)+1)
 			args = append(args, src)
 			for _, k := range part {
@@ -159,20 +196,21 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 			}
 			rows, err := tx.QueryContext(ctx, `SELECT key, version FROM source_records WHERE source = ? AND key IN (`+placeholders(len(part))+`)`, args...)
 			if err != nil {
-				return nil, fmt.Errorf("accept: versions: %w", err)
+				return err
 			}
 			for rows.Next() {
 				var k string
 				var v int64
 				if err := rows.Scan(&k, &v); err != nil {
 					rows.Close()
-					return nil, fmt.Errorf("accept: versions: %w", err)
+					return err
 				}
 				stored[sk{src, k}] = v
 			}
-			if err := rows.Close(); err != nil {
-				return nil, fmt.Errorf("accept: versions: %w", err)
-			}
+			return rows.Close()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("accept: versions: %w", err)
 		}
 	}
 
@@ -193,9 +231,15 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 		if op == "" {
 			op = forcesync.OpUpsert
 		}
-		fields, err := json.Marshal(c.Fields)
-		if err != nil {
-			return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
+		fields := c.FieldsJSON
+		switch {
+		case len(fields) == 0:
+			var err error
+			if fields, err = json.Marshal(c.Fields); err != nil {
+				return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
+			}
+		case fields[0] != '{' || !json.Valid(fields):
+			return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: not a JSON object", c.Key)
 		}
 		r := acceptRow{source: c.Source, key: c.Key, version: v, deleted: op == forcesync.OpDelete, op: string(op),
 			fields: string(fields), priority: int(c.Priority)}
@@ -209,11 +253,12 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 		res[i] = forcesync.AcceptResult{Key: c.Key, Version: v}
 	}
 
-	for lo := 0; lo < len(out); lo += acceptChunk {
-		part := out[lo:min(lo+acceptChunk, len(out))]
-		if err := acceptWrite(ctx, tx, mappings, part, now); err != nil {
-			return nil, err
-		}
+	seq, err := nextSeq(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	if err := acceptWrite(ctx, tx, mappings, out, now, seq); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("accept: commit: %w", err)
@@ -221,35 +266,48 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 	return res, nil
 }
 
-func acceptWrite(ctx context.Context, tx *sql.Tx, mappings []string, rows []acceptRow, now int64) error {
+// nextSeq takes the next outbox sequence number for the rows one
+// transaction writes. It is store-wide and never reused, so a key's seq
+// differs between any two writes of its outbox row.
+func nextSeq(ctx context.Context, tx *wtx) (int64, error) {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'outbox_seq' RETURNING value`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("outbox seq: %w", err)
+	}
+	return seq, nil
+}
+
+// acceptWrite writes the records, and the outbox rows and statuses of every
+// mapping, with multi-row statements.
+func acceptWrite(ctx context.Context, tx *wtx, mappings []string, rows []acceptRow, now, seq int64) error {
 	args := make([]any, 0, len(rows)*7)
 	for _, r := range rows {
 		args = append(args, r.source, r.key, r.version, r.deleted, r.op, r.fields, now)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
-		VALUES `+tuples(len(rows), 7)+`
+	if err := execRows(ctx, tx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated) VALUES `,
+		"("+placeholders(7)+")", `
 		ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-			op = excluded.op, fields = excluded.fields, updated = excluded.updated`, args...); err != nil {
+			op = excluded.op, fields = excluded.fields, updated = excluded.updated`, 7, args); err != nil {
 		return fmt.Errorf("accept: records: %w", err)
 	}
 	for _, m := range mappings {
 		args = args[:0]
 		for _, r := range rows {
-			args = append(args, m, r.key, r.source, r.priority, now, now)
+			args = append(args, m, r.key, r.source, r.priority, seq, now, now)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, enqueued)
-			VALUES `+tuplesWith(len(rows), "(?, ?, ?, ?, 1, 0, ?, ?)")+`
-			ON CONFLICT (mapping, key) DO UPDATE SET seq = outbox.seq + 1, attempts = 0, due_at = excluded.due_at,
-				priority = MIN(outbox.priority, excluded.priority), enqueued = excluded.enqueued`, args...); err != nil {
+		if err := execRows(ctx, tx, `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, enqueued) VALUES `,
+			"(?, ?, ?, ?, ?, 0, ?, ?)", `
+			ON CONFLICT (mapping, key) DO UPDATE SET seq = excluded.seq, attempts = 0, due_at = excluded.due_at,
+				priority = MIN(outbox.priority, excluded.priority), enqueued = excluded.enqueued`, 7, args); err != nil {
 			return fmt.Errorf("accept: outbox: %w", err)
 		}
 		args = args[:0]
 		for _, r := range rows {
 			args = append(args, m, r.key, r.source, r.version, now)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, version, updated)
-			VALUES `+tuplesWith(len(rows), "(?, ?, ?, 'pending', ?, ?)")+`
-			ON CONFLICT (mapping, key) DO UPDATE SET state = 'pending', version = excluded.version, updated = excluded.updated`, args...); err != nil {
+		if err := execRows(ctx, tx, `INSERT INTO statuses (mapping, key, source, state, version, updated) VALUES `,
+			"(?, ?, ?, 'pending', ?, ?)", `
+			ON CONFLICT (mapping, key) DO UPDATE SET state = 'pending', version = excluded.version, updated = excluded.updated`, 5, args); err != nil {
 			return fmt.Errorf("accept: statuses: %w", err)
 		}
 	}
@@ -261,16 +319,16 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// tuples returns n tuples of k placeholders: "(?, ?), (?, ?)".
-func tuples(n, k int) string {
-	return tuplesWith(n, "("+placeholders(k)+")")
-}
-
+// tuplesWith returns n copies of tuple: "(?, ?), (?, ?)".
 func tuplesWith(n int, tuple string) string {
 	return strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
 }
 
-// Claim implements forcesync.Store.
+// Claim implements forcesync.Store. It leases first, in one short write
+// transaction that picks the rows straight from the index of free rows,
+// and then reads the leased rows, joined with their records, bindings,
+// intents and statuses, from a reader: the join and the decoding hold no
+// write lock, and claims of several workers never read the same rows.
 func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forcesync.WorkItem, error) {
 	if req.Limit <= 0 {
 		return nil, nil
@@ -280,93 +338,210 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 		now = s.now()
 	}
 	nowMS := ms(now)
+	if nowMS >= s.sweepAt.Load() {
+		if err := s.sweep(ctx, nowMS); err != nil {
+			return nil, err
+		}
+	}
 	until := ms(now.Add(req.Lease))
-	tx, err := s.w.BeginTx(ctx, nil)
+	keys, err := s.lease(ctx, req, nowMS, until)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	for {
+		// Sweep again when this lease may have run out, if no sweep is due sooner.
+		at := s.sweepAt.Load()
+		if at <= until || s.sweepAt.CompareAndSwap(at, until) {
+			break
+		}
+	}
+	if s.afterLease != nil {
+		s.afterLease()
+	}
+	items, err := s.claimRead(ctx, req.Mapping, keys)
 	if err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
+		// Give the rows back rather than leave them leased for nothing.
+		if rerr := s.release(context.WithoutCancel(ctx), req.Mapping, keys); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	return items, nil
+}
+
+// sweep frees the rows whose lease ran out: their worker died or stalled,
+// and they are claimable again. It scans the outbox, so it runs only when
+// the earliest lease it knows of may have expired, and at least every
+// sweepEvery.
+func (s *Store) sweep(ctx context.Context, nowMS int64) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep leases: %w", err)
 	}
 	defer tx.Rollback()
-	q := `SELECT o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued,
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_owner IS NOT NULL AND lease_until <= ?`, nowMS); err != nil {
+		return fmt.Errorf("sweep leases: %w", err)
+	}
+	var next sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MIN(lease_until) FROM outbox WHERE lease_owner IS NOT NULL`).Scan(&next); err != nil {
+		return fmt.Errorf("sweep leases: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sweep leases: commit: %w", err)
+	}
+	at := nowMS + sweepEvery.Milliseconds()
+	if next.Valid && next.Int64 < at {
+		at = next.Int64
+	}
+	s.sweepAt.Store(at)
+	return nil
+}
+
+// lease leases up to req.Limit free rows that are due, the lowest priority
+// value first, then the longest due, and returns their keys in that order.
+func (s *Store) lease(ctx context.Context, req forcesync.ClaimRequest, nowMS, until int64) ([]string, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+	}
+	defer tx.Rollback()
+	type leased struct {
+		key      string
+		due, enq int64
+	}
+	var keys []string
+	prio := int64(math.MinInt64)
+	for len(keys) < req.Limit {
+		if req.Priority != nil {
+			if prio != math.MinInt64 {
+				break
+			}
+			prio = int64(*req.Priority)
+		} else {
+			// The next priority present: one step down the index.
+			var next sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MIN(priority) FROM outbox WHERE mapping = ? AND priority > ? AND lease_owner IS NULL`, req.Mapping, prio).Scan(&next); err != nil {
+				return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+			}
+			if !next.Valid {
+				break
+			}
+			prio = next.Int64
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
+			WHERE mapping = ? AND key IN (SELECT key FROM outbox
+				WHERE mapping = ? AND priority = ? AND lease_owner IS NULL AND due_at <= ?
+				ORDER BY due_at, enqueued LIMIT ?)
+			RETURNING key, due_at, enqueued`, req.Owner, until, req.Mapping, req.Mapping, prio, nowMS, req.Limit-len(keys))
+		if err != nil {
+			return nil, fmt.Errorf("claim %s: lease: %w", req.Mapping, err)
+		}
+		var got []leased
+		for rows.Next() {
+			var l leased
+			if err := rows.Scan(&l.key, &l.due, &l.enq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("claim %s: lease: %w", req.Mapping, err)
+			}
+			got = append(got, l)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("claim %s: lease: %w", req.Mapping, err)
+		}
+		slices.SortFunc(got, func(a, b leased) int {
+			return cmp.Or(cmp.Compare(a.due, b.due), cmp.Compare(a.enq, b.enq), strings.Compare(a.key, b.key))
+		})
+		for _, l := range got {
+			keys = append(keys, l.key)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim %s: commit: %w", req.Mapping, err)
+	}
+	return keys, nil
+}
+
+// release gives leased rows back.
+func (s *Store) release(ctx context.Context, mapping string, keys []string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("release %s: %w", mapping, err)
+	}
+	defer tx.Rollback()
+	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE mapping = ? AND key IN (`, mapping, keys); err != nil {
+		return fmt.Errorf("release %s: %w", mapping, err)
+	}
+	return tx.Commit()
+}
+
+// claimRead reads the leased rows of keys with their records, bindings,
+// intents and statuses, in the order of keys.
+func (s *Store) claimRead(ctx context.Context, mapping string, keys []string) ([]forcesync.WorkItem, error) {
+	doc, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", mapping, err)
+	}
+	rows, err := s.cr.QueryContext(ctx, `SELECT o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued,
 			r.version, r.op, r.fields,
 			COALESCE(b.sf_id, ''), COALESCE(b.fingerprint, ''), COALESCE(b.modstamp, 0), COALESCE(b.updated, 0), b.key IS NOT NULL,
 			COALESCE(i.match, ''), COALESCE(i.at, 0), i.key IS NOT NULL,
 			COALESCE(st.held_fp, '')
-		FROM outbox o
+		FROM json_each(?) k
+		CROSS JOIN outbox o ON o.mapping = ? AND o.key = k.value -- CROSS: the keys drive the join
 		JOIN source_records r ON r.source = o.source AND r.key = o.key
 		LEFT JOIN bindings b ON b.mapping = o.mapping AND b.key = o.key
 		LEFT JOIN intents i ON i.mapping = o.mapping AND i.key = o.key
-		LEFT JOIN statuses st ON st.mapping = o.mapping AND st.key = o.key
-		WHERE o.mapping = ? AND o.due_at <= ? AND o.lease_until <= ?`
-	args := []any{req.Mapping, nowMS, nowMS}
-	if req.Priority != nil {
-		q += ` AND o.priority = ?`
-		args = append(args, int(*req.Priority))
-	}
-	q += ` ORDER BY o.priority, o.due_at, o.enqueued LIMIT ?`
-	args = append(args, req.Limit)
-	rows, err := tx.QueryContext(ctx, q, args...)
+		LEFT JOIN statuses st ON st.mapping = o.mapping AND st.key = o.key`, string(doc), mapping)
 	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+		return nil, fmt.Errorf("claim %s: %w", mapping, err)
 	}
-	var items []forcesync.WorkItem
+	defer rows.Close()
+	byKey := make(map[string]forcesync.WorkItem, len(keys))
 	for rows.Next() {
 		var (
-			it                               forcesync.WorkItem
-			prio                             int
-			forced, hasBinding, hasIntent    bool
-			enq, bmod, bupd, iat             int64
-			op, fields, sfID, fp, imatch, hf string
+			it                            forcesync.WorkItem
+			prio                          int
+			forced, hasBinding, hasIntent bool
+			enq, bmod, bupd, iat          int64
+			op, sfID, fp, imatch, hf      string
+			fields                        sql.RawBytes // decoded at once; no copy
 		)
 		if err := rows.Scan(&it.Key, &it.Source, &prio, &it.Seq, &it.Attempts, &forced, &enq,
 			&it.Version, &op, &fields,
 			&sfID, &fp, &bmod, &bupd, &hasBinding,
 			&imatch, &iat, &hasIntent, &hf); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+			return nil, fmt.Errorf("claim %s: %w", mapping, err)
 		}
-		it.Mapping = req.Mapping
+		it.Mapping = mapping
 		it.Priority = forcesync.Priority(prio)
 		it.Forced = forced
 		it.Enqueued = fromMS(enq)
 		it.Op = forcesync.Op(op)
 		it.HeldFingerprint = hf
-		if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("claim %s/%s: stored fields: %w", req.Mapping, it.Key, err)
+		if err := json.Unmarshal(fields, &it.Fields); err != nil {
+			return nil, fmt.Errorf("claim %s/%s: stored fields: %w", mapping, it.Key, err)
 		}
 		if hasBinding {
-			it.Binding = &forcesync.Binding{Mapping: req.Mapping, Key: it.Key, SalesforceID: sfID,
+			it.Binding = &forcesync.Binding{Mapping: mapping, Key: it.Key, SalesforceID: sfID,
 				Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}
 		}
 		if hasIntent {
 			in := &forcesync.Intent{Key: it.Key, At: fromMS(iat)}
 			if err := json.Unmarshal([]byte(imatch), &in.Match); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("claim %s/%s: stored intent: %w", req.Mapping, it.Key, err)
+				return nil, fmt.Errorf("claim %s/%s: stored intent: %w", mapping, it.Key, err)
 			}
 			it.Intent = in
 		}
-		items = append(items, it)
+		byKey[it.Key] = it
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+		return nil, fmt.Errorf("claim %s: %w", mapping, err)
 	}
-	rows.Close()
-	if len(items) == 0 {
-		return nil, nil
-	}
-	lease, err := tx.PrepareContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE mapping = ? AND key = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
-	}
-	defer lease.Close()
-	for _, it := range items {
-		if _, err := lease.ExecContext(ctx, req.Owner, until, req.Mapping, it.Key); err != nil {
-			return nil, fmt.Errorf("claim %s/%s: %w", req.Mapping, it.Key, err)
+	items := make([]forcesync.WorkItem, 0, len(keys))
+	for _, k := range keys {
+		if it, ok := byKey[k]; ok {
+			items = append(items, it)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("claim %s: commit: %w", req.Mapping, err)
 	}
 	return items, nil
 }
@@ -377,26 +552,33 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 // statements rather than several per record.
 func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync.Outcome, run *forcesync.Run) error {
 	now := ms(s.now())
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("complete: %w", err)
 	}
 	defer tx.Rollback()
+	// Group by mapping, in the batch's order. A batch is usually of one
+	// mapping; then outcomes is used as it is, without copying.
 	byMapping := map[string][]forcesync.Outcome{}
 	var order []string
-	for _, o := range outcomes {
-		m := o.Item.Mapping
-		if _, ok := byMapping[m]; !ok {
-			order = append(order, m)
+	if len(outcomes) > 0 && oneMapping(outcomes) {
+		m := outcomes[0].Item.Mapping
+		byMapping[m], order = outcomes, []string{m}
+	} else {
+		for _, o := range outcomes {
+			m := o.Item.Mapping
+			if _, ok := byMapping[m]; !ok {
+				order = append(order, m)
+			}
+			byMapping[m] = append(byMapping[m], o)
 		}
-		byMapping[m] = append(byMapping[m], o)
 	}
 	for _, m := range order {
 		os := byMapping[m]
-		for lo := 0; lo < len(os); lo += acceptChunk {
-			if err := completeChunk(ctx, tx, owner, m, os[lo:min(lo+acceptChunk, len(os))], now); err != nil {
-				return fmt.Errorf("complete %s: %w", m, err)
-			}
+		if err := eachPiece(len(os), func(lo, hi int) error {
+			return completeChunk(ctx, tx, owner, m, os[lo:hi], now)
+		}); err != nil {
+			return fmt.Errorf("complete %s: %w", m, err)
 		}
 	}
 	if run != nil {
@@ -415,6 +597,15 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 	return nil
 }
 
+func oneMapping(outcomes []forcesync.Outcome) bool {
+	for _, o := range outcomes {
+		if o.Item.Mapping != outcomes[0].Item.Mapping {
+			return false
+		}
+	}
+	return true
+}
+
 // keyArgs returns mapping followed by the keys, for "mapping = ? AND key IN (...)".
 func keyArgs(mapping string, keys []string) []any {
 	args := make([]any, 0, len(keys)+1)
@@ -426,53 +617,61 @@ func keyArgs(mapping string, keys []string) []any {
 }
 
 // execKeys runs stmt (ending in "key IN (") for the keys of one mapping.
-func execKeys(ctx context.Context, tx *sql.Tx, stmt, mapping string, keys []string, pre ...any) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	args := append(pre, keyArgs(mapping, keys)...)
-	_, err := tx.ExecContext(ctx, stmt+placeholders(len(keys))+")", args...)
-	return err
+func execKeys(ctx context.Context, tx *wtx, stmt, mapping string, keys []string) error {
+	return eachPiece(len(keys), func(lo, hi int) error {
+		_, err := tx.ExecContext(ctx, stmt+placeholders(hi-lo)+")", keyArgs(mapping, keys[lo:hi])...)
+		return err
+	})
 }
 
-func completeChunk(ctx context.Context, tx *sql.Tx, owner, mapping string, outs []forcesync.Outcome, now int64) error {
+// execRows runs a multi-row statement, head + n tuples + tail, over args
+// holding k values per row.
+func execRows(ctx context.Context, tx *wtx, head, tuple, tail string, k int, args []any) error {
+	return eachPiece(len(args)/k, func(lo, hi int) error {
+		_, err := tx.ExecContext(ctx, head+tuplesWith(hi-lo, tuple)+tail, args[lo*k:hi*k]...)
+		return err
+	})
+}
+
+func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []forcesync.Outcome, now int64) error {
 	keys := make([]string, len(outs))
 	for i, o := range outs {
 		keys[i] = o.Item.Key
 	}
+	// The outbox row (gone if another owner finished it) and the status of
+	// every key, in one pass.
 	type boxRow struct {
 		seq   int64
 		owner string
 	}
+	type prev struct{ sfID, heldFP string }
 	box := map[string]boxRow{}
-	rows, err := tx.QueryContext(ctx, `SELECT key, seq, COALESCE(lease_owner, '') FROM outbox WHERE mapping = ? AND key IN (`+placeholders(len(keys))+`)`, keyArgs(mapping, keys)...)
+	old := map[string]prev{}
+	doc, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT k.value, o.key IS NOT NULL, COALESCE(o.seq, 0), COALESCE(o.lease_owner, ''),
+			COALESCE(st.sf_id, ''), COALESCE(st.held_fp, '')
+		FROM json_each(?) k
+		LEFT JOIN outbox o ON o.mapping = ? AND o.key = k.value
+		LEFT JOIN statuses st ON st.mapping = ? AND st.key = k.value`, string(doc), mapping, mapping)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var k string
-		var b boxRow
-		if err := rows.Scan(&k, &b.seq, &b.owner); err != nil {
+		var (
+			k     string
+			inBox bool
+			b     boxRow
+			p     prev
+		)
+		if err := rows.Scan(&k, &inBox, &b.seq, &b.owner, &p.sfID, &p.heldFP); err != nil {
 			rows.Close()
 			return err
 		}
-		box[k] = b
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	type prev struct{ sfID, heldFP string }
-	old := map[string]prev{}
-	rows, err = tx.QueryContext(ctx, `SELECT key, sf_id, held_fp FROM statuses WHERE mapping = ? AND key IN (`+placeholders(len(keys))+`)`, keyArgs(mapping, keys)...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var k string
-		var p prev
-		if err := rows.Scan(&k, &p.sfID, &p.heldFP); err != nil {
-			rows.Close()
-			return err
+		if inBox {
+			box[k] = b
 		}
 		old[k] = p
 	}
@@ -481,8 +680,9 @@ func completeChunk(ctx context.Context, tx *sql.Tx, owner, mapping string, outs 
 	}
 
 	var release, done, unbind, unintent []string
-	var bindArgs, statusArgs []any
-	nBind, nStatus := 0, 0
+	bindArgs := make([]any, 0, len(outs)*5)
+	statusArgs := make([]any, 0, len(outs)*15)
+	syncedArgs := make([]any, 0, len(outs)*7)
 	for _, o := range outs {
 		it := o.Item
 		b, rowExists := box[it.Key]
@@ -519,7 +719,6 @@ func completeChunk(ctx context.Context, tx *sql.Tx, owner, mapping string, outs 
 				}
 			}
 			bindArgs = append(bindArgs, mapping, it.Key, o.SalesforceID, fp, now)
-			nBind++
 		}
 		// Intent: resolved once the outcome is final.
 		if o.State != forcesync.StateRetrying {
@@ -562,9 +761,13 @@ func completeChunk(ctx context.Context, tx *sql.Tx, owner, mapping string, outs 
 		if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
 			attempts = 0
 		}
+		if state == forcesync.StateSynced && code == "" && fields == "" && warnings == "" && heldFP == "" && o.NextAttempt.IsZero() {
+			// The common case, written with half the parameters.
+			syncedArgs = append(syncedArgs, mapping, it.Key, it.Source, sfID, o.Fingerprint, it.Version, now)
+			continue
+		}
 		statusArgs = append(statusArgs, mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings,
 			o.Fingerprint, heldFP, attempts, ms(o.NextAttempt), it.Version, now)
-		nStatus++
 	}
 	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
 		return err
@@ -575,25 +778,40 @@ func completeChunk(ctx context.Context, tx *sql.Tx, owner, mapping string, outs 
 	if err := execKeys(ctx, tx, `DELETE FROM bindings WHERE mapping = ? AND key IN (`, mapping, unbind); err != nil {
 		return err
 	}
-	if nBind > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES `+tuples(nBind, 5)+`
-			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`, bindArgs...); err != nil {
+	if err := execRows(ctx, tx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES `, "(?, ?, ?, ?, ?)", `
+			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`, 5, bindArgs); err != nil {
+		return err
+	}
+	if len(unintent) > 0 {
+		// Most mappings never record intents (an External ID upsert needs
+		// none): one look saves a probe per key.
+		var has bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM intents WHERE mapping = ?)`, mapping).Scan(&has); err != nil {
 			return err
+		}
+		if !has {
+			unintent = nil
 		}
 	}
 	if err := execKeys(ctx, tx, `DELETE FROM intents WHERE mapping = ? AND key IN (`, mapping, unintent); err != nil {
 		return err
 	}
-	if nStatus > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
-			VALUES `+tuples(nStatus, 15)+`
+	if err := execRows(ctx, tx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, fingerprint, held_fp, attempts, next_attempt, version, updated)
+			VALUES `, "("+placeholders(15)+")", `
 			ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state, sf_id = excluded.sf_id,
 				error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
 				warnings = excluded.warnings, fingerprint = excluded.fingerprint, held_fp = excluded.held_fp,
 				attempts = excluded.attempts, next_attempt = excluded.next_attempt,
-				version = MAX(statuses.version, excluded.version), updated = excluded.updated`, statusArgs...); err != nil {
-			return err
-		}
+				version = MAX(statuses.version, excluded.version), updated = excluded.updated`, 15, statusArgs); err != nil {
+		return err
+	}
+	if err := execRows(ctx, tx, `INSERT INTO statuses (mapping, key, source, state, sf_id, fingerprint, version, updated) VALUES `,
+		"(?, ?, ?, 'synced', ?, ?, ?, ?)", `
+			ON CONFLICT (mapping, key) DO UPDATE SET state = 'synced', sf_id = excluded.sf_id,
+				error_code = '', error_message = '', error_fields = '', warnings = '', fingerprint = excluded.fingerprint,
+				held_fp = '', attempts = 0, next_attempt = 0,
+				version = MAX(statuses.version, excluded.version), updated = excluded.updated`, 7, syncedArgs); err != nil {
+		return err
 	}
 	return nil
 }
@@ -603,17 +821,11 @@ func (s *Store) RecordIntents(ctx context.Context, mapping string, intents []for
 	if len(intents) == 0 {
 		return nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("record intents: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO intents (mapping, key, match, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (mapping, key) DO UPDATE SET match = excluded.match, at = excluded.at`)
-	if err != nil {
-		return fmt.Errorf("record intents: %w", err)
-	}
-	defer st.Close()
 	now := s.now()
 	for _, in := range intents {
 		b, err := json.Marshal(in.Match)
@@ -624,7 +836,8 @@ func (s *Store) RecordIntents(ctx context.Context, mapping string, intents []for
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := st.ExecContext(ctx, mapping, in.Key, string(b), ms(at)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO intents (mapping, key, match, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (mapping, key) DO UPDATE SET match = excluded.match, at = excluded.at`, mapping, in.Key, string(b), ms(at)); err != nil {
 			return fmt.Errorf("record intent %s: %w", in.Key, err)
 		}
 	}
@@ -637,19 +850,23 @@ func (s *Store) RecordIntents(ctx context.Context, mapping string, intents []for
 // Requeue implements forcesync.Store.
 func (s *Store) Requeue(ctx context.Context, mapping string, keys []string) (int, error) {
 	now := ms(s.now())
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("requeue: %w", err)
 	}
 	defer tx.Rollback()
+	seq, err := nextSeq(ctx, tx)
+	if err != nil {
+		return 0, fmt.Errorf("requeue: %w", err)
+	}
 	const ins = `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, forced, enqueued)
-		SELECT st.mapping, st.key, st.source, 0, 1, 0, ?, 1, ? FROM statuses st
+		SELECT st.mapping, st.key, st.source, 0, ?, 0, ?, 1, ? FROM statuses st
 		JOIN source_records r ON r.source = st.source AND r.key = st.key
 		WHERE st.mapping = ? %s
-		ON CONFLICT (mapping, key) DO UPDATE SET seq = outbox.seq + 1, attempts = 0, due_at = excluded.due_at, forced = 1`
+		ON CONFLICT (mapping, key) DO UPDATE SET seq = excluded.seq, attempts = 0, due_at = excluded.due_at, forced = 1`
 	var n int64
 	if keys == nil {
-		res, err := tx.ExecContext(ctx, fmt.Sprintf(ins, `AND st.state = 'held'`), now, now, mapping)
+		res, err := tx.ExecContext(ctx, fmt.Sprintf(ins, `AND st.state = 'held'`), seq, now, now, mapping)
 		if err != nil {
 			return 0, fmt.Errorf("requeue %s: %w", mapping, err)
 		}
@@ -659,7 +876,7 @@ func (s *Store) Requeue(ctx context.Context, mapping string, keys []string) (int
 		}
 	} else {
 		for _, k := range keys {
-			res, err := tx.ExecContext(ctx, fmt.Sprintf(ins, `AND st.key = ?`), now, now, mapping, k)
+			res, err := tx.ExecContext(ctx, fmt.Sprintf(ins, `AND st.key = ?`), seq, now, now, mapping, k)
 			if err != nil {
 				return 0, fmt.Errorf("requeue %s/%s: %w", mapping, k, err)
 			}
@@ -678,7 +895,7 @@ func (s *Store) Requeue(ctx context.Context, mapping string, keys []string) (int
 
 // MappingVersion implements forcesync.Store.
 func (s *Store) MappingVersion(ctx context.Context, mapping, fingerprint string) (bool, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("mapping version: %w", err)
 	}
@@ -795,11 +1012,18 @@ func (s *Store) List(ctx context.Context, f forcesync.StatusFilter) ([]forcesync
 	}
 	if len(f.States) > 0 {
 		ph := make([]string, len(f.States))
+		problems := true
 		for i, st := range f.States {
 			ph[i] = "?"
 			args = append(args, string(st))
+			problems = problems && (st == forcesync.StateHeld || st == forcesync.StateRetrying)
 		}
 		where = append(where, "state IN ("+strings.Join(ph, ",")+")")
+		if problems {
+			// Spelled as in the partial index statuses_problems, so the
+			// planner may use it.
+			where = append(where, "state IN ('held', 'retrying')")
+		}
 	}
 	q := `SELECT ` + statusCols + ` FROM statuses`
 	if len(where) > 0 {
@@ -882,7 +1106,7 @@ func (s *Store) RecordAPIUsage(ctx context.Context, u forcesync.APIUsage) error 
 		at = s.now()
 	}
 	day := at.UTC().Format("2006-01-02")
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("api usage: %w", err)
 	}

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"AcceptAndClaim", testAcceptAndClaim},
 		{"OlderVersionIgnored", testOlderVersionIgnored},
+		{"FieldsAsJSON", testFieldsJSON},
 		{"Coalesce", testCoalesce},
 		{"NewerChangeDuringLease", testNewerChangeDuringLease},
 		{"LeaseExclusiveAndExpiry", testLeaseExpiry},
@@ -190,6 +191,27 @@ func testOlderVersionIgnored(t *testing.T, s forcesync.Store, clk *Clock) {
 	res = accept(t, s, []string{"m"}, forcesync.Change{Key: "k", Fields: map[string]any{"n": "auto"}})
 	if res[0].Ignored || res[0].Version != 11 {
 		t.Fatalf("unversioned change must follow the stored version: %+v", res[0])
+	}
+}
+
+// testFieldsJSON: fields handed over already encoded read back like
+// fields handed over as a map; encoded fields that are not a JSON object
+// are refused.
+func testFieldsJSON(t *testing.T, s forcesync.Store, clk *Clock) {
+	accept(t, s, []string{"m"}, forcesync.Change{Key: "j", FieldsJSON: []byte(`{"name":"Ada","score":61,"tags":["a"]}`)})
+	items := claim(t, s, clk, "m", "w", 10)
+	if len(items) != 1 || items[0].Fields["name"] != "Ada" || items[0].Fields["score"] != 61.0 {
+		t.Fatalf("claimed %+v", items)
+	}
+	rec, err := s.SourceRecord(ctx, "contact", "j")
+	if err != nil || rec.Fields["name"] != "Ada" {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	for _, bad := range []string{`[1]`, `{"a":`, `"x"`} {
+		_, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "contact", Key: "bad", FieldsJSON: []byte(bad)}})
+		if forcesync.ErrorCode(err) != forcesync.EInvalid {
+			t.Fatalf("fields %s: got %v, want an invalid-input error", bad, err)
+		}
 	}
 }
 

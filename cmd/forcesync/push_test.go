@@ -231,7 +231,8 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 		}
 	}
 	if !strings.Contains(out, "synced 1500") {
-		t.Fatalf("mapping counts:\n%s", out)
+		fb, _ := os.ReadFile(data + ".failures.csv")
+		t.Fatalf("mapping counts:\n%s\nfailures:\n%.2000s", out[max(len(out)-600, 0):], fb)
 	}
 
 	// --restart pushes the whole file again: accepted, but no API call for
