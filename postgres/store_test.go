@@ -1,0 +1,194 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/postgres"
+	"github.com/forcesync/forcesync/storetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// dsnEnv names the variable holding the test server's DSN; .ci/run sets it.
+const dsnEnv = "FORCESYNC_TEST_POSTGRES"
+
+var schemaSeq atomic.Int64
+
+// freshSchema returns the DSN and a new empty schema, dropped when the test
+// ends, so tests share the server but never each other's tables.
+func freshSchema(t *testing.T) (string, string) {
+	t.Helper()
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		t.Skipf("%s is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", dsnEnv)
+	}
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	schema := fmt.Sprintf("fs_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, schemaSeq.Add(1))
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return dsn, schema
+}
+
+func open(t *testing.T, dsn, schema string, now func() time.Time) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clk *storetest.Clock) forcesync.Store {
+		dsn, schema := freshSchema(t)
+		return open(t, dsn, schema, clk.Now)
+	})
+}
+
+// Two stores on one schema stand for two replicas: both claim at once and
+// never get the same record, and whatever either accepted is pushed once.
+func TestReplicasShareWork(t *testing.T) {
+	dsn, schema := freshSchema(t)
+	ctx := context.Background()
+	var stores [3]*postgres.Store
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i := range stores {
+		wg.Add(1)
+		go func() { // replicas starting together migrate in turn
+			defer wg.Done()
+			stores[i], errs[i] = postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	const n = 600
+	var accepted sync.WaitGroup
+	for r := range 2 {
+		accepted.Add(1)
+		go func() {
+			defer accepted.Done()
+			for i := r; i < n; i += 2 * 20 {
+				var cs []forcesync.Change
+				for j := i; j < min(i+2*20, n); j += 2 {
+					cs = append(cs, forcesync.Change{Source: "contact", Key: fmt.Sprintf("k%03d", j), Fields: map[string]any{"n": float64(j)}})
+				}
+				if _, err := stores[r].Accept(ctx, []string{"m"}, cs); err != nil {
+					t.Errorf("accept: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	// Each (key, seq) is one version of the outbox row: claimed twice would
+	// mean two replicas pushing the same data.
+	type claimKey struct {
+		key string
+		seq int64
+	}
+	var mu sync.Mutex
+	claimed := map[claimKey]string{}
+	keys := map[string]bool{}
+	var dup atomic.Int64
+	stop := make(chan struct{})
+	var workers sync.WaitGroup
+	for w := range len(stores) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			owner := fmt.Sprintf("replica-%d", w)
+			for {
+				items, err := stores[w].Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: owner, Lease: time.Minute, Limit: 25})
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				outs := make([]forcesync.Outcome, 0, len(items))
+				mu.Lock()
+				for _, it := range items {
+					ck := claimKey{it.Key, it.Seq}
+					if prev, ok := claimed[ck]; ok {
+						t.Errorf("%s seq %d claimed by %s and %s", it.Key, it.Seq, prev, owner)
+						dup.Add(1)
+					}
+					claimed[ck] = owner
+					keys[it.Key] = true
+					outs = append(outs, forcesync.Outcome{Item: it, State: forcesync.StateSynced, SalesforceID: "00Q000000000001AAA"})
+				}
+				mu.Unlock()
+				if len(outs) > 0 {
+					if err := stores[w].Complete(ctx, owner, outs, nil); err != nil {
+						t.Errorf("complete: %v", err)
+						return
+					}
+					continue
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	accepted.Wait()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		counts, err := stores[0].Counts(ctx, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[forcesync.StateSynced] == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counts %v, want %d synced", counts, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	workers.Wait()
+	if d := dup.Load(); d != 0 {
+		t.Fatalf("%d items claimed twice with the same data", d)
+	}
+	if len(keys) != n {
+		t.Fatalf("%d keys pushed, want %d", len(keys), n)
+	}
+	if b, _ := stores[1].Backlog(ctx, "m"); b != 0 {
+		t.Fatalf("backlog %d", b)
+	}
+}
+
+// A password in the DSN never shows in an error.
+func TestOpenErrorHidesPassword(t *testing.T) {
+	_, err := postgres.Open(context.Background(), "postgres://forcesync:s3cret-pw@127.0.0.1:1/none?connect_timeout=1", postgres.Options{})
+	if err == nil {
+		t.Fatal("opened a server that is not there")
+	}
+	if strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("error shows the password: %v", err)
+	}
+	if _, err := postgres.Open(context.Background(), "postgres://x@127.0.0.1/test", postgres.Options{Schema: "bad; DROP"}); err == nil || !strings.Contains(err.Error(), "schema") {
+		t.Fatalf("bad schema name: %v", err)
+	}
+}
