@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"salesforce":    {},
 	"mapping":       {".", "salesforce"},
 	"sqlite":        {"."},
+	"postgres":      {"."},
 	"storetest":     {"."},
 	"config":        {".", "mapping"}, // checks expressions at load
 	"engine":        {".", "salesforce", "mapping"},

@@ -73,6 +73,9 @@ type Store struct {
 	PostgresDSN string
 	// PostgresDSNEnv names the environment variable holding PostgresDSN.
 	PostgresDSNEnv string
+	// PostgresSchema, when set, is the schema holding forcesync's tables
+	// (created if missing); otherwise the DSN's search_path decides.
+	PostgresSchema string
 }
 
 // Source is one kind of application record.

@@ -157,6 +157,8 @@ func TestErrors(t *testing.T) {
 			`forcesync.yaml:2: engine.lease: expected a duration such as 30s or 5m (at most 24h), got "forever"`},
 		{"store both", "store:\n  sqlite: a.db\n  postgres_dsn_env: PG\n" + minimal,
 			`forcesync.yaml:3: store: set sqlite or postgres_dsn, not both`},
+		{"schema without postgres", "store:\n  postgres_schema: forcesync\n" + minimal,
+			`forcesync.yaml:2: store: postgres_schema needs postgres_dsn`},
 		{"api version", edit("    client_id: abc\n", "    client_id: abc\n    api_version: 65\n"),
 			`forcesync.yaml:6: connections[0].api_version: "65" is not an API version such as "65.0"`},
 		{"duplicate mapping", minimal + "  - name: clients\n    source: client\n    object: Contact\n    match: binding\n    fields:\n      - {target: LastName, value: x}\n",

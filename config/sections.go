@@ -97,11 +97,20 @@ func (p *parser) store(n *yaml.Node, path string) {
 				given["sqlite"] = v
 			}
 		},
+		"postgres_schema": func(v *yaml.Node, path string) {
+			if s, ok := p.nonEmpty(v, path); ok {
+				p.cfg.Store.PostgresSchema = s
+				given["postgres_schema"] = v
+			}
+		},
 	}
 	p.secretKeys(keys, "postgres_dsn", given, func(c *Config, v string) { c.Store.PostgresDSN = v })
 	p.envNames(keys, "postgres_dsn", func(name string) { p.cfg.Store.PostgresDSNEnv = name })
 	if p.object(n, path, keys) && given["sqlite"] != nil && given["postgres_dsn"] != nil {
 		p.errf(given["postgres_dsn"], path, "set sqlite or postgres_dsn, not both")
+	}
+	if given["postgres_schema"] != nil && given["postgres_dsn"] == nil {
+		p.errf(given["postgres_schema"], path, "postgres_schema needs postgres_dsn")
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/salesforce"
-	"github.com/forcesync/forcesync/sqlite"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -46,7 +45,7 @@ POST /api/v1/sources/{source}/records to send changes, GET /healthz, GET /metric
 // app is a running forcesync: store, engines and the HTTP API.
 type app struct {
 	cfg     *config.Config
-	store   *sqlite.Store
+	store   forcesync.Store
 	engines []*engine.Engine
 	server  *httpserver.Server
 }

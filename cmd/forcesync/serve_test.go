@@ -68,12 +68,22 @@ func startServe(t *testing.T) *served {
 	}
 	sf := httptest.NewServer(emu)
 	t.Cleanup(sf.Close)
+	return startServeWith(t, emu, fmt.Sprintf(serveConfig, sf.URL), nil)
+}
+
+// startServeWith runs forcesync serve on config against emu until the test
+// ends; vars add to the environment the config reads.
+func startServeWith(t *testing.T, emu *emulator.Emulator, config string, extra map[string]string) *served {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "forcesync.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(serveConfig, sf.URL)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	for k, v := range extra {
+		vars[k] = v
+	}
 	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)

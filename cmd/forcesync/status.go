@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
+	"github.com/forcesync/forcesync/postgres"
 	"github.com/forcesync/forcesync/sqlite"
 	"github.com/spf13/cobra"
 )
@@ -60,10 +60,16 @@ func newStatusCmd(env *Env) *cobra.Command {
 }
 
 // openStore opens the store a config names, without connecting to Salesforce.
-func openStore(ctx context.Context, env *Env, path string) (*config.Config, *sqlite.Store, error) {
+func openStore(ctx context.Context, env *Env, path string) (*config.Config, forcesync.Store, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.Store.PostgresDSNEnv != "" {
+		// Only the store's secret is needed here, not the connections'.
+		if cfg.Store.PostgresDSN = env.Getenv(cfg.Store.PostgresDSNEnv); cfg.Store.PostgresDSN == "" {
+			return nil, nil, fmt.Errorf("store: environment variable %s (the PostgreSQL DSN) is not set", cfg.Store.PostgresDSNEnv)
+		}
 	}
 	st, err := openConfigStore(ctx, cfg, path)
 	if err != nil {
@@ -72,11 +78,12 @@ func openStore(ctx context.Context, env *Env, path string) (*config.Config, *sql
 	return cfg, st, nil
 }
 
-// openConfigStore opens the SQLite file of a config loaded from path; a
-// relative file name is taken relative to the config file.
-func openConfigStore(ctx context.Context, cfg *config.Config, path string) (*sqlite.Store, error) {
+// openConfigStore opens the store of a config loaded from path: PostgreSQL
+// when it names a DSN, else the SQLite file, a relative name taken relative
+// to the config file.
+func openConfigStore(ctx context.Context, cfg *config.Config, path string) (forcesync.Store, error) {
 	if cfg.Store.PostgresDSN != "" {
-		return nil, errors.New("store: PostgreSQL is not available in this build yet; use store.sqlite")
+		return postgres.Open(ctx, cfg.Store.PostgresDSN, postgres.Options{Schema: cfg.Store.PostgresSchema})
 	}
 	db := cfg.Store.SQLite
 	if db == "" {
