@@ -21,7 +21,6 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/salesforce"
-	"github.com/forcesync/forcesync/sqlite"
 )
 
 // binary is the forcesync executable built once by TestMain.
@@ -113,23 +112,51 @@ type change struct {
 	Fields  map[string]any `json:"fields"`
 }
 
+// crashCase is one crash test: a mapping's match and where state lives.
+type crashCase struct {
+	match         string
+	bulkThreshold int
+	keyField      string
+	// postgres runs the children on a PostgreSQL schema of their own;
+	// replicas is how many run at once (each killed at its own moment).
+	postgres bool
+	replicas int
+}
+
 func TestCrashExternalID(t *testing.T) {
 	// A low threshold sends the first backlog through Bulk 2.0 and the tail
 	// (and the updates trickling in) through Collections.
-	runCrash(t, matchExternalID, 400, "Forcesync_Key__c")
+	runCrash(t, crashCase{match: matchExternalID, bulkThreshold: 400, keyField: "Forcesync_Key__c"})
 }
 
 func TestCrashMatchByEmail(t *testing.T) {
 	// Bulk is for External ID upserts only; this mapping has no External ID.
-	runCrash(t, matchEmail, 400, "Email")
+	runCrash(t, crashCase{match: matchEmail, bulkThreshold: 400, keyField: "Email"})
 }
 
-func runCrash(t *testing.T, match string, bulkThreshold int, keyField string) {
+// TestCrashPostgresReplicas runs two serve replicas on one PostgreSQL
+// schema and kills both at random points of every life: what one replica
+// leased when it died is pushed by the other or by the next life, and
+// nothing is lost or doubled.
+func TestCrashPostgresReplicas(t *testing.T) {
+	runCrash(t, crashCase{match: matchExternalID, bulkThreshold: 400, keyField: "Forcesync_Key__c", postgres: true, replicas: 2})
+}
+
+func runCrash(t *testing.T, cc crashCase) {
 	if testing.Short() {
 		t.Skip("crash test is long")
 	}
+	match, bulkThreshold, keyField := cc.match, cc.bulkThreshold, cc.keyField
+	replicas := max(cc.replicas, 1)
 	sc := crashScale()
-	rnd := rand.New(rand.NewPCG(20261123, uint64(len(keyField))))
+	rnd := rand.New(rand.NewPCG(20261123, uint64(len(keyField)+10*replicas)))
+	var env []string
+	storeCfg := "  sqlite: fs.db\n"
+	if cc.postgres {
+		dsn, schema := pgSchema(t)
+		env = append(env, "TEST_PG_DSN="+dsn)
+		storeCfg = "  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: " + schema + "\n"
+	}
 
 	emu, err := emulator.New(emulator.Config{})
 	if err != nil {
@@ -140,7 +167,7 @@ func runCrash(t *testing.T, match string, bulkThreshold int, keyField string) {
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "forcesync.yaml")
-	cfg := fmt.Sprintf(configHead, bulkThreshold, sf.URL) + match + configFields
+	cfg := strings.Replace(fmt.Sprintf(configHead, bulkThreshold, sf.URL), "  sqlite: fs.db\n", storeCfg, 1) + match + configFields
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +183,11 @@ func runCrash(t *testing.T, match string, bulkThreshold int, keyField string) {
 	var next atomic.Int64 // first batch not yet acknowledged with 202
 	perLife := (len(batches) + sc.kills*3/4 - 1) / (sc.kills * 3 / 4)
 	for kill := 0; kill < sc.kills; kill++ {
-		c := startChild(t, cfgPath, logf)
+		cs := make([]*child, replicas)
+		for i := range cs {
+			cs[i] = startChild(t, cfgPath, logf, env)
+		}
+		c := cs[kill%replicas] // ingest goes to each replica in turn
 		// Spread the ingest over the first lives so kills land while
 		// records arrive and while they are pushed.
 		quota := next.Load() + int64(perLife)
@@ -165,19 +196,28 @@ func runCrash(t *testing.T, match string, bulkThreshold int, keyField string) {
 		}
 		done := c.send(batches, &next, quota)
 		// Random kill points: mostly soon after start, when the push runs.
-		d := time.Duration(rnd.IntN(150)) * time.Millisecond
-		if rnd.IntN(10) < 4 {
-			d = time.Duration(150+rnd.IntN(1000)) * time.Millisecond
+		// Each replica dies at its own moment.
+		for _, victim := range rnd.Perm(replicas) {
+			d := time.Duration(rnd.IntN(150)) * time.Millisecond
+			if rnd.IntN(10) < 4 {
+				d = time.Duration(150+rnd.IntN(1000)) * time.Millisecond
+			}
+			time.Sleep(d)
+			cs[victim].kill(t)
 		}
-		time.Sleep(d)
-		c.kill(t)
 		<-done
 	}
 	t.Logf("%d kills done, %d of %d batches acknowledged", sc.kills, next.Load(), len(batches))
 
 	// Last life: ingest what is left and drain.
-	c := startChild(t, cfgPath, logf)
-	defer c.kill(t)
+	var c *child
+	for i := 0; i < replicas; i++ {
+		ci := startChild(t, cfgPath, logf, env)
+		defer ci.kill(t)
+		if c == nil {
+			c = ci
+		}
+	}
 	for next.Load() < int64(len(batches)) {
 		if err := <-c.send(batches, &next, int64(len(batches))); err != nil && next.Load() < int64(len(batches)) {
 			t.Fatalf("ingest to a live server failed: %v", err)
@@ -210,10 +250,7 @@ func runCrash(t *testing.T, match string, bulkThreshold int, keyField string) {
 	// killed life may have pushed a batch without recording it; the last
 	// life pushes it again once that lease runs out, so this can lag
 	// Salesforce by up to a lease.
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "fs.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir, cfg)
 	defer st.Close()
 	for {
 		counts, err := st.Counts(context.Background(), "app_to_leads")
@@ -228,7 +265,6 @@ func runCrash(t *testing.T, match string, bulkThreshold int, keyField string) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	c.kill(t)
 	t.Logf("stats %v", emu.Stats())
 }
 
@@ -327,10 +363,11 @@ type child struct {
 	waited chan struct{}
 }
 
-func startChild(t *testing.T, cfgPath string, logf *os.File) *child {
+func startChild(t *testing.T, cfgPath string, logf *os.File, env []string) *child {
 	t.Helper()
 	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "TEST_API_TOKEN=crash-token", "TEST_SF_SECRET=forcesync-demo-secret", "TEST_SF_PASSWORD=forcesync")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
