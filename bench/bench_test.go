@@ -54,7 +54,7 @@ func change(i int, version int64) forcesync.Change {
 type rig struct {
 	emu   *emulator.Emulator
 	sfURL string
-	store *sqlite.Store
+	store forcesync.Store
 	api   *engine.SalesforceAPI
 	eng   *engine.Engine
 	base  string // ingest API
@@ -82,11 +82,7 @@ func newRig(b testing.TB, emuURL string, cfg engine.Config, m forcesync.Mapping)
 		b.Fatal(err)
 	}
 	r.api.Client = client
-	r.store, err = sqlite.Open(ctx, filepath.Join(b.TempDir(), "fs.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { r.store.Close() })
+	r.store = openBenchStore(b)
 	r.eng, err = engine.New(ctx, r.store, r.api, []forcesync.Mapping{m}, cfg)
 	if err != nil {
 		b.Fatal(err)
