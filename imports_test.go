@@ -19,8 +19,9 @@ var allowed = map[string][]string{
 	"emulator/soql": {},
 	"salesforce":    {},
 	"mapping":       {".", "salesforce"},
-	"sqlite":        {"."},
-	"postgres":      {"."},
+	"sqlite":        {".", "storeplan"},
+	"postgres":      {".", "storeplan"},
+	"storeplan":     {"."}, // the stores' shared decisions
 	"storetest":     {"."},
 	"config":        {".", "mapping"}, // checks expressions at load
 	"engine":        {".", "salesforce", "mapping"},

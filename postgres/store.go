@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -183,19 +184,6 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error)
 	}
 }
 
-// acceptRow is one source record to write, after versions are resolved and
-// changes to the same key within the call are coalesced.
-type acceptRow struct {
-	source, key string
-	version     int64
-	deleted     bool
-	op          string
-	fields      string
-	priority    int32
-}
-
-type sourceKey struct{ source, key string }
-
 // Accept implements forcesync.Store.
 //
 // Versions are assigned under row locks: the records of the call's keys are
@@ -206,21 +194,16 @@ type sourceKey struct{ source, key string }
 func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
 	fields := make([]string, len(changes))
 	bySource := map[string][]string{}
-	for i, c := range changes {
+	for i := range changes {
+		c := &changes[i]
 		if c.Key == "" {
 			return nil, forcesync.Errorf(forcesync.EInvalid, "change %d: key is empty", i+1)
 		}
-		f := c.FieldsJSON
-		switch {
-		case len(f) == 0:
-			var err error
-			if f, err = json.Marshal(c.Fields); err != nil {
-				return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
-			}
-		case f[0] != '{' || !json.Valid(f):
-			return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: not a JSON object", c.Key)
+		f, err := storeplan.FieldsJSON(c)
+		if err != nil {
+			return nil, err
 		}
-		fields[i] = string(f)
+		fields[i] = f
 		bySource[c.Source] = append(bySource[c.Source], c.Key)
 	}
 	sources := make([]string, 0, len(bySource))
@@ -234,8 +217,7 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 	var res []forcesync.AcceptResult
 	err := s.inTx(ctx, "accept", func(tx pgx.Tx) error {
 		now := ms(s.now())
-		res = make([]forcesync.AcceptResult, len(changes))
-		stored := map[sourceKey]int64{}
+		stored := map[storeplan.SourceKey]int64{}
 		for _, src := range sources {
 			keys := bySource[src]
 			if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, op, fields, updated)
@@ -250,47 +232,21 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 			var k string
 			var v int64
 			_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
-				stored[sourceKey{src, k}] = v
+				stored[storeplan.SourceKey{Source: src, Key: k}] = v
 				return nil
 			})
 			if err != nil {
 				return fmt.Errorf("versions: %w", err)
 			}
 		}
-		var out []acceptRow
-		at := map[sourceKey]int{}
-		for i, c := range changes {
-			k := sourceKey{c.Source, c.Key}
-			cur := stored[k]
-			v := c.Version
-			if v == 0 {
-				v = cur + 1
-			} else if v <= cur {
-				res[i] = forcesync.AcceptResult{Key: c.Key, Version: cur, Ignored: true}
-				continue
-			}
-			stored[k] = v
-			op := c.Op
-			if op == "" {
-				op = forcesync.OpUpsert
-			}
-			r := acceptRow{source: c.Source, key: c.Key, version: v, deleted: op == forcesync.OpDelete, op: string(op),
-				fields: fields[i], priority: int32(c.Priority)}
-			if j, ok := at[k]; ok {
-				r.priority = min(r.priority, out[j].priority)
-				out[j] = r
-			} else {
-				at[k] = len(out)
-				out = append(out, r)
-			}
-			res[i] = forcesync.AcceptResult{Key: c.Key, Version: v}
-		}
+		var out []storeplan.Record
+		res, out = storeplan.Versions(changes, fields, stored)
 		// Placeholders of keys whose every change was ignored (a version
 		// below zero for a new key) must not stay behind as records.
 		for _, src := range sources {
 			var ghosts []string
 			for _, key := range bySource[src] {
-				if stored[sourceKey{src, key}] == 0 {
+				if stored[storeplan.SourceKey{Source: src, Key: key}] == 0 {
 					ghosts = append(ghosts, key)
 				}
 			}
@@ -303,8 +259,8 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 		if len(out) == 0 {
 			return nil
 		}
-		slices.SortFunc(out, func(a, b acceptRow) int {
-			return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.source, b.source))
+		slices.SortFunc(out, func(a, b storeplan.Record) int {
+			return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Source, b.Source))
 		})
 		return acceptWrite(ctx, tx, mappings, out, now)
 	})
@@ -316,7 +272,7 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 
 // acceptWrite writes the records, and the outbox rows and statuses of every
 // mapping, one statement each, from arrays.
-func acceptWrite(ctx context.Context, tx pgx.Tx, mappings []string, rows []acceptRow, now int64) error {
+func acceptWrite(ctx context.Context, tx pgx.Tx, mappings []string, rows []storeplan.Record, now int64) error {
 	n := len(rows)
 	var (
 		srcs, keys, ops, flds = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -325,7 +281,7 @@ func acceptWrite(ctx context.Context, tx pgx.Tx, mappings []string, rows []accep
 		prios                 = make([]int32, n)
 	)
 	for i, r := range rows {
-		srcs[i], keys[i], ops[i], flds[i], vers[i], dels[i], prios[i] = r.source, r.key, r.op, r.fields, r.version, r.deleted, r.priority
+		srcs[i], keys[i], ops[i], flds[i], vers[i], dels[i], prios[i] = r.Source, r.Key, r.Op, r.Fields, r.Version, r.Deleted, int32(r.Priority)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
 		SELECT s, k, v, d, o, f, $7 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bool[], $5::text[], $6::text[]) AS t(s, k, v, d, o, f)
@@ -529,11 +485,12 @@ type statusRows struct {
 	next, versions                                                            []int64
 }
 
-func (r *statusRows) add(key, source, state, sfID, code, msg, fields, warnings, fp, heldFP string, attempts int32, next, version int64) {
-	r.keys, r.sources, r.states, r.sfIDs = append(r.keys, key), append(r.sources, source), append(r.states, state), append(r.sfIDs, sfID)
-	r.codes, r.msgs, r.fields, r.warnings = append(r.codes, code), append(r.msgs, msg), append(r.fields, fields), append(r.warnings, warnings)
-	r.fps, r.heldFPs, r.attempts = append(r.fps, fp), append(r.heldFPs, heldFP), append(r.attempts, attempts)
-	r.next, r.versions = append(r.next, next), append(r.versions, version)
+func (r *statusRows) add(key, source string, s *storeplan.Status) {
+	r.keys, r.sources, r.states, r.sfIDs = append(r.keys, key), append(r.sources, source), append(r.states, string(s.State)), append(r.sfIDs, s.SalesforceID)
+	r.codes, r.msgs = append(r.codes, s.ErrorCode), append(r.msgs, s.ErrorMessage)
+	r.fields, r.warnings = append(r.fields, s.ErrorFields), append(r.warnings, s.Warnings)
+	r.fps, r.heldFPs, r.attempts = append(r.fps, s.Fingerprint), append(r.heldFPs, s.HeldFP), append(r.attempts, int32(s.Attempts))
+	r.next, r.versions = append(r.next, ms(s.NextAttempt)), append(r.versions, s.Version)
 }
 
 func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs []forcesync.Outcome, now int64) error {
@@ -541,28 +498,23 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 	for i, o := range outs {
 		keys[i] = o.Item.Key
 	}
-	type boxRow struct {
-		seq   int64
-		owner string
-	}
-	type prev struct{ sfID, heldFP string }
-	box := map[string]boxRow{}
-	old := map[string]prev{}
+	box := map[string]storeplan.Row{}
+	old := map[string]storeplan.Prev{}
 	rows, err := tx.Query(ctx, `SELECT key, seq, COALESCE(lease_owner, '') FROM outbox WHERE mapping = $1 AND key = ANY($2) ORDER BY key FOR UPDATE`, mapping, keys)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	var k string
-	var b boxRow
-	if _, err := pgx.ForEachRow(rows, []any{&k, &b.seq, &b.owner}, func() error { box[k] = b; return nil }); err != nil {
+	var b storeplan.Row
+	if _, err := pgx.ForEachRow(rows, []any{&k, &b.Seq, &b.Owner}, func() error { box[k] = b; return nil }); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	rows, err = tx.Query(ctx, `SELECT key, sf_id, held_fp FROM statuses WHERE mapping = $1 AND key = ANY($2)`, mapping, keys)
 	if err != nil {
 		return fmt.Errorf("statuses: %w", err)
 	}
-	var p prev
-	if _, err := pgx.ForEachRow(rows, []any{&k, &p.sfID, &p.heldFP}, func() error { old[k] = p; return nil }); err != nil {
+	var p storeplan.Prev
+	if _, err := pgx.ForEachRow(rows, []any{&k, &p.SalesforceID, &p.HeldFingerprint}, func() error { old[k] = p; return nil }); err != nil {
 		return fmt.Errorf("statuses: %w", err)
 	}
 
@@ -570,79 +522,35 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 	var retryDue []int64
 	var bindKeys, bindIDs, bindFPs []string
 	var sts statusRows
-	for _, o := range outs {
-		it := o.Item
-		b, rowExists := box[it.Key]
-		newer := rowExists && b.seq != it.Seq
-		if rowExists && b.owner != owner && !newer {
-			// Another owner claimed it after our lease ran out; its outcome wins.
+	for i := range outs {
+		o := &outs[i]
+		it := &o.Item
+		var row *storeplan.Row
+		if b, ok := box[it.Key]; ok {
+			row = &b
+		}
+		step := storeplan.Complete(o, owner, row, old[it.Key])
+		if step.Skip {
 			continue
 		}
-		// The outbox row: gone when done and unchanged since the claim; kept
-		// (lease released) when a newer change arrived; rescheduled on retry.
-		switch {
-		case !rowExists:
-		case newer:
+		switch step.Outbox {
+		case storeplan.OutboxRelease:
 			release = append(release, it.Key)
-		case o.State == forcesync.StateRetrying:
+		case storeplan.OutboxRetry:
 			retryKeys, retryDue = append(retryKeys, it.Key), append(retryDue, ms(o.NextAttempt))
-		default:
+		case storeplan.OutboxDelete:
 			done = append(done, it.Key)
 		}
 		switch {
-		case o.Unbind:
+		case step.Unbind:
 			unbind = append(unbind, it.Key)
-		case o.SalesforceID != "":
-			fp := o.Fingerprint
-			if o.State != forcesync.StateSynced {
-				// Only an accepted payload is a no-op next time.
-				fp = ""
-				if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
-					fp = it.Binding.Fingerprint
-				}
-			}
-			bindKeys, bindIDs, bindFPs = append(bindKeys, it.Key), append(bindIDs, o.SalesforceID), append(bindFPs, fp)
+		case step.Bind:
+			bindKeys, bindIDs, bindFPs = append(bindKeys, it.Key), append(bindIDs, o.SalesforceID), append(bindFPs, step.BindFingerprint)
 		}
-		if o.State != forcesync.StateRetrying {
-			unintent = append(unintent, it.Key) // the create's outcome is known
+		if step.Unintent {
+			unintent = append(unintent, it.Key)
 		}
-		state := o.State
-		if newer {
-			state = forcesync.StatePending
-		}
-		var code, msg, fields string
-		if o.Error != nil {
-			code, msg = o.Error.Code, o.Error.Message
-			if len(o.Error.Fields) > 0 {
-				b, _ := json.Marshal(o.Error.Fields)
-				fields = string(b)
-			}
-		}
-		var warnings string
-		if len(o.Warnings) > 0 {
-			b, _ := json.Marshal(o.Warnings)
-			warnings = string(b)
-		}
-		p := old[it.Key]
-		sfID := o.SalesforceID
-		switch {
-		case o.Unbind:
-			sfID = ""
-		case sfID == "":
-			sfID = p.sfID
-		}
-		heldFP := ""
-		switch o.State {
-		case forcesync.StateHeld:
-			heldFP = o.Fingerprint
-		case forcesync.StateRetrying:
-			heldFP = p.heldFP
-		}
-		attempts := int32(it.Attempts + 1)
-		if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
-			attempts = 0
-		}
-		sts.add(it.Key, it.Source, string(state), sfID, code, msg, fields, warnings, o.Fingerprint, heldFP, attempts, ms(o.NextAttempt), it.Version)
+		sts.add(it.Key, it.Source, &step.Status)
 	}
 	if len(retryKeys) > 0 {
 		if _, err := tx.Exec(ctx, `UPDATE outbox o SET lease_owner = NULL, lease_until = 0, attempts = o.attempts + 1, due_at = t.due

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -153,29 +154,24 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-// acceptRow is one source record to write, after versions are resolved and
-// changes to the same key within the call are coalesced.
-type acceptRow struct {
-	source, key string
-	version     int64
-	deleted     bool
-	op          string
-	fields      string
-	priority    int
-}
-
 // Accept implements forcesync.Store. It reads the stored versions of the
 // keys in one query per chunk and writes records, outbox rows and statuses
 // with multi-row statements: a few statements per hundred changes rather
 // than four per change.
 func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
 	now := ms(s.now())
-	res := make([]forcesync.AcceptResult, len(changes))
 	bySource := map[string][]string{}
-	for i, c := range changes {
+	fields := make([]string, len(changes))
+	for i := range changes {
+		c := &changes[i]
 		if c.Key == "" {
 			return nil, forcesync.Errorf(forcesync.EInvalid, "change %d: key is empty", i+1)
 		}
+		f, err := storeplan.FieldsJSON(c)
+		if err != nil {
+			return nil, err
+		}
+		fields[i] = f
 		bySource[c.Source] = append(bySource[c.Source], c.Key)
 	}
 	tx, err := s.begin(ctx)
@@ -184,8 +180,7 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 	}
 	defer tx.Rollback()
 
-	type sk struct{ source, key string }
-	stored := map[sk]int64{}
+	stored := map[storeplan.SourceKey]int64{}
 	for src, keys := range bySource {
 		err := eachPiece(len(keys), func(lo, hi int) error {
 			part := keys[lo:hi]
@@ -205,7 +200,7 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 					rows.Close()
 					return err
 				}
-				stored[sk{src, k}] = v
+				stored[storeplan.SourceKey{Source: src, Key: k}] = v
 			}
 			return rows.Close()
 		})
@@ -214,44 +209,7 @@ func (s *Store) Accept(ctx context.Context, mappings []string, changes []forcesy
 		}
 	}
 
-	var out []acceptRow
-	at := map[sk]int{}
-	for i, c := range changes {
-		k := sk{c.Source, c.Key}
-		cur := stored[k]
-		v := c.Version
-		if v == 0 {
-			v = cur + 1
-		} else if v <= cur {
-			res[i] = forcesync.AcceptResult{Key: c.Key, Version: cur, Ignored: true}
-			continue
-		}
-		stored[k] = v
-		op := c.Op
-		if op == "" {
-			op = forcesync.OpUpsert
-		}
-		fields := c.FieldsJSON
-		switch {
-		case len(fields) == 0:
-			var err error
-			if fields, err = json.Marshal(c.Fields); err != nil {
-				return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
-			}
-		case fields[0] != '{' || !json.Valid(fields):
-			return nil, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: not a JSON object", c.Key)
-		}
-		r := acceptRow{source: c.Source, key: c.Key, version: v, deleted: op == forcesync.OpDelete, op: string(op),
-			fields: string(fields), priority: int(c.Priority)}
-		if j, ok := at[k]; ok {
-			r.priority = min(r.priority, out[j].priority)
-			out[j] = r
-		} else {
-			at[k] = len(out)
-			out = append(out, r)
-		}
-		res[i] = forcesync.AcceptResult{Key: c.Key, Version: v}
-	}
+	res, out := storeplan.Versions(changes, fields, stored)
 
 	seq, err := nextSeq(ctx, tx)
 	if err != nil {
@@ -279,10 +237,10 @@ func nextSeq(ctx context.Context, tx *wtx) (int64, error) {
 
 // acceptWrite writes the records, and the outbox rows and statuses of every
 // mapping, with multi-row statements.
-func acceptWrite(ctx context.Context, tx *wtx, mappings []string, rows []acceptRow, now, seq int64) error {
+func acceptWrite(ctx context.Context, tx *wtx, mappings []string, rows []storeplan.Record, now, seq int64) error {
 	args := make([]any, 0, len(rows)*7)
 	for _, r := range rows {
-		args = append(args, r.source, r.key, r.version, r.deleted, r.op, r.fields, now)
+		args = append(args, r.Source, r.Key, r.Version, r.Deleted, r.Op, r.Fields, now)
 	}
 	if err := execRows(ctx, tx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated) VALUES `,
 		"("+placeholders(7)+")", `
@@ -293,7 +251,7 @@ func acceptWrite(ctx context.Context, tx *wtx, mappings []string, rows []acceptR
 	for _, m := range mappings {
 		args = args[:0]
 		for _, r := range rows {
-			args = append(args, m, r.key, r.source, r.priority, seq, now, now)
+			args = append(args, m, r.Key, r.Source, r.Priority, seq, now, now)
 		}
 		if err := execRows(ctx, tx, `INSERT INTO outbox (mapping, key, source, priority, seq, attempts, due_at, enqueued) VALUES `,
 			"(?, ?, ?, ?, ?, 0, ?, ?)", `
@@ -303,7 +261,7 @@ func acceptWrite(ctx context.Context, tx *wtx, mappings []string, rows []acceptR
 		}
 		args = args[:0]
 		for _, r := range rows {
-			args = append(args, m, r.key, r.source, r.version, now)
+			args = append(args, m, r.Key, r.Source, r.Version, now)
 		}
 		if err := execRows(ctx, tx, `INSERT INTO statuses (mapping, key, source, state, version, updated) VALUES `,
 			"(?, ?, ?, 'pending', ?, ?)", `
@@ -640,13 +598,8 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 	}
 	// The outbox row (gone if another owner finished it) and the status of
 	// every key, in one pass.
-	type boxRow struct {
-		seq   int64
-		owner string
-	}
-	type prev struct{ sfID, heldFP string }
-	box := map[string]boxRow{}
-	old := map[string]prev{}
+	box := map[string]storeplan.Row{}
+	old := map[string]storeplan.Prev{}
 	doc, err := json.Marshal(keys)
 	if err != nil {
 		return err
@@ -663,10 +616,10 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 		var (
 			k     string
 			inBox bool
-			b     boxRow
-			p     prev
+			b     storeplan.Row
+			p     storeplan.Prev
 		)
-		if err := rows.Scan(&k, &inBox, &b.seq, &b.owner, &p.sfID, &p.heldFP); err != nil {
+		if err := rows.Scan(&k, &inBox, &b.Seq, &b.Owner, &p.SalesforceID, &p.HeldFingerprint); err != nil {
 			rows.Close()
 			return err
 		}
@@ -683,91 +636,45 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 	bindArgs := make([]any, 0, len(outs)*5)
 	statusArgs := make([]any, 0, len(outs)*15)
 	syncedArgs := make([]any, 0, len(outs)*7)
-	for _, o := range outs {
-		it := o.Item
-		b, rowExists := box[it.Key]
-		newer := rowExists && b.seq != it.Seq
-		if rowExists && b.owner != owner && !newer {
-			// Another owner claimed it after our lease expired; its outcome wins.
+	for i := range outs {
+		o := &outs[i]
+		it := &o.Item
+		var row *storeplan.Row
+		if b, ok := box[it.Key]; ok {
+			row = &b
+		}
+		step := storeplan.Complete(o, owner, row, old[it.Key])
+		if step.Skip {
 			continue
 		}
-		// The outbox row: gone when done and unchanged since the claim; kept
-		// (lease released) when a newer change arrived; rescheduled on retry.
-		switch {
-		case !rowExists:
-		case newer:
+		switch step.Outbox {
+		case storeplan.OutboxRelease:
 			release = append(release, it.Key)
-		case o.State == forcesync.StateRetrying:
+		case storeplan.OutboxRetry:
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`,
 				ms(o.NextAttempt), mapping, it.Key); err != nil {
 				return err
 			}
-		default:
-			done = append(done, it.Key) // seq checked above, in this transaction
+		case storeplan.OutboxDelete:
+			done = append(done, it.Key) // seq checked in this transaction
 		}
-		// Binding.
 		switch {
-		case o.Unbind:
+		case step.Unbind:
 			unbind = append(unbind, it.Key)
-		case o.SalesforceID != "":
-			fp := o.Fingerprint
-			if o.State != forcesync.StateSynced {
-				// Only an accepted payload is a no-op next time.
-				fp = ""
-				if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
-					fp = it.Binding.Fingerprint
-				}
-			}
-			bindArgs = append(bindArgs, mapping, it.Key, o.SalesforceID, fp, now)
+		case step.Bind:
+			bindArgs = append(bindArgs, mapping, it.Key, o.SalesforceID, step.BindFingerprint, now)
 		}
-		// Intent: resolved once the outcome is final.
-		if o.State != forcesync.StateRetrying {
+		if step.Unintent {
 			unintent = append(unintent, it.Key)
 		}
-		// Status.
-		state := o.State
-		if newer {
-			state = forcesync.StatePending
-		}
-		var code, msg, fields string
-		if o.Error != nil {
-			code, msg = o.Error.Code, o.Error.Message
-			if len(o.Error.Fields) > 0 {
-				b, _ := json.Marshal(o.Error.Fields)
-				fields = string(b)
-			}
-		}
-		var warnings string
-		if len(o.Warnings) > 0 {
-			b, _ := json.Marshal(o.Warnings)
-			warnings = string(b)
-		}
-		p := old[it.Key]
-		sfID := o.SalesforceID
-		switch {
-		case o.Unbind:
-			sfID = ""
-		case sfID == "":
-			sfID = p.sfID
-		}
-		heldFP := ""
-		switch o.State {
-		case forcesync.StateHeld:
-			heldFP = o.Fingerprint
-		case forcesync.StateRetrying:
-			heldFP = p.heldFP
-		}
-		attempts := it.Attempts + 1
-		if state == forcesync.StateSynced || state == forcesync.StateDeleted || state == forcesync.StateSkipped {
-			attempts = 0
-		}
-		if state == forcesync.StateSynced && code == "" && fields == "" && warnings == "" && heldFP == "" && o.NextAttempt.IsZero() {
+		st := &step.Status
+		if st.Plain() {
 			// The common case, written with half the parameters.
-			syncedArgs = append(syncedArgs, mapping, it.Key, it.Source, sfID, o.Fingerprint, it.Version, now)
+			syncedArgs = append(syncedArgs, mapping, it.Key, it.Source, st.SalesforceID, st.Fingerprint, st.Version, now)
 			continue
 		}
-		statusArgs = append(statusArgs, mapping, it.Key, it.Source, string(state), sfID, code, msg, fields, warnings,
-			o.Fingerprint, heldFP, attempts, ms(o.NextAttempt), it.Version, now)
+		statusArgs = append(statusArgs, mapping, it.Key, it.Source, string(st.State), st.SalesforceID, st.ErrorCode, st.ErrorMessage,
+			st.ErrorFields, st.Warnings, st.Fingerprint, st.HeldFP, st.Attempts, ms(st.NextAttempt), st.Version, now)
 	}
 	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
 		return err

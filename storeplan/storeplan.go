@@ -1,0 +1,217 @@
+// Package storeplan holds the decisions every forcesync.Store makes the same
+// way whatever its database: which version an accepted change gets and
+// which changes of one call coalesce, and what completing an outcome does
+// to the outbox row, the binding, the intent and the status. The stores
+// keep their own SQL; this package keeps them agreeing.
+package storeplan
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/forcesync/forcesync"
+)
+
+// FieldsJSON returns the fields of c as a JSON object: FieldsJSON as
+// received (checked to be an object) or Fields encoded.
+func FieldsJSON(c *forcesync.Change) (string, error) {
+	f := c.FieldsJSON
+	switch {
+	case len(f) == 0:
+		var err error
+		if f, err = json.Marshal(c.Fields); err != nil {
+			return "", forcesync.Errorf(forcesync.EInvalid, "change %s: fields: %v", c.Key, err)
+		}
+	case f[0] != '{' || !json.Valid(f):
+		return "", forcesync.Errorf(forcesync.EInvalid, "change %s: fields: not a JSON object", c.Key)
+	}
+	return string(f), nil
+}
+
+// SourceKey names a source record.
+type SourceKey struct{ Source, Key string }
+
+// Record is one source record to write after Versions.
+type Record struct {
+	Source, Key string
+	Version     int64
+	Deleted     bool
+	Op          string
+	Fields      string
+	Priority    int
+}
+
+// Versions resolves the version of each change against stored (the stored
+// version per key, 0 when new; updated in place) and coalesces changes of
+// one key within the call to the newest, keeping the most urgent priority.
+// fields[i] is change i's JSON. A change whose version is not above the
+// stored one is ignored. It returns each change's result and the records
+// to write, in the order of their first change.
+func Versions(changes []forcesync.Change, fields []string, stored map[SourceKey]int64) ([]forcesync.AcceptResult, []Record) {
+	res := make([]forcesync.AcceptResult, len(changes))
+	var out []Record
+	at := map[SourceKey]int{}
+	for i := range changes {
+		c := &changes[i]
+		k := SourceKey{c.Source, c.Key}
+		cur := stored[k]
+		v := c.Version
+		if v == 0 {
+			v = cur + 1
+		} else if v <= cur {
+			res[i] = forcesync.AcceptResult{Key: c.Key, Version: cur, Ignored: true}
+			continue
+		}
+		stored[k] = v
+		op := c.Op
+		if op == "" {
+			op = forcesync.OpUpsert
+		}
+		r := Record{Source: c.Source, Key: c.Key, Version: v, Deleted: op == forcesync.OpDelete, Op: string(op),
+			Fields: fields[i], Priority: int(c.Priority)}
+		if j, ok := at[k]; ok {
+			r.Priority = min(r.Priority, out[j].Priority)
+			out[j] = r
+		} else {
+			at[k] = len(out)
+			out = append(out, r)
+		}
+		res[i] = forcesync.AcceptResult{Key: c.Key, Version: v}
+	}
+	return res, out
+}
+
+// Outbox is what completing an outcome does to its outbox row.
+type Outbox int
+
+const (
+	// OutboxKeep leaves the row alone: it is gone already.
+	OutboxKeep Outbox = iota
+	// OutboxDelete removes it: done, and unchanged since the claim.
+	OutboxDelete
+	// OutboxRelease frees the lease and keeps the row queued: a newer
+	// change arrived while it was leased.
+	OutboxRelease
+	// OutboxRetry frees the lease, counts an attempt and makes the row due
+	// at the outcome's NextAttempt.
+	OutboxRetry
+)
+
+// Row is the outbox row of an outcome's key as the completing
+// transaction reads it (locked, where the database can).
+type Row struct {
+	Seq   int64
+	Owner string // lease owner, "" when free
+}
+
+// Prev is what the status of the key held before.
+type Prev struct {
+	SalesforceID    string
+	HeldFingerprint string
+}
+
+// Status is the status row to write.
+type Status struct {
+	State                   forcesync.State
+	SalesforceID            string
+	ErrorCode, ErrorMessage string
+	ErrorFields, Warnings   string // JSON arrays, "" when none
+	Fingerprint, HeldFP     string
+	Attempts                int
+	NextAttempt             time.Time
+	Version                 int64
+}
+
+// Plain reports whether s is the common synced status with nothing but an
+// id and a fingerprint, which stores may write with a shorter statement.
+func (s *Status) Plain() bool {
+	return s.State == forcesync.StateSynced && s.ErrorCode == "" && s.ErrorFields == "" && s.Warnings == "" &&
+		s.HeldFP == "" && s.NextAttempt.IsZero()
+}
+
+// Step is everything completing one outcome does.
+type Step struct {
+	// Skip: another owner claimed the row after this lease ran out; its
+	// outcome wins and nothing is written for this one.
+	Skip   bool
+	Outbox Outbox
+	// Unbind removes the binding; else Bind upserts it to the outcome's
+	// Salesforce id with BindFingerprint.
+	Unbind, Bind    bool
+	BindFingerprint string
+	// Unintent clears the key's create intent: the outcome is final.
+	Unintent bool
+	Status   Status
+}
+
+// Complete decides what completing o means, given owner (the completing
+// worker), row (the key's outbox row, nil when gone) and prev.
+func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
+	it := &o.Item
+	var st Step
+	newer := row != nil && row.Seq != it.Seq
+	if row != nil && row.Owner != owner && !newer {
+		return Step{Skip: true}
+	}
+	switch {
+	case row == nil:
+	case newer:
+		st.Outbox = OutboxRelease
+	case o.State == forcesync.StateRetrying:
+		st.Outbox = OutboxRetry
+	default:
+		st.Outbox = OutboxDelete
+	}
+	switch {
+	case o.Unbind:
+		st.Unbind = true
+	case o.SalesforceID != "":
+		st.Bind = true
+		st.BindFingerprint = o.Fingerprint
+		if o.State != forcesync.StateSynced {
+			// Only an accepted payload is a no-op next time.
+			st.BindFingerprint = ""
+			if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
+				st.BindFingerprint = it.Binding.Fingerprint
+			}
+		}
+	}
+	st.Unintent = o.State != forcesync.StateRetrying
+	s := &st.Status
+	s.State = o.State
+	if newer {
+		s.State = forcesync.StatePending
+	}
+	if o.Error != nil {
+		s.ErrorCode, s.ErrorMessage = o.Error.Code, o.Error.Message
+		if len(o.Error.Fields) > 0 {
+			b, _ := json.Marshal(o.Error.Fields)
+			s.ErrorFields = string(b)
+		}
+	}
+	if len(o.Warnings) > 0 {
+		b, _ := json.Marshal(o.Warnings)
+		s.Warnings = string(b)
+	}
+	s.SalesforceID = o.SalesforceID
+	switch {
+	case o.Unbind:
+		s.SalesforceID = ""
+	case s.SalesforceID == "":
+		s.SalesforceID = prev.SalesforceID
+	}
+	switch o.State {
+	case forcesync.StateHeld:
+		s.HeldFP = o.Fingerprint
+	case forcesync.StateRetrying:
+		s.HeldFP = prev.HeldFingerprint
+	}
+	s.Attempts = it.Attempts + 1
+	if s.State == forcesync.StateSynced || s.State == forcesync.StateDeleted || s.State == forcesync.StateSkipped {
+		s.Attempts = 0
+	}
+	s.Fingerprint = o.Fingerprint
+	s.NextAttempt = o.NextAttempt
+	s.Version = it.Version
+	return st
+}
