@@ -33,6 +33,16 @@ type Store interface {
 	// querying Salesforce instead of creating again.
 	RecordIntents(ctx context.Context, mapping string, intents []Intent) error
 
+	// HoldMatches reserves match values (e.g. lower-cased emails) of a
+	// mapping for owner until until, so no two workers, in this process or
+	// another sharing the store, look a value up at once, both find
+	// nothing and both create. A value another owner holds and whose hold
+	// has not run out by now is not granted; owner's own holds are renewed.
+	// It returns the values owner now holds.
+	HoldMatches(ctx context.Context, mapping, owner string, values []string, now, until time.Time) ([]string, error)
+	// ReleaseMatches gives up owner's holds on values.
+	ReleaseMatches(ctx context.Context, mapping, owner string, values []string) error
+
 	// Requeue queues the keys again (retry of held records; mapping changes).
 	// Keys nil means every held record of the mapping.
 	Requeue(ctx context.Context, mapping string, keys []string) (int, error)

@@ -63,10 +63,6 @@ type Engine struct {
 	paused string // why the governor paused pushing; "" when running
 	rnd    *rand.Rand
 	rndMu  sync.Mutex
-	// matching holds the match values (mapping + NUL + lower-cased value)
-	// that a worker's batch is matching now, with the worker's name.
-	matchMu  sync.Mutex
-	matching map[string]string
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
@@ -291,25 +287,6 @@ func (e *Engine) step(ctx context.Context, owner string) (int, error) {
 // record with the same match value.
 const matchWait = time.Second
 
-// holdMatch reserves a match value of a mapping for owner's batch, so two
-// workers never both look for the same value, find nothing and both
-// create: the second waits and then finds the first's record. It reports
-// false when another batch holds the value. (Within one process; a store
-// shared by several processes would need the store to arbitrate.)
-func (e *Engine) holdMatch(mapping, value, owner string) bool {
-	k := mapping + "\x00" + value
-	e.matchMu.Lock()
-	defer e.matchMu.Unlock()
-	if e.matching == nil {
-		e.matching = map[string]string{}
-	}
-	if o, ok := e.matching[k]; ok && o != owner {
-		return false
-	}
-	e.matching[k] = owner
-	return true
-}
-
 // deferUntil notes that a record was put off until t, for Drain.
 func (e *Engine) deferUntil(t time.Time) {
 	v := t.UnixMilli() + 1
@@ -318,14 +295,6 @@ func (e *Engine) deferUntil(t time.Time) {
 		if cur >= v || e.deferredUntil.CompareAndSwap(cur, v) {
 			return
 		}
-	}
-}
-
-func (e *Engine) releaseMatches(mapping string, values []string) {
-	e.matchMu.Lock()
-	defer e.matchMu.Unlock()
-	for _, v := range values {
-		delete(e.matching, mapping+"\x00"+v)
 	}
 }
 
@@ -652,11 +621,20 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 	}
 	var creates []*work
 	var held []string // match values this batch holds until it returns
-	defer func() { e.releaseMatches(p.Mapping.Name, held) }()
+	defer func() {
+		if len(held) == 0 {
+			return
+		}
+		if err := e.store.ReleaseMatches(context.WithoutCancel(ctx), p.Mapping.Name, owner, held); err != nil {
+			// The holds run out with the lease; until then twins wait.
+			e.cfg.Logger.Warn("releasing match holds", "mapping", p.Mapping.Name, "err", err)
+		}
+	}()
 	if p.Mapping.Match.Kind == forcesync.MatchFields && len(unbound) > 0 {
 		field := p.Mapping.Match.Fields[0]
-		var values []string
 		seen := map[string]*work{}
+		var cands []*work
+		var lvs []string
 		for _, w := range unbound {
 			v := matchValue(w.payload.Match, field)
 			if v == "" {
@@ -668,24 +646,39 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 				continue
 			}
 			lv := strings.ToLower(v)
-			if first, dup := seen[lv]; dup && first != nil {
+			if first, dup := seen[lv]; dup {
 				// Two records share the match value: the first goes now,
 				// this one next time, when it will find the first's twin.
 				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: "MATCH_PENDING", Message: "waiting for record " + first.item.Key + " with the same " + field})
 				w.out.NextAttempt = e.cfg.Now()
 				continue
 			}
-			if !e.holdMatch(p.Mapping.Name, lv, owner) {
+			seen[lv] = w
+			cands, lvs = append(cands, w), append(lvs, lv)
+		}
+		// Hold the values in the store, so no other worker of any process
+		// sharing it looks them up (and creates) until this batch is done.
+		now := e.cfg.Now()
+		got, err := e.store.HoldMatches(ctx, p.Mapping.Name, owner, lvs, now, now.Add(e.cfg.Lease))
+		if err != nil {
+			return err
+		}
+		held = got
+		granted := make(map[string]bool, len(got))
+		for _, v := range got {
+			granted[v] = true
+		}
+		var values []string
+		for i, w := range cands {
+			if !granted[lvs[i]] {
 				// Another worker is matching (and maybe creating) a record
 				// with this value right now: look again once it is done.
 				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: "MATCH_PENDING", Message: "another batch is matching a record with the same " + field})
-				w.out.NextAttempt = e.cfg.Now().Add(matchWait)
+				w.out.NextAttempt = now.Add(matchWait)
 				e.deferUntil(w.out.NextAttempt)
 				continue
 			}
-			held = append(held, lv)
-			seen[lv] = w
-			values = append(values, v)
+			values = append(values, matchValue(w.payload.Match, field))
 		}
 		found, err := e.api.FindBy(ctx, obj, field, values)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,6 +246,51 @@ func TestMatchByEmailTwinsAcrossWorkers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { r.eng.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		a, b := r.status("idp_user", "a"), r.status("idp_user", "b")
+		if a.State == forcesync.StateSynced && b.State == forcesync.StateSynced {
+			if a.SalesforceID == "" || a.SalesforceID != b.SalesforceID {
+				t.Fatalf("twins bound to different contacts: %s and %s", a.SalesforceID, b.SalesforceID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not synced: %+v %+v", a, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := r.query("SELECT Id FROM Contact WHERE Email = 'twin@example.com'"); len(got) != 1 {
+		t.Fatalf("%d contacts for one email, want 1", len(got))
+	}
+}
+
+// TestMatchByEmailTwinsAcrossEngines: the same race between two engines
+// sharing one store, as two replicas (or serve and push) would: the hold
+// on the email lives in the store, so the second engine waits for the
+// first's Contact instead of creating another.
+func TestMatchByEmailTwinsAcrossEngines(t *testing.T) {
+	m := contactsByEmail(1)
+	cfg := engine.Config{BulkThreshold: -1, Workers: 1, Idle: 10 * time.Millisecond}
+	r := newRig(t, cfg, m)
+	other, err := engine.New(context.Background(), r.store, r.api, []forcesync.Mapping{m}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "GET", Path: "/services/data/*/query", Latency: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("idp_user",
+		forcesync.Change{Key: "a", Fields: map[string]any{"last": "Twin A", "email": "twin@example.com"}},
+		forcesync.Change{Key: "b", Fields: map[string]any{"last": "Twin B", "email": "TWIN@example.com"}},
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, e := range []*engine.Engine{r.eng, other} {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.Run(ctx) }()
+	}
+	defer func() { cancel(); wg.Wait() }()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		a, b := r.status("idp_user", "a"), r.status("idp_user", "b")

@@ -606,6 +606,41 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 	return nil
 }
 
+// HoldMatches implements forcesync.Store. Values are taken in order, so two
+// replicas asking for overlapping sets wait for each other rather than
+// deadlock; RETURNING lists the holds taken, renewed or taken over.
+func (s *Store) HoldMatches(ctx context.Context, mapping, owner string, values []string, now, until time.Time) ([]string, error) {
+	values = slices.Compact(slices.Sorted(slices.Values(values)))
+	if len(values) == 0 {
+		return nil, nil
+	}
+	var held []string
+	err := s.inTx(ctx, "hold matches "+mapping, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO match_holds (mapping, value, owner, until)
+			SELECT $1, v, $2, $4 FROM unnest($3::text[]) AS v ORDER BY v
+			ON CONFLICT (mapping, value) DO UPDATE SET owner = excluded.owner, until = excluded.until
+				WHERE match_holds.owner = excluded.owner OR match_holds.until <= $5
+			RETURNING value`, mapping, owner, values, ms(until), ms(now))
+		if err != nil {
+			return err
+		}
+		held, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return held, err
+}
+
+// ReleaseMatches implements forcesync.Store.
+func (s *Store) ReleaseMatches(ctx context.Context, mapping, owner string, values []string) error {
+	if len(values) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM match_holds WHERE mapping = $1 AND owner = $2 AND value = ANY($3)`, mapping, owner, values); err != nil {
+		return fmt.Errorf("release matches %s: %w", mapping, err)
+	}
+	return nil
+}
+
 // RecordIntents implements forcesync.Store.
 func (s *Store) RecordIntents(ctx context.Context, mapping string, intents []forcesync.Intent) error {
 	if len(intents) == 0 {

@@ -723,6 +723,77 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 	return nil
 }
 
+// HoldMatches implements forcesync.Store.
+func (s *Store) HoldMatches(ctx context.Context, mapping, owner string, values []string, now, until time.Time) ([]string, error) {
+	values = slices.Compact(slices.Sorted(slices.Values(values)))
+	if len(values) == 0 {
+		return nil, nil
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hold matches: %w", err)
+	}
+	defer tx.Rollback()
+	var held []string
+	err = eachPiece(len(values), func(lo, hi int) error {
+		args := make([]any, 0, 4*(hi-lo)+1)
+		for _, v := range values[lo:hi] {
+			args = append(args, mapping, v, owner, ms(until))
+		}
+		args = append(args, ms(now))
+		// A hold is taken where none is, renewed where it is owner's, and
+		// taken over where it ran out; RETURNING lists only those rows.
+		rows, err := tx.QueryContext(ctx, `INSERT INTO match_holds (mapping, value, owner, until) VALUES `+tuplesWith(hi-lo, "(?, ?, ?, ?)")+`
+			ON CONFLICT (mapping, value) DO UPDATE SET owner = excluded.owner, until = excluded.until
+				WHERE match_holds.owner = excluded.owner OR match_holds.until <= ?
+			RETURNING value`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			held = append(held, v)
+		}
+		return rows.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hold matches %s: %w", mapping, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("hold matches: commit: %w", err)
+	}
+	return held, nil
+}
+
+// ReleaseMatches implements forcesync.Store.
+func (s *Store) ReleaseMatches(ctx context.Context, mapping, owner string, values []string) error {
+	if len(values) == 0 {
+		return nil
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("release matches: %w", err)
+	}
+	defer tx.Rollback()
+	err = eachPiece(len(values), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo+2)
+		args = append(args, mapping, owner)
+		for _, v := range values[lo:hi] {
+			args = append(args, v)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM match_holds WHERE mapping = ? AND owner = ? AND value IN (`+placeholders(hi-lo)+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release matches %s: %w", mapping, err)
+	}
+	return tx.Commit()
+}
+
 // RecordIntents implements forcesync.Store.
 func (s *Store) RecordIntents(ctx context.Context, mapping string, intents []forcesync.Intent) error {
 	if len(intents) == 0 {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"RunsAndCounts", testRunsAndCounts},
 		{"APIUsage", testAPIUsage},
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
+		{"MatchHolds", testMatchHolds},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -518,5 +519,55 @@ func testConcurrentNoLoss(t *testing.T, s forcesync.Store, clk *Clock) {
 		if st.State != forcesync.StateSynced || st.Version != rec.Version {
 			t.Fatalf("%s: status %+v, record version %d", k, st, rec.Version)
 		}
+	}
+}
+
+// testMatchHolds: a value is held by one owner at a time until released or
+// run out; an owner renews its own holds; mappings do not share holds.
+func testMatchHolds(t *testing.T, s forcesync.Store, clk *Clock) {
+	hold := func(owner string, values ...string) []string {
+		t.Helper()
+		got, err := s.HoldMatches(ctx, "m", owner, values, clk.Now(), clk.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatalf("hold %s %v: %v", owner, values, err)
+		}
+		sort.Strings(got)
+		return got
+	}
+	if got := hold("a", "x@example.com", "y@example.com", "x@example.com"); fmt.Sprint(got) != "[x@example.com y@example.com]" {
+		t.Fatalf("a holds %v", got)
+	}
+	if got := hold("b", "y@example.com", "z@example.com"); fmt.Sprint(got) != "[z@example.com]" {
+		t.Fatalf("b got %v: y is a's", got)
+	}
+	if got := hold("a", "y@example.com"); fmt.Sprint(got) != "[y@example.com]" {
+		t.Fatalf("a could not renew its own hold: %v", got)
+	}
+	other, err := s.HoldMatches(ctx, "other", "b", []string{"y@example.com"}, clk.Now(), clk.Now().Add(time.Minute))
+	if err != nil || len(other) != 1 {
+		t.Fatalf("another mapping's value: %v %v", other, err)
+	}
+	if err := s.ReleaseMatches(ctx, "m", "b", []string{"y@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := hold("b", "y@example.com"); len(got) != 0 {
+		t.Fatalf("b released a hold it did not own: now holds %v", got)
+	}
+	if err := s.ReleaseMatches(ctx, "m", "a", []string{"y@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := hold("b", "y@example.com"); fmt.Sprint(got) != "[y@example.com]" {
+		t.Fatalf("after a's release b got %v", got)
+	}
+	// a dies holding x: once its hold runs out, c takes it.
+	if got := hold("c", "x@example.com"); len(got) != 0 {
+		t.Fatalf("c took a live hold: %v", got)
+	}
+	clk.Advance(time.Minute)
+	if got := hold("c", "x@example.com"); fmt.Sprint(got) != "[x@example.com]" {
+		t.Fatalf("c could not take a run-out hold: %v", got)
+	}
+	if got, err := s.HoldMatches(ctx, "m", "c", nil, clk.Now(), clk.Now()); err != nil || len(got) != 0 {
+		t.Fatalf("no values: %v %v", got, err)
 	}
 }
