@@ -17,6 +17,10 @@ const (
 // Connection is one Salesforce org forcesync talks to.
 type Connection struct {
 	Name string
+	// Saved names a connection saved by forcesync login (under
+	// $FORCESYNC_HOME, secrets sealed); when set it supplies the login URL,
+	// the auth method and the secrets, and tokens it renews are saved back.
+	Saved string
 	// LoginURL is https://login.salesforce.com (production),
 	// https://test.salesforce.com (sandbox), a My Domain URL, or any URL
 	// (the emulator).

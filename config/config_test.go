@@ -157,6 +157,8 @@ func TestErrors(t *testing.T) {
 			`forcesync.yaml:2: engine.lease: expected a duration such as 30s or 5m (at most 24h), got "forever"`},
 		{"store both", "store:\n  sqlite: a.db\n  postgres_dsn_env: PG\n" + minimal,
 			`forcesync.yaml:3: store: set sqlite or postgres_dsn, not both`},
+		{"saved with secrets", edit("    auth: client_credentials\n", "    saved: acme\n    auth: client_credentials\n"),
+			`forcesync.yaml:3: connections[0].login_url: not allowed with saved: the saved connection "acme" supplies it (forcesync login --name acme)`},
 		{"schema without postgres", "store:\n  postgres_schema: forcesync\n" + minimal,
 			`forcesync.yaml:2: store: postgres_schema needs postgres_dsn`},
 		{"api version", edit("    client_id: abc\n", "    client_id: abc\n    api_version: 65\n"),
@@ -265,5 +267,22 @@ func TestAliases(t *testing.T) {
 	}
 	if cfg.Mappings[1].Fields[0].SourceField != "first_name" {
 		t.Fatalf("alias not followed: %+v", cfg.Mappings[1].Fields)
+	}
+}
+
+// A connection saved by forcesync login needs only its name in the config.
+func TestSavedConnection(t *testing.T) {
+	y := strings.Replace(minimal, `    login_url: https://acme.my.salesforce.com
+    auth: client_credentials
+    client_id: abc
+    client_secret: ${SF_SECRET}
+`, "    saved: acme\n    api_share: 0.2\n", 1)
+	cfg, err := config.Parse([]byte(y), "forcesync.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Connection("prod")
+	if c == nil || c.Saved != "acme" || c.APIShare != 0.2 || len(cfg.Env()) != 0 {
+		t.Fatalf("connection %+v, env %v", c, cfg.Env())
 	}
 }

@@ -175,6 +175,15 @@ func (p *parser) connection(i int, n *yaml.Node, path string) {
 			}
 		},
 		"api_share": func(v *yaml.Node, path string) { c.APIShare, _ = p.share(v, path) },
+		"saved": func(v *yaml.Node, path string) {
+			if s, ok := p.nonEmpty(v, path); ok {
+				if !nameRe.MatchString(s) {
+					p.errf(v, path, "%q is not a name (letters, digits, _ . -)", s)
+				}
+				c.Saved = s
+				given["saved"] = v
+			}
+		},
 	}
 	p.secretKeys(keys, "client_secret", given, func(c *Config, v string) { conn(c).ClientSecret = v })
 	p.secretKeys(keys, "refresh_token", given, func(c *Config, v string) { conn(c).RefreshToken = v })
@@ -186,6 +195,17 @@ func (p *parser) connection(i int, n *yaml.Node, path string) {
 	}
 	if c.Name == "" {
 		p.errf(n, path, "name is required")
+	}
+	if c.Saved != "" {
+		// The saved connection brings its own org, flow and secrets.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i].Value; k {
+			case "name", "saved", "api_share":
+			default:
+				p.errf(n.Content[i], path+"."+k, "not allowed with saved: the saved connection %q supplies it (forcesync login --name %s)", c.Saved, c.Saved)
+			}
+		}
+		return
 	}
 	if c.LoginURL == "" {
 		c.LoginURL = ProductionLoginURL

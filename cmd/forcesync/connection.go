@@ -270,6 +270,12 @@ func connectionFlag(cmd *cobra.Command, name *string) {
 // command is saved back (sealed), so the next command does not renew again;
 // failing to save only warns.
 func openClient(ctx context.Context, env *Env, name string) (*salesforce.Client, *savedConnection, error) {
+	return openSaved(ctx, env, name, salesforce.Hooks{})
+}
+
+// openSaved is openClient with hooks of the caller's (OnCall, say); the
+// saving of renewed tokens is chained after any OnToken of hooks.
+func openSaved(ctx context.Context, env *Env, name string, hooks salesforce.Hooks) (*salesforce.Client, *savedConnection, error) {
 	sc, secrets, err := loadConnection(env, name)
 	if err != nil {
 		return nil, nil, err
@@ -299,11 +305,17 @@ func openClient(ctx context.Context, env *Env, name string) (*salesforce.Client,
 			fmt.Fprintf(env.Stderr, "forcesync: warning: could not save the renewed session of %q: %v\n", name, err)
 		}
 	}
+	if prev := hooks.OnToken; prev != nil {
+		save := onToken
+		onToken = func(tok *oauth2.Token) { prev(tok); save(tok) }
+	}
+	hooks.OnToken = onToken
 	cfg := salesforce.Config{
 		LoginURL:   sc.LoginURL,
 		APIVersion: sc.APIVersion,
 		Auth:       auth,
-		Hooks:      salesforce.Hooks{OnToken: onToken},
+		Hooks:      hooks,
+		ClientName: "forcesync",
 	}
 	// A saved access token is only usable with its instance; flows that
 	// mint a token learn the instance from it.

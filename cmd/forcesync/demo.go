@@ -253,7 +253,7 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	}
 	defer store.Close()
 	api := &engine.SalesforceAPI{}
-	client, err := connect(ctx, cfg.Connections[0], salesforce.Hooks{OnCall: api.CountCall})
+	client, err := connect(ctx, env, cfg.Connections[0], salesforce.Hooks{OnCall: api.CountCall})
 	if err != nil {
 		return fmt.Errorf("connect to the emulator: %w", err)
 	}

@@ -40,7 +40,7 @@ func newMappingCmd(env *Env) *cobra.Command {
 					if conn == nil {
 						return fmt.Errorf("mapping %s: connection %q is not defined", m.Name, name)
 					}
-					c, err = connect(cmd.Context(), *conn, salesforce.Hooks{})
+					c, err = connect(cmd.Context(), env, *conn, salesforce.Hooks{})
 					if err != nil {
 						return fmt.Errorf("connection %s: %w", name, err)
 					}

@@ -80,7 +80,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
-		client, err := connect(ctx, *conn, salesforce.Hooks{OnCall: api.CountCall})
+		client, err := connect(ctx, env, *conn, salesforce.Hooks{OnCall: api.CountCall})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
@@ -110,7 +110,11 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 }
 
 // connect builds a client for a configured connection.
-func connect(ctx context.Context, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, error) {
+func connect(ctx context.Context, env *Env, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, error) {
+	if c.Saved != "" {
+		client, _, err := openSaved(ctx, env, c.Saved, hooks)
+		return client, err
+	}
 	var auth salesforce.Auth
 	switch c.Auth {
 	case forcesync.AuthClientCredentials:

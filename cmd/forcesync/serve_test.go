@@ -255,3 +255,47 @@ func TestServeRefusesBadRequests(t *testing.T) {
 		t.Fatalf("metrics lack ingest counters")
 	}
 }
+
+// TestServeWithSavedConnection: a config may name a connection saved by
+// forcesync login instead of carrying secrets; serve uses it, and a session
+// it renews is saved back, sealed, for the next command.
+func TestServeWithSavedConnection(t *testing.T) {
+	o := startCLIOrg(t, emulator.Config{})
+	o.loginClientCredentials(t, "acme")
+	cfg := strings.Replace(serveConfig, `  - name: org
+    login_url: %s
+    auth: password
+    client_id: forcesync-demo
+    client_secret: ${TEST_SF_SECRET}
+    username: admin@forcesync.local
+    password_env: TEST_SF_PASSWORD
+`, "  - name: org\n    saved: acme\n", 1)
+	if strings.Contains(cfg, "%s") {
+		t.Fatal("config template changed; update this test")
+	}
+	s := startServeWith(t, o.emu, cfg, map[string]string{envHome: o.home})
+	connFile := filepath.Join(o.home, "connections", "acme.json")
+	before, err := os.ReadFile(connFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := s.do("POST", "/api/v1/sources/client/records", `[{"key":"s1","fields":{"last_name":"Saved","email":"s1@example.com"}}]`, true); code != http.StatusAccepted {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	s.waitState("s1", "synced")
+	// Every session ends; serve renews its own and saves it back.
+	if _, err := o.emu.AddFault(emulator.Fault{Type: emulator.FaultExpireSessions, Method: "*", Path: "/services/data/**", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := s.do("POST", "/api/v1/sources/client/records", `[{"key":"s2","fields":{"last_name":"Renewed","email":"s2@example.com"}}]`, true); code != http.StatusAccepted {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	s.waitState("s2", "synced")
+	after, err := os.ReadFile(connFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(before, after) {
+		t.Fatal("the renewed session was not saved back to the connection file")
+	}
+}
