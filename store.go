@@ -54,6 +54,12 @@ type Store interface {
 
 	// SourceRecord returns the stored latest state of a record.
 	SourceRecord(ctx context.Context, source, key string) (*SourceRecord, error)
+	// SourceRecords lists the live (not deleted) records of a source that
+	// q selects, in key order, from q.Offset, at most q.Limit.
+	SourceRecords(ctx context.Context, q SourceQuery) ([]SourceRecord, error)
+	// CountSourceRecords counts the live records q selects (ignoring its
+	// Offset and Limit).
+	CountSourceRecords(ctx context.Context, q SourceQuery) (int, error)
 	// Statuses returns the status of a record under each mapping.
 	Statuses(ctx context.Context, source, key string) ([]RecordStatus, error)
 	// Binding returns the binding of a key under a mapping, or nil.
@@ -74,6 +80,19 @@ type Store interface {
 	APIUsage(ctx context.Context, connection string) (*APIUsage, error)
 
 	Close() error
+}
+
+// SourceQuery selects source records for listing (the SCIM door's
+// lookups and pages).
+type SourceQuery struct {
+	Source string
+	// Field and Value, when Field is set, keep only records whose top-level
+	// field Field is a string equal to Value, ignoring case (userName,
+	// externalId). Field is letters, digits and underscores.
+	Field, Value string
+	Offset       int
+	// Limit caps SourceRecords; zero means 100.
+	Limit int
 }
 
 // AcceptResult is the fate of one accepted change.

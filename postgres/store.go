@@ -755,6 +755,70 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 	return &rec, nil
 }
 
+// sourceWhere is the WHERE clause and arguments of q.
+func sourceWhere(q *forcesync.SourceQuery) (string, []any, error) {
+	if err := storeplan.FieldName(q); err != nil {
+		return "", nil, err
+	}
+	// version > 0 leaves out an Accept's placeholder rows.
+	where, args := `source = $1 AND NOT deleted AND version > 0`, []any{q.Source}
+	if q.Field != "" {
+		where += ` AND lower(fields::jsonb ->> $2) = lower($3)`
+		args = append(args, q.Field, q.Value)
+	}
+	return where, args, nil
+}
+
+// SourceRecords implements forcesync.Store.
+func (s *Store) SourceRecords(ctx context.Context, q forcesync.SourceQuery) ([]forcesync.SourceRecord, error) {
+	where, args, err := sourceWhere(&q)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	n := len(args)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT key, version, fields, updated FROM source_records WHERE %s ORDER BY key LIMIT $%d OFFSET $%d`, where, n+1, n+2),
+		append(args, limit, q.Offset)...)
+	if err != nil {
+		return nil, fmt.Errorf("source records %s: %w", q.Source, err)
+	}
+	var (
+		out     []forcesync.SourceRecord
+		rec     = forcesync.SourceRecord{Source: q.Source}
+		fields  string
+		updated int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&rec.Key, &rec.Version, &fields, &updated}, func() error {
+		r := rec
+		r.Updated = fromMS(updated)
+		if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
+			return fmt.Errorf("%s: %w", r.Key, err)
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source records %s: %w", q.Source, err)
+	}
+	return out, nil
+}
+
+// CountSourceRecords implements forcesync.Store.
+func (s *Store) CountSourceRecords(ctx context.Context, q forcesync.SourceQuery) (int, error) {
+	where, args, err := sourceWhere(&q)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM source_records WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count source records %s: %w", q.Source, err)
+	}
+	return n, nil
+}
+
 const statusCols = `mapping, key, source, state, sf_id, error_code, error_message, error_fields, warnings, attempts, next_attempt, version, updated`
 
 func scanStatuses(rows pgx.Rows) ([]forcesync.RecordStatus, error) {

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"APIUsage", testAPIUsage},
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
+		{"SourceRecords", testSourceRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -569,5 +570,54 @@ func testMatchHolds(t *testing.T, s forcesync.Store, clk *Clock) {
 	}
 	if got, err := s.HoldMatches(ctx, "m", "c", nil, clk.Now(), clk.Now()); err != nil || len(got) != 0 {
 		t.Fatalf("no values: %v %v", got, err)
+	}
+}
+
+// testSourceRecords: live records of one source in key order, pages,
+// case-insensitive lookups by a top-level field, and counts.
+func testSourceRecords(t *testing.T, s forcesync.Store, clk *Clock) {
+	var cs []forcesync.Change
+	for i := range 5 {
+		cs = append(cs, forcesync.Change{Source: "idp", Key: fmt.Sprintf("u%d", i),
+			Fields: map[string]any{"userName": fmt.Sprintf("User%d@Example.com", i), "n": float64(i)}})
+	}
+	cs = append(cs, forcesync.Change{Source: "other", Key: "u9", Fields: map[string]any{"userName": "user1@example.com"}})
+	accept(t, s, []string{"m"}, cs...)
+	accept(t, s, []string{"m"}, forcesync.Change{Source: "idp", Key: "u3", Op: forcesync.OpDelete, Fields: map[string]any{"userName": "user3@example.com"}})
+	keysOf := func(q forcesync.SourceQuery) string {
+		t.Helper()
+		recs, err := s.SourceRecords(ctx, q)
+		if err != nil {
+			t.Fatalf("source records %+v: %v", q, err)
+		}
+		var ks []string
+		for _, r := range recs {
+			if r.Source != q.Source || r.Fields["userName"] == nil || r.Version < 1 {
+				t.Fatalf("record %+v", r)
+			}
+			ks = append(ks, r.Key)
+		}
+		return fmt.Sprint(ks)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp"}); got != "[u0 u1 u2 u4]" {
+		t.Fatalf("live records %s (deleted u3 and the other source left out)", got)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", Offset: 1, Limit: 2}); got != "[u1 u2]" {
+		t.Fatalf("page %s", got)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", Field: "userName", Value: "USER1@example.COM"}); got != "[u1]" {
+		t.Fatalf("lookup %s", got)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", Field: "userName", Value: "user3@example.com"}); got != "[]" {
+		t.Fatalf("a deleted record found: %s", got)
+	}
+	if n, err := s.CountSourceRecords(ctx, forcesync.SourceQuery{Source: "idp", Limit: 1}); err != nil || n != 4 {
+		t.Fatalf("count %d %v", n, err)
+	}
+	if n, err := s.CountSourceRecords(ctx, forcesync.SourceQuery{Source: "idp", Field: "userName", Value: "user2@example.com"}); err != nil || n != 1 {
+		t.Fatalf("count by field %d %v", n, err)
+	}
+	if _, err := s.SourceRecords(ctx, forcesync.SourceQuery{Source: "idp", Field: "a'b", Value: "x"}); forcesync.ErrorCode(err) != forcesync.EInvalid {
+		t.Fatalf("bad field name: %v", err)
 	}
 }
