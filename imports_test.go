@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"engine":        {".", "salesforce", "mapping"},
 	"secret":        {},
 	"httpserver":    {"."},
+	"scim":          {"."},
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

@@ -29,6 +29,7 @@ type Config struct {
 	Server      Server
 	Engine      Engine
 	Store       Store
+	SCIM        SCIM
 	Connections []forcesync.Connection
 	Sources     []Source
 	Mappings    []forcesync.Mapping
@@ -46,6 +47,17 @@ type Server struct {
 	APIToken string
 	// APITokenEnv names the environment variable holding APIToken.
 	APITokenEnv string
+}
+
+// SCIM is the SCIM 2.0 door's settings (served under /scim/v2/ by serve).
+type SCIM struct {
+	// Source is the source SCIM Users are accepted into; empty turns the
+	// door off.
+	Source string
+	// Token is the bearer token the identity provider sends (from the
+	// environment, see TokenEnv); empty until Resolve.
+	Token    string
+	TokenEnv string
 }
 
 // Engine is the pushers' settings.

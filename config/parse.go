@@ -39,6 +39,7 @@ type parser struct {
 	// connNodes and srcNodes are where each connection and source was
 	// declared, for errors found after the walk.
 	connNodes, srcNodes []*yaml.Node
+	scimSource          pos // where scim.source was set
 }
 
 // Parse parses a config file's content; filename is used in messages. The

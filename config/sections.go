@@ -32,6 +32,7 @@ func (p *parser) root(n *yaml.Node) {
 		"server":  p.server,
 		"engine":  p.engine,
 		"store":   p.store,
+		"scim":    p.scim,
 		"connections": func(v *yaml.Node, path string) {
 			p.list(v, path, p.connection)
 		},
@@ -43,6 +44,29 @@ func (p *parser) root(n *yaml.Node) {
 		},
 	})
 	p.crossCheck(&seen)
+}
+
+func (p *parser) scim(n *yaml.Node, path string) {
+	given := map[string]*yaml.Node{}
+	keys := map[string]func(*yaml.Node, string){
+		"source": func(v *yaml.Node, path string) {
+			if s, ok := p.nonEmpty(v, path); ok {
+				p.cfg.SCIM.Source = s
+				p.scimSource = pos{v, path}
+			}
+		},
+	}
+	p.secretKeys(keys, "token", given, func(c *Config, v string) { c.SCIM.Token = v })
+	p.envNames(keys, "token", func(name string) { p.cfg.SCIM.TokenEnv = name })
+	if !p.object(n, path, keys) {
+		return
+	}
+	if p.cfg.SCIM.Source == "" {
+		p.errf(n, path, "source is required (the source SCIM Users are accepted into)")
+	}
+	if given["token"] == nil {
+		p.errf(n, path, "token is required (token: ${SCIM_TOKEN} or token_env: SCIM_TOKEN)")
+	}
 }
 
 func (p *parser) server(n *yaml.Node, path string) {
@@ -618,6 +642,9 @@ func (p *parser) crossCheck(seen *refsSeen) {
 	}
 	unique("mapping", names, func(i int) pos { return seen.mappingNode[i] })
 
+	if c.SCIM.Source != "" && c.Source(c.SCIM.Source) == nil && p.scimSource.n != nil {
+		p.errf(p.scimSource.n, p.scimSource.path, "source %q is not declared under sources", c.SCIM.Source)
+	}
 	for i := range c.Mappings {
 		m := &c.Mappings[i]
 		if i >= len(seen.mappingNode) {

@@ -34,6 +34,8 @@ type Config struct {
 	// APIToken is the bearer token every /api/ call must carry. Empty
 	// refuses every /api/ call (there is no unauthenticated mode).
 	APIToken string
+	// SCIM, when set, serves /scim/v2/ (it checks its own token).
+	SCIM http.Handler
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// Registry receives the server's metrics; nil means a new one.

@@ -14,6 +14,7 @@ import (
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/scim"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -104,8 +105,13 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	for _, s := range cfg.Sources {
 		sources = append(sources, s.Name)
 	}
+	var scimDoor http.Handler
+	if cfg.SCIM.Source != "" {
+		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
+			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
+	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, Logger: logger})
+		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger})
 	return a, nil
 }
 

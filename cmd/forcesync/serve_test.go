@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/salesforce"
 )
 
 const serveConfig = `
@@ -298,4 +299,143 @@ func TestServeWithSavedConnection(t *testing.T) {
 	if bytes.Equal(before, after) {
 		t.Fatal("the renewed session was not saved back to the connection file")
 	}
+}
+
+const scimConfig = `
+server:
+  api_token: ${TEST_API_TOKEN}
+store:
+  sqlite: fs.db
+scim:
+  source: idp_user
+  token_env: TEST_SCIM_TOKEN
+connections:
+  - name: org
+    login_url: %s
+    auth: password
+    client_id: forcesync-demo
+    client_secret: ${TEST_SF_SECRET}
+    username: admin@forcesync.local
+    password_env: TEST_SF_PASSWORD
+sources:
+  - name: idp_user
+mappings:
+  - name: idp_to_contacts
+    source: idp_user
+    object: Contact
+    match:
+      fields: [Email]
+    operations:
+      delete: delete
+    fields:
+      - target: LastName
+        source: familyName
+        default: Unknown
+      - target: FirstName
+        source: givenName
+      - target: Email
+        source: email
+      - target: Department
+        source: department
+`
+
+// TestServeSCIMToSalesforce: an identity provider's SCIM calls reach
+// Salesforce through serve: a User becomes a Contact, a PATCH updates it,
+// a DELETE deletes it.
+func TestServeSCIMToSalesforce(t *testing.T) {
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := httptest.NewServer(emu)
+	t.Cleanup(sf.Close)
+	s := startServeWith(t, emu, fmt.Sprintf(scimConfig, sf.URL), map[string]string{"TEST_SCIM_TOKEN": "idp-token"})
+	scimDo := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer idp-token")
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, u := scimDo("POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+		"userName":"ada@example.com","name":{"givenName":"Ada","familyName":"Lovelace"},
+		"emails":[{"value":"ada@example.com","type":"work","primary":true}],"active":true,
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Engines"}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, u)
+	}
+	id := u["id"].(string)
+	contact := func() map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, rec := s.do("GET", "/api/v1/sources/idp_user/records/"+id, "", true)
+			if code == 200 {
+				m := rec["mappings"].([]any)[0].(map[string]any)
+				if m["state"] == "synced" || m["state"] == "deleted" {
+					return m
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("record %s never settled: %v", id, rec)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	st := contact()
+	sfID := st["salesforce_id"].(string)
+	recs := emuRecords(t, sf.URL, "SELECT Id, FirstName, LastName, Email, Department FROM Contact")
+	if len(recs) != 1 || recs[0]["LastName"] != "Lovelace" || recs[0]["Department"] != "Engines" || recs[0]["Id"] != sfID {
+		t.Fatalf("contacts %v", recs)
+	}
+	code, _ = scimDo("PATCH", "/scim/v2/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"Replace","path":"name.familyName","value":"King"}]}`)
+	if code != 200 {
+		t.Fatalf("patch: %d", code)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		recs = emuRecords(t, sf.URL, "SELECT Id, LastName FROM Contact")
+		if len(recs) == 1 && recs[0]["LastName"] == "King" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("contacts after patch %v", recs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _ = scimDo("DELETE", "/scim/v2/Users/"+id, ""); code != http.StatusNoContent {
+		t.Fatalf("delete: %d", code)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if recs = emuRecords(t, sf.URL, "SELECT Id FROM Contact"); len(recs) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("contacts after delete %v", recs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// emuRecords queries the emulator as a client would.
+func emuRecords(t *testing.T, loginURL, soql string) []salesforce.Record {
+	t.Helper()
+	c, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: loginURL,
+		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
+			Username: "admin@forcesync.local", Password: "forcesync"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := c.QueryRecords(context.Background(), soql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

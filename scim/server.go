@@ -1,0 +1,633 @@
+// Package scim is forcesync's SCIM 2.0 door (RFC 7643, RFC 7644): identity
+// providers such as Okta, Microsoft Entra ID or OneLogin provision Users
+// into one forcesync source, and the source's mappings push them to
+// Salesforce like any other change.
+//
+// Each User is one source record: its key is the SCIM id, and its fields
+// are the flat attributes mappings read (userName, givenName, email,
+// active, department, ...; see Flatten) plus the whole resource under
+// "scim", from which reads are answered.
+package scim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forcesync/forcesync"
+)
+
+// Schema URNs.
+const (
+	SchemaUser           = "urn:ietf:params:scim:schemas:core:2.0:User"
+	SchemaEnterpriseUser = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	schemaList           = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	schemaPatch          = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	schemaError          = "urn:ietf:params:scim:api:messages:2.0:Error"
+	schemaSPC            = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	schemaResourceType   = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+	schemaSchema         = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+)
+
+// contentType is SCIM's media type (RFC 7644 §8.1).
+const contentType = "application/scim+json"
+
+// Limits of one request.
+const (
+	maxBody    = 1 << 20 // bytes of a User or a PATCH
+	maxResults = 1000    // resources in one list page
+	scanPage   = 1000    // records read at a time by a filter the store cannot answer
+)
+
+// Engine is what the door needs of the push engine.
+type Engine interface {
+	// MappingsFor names the mappings a source feeds.
+	MappingsFor(source string) []string
+	// Notify wakes the workers after new changes were accepted.
+	Notify()
+}
+
+// Config holds the server's dependencies.
+type Config struct {
+	Store  forcesync.Store
+	Engine Engine
+	// Source is the source the Users are accepted into.
+	Source string
+	// Token is the bearer token the identity provider sends. Empty refuses
+	// every request.
+	Token  string
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server serves /scim/v2/.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// New returns the SCIM server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /scim/v2/ServiceProviderConfig", s.handleSPC)
+	s.mux.HandleFunc("GET /scim/v2/ResourceTypes", s.handleResourceTypes)
+	s.mux.HandleFunc("GET /scim/v2/ResourceTypes/{id}", s.handleResourceTypes)
+	s.mux.HandleFunc("GET /scim/v2/Schemas", s.handleSchemas)
+	s.mux.HandleFunc("GET /scim/v2/Schemas/{id}", s.handleSchemas)
+	s.mux.HandleFunc("GET /scim/v2/Users", s.handleList)
+	s.mux.HandleFunc("POST /scim/v2/Users", s.handleCreate)
+	s.mux.HandleFunc("GET /scim/v2/Users/{id}", s.handleGet)
+	s.mux.HandleFunc("PUT /scim/v2/Users/{id}", s.handleReplace)
+	s.mux.HandleFunc("PATCH /scim/v2/Users/{id}", s.handlePatch)
+	s.mux.HandleFunc("DELETE /scim/v2/Users/{id}", s.handleDelete)
+	s.mux.HandleFunc("/scim/v2/Groups", s.handleNoGroups)
+	s.mux.HandleFunc("/scim/v2/Groups/{id}", s.handleNoGroups)
+	s.mux.HandleFunc("/scim/v2/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, &Error{Status: http.StatusNotFound, Detail: "no such SCIM endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="forcesync-scim"`)
+		s.fail(w, &Error{Status: http.StatusUnauthorized, Detail: "a valid bearer token is required"})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.Token)) == 1
+}
+
+// write sends v as SCIM JSON with status.
+func (s *Server) write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.cfg.Logger.Debug("scim: writing response", "err", err)
+	}
+}
+
+// fail sends err as a SCIM error; errors that are not *Error are a 500
+// whose detail stays in the log.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		if forcesync.ErrorCode(err) == forcesync.EInvalid {
+			e = errorf("invalidValue", "%s", forcesync.ErrorMessage(err))
+		} else {
+			s.cfg.Logger.Error("scim: request failed", "err", err)
+			e = &Error{Status: http.StatusInternalServerError, Detail: "internal error; see the forcesync log"}
+		}
+	}
+	body := map[string]any{"schemas": []string{schemaError}, "status": strconv.Itoa(e.Status), "detail": e.Detail}
+	if e.ScimType != "" {
+		body["scimType"] = e.ScimType
+	}
+	s.write(w, e.Status, body)
+}
+
+func (s *Server) handleNoGroups(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, &Error{Status: http.StatusNotFound, Detail: "Groups are not provisioned through forcesync; turn group push off for this app"})
+}
+
+// readJSON decodes a request body of at most maxBody bytes into v.
+func readJSON(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return errorf("invalidSyntax", "reading the body: %v", err)
+	}
+	if len(b) > maxBody {
+		return &Error{Status: http.StatusRequestEntityTooLarge, ScimType: "tooLarge", Detail: fmt.Sprintf("the body is over %d bytes", maxBody)}
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errorf("invalidSyntax", "the body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// user is a stored User: its record and its resource.
+type user struct {
+	rec *forcesync.SourceRecord
+	res map[string]any
+}
+
+// load reads the User with id; deleted or unknown is a 404.
+func (s *Server) load(ctx context.Context, id string) (*user, error) {
+	rec, err := s.cfg.Store.SourceRecord(ctx, s.cfg.Source, id)
+	if forcesync.ErrorCode(err) == forcesync.ENotFound || (err == nil && rec.Deleted) {
+		return nil, &Error{Status: http.StatusNotFound, Detail: "User " + id + " not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, _ := rec.Fields["scim"].(map[string]any)
+	if res == nil {
+		// A record of this source that did not come through SCIM.
+		return nil, &Error{Status: http.StatusNotFound, Detail: "User " + id + " not found"}
+	}
+	return &user{rec: rec, res: res}, nil
+}
+
+// location is the URL of the User with id, from the request's own address.
+func location(r *http.Request, id string) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/scim/v2/Users/" + id
+}
+
+// present returns the resource as served: meta completed for r.
+func present(r *http.Request, u *user) map[string]any {
+	out := make(map[string]any, len(u.res)+1)
+	for k, v := range u.res {
+		out[k] = v
+	}
+	meta := map[string]any{"resourceType": "User"}
+	if m, ok := u.res["meta"].(map[string]any); ok {
+		for k, v := range m {
+			meta[k] = v
+		}
+	}
+	meta["location"] = location(r, u.rec.Key)
+	meta["version"] = etag(u.rec.Version)
+	out["meta"] = meta
+	out["id"] = u.rec.Key
+	return out
+}
+
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// clean checks a User from a client and drops what is not the client's to
+// set: id, meta, and password (forcesync never keeps one).
+func clean(res map[string]any) error {
+	if res == nil {
+		return errorf("invalidSyntax", "the body is not a JSON object")
+	}
+	if raw, ok := res["schemas"]; ok {
+		list, _ := raw.([]any)
+		found := false
+		for _, v := range list {
+			if s, _ := v.(string); strings.EqualFold(s, SchemaUser) {
+				found = true
+			}
+		}
+		if !found {
+			return errorf("invalidValue", "schemas must include %s", SchemaUser)
+		}
+	}
+	for k := range res {
+		switch strings.ToLower(k) {
+		case "id", "meta", "password":
+			delete(res, k)
+		}
+	}
+	name, _ := attr(res, "userName").(string)
+	if strings.TrimSpace(name) == "" {
+		return errorf("invalidValue", "userName is required and must be a non-empty string")
+	}
+	if v, ok := attrKey(res, "active"); ok {
+		b, err := boolValue(res[v])
+		if err != nil {
+			return errorf("invalidValue", "active: %v", err)
+		}
+		res[v] = b
+	}
+	return nil
+}
+
+// boolValue reads a boolean, also as the strings "true"/"false" that some
+// identity providers send.
+func boolValue(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		if b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(x))); err == nil {
+			return b, nil
+		}
+	}
+	return false, fmt.Errorf("expected true or false, got %v", v)
+}
+
+// attr returns the attribute name of res, ignoring case; nil when absent.
+func attr(res map[string]any, name string) any {
+	v, _ := getAttr(res, name)
+	return v
+}
+
+// newID returns a random (version 4) UUID, the form SCIM ids usually take.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// taken reports whether another User than id has userName.
+func (s *Server) taken(ctx context.Context, userName, id string) (bool, error) {
+	recs, err := s.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: s.cfg.Source, Field: "userName", Value: userName, Limit: 2})
+	if err != nil {
+		return false, err
+	}
+	for _, r := range recs {
+		if r.Key != id && r.Fields["scim"] != nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// save stores res as the User id at version (0: the next), stamping meta
+// with created (kept from before) and lastModified. It returns the record,
+// or nil when version was not above the stored one (a concurrent write).
+func (s *Server) save(ctx context.Context, id string, res map[string]any, created string, version int64, op forcesync.Op) (*forcesync.SourceRecord, error) {
+	now := s.cfg.Now().UTC().Format(time.RFC3339)
+	if created == "" {
+		created = now
+	}
+	res["schemas"] = schemasOf(res)
+	res["id"] = id
+	res["meta"] = map[string]any{"resourceType": "User", "created": created, "lastModified": now}
+	fields := Flatten(res)
+	fields["scim"] = res
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return nil, errorf("invalidValue", "the User cannot be stored: %v", err)
+	}
+	results, err := s.cfg.Store.Accept(ctx, s.cfg.Engine.MappingsFor(s.cfg.Source), []forcesync.Change{{
+		Source: s.cfg.Source, Key: id, Op: op, Version: version, FieldsJSON: body, Priority: forcesync.PriorityRealtime,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if results[0].Ignored {
+		return nil, nil
+	}
+	s.cfg.Engine.Notify()
+	return &forcesync.SourceRecord{Source: s.cfg.Source, Key: id, Version: results[0].Version, Fields: fields, Updated: s.cfg.Now()}, nil
+}
+
+// schemasOf lists the core schema, and the enterprise extension when res
+// carries it.
+func schemasOf(res map[string]any) []string {
+	out := []string{SchemaUser}
+	if _, ok := attrKey(res, SchemaEnterpriseUser); ok {
+		out = append(out, SchemaEnterpriseUser)
+	}
+	return out
+}
+
+func createdOf(res map[string]any) string {
+	if m, ok := res["meta"].(map[string]any); ok {
+		c, _ := m["created"].(string)
+		return c
+	}
+	return ""
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	var res map[string]any
+	if err := readJSON(r, &res); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if err := clean(res); err != nil {
+		s.fail(w, err)
+		return
+	}
+	name := attr(res, "userName").(string)
+	if taken, err := s.taken(r.Context(), name, ""); err != nil || taken {
+		if err == nil {
+			err = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a User with userName " + strconv.Quote(name) + " exists"}
+		}
+		s.fail(w, err)
+		return
+	}
+	id := newID()
+	rec, err := s.save(r.Context(), id, res, "", 0, forcesync.OpUpsert)
+	if err == nil && rec == nil {
+		err = fmt.Errorf("scim: new User %s collided with a stored record", id)
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	u := &user{rec: rec, res: res}
+	w.Header().Set("Location", location(r, id))
+	w.Header().Set("ETag", etag(rec.Version))
+	s.write(w, http.StatusCreated, present(r, u))
+}
+
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+	u, err := s.load(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag(u.rec.Version))
+	s.write(w, http.StatusOK, present(r, u))
+}
+
+// update replaces the stored User id by what change makes of a copy of
+// it, retrying when another request wrote the User in between.
+func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old map[string]any) (map[string]any, error)) {
+	id := r.PathValue("id")
+	for attempt := 0; ; attempt++ {
+		u, err := s.load(r.Context(), id)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		res, err := change(deepCopy(u.res))
+		if err == nil {
+			err = clean(res)
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		name := attr(res, "userName").(string)
+		if old, _ := attr(u.res, "userName").(string); !strings.EqualFold(old, name) {
+			if taken, err := s.taken(r.Context(), name, id); err != nil || taken {
+				if err == nil {
+					err = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a User with userName " + strconv.Quote(name) + " exists"}
+				}
+				s.fail(w, err)
+				return
+			}
+		}
+		rec, err := s.save(r.Context(), id, res, createdOf(u.res), u.rec.Version+1, forcesync.OpUpsert)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		if rec == nil {
+			if attempt < 5 {
+				continue // written meanwhile: apply the change to the newer User
+			}
+			s.fail(w, &Error{Status: http.StatusConflict, Detail: "the User keeps changing; try again"})
+			return
+		}
+		w.Header().Set("ETag", etag(rec.Version))
+		s.write(w, http.StatusOK, present(r, &user{rec: rec, res: res}))
+		return
+	}
+}
+
+func (s *Server) handleReplace(w http.ResponseWriter, r *http.Request) {
+	var res map[string]any
+	if err := readJSON(r, &res); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.update(w, r, func(map[string]any) (map[string]any, error) { return deepCopy(res), nil })
+}
+
+func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Schemas    []string  `json:"schemas"`
+		Operations []PatchOp `json:"Operations"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		s.fail(w, err)
+		return
+	}
+	ok := false
+	for _, sc := range body.Schemas {
+		ok = ok || strings.EqualFold(sc, schemaPatch)
+	}
+	if !ok {
+		s.fail(w, errorf("invalidValue", "schemas must be [%q]", schemaPatch))
+		return
+	}
+	if len(body.Operations) == 0 {
+		s.fail(w, errorf("invalidValue", "Operations is empty"))
+		return
+	}
+	s.update(w, r, func(res map[string]any) (map[string]any, error) {
+		if err := ApplyPatch(res, body.Operations); err != nil {
+			return nil, err
+		}
+		return res, nil
+	})
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	u, err := s.load(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	// The delete carries the last fields, so mappings that disable rather
+	// than delete still see who it was.
+	rec, err := s.save(r.Context(), u.rec.Key, deepCopy(u.res), createdOf(u.res), u.rec.Version+1, forcesync.OpDelete)
+	if err == nil && rec == nil {
+		err = &Error{Status: http.StatusConflict, Detail: "the User changed while being deleted; try again"}
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleList answers GET /Users with filter, startIndex and count.
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	start, err := intParam(q.Get("startIndex"), 1)
+	if err != nil {
+		s.fail(w, errorf("invalidValue", "startIndex: %v", err))
+		return
+	}
+	start = max(start, 1) // RFC 7644 §3.4.2.4: below 1 is read as 1
+	count, err := intParam(q.Get("count"), 100)
+	if err != nil {
+		s.fail(w, errorf("invalidValue", "count: %v", err))
+		return
+	}
+	count = min(max(count, 0), maxResults)
+	ctx := r.Context()
+	var (
+		page  []forcesync.SourceRecord
+		total int
+	)
+	if f := q.Get("filter"); f != "" {
+		filter, err := ParseFilter(f)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		page, total, err = s.filtered(ctx, filter, start, count)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+	} else {
+		sq := forcesync.SourceQuery{Source: s.cfg.Source, Offset: start - 1, Limit: count}
+		if total, err = s.cfg.Store.CountSourceRecords(ctx, sq); err != nil {
+			s.fail(w, err)
+			return
+		}
+		if count > 0 {
+			if page, err = s.cfg.Store.SourceRecords(ctx, sq); err != nil {
+				s.fail(w, err)
+				return
+			}
+		}
+	}
+	resources := make([]any, 0, len(page))
+	for i := range page {
+		res, _ := page[i].Fields["scim"].(map[string]any)
+		if res == nil {
+			continue
+		}
+		resources = append(resources, present(r, &user{rec: &page[i], res: res}))
+	}
+	s.write(w, http.StatusOK, map[string]any{
+		"schemas":      []string{schemaList},
+		"totalResults": total,
+		"startIndex":   start,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	})
+}
+
+// filtered returns one page of the Users filter matches, and how many
+// match in all. A filter that is one equality on userName or externalId
+// is looked up in the store; any other reads the source's Users through.
+func (s *Server) filtered(ctx context.Context, f *Filter, start, count int) ([]forcesync.SourceRecord, int, error) {
+	q := forcesync.SourceQuery{Source: s.cfg.Source, Limit: scanPage}
+	if a, v, ok := f.EqualityOn(); ok && (strings.EqualFold(a, "userName") || strings.EqualFold(a, "externalId")) {
+		q.Field, q.Value = flatName(a), v
+	}
+	var (
+		page  []forcesync.SourceRecord
+		total int
+	)
+	for {
+		recs, err := s.cfg.Store.SourceRecords(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, rec := range recs {
+			res, _ := rec.Fields["scim"].(map[string]any)
+			if res == nil || !f.Match(res) {
+				continue
+			}
+			total++
+			if total >= start && len(page) < count {
+				page = append(page, rec)
+			}
+		}
+		if len(recs) < q.Limit {
+			return page, total, nil
+		}
+		q.Offset += len(recs)
+	}
+}
+
+// flatName is the flat field name of a top-level attribute (its SCIM
+// spelling, whatever case the filter used).
+func flatName(a string) string {
+	if strings.EqualFold(a, "externalId") {
+		return "externalId"
+	}
+	return "userName"
+}
+
+func intParam(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return n, nil
+}
+
+// deepCopy copies a decoded JSON value.
+func deepCopy(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return deepCopy(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyValue(e)
+		}
+		return out
+	}
+	return v
+}
