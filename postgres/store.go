@@ -144,19 +144,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
+// ms and fromMS convert the stores' time columns (Unix milliseconds).
+var ms, fromMS = storeplan.MS, storeplan.FromMS
 
 // inTx runs fn in a transaction and commits. A transaction PostgreSQL
 // aborted to break a deadlock or a serialization conflict is run again
@@ -748,9 +737,8 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 	if err != nil {
 		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
 	}
-	rec.Updated = fromMS(updated)
-	if err := json.Unmarshal([]byte(fields), &rec.Fields); err != nil {
-		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
+	if err := storeplan.DecodeRecord(&rec, fields, updated); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }
@@ -793,9 +781,8 @@ func (s *Store) SourceRecords(ctx context.Context, q forcesync.SourceQuery) ([]f
 	)
 	_, err = pgx.ForEachRow(rows, []any{&rec.Key, &rec.Version, &fields, &updated}, func() error {
 		r := rec
-		r.Updated = fromMS(updated)
-		if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
-			return fmt.Errorf("%s: %w", r.Key, err)
+		if err := storeplan.DecodeRecord(&r, fields, updated); err != nil {
+			return err
 		}
 		out = append(out, r)
 		return nil
@@ -823,26 +810,14 @@ const statusCols = `mapping, key, source, state, sf_id, error_code, error_messag
 
 func scanStatuses(rows pgx.Rows) ([]forcesync.RecordStatus, error) {
 	var (
-		out                        []forcesync.RecordStatus
-		st                         forcesync.RecordStatus
-		state, code, msg, fl, warn string
-		next, updated              int64
+		out []forcesync.RecordStatus
+		st  forcesync.RecordStatus
+		c   storeplan.StatusColumns
 	)
-	_, err := pgx.ForEachRow(rows, []any{&st.Mapping, &st.Key, &st.Source, &state, &st.SalesforceID, &code, &msg, &fl, &warn,
-		&st.Attempts, &next, &st.Version, &updated}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&st.Mapping, &st.Key, &st.Source, &c.State, &st.SalesforceID, &c.Code, &c.Message, &c.Fields, &c.Warnings,
+		&st.Attempts, &c.Next, &st.Version, &c.Updated}, func() error {
 		r := st
-		r.State = forcesync.State(state)
-		r.NextAttempt = fromMS(next)
-		r.Updated = fromMS(updated)
-		if code != "" {
-			r.Error = &forcesync.RecordError{Code: code, Message: msg}
-			if fl != "" {
-				_ = json.Unmarshal([]byte(fl), &r.Error.Fields)
-			}
-		}
-		if warn != "" {
-			_ = json.Unmarshal([]byte(warn), &r.Warnings)
-		}
+		c.Decode(&r)
 		out = append(out, r)
 		return nil
 	})
@@ -988,27 +963,14 @@ func (s *Store) RecordAPIUsage(ctx context.Context, u forcesync.APIUsage) error 
 			ON CONFLICT (connection) DO NOTHING`, u.Connection, day, ms(at)); err != nil {
 			return err
 		}
-		var (
-			oldDay, oldCalls string
-			used, max        int
-		)
+		var old storeplan.Usage
 		if err := tx.QueryRow(ctx, `SELECT day, calls, used, max FROM api_usage WHERE connection = $1 FOR UPDATE`, u.Connection).
-			Scan(&oldDay, &oldCalls, &used, &max); err != nil {
+			Scan(&old.Day, &old.Calls, &old.Used, &old.Max); err != nil {
 			return err
 		}
-		calls := map[string]int{}
-		if oldDay == day {
-			_ = json.Unmarshal([]byte(oldCalls), &calls)
-		}
-		for k, v := range u.Calls {
-			calls[k] += v
-		}
-		if u.Max > 0 {
-			used, max = u.Used, u.Max
-		}
-		b, _ := json.Marshal(calls)
+		row := old.Add(u, day)
 		_, err := tx.Exec(ctx, `UPDATE api_usage SET used = $2, max = $3, day = $4, calls = $5, at = $6 WHERE connection = $1`,
-			u.Connection, used, max, day, string(b), ms(at))
+			u.Connection, row.Used, row.Max, row.Day, row.Calls, ms(at))
 		return err
 	})
 }
@@ -1016,18 +978,15 @@ func (s *Store) RecordAPIUsage(ctx context.Context, u forcesync.APIUsage) error 
 // APIUsage implements forcesync.Store.
 func (s *Store) APIUsage(ctx context.Context, connection string) (*forcesync.APIUsage, error) {
 	u := forcesync.APIUsage{Connection: connection, Calls: map[string]int{}}
-	var calls, day string
+	var row storeplan.Usage
 	var at int64
-	err := s.pool.QueryRow(ctx, `SELECT used, max, day, calls, at FROM api_usage WHERE connection = $1`, connection).Scan(&u.Used, &u.Max, &day, &calls, &at)
+	err := s.pool.QueryRow(ctx, `SELECT used, max, day, calls, at FROM api_usage WHERE connection = $1`, connection).Scan(&row.Used, &row.Max, &row.Day, &row.Calls, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &u, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("api usage %s: %w", connection, err)
 	}
-	u.At = fromMS(at)
-	if day == s.now().UTC().Format("2006-01-02") {
-		_ = json.Unmarshal([]byte(calls), &u.Calls)
-	}
+	row.Decode(&u, at, s.now().UTC().Format("2006-01-02"))
 	return &u, nil
 }

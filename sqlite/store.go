@@ -140,19 +140,8 @@ func (s *Store) Close() error {
 	return errors.Join(s.cr.Close(), s.r.Close(), s.wr.close(), s.w.Close())
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
+// ms and fromMS convert the stores' time columns (Unix milliseconds).
+var ms, fromMS = storeplan.MS, storeplan.FromMS
 
 // Accept implements forcesync.Store. It reads the stored versions of the
 // keys in one query per chunk and writes records, outbox rows and statuses
@@ -912,9 +901,8 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 	if err != nil {
 		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
 	}
-	rec.Updated = fromMS(updated)
-	if err := json.Unmarshal([]byte(fields), &rec.Fields); err != nil {
-		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
+	if err := storeplan.DecodeRecord(&rec, fields, updated); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }
@@ -956,9 +944,8 @@ func (s *Store) SourceRecords(ctx context.Context, q forcesync.SourceQuery) ([]f
 		if err := rows.Scan(&rec.Key, &rec.Version, &fields, &updated); err != nil {
 			return nil, fmt.Errorf("source records %s: %w", q.Source, err)
 		}
-		rec.Updated = fromMS(updated)
-		if err := json.Unmarshal([]byte(fields), &rec.Fields); err != nil {
-			return nil, fmt.Errorf("source record %s/%s: %w", q.Source, rec.Key, err)
+		if err := storeplan.DecodeRecord(&rec, fields, updated); err != nil {
+			return nil, err
 		}
 		out = append(out, rec)
 	}
@@ -985,26 +972,14 @@ func scanStatuses(rows *sql.Rows) ([]forcesync.RecordStatus, error) {
 	var out []forcesync.RecordStatus
 	for rows.Next() {
 		var (
-			st                         forcesync.RecordStatus
-			state, code, msg, fl, warn string
-			next, updated              int64
+			st forcesync.RecordStatus
+			c  storeplan.StatusColumns
 		)
-		if err := rows.Scan(&st.Mapping, &st.Key, &st.Source, &state, &st.SalesforceID, &code, &msg, &fl, &warn,
-			&st.Attempts, &next, &st.Version, &updated); err != nil {
+		if err := rows.Scan(&st.Mapping, &st.Key, &st.Source, &c.State, &st.SalesforceID, &c.Code, &c.Message, &c.Fields, &c.Warnings,
+			&st.Attempts, &c.Next, &st.Version, &c.Updated); err != nil {
 			return nil, err
 		}
-		st.State = forcesync.State(state)
-		st.NextAttempt = fromMS(next)
-		st.Updated = fromMS(updated)
-		if code != "" {
-			st.Error = &forcesync.RecordError{Code: code, Message: msg}
-			if fl != "" {
-				_ = json.Unmarshal([]byte(fl), &st.Error.Fields)
-			}
-		}
-		if warn != "" {
-			_ = json.Unmarshal([]byte(warn), &st.Warnings)
-		}
+		c.Decode(&st)
 		out = append(out, st)
 	}
 	return out, rows.Err()
@@ -1148,29 +1123,15 @@ func (s *Store) RecordAPIUsage(ctx context.Context, u forcesync.APIUsage) error 
 		return fmt.Errorf("api usage: %w", err)
 	}
 	defer tx.Rollback()
-	var (
-		oldDay, oldCalls string
-		used, max        int
-	)
-	calls := map[string]int{}
-	err = tx.QueryRowContext(ctx, `SELECT day, calls, used, max FROM api_usage WHERE connection = ?`, u.Connection).Scan(&oldDay, &oldCalls, &used, &max)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	var old storeplan.Usage
+	err = tx.QueryRowContext(ctx, `SELECT day, calls, used, max FROM api_usage WHERE connection = ?`, u.Connection).Scan(&old.Day, &old.Calls, &old.Used, &old.Max)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("api usage %s: %w", u.Connection, err)
-	case oldDay == day:
-		_ = json.Unmarshal([]byte(oldCalls), &calls)
 	}
-	for k, v := range u.Calls {
-		calls[k] += v
-	}
-	if u.Max > 0 {
-		used, max = u.Used, u.Max
-	}
-	b, _ := json.Marshal(calls)
+	row := old.Add(u, day)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO api_usage (connection, used, max, day, calls, at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (connection) DO UPDATE SET used = excluded.used, max = excluded.max, day = excluded.day, calls = excluded.calls, at = excluded.at`,
-		u.Connection, used, max, day, string(b), ms(at)); err != nil {
+		u.Connection, row.Used, row.Max, row.Day, row.Calls, ms(at)); err != nil {
 		return fmt.Errorf("api usage %s: %w", u.Connection, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -1182,18 +1143,15 @@ func (s *Store) RecordAPIUsage(ctx context.Context, u forcesync.APIUsage) error 
 // APIUsage implements forcesync.Store.
 func (s *Store) APIUsage(ctx context.Context, connection string) (*forcesync.APIUsage, error) {
 	u := forcesync.APIUsage{Connection: connection, Calls: map[string]int{}}
-	var calls, day string
+	var row storeplan.Usage
 	var at int64
-	err := s.r.QueryRowContext(ctx, `SELECT used, max, day, calls, at FROM api_usage WHERE connection = ?`, connection).Scan(&u.Used, &u.Max, &day, &calls, &at)
+	err := s.r.QueryRowContext(ctx, `SELECT used, max, day, calls, at FROM api_usage WHERE connection = ?`, connection).Scan(&row.Used, &row.Max, &row.Day, &row.Calls, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &u, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("api usage %s: %w", connection, err)
 	}
-	u.At = fromMS(at)
-	if day == s.now().UTC().Format("2006-01-02") {
-		_ = json.Unmarshal([]byte(calls), &u.Calls)
-	}
+	row.Decode(&u, at, s.now().UTC().Format("2006-01-02"))
 	return &u, nil
 }

@@ -7,6 +7,7 @@ package storeplan
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -231,4 +232,90 @@ func FieldName(q *forcesync.SourceQuery) error {
 		return forcesync.Errorf(forcesync.EInvalid, "source query: negative offset or limit")
 	}
 	return nil
+}
+
+// MS is t in Unix milliseconds, the stores' time column; zero for the zero
+// time.
+func MS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMS reverses MS.
+func FromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// StatusColumns are a status row's stored columns that need decoding.
+type StatusColumns struct {
+	State, Code, Message, Fields, Warnings string
+	Next, Updated                          int64
+}
+
+// Decode fills st from c.
+func (c *StatusColumns) Decode(st *forcesync.RecordStatus) {
+	st.State = forcesync.State(c.State)
+	st.NextAttempt = FromMS(c.Next)
+	st.Updated = FromMS(c.Updated)
+	st.Error, st.Warnings = nil, nil
+	if c.Code != "" {
+		st.Error = &forcesync.RecordError{Code: c.Code, Message: c.Message}
+		if c.Fields != "" {
+			_ = json.Unmarshal([]byte(c.Fields), &st.Error.Fields)
+		}
+	}
+	if c.Warnings != "" {
+		_ = json.Unmarshal([]byte(c.Warnings), &st.Warnings)
+	}
+}
+
+// DecodeRecord fills rec's Fields and Updated from stored columns.
+func DecodeRecord(rec *forcesync.SourceRecord, fields string, updated int64) error {
+	rec.Updated = FromMS(updated)
+	if err := json.Unmarshal([]byte(fields), &rec.Fields); err != nil {
+		return fmt.Errorf("source record %s/%s: %w", rec.Source, rec.Key, err)
+	}
+	return nil
+}
+
+// Usage is a connection's stored API usage row.
+type Usage struct {
+	Used, Max int
+	Day       string // UTC date of Calls, 2006-01-02
+	Calls     string // JSON object of calls by kind
+}
+
+// Add returns the row after recording u on day: calls are added to the
+// day's (a new day starts from zero), and the org's figures replaced when
+// u carries them.
+func (old Usage) Add(u forcesync.APIUsage, day string) Usage {
+	calls := map[string]int{}
+	if old.Day == day && old.Calls != "" {
+		_ = json.Unmarshal([]byte(old.Calls), &calls)
+	}
+	for k, v := range u.Calls {
+		calls[k] += v
+	}
+	out := Usage{Used: old.Used, Max: old.Max, Day: day}
+	if u.Max > 0 {
+		out.Used, out.Max = u.Used, u.Max
+	}
+	b, _ := json.Marshal(calls)
+	out.Calls = string(b)
+	return out
+}
+
+// Decode fills u from the row, with today's calls (none if the row is of
+// another day).
+func (row Usage) Decode(u *forcesync.APIUsage, at int64, today string) {
+	u.Used, u.Max, u.At = row.Used, row.Max, FromMS(at)
+	u.Calls = map[string]int{}
+	if row.Day == today {
+		_ = json.Unmarshal([]byte(row.Calls), &u.Calls)
+	}
 }
