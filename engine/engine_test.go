@@ -246,23 +246,7 @@ func TestMatchByEmailTwinsAcrossWorkers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { r.eng.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		a, b := r.status("idp_user", "a"), r.status("idp_user", "b")
-		if a.State == forcesync.StateSynced && b.State == forcesync.StateSynced {
-			if a.SalesforceID == "" || a.SalesforceID != b.SalesforceID {
-				t.Fatalf("twins bound to different contacts: %s and %s", a.SalesforceID, b.SalesforceID)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not synced: %+v %+v", a, b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got := r.query("SELECT Id FROM Contact WHERE Email = 'twin@example.com'"); len(got) != 1 {
-		t.Fatalf("%d contacts for one email, want 1", len(got))
-	}
+	r.waitOneTwin()
 }
 
 // TestMatchByEmailTwinsAcrossEngines: the same race between two engines
@@ -291,6 +275,14 @@ func TestMatchByEmailTwinsAcrossEngines(t *testing.T) {
 		go func() { defer wg.Done(); e.Run(ctx) }()
 	}
 	defer func() { cancel(); wg.Wait() }()
+	r.waitOneTwin()
+}
+
+// waitOneTwin waits until twins "a" and "b" are synced, and checks they
+// are bound to the one Contact of their email.
+func (r *rig) waitOneTwin() {
+	t := r.t
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		a, b := r.status("idp_user", "a"), r.status("idp_user", "b")

@@ -37,6 +37,16 @@ var migrations embed.FS
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// lockSpace keeps this deployment's advisory locks apart from those of
+	// deployments in other schemas of the same database.
+	lockSpace string
+}
+
+// lockKey is the advisory lock key of name in this store's space.
+func (s *Store) lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("forcesync/" + s.lockSpace + "/" + name))
+	return int64(h.Sum64() >> 1)
 }
 
 var _ forcesync.Store = (*Store)(nil)
@@ -92,7 +102,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, now: opt.Now}
+	s := &Store{pool: pool, now: opt.Now, lockSpace: opt.Schema}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -119,9 +129,7 @@ func (s *Store) migrate(ctx context.Context, schema string) error {
 	}
 	// One lock per schema: replicas of one deployment migrate in turn,
 	// deployments in other schemas do not wait for them.
-	h := fnv.New64a()
-	h.Write([]byte("forcesync-migrations/" + schema))
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64() >> 1)))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.lockKey("migrations")))
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)
 	}
@@ -343,7 +351,21 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 		p := int32(*req.Priority)
 		prio = &p
 	}
-	rows, err := s.pool.Query(ctx, `WITH picked AS (
+	type claimed struct {
+		it       forcesync.WorkItem
+		due, enq int64
+	}
+	var got []claimed
+	err := s.inTx(ctx, "claim "+req.Mapping, func(tx pgx.Tx) error {
+		got = got[:0]
+		// Claims of one mapping take turns (for the few milliseconds a
+		// claim takes), across replicas too: two at once would split the
+		// due rows between them, and a Bulk-sized batch would become two
+		// jobs, each with its fixed cost in API calls.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey("claim/"+req.Mapping)); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `WITH picked AS (
 			SELECT key, due_at FROM outbox
 			WHERE mapping = $1 AND due_at <= $2 AND (lease_owner IS NULL OR lease_until <= $2)
 				AND ($6::integer IS NULL OR priority = $6)
@@ -365,50 +387,46 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 		LEFT JOIN bindings b ON b.mapping = $1 AND b.key = l.key
 		LEFT JOIN intents i ON i.mapping = $1 AND i.key = l.key
 		LEFT JOIN statuses st ON st.mapping = $1 AND st.key = l.key`,
-		req.Mapping, nowMS, req.Limit, req.Owner, until, prio)
-	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
-	}
-	type claimed struct {
-		it       forcesync.WorkItem
-		due, enq int64
-	}
-	var got []claimed
-	var (
-		c                  claimed
-		p                  int32
-		op, fields, heldFP string
-		sfID, fp, imatch   *string
-		bmod, bupd, iat    *int64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&c.it.Key, &c.it.Source, &p, &c.it.Seq, &c.it.Attempts, &c.it.Forced, &c.enq, &c.due,
-		&c.it.Version, &op, &fields, &sfID, &fp, &bmod, &bupd, &imatch, &iat, &heldFP}, func() error {
-		it := c.it
-		it.Mapping = req.Mapping
-		it.Priority = forcesync.Priority(p)
-		it.Enqueued = fromMS(c.enq)
-		it.Op = forcesync.Op(op)
-		it.HeldFingerprint = heldFP
-		if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
-			return fmt.Errorf("%s: stored fields: %w", it.Key, err)
+			req.Mapping, nowMS, req.Limit, req.Owner, until, prio)
+		if err != nil {
+			return err
 		}
-		if sfID != nil {
-			it.Binding = &forcesync.Binding{Mapping: req.Mapping, Key: it.Key, SalesforceID: *sfID,
-				Fingerprint: *fp, Modstamp: fromMS(*bmod), Updated: fromMS(*bupd)}
-		}
-		if imatch != nil {
-			in := &forcesync.Intent{Key: it.Key, At: fromMS(*iat)}
-			if err := json.Unmarshal([]byte(*imatch), &in.Match); err != nil {
-				return fmt.Errorf("%s: stored intent: %w", it.Key, err)
+		var (
+			c                  claimed
+			p                  int32
+			op, fields, heldFP string
+			sfID, fp, imatch   *string
+			bmod, bupd, iat    *int64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&c.it.Key, &c.it.Source, &p, &c.it.Seq, &c.it.Attempts, &c.it.Forced, &c.enq, &c.due,
+			&c.it.Version, &op, &fields, &sfID, &fp, &bmod, &bupd, &imatch, &iat, &heldFP}, func() error {
+			it := c.it
+			it.Mapping = req.Mapping
+			it.Priority = forcesync.Priority(p)
+			it.Enqueued = fromMS(c.enq)
+			it.Op = forcesync.Op(op)
+			it.HeldFingerprint = heldFP
+			if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
+				return fmt.Errorf("%s: stored fields: %w", it.Key, err)
 			}
-			it.Intent = in
-		}
-		got = append(got, claimed{it: it, due: c.due, enq: c.enq})
-		return nil
+			if sfID != nil {
+				it.Binding = &forcesync.Binding{Mapping: req.Mapping, Key: it.Key, SalesforceID: *sfID,
+					Fingerprint: *fp, Modstamp: fromMS(*bmod), Updated: fromMS(*bupd)}
+			}
+			if imatch != nil {
+				in := &forcesync.Intent{Key: it.Key, At: fromMS(*iat)}
+				if err := json.Unmarshal([]byte(*imatch), &in.Match); err != nil {
+					return fmt.Errorf("%s: stored intent: %w", it.Key, err)
+				}
+				it.Intent = in
+			}
+			got = append(got, claimed{it: it, due: c.due, enq: c.enq})
+			return nil
+		})
+		return err // a failed read rolls the leases back
 	})
 	if err != nil {
-		// The rows are leased; a failed read leaves them to the lease's end.
-		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
+		return nil, err
 	}
 	slices.SortFunc(got, func(a, b claimed) int {
 		return cmp.Or(cmp.Compare(a.it.Priority, b.it.Priority), cmp.Compare(a.due, b.due),

@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,38 +11,15 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/internal/pgtest"
 	"github.com/forcesync/forcesync/postgres"
 	"github.com/forcesync/forcesync/storetest"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// dsnEnv names the variable holding the test server's DSN; .ci/run sets it.
-const dsnEnv = "FORCESYNC_TEST_POSTGRES"
-
-var schemaSeq atomic.Int64
-
-// freshSchema returns the DSN and a new empty schema, dropped when the test
-// ends, so tests share the server but never each other's tables.
+// freshSchema returns the DSN and a new schema for one test.
 func freshSchema(t *testing.T) (string, string) {
 	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		t.Skipf("%s is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", dsnEnv)
-	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(admin.Close)
-	schema := fmt.Sprintf("fs_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, schemaSeq.Add(1))
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return dsn, schema
+	return pgtest.Schema(t, "test")
 }
 
 func open(t *testing.T, dsn, schema string, now func() time.Time) *postgres.Store {
@@ -190,5 +167,44 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 	}
 	if _, err := postgres.Open(context.Background(), "postgres://x@127.0.0.1/test", postgres.Options{Schema: "bad; DROP"}); err == nil || !strings.Contains(err.Error(), "schema") {
 		t.Fatalf("bad schema name: %v", err)
+	}
+}
+
+// Claims of one mapping at the same moment do not split the due rows: one
+// gets the whole batch (a Bulk job's worth stays one job), the others wait
+// for it and find nothing left.
+func TestConcurrentClaimsTakeTurns(t *testing.T) {
+	dsn, schema := freshSchema(t)
+	ctx := context.Background()
+	s := open(t, dsn, schema, nil)
+	defer s.Close()
+	var cs []forcesync.Change
+	for i := range 10000 {
+		cs = append(cs, forcesync.Change{Source: "contact", Key: fmt.Sprintf("k%05d", i), Fields: map[string]any{"i": float64(i)}})
+	}
+	if _, err := s.Accept(ctx, []string{"m"}, cs); err != nil {
+		t.Fatal(err)
+	}
+	const claimers = 4
+	got := make([]int, claimers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: fmt.Sprintf("w%d", w), Lease: time.Minute, Limit: 10000})
+			if err != nil {
+				t.Errorf("claim: %v", err)
+			}
+			got[w] = len(items)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	slices.Sort(got)
+	if fmt.Sprint(got) != "[0 0 0 10000]" {
+		t.Fatalf("claims got %v, want one claim with all 10000", got)
 	}
 }

@@ -7,16 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/internal/pgtest"
 	"github.com/forcesync/forcesync/salesforce"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestServeReplicasOnPostgres runs two forcesync serve processes' worth of
@@ -24,22 +22,8 @@ import (
 // org: records ingested through either replica reach Salesforce exactly
 // once, and `forcesync status` reads the shared store.
 func TestServeReplicasOnPostgres(t *testing.T) {
-	dsn := os.Getenv("FORCESYNC_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("FORCESYNC_TEST_POSTGRES is not set")
-	}
+	dsn, schema := pgtest.Schema(t, "serve")
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("fs_serve_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		admin.Close()
-	})
 	emu, err := emulator.New(emulator.Config{})
 	if err != nil {
 		t.Fatal(err)
