@@ -286,6 +286,41 @@ func newID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// reserveName makes sure userName is free for the User id (new when id is
+// ""): no other User has it, and no other request is giving it to one
+// right now. The reservation is a hold in the store (the one that keeps
+// match-by-Email twins apart), so it works across replicas; call release
+// once the User is saved.
+func (s *Server) reserveName(ctx context.Context, userName, id string) (release func(), err error) {
+	scope, owner, value := "scim-userName/"+s.cfg.Source, "scim/"+newID(), strings.ToLower(userName)
+	now := s.cfg.Now()
+	held, err := s.cfg.Store.HoldMatches(ctx, scope, owner, []string{value}, now, now.Add(nameHold))
+	if err != nil {
+		return nil, err
+	}
+	if len(held) == 0 {
+		return nil, &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "another request is saving a User with userName " + strconv.Quote(userName)}
+	}
+	release = func() {
+		if err := s.cfg.Store.ReleaseMatches(context.WithoutCancel(ctx), scope, owner, held); err != nil {
+			s.cfg.Logger.Warn("scim: releasing a userName hold (it runs out by itself)", "err", err)
+		}
+	}
+	taken, err := s.taken(ctx, userName, id)
+	if err == nil && taken {
+		err = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a User with userName " + strconv.Quote(userName) + " exists"}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// nameHold bounds how long a request may hold a userName; a request is
+// much shorter, and a crashed process's holds free themselves.
+const nameHold = 30 * time.Second
+
 // taken reports whether another User than id has userName.
 func (s *Server) taken(ctx context.Context, userName, id string) (bool, error) {
 	recs, err := s.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: s.cfg.Source, Field: "userName", Value: userName, Limit: 2})
@@ -358,14 +393,12 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	name := attr(res, "userName").(string)
-	if taken, err := s.taken(r.Context(), name, ""); err != nil || taken {
-		if err == nil {
-			err = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a User with userName " + strconv.Quote(name) + " exists"}
-		}
+	release, err := s.reserveName(r.Context(), attr(res, "userName").(string), "")
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	defer release()
 	id := newID()
 	rec, err := s.save(r.Context(), id, res, "", 0, forcesync.OpUpsert)
 	if err == nil && rec == nil {
@@ -409,17 +442,16 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 			s.fail(w, err)
 			return
 		}
+		release := func() {}
 		name := attr(res, "userName").(string)
 		if old, _ := attr(u.res, "userName").(string); !strings.EqualFold(old, name) {
-			if taken, err := s.taken(r.Context(), name, id); err != nil || taken {
-				if err == nil {
-					err = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a User with userName " + strconv.Quote(name) + " exists"}
-				}
+			if release, err = s.reserveName(r.Context(), name, id); err != nil {
 				s.fail(w, err)
 				return
 			}
 		}
 		rec, err := s.save(r.Context(), id, res, createdOf(u.res), u.rec.Version+1, forcesync.OpUpsert)
+		release()
 		if err != nil {
 			s.fail(w, err)
 			return

@@ -321,3 +321,35 @@ func TestFlattenPrimary(t *testing.T) {
 		}
 	}
 }
+
+// Many simultaneous POSTs of one userName make exactly one User.
+func TestConcurrentCreatesOneUser(t *testing.T) {
+	r := newRig(t)
+	const n = 8
+	codes := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			code, _, _ := r.do("POST", "/scim/v2/Users", `{"userName":"race@example.com"}`)
+			codes <- code
+		}()
+	}
+	close(start)
+	created := 0
+	for range n {
+		switch code := <-codes; code {
+		case 201:
+			created++
+		case 409:
+		default:
+			t.Errorf("status %d", code)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d Users created for one userName", created)
+	}
+	if code, list, _ := r.do("GET", "/scim/v2/Users?filter="+url.QueryEscape(`userName eq "race@example.com"`), ""); code != 200 || list["totalResults"] != 1.0 {
+		t.Fatalf("lookup: %d %v", code, list)
+	}
+}
