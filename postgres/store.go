@@ -763,7 +763,7 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 
 // sourceWhere is the WHERE clause and arguments of q.
 func sourceWhere(q *forcesync.SourceQuery) (string, []any, error) {
-	if err := storeplan.FieldName(q); err != nil {
+	if err := storeplan.CheckSourceQuery(q); err != nil {
 		return "", nil, err
 	}
 	// version > 0 leaves out an Accept's placeholder rows.

@@ -217,19 +217,17 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 	return st
 }
 
-// FieldName checks the field of a forcesync.SourceQuery: a name of letters,
-// digits and underscores, so stores may put it in a JSON path.
-func FieldName(q *forcesync.SourceQuery) error {
-	if q.Field == "" {
-		return nil
+// CheckSourceQuery checks a forcesync.SourceQuery before a store builds
+// SQL from it: the field is a name of letters, digits and underscores (so
+// it may go in a JSON path), and offset and limit are not negative.
+func CheckSourceQuery(q *forcesync.SourceQuery) error {
+	if q.Offset < 0 || q.Limit < 0 {
+		return forcesync.Errorf(forcesync.EInvalid, "source query: negative offset or limit")
 	}
 	for _, r := range q.Field {
 		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
 			return forcesync.Errorf(forcesync.EInvalid, "source query: field %q: use letters, digits and underscores", q.Field)
 		}
-	}
-	if q.Offset < 0 || q.Limit < 0 {
-		return forcesync.Errorf(forcesync.EInvalid, "source query: negative offset or limit")
 	}
 	return nil
 }

@@ -620,4 +620,7 @@ func testSourceRecords(t *testing.T, s forcesync.Store, clk *Clock) {
 	if _, err := s.SourceRecords(ctx, forcesync.SourceQuery{Source: "idp", Field: "a'b", Value: "x"}); forcesync.ErrorCode(err) != forcesync.EInvalid {
 		t.Fatalf("bad field name: %v", err)
 	}
+	if _, err := s.SourceRecords(ctx, forcesync.SourceQuery{Source: "idp", Offset: -1}); forcesync.ErrorCode(err) != forcesync.EInvalid {
+		t.Fatalf("negative offset: %v", err)
+	}
 }
