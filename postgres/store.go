@@ -289,15 +289,14 @@ func acceptWrite(ctx context.Context, tx pgx.Tx, mappings []string, rows []store
 	}
 	// A mapping reads one source, so its keys are unique here unless the
 	// caller mixed sources sharing a key; keep the last of those.
-	bk, bs, bp, bv := keys, srcs, prios, vers
-	if hasDupKeys(keys) {
-		bk, bs, bp, bv = nil, nil, nil, nil
-		for i := range rows {
-			if i+1 < n && keys[i+1] == keys[i] {
-				continue
-			}
-			bk, bs, bp, bv = append(bk, keys[i]), append(bs, srcs[i]), append(bp, prios[i]), append(bv, vers[i])
+	var bk, bs []string
+	var bp []int32
+	var bv []int64
+	for i := range rows {
+		if i+1 < n && keys[i+1] == keys[i] {
+			continue
 		}
+		bk, bs, bp, bv = append(bk, keys[i]), append(bs, srcs[i]), append(bp, prios[i]), append(bv, vers[i])
 	}
 	var seq int64
 	if err := tx.QueryRow(ctx, `SELECT nextval('outbox_seq')`).Scan(&seq); err != nil {
@@ -319,16 +318,6 @@ func acceptWrite(ctx context.Context, tx pgx.Tx, mappings []string, rows []store
 		}
 	}
 	return nil
-}
-
-// hasDupKeys reports whether sorted keys repeat.
-func hasDupKeys(sorted []string) bool {
-	for i := 1; i < len(sorted); i++ {
-		if sorted[i] == sorted[i-1] {
-			return true
-		}
-	}
-	return false
 }
 
 // Claim implements forcesync.Store. One statement picks due rows that no

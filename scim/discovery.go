@@ -27,10 +27,6 @@ func (s *Server) handleSPC(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func base(r *http.Request) string {
-	return strings.TrimSuffix(location(r, ""), "/Users/")
-}
-
 func userResourceType(r *http.Request) map[string]any {
 	return map[string]any{
 		"schemas":          []string{schemaResourceType},

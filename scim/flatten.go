@@ -95,7 +95,7 @@ func preferred(v any) map[string]any {
 		if !ok {
 			continue
 		}
-		if p, _ := attr(m, "primary").(bool); p {
+		if isPrimary(m) {
 			return m
 		}
 		if first == nil {

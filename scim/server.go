@@ -189,14 +189,17 @@ func (s *Server) load(ctx context.Context, id string) (*user, error) {
 	return &user{rec: rec, res: res}, nil
 }
 
-// location is the URL of the User with id, from the request's own address.
-func location(r *http.Request, id string) string {
+// base is the URL of /scim/v2 as the request reached it.
+func base(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + "/scim/v2/Users/" + id
+	return scheme + "://" + r.Host + "/scim/v2"
 }
+
+// location is the URL of the User with id.
+func location(r *http.Request, id string) string { return base(r) + "/Users/" + id }
 
 // present returns the resource as served: meta completed for r.
 func present(r *http.Request, u *user) map[string]any {
@@ -434,7 +437,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 			s.fail(w, err)
 			return
 		}
-		res, err := change(deepCopy(u.res))
+		res, err := change(cloneResource(u.res))
 		if err == nil {
 			err = clean(res)
 		}
@@ -475,7 +478,7 @@ func (s *Server) handleReplace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.update(w, r, func(map[string]any) (map[string]any, error) { return deepCopy(res), nil })
+	s.update(w, r, func(map[string]any) (map[string]any, error) { return cloneResource(res), nil })
 }
 
 func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
@@ -515,7 +518,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	// The delete carries the last fields, so mappings that disable rather
 	// than delete still see who it was.
-	rec, err := s.save(r.Context(), u.rec.Key, deepCopy(u.res), createdOf(u.res), u.rec.Version+1, forcesync.OpDelete)
+	rec, err := s.save(r.Context(), u.rec.Key, cloneResource(u.res), createdOf(u.res), u.rec.Version+1, forcesync.OpDelete)
 	if err == nil && rec == nil {
 		err = &Error{Status: http.StatusConflict, Detail: "the User changed while being deleted; try again"}
 	}
@@ -641,25 +644,7 @@ func intParam(s string, def int) (int, error) {
 	return n, nil
 }
 
-// deepCopy copies a decoded JSON value.
-func deepCopy(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = copyValue(v)
-	}
-	return out
-}
-
-func copyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return deepCopy(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = copyValue(e)
-		}
-		return out
-	}
-	return v
+// cloneResource copies a resource deeply (see cloneValue).
+func cloneResource(m map[string]any) map[string]any {
+	return cloneValue(m).(map[string]any)
 }
