@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// work is one claimed item on its way through a batch.
+type work struct {
+	item      forcesync.WorkItem
+	payload   mapping.Payload
+	out       forcesync.Outcome
+	done      bool
+	created   bool // Salesforce created the record in this batch
+	unchanged bool // settled without a call: nothing changed
+}
+
+func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
+	w.out.State = state
+	w.out.Error = err
+	w.done = true
+}
+
+// pushBatch claims one batch of a mapping and pushes it.
+func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, error) {
+	size := p.Mapping.BatchSize
+	if size <= 0 || size > 200 {
+		size = 200
+	}
+	// An External ID mapping claims up to a Bulk job's worth; when the claim
+	// reaches the threshold it goes through Bulk API 2.0, otherwise through
+	// Collections in calls of size. Deciding on what was claimed (rather
+	// than on a count of the backlog) costs no extra query and ignores work
+	// that is waiting for a retry.
+	limit := size
+	bulkOK := e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID
+	if bulkOK {
+		limit = max(e.cfg.BulkBatch, e.cfg.BulkThreshold)
+	}
+	now := e.cfg.Now()
+	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: limit, Now: now})
+	if err != nil || len(items) == 0 {
+		return 0, err
+	}
+	useBulk := bulkOK && len(items) >= e.cfg.BulkThreshold
+	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "collections", Started: now, Records: len(items)}
+	if useBulk {
+		run.API = "bulk"
+	}
+	calls0 := e.api.Calls()
+	ws := make([]*work, len(items))
+	for i, it := range items {
+		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
+	}
+	e.prepare(p, ws)
+	var callErr error
+	switch p.Mapping.Match.Kind {
+	case forcesync.MatchExternalID:
+		callErr = e.pushUpserts(ctx, p, ws, useBulk, size)
+	default:
+		callErr = e.pushMatched(ctx, owner, p, ws)
+	}
+	if callErr == nil {
+		callErr = e.pushDeletes(ctx, p, ws)
+	}
+	outs := make([]forcesync.Outcome, 0, len(ws))
+	for _, w := range ws {
+		if !w.done {
+			// Not reached because a whole call failed: try again later.
+			re, _ := recordError(callErr)
+			if callErr == nil {
+				re = &forcesync.RecordError{Code: "NOT_ATTEMPTED", Message: "not attempted"}
+			}
+			w.out.State, w.out.Error = forcesync.StateRetrying, re
+		}
+		if w.out.State == forcesync.StateRetrying && w.out.NextAttempt.IsZero() {
+			if w.out.Error != nil && w.out.Error.Code == codeInterrupted {
+				w.out.NextAttempt = e.cfg.Now() // not Salesforce's doing: no backoff
+			} else {
+				w.out.NextAttempt = e.cfg.Now().Add(e.backoff(w.item.Attempts))
+			}
+		}
+		countRun(run, w)
+		outs = append(outs, w.out)
+	}
+	run.Finished = e.cfg.Now()
+	run.APICalls = int(e.api.Calls() - calls0)
+	// Commit even when the context ended: Salesforce already has the data.
+	if err := e.store.Complete(context.WithoutCancel(ctx), owner, outs, run); err != nil {
+		return len(items), err
+	}
+	if used, max := e.api.Usage(); max > 0 {
+		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: p.Mapping.Connection,
+			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})
+	}
+	if callErr != nil && !salesforce.Retryable(callErr) {
+		return len(items), callErr
+	}
+	return len(items), nil
+}
+
+func countRun(run *forcesync.Run, w *work) {
+	switch w.out.State {
+	case forcesync.StateSynced:
+		switch {
+		case w.created:
+			run.Created++
+		case w.unchanged:
+			run.Unchanged++
+		default:
+			run.Updated++
+		}
+	case forcesync.StateDeleted:
+		run.Deleted++
+	case forcesync.StateSkipped:
+		run.Skipped++
+	case forcesync.StateHeld, forcesync.StateRetrying:
+		run.Failed++
+	}
+}
+
+// prepare applies the filter, compiles payloads and settles every item that
+// needs no API call: skipped, unchanged, still held, not allowed.
+func (e *Engine) prepare(p *Pipe, ws []*work) {
+	c := p.Compiled
+	for _, w := range ws {
+		it := w.item
+		bound := it.Binding != nil && it.Binding.SalesforceID != ""
+		if bound {
+			w.out.SalesforceID = it.Binding.SalesforceID
+		}
+		if it.Op == forcesync.OpDelete {
+			if !c.DeletesInSalesforce() || !bound {
+				w.out.Unbind = bound && c.DeletesInSalesforce()
+				w.finish(forcesync.StateSkipped, nil)
+			}
+			continue
+		}
+		ok, err := c.Filter(it.Fields)
+		if err != nil {
+			w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "FILTER_ERROR", Message: err.Error()})
+			continue
+		}
+		if !ok {
+			w.finish(forcesync.StateSkipped, nil)
+			continue
+		}
+		if bound && !c.CanUpdate() {
+			w.out.Fingerprint = it.Binding.Fingerprint
+			w.unchanged = true
+			w.finish(forcesync.StateSynced, nil)
+			continue
+		}
+		pl, err := c.PayloadFor(it.Key, it.Fields, !bound)
+		if err != nil {
+			var re *forcesync.RecordError
+			if !errors.As(err, &re) {
+				re = &forcesync.RecordError{Code: "MAPPING_ERROR", Message: err.Error()}
+			}
+			w.out.Fingerprint = ""
+			w.finish(forcesync.StateHeld, re)
+			continue
+		}
+		w.payload = pl
+		if p.Mapping.Match.Kind == forcesync.MatchExternalID {
+			// Only the payload is sent from here on (a match by fields
+			// builds payloads again): let a big batch's source fields go.
+			w.item.Fields, w.out.Item.Fields = nil, nil
+		}
+		w.out.Warnings = pl.Warnings
+		w.out.Fingerprint = pl.Fingerprint
+		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint {
+			w.unchanged = true
+			w.finish(forcesync.StateSynced, nil) // no change: no call
+			continue
+		}
+		if !it.Forced && it.HeldFingerprint != "" && it.HeldFingerprint == pl.Fingerprint {
+			w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "HELD", Message: "unchanged since Salesforce refused it; change the record or the mapping, or retry it"})
+			continue
+		}
+		if !bound && !c.CanCreate() && p.Mapping.Match.Kind == forcesync.MatchBinding {
+			w.finish(forcesync.StateSkipped, nil)
+		}
+	}
+}
+
+// settle records a call's result for a work item.
+func (e *Engine) settle(w *work, r Result, created bool) {
+	switch {
+	case r.Err == nil:
+		w.out.SalesforceID = r.ID
+		w.created = created
+		if w.payload.UpdateFingerprint != "" {
+			// The record is bound from now on, so its next change is
+			// compared as an update: store the update-time fingerprint,
+			// also when an upsert built for a create found the record
+			// (say, created by a call whose answer was lost).
+			w.out.Fingerprint = w.payload.UpdateFingerprint
+		}
+		w.finish(forcesync.StateSynced, nil)
+	case r.Retryable:
+		w.finish(forcesync.StateRetrying, r.Err)
+	default:
+		w.finish(forcesync.StateHeld, r.Err)
+	}
+}
