@@ -53,6 +53,11 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
+		// Ledger (issue 9): storetest/ledger.go.
+		{"APICallLedger", testAPICallLedger},
+		{"BudgetState", testBudgetState},
+		{"OldestQueued", testOldestQueued},
+		{"BulkJobsInFlight", testBulkJobsInFlight},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
