@@ -207,3 +207,30 @@ func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fi
 	}
 	return out, nil
 }
+
+// LimitsReader is an optional capability of an API: reading the org's
+// daily API usage from /limits, for the governor's re-checks while paused.
+type LimitsReader interface {
+	DailyAPIUsage(ctx context.Context) (used, max int, err error)
+}
+
+// DailyAPIUsage implements LimitsReader. When the allowance is spent,
+// Salesforce refuses /limits too (403 REQUEST_LIMIT_EXCEEDED) but still
+// reports the usage in Sforce-Limit-Info, which is returned then.
+func (a *SalesforceAPI) DailyAPIUsage(ctx context.Context) (int, int, error) {
+	ls, err := a.Client.Limits(ctx)
+	if err != nil {
+		var ae *salesforce.APIError
+		if errors.As(err, &ae) && ae.Code == "REQUEST_LIMIT_EXCEEDED" {
+			if li := a.Client.LastLimitInfo(); li.Max > 0 {
+				return li.Used, li.Max, nil
+			}
+		}
+		return 0, 0, err
+	}
+	d, ok := ls["DailyApiRequests"]
+	if !ok || d.Max <= 0 {
+		return 0, 0, errors.New("limits: DailyApiRequests missing")
+	}
+	return d.Max - d.Remaining, d.Max, nil
+}
