@@ -334,3 +334,6 @@ func (e *Engine) step(ctx context.Context, owner string) (int, error) {
 	}
 	return total, errors.Join(errs...)
 }
+
+// Health returns the connection's health tracker, nil when none was given.
+func (e *Engine) Health() *Health { return e.cfg.Health }

@@ -9,14 +9,6 @@ import (
 	"github.com/forcesync/forcesync"
 )
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	body := map[string]any{"status": "ok"}
-	if why := s.cfg.Engine.Paused(); why != "" {
-		body["paused"] = why
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
 // ingestResponse answers an ingest call.
 type ingestResponse struct {
 	Accepted int       `json:"accepted"`

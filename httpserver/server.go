@@ -38,8 +38,14 @@ type Config struct {
 	SCIM http.Handler
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
-	// Registry receives the server's metrics; nil means a new one.
+	// Registry receives the server's metrics and is what /metrics serves;
+	// nil means a new one.
 	Registry *prometheus.Registry
+	// MetricsNeedsToken and HealthzNeedsToken put GET /metrics and GET
+	// /healthz behind APIToken; false leaves them open.
+	MetricsNeedsToken, HealthzNeedsToken bool
+	// Health, when set, reports each org's state for /healthz (health.go).
+	Health func() []ConnectionHealth
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
