@@ -90,8 +90,25 @@ func toResults(rs []salesforce.SaveResult, err error, n int) ([]Result, error) {
 const codeInterrupted = "INTERRUPTED"
 
 // recordError turns a client error into the domain's record error and says
-// whether it is transient.
+// whether it is transient. The org's daily limit (REQUEST_LIMIT_EXCEEDED)
+// and login failures are transient here although the client does not retry
+// them within seconds.
 func recordError(err error) (*forcesync.RecordError, bool) {
+	re, retry := recordErrorOf(err)
+	if re.Code == salesforce.CodeRequestLimitExceeded || strings.HasPrefix(re.Code, authPrefix) {
+		// Not the record's fault: the budget governor waits out the daily
+		// limit; a failed login is the connection's (Health reports it),
+		// and the records wait for a new login rather than being held.
+		retry = true
+	}
+	return re, retry
+}
+
+// authPrefix starts the codes of login failures (AUTH_INVALID_GRANT).
+const authPrefix = "AUTH_"
+
+
+func recordErrorOf(err error) (*forcesync.RecordError, bool) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// forcesync stopped waiting (shutdown, an interrupted push), not
 		// Salesforce refusing: the record is due again at once.
@@ -107,7 +124,7 @@ func recordError(err error) (*forcesync.RecordError, bool) {
 	}
 	var au *salesforce.AuthError
 	if errors.As(err, &au) {
-		return &forcesync.RecordError{Code: "AUTH_" + strings.ToUpper(au.Code), Message: au.Error()}, au.Retryable()
+		return &forcesync.RecordError{Code: authPrefix + strings.ToUpper(au.Code), Message: au.Error()}, au.Retryable()
 	}
 	return &forcesync.RecordError{Code: "TRANSPORT_ERROR", Message: err.Error()}, salesforce.Retryable(err)
 }

@@ -59,6 +59,7 @@ type Governor struct {
 	checkMu sync.Mutex
 	lanes     map[string]*laneState
 	lastSave  time.Time
+	limitsErr string // the last /limits failure, logged once
 }
 
 // GovernorConfig configures a Governor. Zero values are the defaults.
@@ -241,8 +242,17 @@ func (g *Governor) readLimits(ctx context.Context) {
 	}
 	g.mu.Unlock()
 	g.Spent(ctx, forcesync.LaneRealtime, 1)
+	g.mu.Lock()
+	repeat := err != nil && err.Error() == g.limitsErr
+	g.limitsErr = ""
 	if err != nil {
-		g.cfg.Logger.Warn("reading the org's API usage", "event", "budget.limits_error", "connection", g.cfg.Connection, "err", err)
+		g.limitsErr = err.Error()
+	}
+	g.mu.Unlock()
+	if err != nil {
+		if !repeat { // the same failure again is not news
+			g.cfg.Logger.Warn("reading the org's API usage", "event", "budget.limits_error", "connection", g.cfg.Connection, "err", err)
+		}
 		return
 	}
 	g.cfg.Logger.Debug("read the org's API usage", "event", "budget.limits", "connection", g.cfg.Connection, "used", used, "max", max, "at", now)
@@ -346,7 +356,7 @@ func (g *Governor) setLane(ctx context.Context, lane, why string, now, resume ti
 		ls = &laneState{}
 		g.lanes[lane] = ls
 	}
-	was := ls.why
+	was, since := ls.why, ls.since
 	ls.why = why
 	if why == "" {
 		ls.since, ls.resumeAt = time.Time{}, time.Time{}
@@ -356,7 +366,6 @@ func (g *Governor) setLane(ctx context.Context, lane, why string, now, resume ti
 		}
 		ls.resumeAt = resume
 	}
-	since := ls.since
 	own, budget := g.ownLocked(now), int(g.cfg.Share*float64(g.orgMax))
 	g.mu.Unlock()
 	if (was == "") == (why == "") {

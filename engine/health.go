@@ -105,16 +105,17 @@ func (h *Health) ObserveToken() {
 }
 
 // LoginFailed records a failed login or token renewal (a revoked refresh
-// token, a locked user, a deleted connected app). Only the error's code and
-// description are kept; tokens are never part of an AuthError.
-func (h *Health) LoginFailed(err *salesforce.AuthError) {
+// token, a locked user, a deleted connected app): code is the OAuth error
+// code (invalid_grant), msg the salesforce.AuthError's text, which holds
+// the code and Salesforce's description, never a token.
+func (h *Health) LoginFailed(code, msg string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err.Code == "invalid_grant" {
-		h.failLoginLocked("salesforce.token_revoked", "Salesforce refused the refresh token or grant ("+err.Error()+"); log in again (forcesync login)")
+	if code == "invalid_grant" {
+		h.failLoginLocked("salesforce.token_revoked", "Salesforce refused the refresh token or grant ("+msg+"); log in again (forcesync login)")
 		return
 	}
-	h.failLoginLocked("salesforce.login_failed", err.Error())
+	h.failLoginLocked("salesforce.login_failed", msg)
 }
 
 // failLoginLocked records a login failure; a new reason is logged as event.

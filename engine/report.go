@@ -56,9 +56,20 @@ func (e *Engine) report(p *Pipe, run *forcesync.Run, outs []forcesync.Outcome, c
 	if nHeld > 0 {
 		log.Warn("records held", "event", "push.held", "mapping", name, "api", run.API, "records", nHeld, "codes", codeCounts(held))
 	}
+	if e.cfg.Health == nil {
+		return
+	}
 	var au *salesforce.AuthError
-	if errors.As(callErr, &au) && e.cfg.Health != nil {
-		e.cfg.Health.LoginFailed(au)
+	if errors.As(callErr, &au) {
+		e.cfg.Health.LoginFailed(au.Code, au.Error())
+		return
+	}
+	// A renewal that failed inside a call shows as the records' error.
+	for _, o := range outs {
+		if o.Error != nil && strings.HasPrefix(o.Error.Code, authPrefix) {
+			e.cfg.Health.LoginFailed(strings.ToLower(strings.TrimPrefix(o.Error.Code, authPrefix)), o.Error.Message)
+			return
+		}
 	}
 }
 

@@ -85,11 +85,13 @@ type statusJSON struct {
 	Attempts     int                    `json:"attempts"`
 	NextAttempt  *time.Time             `json:"next_attempt,omitempty"`
 	Updated      time.Time              `json:"updated"`
+	// Version is the source version the state describes.
+	Version int64 `json:"version"`
 }
 
 func toStatusJSON(st forcesync.RecordStatus, withKey bool) statusJSON {
 	out := statusJSON{Mapping: st.Mapping, State: st.State, SalesforceID: st.SalesforceID, Error: st.Error,
-		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated}
+		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated, Version: st.Version}
 	if withKey {
 		out.Key = st.Key
 	}
