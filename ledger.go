@@ -78,7 +78,9 @@ type BudgetState struct {
 type BulkJobRef struct {
 	Connection string
 	ID         string
-	Mapping    string
-	Object     string
-	Created    time.Time
+	// Owner names the process (engine owner) that created the job.
+	Owner   string
+	Mapping string
+	Object  string
+	Created time.Time
 }

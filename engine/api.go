@@ -187,7 +187,7 @@ func (a *SalesforceAPI) FindBy(ctx context.Context, obj, field string, values []
 
 // BulkUpsert implements API.
 func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fields []string, recs []salesforce.Record) (map[string]Result, error) {
-	b := a.Client.Bulk(salesforce.BulkConfig{})
+	b := a.Client.Bulk(salesforce.BulkConfig{OnJob: bulkJobHook(ctx)}) // bulkjobs.go
 	job := salesforce.IngestJob{Object: obj, Operation: salesforce.BulkUpsert, ExternalIDField: extField}
 	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
 		for i, r := range recs {

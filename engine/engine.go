@@ -170,6 +170,8 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 	}
 	// The describes' answers told the org's usage.
 	e.observeUsage()
+	// Bulk jobs left running by a killed process (bulkjobs.go).
+	e.recoverBulkJobs(ctx, cfg.Lease)
 	return e, nil
 }
 
@@ -232,6 +234,20 @@ func (e *Engine) Store() forcesync.Store { return e.store }
 // Run pushes work until ctx ends. Each worker serves every mapping in turn.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // jobs of processes that stopped lately, once their leases ran out
+		defer wg.Done()
+		t := time.NewTicker(e.cfg.Lease)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				e.recoverBulkJobs(ctx, e.cfg.Lease)
+			}
+		}
+	}()
 	for w := 0; w < e.cfg.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {

@@ -108,8 +108,8 @@ func (s *Store) AddBulkJob(ctx context.Context, j forcesync.BulkJobRef) error {
 		created = s.now()
 	}
 	return s.inTx(ctx, "bulk job "+j.ID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO bulk_jobs (connection, id, mapping, object, created) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (connection, id) DO NOTHING`, j.Connection, j.ID, j.Mapping, j.Object, ms(created))
+		_, err := tx.Exec(ctx, `INSERT INTO bulk_jobs (connection, id, owner, mapping, object, created) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (connection, id) DO NOTHING`, j.Connection, j.ID, j.Owner, j.Mapping, j.Object, ms(created))
 		return err
 	})
 }
@@ -124,7 +124,7 @@ func (s *Store) RemoveBulkJob(ctx context.Context, connection, id string) error 
 
 // BulkJobs implements forcesync.Ledger.
 func (s *Store) BulkJobs(ctx context.Context, connection string) ([]forcesync.BulkJobRef, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, mapping, object, created FROM bulk_jobs WHERE connection = $1 ORDER BY created, id`, connection)
+	rows, err := s.pool.Query(ctx, `SELECT id, owner, mapping, object, created FROM bulk_jobs WHERE connection = $1 ORDER BY created, id`, connection)
 	if err != nil {
 		return nil, fmt.Errorf("bulk jobs %s: %w", connection, err)
 	}
@@ -133,7 +133,7 @@ func (s *Store) BulkJobs(ctx context.Context, connection string) ([]forcesync.Bu
 	for rows.Next() {
 		j := forcesync.BulkJobRef{Connection: connection}
 		var c int64
-		if err := rows.Scan(&j.ID, &j.Mapping, &j.Object, &c); err != nil {
+		if err := rows.Scan(&j.ID, &j.Owner, &j.Mapping, &j.Object, &c); err != nil {
 			return nil, fmt.Errorf("bulk jobs %s: %w", connection, err)
 		}
 		j.Created = fromMS(c)

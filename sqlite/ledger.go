@@ -128,8 +128,8 @@ func (s *Store) AddBulkJob(ctx context.Context, j forcesync.BulkJobRef) error {
 	if created.IsZero() {
 		created = s.now()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_jobs (connection, id, mapping, object, created) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (connection, id) DO NOTHING`, j.Connection, j.ID, j.Mapping, j.Object, ms(created)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_jobs (connection, id, owner, mapping, object, created) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (connection, id) DO NOTHING`, j.Connection, j.ID, j.Owner, j.Mapping, j.Object, ms(created)); err != nil {
 		return fmt.Errorf("bulk job %s: %w", j.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -156,7 +156,7 @@ func (s *Store) RemoveBulkJob(ctx context.Context, connection, id string) error 
 
 // BulkJobs implements forcesync.Ledger.
 func (s *Store) BulkJobs(ctx context.Context, connection string) ([]forcesync.BulkJobRef, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, mapping, object, created FROM bulk_jobs WHERE connection = ? ORDER BY created, id`, connection)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, owner, mapping, object, created FROM bulk_jobs WHERE connection = ? ORDER BY created, id`, connection)
 	if err != nil {
 		return nil, fmt.Errorf("bulk jobs %s: %w", connection, err)
 	}
@@ -165,7 +165,7 @@ func (s *Store) BulkJobs(ctx context.Context, connection string) ([]forcesync.Bu
 	for rows.Next() {
 		j := forcesync.BulkJobRef{Connection: connection}
 		var c int64
-		if err := rows.Scan(&j.ID, &j.Mapping, &j.Object, &c); err != nil {
+		if err := rows.Scan(&j.ID, &j.Owner, &j.Mapping, &j.Object, &c); err != nil {
 			return nil, fmt.Errorf("bulk jobs %s: %w", connection, err)
 		}
 		j.Created = fromMS(c)

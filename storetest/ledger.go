@@ -110,7 +110,7 @@ func testOldestQueued(t *testing.T, s forcesync.Store, clk *Clock) {
 func testBulkJobsInFlight(t *testing.T, s forcesync.Store, clk *Clock) {
 	now := clk.Now()
 	for i, id := range []string{"750B", "750A"} {
-		if err := s.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: "org", ID: id, Mapping: "m", Object: "Lead", Created: now.Add(time.Duration(i) * time.Second)}); err != nil {
+		if err := s.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: "org", ID: id, Owner: "p1/0", Mapping: "m", Object: "Lead", Created: now.Add(time.Duration(i) * time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,7 +118,7 @@ func testBulkJobsInFlight(t *testing.T, s forcesync.Store, clk *Clock) {
 		t.Fatalf("noting a job twice: %v", err)
 	}
 	jobs, err := s.BulkJobs(ctx, "org")
-	if err != nil || len(jobs) != 2 || jobs[0].ID != "750B" || jobs[1].ID != "750A" || jobs[0].Object != "Lead" || jobs[0].Mapping != "m" || !jobs[0].Created.Equal(now) {
+	if err != nil || len(jobs) != 2 || jobs[0].ID != "750B" || jobs[1].ID != "750A" || jobs[0].Object != "Lead" || jobs[0].Mapping != "m" || jobs[0].Owner != "p1/0" || !jobs[0].Created.Equal(now) {
 		t.Fatalf("jobs %+v %v", jobs, err)
 	}
 	if other, _ := s.BulkJobs(ctx, "other"); len(other) != 0 {

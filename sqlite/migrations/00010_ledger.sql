@@ -29,6 +29,7 @@ CREATE TABLE budget_state (
 CREATE TABLE bulk_jobs (
     connection TEXT    NOT NULL,
     id         TEXT    NOT NULL,
+    owner      TEXT    NOT NULL,
     mapping    TEXT    NOT NULL,
     object     TEXT    NOT NULL,
     created    INTEGER NOT NULL,
