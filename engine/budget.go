@@ -31,12 +31,13 @@ func (e *Engine) budgetFor(ctx context.Context, p *Pipe) (batchBudget, bool) {
 	if p.Mapping.Match.Kind != forcesync.MatchExternalID {
 		need = matchedBatchCalls
 	}
+	// Both lanes are asked every time, so the state shows each one.
 	rt, _ := e.gov.Headroom(ctx, forcesync.LaneRealtime, need)
+	room, _ := e.gov.Headroom(ctx, forcesync.LaneBackfill, need)
 	if rt < need {
 		return batchBudget{}, false
 	}
 	b := batchBudget{bulk: true}
-	room, _ := e.gov.Headroom(ctx, forcesync.LaneBackfill, need)
 	if room < need {
 		realtime := forcesync.PriorityRealtime
 		b.priority, room = &realtime, rt
@@ -68,11 +69,12 @@ func (e *Engine) observeUsage() {
 	if max <= 0 {
 		return
 	}
+	// Under the lock, so another worker that finds no news finds the
+	// governor told already.
 	e.usageMu.Lock()
-	news := e.usageSeen != [2]int{used, max}
-	e.usageSeen = [2]int{used, max}
-	e.usageMu.Unlock()
-	if news {
+	defer e.usageMu.Unlock()
+	if e.usageSeen != [2]int{used, max} {
+		e.usageSeen = [2]int{used, max}
 		e.gov.ObserveUsage(used, max)
 	}
 }

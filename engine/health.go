@@ -83,7 +83,10 @@ func (h *Health) ObserveCall(info salesforce.CallInfo) {
 			"failures", h.failures, "lasted", h.now().Sub(h.outageSince).Round(time.Millisecond).String())
 	}
 	h.failures, h.outageSince = 0, time.Time{}
-	if info.Kind == salesforce.KindOAuth && info.Status >= 400 && info.Status < 500 {
+	if info.Kind == salesforce.KindOAuth && info.Status >= 400 && info.Status < 500 && h.loginErr == "" {
+		// The answer's body (the OAuth error code) is not seen here; the
+		// engine reports it through LoginFailed, which is more precise, so
+		// this only fills in when nothing better is known.
 		h.failLoginLocked("salesforce.login_failed", "the token endpoint answered "+httpStatus(info.Status))
 	}
 }
