@@ -134,6 +134,9 @@ func (e *Emulator) execQueryLocked(text string, all bool) (*queryResult, *queryE
 }
 
 func (e *Emulator) compileQueryLocked(text string) (*soql.Plan, *queryError) {
+	if qerr := checkQueryLength(text); qerr != nil { // soqllimits.go
+		return nil, qerr
+	}
 	q, err := soql.Parse(text)
 	if err == nil {
 		var plan *soql.Plan
