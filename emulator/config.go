@@ -11,6 +11,11 @@ type Config struct {
 	BaseURL string `yaml:"base_url"`
 	// OrgID is the 18-character organization Id. Empty: a fixed default.
 	OrgID string `yaml:"org_id"`
+	// OrgName is the Organization record's Name. Empty: "Forcesync Emulator".
+	OrgName string `yaml:"org_name"`
+	// Sandbox makes the org a sandbox: Organization.IsSandbox, and the SOAP
+	// login result's <sandbox>.
+	Sandbox bool `yaml:"sandbox"`
 	// DailyAPIRequests is the rolling 24-hour API allowance (DailyApiRequests.Max).
 	// Zero means 100,000.
 	DailyAPIRequests int `yaml:"daily_api_requests"`

@@ -114,7 +114,7 @@ func (e *Emulator) soapLogin(c *call, req soapRequest) {
 	var b strings.Builder
 	b.WriteString(`<loginResponse><result>`)
 	b.WriteString(`<metadataServerUrl>` + esc(base+"/services/Soap/m/"+version+"/"+org[:15]) + `</metadataServerUrl>`)
-	b.WriteString(`<passwordExpired>false</passwordExpired><sandbox>false</sandbox>`)
+	b.WriteString(`<passwordExpired>false</passwordExpired><sandbox>` + strconv.FormatBool(e.cfg.Sandbox) + `</sandbox>`)
 	b.WriteString(`<serverUrl>` + esc(base+"/services/Soap/u/"+version+"/"+org[:15]) + `</serverUrl>`)
 	b.WriteString(`<sessionId>` + esc(s.Token) + `</sessionId>`)
 	b.WriteString(`<userId>` + esc(u.ID) + `</userId>`)
