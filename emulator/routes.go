@@ -14,6 +14,7 @@ func (e *Emulator) routes() {
 
 	// --- SOQL (query.go) ---------------------------------------------------------
 	e.registerQueryRoutes()
+	e.soslRoutes() // sosl.go
 	// --- end SOQL ----------------------------------------------------------------
 
 	// --- COMPOSITE (collections.go, composite.go, admin.go) ---------------------
