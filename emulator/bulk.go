@@ -365,6 +365,9 @@ func (e *Emulator) resetBulk() {
 		}
 	}
 	b.jobs = nil
+	b.mu.Unlock()
+	e.resetBulkV1() // bulkv1.go
+	b.mu.Lock()
 }
 
 // closeBulk stops the worker and waits for it to exit. Jobs left queued are

@@ -7,9 +7,9 @@ type Pos int
 // Query is a parsed SELECT statement. A parent-to-child subquery is a Query
 // too, whose From names the child relationship (Contacts).
 type Query struct {
-	Select  []SelectItem
-	From    From
-	Where   Expr // nil when there is no WHERE clause
+	Select []SelectItem
+	From   From
+	Where  Expr // nil when there is no WHERE clause
 	// With is the WITH clause's filter as written upper-case
 	// (SECURITY_ENFORCED, USER_MODE, SYSTEM_MODE); "" when absent.
 	With    string
