@@ -215,6 +215,11 @@ func TestGzipBothWays(t *testing.T) {
 	if st != 200 || h.Get("Content-Encoding") != "gzip" || bytes.Count(gunzip(t, out), []byte("\n")) != 101 {
 		t.Fatalf("results gzip: %d %q", st, h.Get("Content-Encoding"))
 	}
+	// A GET with Content-Encoding but no body (clients that set the header
+	// on every request) is served.
+	if st, _, out := v.raw("GET", "limits", nil, "Content-Encoding", "gzip", "Accept-Encoding", "gzip"); st != 200 {
+		t.Fatalf("bodiless GET with Content-Encoding: %d %s", st, out)
+	}
 	// An unknown encoding is refused; broken gzip is a clear 400.
 	if st, _, _ := v.raw("POST", "sobjects/Lead", one, "Content-Type", "application/json", "Content-Encoding", "br"); st != 415 {
 		t.Fatalf("br: %d, want 415", st)
