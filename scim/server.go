@@ -128,16 +128,19 @@ func (s *Server) write(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// fail sends err as a SCIM error; errors that are not *Error are a 500
-// whose detail stays in the log.
+// fail sends err as a SCIM error; errors that are not *Error are mapped
+// by their forcesync code (errors.go's errorOf), and the ones that are not
+// the client's fault are logged.
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		if forcesync.ErrorCode(err) == forcesync.EInvalid {
-			e = errorf("invalidValue", "%s", forcesync.ErrorMessage(err))
-		} else {
+		e = asError(err)
+		switch e.Status {
+		case http.StatusInternalServerError:
 			s.cfg.Logger.Error("scim: request failed", "err", err)
-			e = &Error{Status: http.StatusInternalServerError, Detail: "internal error; see the forcesync log"}
+		case http.StatusServiceUnavailable:
+			s.cfg.Logger.Warn("scim: store unavailable", "err", err)
+			w.Header().Set("Retry-After", "5")
 		}
 	}
 	body := map[string]any{"schemas": []string{schemaError}, "status": strconv.Itoa(e.Status), "detail": e.Detail}
