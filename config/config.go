@@ -138,6 +138,9 @@ func (c *Config) Resolve(getenv func(string) string) error {
 		}
 		r.set(c, v)
 	}
+	if len(errs) == 0 {
+		errs = c.checkTokens()
+	}
 	return errs.err()
 }
 

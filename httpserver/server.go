@@ -1,13 +1,11 @@
 package httpserver
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -34,6 +32,9 @@ type Config struct {
 	// APIToken is the bearer token every /api/ call must carry. Empty
 	// refuses every /api/ call (there is no unauthenticated mode).
 	APIToken string
+	// SourceTokens are the sources' own tokens (sources[].api_token) by
+	// source name: each opens the routes of its source only (auth.go).
+	SourceTokens map[string]string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
@@ -81,19 +82,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
-}
-
-// authed wraps an /api/ handler with the bearer token check.
-func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || s.cfg.APIToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="forcesync"`)
-			writeError(w, &forcesync.Error{Code: forcesync.EUnauthorized, Message: "missing or wrong API token"})
-			return
-		}
-		h(w, r)
-	}
 }
 
 // statusOf maps domain error codes to HTTP statuses, once.

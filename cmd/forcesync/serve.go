@@ -102,16 +102,21 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		a.engines = append(a.engines, eng)
 	}
 	var sources []string
+	sourceTokens := map[string]string{}
 	for _, s := range cfg.Sources {
 		sources = append(sources, s.Name)
+		if s.APIToken != "" {
+			sourceTokens[s.Name] = s.APIToken
+		}
 	}
 	var scimDoor http.Handler
 	if cfg.SCIM.Source != "" {
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
-			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
+			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
+			Logger: logger.With("door", "scim")})
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger})
+		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, SCIM: scimDoor, Logger: logger})
 	return a, nil
 }
 
