@@ -39,6 +39,17 @@ type Config struct {
 	SCIM http.Handler
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
+	// MaxBacklog is how many changes may wait for one mapping before ingest
+	// of its source answers 429 with Retry-After; zero means
+	// DefaultMaxBacklog, negative turns the check off (overload.go).
+	MaxBacklog int
+	// MaxAccepts is how many ingest calls write to the store at once; zero
+	// means DefaultMaxAccepts. AcceptWait is how long a call waits for its
+	// turn before a 503 with Retry-After; zero means DefaultAcceptWait.
+	MaxAccepts int
+	AcceptWait time.Duration
+	// Timeouts of HTTPServer; zero fields are the defaults.
+	Timeouts Timeouts
 	// Registry receives the server's metrics; nil means a new one.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -51,6 +62,8 @@ type Server struct {
 	sources map[string]bool
 	mux     *http.ServeMux
 	metrics *metrics
+	backlog backlogs
+	accepts chan struct{} // one slot per ingest call writing to the store
 }
 
 // New returns the server; routes.go lists every route.
@@ -67,7 +80,11 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, sources: map[string]bool{}, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	if cfg.MaxAccepts <= 0 {
+		cfg.MaxAccepts = DefaultMaxAccepts
+	}
+	s := &Server{cfg: cfg, sources: map[string]bool{}, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
+		backlog: backlogs{m: map[string]backlogSeen{}}, accepts: make(chan struct{}, cfg.MaxAccepts)}
 	for _, src := range cfg.Sources {
 		s.sources[src] = true
 		// Known sources report zero rather than nothing.

@@ -67,4 +67,3 @@ func TestStoreErrorsMapOnce(t *testing.T) {
 		}
 	}
 }
-

@@ -261,7 +261,7 @@ func (n *ndjsonRows) parse(b []byte) (forcesync.Change, string) {
 		return forcesync.Change{}, "not a JSON object"
 	}
 	ch := forcesync.Change{Source: n.source, Op: forcesync.OpUpsert}
-	if _, ok := obj["fields"]; ok {
+	if isChangeObject(obj) {
 		// The ingest API's shape: {key, op, version, fields}.
 		var env struct {
 			Key     any            `json:"key"`
@@ -288,6 +288,9 @@ func (n *ndjsonRows) parse(b []byte) (forcesync.Change, string) {
 			if err != nil || v < 0 {
 				return ch, fmt.Sprintf("version %s: want a non-negative integer", env.Version)
 			}
+			if v > forcesync.MaxVersion {
+				return ch, fmt.Sprintf("version %s: over the ceiling %d (a version that high would freeze the key)", env.Version, forcesync.MaxVersion)
+			}
 			ch.Version = v
 		}
 	} else {
@@ -307,6 +310,27 @@ func (n *ndjsonRows) parse(b []byte) (forcesync.Change, string) {
 		ch.Fields = map[string]any{}
 	}
 	return ch, ""
+}
+
+// isChangeObject tells a line in the ingest API's shape ({key, op, version,
+// fields}) from a flat record: it has fields, or it has an op and nothing
+// but those four properties (so {"key":"k","op":"disable"} is a change, as
+// REST ingest reads it, while a record with its own "op" column is data).
+func isChangeObject(obj map[string]json.RawMessage) bool {
+	if _, ok := obj["fields"]; ok {
+		return true
+	}
+	if _, ok := obj["op"]; !ok {
+		return false
+	}
+	for k := range obj {
+		switch k {
+		case "key", "op", "version", "fields":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // keyString renders a JSON key value (string or number) as the record key.

@@ -116,7 +116,8 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			Logger: logger.With("door", "scim")})
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, SCIM: scimDoor, Logger: logger})
+		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
+		SCIM: scimDoor, Logger: logger})
 	return a, nil
 }
 
@@ -191,7 +192,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.server.HTTPServer()
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
 	if ready != nil {
 		ready(ln.Addr().String())
