@@ -25,7 +25,9 @@ type Compiled struct {
 	// record key is the value (MatchExternalID only).
 	extField *target
 	extRow   *row
-	required []*row // rows of fields Salesforce requires on create
+	// extCaseSensitive is the External ID field's describe caseSensitive.
+	extCaseSensitive bool
+	required         []*row // rows of fields Salesforce requires on create
 	// matchFields are the MatchFields field names as the describe spells them.
 	matchFields []string
 	hasCreate   bool // some rows apply only on create
@@ -179,6 +181,7 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 		default:
 			c.extField = newTarget(f)
 			c.extField.noTruncate = true
+			c.extCaseSensitive = f.CaseSensitive
 			matchNames[strings.ToLower(f.Name)] = true
 			if !f.Createable && create {
 				bad(f.Name, "External ID field is not createable")
