@@ -504,6 +504,10 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		baseRun = lastRun[0].ID
 	}
 
+	tally := newPushTally()
+	for _, e := range a.engines {
+		e.OnSettled(tally.add)
+	}
 	fmt.Fprintf(out, "Pushing %s as source %s through %s\n", f.file, f.source, strings.Join(mappings, ", "))
 	start := time.Now()
 	prog := newPushProgress(out, totalRows, f.progressEvery)
@@ -650,18 +654,12 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if err != nil {
 		return err
 	}
-	var sum forcesync.Run
+	var apiCalls int
 	for _, r := range runs {
 		if r.ID <= baseRun {
 			break
 		}
-		sum.Created += r.Created
-		sum.Updated += r.Updated
-		sum.Unchanged += r.Unchanged
-		sum.Deleted += r.Deleted
-		sum.Skipped += r.Skipped
-		sum.Failed += r.Failed
-		sum.APICalls += r.APICalls
+		apiCalls += r.APICalls
 	}
 	fmt.Fprintf(out, "\nAccepted %d records", accepted.Load())
 	if skip > 0 {
@@ -671,8 +669,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if n := badRows.Load(); n > int64(badShown) {
 		fmt.Fprintf(out, " (first %d listed on stderr)", badShown)
 	}
-	fmt.Fprintf(out, ".\nThis run: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
-		sum.Created, sum.Updated, sum.Unchanged, sum.Deleted, sum.Skipped, sum.Failed, sum.APICalls, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, ".\nThis run: %s; %d API calls in %s.\n", tally.summary(), apiCalls, time.Since(start).Round(time.Millisecond))
 
 	var failures []forcesync.RecordStatus
 	for _, m := range mappings {
