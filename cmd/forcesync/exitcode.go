@@ -6,8 +6,8 @@ import (
 	"github.com/forcesync/forcesync"
 )
 
-// Exit codes of the forcesync binary, for scripts. docs/configuration.md
-// ("Exit codes") lists them for operators.
+// Exit codes of the forcesync binary, for scripts. docs/real-org.md lists
+// them for operators (with forcesync connection test).
 const (
 	exitOK          = 0
 	exitFailure     = 1 // anything else, including bugs (EInternal)
