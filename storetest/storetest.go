@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"BudgetState", testBudgetState},
 		{"OldestQueued", testOldestQueued},
 		{"BulkJobsInFlight", testBulkJobsInFlight},
+		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
