@@ -11,9 +11,28 @@ type Config struct {
 	BaseURL string `yaml:"base_url"`
 	// OrgID is the 18-character organization Id. Empty: a fixed default.
 	OrgID string `yaml:"org_id"`
+	// OrgName is the Organization record's Name. Empty: "Forcesync Emulator".
+	OrgName string `yaml:"org_name"`
+	// Sandbox makes the org a sandbox: Organization.IsSandbox, and the SOAP
+	// login result's <sandbox>.
+	Sandbox bool `yaml:"sandbox"`
 	// DailyAPIRequests is the rolling 24-hour API allowance (DailyApiRequests.Max).
 	// Zero means 100,000.
 	DailyAPIRequests int `yaml:"daily_api_requests"`
+	// DailyAPIOveragePercent lets calls go on past DailyAPIRequests by this
+	// share of it before 403 REQUEST_LIMIT_EXCEEDED, as Salesforce tolerates
+	// a temporary overage of the allocation (docs/emulator.md, "Daily API
+	// limit"). Zero, the default, stops at exactly the maximum (the hard stop
+	// tests of client back-off rely on).
+	DailyAPIOveragePercent int `yaml:"daily_api_overage_percent"`
+	// BulkRecordsPerSecond paces Bulk API 2.0 jobs (and Bulk API 1.0
+	// batches): a job processes at most this many records a second, so
+	// clients see InProgress for a realistic time. Zero, the default:
+	// as fast as the emulator goes (bulkpace.go).
+	BulkRecordsPerSecond float64 `yaml:"bulk_records_per_second"`
+	// BulkStartDelay is how long a closed job waits in UploadComplete
+	// before processing starts. Zero, the default: a few milliseconds.
+	BulkStartDelay time.Duration `yaml:"bulk_start_delay"`
 	// SessionTimeout is how long an access token lives without use. Zero means 2h.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// AutoApprove makes /services/oauth2/authorize approve at once for the

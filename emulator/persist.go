@@ -348,6 +348,9 @@ func (e *Emulator) loadOrSeed() error {
 			if err := e.loadLocked(data); err != nil {
 				return fmt.Errorf("load emulator data %s: %w", e.cfg.DataFile, err)
 			}
+			if err := e.seedOrganizationLocked(); err != nil { // a file from before Organization
+				return fmt.Errorf("load emulator data %s: %w", e.cfg.DataFile, err)
+			}
 			e.persist.saved = e.org.changes
 			return nil
 		case !errors.Is(err, fs.ErrNotExist):
