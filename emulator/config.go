@@ -89,17 +89,22 @@ type ObjectConfig struct {
 
 // FieldConfig declares a custom field.
 type FieldConfig struct {
-	Name        string   `yaml:"name"` // must end in __c
-	Label       string   `yaml:"label"`
-	Type        string   `yaml:"type"` // describe type: string, email, double, picklist, ...
-	Length      int      `yaml:"length"`
-	Precision   int      `yaml:"precision"`
-	Scale       int      `yaml:"scale"`
-	Required    bool     `yaml:"required"`
-	Unique      bool     `yaml:"unique"`
-	ExternalID  bool     `yaml:"external_id"`
-	Picklist    []string `yaml:"picklist"`
-	Restricted  bool     `yaml:"restricted"`
-	ReferenceTo []string `yaml:"reference_to"`
-	Default     any      `yaml:"default"`
+	Name       string `yaml:"name"` // must end in __c
+	Label      string `yaml:"label"`
+	Type       string `yaml:"type"` // describe type: string, email, double, picklist, ...
+	Length     int    `yaml:"length"`
+	Precision  int    `yaml:"precision"`
+	Scale      int    `yaml:"scale"`
+	Required   bool   `yaml:"required"`
+	Unique     bool   `yaml:"unique"`
+	ExternalID bool   `yaml:"external_id"`
+	// CaseSensitive makes a unique text field tell "ABC" from "abc" (for
+	// uniqueness and for upsert matching), and describe say
+	// caseSensitive: true. Salesforce offers the choice only for unique
+	// fields; the default, as there, is case-insensitive.
+	CaseSensitive bool     `yaml:"case_sensitive"`
+	Picklist      []string `yaml:"picklist"`
+	Restricted    bool     `yaml:"restricted"`
+	ReferenceTo   []string `yaml:"reference_to"`
+	Default       any      `yaml:"default"`
 }

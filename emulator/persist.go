@@ -193,7 +193,7 @@ func (e *Emulator) customSchemaLocked() []ObjectConfig {
 				continue
 			}
 			fc := FieldConfig{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Precision: f.Precision,
-				Scale: f.Scale, Required: !f.Nillable, Unique: f.Unique, ExternalID: f.ExternalID,
+				Scale: f.Scale, Required: !f.Nillable, Unique: f.Unique, ExternalID: f.ExternalID, CaseSensitive: f.CaseSensitive,
 				Restricted: f.RestrictedPicklist, ReferenceTo: f.ReferenceTo}
 			if f.Type == "int" {
 				fc.Precision = f.Digits
