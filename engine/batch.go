@@ -15,8 +15,9 @@ type work struct {
 	payload   mapping.Payload
 	out       forcesync.Outcome
 	done      bool
-	created   bool // Salesforce created the record in this batch
-	unchanged bool // settled without a call: nothing changed
+	created   bool   // Salesforce created the record in this batch
+	unchanged bool   // settled without a call: nothing changed
+	inFlight  string // the External ID value it holds in keysInFlight (collision.go)
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -60,6 +61,7 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	for i, it := range items {
 		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
 	}
+	defer e.releaseInFlight(ws) // after Complete: see collision.go
 	e.prepare(p, ws)
 	var callErr error
 	switch p.Mapping.Match.Kind {

@@ -85,6 +85,7 @@ type Engine struct {
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
 	onSettled     func([]Settled) // OnSettled (settled.go)
+	keysInFlight  valuesInFlight  // External ID values being pushed (collision.go)
 }
 
 // Pipe is one compiled mapping the engine serves.

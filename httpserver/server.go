@@ -113,6 +113,7 @@ var statusOf = map[string]int{
 	forcesync.ENotFound:     http.StatusNotFound,
 	forcesync.EConflict:     http.StatusConflict,
 	forcesync.EUnauthorized: http.StatusUnauthorized,
+	forcesync.EForbidden:    http.StatusForbidden,
 	forcesync.EUnavailable:  http.StatusServiceUnavailable,
 	forcesync.EInternal:     http.StatusInternalServerError,
 }
