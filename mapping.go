@@ -1,6 +1,9 @@
 package forcesync
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Mapping ties a source object to a Salesforce object. It is loaded from the
 // YAML config and compiled against the object's describe by package mapping.
@@ -74,21 +77,43 @@ type MatchRule struct {
 	Fields []string
 }
 
-// DeleteAction says what a source delete does in Salesforce.
+// DeleteAction is the remove action: what deprovisioning a record (deleted
+// in the application, or out of the mapping's scope) does in Salesforce.
 type DeleteAction string
 
-// Delete actions.
+// Remove actions.
 const (
-	DeleteIgnore DeleteAction = "ignore" // default: forget nothing, change nothing
-	DeleteDelete DeleteAction = "delete" // delete the Salesforce record
+	DeleteIgnore DeleteAction = "ignore" // default: change nothing in Salesforce
+	DeleteDelete DeleteAction = "delete" // delete the Salesforce record (not Users)
+	// DeleteDeactivate applies the mapping's disable writes: IsActive=false
+	// for a User, Operations.DisableWrites for other objects.
+	DeleteDeactivate DeleteAction = "deactivate"
 )
 
-// Operations lists what a mapping may do. The zero value allows create and
-// update and ignores deletes.
+// Operations lists what a mapping may do. The zero value allows create,
+// update, disable and deprovision, and ignores removals (remove action
+// ignore).
 type Operations struct {
 	NoCreate bool
 	NoUpdate bool
-	Delete   DeleteAction
+	// Delete is the remove action (YAML remove_action, or the older delete).
+	Delete DeleteAction
+	// NoDisable turns disabling off: a disabled record (SCIM active=false,
+	// ingest op disable, DisableWhen true) is then pushed as an ordinary
+	// update, or left alone when the change carries no fields.
+	NoDisable bool
+	// NoDeprovision turns deprovisioning off: a record deleted in the
+	// application or out of scope is left alone (status skipped).
+	NoDeprovision bool
+	// DisableWhen is an expression over the source record; a record for
+	// which it is true is disabled (the "mapping rule" way). Empty: never.
+	DisableWhen string
+	// DisableWrites are the field writes that disable a record in
+	// Salesforce, e.g. {Status: "Closed - Not Converted"} for a Lead. For a
+	// User they default to IsActive=false. DisableRemoves, when set instead,
+	// makes disabling apply the remove action.
+	DisableWrites  map[string]any
+	DisableRemoves bool
 }
 
 // FieldRow computes one Salesforce field from a source record. Exactly one of
@@ -155,6 +180,9 @@ func (m *Mapping) Validate() error {
 	default:
 		return fmt.Errorf("mapping %s: match kind %q is not one of external_id, fields, binding", m.Name, m.Match.Kind)
 	}
+	if err := m.Operations.validate(m.Name, m.Object); err != nil {
+		return err
+	}
 	if m.BatchSize < 0 || m.BatchSize > 200 {
 		return fmt.Errorf("mapping %s: batch_size %d is outside 1..200", m.Name, m.BatchSize)
 	}
@@ -183,6 +211,34 @@ func (m *Mapping) Validate() error {
 		if n != 1 {
 			return fmt.Errorf("mapping %s: field %s: set exactly one of source, value, expr, first_of", m.Name, f.Target)
 		}
+	}
+	return nil
+}
+
+// IsUser reports whether object is Salesforce's User, which is never
+// deleted, only deactivated.
+func IsUser(object string) bool { return strings.EqualFold(object, "User") }
+
+func (o *Operations) validate(name, object string) error {
+	switch o.Delete {
+	case "", DeleteIgnore, DeleteDelete, DeleteDeactivate:
+	default:
+		return fmt.Errorf("mapping %s: remove_action %q is not one of delete, deactivate, ignore", name, o.Delete)
+	}
+	if IsUser(object) && o.Delete == DeleteDelete {
+		return fmt.Errorf("mapping %s: remove_action delete: Salesforce Users cannot be deleted, only deactivated; use remove_action: deactivate", name)
+	}
+	if o.DisableRemoves && len(o.DisableWrites) > 0 {
+		return fmt.Errorf("mapping %s: disable_with: set either remove_action or field writes, not both", name)
+	}
+	if o.NoDisable && (o.DisableWhen != "" || o.DisableRemoves) {
+		return fmt.Errorf("mapping %s: disable is false, so disable_when and disable_with: remove_action would never apply; remove them or set disable: true", name)
+	}
+	if o.Delete == DeleteDeactivate && !IsUser(object) && len(o.DisableWrites) == 0 {
+		return fmt.Errorf("mapping %s: remove_action deactivate: a %s has no IsActive; give the writes that deactivate it in disable_with, e.g. {Status: Closed - Not Converted}", name, object)
+	}
+	if o.DisableRemoves && o.Delete == DeleteDeactivate {
+		return fmt.Errorf("mapping %s: disable_with remove_action and remove_action deactivate refer to each other; give disable_with field writes", name)
 	}
 	return nil
 }

@@ -465,34 +465,6 @@ func (p *parser) apiName(n *yaml.Node, path, s string) {
 	}
 }
 
-func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) {
-	p.object(n, path, map[string]func(*yaml.Node, string){
-		"create": func(v *yaml.Node, path string) {
-			if b, ok := p.boolean(v, path); ok {
-				o.NoCreate = !b
-			}
-		},
-		"update": func(v *yaml.Node, path string) {
-			if b, ok := p.boolean(v, path); ok {
-				o.NoUpdate = !b
-			}
-		},
-		"delete": func(v *yaml.Node, path string) {
-			if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
-				if b, ok := p.boolean(v, path); ok && b {
-					o.Delete = forcesync.DeleteDelete
-				} else {
-					o.Delete = forcesync.DeleteIgnore
-				}
-				return
-			}
-			if s, ok := p.oneOf(v, path, "delete", "ignore"); ok {
-				o.Delete = forcesync.DeleteAction(s)
-			}
-		},
-	})
-}
-
 // row reads one field row.
 func (p *parser) row(n *yaml.Node, path string) (forcesync.FieldRow, bool) {
 	var r forcesync.FieldRow

@@ -17,6 +17,13 @@ type work struct {
 	done      bool
 	created   bool // Salesforce created the record in this batch
 	unchanged bool // settled without a call: nothing changed
+	// life marks a disable or a deprovision (lifecycle.go): the upsert
+	// paths leave it alone. remove asks for a delete call, writes for an
+	// update by Id with those fields; lifeState is the state on success.
+	life      bool
+	remove    bool
+	writes    map[string]any
+	lifeState forcesync.State
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -65,7 +72,7 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 		callErr = e.pushMatched(ctx, owner, p, ws)
 	}
 	if callErr == nil {
-		callErr = e.pushDeletes(ctx, p, ws)
+		callErr = e.pushLifecycle(ctx, owner, p, ws)
 	}
 	outs := make([]forcesync.Outcome, 0, len(ws))
 	for _, w := range ws {
@@ -116,6 +123,14 @@ func countRun(run *forcesync.Run, w *work) {
 		}
 	case forcesync.StateDeleted:
 		run.Deleted++
+	case forcesync.StateDisabled, forcesync.StateDeprovisioned:
+		// A deactivation is an update in Salesforce; a remove action of
+		// ignore (or a record already disabled) changed nothing.
+		if w.writes != nil && !w.unchanged {
+			run.Updated++
+		} else {
+			run.Unchanged++
+		}
 	case forcesync.StateSkipped:
 		run.Skipped++
 	case forcesync.StateHeld, forcesync.StateRetrying:
@@ -134,8 +149,14 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			w.out.SalesforceID = it.Binding.SalesforceID
 		}
 		if it.Op == forcesync.OpDelete {
-			if !c.DeletesInSalesforce() || !bound {
-				w.out.Unbind = bound && c.DeletesInSalesforce()
+			e.deprovision(c, w, bound)
+			continue
+		}
+		if it.Op == forcesync.OpDisable && len(it.Fields) == 0 {
+			// A bare disable (ingest op disable without fields).
+			if c.Disables() {
+				e.disable(c, w, bound)
+			} else {
 				w.finish(forcesync.StateSkipped, nil)
 			}
 			continue
@@ -146,8 +167,26 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			continue
 		}
 		if !ok {
-			w.finish(forcesync.StateSkipped, nil)
+			if bound && c.Deprovisions() {
+				// Out of scope now: deprovisioned, not left behind.
+				e.deprovision(c, w, bound)
+			} else {
+				w.finish(forcesync.StateSkipped, nil)
+			}
 			continue
+		}
+		if c.Disables() {
+			disabled := it.Op == forcesync.OpDisable
+			if !disabled {
+				if disabled, err = c.DisabledBy(it.Fields); err != nil {
+					w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "DISABLE_WHEN_ERROR", Message: err.Error()})
+					continue
+				}
+			}
+			if disabled {
+				e.disable(c, w, bound)
+				continue
+			}
 		}
 		if bound && !c.CanUpdate() {
 			w.out.Fingerprint = it.Binding.Fingerprint
@@ -164,6 +203,10 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			w.out.Fingerprint = ""
 			w.finish(forcesync.StateHeld, re)
 			continue
+		}
+		if bound && it.Binding.Fingerprint == forcesync.FingerprintDisabled && c.Reactivates() {
+			// Back from disabled or deprovisioned: a User is active again.
+			pl.Fields["IsActive"] = true
 		}
 		w.payload = pl
 		if p.Mapping.Match.Kind == forcesync.MatchExternalID {

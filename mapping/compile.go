@@ -30,6 +30,8 @@ type Compiled struct {
 	matchFields []string
 	hasCreate   bool // some rows apply only on create
 	version     string
+	// life is the lifecycle part (disable, deprovision), see lifecycle.go.
+	life lifecycle
 }
 
 // rowKind is where a row's value comes from.
@@ -165,6 +167,7 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 			c.filter = p
 		}
 	}
+	c.compileLifecycle(d, bad)
 
 	// The fields the match reads must exist and be usable for it.
 	matchNames := map[string]bool{}

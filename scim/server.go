@@ -349,6 +349,11 @@ func (s *Server) save(ctx context.Context, id string, res map[string]any, create
 	res["schemas"] = schemasOf(res)
 	res["id"] = id
 	res["meta"] = map[string]any{"resourceType": "User", "created": created, "lastModified": now}
+	if k, ok := attrKey(res, "active"); ok && op == forcesync.OpUpsert && res[k] == false {
+		// An inactive User is a disabled record: the mappings apply their
+		// disable action (a Salesforce User's IsActive=false).
+		op = forcesync.OpDisable
+	}
 	fields := Flatten(res)
 	fields["scim"] = res
 	body, err := json.Marshal(fields)

@@ -1,0 +1,120 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/mapping"
+	"go.yaml.in/yaml/v3"
+)
+
+// operations reads a mapping's operations: the create and update switches,
+// and the lifecycle ones (disable, deprovision, remove_action, disable_when,
+// disable_with). delete is the older spelling of remove_action (true means
+// delete, false ignore); giving both is refused.
+func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) {
+	var removeSet bool
+	setRemove := func(v *yaml.Node, path string, a forcesync.DeleteAction) {
+		if removeSet {
+			p.errf(v, path, "set one of remove_action and delete (delete is its older name)")
+			return
+		}
+		removeSet = true
+		o.Delete = a
+	}
+	p.object(n, path, map[string]func(*yaml.Node, string){
+		"create": func(v *yaml.Node, path string) {
+			if b, ok := p.boolean(v, path); ok {
+				o.NoCreate = !b
+			}
+		},
+		"update": func(v *yaml.Node, path string) {
+			if b, ok := p.boolean(v, path); ok {
+				o.NoUpdate = !b
+			}
+		},
+		"disable": func(v *yaml.Node, path string) {
+			if b, ok := p.boolean(v, path); ok {
+				o.NoDisable = !b
+			}
+		},
+		"deprovision": func(v *yaml.Node, path string) {
+			if b, ok := p.boolean(v, path); ok {
+				o.NoDeprovision = !b
+			}
+		},
+		"delete": func(v *yaml.Node, path string) {
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+				if b, ok := p.boolean(v, path); ok {
+					a := forcesync.DeleteIgnore
+					if b {
+						a = forcesync.DeleteDelete
+					}
+					setRemove(v, path, a)
+				}
+				return
+			}
+			if s, ok := p.oneOf(v, path, "delete", "ignore"); ok {
+				setRemove(v, path, forcesync.DeleteAction(s))
+			}
+		},
+		"remove_action": func(v *yaml.Node, path string) {
+			if s, ok := p.oneOf(v, path, "delete", "deactivate", "ignore"); ok {
+				setRemove(v, path, forcesync.DeleteAction(s))
+			}
+		},
+		"disable_when": func(v *yaml.Node, path string) {
+			if s, ok := p.nonEmpty(v, path); ok {
+				if err := mapping.CheckFilter(s); err != nil {
+					p.errf(v, path, "%s", exprError(err))
+				}
+				o.DisableWhen = s
+			}
+		},
+		"disable_with": func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
+	})
+}
+
+// disableWith reads what disabling does: the word remove_action, or a
+// mapping of Salesforce field: value written to the record.
+func (p *parser) disableWith(n *yaml.Node, path string, o *forcesync.Operations) {
+	if n.Kind == yaml.ScalarNode {
+		if _, ok := p.oneOf(n, path, "remove_action"); ok {
+			o.DisableRemoves = true
+		}
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errf(n, path, "expected remove_action or a mapping of Salesforce field: value, got %s", kindName(n))
+		return
+	}
+	o.DisableWrites = map[string]any{}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k == nil || v == nil {
+			continue
+		}
+		kp := join(path, k.Value)
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
+			p.errf(k, path, "keys must be Salesforce field names")
+			continue
+		}
+		p.apiName(k, kp, k.Value)
+		if seen[strings.ToLower(k.Value)] {
+			p.errf(k, kp, "repeated field")
+			continue
+		}
+		seen[strings.ToLower(k.Value)] = true
+		if v.Kind != yaml.ScalarNode {
+			p.errf(v, kp, "expected a single value, got %s", kindName(v))
+			continue
+		}
+		if x, ok := p.value(v, kp); ok {
+			o.DisableWrites[k.Value] = x
+		}
+	}
+	if len(o.DisableWrites) == 0 {
+		p.errf(n, path, "give at least one field: value, or remove_action")
+	}
+}
