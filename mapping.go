@@ -31,6 +31,9 @@ type Mapping struct {
 	BatchSize int
 	// Fields are the field rows, one per target Salesforce field.
 	Fields []FieldRow
+	// Guard limits how many records one window may disable, deprovision
+	// or delete before the mapping's removals pause (guard.go).
+	Guard GuardLimits
 }
 
 // Direction of data flow for a mapping or a field row.
@@ -182,6 +185,9 @@ func (m *Mapping) Validate() error {
 	}
 	if err := m.Operations.validate(m.Name, m.Object); err != nil {
 		return err
+	}
+	if err := m.Guard.Validate(); err != nil {
+		return fmt.Errorf("mapping %s: guard: %w", m.Name, err)
 	}
 	if m.BatchSize < 0 || m.BatchSize > 200 {
 		return fmt.Errorf("mapping %s: batch_size %d is outside 1..200", m.Name, m.BatchSize)

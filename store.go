@@ -80,6 +80,9 @@ type Store interface {
 	APIUsage(ctx context.Context, connection string) (*APIUsage, error)
 
 	Close() error
+
+	// --- mass-change guard (guard.go) ---
+	GuardStore
 }
 
 // SourceQuery selects source records for listing (the SCIM door's

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -117,4 +118,36 @@ func (p *parser) disableWith(n *yaml.Node, path string, o *forcesync.Operations)
 	if len(o.DisableWrites) == 0 {
 		p.errf(n, path, "give at least one field: value, or remove_action")
 	}
+}
+
+// guard reads a mapping's mass-change guard: false turns it off; or
+// max_records, max_percent and window.
+func (p *parser) guard(n *yaml.Node, path string, g *forcesync.GuardLimits) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		if b, ok := p.boolean(n, path); ok && !b {
+			g.Off = true
+		} else if ok {
+			p.errf(n, path, "guard: true is the default; give false, or max_records, max_percent, window")
+		}
+		return
+	}
+	p.object(n, path, map[string]func(*yaml.Node, string){
+		"max_records": func(v *yaml.Node, path string) { g.MaxRecords, _ = p.integer(v, path, 1, 1<<31-1) },
+		"max_percent": func(v *yaml.Node, path string) {
+			f, err := strconv.ParseFloat(v.Value, 64)
+			if v.Kind != yaml.ScalarNode || (v.Tag != "!!int" && v.Tag != "!!float") || err != nil || f <= 0 || f > 100 {
+				p.errf(v, path, "expected a percentage above 0 and at most 100 (e.g. 20), got %s", kindName(v))
+				return
+			}
+			g.MaxPercent = f
+		},
+		"window": func(v *yaml.Node, path string) {
+			if d, ok := p.duration(v, path); ok {
+				if d <= 0 {
+					p.errf(v, path, "must be positive")
+				}
+				g.Window = d
+			}
+		},
+	})
 }

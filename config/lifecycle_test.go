@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -40,6 +41,25 @@ func TestLifecycleOperations(t *testing.T) {
 	cfg, err = config.Parse([]byte(withOps("Lead", "      disable_with: remove_action\n")), "f.yaml")
 	if err != nil || !cfg.Mappings[0].Operations.DisableRemoves {
 		t.Fatalf("disable_with remove_action: %v %+v", err, cfg)
+	}
+}
+
+func TestGuardConfig(t *testing.T) {
+	cfg, err := config.Parse([]byte(minimal+"    guard: {max_records: 50, max_percent: 12.5, window: 30m}\n"), "f.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := cfg.Mappings[0].Guard; g.MaxRecords != 50 || g.MaxPercent != 12.5 || g.Window != 30*time.Minute || g.Off {
+		t.Fatalf("guard %+v", g)
+	}
+	cfg, err = config.Parse([]byte(minimal+"    guard: false\n"), "f.yaml")
+	if err != nil || !cfg.Mappings[0].Guard.Off {
+		t.Fatalf("guard false: %v", err)
+	}
+	for _, bad := range []string{"guard: true", "guard: {max_percent: 150}", "guard: {max_records: 0}", "guard: {window: -1s}", "guard: {limit: 3}"} {
+		if _, err := config.Parse([]byte(minimal+"    "+bad+"\n"), "f.yaml"); err == nil || !strings.Contains(err.Error(), "guard") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
@@ -80,6 +82,9 @@ func (e *Engine) removeAction(c *mapping.Compiled, w *work, state forcesync.Stat
 // pushLifecycle makes the calls prepare planned: disable writes by Id, then
 // deletes.
 func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []*work) error {
+	if err := e.guard(ctx, p, ws); err != nil {
+		return err
+	}
 	var writes []*work
 	for _, w := range ws {
 		if !w.done && w.life && w.writes != nil {
@@ -113,4 +118,74 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 		}
 	}
 	return e.pushDeletes(ctx, p, ws)
+}
+
+// guard asks the mapping's mass-change guard for the batch's destructive
+// changes (disable writes, deactivations, deletes). Refused, they are held
+// with CodeMassChangePaused until someone approves the mapping, which
+// requeues them; the batch's other records go ahead.
+func (e *Engine) guard(ctx context.Context, p *Pipe, ws []*work) error {
+	var destructive []*work
+	for _, w := range ws {
+		if !w.done && w.life && (w.writes != nil || w.remove) {
+			destructive = append(destructive, w)
+		}
+	}
+	if len(destructive) == 0 || p.Mapping.Guard.Off {
+		return nil
+	}
+	g := forcesync.MassGuard{Store: e.store, Limits: p.Mapping.Guard}
+	population := 0
+	if p.Mapping.Guard.MaxPercent > 0 {
+		counts, err := e.store.Counts(ctx, p.Mapping.Name)
+		if err != nil {
+			return err
+		}
+		for st, n := range counts {
+			if st != forcesync.StateSkipped && st != forcesync.StateDeleted {
+				population += n
+			}
+		}
+	}
+	ok, st, err := g.Allow(ctx, p.Mapping.Name, len(destructive), population, e.cfg.Now())
+	if err != nil || ok {
+		return err
+	}
+	e.cfg.Logger.Warn("mass-change guard paused the mapping's removals", "mapping", p.Mapping.Name,
+		"pending", st.Pending, "limit", st.Limit)
+	re := &forcesync.RecordError{Code: forcesync.CodeMassChangePaused, Message: fmt.Sprintf(
+		"mapping %s would disable, deprovision or delete more than %d records in a window; held until approved (forcesync approve %s)",
+		p.Mapping.Name, st.Limit, p.Mapping.Name)}
+	for _, w := range destructive {
+		w.out.Fingerprint = ""
+		w.finish(forcesync.StateHeld, re)
+	}
+	return nil
+}
+
+// Approve lets a mapping's held-back destructive changes through: it lifts
+// the guard's pause for the mapping's window and requeues the records the
+// guard held. It returns how many were requeued.
+func Approve(ctx context.Context, store forcesync.Store, m forcesync.Mapping, now time.Time) (int, error) {
+	w := m.Guard.Window
+	if w == 0 {
+		w = forcesync.DefaultGuardWindow
+	}
+	if _, err := store.GuardApprove(ctx, m.Name, now, now.Add(w)); err != nil {
+		return 0, err
+	}
+	held, err := store.List(ctx, forcesync.StatusFilter{Mapping: m.Name, States: []forcesync.State{forcesync.StateHeld}, Limit: 1 << 30})
+	if err != nil {
+		return 0, err
+	}
+	var keys []string
+	for _, st := range held {
+		if st.Error != nil && st.Error.Code == forcesync.CodeMassChangePaused {
+			keys = append(keys, st.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	return store.Requeue(ctx, m.Name, keys)
 }

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,10 @@ type Config struct {
 	APIToken string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
+	// Approve, when set, serves POST /api/v1/mappings/{mapping}/approve:
+	// it lifts the mass-change guard's pause of a mapping and requeues
+	// what the guard held (engine.Approve), returning how many.
+	Approve func(ctx context.Context, mapping string) (int, error)
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// Registry receives the server's metrics; nil means a new one.
