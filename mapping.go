@@ -117,7 +117,22 @@ type Operations struct {
 	// makes disabling apply the remove action.
 	DisableWrites  map[string]any
 	DisableRemoves bool
+	// PortalUser is what deleting a Contact that a portal User is tied to
+	// does when Salesforce refuses (DELETE_FAILED): PortalHold (default)
+	// holds the record with PORTAL_USER naming the User; PortalDeactivate
+	// deactivates that User and leaves the Contact (deprovisioned).
+	PortalUser PortalFallback
 }
+
+// PortalFallback says what to do with a Contact Salesforce will not delete
+// because a portal User is tied to it.
+type PortalFallback string
+
+// Portal fallbacks.
+const (
+	PortalHold       PortalFallback = "hold"
+	PortalDeactivate PortalFallback = "deactivate"
+)
 
 // FieldRow computes one Salesforce field from a source record. Exactly one of
 // SourceField, Constant, Expr or FirstOf is set.
@@ -242,6 +257,11 @@ func (o *Operations) validate(name, object string) error {
 	}
 	if o.Delete == DeleteDeactivate && !IsUser(object) && len(o.DisableWrites) == 0 {
 		return fmt.Errorf("mapping %s: remove_action deactivate: a %s has no IsActive; give the writes that deactivate it in disable_with, e.g. {Status: Closed - Not Converted}", name, object)
+	}
+	switch o.PortalUser {
+	case "", PortalHold, PortalDeactivate:
+	default:
+		return fmt.Errorf("mapping %s: portal_user %q is not one of hold, deactivate", name, o.PortalUser)
 	}
 	if o.DisableRemoves && o.Delete == DeleteDeactivate {
 		return fmt.Errorf("mapping %s: disable_with remove_action and remove_action deactivate refer to each other; give disable_with field writes", name)

@@ -81,8 +81,9 @@ type Store interface {
 
 	Close() error
 
-	// --- mass-change guard (guard.go) ---
+	// --- identity lifecycle (guard.go, lifecycle.go) ---
 	GuardStore
+	BindingStore
 }
 
 // SourceQuery selects source records for listing (the SCIM door's

@@ -73,6 +73,11 @@ func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) 
 			}
 		},
 		"disable_with": func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
+		"portal_user": func(v *yaml.Node, path string) {
+			if s, ok := p.oneOf(v, path, "hold", "deactivate"); ok {
+				o.PortalUser = forcesync.PortalFallback(s)
+			}
+		},
 	})
 }
 

@@ -64,9 +64,10 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
 	}
 	e.prepare(p, ws)
-	var callErr error
-	switch p.Mapping.Match.Kind {
-	case forcesync.MatchExternalID:
+	callErr := e.promote(ctx, p, ws)
+	switch {
+	case callErr != nil:
+	case p.Mapping.Match.Kind == forcesync.MatchExternalID:
 		callErr = e.pushUpserts(ctx, p, ws, useBulk, size)
 	default:
 		callErr = e.pushMatched(ctx, owner, p, ws)
@@ -167,7 +168,12 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			continue
 		}
 		if !ok {
-			if bound && c.Deprovisions() {
+			if bound && e.promotedAway(p, it.Fields) {
+				// Promoted: the Contact mapping converts the Lead.
+				w.out.Fingerprint = forcesync.FingerprintConverted
+				w.out.Warnings = append(w.out.Warnings, "promoted: the source's Contact mapping takes the record and converts the Lead")
+				w.finish(forcesync.StateConverted, nil)
+			} else if bound && c.Deprovisions() {
 				// Out of scope now: deprovisioned, not left behind.
 				e.deprovision(c, w, bound)
 			} else {
@@ -187,6 +193,12 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 				e.disable(c, w, bound)
 				continue
 			}
+		}
+		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
+			// Converted in Salesforce: the Contact mapping carries it now.
+			w.out.Fingerprint = forcesync.FingerprintConverted
+			w.finish(forcesync.StateConverted, nil)
+			continue
 		}
 		if bound && !c.CanUpdate() {
 			w.out.Fingerprint = it.Binding.Fingerprint

@@ -117,7 +117,10 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 			w.finish(w.lifeState, nil)
 		}
 	}
-	return e.pushDeletes(ctx, p, ws)
+	if err := e.pushDeletes(ctx, p, ws); err != nil {
+		return err
+	}
+	return e.afterLimits(ctx, p, ws)
 }
 
 // guard asks the mapping's mass-change guard for the batch's destructive

@@ -86,3 +86,18 @@ func (s *Store) GuardStates(ctx context.Context) ([]forcesync.GuardState, error)
 	}
 	return out, rows.Err()
 }
+
+// Bind implements forcesync.BindingStore.
+func (s *Store) Bind(ctx context.Context, b forcesync.Binding) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("bind %s/%s: %w", b.Mapping, b.Key, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`,
+		b.Mapping, b.Key, b.SalesforceID, b.Fingerprint, ms(s.now())); err != nil {
+		return fmt.Errorf("bind %s/%s: %w", b.Mapping, b.Key, err)
+	}
+	return tx.Commit()
+}

@@ -209,7 +209,7 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 	}
 	s.Attempts = it.Attempts + 1
 	if s.State == forcesync.StateSynced || s.State == forcesync.StateDeleted || s.State == forcesync.StateSkipped ||
-		s.State == forcesync.StateDisabled || s.State == forcesync.StateDeprovisioned {
+		s.State == forcesync.StateDisabled || s.State == forcesync.StateDeprovisioned || s.State == forcesync.StateConverted {
 		s.Attempts = 0
 	}
 	s.Fingerprint = o.Fingerprint
@@ -223,7 +223,8 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 // so the record's next upsert is sent whatever its payload.
 func settledLife(o *forcesync.Outcome) bool {
 	return (o.State == forcesync.StateDisabled || o.State == forcesync.StateDeprovisioned) &&
-		o.Fingerprint == forcesync.FingerprintDisabled
+		o.Fingerprint == forcesync.FingerprintDisabled ||
+		o.State == forcesync.StateConverted && o.Fingerprint == forcesync.FingerprintConverted
 }
 
 // CheckSourceQuery checks a forcesync.SourceQuery before a store builds

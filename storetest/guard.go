@@ -81,3 +81,23 @@ func testMassGuard(t *testing.T, s forcesync.Store, clk *Clock) {
 		t.Fatalf("concurrent takes passed %d, want 9 (three of 3 under a limit of 10)", passed)
 	}
 }
+
+// testBind: Bind sets or replaces a key's binding, which the next claim
+// carries.
+func testBind(t *testing.T, s forcesync.Store, clk *Clock) {
+	accept(t, s, []string{"m"}, forcesync.Change{Key: "k", Fields: map[string]any{"a": 1}})
+	if err := s.Bind(ctx, forcesync.Binding{Mapping: "m", Key: "k", SalesforceID: "003000000000001AAA"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind(ctx, forcesync.Binding{Mapping: "m", Key: "k", SalesforceID: "003000000000002AAA", Fingerprint: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Binding(ctx, "m", "k")
+	if err != nil || b == nil || b.SalesforceID != "003000000000002AAA" || b.Fingerprint != "f" {
+		t.Fatalf("Binding = %+v, %v", b, err)
+	}
+	items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "o", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err != nil || len(items) != 1 || items[0].Binding == nil || items[0].Binding.SalesforceID != "003000000000002AAA" {
+		t.Fatalf("Claim = %+v, %v", items, err)
+	}
+}

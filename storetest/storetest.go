@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
 		{"MassGuard", testMassGuard}, // lifecycle: guard.go
+		{"Bind", testBind},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
