@@ -2,6 +2,7 @@ package forcesync
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -34,6 +35,21 @@ type Mapping struct {
 	// Guard limits how many records one window may disable, deprovision
 	// or delete before the mapping's removals pause (guard.go).
 	Guard GuardLimits
+	// User holds the options of a mapping to Salesforce Users.
+	User UserOptions
+}
+
+// UserOptions shape the Salesforce Users a mapping provisions. The zero
+// value is the default.
+type UserOptions struct {
+	// UsernameSuffix is appended to every Username the mapping sends
+	// (sandboxes: usernames are unique across all orgs), e.g. ".dev".
+	// It must start with a dot.
+	UsernameSuffix string
+	// TimeZone, Locale, EmailEncoding and Language fill TimeZoneSidKey,
+	// LocaleSidKey, EmailEncodingKey and LanguageLocaleKey on create when
+	// the mapping has no row for them. Empty: GMT, en_US, UTF-8, en_US.
+	TimeZone, Locale, EmailEncoding, Language string
 }
 
 // Direction of data flow for a mapping or a field row.
@@ -117,6 +133,10 @@ type Operations struct {
 	// makes disabling apply the remove action.
 	DisableWrites  map[string]any
 	DisableRemoves bool
+	// CreateDisabled creates a record that is disabled before it ever
+	// reached Salesforce, in its disabled form (a User with IsActive=false,
+	// other objects with the disable writes), instead of not creating it.
+	CreateDisabled bool
 	// PortalUser is what deleting a Contact that a portal User is tied to
 	// does when Salesforce refuses (DELETE_FAILED): PortalHold (default)
 	// holds the record with PORTAL_USER naming the User; PortalDeactivate
@@ -201,6 +221,12 @@ func (m *Mapping) Validate() error {
 	if err := m.Operations.validate(m.Name, m.Object); err != nil {
 		return err
 	}
+	if s := m.User.UsernameSuffix; s != "" && !usernameSuffixRe.MatchString(s) {
+		return fmt.Errorf("mapping %s: user.username_suffix %q: use a dot and domain-like labels, e.g. .dev", m.Name, s)
+	}
+	if m.User != (UserOptions{}) && !IsUser(m.Object) {
+		return fmt.Errorf("mapping %s: user options apply only to mappings of object User", m.Name)
+	}
 	if err := m.Guard.Validate(); err != nil {
 		return fmt.Errorf("mapping %s: guard: %w", m.Name, err)
 	}
@@ -268,3 +294,5 @@ func (o *Operations) validate(name, object string) error {
 	}
 	return nil
 }
+
+var usernameSuffixRe = regexp.MustCompile(`^(\.[A-Za-z0-9-]+)+$`)

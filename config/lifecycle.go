@@ -72,7 +72,8 @@ func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) 
 				o.DisableWhen = s
 			}
 		},
-		"disable_with": func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
+		"disable_with":    func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
+		"create_disabled": func(v *yaml.Node, path string) { o.CreateDisabled, _ = p.boolean(v, path) },
 		"portal_user": func(v *yaml.Node, path string) {
 			if s, ok := p.oneOf(v, path, "hold", "deactivate"); ok {
 				o.PortalUser = forcesync.PortalFallback(s)
@@ -154,5 +155,16 @@ func (p *parser) guard(n *yaml.Node, path string, g *forcesync.GuardLimits) {
 				g.Window = d
 			}
 		},
+	})
+}
+
+// user reads a User mapping's options.
+func (p *parser) user(n *yaml.Node, path string, u *forcesync.UserOptions) {
+	p.object(n, path, map[string]func(*yaml.Node, string){
+		"username_suffix": func(v *yaml.Node, path string) { u.UsernameSuffix, _ = p.nonEmpty(v, path) },
+		"time_zone":       func(v *yaml.Node, path string) { u.TimeZone, _ = p.nonEmpty(v, path) },
+		"locale":          func(v *yaml.Node, path string) { u.Locale, _ = p.nonEmpty(v, path) },
+		"email_encoding":  func(v *yaml.Node, path string) { u.EmailEncoding, _ = p.nonEmpty(v, path) },
+		"language":        func(v *yaml.Node, path string) { u.Language, _ = p.nonEmpty(v, path) },
 	})
 }

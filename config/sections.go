@@ -326,6 +326,7 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 		},
 		"operations": func(v *yaml.Node, path string) { p.operations(v, path, &m.Operations) },
 		"guard":      func(v *yaml.Node, path string) { p.guard(v, path, &m.Guard) },
+		"user":       func(v *yaml.Node, path string) { p.user(v, path, &m.User) },
 		"filter": func(v *yaml.Node, path string) {
 			if s, ok := p.nonEmpty(v, path); ok {
 				if err := mapping.CheckFilter(s); err != nil {

@@ -24,6 +24,8 @@ type work struct {
 	remove    bool
 	writes    map[string]any
 	lifeState forcesync.State
+	// createDisabled: a disabled record created in its disabled form.
+	createDisabled bool
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -65,6 +67,9 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	}
 	e.prepare(p, ws)
 	callErr := e.promote(ctx, p, ws)
+	if callErr == nil {
+		callErr = e.fillAliases(ctx, p, ws)
+	}
 	switch {
 	case callErr != nil:
 	case p.Mapping.Match.Kind == forcesync.MatchExternalID:
@@ -156,7 +161,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		if it.Op == forcesync.OpDisable && len(it.Fields) == 0 {
 			// A bare disable (ingest op disable without fields).
 			if c.Disables() {
-				e.disable(c, w, bound)
+				e.disable(c, w, bound) // no fields: never a create
 			} else {
 				w.finish(forcesync.StateSkipped, nil)
 			}
@@ -189,8 +194,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 					continue
 				}
 			}
-			if disabled {
-				e.disable(c, w, bound)
+			if disabled && e.disable(c, w, bound) {
 				continue
 			}
 		}
@@ -220,6 +224,11 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			// Back from disabled or deprovisioned: a User is active again.
 			pl.Fields["IsActive"] = true
 		}
+		if w.createDisabled {
+			for k, v := range c.DisableWrites() {
+				pl.Fields[k] = v
+			}
+		}
 		w.payload = pl
 		if p.Mapping.Match.Kind == forcesync.MatchExternalID {
 			// Only the payload is sent from here on (a match by fields
@@ -228,7 +237,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		w.out.Warnings = pl.Warnings
 		w.out.Fingerprint = pl.Fingerprint
-		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint {
+		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint && !e.passwordWaiting(p, it.Key) {
 			w.unchanged = true
 			w.finish(forcesync.StateSynced, nil) // no change: no call
 			continue
@@ -257,6 +266,10 @@ func (e *Engine) settle(w *work, r Result, created bool) {
 			w.out.Fingerprint = w.payload.UpdateFingerprint
 		}
 		w.finish(forcesync.StateSynced, nil)
+		if w.createDisabled {
+			w.out.Fingerprint = forcesync.FingerprintDisabled
+			w.out.State = forcesync.StateDisabled
+		}
 	case r.Retryable:
 		w.finish(forcesync.StateRetrying, r.Err)
 	default:

@@ -39,8 +39,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Workers is how many batches are pushed at once. Zero means 2.
 	Workers int
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Passwords carries Users' passwords from the doors (passwords.go);
+	// nil: User mappings set no passwords.
+	Passwords *Passwords
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Engine pushes accepted changes to Salesforce.
@@ -64,6 +67,9 @@ type Engine struct {
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
+	// names caches Ids looked up by name (users.go).
+	namesMu sync.Mutex
+	names   map[string]string
 }
 
 // Pipe is one compiled mapping the engine serves.
@@ -108,6 +114,10 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 	e := &Engine{cfg: cfg, store: store, api: api,
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	for _, m := range mappings {
+		m, err := e.resolveNames(ctx, m) // users.go: ProfileId, UserRoleId by name
+		if err != nil {
+			return nil, err
+		}
 		d, err := api.Describe(ctx, m.Object)
 		if err != nil {
 			return nil, fmt.Errorf("mapping %s: describe %s: %w", m.Name, m.Object, err)

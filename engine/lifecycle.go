@@ -34,26 +34,32 @@ func (e *Engine) deprovision(c *mapping.Compiled, w *work, bound bool) {
 	e.removeAction(c, w, forcesync.StateDeprovisioned)
 }
 
-// disable settles or plans disabling w.
-func (e *Engine) disable(c *mapping.Compiled, w *work, bound bool) {
+// disable settles or plans disabling w. It reports false when w goes on
+// as a create in disabled form (operations.create_disabled).
+func (e *Engine) disable(c *mapping.Compiled, w *work, bound bool) bool {
 	if !bound {
+		if c.Mapping().Operations.CreateDisabled && c.CanCreate() && len(w.item.Fields) > 0 {
+			w.createDisabled = true
+			return false
+		}
 		// Nothing in Salesforce to disable; not created while disabled.
 		w.finish(forcesync.StateDisabled, nil)
-		return
+		return true
 	}
 	writes := c.DisableWrites()
 	if c.DisableRemoves() || writes == nil {
 		e.removeAction(c, w, forcesync.StateDisabled)
-		return
+		return true
 	}
 	w.life = true
 	if w.item.Binding.Fingerprint == forcesync.FingerprintDisabled {
 		w.writes, w.unchanged = writes, true
 		w.out.Fingerprint = forcesync.FingerprintDisabled
 		w.finish(forcesync.StateDisabled, nil)
-		return
+		return true
 	}
 	w.writes, w.lifeState = writes, forcesync.StateDisabled
+	return true
 }
 
 // removeAction plans the mapping's remove action for a bound w; state is
@@ -120,7 +126,10 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 	if err := e.pushDeletes(ctx, p, ws); err != nil {
 		return err
 	}
-	return e.afterLimits(ctx, p, ws)
+	if err := e.afterLimits(ctx, p, ws); err != nil {
+		return err
+	}
+	return e.setPasswords(ctx, p, ws)
 }
 
 // guard asks the mapping's mass-change guard for the batch's destructive

@@ -64,7 +64,13 @@ type Config struct {
 	Source string
 	// Token is the bearer token the identity provider sends. Empty refuses
 	// every request.
-	Token  string
+	Token string
+	// Passwords, when set, receives the password a client sends with a
+	// User (forcesync keeps none; engine.Passwords holds it in memory until
+	// the User mapping sets it in Salesforce). Nil: passwords are dropped.
+	Passwords interface {
+		Put(source, key, password string)
+	}
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -221,6 +227,23 @@ func present(r *http.Request, u *user) map[string]any {
 }
 
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// password returns the password a client set on res, or "".
+func password(res map[string]any) string {
+	if k, ok := attrKey(res, "password"); ok {
+		pw, _ := res[k].(string)
+		return pw
+	}
+	return ""
+}
+
+// keepPassword hands a User's password to Config.Passwords, before the
+// change is stored, so the engine finds it when it pushes the change.
+func (s *Server) keepPassword(id, pw string) {
+	if pw != "" && s.cfg.Passwords != nil {
+		s.cfg.Passwords.Put(s.cfg.Source, id, pw)
+	}
+}
 
 // clean checks a User from a client and drops what is not the client's to
 // set: id, meta, and password (forcesync never keeps one).
@@ -397,6 +420,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	pw := password(res)
 	if err := clean(res); err != nil {
 		s.fail(w, err)
 		return
@@ -408,6 +432,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	id := newID()
+	s.keepPassword(id, pw)
 	rec, err := s.save(r.Context(), id, res, "", 0, forcesync.OpUpsert)
 	if err == nil && rec == nil {
 		err = fmt.Errorf("scim: new User %s collided with a stored record", id)
@@ -443,7 +468,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 			return
 		}
 		res, err := change(cloneResource(u.res))
+		pw := ""
 		if err == nil {
+			pw = password(res)
 			err = clean(res)
 		}
 		if err != nil {
@@ -458,6 +485,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 				return
 			}
 		}
+		s.keepPassword(id, pw)
 		rec, err := s.save(r.Context(), id, res, createdOf(u.res), u.rec.Version+1, forcesync.OpUpsert)
 		release()
 		if err != nil {

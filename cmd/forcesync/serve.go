@@ -66,6 +66,9 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: st}
+	// Users' passwords go from the doors to the engines in memory only.
+	passwords := engine.NewPasswords(cfg.Mappings)
+	a.store = passwords.Intake(st) // every door (ingest, SCIM, push) accepts through it
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
 		name := m.Connection
@@ -93,7 +96,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		}
 		eng, err := engine.New(ctx, st, api, ms, engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
-			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name),
+			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), Passwords: passwords,
 		})
 		if err != nil {
 			st.Close()
@@ -107,10 +110,10 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	}
 	var scimDoor http.Handler
 	if cfg.SCIM.Source != "" {
-		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
+		scimDoor = scim.New(scim.Config{Store: passwords.Intake(st), Engine: engines(a.engines), Source: cfg.SCIM.Source, Passwords: passwords,
 			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
 	}
-	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
+	a.server = httpserver.New(httpserver.Config{Store: passwords.Intake(st), Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger, Approve: approver(st, cfg)})
 	return a, nil
 }
