@@ -100,14 +100,17 @@ type MassGuard struct {
 }
 
 // Limit is the most destructive changes one window may make among
-// population records (population matters only with MaxPercent).
+// population records (population matters only with MaxPercent; the share
+// allows at least one).
 func (g MassGuard) Limit(population int) int {
 	limit := g.Limits.MaxRecords
 	if limit == 0 {
 		limit = DefaultGuardRecords
 	}
 	if g.Limits.MaxPercent > 0 {
-		limit = min(limit, int(g.Limits.MaxPercent*float64(population)/100))
+		// At least one: a share of a handful of records is below one, and
+		// removing one record is never a mass change.
+		limit = min(limit, max(1, int(g.Limits.MaxPercent*float64(population)/100)))
 	}
 	return limit
 }

@@ -154,6 +154,12 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		if bound {
 			w.out.SalesforceID = it.Binding.SalesforceID
 		}
+		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
+			// Converted in Salesforce: the Contact mapping carries it now.
+			w.out.Fingerprint = forcesync.FingerprintConverted
+			w.finish(forcesync.StateConverted, nil)
+			continue
+		}
 		if it.Op == forcesync.OpDelete {
 			e.deprovision(c, w, bound)
 			continue
@@ -197,12 +203,6 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			if disabled && e.disable(c, w, bound) {
 				continue
 			}
-		}
-		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
-			// Converted in Salesforce: the Contact mapping carries it now.
-			w.out.Fingerprint = forcesync.FingerprintConverted
-			w.finish(forcesync.StateConverted, nil)
-			continue
 		}
 		if bound && !c.CanUpdate() {
 			w.out.Fingerprint = it.Binding.Fingerprint

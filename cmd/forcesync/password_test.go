@@ -18,45 +18,8 @@ import (
 	"github.com/forcesync/forcesync/emulator"
 )
 
-// wpUsersConfig provisions WordPress users as Salesforce Users: created
-// inactive at registration, activated later, with the password chosen at
-// registration or sent again at activation.
-const wpUsersConfig = `
-server:
-  api_token: ${TEST_API_TOKEN}
-store:
-  sqlite: fs.db
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
-sources:
-  - name: wp_user
-mappings:
-  - name: wp_users
-    source: wp_user
-    object: User
-    match: {fields: [Username]}
-    operations:
-      create_disabled: true
-      disable_when: "!activated"
-      remove_action: deactivate
-    user:
-      username_suffix: .wpdev
-    fields:
-      - {target: FirstName, source: first_name}
-      - {target: LastName, source: last_name}
-      - {target: Email, source: email}
-      - {target: ProfileId, value: Standard User}
-      - {target: FederationIdentifier, source: login}
-      - {target: Password, source: password}
-`
-
-// TestPasswordStory: registration -> inactive User -> activation with the
+// TestPasswordStory runs the WordPress users config of docs/cookbook.md:
+// registration -> inactive User -> activation with the
 // password -> the user logs in to the emulator with that username and
 // password -> the password is in no file forcesync wrote, no log line and
 // no answer of its API.
@@ -70,10 +33,10 @@ func TestPasswordStory(t *testing.T) {
 	t.Cleanup(sf.Close)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "forcesync.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(wpUsersConfig, sf.URL)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cookbookForEmulator(t, "## 6.", sf.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"TEST_API_TOKEN": "tok", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	vars := map[string]string{"FORCESYNC_API_TOKEN": "tok", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
 	logs := &lockedBuffer{}
 	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: logs, Stderr: logs}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -129,7 +92,7 @@ func TestPasswordStory(t *testing.T) {
 	st := state("disabled")
 	id := st["salesforce_id"].(string)
 	u := emuRecords(t, sf.URL, "SELECT Username, IsActive, Alias, TimeZoneSidKey, FederationIdentifier FROM User WHERE Id = '"+id+"'")[0]
-	if u["Username"] != "ada@example.com.wpdev" || u["IsActive"] != false || u["Alias"] != "alovelac" || u["TimeZoneSidKey"] != "GMT" || u["FederationIdentifier"] != "ada" {
+	if u["Username"] != "ada@example.com.wpdev" || u["IsActive"] != false || u["Alias"] != "alovelac" || u["TimeZoneSidKey"] != "Europe/Paris" || u["FederationIdentifier"] != "ada" {
 		t.Fatalf("registered user %v", u)
 	}
 	if code := login(); code == 200 {
