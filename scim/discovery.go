@@ -17,8 +17,8 @@ func (s *Server) handleSPC(w http.ResponseWriter, r *http.Request) {
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": maxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
+		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,
 			"description": "The token set in forcesync's scim.token, sent as Authorization: Bearer <token>.",
@@ -59,7 +59,18 @@ func def(name, typ string, opts ...func(map[string]any)) map[string]any {
 	for _, o := range opts {
 		o(d)
 	}
+	if typ == "reference" {
+		// RFC 7643 §7: every reference attribute lists what it may point
+		// to; generic clients read the schema expecting it.
+		if _, ok := d["referenceTypes"]; !ok {
+			d["referenceTypes"] = []string{"external"}
+		}
+	}
 	return d
+}
+
+func refTypes(ts ...string) func(map[string]any) {
+	return func(d map[string]any) { d["referenceTypes"] = ts }
 }
 
 func multi(d map[string]any)    { d["multiValued"] = true }
@@ -110,7 +121,7 @@ func enterpriseSchema(r *http.Request) map[string]any {
 		"attributes": []any{
 			def("employeeNumber", "string"), def("costCenter", "string"), def("organization", "string"),
 			def("division", "string"), def("department", "string"),
-			def("manager", "complex", subs(def("value", "string"), def("$ref", "reference"), def("displayName", "string"))),
+			def("manager", "complex", subs(def("value", "string"), def("$ref", "reference", refTypes("User")), def("displayName", "string"))),
 		},
 		"meta": map[string]any{"resourceType": "Schema", "location": base(r) + "/Schemas/" + SchemaEnterpriseUser},
 	}

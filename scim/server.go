@@ -96,6 +96,8 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /scim/v2/Schemas", s.handleSchemas)
 	s.mux.HandleFunc("GET /scim/v2/Schemas/{id}", s.handleSchemas)
 	s.mux.HandleFunc("GET /scim/v2/Users", s.handleList)
+	s.mux.HandleFunc("POST /scim/v2/Users/.search", s.handleSearch) // list.go
+	s.mux.HandleFunc("POST /scim/v2/.search", s.handleSearch)
 	s.mux.HandleFunc("POST /scim/v2/Users", s.handleCreate)
 	s.mux.HandleFunc("GET /scim/v2/Users/{id}", s.handleGet)
 	s.mux.HandleFunc("PUT /scim/v2/Users/{id}", s.handleReplace)
@@ -454,7 +456,11 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", etag(u.rec.Version))
-	s.write(w, http.StatusOK, present(r, u))
+	if notModified(r, u.rec.Version) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.write(w, http.StatusOK, project(r, present(r, u)))
 }
 
 // update replaces the stored User id by what change makes of a copy of
@@ -463,6 +469,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 	id := r.PathValue("id")
 	for attempt := 0; ; attempt++ {
 		u, err := s.load(r.Context(), id)
+		if err == nil {
+			err = precondition(r, u.rec.Version)
+		}
 		if err != nil {
 			s.fail(w, err)
 			return
@@ -545,6 +554,9 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	u, err := s.load(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = precondition(r, u.rec.Version)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -560,67 +572,6 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// handleList answers GET /Users with filter, startIndex and count.
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	start, err := intParam(q.Get("startIndex"), 1)
-	if err != nil {
-		s.fail(w, errorf("invalidValue", "startIndex: %v", err))
-		return
-	}
-	start = max(start, 1) // RFC 7644 §3.4.2.4: below 1 is read as 1
-	count, err := intParam(q.Get("count"), 100)
-	if err != nil {
-		s.fail(w, errorf("invalidValue", "count: %v", err))
-		return
-	}
-	count = min(max(count, 0), maxResults)
-	ctx := r.Context()
-	var (
-		page  []forcesync.SourceRecord
-		total int
-	)
-	if f := q.Get("filter"); f != "" {
-		filter, err := ParseFilter(f)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		page, total, err = s.filtered(ctx, filter, start, count)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-	} else {
-		sq := forcesync.SourceQuery{Source: s.cfg.Source, Offset: start - 1, Limit: count}
-		if total, err = s.cfg.Store.CountSourceRecords(ctx, sq); err != nil {
-			s.fail(w, err)
-			return
-		}
-		if count > 0 {
-			if page, err = s.cfg.Store.SourceRecords(ctx, sq); err != nil {
-				s.fail(w, err)
-				return
-			}
-		}
-	}
-	resources := make([]any, 0, len(page))
-	for i := range page {
-		res, _ := page[i].Fields["scim"].(map[string]any)
-		if res == nil {
-			continue
-		}
-		resources = append(resources, present(r, &user{rec: &page[i], res: res}))
-	}
-	s.write(w, http.StatusOK, map[string]any{
-		"schemas":      []string{schemaList},
-		"totalResults": total,
-		"startIndex":   start,
-		"itemsPerPage": len(resources),
-		"Resources":    resources,
-	})
 }
 
 // filtered returns one page of the Users filter matches, and how many
