@@ -103,8 +103,12 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("PUT /scim/v2/Users/{id}", s.handleReplace)
 	s.mux.HandleFunc("PATCH /scim/v2/Users/{id}", s.handlePatch)
 	s.mux.HandleFunc("DELETE /scim/v2/Users/{id}", s.handleDelete)
-	s.mux.HandleFunc("/scim/v2/Groups", s.handleNoGroups)
-	s.mux.HandleFunc("/scim/v2/Groups/{id}", s.handleNoGroups)
+	s.mux.HandleFunc("GET /scim/v2/Groups", s.handleGroupList) // groups.go
+	s.mux.HandleFunc("POST /scim/v2/Groups", s.handleGroupCreate)
+	s.mux.HandleFunc("GET /scim/v2/Groups/{id}", s.handleGroupGet)
+	s.mux.HandleFunc("PUT /scim/v2/Groups/{id}", s.handleGroupReplace)
+	s.mux.HandleFunc("PATCH /scim/v2/Groups/{id}", s.handleGroupPatch)
+	s.mux.HandleFunc("DELETE /scim/v2/Groups/{id}", s.handleGroupDelete)
 	s.mux.HandleFunc("/scim/v2/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, &Error{Status: http.StatusNotFound, Detail: "no such SCIM endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -153,10 +157,6 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		body["scimType"] = e.ScimType
 	}
 	s.write(w, e.Status, body)
-}
-
-func (s *Server) handleNoGroups(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, &Error{Status: http.StatusNotFound, Detail: "Groups are not provisioned through forcesync; turn group push off for this app"})
 }
 
 // readJSON decodes a request body of at most maxBody bytes into v.
@@ -267,8 +267,8 @@ func clean(res map[string]any) error {
 	}
 	for k := range res {
 		switch strings.ToLower(k) {
-		case "id", "meta", "password":
-			delete(res, k)
+		case "id", "meta", "password", "groups":
+			delete(res, k) // groups: read-only, decided by the Groups (groups.go)
 		}
 	}
 	name, _ := attr(res, "userName").(string)
@@ -380,6 +380,7 @@ func (s *Server) save(ctx context.Context, id string, res map[string]any, create
 		op = forcesync.OpDisable
 	}
 	fields := Flatten(res)
+	fields["groups"] = groupNames(res)
 	fields["scim"] = res
 	body, err := json.Marshal(fields)
 	if err != nil {
@@ -481,6 +482,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 		if err == nil {
 			pw = password(res)
 			err = clean(res)
+		}
+		if g, ok := u.res["groups"]; ok && err == nil {
+			res["groups"] = g
 		}
 		if err != nil {
 			s.fail(w, err)
