@@ -54,3 +54,15 @@ func TestSOAPConvertLead(t *testing.T) {
 		t.Fatalf("bad session: %d %s", code, out)
 	}
 }
+
+// FuzzReadLeadConverts: no envelope makes the convertLead reader panic.
+func FuzzReadLeadConverts(f *testing.F) {
+	f.Add(`<Envelope><Body><convertLead><leadConverts><leadId>00Q</leadId><convertedStatus>Closed - Converted</convertedStatus></leadConverts></convertLead></Body></Envelope>`)
+	f.Add(`<a><leadConverts><leadId>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		lcs, err := readLeadConverts([]byte(body))
+		if err != nil && lcs != nil {
+			t.Fatalf("results with an error: %v", lcs)
+		}
+	})
+}

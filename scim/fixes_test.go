@@ -184,3 +184,30 @@ func TestEntraReplaceOnMissingFilterPath(t *testing.T) {
 		t.Fatalf("addresses %v", u["addresses"])
 	}
 }
+
+// FuzzPatchGroup: no PATCH operation on a Group panics, and a Group that
+// took one still has members made of ids.
+func FuzzPatchGroup(f *testing.F) {
+	f.Add("add", "members", `[{"value":"u1"}]`)
+	f.Add("remove", `members[value eq "u1"]`, ``)
+	f.Add("Remove", "members", `[{"value":"u1"}]`)
+	f.Add("replace", "", `{"displayName":"x","members":[{"value":"u2"}]}`)
+	f.Add("replace", "displayName", `"y"`)
+	f.Fuzz(func(t *testing.T, op, path, value string) {
+		res := map[string]any{"displayName": "g", "members": []any{map[string]any{"value": "u1"}}}
+		var raw json.RawMessage
+		if json.Valid([]byte(value)) {
+			raw = json.RawMessage(value)
+		}
+		if err := scim.PatchGroup(res, scim.PatchOp{Op: op, Path: path, Value: raw}); err != nil {
+			return
+		}
+		if ms, ok := res["members"].([]any); ok {
+			for _, m := range ms {
+				if v, _ := m.(map[string]any)["value"].(string); v == "" {
+					t.Fatalf("member without id: %v", res)
+				}
+			}
+		}
+	})
+}

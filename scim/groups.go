@@ -382,17 +382,11 @@ func (s *Server) handleGroupList(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p := listParams{}
-	for name, dst := range map[string]**int{"startIndex": &p.StartIndex, "count": &p.Count} {
-		if v := q.Get(name); v != "" {
-			var n int
-			if _, err := fmt.Sscan(v, &n); err != nil {
-				s.fail(w, errorf("invalidValue", "%s: %q is not an integer", name, v))
-				return
-			}
-			*dst = &n
-		}
+	err := p.pageFrom(q)
+	if err == nil {
+		err = p.check()
 	}
-	if err := p.check(); err != nil {
+	if err != nil {
 		s.fail(w, err)
 		return
 	}

@@ -180,3 +180,7 @@ func containsStr(l []string, s string) bool {
 	}
 	return false
 }
+
+// PatchGroup applies one PATCH operation to a Group resource (see
+// patchGroup); exported for the fuzz test.
+func PatchGroup(res map[string]any, op PatchOp) error { return patchGroup(res, op) }

@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -54,17 +54,25 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := listParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder"),
 		Attributes: splitList(q.Get("attributes")), ExcludedAttributes: splitList(q.Get("excludedAttributes"))}
+	if err := p.pageFrom(q); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.list(w, r, p)
+}
+
+// pageFrom reads startIndex and count from a query.
+func (p *listParams) pageFrom(q url.Values) error {
 	for name, dst := range map[string]**int{"startIndex": &p.StartIndex, "count": &p.Count} {
 		if v := q.Get(name); v != "" {
-			n, err := strconv.Atoi(v)
+			n, err := intParam(v, 0)
 			if err != nil {
-				s.fail(w, errorf("invalidValue", "%s: %q is not an integer", name, v))
-				return
+				return errorf("invalidValue", "%s: %v", name, err)
 			}
 			*dst = &n
 		}
 	}
-	s.list(w, r, p)
+	return nil
 }
 
 // handleSearch answers POST /.search: a list request in a body, so a long
