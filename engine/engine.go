@@ -68,8 +68,9 @@ type Engine struct {
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
 	// names caches Ids looked up by name (users.go).
-	namesMu sync.Mutex
-	names   map[string]string
+	namesMu   sync.Mutex
+	names     map[string]string
+	onSettled func([]Settled) // OnSettled (settled.go)
 }
 
 // Pipe is one compiled mapping the engine serves.

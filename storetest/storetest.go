@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"SourceRecords", testSourceRecords},
 		{"MassGuard", testMassGuard}, // lifecycle: guard.go
 		{"Bind", testBind},
+		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
