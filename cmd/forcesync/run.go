@@ -27,8 +27,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	byName := map[string]*cobra.Command{}
 	for _, f := range subcommands {
-		root.AddCommand(f(env))
+		c := f(env)
+		// Files may each add subcommands under one parent (connection pin,
+		// connection test): a parent that only groups is merged into the
+		// first of its name.
+		if first, ok := byName[c.Name()]; ok && c.RunE == nil && first.RunE == nil {
+			first.AddCommand(c.Commands()...)
+			continue
+		}
+		byName[c.Name()] = c
+		root.AddCommand(c)
 	}
 	return root.ExecuteContext(ctx)
 }

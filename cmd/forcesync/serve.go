@@ -81,7 +81,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
-		client, err := connect(ctx, env, *conn, salesforce.Hooks{OnCall: api.CountCall})
+		client, err := connectPinned(ctx, env, st, *conn, salesforce.Hooks{OnCall: api.CountCall})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
