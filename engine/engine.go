@@ -75,6 +75,34 @@ type Pipe struct {
 // New builds an engine. Mappings are compiled against their objects'
 // describes; a mapping that cannot compile is an error naming it.
 func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesync.Mapping, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	e := &Engine{cfg: cfg, store: store, api: api,
+		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	pipes, err := Compile(ctx, api, mappings)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pipes {
+		m, c := p.Mapping, p.Compiled
+		changed, err := store.MappingVersion(ctx, m.Name, c.Version())
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			// Records held under the old mapping get another chance.
+			n, err := store.Requeue(ctx, m.Name, nil)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Logger.Info("mapping changed; held records requeued", "mapping", m.Name, "records", n)
+		}
+		e.pipes = append(e.pipes, p)
+	}
+	return e, nil
+}
+
+// withDefaults returns cfg with the default of every zero field applied.
+func (cfg Config) withDefaults() Config {
 	if cfg.Owner == "" {
 		cfg.Owner = fmt.Sprintf("forcesync-%08x", rand.Uint32())
 	}
@@ -105,8 +133,13 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, store: store, api: api,
-		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	return cfg
+}
+
+// Compile compiles mappings against their objects' describes, writing
+// nothing; a mapping that cannot compile is an error naming it.
+func Compile(ctx context.Context, api API, mappings []forcesync.Mapping) ([]*Pipe, error) {
+	var pipes []*Pipe
 	for _, m := range mappings {
 		d, err := api.Describe(ctx, m.Object)
 		if err != nil {
@@ -116,21 +149,9 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 		if err != nil {
 			return nil, err
 		}
-		changed, err := store.MappingVersion(ctx, m.Name, c.Version())
-		if err != nil {
-			return nil, err
-		}
-		if changed {
-			// Records held under the old mapping get another chance.
-			n, err := store.Requeue(ctx, m.Name, nil)
-			if err != nil {
-				return nil, err
-			}
-			cfg.Logger.Info("mapping changed; held records requeued", "mapping", m.Name, "records", n)
-		}
-		e.pipes = append(e.pipes, &Pipe{Mapping: m, Compiled: c})
+		pipes = append(pipes, &Pipe{Mapping: m, Compiled: c})
 	}
-	return e, nil
+	return pipes, nil
 }
 
 // Pipes returns the compiled mappings.
