@@ -150,6 +150,12 @@ func NewPlanner(store forcesync.Store, api API, pipes []*Pipe, cfg Config) (*Pla
 	return &Planner{cfg: cfg.withDefaults(), store: store, in: in, api: api, rd: rd, pipes: pipes}, nil
 }
 
+// API returns the engine's Salesforce API.
+func (e *Engine) API() API { return e.api }
+
+// Config returns the engine's settings, defaults applied.
+func (e *Engine) Config() Config { return e.cfg }
+
 // Plan returns what the next push of the selected mappings would do.
 func (pl *Planner) Plan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	want := map[string]bool{}

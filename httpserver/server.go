@@ -36,6 +36,8 @@ type Config struct {
 	APIToken string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
+	// Inspect, when set, serves plans and reconcile runs (inspect.go).
+	Inspect Inspect
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// Registry receives the server's metrics; nil means a new one.

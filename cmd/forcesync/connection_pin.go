@@ -23,6 +23,9 @@ func init() { register(newConnectionPinCmd) }
 type orgGuard struct {
 	pins forcesync.OrgPins
 	conn string
+	// readOnly checks an existing pin but never makes one (plan,
+	// reconcile without --heal: they write nothing).
+	readOnly bool
 	mu   sync.Mutex
 	seen bool // a token named its org
 }
@@ -47,9 +50,18 @@ func (g *orgGuard) check(tok *oauth2.Token) error {
 
 // verify pins org when the connection has no pin and compares otherwise.
 func (g *orgGuard) verify(ctx context.Context, org, instance string) error {
-	pin, err := g.pins.PinOrg(ctx, forcesync.OrgPin{Connection: g.conn, OrgID: org, InstanceURL: instance}, false)
+	var pin *forcesync.OrgPin
+	var err error
+	if g.readOnly {
+		pin, err = g.pins.OrgPin(ctx, g.conn)
+	} else {
+		pin, err = g.pins.PinOrg(ctx, forcesync.OrgPin{Connection: g.conn, OrgID: org, InstanceURL: instance}, false)
+	}
 	if err != nil {
 		return fmt.Errorf("connection %s: checking the org pin: %w", g.conn, err)
+	}
+	if pin == nil {
+		return nil // not pinned yet, and not ours to pin
 	}
 	if !sameOrg(pin.OrgID, org) {
 		return &forcesync.OrgMismatchError{Connection: g.conn, Pinned: pin.OrgID, Found: org, InstanceURL: instance}
@@ -69,11 +81,17 @@ func sameOrg(a, b string) bool {
 // force. The pin lives in the store, so every replica and every command
 // sharing it agrees.
 func connectPinned(ctx context.Context, env *Env, st forcesync.Store, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, error) {
+	return connectGuarded(ctx, env, st, c, hooks, false)
+}
+
+// connectGuarded is connectPinned; readOnly checks the pin without
+// pinning a connection that has none.
+func connectGuarded(ctx context.Context, env *Env, st forcesync.Store, c forcesync.Connection, hooks salesforce.Hooks, readOnly bool) (*salesforce.Client, error) {
 	pins, ok := st.(forcesync.OrgPins)
 	if !ok {
 		return nil, fmt.Errorf("connection %s: the store %T cannot pin orgs", c.Name, st)
 	}
-	g := &orgGuard{pins: pins, conn: c.Name}
+	g := &orgGuard{pins: pins, conn: c.Name, readOnly: readOnly}
 	hooks.CheckToken = g.check
 	client, err := connect(ctx, env, c, hooks)
 	if err != nil {

@@ -111,7 +111,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger})
+		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger, Inspect: newServedInspect(st, a.engines)})
 	return a, nil
 }
 

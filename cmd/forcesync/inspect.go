@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/config"
+	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// inspectApp is a config opened for plan and reconcile: the store and,
+// per connection, the client and the compiled mappings, made without
+// engine.New's store writes (mapping versions, requeues).
+type inspectApp struct {
+	cfg   *config.Config
+	store forcesync.Store
+	conns []*inspectConn
+}
+
+type inspectConn struct {
+	name  string
+	api   *engine.SalesforceAPI
+	pipes []*engine.Pipe
+	ecfg  engine.Config
+}
+
+// openInspect opens the config at path. With readOnly the org pin is
+// checked but a connection without one is not pinned.
+func openInspect(ctx context.Context, env *Env, path string, readOnly bool, logger *slog.Logger) (*inspectApp, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Resolve(env.Getenv); err != nil {
+		return nil, err
+	}
+	st, err := openConfigStore(ctx, cfg, path)
+	if err != nil {
+		return nil, err
+	}
+	a := &inspectApp{cfg: cfg, store: st}
+	byConn := map[string][]forcesync.Mapping{}
+	var order []string
+	for _, m := range cfg.Mappings {
+		name := m.Connection
+		if name == "" && len(cfg.Connections) > 0 {
+			name = cfg.Connections[0].Name
+		}
+		if _, ok := byConn[name]; !ok {
+			order = append(order, name)
+		}
+		byConn[name] = append(byConn[name], m)
+	}
+	for _, name := range order {
+		conn := cfg.Connection(name)
+		if conn == nil {
+			st.Close()
+			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
+		}
+		api := &engine.SalesforceAPI{}
+		client, err := connectGuarded(ctx, env, st, *conn, salesforce.Hooks{OnCall: api.CountCall}, readOnly)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("connection %s: %w", name, err)
+		}
+		api.Client = client
+		pipes, err := engine.Compile(ctx, api, byConn[name])
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		share := cfg.Engine.APIShare
+		if conn.APIShare > 0 {
+			share = conn.APIShare
+		}
+		a.conns = append(a.conns, &inspectConn{name: name, api: api, pipes: pipes, ecfg: engine.Config{
+			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
+			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name)}})
+	}
+	return a, nil
+}
+
+// plan plans the selected mappings (all when none) across connections.
+func (a *inspectApp) plan(ctx context.Context, opt engine.PlanOptions) (*engine.Plan, error) {
+	return planAcross(ctx, a.store, a.conns, opt)
+}
+
+func planAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, opt engine.PlanOptions) (*engine.Plan, error) {
+	want := map[string]bool{}
+	for _, m := range opt.Mappings {
+		want[m] = true
+	}
+	out := &engine.Plan{Mappings: []*engine.MappingPlan{}}
+	for _, c := range conns {
+		var mine []string
+		for _, p := range c.pipes {
+			if len(want) == 0 || want[p.Mapping.Name] {
+				mine = append(mine, p.Mapping.Name)
+				delete(want, p.Mapping.Name)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		pl, err := engine.NewPlanner(st, c.api, c.pipes, c.ecfg)
+		if err != nil {
+			return nil, err
+		}
+		o := opt
+		o.Mappings = mine
+		p, err := pl.Plan(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		out.Mappings = append(out.Mappings, p.Mappings...)
+	}
+	for m := range want {
+		return nil, forcesync.Errorf(forcesync.ENotFound, "no mapping %q in the config", m)
+	}
+	return out, nil
+}
+
+// servedInspect answers the API's plan and reconcile calls over serve's
+// engines.
+type servedInspect struct {
+	store forcesync.Store
+	conns []*inspectConn
+}
+
+func newServedInspect(st forcesync.Store, es []*engine.Engine) *servedInspect {
+	si := &servedInspect{store: st}
+	for _, e := range es {
+		api, ok := e.API().(*engine.SalesforceAPI)
+		if !ok {
+			continue
+		}
+		si.conns = append(si.conns, &inspectConn{api: api, pipes: e.Pipes(), ecfg: e.Config()})
+	}
+	return si
+}
+
+// Plan implements httpserver.Inspect.
+func (si *servedInspect) Plan(ctx context.Context, mappings []string) (any, error) {
+	return planAcross(ctx, si.store, si.conns, engine.PlanOptions{Mappings: mappings})
+}
