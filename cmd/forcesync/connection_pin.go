@@ -26,8 +26,8 @@ type orgGuard struct {
 	// readOnly checks an existing pin but never makes one (plan,
 	// reconcile without --heal: they write nothing).
 	readOnly bool
-	mu   sync.Mutex
-	seen bool // a token named its org
+	mu       sync.Mutex
+	seen     bool // a token named its org
 }
 
 // check is a salesforce.Hooks.CheckToken: it pins the connection at its
