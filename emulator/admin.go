@@ -70,6 +70,7 @@ func (e *Emulator) adminRoutes() {
 		"GET": e.adminFaults, "POST": e.adminFaults, "DELETE": e.adminFaults,
 	})
 	e.handle("/__emulator/faults/{id}", KindNone, false, map[string]handlerFunc{"DELETE": e.adminFault})
+	e.driftRoutes() // admin_drift.go: merges, purges
 }
 
 // adminStats answers the call counts by kind and their total.
