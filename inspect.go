@@ -71,38 +71,38 @@ const (
 
 // ReconcileRun is one comparison of a mapping's records with Salesforce.
 type ReconcileRun struct {
-	ID       int64
-	Mapping  string
-	Started  time.Time
-	Finished time.Time
+	ID       int64     `json:"id"`
+	Mapping  string    `json:"mapping"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
 	// Checked is how many bound records were compared.
-	Checked int
+	Checked int `json:"checked"`
 	// API is how Salesforce was read: "bulk" (a Bulk API 2.0 query) or
 	// "query" (SOQL by Id).
-	API string
+	API string `json:"api"`
 	// APICalls is what the run spent, reads and heals.
-	APICalls int
+	APICalls int `json:"api_calls"`
 	// Counts are the findings by kind.
-	Counts map[DriftKind]int
+	Counts map[DriftKind]int `json:"counts"`
 	// Healed is how many findings --heal fixed.
-	Healed int
+	Healed int `json:"healed"`
 	// Error is why the run stopped early, "" when it finished.
-	Error string
+	Error string `json:"error"`
 }
 
 // Finding is one drifted record.
 type Finding struct {
-	RunID        int64
-	Mapping      string
-	Key          string
-	SalesforceID string
-	Kind         DriftKind
+	RunID        int64     `json:"run_id"`
+	Mapping      string    `json:"mapping"`
+	Key          string    `json:"key"`
+	SalesforceID string    `json:"salesforce_id"`
+	Kind         DriftKind `json:"kind"`
 	// Fields are the fields that differ (DriftFieldChanged).
-	Fields []FieldDrift
+	Fields []FieldDrift `json:"fields"`
 	// Detail says more: the master Id of a merge, the twins' Ids, the
 	// converted Contact.
-	Detail string
-	Healed bool
+	Detail string `json:"detail"`
+	Healed bool   `json:"healed"`
 }
 
 // FieldDrift is one field that differs.

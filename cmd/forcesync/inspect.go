@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -126,12 +128,13 @@ func planAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, o
 // servedInspect answers the API's plan and reconcile calls over serve's
 // engines.
 type servedInspect struct {
-	store forcesync.Store
-	conns []*inspectConn
+	store   forcesync.Store
+	conns   []*inspectConn
+	engines []*engine.Engine
 }
 
 func newServedInspect(st forcesync.Store, es []*engine.Engine) *servedInspect {
-	si := &servedInspect{store: st}
+	si := &servedInspect{store: st, engines: es}
 	for _, e := range es {
 		api, ok := e.API().(*engine.SalesforceAPI)
 		if !ok {
@@ -145,4 +148,40 @@ func newServedInspect(st forcesync.Store, es []*engine.Engine) *servedInspect {
 // Plan implements httpserver.Inspect.
 func (si *servedInspect) Plan(ctx context.Context, mappings []string) (any, error) {
 	return planAcross(ctx, si.store, si.conns, engine.PlanOptions{Mappings: mappings})
+}
+
+// Reconcile implements httpserver.Inspect; the running engines push what
+// a heal queues.
+func (si *servedInspect) Reconcile(ctx context.Context, mapping string, req httpserver.ReconcileRequest) (*forcesync.ReconcileRun, []forcesync.Finding, error) {
+	opt := engine.ReconcileOptions{Heal: req.Heal, MaxChanges: -1}
+	if req.MaxChanges != nil && !req.Yes {
+		opt.MaxChanges = *req.MaxChanges
+	}
+	run, fs, err := reconcileAcross(ctx, si.store, si.conns, mapping, opt)
+	if run != nil && run.Healed > 0 {
+		engines(si.engines).Notify()
+	}
+	return run, fs, err
+}
+
+// reconcileAcross reconciles a mapping on the connection serving it. A
+// heal beyond its limit is a forcesync.EConflict error.
+func reconcileAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, mapping string, opt engine.ReconcileOptions) (*forcesync.ReconcileRun, []forcesync.Finding, error) {
+	for _, c := range conns {
+		for _, p := range c.pipes {
+			if p.Mapping.Name != mapping {
+				continue
+			}
+			rc, err := engine.NewReconciler(st, c.api, c.pipes)
+			if err != nil {
+				return nil, nil, err
+			}
+			run, fs, err := rc.Reconcile(ctx, mapping, opt)
+			if errors.Is(err, engine.ErrTooManyChanges) {
+				err = &forcesync.Error{Code: forcesync.EConflict, Message: err.Error()}
+			}
+			return run, fs, err
+		}
+	}
+	return nil, nil, forcesync.Errorf(forcesync.ENotFound, "no mapping %q in the config", mapping)
 }
