@@ -93,6 +93,7 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	if err := e.store.Complete(context.WithoutCancel(ctx), owner, outs, run); err != nil {
 		return len(items), err
 	}
+	e.schemaSuspect(ctx, p, outs, callErr) // schema.go: errors that suggest a schema change
 	if used, max := e.api.Usage(); max > 0 {
 		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: p.Mapping.Connection,
 			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
 )
 
 // Config tunes an Engine. The zero value of every field is its default.
@@ -39,6 +40,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Workers is how many batches are pushed at once. Zero means 2.
 	Workers int
+	// SchemaEvery is how often Run asks whether the mapped objects' schema
+	// changed (If-Modified-Since: an unchanged schema costs one call and
+	// no body). Zero means 15 minutes; negative turns the periodic check
+	// off (errors that suggest a change still trigger one).
+	SchemaEvery time.Duration
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
@@ -64,12 +70,16 @@ type Engine struct {
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
+	// schema is the schema drift guard's state (schema.go).
+	schema schemaState
 }
 
 // Pipe is one compiled mapping the engine serves.
 type Pipe struct {
 	Mapping  forcesync.Mapping
 	Compiled *mapping.Compiled
+	// Describe is the describe Compiled was compiled against.
+	Describe *salesforce.SObjectDescribe
 }
 
 // New builds an engine. Mappings are compiled against their objects'
@@ -127,6 +137,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
+	if cfg.SchemaEvery == 0 {
+		cfg.SchemaEvery = 15 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -149,18 +162,18 @@ func Compile(ctx context.Context, api API, mappings []forcesync.Mapping) ([]*Pip
 		if err != nil {
 			return nil, err
 		}
-		pipes = append(pipes, &Pipe{Mapping: m, Compiled: c})
+		pipes = append(pipes, &Pipe{Mapping: m, Compiled: c, Describe: d})
 	}
 	return pipes, nil
 }
 
 // Pipes returns the compiled mappings.
-func (e *Engine) Pipes() []*Pipe { return e.pipes }
+func (e *Engine) Pipes() []*Pipe { return e.livePipes() }
 
 // MappingsFor returns the names of the mappings fed by a source.
 func (e *Engine) MappingsFor(source string) []string {
 	var out []string
-	for _, p := range e.pipes {
+	for _, p := range e.livePipes() {
 		if p.Mapping.Source == source {
 			out = append(out, p.Mapping.Name)
 		}
@@ -201,6 +214,13 @@ func (e *Engine) Paused() string {
 // Run pushes work until ctx ends. Each worker serves every mapping in turn.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if e.cfg.SchemaEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.watchSchema(ctx)
+		}()
+	}
 	for w := 0; w < e.cfg.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -292,7 +312,10 @@ func (e *Engine) step(ctx context.Context, owner string) (int, error) {
 	}
 	total := 0
 	var errs []error
-	for _, p := range e.pipes {
+	for _, p := range e.livePipes() {
+		if e.schemaPaused(p.Mapping.Name) != "" {
+			continue // schema.go: the mapping no longer fits the object
+		}
 		n, err := e.pushBatch(ctx, owner, p)
 		total += n
 		if err != nil {
