@@ -47,6 +47,10 @@ type MappingPlan struct {
 	// requeued, and Requeued counts them; their fates are in the plan.
 	Changed  bool `json:"mapping_changed"`
 	Requeued int  `json:"requeued"`
+	// Paused says why the running engine stopped pushing this mapping
+	// (a schema change it no longer fits); the plan shows what would be
+	// pushed once it resumes. Set by the API, which sees the engine.
+	Paused string `json:"paused,omitempty"`
 	// Counts are the records by action.
 	Counts PlanCounts `json:"counts"`
 	// Held and Retry count held and put-off records by error code.

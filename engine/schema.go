@@ -198,6 +198,11 @@ func (e *Engine) applyDescribe(ctx context.Context, p *Pipe, d *salesforce.SObje
 		e.schema.paused = map[string]string{}
 	}
 	if err != nil {
+		if _, already := e.schema.paused[name]; already && len(fields) == 0 {
+			// Paused for an earlier change; nothing it uses changed since.
+			e.schema.mu.Unlock()
+			return nil
+		}
 		why := fmt.Sprintf("the schema of %s changed (%s) and mapping %s no longer fits it: %v; its records wait until the config is fixed",
 			p.Compiled.Object(), strings.Join(changes, "; "), name, err)
 		e.schema.paused[name] = why
@@ -213,6 +218,12 @@ func (e *Engine) applyDescribe(ctx context.Context, p *Pipe, d *salesforce.SObje
 	}
 	if c.Version() == p.Compiled.Version() {
 		return nil
+	}
+	if len(fields) == 0 {
+		// Another field of the object changed in a way the compiled form
+		// records: store the new version, requeue nothing.
+		_, err := e.store.MappingVersion(ctx, name, c.Version())
+		return err
 	}
 	if _, err := e.store.MappingVersion(ctx, name, c.Version()); err != nil {
 		return fmt.Errorf("mapping %s: %w", name, err)

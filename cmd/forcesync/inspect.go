@@ -129,25 +129,42 @@ func planAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, o
 // engines.
 type servedInspect struct {
 	store   forcesync.Store
-	conns   []*inspectConn
 	engines []*engine.Engine
 }
 
 func newServedInspect(st forcesync.Store, es []*engine.Engine) *servedInspect {
-	si := &servedInspect{store: st, engines: es}
-	for _, e := range es {
+	return &servedInspect{store: st, engines: es}
+}
+
+// conns returns the engines' connections with the pipes in force now (a
+// schema change may have recompiled some since serve started).
+func (si *servedInspect) conns() []*inspectConn {
+	var out []*inspectConn
+	for _, e := range si.engines {
 		api, ok := e.API().(*engine.SalesforceAPI)
 		if !ok {
 			continue
 		}
-		si.conns = append(si.conns, &inspectConn{api: api, pipes: e.Pipes(), ecfg: e.Config()})
+		out = append(out, &inspectConn{api: api, pipes: e.Pipes(), ecfg: e.Config()})
 	}
-	return si
+	return out
 }
 
 // Plan implements httpserver.Inspect.
 func (si *servedInspect) Plan(ctx context.Context, mappings []string) (any, error) {
-	return planAcross(ctx, si.store, si.conns, engine.PlanOptions{Mappings: mappings})
+	p, err := planAcross(ctx, si.store, si.conns(), engine.PlanOptions{Mappings: mappings})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range si.engines {
+		paused := e.SchemaPaused()
+		for _, m := range p.Mappings {
+			if why, ok := paused[m.Mapping]; ok {
+				m.Paused = why
+			}
+		}
+	}
+	return p, nil
 }
 
 // Reconcile implements httpserver.Inspect; the running engines push what
@@ -157,7 +174,7 @@ func (si *servedInspect) Reconcile(ctx context.Context, mapping string, req http
 	if req.MaxChanges != nil && !req.Yes {
 		opt.MaxChanges = *req.MaxChanges
 	}
-	run, fs, err := reconcileAcross(ctx, si.store, si.conns, mapping, opt)
+	run, fs, err := reconcileAcross(ctx, si.store, si.conns(), mapping, opt)
 	if run != nil && run.Healed > 0 {
 		engines(si.engines).Notify()
 	}
