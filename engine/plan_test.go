@@ -13,14 +13,14 @@ import (
 	"github.com/forcesync/forcesync/salesforce"
 )
 
-// recorder passes calls through and keeps every payload sent.
-type recorder struct {
+// planRecorder passes calls through and keeps every payload sent.
+type planRecorder struct {
 	*engine.SalesforceAPI
 	mu   sync.Mutex
 	sent map[string][]string // mapping object -> canonical JSON payloads
 }
 
-func (r *recorder) keep(obj string, recs []salesforce.Record) {
+func (r *planRecorder) keep(obj string, recs []salesforce.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
@@ -35,27 +35,27 @@ func (r *recorder) keep(obj string, recs []salesforce.Record) {
 	}
 }
 
-func (r *recorder) Upsert(ctx context.Context, obj, ext string, recs []salesforce.Record) ([]engine.Result, error) {
+func (r *planRecorder) Upsert(ctx context.Context, obj, ext string, recs []salesforce.Record) ([]engine.Result, error) {
 	r.keep(obj, recs)
 	return r.SalesforceAPI.Upsert(ctx, obj, ext, recs)
 }
 
-func (r *recorder) Create(ctx context.Context, obj string, recs []salesforce.Record) ([]engine.Result, error) {
+func (r *planRecorder) Create(ctx context.Context, obj string, recs []salesforce.Record) ([]engine.Result, error) {
 	r.keep(obj, recs)
 	return r.SalesforceAPI.Create(ctx, obj, recs)
 }
 
-func (r *recorder) Update(ctx context.Context, obj string, recs []salesforce.Record) ([]engine.Result, error) {
+func (r *planRecorder) Update(ctx context.Context, obj string, recs []salesforce.Record) ([]engine.Result, error) {
 	r.keep(obj, recs)
 	return r.SalesforceAPI.Update(ctx, obj, recs)
 }
 
-func (r *recorder) BulkUpsert(ctx context.Context, obj, ext string, fields []string, recs []salesforce.Record) (map[string]engine.Result, error) {
+func (r *planRecorder) BulkUpsert(ctx context.Context, obj, ext string, fields []string, recs []salesforce.Record) (map[string]engine.Result, error) {
 	r.keep(obj, recs)
 	return r.SalesforceAPI.BulkUpsert(ctx, obj, ext, fields, recs)
 }
 
-func peopleByEmail() forcesync.Mapping {
+func planPeopleByEmail() forcesync.Mapping {
 	return forcesync.Mapping{
 		Name: "people_to_contacts", Source: "person", Object: "Contact",
 		Match: forcesync.MatchRule{Kind: forcesync.MatchFields, Fields: []string{"Email"}},
@@ -66,7 +66,7 @@ func peopleByEmail() forcesync.Mapping {
 	}
 }
 
-func person(key, last, email string) forcesync.Change {
+func planPerson(key, last, email string) forcesync.Change {
 	return forcesync.Change{Key: key, Fields: map[string]any{"last_name": last, "email": email}}
 }
 
@@ -84,12 +84,12 @@ func testPlanEqualsPush(t *testing.T, bulkThreshold int) {
 	leads := leadByExtID()
 	leads.Operations.Delete = forcesync.DeleteDelete
 	cfg := engine.Config{BulkThreshold: bulkThreshold}
-	r := newRig(t, engine.Config{BulkThreshold: -1}, leads, peopleByEmail())
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads, planPeopleByEmail())
 	r.emu.SetFinishBulkJobsAtOnce(true)
 	for _, k := range []string{"k1", "k2", "k3", "k4", "k5"} {
 		r.accept("contact", contact(k, "Last"+k, k+"@example.com", 60))
 	}
-	r.accept("person", person("p1", "One", "one@example.com"))
+	r.accept("person", planPerson("p1", "One", "one@example.com"))
 	r.drain()
 
 	// Someone edits k5 in Salesforce; a Lead with k9's key exists unbound.
@@ -112,12 +112,12 @@ func testPlanEqualsPush(t *testing.T, bulkThreshold int) {
 		contact("k10", "Low", "k10@example.com", 10),        // skipped by the filter
 	)
 	r.accept("person",
-		person("p1", "Uno", "one@example.com"),   // update
-		person("p3", "Twin", "twin@example.com"), // create
-		person("p4", "Twin", "twin@example.com"), // finds p3's twin: update
+		planPerson("p1", "Uno", "one@example.com"),   // update
+		planPerson("p3", "Twin", "twin@example.com"), // create
+		planPerson("p4", "Twin", "twin@example.com"), // finds p3's twin: update
 	)
 
-	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads, peopleByEmail()})
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads, planPeopleByEmail()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +166,8 @@ func testPlanEqualsPush(t *testing.T, bulkThreshold int) {
 	}
 
 	// Now push for real and compare.
-	rec := &recorder{SalesforceAPI: r.api, sent: map[string][]string{}}
-	eng, err := engine.New(ctx, r.store, rec, []forcesync.Mapping{leads, peopleByEmail()}, cfg)
+	rec := &planRecorder{SalesforceAPI: r.api, sent: map[string][]string{}}
+	eng, err := engine.New(ctx, r.store, rec, []forcesync.Mapping{leads, planPeopleByEmail()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

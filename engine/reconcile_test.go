@@ -13,7 +13,7 @@ import (
 	"github.com/forcesync/forcesync/salesforce"
 )
 
-func kinds(fs []forcesync.Finding) map[string]forcesync.DriftKind {
+func driftKinds(fs []forcesync.Finding) map[string]forcesync.DriftKind {
 	out := map[string]forcesync.DriftKind{}
 	for _, f := range fs {
 		out[f.Key+"/"+string(f.Kind)] = f.Kind
@@ -28,10 +28,10 @@ func kinds(fs []forcesync.Finding) map[string]forcesync.DriftKind {
 func TestReconcileFindsAndHealsDrift(t *testing.T) {
 	ctx := context.Background()
 	leads := leadByExtID()
-	people := peopleByEmail()
+	people := planPeopleByEmail()
 	r := newRig(t, engine.Config{BulkThreshold: -1}, leads, people)
 	r.emu.SetFinishBulkJobsAtOnce(true)
-	r.accept("person", person("p1", "One", "one@example.com"), person("p2", "Two", "two@example.com"))
+	r.accept("person", planPerson("p1", "One", "one@example.com"), planPerson("p2", "Two", "two@example.com"))
 	for i := 1; i <= 8; i++ {
 		k := fmt.Sprintf("k%d", i)
 		r.accept("contact", contact(k, "Last"+k, k+"@example.com", 60))
@@ -100,7 +100,7 @@ func TestReconcileFindsAndHealsDrift(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := kinds(fs)
+		got := driftKinds(fs)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("threshold %d (%s): findings %v; want %v", threshold, run.API, got, want)
 		}
@@ -154,7 +154,7 @@ func TestReconcileFindsAndHealsDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(kinds(fs)); got != fmt.Sprint(map[string]forcesync.DriftKind{"k4/converted": forcesync.DriftConverted,
+	if got := fmt.Sprint(driftKinds(fs)); got != fmt.Sprint(map[string]forcesync.DriftKind{"k4/converted": forcesync.DriftConverted,
 		"k9/never_synced": forcesync.DriftNeverSynced}) {
 		t.Fatalf("after healing: %v", got)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/forcesync/forcesync/sqlite"
 )
 
-func leadMapping(name, field string, row forcesync.FieldRow) forcesync.Mapping {
+func schemaLeadMapping(name, field string, row forcesync.FieldRow) forcesync.Mapping {
 	row.Target = field
 	return forcesync.Mapping{Name: name, Source: name, Object: "Lead",
 		Match: forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
@@ -58,9 +58,9 @@ func TestSchemaDriftWhileRunning(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() })
 	ms := []forcesync.Mapping{
-		leadMapping("nick", "Nickname__c", forcesync.FieldRow{SourceField: "nickname"}),
-		leadMapping("legacy", "Legacy__c", forcesync.FieldRow{SourceField: "legacy"}),
-		leadMapping("tier", "Tier__c", forcesync.FieldRow{SourceField: "tier", ValueMap: map[string]string{"g": "Gold", "s": "Silver"}}),
+		schemaLeadMapping("nick", "Nickname__c", forcesync.FieldRow{SourceField: "nickname"}),
+		schemaLeadMapping("legacy", "Legacy__c", forcesync.FieldRow{SourceField: "legacy"}),
+		schemaLeadMapping("tier", "Tier__c", forcesync.FieldRow{SourceField: "tier", ValueMap: map[string]string{"g": "Gold", "s": "Silver"}}),
 	}
 	eng, err := engine.New(ctx, store, api, ms, engine.Config{BulkThreshold: -1, SchemaEvery: -1, Idle: 20 * time.Millisecond})
 	if err != nil {

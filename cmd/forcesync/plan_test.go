@@ -96,15 +96,15 @@ func (r *cliRig) accept(source string, cs ...forcesync.Change) {
 	}
 }
 
-func client(key, last, email string) forcesync.Change {
+func clientChange(key, last, email string) forcesync.Change {
 	return forcesync.Change{Key: key, Fields: map[string]any{"last_name": last, "email": email}}
 }
 
 func TestPlanCommand(t *testing.T) {
 	_, url := startOrg(t, "")
 	r := newCLIRig(t, url, serveConfig)
-	r.push("client", client("c1", "One", "one@example.com"), client("bad", "Bad", "not-an-email"))
-	r.accept("client", client("c1", "Uno", "one@example.com"), client("c2", "Two", "two@example.com"),
+	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("bad", "Bad", "not-an-email"))
+	r.accept("client", clientChange("c1", "Uno", "one@example.com"), clientChange("c2", "Two", "two@example.com"),
 		forcesync.Change{Key: "c9", Op: forcesync.OpDelete})
 
 	out, err := r.run("plan", "--config", r.path, "--format", "json")

@@ -24,10 +24,10 @@ func TestReconcileCommand(t *testing.T) {
 	ctx := context.Background()
 	emu, url := startOrg(t, "")
 	r := newCLIRig(t, url, serveConfig)
-	r.push("client", client("c1", "One", "one@example.com"), client("c2", "Two", "two@example.com"), client("c3", "Three", "three@example.com"))
+	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("c2", "Two", "two@example.com"), clientChange("c3", "Three", "three@example.com"))
 	sf := emuClient(t, url)
 	var ids = map[string]string{}
-	for _, rec := range mustQuery(t, sf, "SELECT Id, Forcesync_Key__c FROM Lead") {
+	for _, rec := range planQuery(t, sf, "SELECT Id, Forcesync_Key__c FROM Lead") {
 		ids[rec["Forcesync_Key__c"].(string)] = rec.ID()
 	}
 	if _, err := sf.UpdateMany(ctx, "Lead", []salesforce.Record{{"attributes": map[string]any{"type": "Lead"}, "Id": ids["c1"], "LastName": "DRIFTED"}}, nil); err != nil {
@@ -74,7 +74,7 @@ func TestReconcileCommand(t *testing.T) {
 		t.Fatalf("after the heal: %v\n%s", err, out)
 	}
 	got := map[string]string{}
-	for _, rec := range mustQuery(t, sf, "SELECT LastName, Forcesync_Key__c FROM Lead") {
+	for _, rec := range planQuery(t, sf, "SELECT LastName, Forcesync_Key__c FROM Lead") {
 		got[rec["Forcesync_Key__c"].(string)] = rec["LastName"].(string)
 	}
 	if got["c1"] != "One" || got["c2"] != "Two" || got["c3"] != "Three" {
@@ -82,7 +82,7 @@ func TestReconcileCommand(t *testing.T) {
 	}
 }
 
-func mustQuery(t *testing.T, c *salesforce.Client, q string) []salesforce.Record {
+func planQuery(t *testing.T, c *salesforce.Client, q string) []salesforce.Record {
 	t.Helper()
 	recs, err := c.QueryRecords(context.Background(), q)
 	if err != nil {
