@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync/emulator"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/salesforce"
@@ -116,4 +121,26 @@ func TestReconcileAPI(t *testing.T) {
 func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func TestServeReconcilesOnSchedule(t *testing.T) {
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := httptest.NewServer(emu)
+	t.Cleanup(sf.Close)
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "    object: Lead\n", "    object: Lead\n    reconcile_every: 1h\n", 1)
+	s := startServeWith(t, emu, cfg, nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := s.do("GET", "/api/v1/reconcile/runs?mapping=clients_to_leads", "", true)
+		if runs, _ := body["runs"].([]any); code == 200 && len(runs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled reconcile run: %d %v", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

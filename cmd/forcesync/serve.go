@@ -195,6 +195,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	for _, e := range a.engines {
 		g.Go(func() error { return e.Run(gctx) })
 	}
+	g.Go(func() error { return runReconcileSchedule(gctx, a, logger) }) // reconcile_schedule.go
 	g.Go(func() error {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
