@@ -45,8 +45,8 @@ type Config struct {
 	// no body). Zero means 15 minutes; negative turns the periodic check
 	// off (errors that suggest a change still trigger one).
 	SchemaEvery time.Duration
-	Now     func() time.Time
-	Logger  *slog.Logger
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Engine pushes accepted changes to Salesforce.
