@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/forcesync/forcesync/salesforce"
 )
@@ -145,6 +146,15 @@ func canonical(v any) string {
 	case nil:
 		return ""
 	case string:
+		// Salesforce answers datetimes as 2026-01-02T03:04:05.000+0000;
+		// a payload may spell the same instant another way.
+		if len(x) >= 20 && x[4] == '-' && x[10] == 'T' {
+			for _, layout := range []string{"2006-01-02T15:04:05.000-0700", time.RFC3339Nano} {
+				if t, err := time.Parse(layout, x); err == nil {
+					return t.UTC().Format(time.RFC3339Nano)
+				}
+			}
+		}
 		return x
 	case bool:
 		return strconv.FormatBool(x)
