@@ -70,6 +70,7 @@ type Engine struct {
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
+	onSettled     func([]Settled) // OnSettled (settled.go)
 	// schema is the schema drift guard's state (schema.go).
 	schema schemaState
 }
