@@ -33,7 +33,14 @@ type ReconcileOptions struct {
 	// healed (the run says why). Negative means no cap (--yes); with Heal,
 	// zero heals nothing.
 	MaxChanges int
+	// APIShare is the share of the org's daily API allowance forcesync may
+	// spend (as the engine's); a reconcile is refused once the org's usage
+	// reaches it. Zero means 0.5.
+	APIShare float64
 }
+
+// ErrBudgetSpent refuses a reconcile when the API budget is spent.
+var ErrBudgetSpent = errors.New("API budget spent")
 
 // ErrTooManyChanges refuses a heal beyond ReconcileOptions.MaxChanges.
 var ErrTooManyChanges = errors.New("too many changes")
@@ -81,7 +88,18 @@ func (rc *Reconciler) Reconcile(ctx context.Context, mappingName string, opt Rec
 	}
 	run := &forcesync.ReconcileRun{Mapping: mappingName, Started: time.Now().UTC(), API: "query", Counts: map[forcesync.DriftKind]int{}}
 	calls0 := rc.api.Calls()
-	findings, err := rc.compare(ctx, p, threshold, run)
+	share := opt.APIShare
+	if share <= 0 || share > 1 {
+		share = 0.5
+	}
+	var findings []forcesync.Finding
+	var err error
+	if used, max := rc.api.Usage(); max > 0 && float64(used) >= share*float64(max) {
+		// Reading 100,000 records is cheap, but pushes come first.
+		err = fmt.Errorf("reconcile %s: %w: %d of %d calls used, share %.0f%%", mappingName, ErrBudgetSpent, used, max, share*100)
+	} else {
+		findings, err = rc.compare(ctx, p, threshold, run)
+	}
 	if err != nil {
 		run.Error = err.Error()
 	}

@@ -211,3 +211,28 @@ func TestReconcileCallsDoNotGrow(t *testing.T) {
 		t.Fatalf("calls for 300 and 1200 records: %v; want equal and at most 10", calls)
 	}
 }
+
+// TestReconcileRespectsBudget refuses to read when the org's API usage
+// has reached forcesync's share, and stores the refused run.
+func TestReconcileRespectsBudget(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.accept("contact", contact("k1", "L", "k1@example.com", 60))
+	r.drain()
+	r.emu.SetAPIUsage(90_000, 100_000)
+	r.query("SELECT Id FROM Lead LIMIT 1") // the client learns the usage
+	pipes, _ := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	rc, _ := engine.NewReconciler(r.store, r.api, pipes)
+	before := r.calls()
+	run, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{APIShare: 0.8})
+	if !errors.Is(err, engine.ErrBudgetSpent) || run == nil || run.Error == "" {
+		t.Fatalf("reconcile over budget: %+v %v", run, err)
+	}
+	if d := r.calls() - before; d != 0 {
+		t.Fatalf("a refused reconcile made %d calls", d)
+	}
+	if _, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{APIShare: 1}); err != nil {
+		t.Fatalf("within the share: %v", err)
+	}
+}

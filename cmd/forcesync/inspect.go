@@ -193,6 +193,9 @@ func reconcileAcross(ctx context.Context, st forcesync.Store, conns []*inspectCo
 			if err != nil {
 				return nil, nil, err
 			}
+			if opt.APIShare == 0 {
+				opt.APIShare = c.ecfg.APIShare
+			}
 			run, fs, err := rc.Reconcile(ctx, mapping, opt)
 			if errors.Is(err, engine.ErrTooManyChanges) {
 				err = &forcesync.Error{Code: forcesync.EConflict, Message: err.Error()}
