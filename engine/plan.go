@@ -203,8 +203,14 @@ func (pl *Planner) planPipe(ctx context.Context, p *Pipe, limit int) (*MappingPl
 	da := &dryAPI{live: pl.api, rd: pl.rd, calls: &mp.Calls, sent: map[string]*sentRecord{}}
 	cfg := pl.cfg
 	cfg.Workers, cfg.Owner = 1, "plan"
-	twin := &Engine{cfg: cfg, store: ds, api: da, pipes: []*Pipe{p}, rnd: nil}
-	twin.rnd = newRand()
+	// The twin's governor reads the real ledger and writes to none: the
+	// plan shows what the push would do once the budget lets it.
+	gov, err := NewGovernor(ctx, GovernorConfig{Connection: cfg.Connection, Ledger: ds, Share: 1, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Governor = gov
+	twin := &Engine{cfg: cfg, store: ds, api: da, pipes: []*Pipe{p}, gov: gov, rnd: newRand()}
 	if _, err := twin.Drain(ctx); err != nil {
 		return nil, err
 	}
@@ -391,6 +397,12 @@ func (s *dryStore) Complete(_ context.Context, _ string, outs []forcesync.Outcom
 }
 
 func (s *dryStore) RecordIntents(context.Context, string, []forcesync.Intent) error { return nil }
+
+// The ledger's writes go nowhere; its reads are the real ones.
+func (s *dryStore) AddAPICalls(context.Context, string, string, time.Time, int) error { return nil }
+func (s *dryStore) SetBudgetState(context.Context, forcesync.BudgetState) error       { return nil }
+func (s *dryStore) AddBulkJob(context.Context, forcesync.BulkJobRef) error            { return nil }
+func (s *dryStore) RemoveBulkJob(context.Context, string, string) error               { return nil }
 func (s *dryStore) HoldMatches(_ context.Context, _, _ string, values []string, _, _ time.Time) ([]string, error) {
 	return values, nil
 }
