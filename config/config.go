@@ -33,6 +33,10 @@ type Config struct {
 	Connections []forcesync.Connection
 	Sources     []Source
 	Mappings    []forcesync.Mapping
+	// ReconcileEvery is, per mapping name, how often serve reconciles it
+	// with Salesforce (mappings[].reconcile_every; report only, no heal).
+	// A mapping not listed is reconciled only on demand.
+	ReconcileEvery map[string]time.Duration
 
 	refs []envRef // environment references, filled by Resolve
 }

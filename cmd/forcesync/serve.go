@@ -100,7 +100,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, err
 		}
 		obs.gov = gov
-		client, err := connect(ctx, env, *conn, obs.hooks())
+		client, err := connectPinned(ctx, env, st, *conn, obs.hooks())
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
@@ -136,7 +136,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
 		SCIM: scimDoor, Logger: logger, Approve: approver(st, cfg), Registry: reg,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
-		Health: engines(a.engines).Health})
+		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
 	return a, nil
 }
 
@@ -220,6 +220,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	for _, e := range a.engines {
 		g.Go(func() error { return e.Run(gctx) })
 	}
+	g.Go(func() error { return runReconcileSchedule(gctx, a, logger) }) // reconcile_schedule.go
 	g.Go(func() error {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
