@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/ingest"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -135,7 +136,7 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if !strings.Contains(out, "Accepted 5 records; 3 bad rows") || !strings.Contains(out, "created 4") {
+	if !strings.Contains(out, "Accepted 5 records; 0 unchanged rows not written; 3 bad rows") || !strings.Contains(out, "created 4") {
 		t.Errorf("summary:\n%s", out)
 	}
 	got := r.leadsByKey()
@@ -151,7 +152,7 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 	if err != nil || len(recs) != 2 || recs[1][0] != "a3" || recs[1][2] != "held" || recs[1][3] != "INVALID_EMAIL_ADDRESS" {
 		t.Fatalf("failures %v %v", recs, err)
 	}
-	if _, err := os.Stat(checkpointPath(data)); !os.IsNotExist(err) {
+	if _, err := os.Stat(ingest.CheckpointPath(data)); !os.IsNotExist(err) {
 		t.Fatalf("checkpoint left after a complete push: %v", err)
 	}
 }
@@ -201,7 +202,7 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") {
 		t.Fatalf("interrupted push: %v\n%s\n%s", err, out, errOut)
 	}
-	b, err := os.ReadFile(checkpointPath(data))
+	b, err := os.ReadFile(ingest.CheckpointPath(data))
 	if err != nil || !strings.Contains(string(b), `"rows_accepted": 300`) {
 		t.Fatalf("checkpoint %q %v", b, err)
 	}
@@ -238,7 +239,7 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	// --restart pushes the whole file again: accepted, but no API call for
 	// unchanged records and no duplicates.
 	out, _, err = r.push(context.Background(), "--file", data, "--restart")
-	if err != nil || !strings.Contains(out, "Accepted 1500 records") || !strings.Contains(out, "0 API calls") {
+	if err != nil || !strings.Contains(out, "Accepted 0 records; 1500 unchanged rows not written") || !strings.Contains(out, " 0 API calls") {
 		t.Fatalf("restart: %v\n%s", err, out)
 	}
 	if got := r.leadsByKey(); len(got) != 1500 {
