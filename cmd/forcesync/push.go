@@ -161,4 +161,3 @@ func printPushSummary(out io.Writer, sum *filepush.Summary) {
 	fmt.Fprintf(out, ".\nThis run: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
 		r.Created, r.Updated, r.Unchanged+int(sum.Settled), r.Deleted, r.Skipped, r.Failed, r.APICalls, sum.Elapsed.Round(time.Millisecond))
 }
-
