@@ -1,6 +1,9 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // DrainLarge is Drain for a caller that is still adding work, such as a
 // file push: one worker pushes, a batch at a time, only mappings whose
@@ -26,3 +29,6 @@ func (e *Engine) DrainLarge(ctx context.Context, minBacklog int) (int, error) {
 
 // BulkBatch is the most records one claim, and so one Bulk job, takes.
 func (e *Engine) BulkBatch() int { return max(e.cfg.BulkBatch, e.cfg.BulkThreshold) }
+
+// Lease is how long a claim is leased (renewed while its batch is in flight).
+func (e *Engine) Lease() time.Duration { return e.cfg.Lease }

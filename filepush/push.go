@@ -27,6 +27,8 @@ type Engine interface {
 	Drain(ctx context.Context) (int, error)
 	// BulkBatch is the most records one claim (one Bulk job) takes.
 	BulkBatch() int
+	// Lease is how long the engine's claims are leased.
+	Lease() time.Duration
 }
 
 // Options say what to push and how. The zero value of each optional field
@@ -327,12 +329,56 @@ func (p *push) drain(ctx context.Context, bigBacklog <-chan struct{}, readDone <
 				}
 			}
 		case <-readDone:
-			for _, e := range p.engines {
-				if _, err := e.Drain(ctx); err != nil {
-					return err
-				}
+			return p.finish(ctx)
+		}
+	}
+}
+
+// finish drains every engine until no record of the push is pending. Work
+// another process holds — the leases of an earlier push that was killed —
+// is waited for until it is claimable (its lease ran out) and then pushed,
+// or until twice the longest lease passed: then it is left to its holder
+// or the next push or serve, and the summary shows it pending.
+func (p *push) finish(ctx context.Context) error {
+	var lease time.Duration
+	for _, e := range p.engines {
+		lease = max(lease, e.Lease())
+	}
+	deadline := time.Now().Add(2 * lease)
+	for {
+		n := 0
+		for _, e := range p.engines {
+			k, err := e.Drain(ctx)
+			if err != nil {
+				return err
 			}
+			n += k
+		}
+		pending := 0
+		for _, m := range p.sum.Mappings {
+			c, err := p.st.Counts(ctx, m)
+			if err != nil {
+				return err
+			}
+			pending += c[forcesync.StatePending]
+		}
+		if pending == 0 {
 			return nil
+		}
+		if n > 0 {
+			deadline = time.Now().Add(2 * lease)
+			continue
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(p.o.Out, "%d records are still leased by another process; it, the next push or forcesync serve will push them.\n", pending)
+			return nil
+		}
+		t := time.NewTimer(min(lease/10, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
 		}
 	}
 }

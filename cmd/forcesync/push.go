@@ -92,11 +92,21 @@ var pushChunkHook func(rows int64)
 // records whatever the file's size.
 const pushJobSize = 100_000
 
+// pushLease is the longest lease of a file push's claims.
+const pushLease = 10 * time.Second
+
 // runPush wires the store and engines to filepush and prints its summary.
 func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	out := env.Stdout
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := openApp(ctx, env, f.config, logger, func(c *engine.Config) { c.BulkBatch = pushJobSize })
+	a, err := openApp(ctx, env, f.config, logger, func(c *engine.Config) {
+		c.BulkBatch = pushJobSize
+		// Renewed while a batch is in flight: a killed push's work is
+		// claimable again by the next one seconds later.
+		if c.Lease <= 0 || c.Lease > pushLease {
+			c.Lease = pushLease
+		}
+	})
 	if err != nil {
 		return err
 	}
