@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"config":        {".", "mapping"}, // checks expressions at load
 	"engine":        {".", "salesforce", "mapping"},
 	"secret":        {},
-	"httpserver":    {"."},
+	"httpserver":    {".", "ingest"}, // the change codec is ingest's
 	"scim":          {"."},
 	"ingest":        {"."}, // the file and body codecs: domain types only
 	// filepush drives the engine (its compiled mappings decide what is

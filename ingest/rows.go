@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -160,61 +159,48 @@ func (n *NDJSON) readLine() ([]byte, error) {
 	}
 }
 
+// parse reads one line. A line with "fields" or "op" is a change object
+// and is decoded by DecodeRecord, under the REST ingest API's rules; any
+// other object is a plain record keyed by its key field.
 func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
 	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil || obj == nil {
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
 		return forcesync.Change{}, "not a JSON object"
 	}
-	ch := forcesync.Change{Source: n.source, Op: forcesync.OpUpsert}
-	if _, ok := obj["fields"]; ok {
-		// The ingest API's shape: {key, op, version, fields}.
-		var env struct {
-			Key     any            `json:"key"`
-			Op      string         `json:"op"`
-			Version json.Number    `json:"version"`
-			Fields  map[string]any `json:"fields"`
-		}
-		d := json.NewDecoder(bytes.NewReader(b))
-		d.UseNumber()
-		if err := d.Decode(&env); err != nil {
-			return ch, "bad change object: " + err.Error()
-		}
-		ch.Key = keyString(env.Key)
-		ch.Fields = env.Fields
-		switch forcesync.Op(env.Op) {
-		case "", forcesync.OpUpsert:
-		case forcesync.OpDelete, forcesync.OpDisable:
-			ch.Op = forcesync.Op(env.Op)
-		default:
-			return ch, fmt.Sprintf("op %q: want upsert, delete or disable", env.Op)
-		}
-		if env.Version != "" {
-			v, err := strconv.ParseInt(string(env.Version), 10, 64)
-			if err != nil || v < 0 {
-				return ch, fmt.Sprintf("version %s: want a non-negative integer", env.Version)
+	_, hasFields := obj["fields"]
+	_, hasOp := obj["op"]
+	if hasFields || hasOp {
+		ch, p := DecodeRecord(0, b)
+		if p != nil {
+			if p.Field == "" {
+				return ch, p.Error
 			}
-			ch.Version = v
+			return ch, p.Field + ": " + p.Error
 		}
-	} else {
-		fields := map[string]any{}
-		d := json.NewDecoder(bytes.NewReader(b))
-		d.UseNumber()
-		if err := d.Decode(&fields); err != nil {
-			return ch, "not a JSON object"
+		ch.Source = n.source
+		if len(ch.FieldsJSON) > 0 {
+			d := json.NewDecoder(bytes.NewReader(ch.FieldsJSON))
+			d.UseNumber()
+			if err := d.Decode(&ch.Fields); err != nil {
+				return ch, "fields: " + err.Error()
+			}
 		}
-		ch.Key = keyString(fields[n.key])
-		ch.Fields = fields
+		return ch, ""
 	}
+	ch := forcesync.Change{Source: n.source, Op: forcesync.OpUpsert}
+	fields := map[string]any{}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&fields); err != nil {
+		return ch, "not a JSON object"
+	}
+	ch.Key = keyString(fields[n.key])
+	ch.Fields = fields
 	if ch.Key == "" {
 		return ch, fmt.Sprintf("empty or missing key %q", n.key)
 	}
 	if len(ch.Key) > MaxKeyBytes {
-		return ch, fmt.Sprintf("key is longer than %d bytes", MaxKeyBytes)
-	}
-	if ch.Fields == nil && ch.Op == forcesync.OpUpsert {
-		ch.Fields = map[string]any{}
+		return ch, fmt.Sprintf("key %q is longer than %d bytes", n.key, MaxKeyBytes)
 	}
 	return ch, ""
 }

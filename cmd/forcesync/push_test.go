@@ -175,7 +175,7 @@ not json
 	if err != nil {
 		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
 	}
-	for _, want := range []string{"clients.jsonl:5: skipped row: not a JSON object", `clients.jsonl:6: skipped row: op "explode"`, `clients.jsonl:7: skipped row: empty or missing key "client_id"`} {
+	for _, want := range []string{"clients.jsonl:5: skipped row: not a JSON object", `clients.jsonl:6: skipped row: op: "explode" is not one of upsert, delete, disable`, `clients.jsonl:7: skipped row: empty or missing key "client_id"`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
