@@ -6,7 +6,9 @@
 # the file with 10% of its rows changed (after an untimed first load by the
 # same contender). Contenders are alternated, each run three times; the
 # medians of wall time, API calls (the emulator's statistics, OAuth
-# included) and peak RSS are printed with the ratio to forcesync.
+# included), peak RSS and CPU time (user + system, of the client process
+# only; the emulator's is not counted) are printed with the wall-time ratio
+# to forcesync. On a shared machine CPU time is the steadier figure.
 #
 # Not run in CI. Needs npm once (it installs the pinned jsforce, sf CLI and
 # Node 22 of scripts/clients-check into a cache folder outside the repo) and
@@ -98,20 +100,22 @@ load() {
   t0=$(date +%s%N)
   case $who in
   forcesync)
-    (cd "$dir" && SF_SECRET=forcesync-demo-secret SF_PASSWORD=forcesync /usr/bin/time -f %M -o "$dir/rss" \
+    (cd "$dir" && SF_SECRET=forcesync-demo-secret SF_PASSWORD=forcesync /usr/bin/time -f '%M %U %S' -o "$dir/rss" \
       ./forcesync push --config forcesync.yaml --source lead --file "$file" --restart > "$dir/out.log" 2>&1) || rc=$?
     ;;
   jsforce)
-    (cd "$dir" && EMU_URL=$base /usr/bin/time -f %M -o "$dir/rss" node jsforce-load.mjs "$file" > "$dir/out.log" 2>&1) || rc=$?
+    (cd "$dir" && EMU_URL=$base /usr/bin/time -f '%M %U %S' -o "$dir/rss" node jsforce-load.mjs "$file" > "$dir/out.log" 2>&1) || rc=$?
     ;;
   sf)
-    (cd "$dir/sfwork" && HOME="$dir/sfwork/home" /usr/bin/time -f %M -o "$dir/rss" \
+    (cd "$dir/sfwork" && HOME="$dir/sfwork/home" /usr/bin/time -f '%M %U %S' -o "$dir/rss" \
       sf data upsert bulk --sobject Lead --file "$file" --external-id Forcesync_Key__c --wait 60 --target-org emu --json > "$dir/out.log" 2>&1) || rc=$?
     ;;
   esac
   t1=$(date +%s%N)
   if [ $rc -ne 0 ]; then echo "$who failed on $file:" >&2; tail -20 "$dir/out.log" >&2; exit 1; fi
-  echo "$(( (t1 - t0) / 1000000 )) $(tail -1 "$dir/rss")"
+  # wall ms, peak RSS KiB, CPU ms (user + system)
+  tail -1 "$dir/rss" | awk -v w=$(( (t1 - t0) / 1000000 )) '{printf "%d %d %d\n", w, $1, ($2 + $3) * 1000}'
+
 }
 prepare() { # fresh org and client state for one contender
   fresh_emu
@@ -143,19 +147,20 @@ for rows in "${sizes[@]}"; do
         prepare "$who"
         if [ "$case" = changed ]; then load "$who" "$dir/new-$rows.csv" > /dev/null; fi
         curl -sf -X POST "$base/__emulator/stats/reset" > /dev/null
-        read -r wall rss < <(load "$who" "$dir/$case-$rows.csv")
-        echo "$who $wall $(calls) $rss" >> "$dir/results"
-        echo "  $rows rows, $case, run $rep, $who: ${wall} ms, $(tail -1 "$dir/results" | cut -d' ' -f3) calls, $((rss / 1024)) MiB" >&2
+        read -r wall rss cpu < <(load "$who" "$dir/$case-$rows.csv")
+        echo "$who $wall $(calls) $rss $cpu" >> "$dir/results"
+        echo "  $rows rows, $case, run $rep, $who: ${wall} ms, $(tail -1 "$dir/results" | cut -d' ' -f3) calls, $((rss / 1024)) MiB, ${cpu} CPU ms" >&2
       done
     done
     fw=$(awk '$1 == "forcesync" {print $2}' "$dir/results" | median)
     printf '\n%s rows, %s file (medians of %s)\n' "$rows" "$case" "$reps"
-    printf '%-10s %10s %8s %10s %14s\n' contender wall_ms calls rss_MiB "wall/forcesync"
+    printf '%-10s %10s %8s %10s %10s %16s\n' contender wall_ms calls rss_MiB cpu_ms "wall/forcesync"
     for who in "${contenders[@]}"; do
       w=$(awk -v c="$who" '$1 == c {print $2}' "$dir/results" | median)
       c=$(awk -v c="$who" '$1 == c {print $3}' "$dir/results" | median)
       r=$(awk -v c="$who" '$1 == c {print $4}' "$dir/results" | median)
-      printf '%-10s %10s %8s %10s %14s\n' "$who" "$w" "$c" "$((r / 1024))" "$(awk -v a="$w" -v b="$fw" 'BEGIN {printf "%.2fx", a / b}')"
+      u=$(awk -v c="$who" '$1 == c {print $5}' "$dir/results" | median)
+      printf '%-10s %10s %8s %10s %10s %16s\n' "$who" "$w" "$c" "$((r / 1024))" "$u" "$(awk -v a="$w" -v b="$fw" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}')"
     done
   done
 done
