@@ -245,6 +245,28 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	if got := r.leadsByKey(); len(got) != 1500 {
 		t.Fatalf("after restart %d leads", len(got))
 	}
+
+	// One row in ten changed: only those are written and pushed.
+	var sb strings.Builder
+	sb.WriteString("client_id,last_name,email\n")
+	for i := 1; i <= 1500; i++ {
+		last := fmt.Sprintf("Last%d", i)
+		if i%10 == 0 {
+			last = fmt.Sprintf("Changed%d", i)
+		}
+		fmt.Fprintf(&sb, "k%d,%s,k%d@example.com\n", i, last, i)
+	}
+	if err := os.WriteFile(data, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = r.push(context.Background(), "--file", data)
+	if err != nil || !strings.Contains(out, "Accepted 150 records; 1350 unchanged rows not written") || !strings.Contains(out, "updated 150") {
+		t.Fatalf("10%% changed: %v\n%s", err, out)
+	}
+	recs, err := r.client.QueryRecords(context.Background(), "SELECT Forcesync_Key__c, LastName FROM Lead WHERE LastName LIKE 'Changed%'")
+	if err != nil || len(recs) != 150 {
+		t.Fatalf("changed leads in Salesforce: %d, %v", len(recs), err)
+	}
 }
 
 func TestPushRefusesBadUsage(t *testing.T) {
