@@ -29,6 +29,8 @@ type Engine interface {
 	BulkBatch() int
 	// Lease is how long the engine's claims are leased.
 	Lease() time.Duration
+	// OnSettled sets the hook told what each pushed record came to.
+	OnSettled(func([]engine.Settled))
 }
 
 // Options say what to push and how. The zero value of each optional field
@@ -68,9 +70,13 @@ type Summary struct {
 	Accepted int64
 	// Settled is the rows dropped before writing: nothing changed.
 	Settled int64
-	// Run sums the engine's runs during the push: created, updated,
-	// unchanged, ... and API calls.
-	Run forcesync.Run
+	// Fates counts what each record of the push came to, once per record
+	// and mapping, by its last fate; rows dropped as unchanged before
+	// writing count as engine.FateUnchanged. The counts add up to Records.
+	Fates   map[engine.Fate]int
+	Records int
+	// APICalls sums the API calls of the engine's runs during the push.
+	APICalls int
 	// Interrupted is set when ctx ended before the file was done.
 	Interrupted bool
 	Elapsed     time.Duration
@@ -113,6 +119,10 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 		return nil, forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q: nothing to push", o.Source)
 	}
 	p.settled, _ = st.(forcesync.SettledReader)
+	p.tally = newTally()
+	for _, e := range engines {
+		e.OnSettled(p.tally.add)
+	}
 	return p.run(ctx)
 }
 
@@ -124,6 +134,7 @@ type push struct {
 	settled forcesync.SettledReader
 	jobSize int
 	sum     Summary
+	tally   *tally
 
 	accepted, settledRows, bad atomic.Int64
 }
@@ -217,17 +228,15 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 		if r.ID <= baseRun {
 			break
 		}
-		p.sum.Run.Records += r.Records
-		p.sum.Run.Created += r.Created
-		p.sum.Run.Updated += r.Updated
-		p.sum.Run.Unchanged += r.Unchanged
-		p.sum.Run.Deleted += r.Deleted
-		p.sum.Run.Skipped += r.Skipped
-		p.sum.Run.Failed += r.Failed
-		p.sum.Run.APICalls += r.APICalls
+		p.sum.APICalls += r.APICalls
 	}
 	p.sum.Accepted = p.accepted.Load()
 	p.sum.Settled = p.settledRows.Load()
+	p.sum.Fates = p.tally.counts()
+	p.sum.Fates[engine.FateUnchanged] += int(p.sum.Settled) * len(p.sum.Mappings)
+	for _, n := range p.sum.Fates {
+		p.sum.Records += n
+	}
 	p.sum.Bad = p.bad.Load()
 	p.sum.Elapsed = time.Since(start)
 	if p.sum.Interrupted {

@@ -159,17 +159,15 @@ func (n *NDJSON) readLine() ([]byte, error) {
 	}
 }
 
-// parse reads one line. A line with "fields" or "op" is a change object
-// and is decoded by DecodeRecord, under the REST ingest API's rules; any
-// other object is a plain record keyed by its key field.
+// parse reads one line. A change object (see isChangeObject) is decoded by
+// DecodeRecord, under the REST ingest API's rules; any other object is a
+// plain record keyed by its key field.
 func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
 		return forcesync.Change{}, "not a JSON object"
 	}
-	_, hasFields := obj["fields"]
-	_, hasOp := obj["op"]
-	if hasFields || hasOp {
+	if isChangeObject(obj) {
 		ch, p := DecodeRecord(0, b)
 		if p != nil {
 			if p.Field == "" {
@@ -203,6 +201,27 @@ func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
 		return ch, fmt.Sprintf("key %q is longer than %d bytes", n.key, MaxKeyBytes)
 	}
 	return ch, ""
+}
+
+// isChangeObject tells a line in the ingest API's shape ({key, op, version,
+// fields}) from a flat record: it has fields, or it has an op and nothing
+// but those four properties (so {"key":"k","op":"disable"} is a change, as
+// REST ingest reads it, while a record with its own "op" column is data).
+func isChangeObject(obj map[string]json.RawMessage) bool {
+	if _, ok := obj["fields"]; ok {
+		return true
+	}
+	if _, ok := obj["op"]; !ok {
+		return false
+	}
+	for k := range obj {
+		switch k {
+		case "key", "op", "version", "fields":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // keyString renders a JSON key value (string or number) as the record key.

@@ -53,8 +53,9 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
-		{"Settled", testSettled},         // file push (issue 15)
-		{"RenewLeases", testRenewLeases}, // short leases, renewed in flight (issue 15)
+		{"Settled", testSettled},               // file push (issue 15)
+		{"RenewLeases", testRenewLeases},       // short leases, renewed in flight (issue 15)
+		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -163,11 +163,13 @@ func printPushSummary(out io.Writer, sum *filepush.Summary) {
 	if sum.Resumed > 0 {
 		fmt.Fprintf(out, " (%d rows skipped: accepted by an earlier run)", sum.Resumed)
 	}
-	fmt.Fprintf(out, "; %d unchanged rows not written; %d bad rows", sum.Settled, sum.Bad)
+	fmt.Fprintf(out, "; %d bad rows", sum.Bad)
 	if sum.Bad > sum.BadShown {
 		fmt.Fprintf(out, " (first %d listed on stderr)", sum.BadShown)
 	}
-	r := sum.Run
-	fmt.Fprintf(out, ".\nThis run: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
-		r.Created, r.Updated, r.Unchanged+int(sum.Settled), r.Deleted, r.Skipped, r.Failed, r.APICalls, sum.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "; %d unchanged rows not written", sum.Settled)
+	f := sum.Fates
+	fmt.Fprintf(out, ".\nThis run: %d records: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, held %d, retrying %d; %d API calls in %s.\n",
+		sum.Records, f[engine.FateCreated], f[engine.FateUpdated], f[engine.FateUnchanged], f[engine.FateDeleted],
+		f[engine.FateSkipped], f[engine.FateHeld], f[engine.FateRetrying], sum.APICalls, sum.Elapsed.Round(time.Millisecond))
 }
