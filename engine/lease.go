@@ -17,7 +17,10 @@ func (e *Engine) keepLeases(ctx context.Context, p *Pipe, owner string) (stop fu
 	if !ok {
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// The renewals run on a context that never ends: stop waits for the
+	// one in flight rather than cutting a store transaction short.
+	ctx = context.WithoutCancel(ctx)
+	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -25,14 +28,14 @@ func (e *Engine) keepLeases(ctx context.Context, p *Pipe, owner string) (stop fu
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-quit:
 				return
 			case <-t.C:
 			}
-			if _, err := lr.RenewLeases(ctx, p.Mapping.Name, owner, e.cfg.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+			if _, err := lr.RenewLeases(ctx, p.Mapping.Name, owner, e.cfg.Now().Add(e.cfg.Lease)); err != nil {
 				e.cfg.Logger.Warn("renew leases", "mapping", p.Mapping.Name, "err", err)
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() { close(quit); <-done }
 }
