@@ -379,7 +379,7 @@ func (p *push) finish(ctx context.Context) error {
 			continue
 		}
 		if time.Now().After(deadline) {
-			fmt.Fprintf(p.o.Out, "%d records are still leased by another process; it, the next push or forcesync serve will push them.\n", pending)
+			fmt.Fprintf(p.o.Out, "%d records are still pending (leased by another process, or the API budget is paused); the next push or forcesync serve will push them.\n", pending)
 			return nil
 		}
 		t := time.NewTimer(min(lease/10, time.Second))
