@@ -53,8 +53,13 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
-		{"Settled", testSettled},               // file push (issue 15)
-		{"RenewLeases", testRenewLeases},       // short leases, renewed in flight (issue 15)
+		{"Settled", testSettled},         // file push (issue 15)
+		{"RenewLeases", testRenewLeases}, // short leases, renewed in flight (issue 15)
+		// Ledger (issue 9): storetest/ledger.go.
+		{"APICallLedger", testAPICallLedger},
+		{"BudgetState", testBudgetState},
+		{"OldestQueued", testOldestQueued},
+		{"BulkJobsInFlight", testBulkJobsInFlight},
 		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {
