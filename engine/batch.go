@@ -57,6 +57,8 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	stopLeases := e.keepLeases(ctx, p, owner)
+	defer stopLeases()
 	useBulk := bulkOK && len(items) >= e.cfg.BulkThreshold
 	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "collections", Started: now, Records: len(items)}
 	if useBulk {

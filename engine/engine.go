@@ -306,7 +306,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			owner := fmt.Sprintf("%s/%d", e.cfg.Owner, w)
 			for {
 				woken := e.woken()
-				n, err := e.step(ctx, owner)
+				n, err := e.step(ctx, owner, 0)
 				if ctx.Err() != nil {
 					return
 				}
@@ -351,7 +351,7 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 			go func() {
 				defer wg.Done()
 				for {
-					n, err := e.step(ctx, owner)
+					n, err := e.step(ctx, owner, 0)
 					total.Add(int64(n))
 					if err != nil {
 						errs[w] = err
@@ -384,13 +384,21 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 
 // step claims and pushes one batch of each mapping; it returns how many
 // records it handled.
-func (e *Engine) step(ctx context.Context, owner string) (int, error) {
+func (e *Engine) step(ctx context.Context, owner string, minBacklog int) (int, error) {
 	e.observeUsage()
 	total := 0
 	var errs []error
 	for _, p := range e.livePipes() {
 		if e.schemaPaused(p.Mapping.Name) != "" {
 			continue // schema.go: the mapping no longer fits the object
+		}
+		if minBacklog > 0 {
+			if n, err := e.store.Backlog(ctx, p.Mapping.Name); err != nil || n < minBacklog {
+				if err != nil {
+					errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))
+				}
+				continue
+			}
 		}
 		b, ok := e.budgetFor(ctx, p)
 		if !ok {

@@ -54,8 +54,9 @@ type app struct {
 }
 
 // openApp loads the config, opens the store, connects every connection in
-// use and compiles its mappings.
-func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*app, error) {
+// use and compiles its mappings. tune, when given, adjusts each engine's
+// config (a file push takes larger Bulk jobs).
+func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tune ...func(*engine.Config)) (*app, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
@@ -106,11 +107,15 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
 		api.Client = client
-		eng, err := engine.New(ctx, st, api, ms, engine.Config{
+		ecfg := engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
 			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health, Passwords: passwords,
-		})
+		}
+		for _, t := range tune {
+			t(&ecfg)
+		}
+		eng, err := engine.New(ctx, st, api, ms, ecfg)
 		if err != nil {
 			st.Close()
 			return nil, err
