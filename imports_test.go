@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"secret":        {},
 	"httpserver":    {"."},
 	"scim":          {"."},
+	"console":       {".", "mapping"}, // reads the domain through the Store; previews payloads with mapping.Compiled
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

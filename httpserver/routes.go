@@ -12,4 +12,7 @@ func (s *Server) routes() {
 	if s.cfg.SCIM != nil {
 		s.mux.Handle("/scim/v2/", s.cfg.SCIM) // Users for identity providers: scim/server.go lists its routes
 	}
+	if s.cfg.Console != nil {
+		s.mux.Handle("/", s.cfg.Console) // the admin console: console/routes.go lists its pages
+	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	APIToken string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
+	// Console, when set, serves every path no API route claims (the admin
+	// console's pages; it checks its own sessions).
+	Console http.Handler
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// Registry receives the server's metrics; nil means a new one.

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
+		{"Sessions", testSessions}, // console sign-in (issue 13)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -110,8 +110,13 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
 			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
 	}
+	ui, err := newConsole(cfg, st, a.engines, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger})
+		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Console: ui, Logger: logger})
 	return a, nil
 }
 
@@ -188,6 +193,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	}
 	srv := &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
+	fmt.Fprintf(env.Stdout, "console on http://%s/ (admins: %d)\n", ln.Addr(), len(a.cfg.Console.Admins))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
