@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"secret":        {},
 	"httpserver":    {"."},
 	"scim":          {"."},
-	"console":       {".", "mapping"}, // reads the domain through the Store; previews payloads with mapping.Compiled
+	"console":       {".", "mapping", "salesforce"}, // the domain through the Store; payload previews (mapping); the OAuth web-server flow (salesforce)
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

@@ -52,6 +52,9 @@ type Config struct {
 	// Connections are the configured Salesforce connections (secrets are
 	// never shown).
 	Connections []forcesync.Connection
+	// Connector, when set, lets admins connect orgs ("Connect to
+	// Salesforce") and test saved connections.
+	Connector Connector
 	// Compiled are the engines' compiled mappings by name, for payload
 	// previews; a mapping missing here has no preview.
 	Compiled map[string]*mapping.Compiled
@@ -80,6 +83,7 @@ type Console struct {
 	pages   map[string]*template.Template
 	limiter *limiter
 	static  http.Handler
+	flows   flows
 }
 
 // New returns the console; routes.go lists its routes.

@@ -53,7 +53,9 @@ type fixture struct {
 
 const password = "correct horse battery"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+func newFixtureWith(t *testing.T, conn console.Connector) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), sqlite.Options{Now: clk.Now})
@@ -70,6 +72,7 @@ func newFixture(t *testing.T) *fixture {
 		Sources:     []console.Source{{Name: "contact"}},
 		Mappings:    []forcesync.Mapping{{Name: "leads", Source: "contact", Object: "Lead", Connection: "org", Fields: []forcesync.FieldRow{{Target: "Email", SourceField: "email"}}}},
 		Connections: []forcesync.Connection{{Name: "org"}},
+		Connector:   conn,
 	})
 	if err != nil {
 		t.Fatal(err)

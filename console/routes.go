@@ -15,5 +15,10 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /retry", c.authed(c.handleRetry))
 	c.mux.HandleFunc("GET /failures", c.authed(c.handleFailures))
 	c.mux.HandleFunc("GET /runs", c.authed(c.handleRuns))
+	c.mux.HandleFunc("GET /connections", c.authed(c.handleConnections))
+	c.mux.HandleFunc("GET /connections/new", c.authed(c.handleConnectForm))
+	c.mux.HandleFunc("POST /connections/new", c.authed(c.handleConnectStart))
+	c.mux.HandleFunc("GET /connections/callback", c.authed(c.handleConnectCallback))
+	c.mux.HandleFunc("GET /connections/{name}", c.authed(c.handleConnection))
 	c.mux.HandleFunc("/", c.handleNotFound)
 }

@@ -1,18 +1,26 @@
 package main
 
 import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/console"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+	"golang.org/x/oauth2"
 )
 
 // newConsole builds the admin console served under / by serve and demo.
-func newConsole(cfg *config.Config, st forcesync.Store, es []*engine.Engine, logger *slog.Logger) (*console.Console, error) {
-	cc := console.Config{Store: st, Engine: engines(es), Mappings: cfg.Mappings, Connections: cfg.Connections,
+func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.Engine, logger *slog.Logger) (*console.Console, error) {
+	cc := console.Config{Store: st, Connector: consoleConnector{env}, Engine: engines(es), Mappings: cfg.Mappings, Connections: cfg.Connections,
 		APIShare: cfg.Engine.APIShare, SessionTTL: cfg.Console.SessionTTL, Compiled: map[string]*mapping.Compiled{},
 		Logger: logger.With("door", "console")}
 	for _, a := range cfg.Console.Admins {
@@ -27,4 +35,74 @@ func newConsole(cfg *config.Config, st forcesync.Store, es []*engine.Engine, log
 		}
 	}
 	return console.New(cc)
+}
+
+// consoleConnector gives the console forcesync login's saved connections:
+// the same files, the same sealing, the same finishLogin.
+type consoleConnector struct{ env *Env }
+
+func (cc consoleConnector) Saved(ctx context.Context) ([]console.ConnectionInfo, error) {
+	home, err := homeDir(cc.env)
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(home, "connections", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []console.ConnectionInfo
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var sc savedConnection
+		if err := json.Unmarshal(b, &sc); err != nil {
+			return nil, fmt.Errorf("saved connection %s: %w", filepath.Base(f), err)
+		}
+		out = append(out, connectionInfo(&sc))
+	}
+	return out, nil
+}
+
+func connectionInfo(sc *savedConnection) console.ConnectionInfo {
+	return console.ConnectionInfo{Name: sc.Name, AuthMethod: string(sc.AuthMethod), LoginURL: sc.LoginURL,
+		InstanceURL: sc.InstanceURL, APIVersion: sc.APIVersion, ClientID: sc.ClientID, OrgID: sc.OrgID,
+		Username: sc.Username, SavedAt: sc.SavedAt}
+}
+
+func (cc consoleConnector) SaveWebLogin(ctx context.Context, name, loginURL, clientID, clientSecret string, tok *oauth2.Token) (*console.ConnectionInfo, error) {
+	if err := checkConnName(name); err != nil {
+		return nil, err
+	}
+	sc := &savedConnection{Name: name, LoginURL: loginURL, ClientID: clientID}
+	secrets := map[string]string{}
+	cfg := salesforce.Config{LoginURL: loginURL}
+	useWebToken(sc, secrets, &cfg, clientSecret, tok)
+	if _, err := finishLogin(ctx, cc.env, sc, secrets, cfg); err != nil {
+		return nil, err
+	}
+	info := connectionInfo(sc)
+	return &info, nil
+}
+
+func (cc consoleConnector) Test(ctx context.Context, name string) (*console.ConnectionInfo, error) {
+	c, sc, err := openSaved(ctx, cc.env, name, salesforce.Hooks{})
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.Identity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("asking who we are: %w", err)
+	}
+	info := connectionInfo(sc)
+	info.OrgID, info.Username = id.OrgID, cmp.Or(id.Username, sc.Username)
+	limits, err := c.Limits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := limits["DailyApiRequests"]; ok {
+		info.APIMax, info.APIUsed = l.Max, l.Max-l.Remaining
+	}
+	return &info, nil
 }

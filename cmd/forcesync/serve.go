@@ -110,7 +110,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
 			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
 	}
-	ui, err := newConsole(cfg, st, a.engines, logger)
+	ui, err := newConsole(env, cfg, st, a.engines, logger)
 	if err != nil {
 		st.Close()
 		return nil, err
