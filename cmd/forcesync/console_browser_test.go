@@ -34,8 +34,8 @@ console:
 
 // browser is a headless Chromium tab that records console errors.
 type browser struct {
-	t        *testing.T
-	ctx      context.Context
+	t   *testing.T
+	ctx context.Context
 	// origin, when set, keeps only the problems of the console's pages
 	// (the emulator's login page is not ours to judge).
 	origin   string
