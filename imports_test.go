@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"secret":        {},
 	"httpserver":    {"."},
 	"scim":          {"."},
-	"console":       {".", "mapping", "salesforce"}, // the domain through the Store; payload previews (mapping); the OAuth web-server flow (salesforce)
+	"console":       {".", "mapping", "salesforce", "config"}, // the domain through the Store; previews and type checks (mapping); the OAuth flow and describes (salesforce); the YAML the editor writes (config)
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

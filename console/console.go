@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -55,6 +56,12 @@ type Config struct {
 	// Connector, when set, lets admins connect orgs ("Connect to
 	// Salesforce") and test saved connections.
 	Connector Connector
+	// Describer and ConfigFile, when both set, turn the mapping editor on.
+	Describer  Describer
+	ConfigFile ConfigFile
+	// Reload, when set, makes serve load the config the editor saved
+	// (queued work stays in the store); nil means a restart is needed.
+	Reload func(ctx context.Context) error
 	// Compiled are the engines' compiled mappings by name, for payload
 	// previews; a mapping missing here has no preview.
 	Compiled map[string]*mapping.Compiled

@@ -121,7 +121,11 @@ func (c *Console) handleMappings(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "mappings.html", &pageData{Title: "Mappings", Nav: "mappings", Page: rows})
+	c.render(w, r, http.StatusOK, "mappings.html", &pageData{Title: "Mappings", Nav: "mappings",
+		Page: struct {
+			Rows   []mappingRow
+			Editor bool
+		}{rows, c.editorAvailable()}})
 }
 
 // recordsPage is the records search.

@@ -9,6 +9,8 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /logout", c.authed(c.handleLogout))
 	c.mux.HandleFunc("GET /{$}", c.authed(c.handleOverview))
 	c.mux.HandleFunc("GET /mappings", c.authed(c.handleMappings))
+	c.mux.HandleFunc("GET /mappings/new", c.authed(c.handleEditor))
+	c.mux.HandleFunc("POST /mappings/new", c.authed(c.handleEditorPost))
 	c.mux.HandleFunc("GET /records", c.authed(c.handleRecords))
 	c.mux.HandleFunc("GET /records/{source}/{key}", c.authed(c.handleRecord))
 	c.mux.HandleFunc("POST /records/{source}/{key}/fields", c.authed(c.handleEditFields))

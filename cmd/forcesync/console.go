@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
@@ -19,7 +20,7 @@ import (
 )
 
 // newConsole builds the admin console served under / by serve and demo.
-func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.Engine, logger *slog.Logger) (*console.Console, error) {
+func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.Engine, logger *slog.Logger, x consoleExtras) (*console.Console, error) {
 	cc := console.Config{Store: st, Connector: consoleConnector{env}, Engine: engines(es), Mappings: cfg.Mappings, Connections: cfg.Connections,
 		APIShare: cfg.Engine.APIShare, SessionTTL: cfg.Console.SessionTTL, Compiled: map[string]*mapping.Compiled{},
 		Logger: logger.With("door", "console")}
@@ -34,7 +35,107 @@ func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.E
 			cc.Compiled[p.Mapping.Name] = p.Compiled
 		}
 	}
+	if x.app != nil && x.path != "" {
+		cc.Describer = consoleDescriber{x.app}
+		cc.ConfigFile = configFile{x.path}
+		cc.Reload = x.reload
+	}
 	return console.New(cc)
+}
+
+// consoleExtras turn the mapping editor on (serve): the app whose clients
+// describe, the config file it writes, and how to reload after saving.
+type consoleExtras struct {
+	app    *app
+	env    *Env
+	path   string
+	reload func(context.Context) error
+}
+
+// consoleDescriber describes through the app's clients.
+type consoleDescriber struct{ a *app }
+
+func (d consoleDescriber) client(conn string) (*salesforce.Client, error) {
+	c := d.a.clients[conn]
+	if c == nil {
+		return nil, fmt.Errorf("connection %q has no mapping yet, so serve has not connected it", conn)
+	}
+	return c, nil
+}
+
+func (d consoleDescriber) Objects(ctx context.Context, conn string) ([]salesforce.SObjectInfo, error) {
+	c, err := d.client(conn)
+	if err != nil {
+		return nil, err
+	}
+	g, err := c.DescribeGlobal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []salesforce.SObjectInfo
+	for _, o := range g.SObjects {
+		if o.Createable || o.Updateable {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (d consoleDescriber) Describe(ctx context.Context, conn, object string) (*salesforce.SObjectDescribe, error) {
+	c, err := d.client(conn)
+	if err != nil {
+		return nil, err
+	}
+	return c.Describe(ctx, object)
+}
+
+// configFile is serve's --config, written atomically with a backup.
+type configFile struct{ path string }
+
+func (f configFile) Read() ([]byte, string, error) {
+	b, err := os.ReadFile(f.path)
+	return b, f.path, err
+}
+
+// Write copies the current file to PATH.bak-TIME, then replaces the file
+// by renaming a synced temporary file over it (same directory, same mode).
+func (f configFile) Write(data []byte) (string, error) {
+	old, err := os.ReadFile(f.path)
+	if err != nil {
+		return "", err
+	}
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(f.path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	backup := f.path + ".bak-" + time.Now().UTC().Format("20060102T150405.000")
+	if err := os.WriteFile(backup, old, mode); err != nil {
+		return "", fmt.Errorf("backup: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), f.path); err != nil {
+		return "", err
+	}
+	return backup, nil
 }
 
 // consoleConnector gives the console forcesync login's saved connections:

@@ -123,6 +123,12 @@ func (b *browser) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > time.Second {
+			b.t.Logf("%s took %v", what, d)
+		}
+	}()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
 	}
@@ -263,6 +269,54 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("search by email:\n%s", txt)
 	}
 	b.shot("05-records")
+	// Create a mapping in the editor: describe-fed fields, the type check,
+	// the preview of a sample record, the YAML; save, and serve reloads.
+	b.run("opening the editor", chromedp.Navigate(s.base+"/mappings"), chromedp.Click(chromedp.CSS(`a[href="/mappings/new"]`)),
+		chromedp.WaitVisible(chromedp.ID("object")))
+	b.run("choosing Contact",
+		chromedp.SendKeys(chromedp.ID("name"), "clients_to_contacts"),
+		chromedp.SetValue(chromedp.ID("object"), "Contact"),
+		chromedp.Click(chromedp.ID("check")), chromedp.WaitVisible(chromedp.ID("problems")))
+	if txt := b.text(); !strings.Contains(txt, "LastName") {
+		t.Fatalf("the first check should offer LastName and report the missing match:\n%s", txt)
+	}
+	b.shot("09-editor-check")
+	b.run("filling the rows",
+		chromedp.SetValue(chromedp.ID("match_field"), "Forcesync_Key__c"),
+		chromedp.SetValue(chromedp.ID("s0"), "last_name"),
+		chromedp.SetValue(chromedp.ID("t1"), "Email"),
+		chromedp.SetValue(chromedp.ID("s1"), "email"),
+		chromedp.Click(chromedp.ID("check")), chromedp.WaitVisible(chromedp.ID("preview")))
+	txt = b.text()
+	if strings.Contains(txt, "Type check:") || !strings.Contains(txt, `"LastName": "Lovelace"`) || !strings.Contains(txt, "external_id: Forcesync_Key__c") {
+		t.Fatalf("editor after filling the rows:\n%s", txt)
+	}
+	b.shot("10-editor-preview")
+	b.run("saving", chromedp.Click(chromedp.ID("save")), chromedp.WaitVisible(chromedp.ID("saved")))
+	if txt := b.text(); !strings.Contains(txt, "serve loaded it") {
+		t.Fatalf("after saving:\n%s", txt)
+	}
+	saved, err := os.ReadFile(s.path)
+	if err != nil || !strings.Contains(string(saved), "name: clients_to_contacts") {
+		t.Fatalf("the config file after saving (%v):\n%s", err, saved)
+	}
+	if backups, _ := filepath.Glob(s.path + ".bak-*"); len(backups) != 1 {
+		t.Fatalf("backups: %v", backups)
+	}
+	b.waitText(s.base+"/mappings", "clients_to_contacts")
+	// A record sent now goes to both mappings.
+	if code, _ := s.do("POST", "/api/v1/sources/client/records", `[{"key": "c4", "fields": {"last_name": "Liskov", "email": "barbara@example.com"}}]`, true); code != http.StatusAccepted {
+		t.Fatalf("ingest after reload: %d", code)
+	}
+	b.waitText(s.base+"/records?q=c4", "clients_to_contacts")
+	deadline := time.Now().Add(30 * time.Second)
+	for len(emuRecords(t, s.emuURL, "SELECT Id FROM Contact WHERE Email = 'barbara@example.com'")) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the new mapping never pushed c4 to a Contact")
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+
 	b.waitText(s.base+"/", "clients_to_leads")
 	b.shot("06-overview")
 	b.waitText(s.base+"/mappings", "clients_to_leads")
@@ -276,13 +330,13 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("failures page lacks advice:\n%s", txt)
 	}
 	b.run("opening the records of the group", chromedp.Click(chromedp.CSS("details summary")))
-	b.shot("09-failures")
+	b.shot("11-failures")
 	b.run("opening the held record", chromedp.Click(chromedp.CSS(`a[href="/records/client/c3"]`)),
 		chromedp.WaitVisible(chromedp.ID("fields")))
 	if txt := b.text(); !strings.Contains(txt, "held") || !strings.Contains(txt, "alan-at-example.com") {
 		t.Fatalf("held record page:\n%s", txt)
 	}
-	b.shot("10-held-record")
+	b.shot("12-held-record")
 
 	// Fix its data in the console and save: it is queued and pushed.
 	b.run("fixing the email",
@@ -296,17 +350,17 @@ func TestConsoleBrowser(t *testing.T) {
 	// Retry (sync now) of the synced record goes through and it stays synced.
 	b.run("sync now", chromedp.Click(chromedp.CSS(`form[action="/retry"] button`)), chromedp.WaitVisible(chromedp.CSS(".banner.ok")))
 	b.waitText(s.base+"/records/client/c3", "synced")
-	b.shot("11-fixed-record")
+	b.shot("13-fixed-record")
 
 	// Salesforce holds all three.
-	if recs := emuRecords(t, s.emuURL, "SELECT Id, Email FROM Lead"); len(recs) != 3 {
-		t.Fatalf("the emulator holds %d Leads, want 3: %v", len(recs), recs)
+	if recs := emuRecords(t, s.emuURL, "SELECT Id, Email FROM Lead"); len(recs) != 4 {
+		t.Fatalf("the emulator holds %d Leads, want 4: %v", len(recs), recs)
 	}
 
 	// Readable on a phone.
 	b.run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(s.base+"/records/client/c3"),
 		chromedp.WaitVisible(chromedp.CSS("main")))
-	b.shot("12-record-phone")
+	b.shot("14-record-phone")
 	overflow := get(b, "checking for sideways scroll", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 	if overflow {
 		t.Error("the record page scrolls sideways on a 390 px wide phone")
@@ -353,7 +407,7 @@ func TestConsoleBrowserCrossOrigin(t *testing.T) {
 	if !strings.Contains(status, "came from another site") {
 		t.Fatalf("cross-origin post was not refused; the page says:\n%s", status)
 	}
-	b.shot("13-cross-origin-refused")
+	b.shot("15-cross-origin-refused")
 	// The record is still held: nothing was requeued.
 	_, body := s.do("GET", "/api/v1/sources/client/records/x1", "", true)
 	ms, _ := body["mappings"].([]any)

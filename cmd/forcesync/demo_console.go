@@ -31,7 +31,7 @@ func demoServe(ctx context.Context, env *Env, cfg *config.Config, st forcesync.S
 	}
 	cfg.Console.Admins = []config.Admin{{Username: "admin", PasswordHash: string(hash)}}
 	logger := slog.New(slog.DiscardHandler)
-	ui, err := newConsole(env, cfg, st, []*engine.Engine{eng}, logger)
+	ui, err := newConsole(env, cfg, st, []*engine.Engine{eng}, logger, consoleExtras{})
 	if err != nil {
 		return "", "", nil, err
 	}

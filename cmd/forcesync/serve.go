@@ -1,12 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -49,11 +54,36 @@ type app struct {
 	store   forcesync.Store
 	engines []*engine.Engine
 	server  *httpserver.Server
+	// clients are the Salesforce clients by connection name.
+	clients map[string]*salesforce.Client
 }
 
 // openApp loads the config, opens the store, connects every connection in
 // use and compiles its mappings.
 func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*app, error) {
+	return openAppWith(ctx, env, path, logger, nil)
+}
+
+// openAppWith is openApp whose console asks reload to load a saved config
+// (nil: the console tells the admin to restart).
+func openAppWith(ctx context.Context, env *Env, path string, logger *slog.Logger, reload func(context.Context) error) (*app, error) {
+	cfg, err := loadConfig(env, path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openConfigStore(ctx, cfg, path)
+	if err != nil {
+		return nil, err
+	}
+	a, err := buildApp(ctx, env, cfg, st, path, logger, reload)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func loadConfig(env *Env, path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
@@ -61,11 +91,14 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	if err := cfg.Resolve(env.Getenv); err != nil {
 		return nil, err
 	}
-	st, err := openConfigStore(ctx, cfg, path)
-	if err != nil {
-		return nil, err
-	}
-	a := &app{cfg: cfg, store: st}
+	return cfg, nil
+}
+
+// buildApp connects, compiles and wires cfg over an open store; a reload
+// builds a new app over the same store, so queued work carries over.
+func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.Store, path string, logger *slog.Logger,
+	reload func(context.Context) error) (*app, error) {
+	a := &app{cfg: cfg, store: st, clients: map[string]*salesforce.Client{}}
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
 		name := m.Connection
@@ -77,16 +110,15 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	for name, ms := range byConn {
 		conn := cfg.Connection(name)
 		if conn == nil {
-			st.Close()
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
 		client, err := connect(ctx, env, *conn, salesforce.Hooks{OnCall: api.CountCall})
 		if err != nil {
-			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
 		api.Client = client
+		a.clients[name] = client
 		share := cfg.Engine.APIShare
 		if conn.APIShare > 0 {
 			share = conn.APIShare
@@ -96,7 +128,6 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name),
 		})
 		if err != nil {
-			st.Close()
 			return nil, err
 		}
 		a.engines = append(a.engines, eng)
@@ -110,9 +141,8 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
 			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
 	}
-	ui, err := newConsole(env, cfg, st, a.engines, logger)
+	ui, err := newConsole(env, cfg, st, a.engines, logger, consoleExtras{app: a, env: env, path: path, reload: reload})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
@@ -172,14 +202,19 @@ func (es engines) Paused() string {
 }
 
 // runServe runs until ctx ends. ready, when not nil, receives the API's
-// address once it listens (tests).
+// address once it listens (tests). A reload (SIGHUP, or the console after
+// saving a mapping) loads the config again and swaps engines and routes
+// over the same store, so queued work carries over; a config that does not
+// load leaves the running one in place.
 func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := openApp(ctx, env, f.config, logger)
+	sv := &serving{reqs: make(chan chan error)}
+	a, err := openAppWith(ctx, env, f.config, logger, sv.reload)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
+	sv.handler.Store(a.server)
 	addr := f.listen
 	if addr == "" {
 		addr = a.cfg.Server.Listen
@@ -191,16 +226,42 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
 	fmt.Fprintf(env.Stdout, "console on http://%s/ (admins: %d)\n", ln.Addr(), len(a.cfg.Console.Admins))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	g, gctx := errgroup.WithContext(ctx)
-	for _, e := range a.engines {
-		g.Go(func() error { return e.Run(gctx) })
-	}
+	g.Go(func() error {
+		for {
+			ectx, cancel := context.WithCancel(gctx)
+			eg, ectx := errgroup.WithContext(ectx)
+			for _, e := range a.engines {
+				eg.Go(func() error { return e.Run(ectx) })
+			}
+			done := make(chan error, 1)
+			go func() { done <- eg.Wait() }()
+			next, err := sv.waitReload(ectx, hup, func() (*app, error) {
+				cfg, err := loadConfig(env, f.config)
+				if err != nil {
+					return nil, err
+				}
+				return buildApp(gctx, env, cfg, a.store, f.config, logger, sv.reload)
+			}, logger)
+			cancel()
+			werr := <-done
+			if next == nil {
+				return cmp.Or(err, werr)
+			}
+			a = next
+			sv.handler.Store(a.server)
+			logger.Info("config reloaded", "mappings", len(a.cfg.Mappings))
+		}
+	})
 	g.Go(func() error {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -216,4 +277,56 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 		return nil
 	})
 	return g.Wait()
+}
+
+// serving is serve's HTTP handler, swapped whole on a reload, and the
+// queue of reload requests.
+type serving struct {
+	handler atomic.Pointer[httpserver.Server]
+	reqs    chan chan error
+}
+
+func (s *serving) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.Load().ServeHTTP(w, r) }
+
+// reload asks runServe to load the config again and waits for the answer.
+func (s *serving) reload(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case s.reqs <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitReload waits, while the engines run, for the end (ctx ends: serve
+// stops, or an engine failed; it returns nil) or a reload that builds (it
+// returns the new app, built before the old engines stop). A failed build
+// is answered and logged, and the running app stays.
+func (s *serving) waitReload(ctx context.Context, hup <-chan os.Signal, build func() (*app, error), logger *slog.Logger) (*app, error) {
+	for {
+		var reply chan error
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-hup:
+			logger.Info("SIGHUP: reloading the config")
+		case reply = <-s.reqs:
+		}
+		next, err := build()
+		if err != nil {
+			logger.Error("reload failed; the running config stays", "err", err)
+		}
+		if reply != nil {
+			reply <- err
+		}
+		if err == nil {
+			return next, nil
+		}
+	}
 }
