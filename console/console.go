@@ -62,6 +62,8 @@ type Config struct {
 	// Reload, when set, makes serve load the config the editor saved
 	// (queued work stays in the store); nil means a restart is needed.
 	Reload func(ctx context.Context) error
+	// OpenAPI is the REST API's OpenAPI document, shown on the API page.
+	OpenAPI []byte
 	// Compiled are the engines' compiled mappings by name, for payload
 	// previews; a mapping missing here has no preview.
 	Compiled map[string]*mapping.Compiled

@@ -107,6 +107,10 @@ func (c *Console) serverError(w http.ResponseWriter, r *http.Request, err error)
 	c.render(w, r, status, "error.html", &pageData{Title: http.StatusText(status), Error: msg})
 }
 
+func errNotServed(what string) error {
+	return forcesync.Errorf(forcesync.ENotFound, "%s is not served here", what)
+}
+
 func (c *Console) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusNotFound, "error.html", &pageData{Title: "Not found",
 		Error: "There is no page at " + r.URL.Path + "."})

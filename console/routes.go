@@ -22,5 +22,6 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /connections/new", c.authed(c.handleConnectStart))
 	c.mux.HandleFunc("GET /connections/callback", c.authed(c.handleConnectCallback))
 	c.mux.HandleFunc("GET /connections/{name}", c.authed(c.handleConnection))
+	c.mux.HandleFunc("GET /api", c.authed(c.handleAPIDoc))
 	c.mux.HandleFunc("/", c.handleNotFound)
 }

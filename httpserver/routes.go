@@ -4,6 +4,7 @@ package httpserver
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
+	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI) // openapi.json describes every route here
 	s.mux.HandleFunc("POST /api/v1/sources/{source}/records", s.authed(s.handleIngest))
 	s.mux.HandleFunc("GET /api/v1/sources/{source}/records/{key}", s.authed(s.handleRecord))
 	s.mux.HandleFunc("GET /api/v1/runs", s.authed(s.handleRuns))

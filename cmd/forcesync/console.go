@@ -14,6 +14,7 @@ import (
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/console"
 	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/mapping"
 	"github.com/forcesync/forcesync/salesforce"
 	"golang.org/x/oauth2"
@@ -23,7 +24,7 @@ import (
 func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.Engine, logger *slog.Logger, x consoleExtras) (*console.Console, error) {
 	cc := console.Config{Store: st, Connector: consoleConnector{env}, Engine: engines(es), Mappings: cfg.Mappings, Connections: cfg.Connections,
 		APIShare: cfg.Engine.APIShare, SessionTTL: cfg.Console.SessionTTL, Compiled: map[string]*mapping.Compiled{},
-		Logger: logger.With("door", "console")}
+		OpenAPI: httpserver.OpenAPI(), Logger: logger.With("door", "console")}
 	for _, a := range cfg.Console.Admins {
 		cc.Admins = append(cc.Admins, console.Admin{Username: a.Username, PasswordHash: a.PasswordHash})
 	}

@@ -323,6 +323,8 @@ func TestConsoleBrowser(t *testing.T) {
 	b.shot("07-mappings")
 	b.waitText(s.base+"/runs", "Run history")
 	b.shot("08-runs")
+	b.waitText(s.base+"/api", "POST /api/v1/sources/{source}/records")
+	b.shot("08-api")
 
 	// The failures page groups the held record with advice.
 	txt = b.waitText(s.base+"/failures", "INVALID_EMAIL_ADDRESS in clients_to_leads: 1 record")
