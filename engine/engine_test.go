@@ -452,8 +452,9 @@ func TestDeleteAndBudget(t *testing.T) {
 	if n := len(r.query("SELECT Id FROM Lead")); n != 0 {
 		t.Fatalf("lead not deleted")
 	}
-	// Over half the daily allowance used: the governor pauses pushing.
-	r.emu.SetAPIUsage(60, 100)
+	// The org's usage inside the 10% reserve kept for its other users: the
+	// governor pauses pushing.
+	r.emu.SetAPIUsage(95, 100)
 	r.query("SELECT Id FROM Lead") // a call, so the client sees the usage
 	r.accept("contact", contact("e", "E", "e@example.com", 70))
 	before := r.calls()
@@ -514,8 +515,19 @@ func TestInterruptedCallRetriedAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.accept("contact", contact("a", "A", "a@example.com", 70), contact("b", "B", "b@example.com", 70))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Cancel once the Collections call is in flight (the emulator counts it
+	// before the fault's latency), not after a fixed time: on a loaded
+	// machine a timer could fire before the call starts.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for r.emu.Stats()[emulator.KindCollections] == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // the request is inside the fault's 300 ms wait
+		cancel()
+	}()
 	if _, err := r.eng.Drain(ctx); err == nil {
 		t.Fatal("drain outlived its context")
 	}

@@ -24,6 +24,10 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 		}
 		todo = append(todo, w)
 	}
+	todo, err := e.holdCollisions(ctx, p, todo)
+	if err != nil {
+		return err
+	}
 	if len(todo) == 0 {
 		return nil
 	}
@@ -41,7 +45,7 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 			}
 			w.payload.Fields = nil // recs holds it until it is sent
 		}
-		res, err := e.api.BulkUpsert(ctx, c.Object(), ext, fields, recs)
+		res, err := e.bulkUpsert(ctx, p, c.Object(), ext, fields, recs) // bulkjobs.go
 		if err != nil {
 			return err
 		}

@@ -2,20 +2,13 @@ package httpserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/forcesync/forcesync"
 )
-
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	body := map[string]any{"status": "ok"}
-	if why := s.cfg.Engine.Paused(); why != "" {
-		body["paused"] = why
-	}
-	writeJSON(w, http.StatusOK, body)
-}
 
 // ingestResponse answers an ingest call.
 type ingestResponse struct {
@@ -32,6 +25,20 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
 	if !s.sources[source] {
 		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source))
+		return
+	}
+	if err := checkMediaType(r); err != nil {
+		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: forcesync.ErrorMessage(err), Code: forcesync.EInvalid})
+		return
+	}
+	mappings := s.cfg.Engine.MappingsFor(source)
+	if m, n, err := s.overBacklog(r.Context(), mappings); err != nil {
+		s.cfg.Logger.Error("backlog check failed", "source", source, "err", err)
+		writeError(w, err)
+		return
+	} else if m != "" {
+		writeOverloaded(w, http.StatusTooManyRequests, retryBacklog,
+			fmt.Sprintf("mapping %s has %d changes waiting (server.max_backlog); send again later", m, n))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
@@ -53,7 +60,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			changes[i].Priority = forcesync.PriorityBackfill
 		}
 	}
-	res, err := s.cfg.Store.Accept(r.Context(), s.cfg.Engine.MappingsFor(source), changes)
+	release, ok := s.acceptTurn(r.Context())
+	if !ok {
+		writeOverloaded(w, http.StatusServiceUnavailable, retrySlowStore, "the store is busy; send again later")
+		return
+	}
+	res, err := s.cfg.Store.Accept(r.Context(), mappings, changes)
+	release()
 	if err != nil {
 		s.cfg.Logger.Error("accept failed", "source", source, "err", err)
 		writeError(w, err)
@@ -67,6 +80,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			out.Accepted++
 		}
 	}
+	s.added(mappings, out.Accepted)
 	s.metrics.accepted.WithLabelValues(source).Add(float64(out.Accepted))
 	s.metrics.rejected.WithLabelValues(source).Add(float64(out.Rejected))
 	s.cfg.Engine.Notify()
@@ -93,11 +107,13 @@ type statusJSON struct {
 	Attempts     int                    `json:"attempts"`
 	NextAttempt  *time.Time             `json:"next_attempt,omitempty"`
 	Updated      time.Time              `json:"updated"`
+	// Version is the source version the state describes.
+	Version int64 `json:"version"`
 }
 
 func toStatusJSON(st forcesync.RecordStatus, withKey bool) statusJSON {
 	out := statusJSON{Mapping: st.Mapping, State: st.State, SalesforceID: st.SalesforceID, Error: st.Error,
-		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated}
+		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated, Version: st.Version}
 	if withKey {
 		out.Key = st.Key
 	}

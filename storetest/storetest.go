@@ -54,6 +54,12 @@ func Run(t *testing.T, open Opener) {
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
 		{"Sessions", testSessions}, // console sign-in (issue 13)
+		// Ledger (issue 9): storetest/ledger.go.
+		{"APICallLedger", testAPICallLedger},
+		{"BudgetState", testBudgetState},
+		{"OldestQueued", testOldestQueued},
+		{"BulkJobsInFlight", testBulkJobsInFlight},
+		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,15 +27,19 @@ type emulatorFlags struct {
 	addr, tlsAddr, certFile string
 	dataFile, configFile    string
 	autoApprove, remote     bool
+	// Bulk pacing (emulator.Config.BulkRecordsPerSecond, BulkStartDelay).
+	bulkRate  float64
+	bulkDelay time.Duration
 }
 
 func newEmulatorCmd(env *Env) *cobra.Command {
 	var f emulatorFlags
 	cmd := &cobra.Command{
 		Use:   "emulator",
-		Short: "Serve a local Salesforce org (OAuth, REST, SOQL, Bulk API 2.0) for development and tests",
+		Short: "Serve a local Salesforce org (OAuth, REST, SOQL, SOSL, Bulk API 2.0 and 1.0) for development and tests",
 		Long: `Serve a Salesforce org in a box on loopback: the OAuth endpoints with a login
-page, the REST API, SOQL queries, sObject Collections, Composite and Bulk API 2.0.
+page, the REST API, SOQL and SOSL queries, sObject Collections, Composite and
+Bulk API 2.0 and 1.0.
 Real clients (forcesync, jsforce, the sf CLI) use it unmodified.
 
 The org has the connected app forcesync-demo (secret forcesync-demo-secret), the
@@ -53,6 +57,8 @@ forcesync). --config adds connected apps, users, custom objects and fields.`,
 	fl.StringVar(&f.dataFile, "data", "", "keep the org's state in this file across restarts")
 	fl.StringVar(&f.configFile, "config", "", "YAML file of connected apps, users, custom objects and fields, daily API allowance, session timeout")
 	fl.BoolVar(&f.autoApprove, "auto-approve", false, "approve OAuth authorize requests at once, without the login page (automation)")
+	fl.Float64Var(&f.bulkRate, "bulk-records-per-second", 0, "pace Bulk jobs at this many records a second so InProgress is seen (0: as fast as possible; overrides the config file)")
+	fl.DurationVar(&f.bulkDelay, "bulk-start-delay", 0, "how long a closed Bulk job waits before processing starts (overrides the config file)")
 	fl.BoolVar(&f.remote, "allow-remote", false, "allow listening on non-loopback addresses (the emulator has well-known passwords)")
 	return cmd
 }
@@ -94,6 +100,15 @@ func runEmulator(ctx context.Context, env *Env, f emulatorFlags) error {
 		cfg = c
 	}
 	cfg.DataFile = f.dataFile
+	if f.bulkRate < 0 || f.bulkDelay < 0 {
+		return usageError{errors.New("--bulk-records-per-second and --bulk-start-delay must not be negative")}
+	}
+	if f.bulkRate > 0 {
+		cfg.BulkRecordsPerSecond = f.bulkRate
+	}
+	if f.bulkDelay > 0 {
+		cfg.BulkStartDelay = f.bulkDelay
+	}
 	cfg.AutoApprove = cfg.AutoApprove || f.autoApprove
 
 	em, err := emulator.New(cfg)

@@ -20,6 +20,7 @@ import (
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/forcesync/forcesync/scim"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -50,10 +51,11 @@ POST /api/v1/sources/{source}/records to send changes, GET /healthz, GET /metric
 
 // app is a running forcesync: store, engines and the HTTP API.
 type app struct {
-	cfg     *config.Config
-	store   forcesync.Store
-	engines []*engine.Engine
-	server  *httpserver.Server
+	cfg      *config.Config
+	store    forcesync.Store
+	engines  []*engine.Engine
+	server   *httpserver.Server
+	registry *prometheus.Registry
 	// clients are the Salesforce clients by connection name.
 	clients map[string]*salesforce.Client
 }
@@ -94,11 +96,13 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// buildApp connects, compiles and wires cfg over an open store; a reload
-// builds a new app over the same store, so queued work carries over.
+// buildApp connects, compiles and wires cfg over an open store (which it
+// does not close on error); a reload builds a new app over the same store,
+// so queued work carries over.
 func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.Store, path string, logger *slog.Logger,
 	reload func(context.Context) error) (*app, error) {
-	a := &app{cfg: cfg, store: st, clients: map[string]*salesforce.Client{}}
+	reg, metrics := newRegistry() // ops.go
+	a := &app{cfg: cfg, store: st, registry: reg, clients: map[string]*salesforce.Client{}}
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
 		name := m.Connection
@@ -113,40 +117,58 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
-		client, err := connect(ctx, env, *conn, salesforce.Hooks{OnCall: api.CountCall})
+		share := cfg.Engine.APIShare
+		if conn.APIShare > 0 {
+			share = conn.APIShare
+		}
+		obs := &observers{name: name, api: api, metrics: metrics, health: engine.NewHealth(name, logger, nil)}
+		gov, err := engine.NewGovernor(ctx, engine.GovernorConfig{Connection: name, Ledger: st, Share: share,
+			Reserve: fraction(cfg.Engine.APIReserve), RealtimeLane: fraction(cfg.Engine.RealtimeLane),
+			Recheck: cfg.Engine.LimitsRecheck, Limits: api.DailyAPIUsage, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		obs.gov = gov
+		client, err := connect(ctx, env, *conn, obs.hooks())
 		if err != nil {
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
 		api.Client = client
 		a.clients[name] = client
-		share := cfg.Engine.APIShare
-		if conn.APIShare > 0 {
-			share = conn.APIShare
-		}
 		eng, err := engine.New(ctx, st, api, ms, engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
-			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name),
+			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
+			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health,
 		})
 		if err != nil {
 			return nil, err
 		}
+		metrics.Watch(eng)
 		a.engines = append(a.engines, eng)
 	}
 	var sources []string
+	sourceTokens := map[string]string{}
 	for _, s := range cfg.Sources {
 		sources = append(sources, s.Name)
+		if s.APIToken != "" {
+			sourceTokens[s.Name] = s.APIToken
+		}
 	}
 	var scimDoor http.Handler
 	if cfg.SCIM.Source != "" {
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
-			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
+			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
+			Logger: logger.With("door", "scim")})
 	}
 	ui, err := newConsole(env, cfg, st, a.engines, logger, consoleExtras{app: a, env: env, path: path, reload: reload})
 	if err != nil {
 		return nil, err
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Console: ui, Logger: logger})
+		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
+		SCIM: scimDoor, Console: ui, Logger: logger, Registry: reg,
+		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
+		Health: engines(a.engines).Health})
 	return a, nil
 }
 
@@ -207,7 +229,7 @@ func (es engines) Paused() string {
 // over the same store, so queued work carries over; a config that does not
 // load leaves the running one in place.
 func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
-	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := newServeLogger(env.Stderr)
 	sv := &serving{reqs: make(chan chan error)}
 	a, err := openAppWith(ctx, env, f.config, logger, sv.reload)
 	if err != nil {
@@ -226,7 +248,8 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: sv, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.server.HTTPServer()
+	srv.Handler = sv // the handler of the app running now, swapped on a reload
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
 	fmt.Fprintf(env.Stdout, "console on http://%s/ (admins: %d)\n", ln.Addr(), len(a.cfg.Console.Admins))
 	if ready != nil {
@@ -329,4 +352,13 @@ func (s *serving) waitReload(ctx context.Context, hup <-chan os.Signal, build fu
 			return next, nil
 		}
 	}
+}
+
+// fraction turns a config part where 0 means none into the engine's
+// convention, where 0 means the default and a negative value none.
+func fraction(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
