@@ -61,8 +61,8 @@ type Config struct {
 	MetricsNeedsToken, HealthzNeedsToken bool
 	// Health, when set, reports each org's state for /healthz (health.go).
 	Health func() []ConnectionHealth
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is forcesync's HTTP API.
