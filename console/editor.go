@@ -259,7 +259,7 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 		f.SampleKey = s.Key
 		if pl, err := comp.PayloadFor(s.Key, s.Fields, true); err != nil {
 			f.Preview = "This record would be held: " + err.Error()
-		} else if b, err := json.MarshalIndent(pl, "", "  "); err == nil {
+		} else if b, err := json.MarshalIndent(pl.Fields, "", "  "); err == nil {
 			f.Preview = string(b)
 		}
 	}

@@ -348,7 +348,7 @@ func (c *Console) preview(mappingName, key string, fields map[string]any, create
 	if err != nil {
 		return "", err.Error()
 	}
-	b, err := json.MarshalIndent(pl, "", "  ")
+	b, err := json.MarshalIndent(pl.Fields, "", "  ")
 	if err != nil {
 		return "", err.Error()
 	}
