@@ -30,6 +30,7 @@ type Config struct {
 	Engine      Engine
 	Store       Store
 	SCIM        SCIM
+	Console     Console
 	Connections []forcesync.Connection
 	Sources     []Source
 	Mappings    []forcesync.Mapping

@@ -102,7 +102,7 @@ func TestErrors(t *testing.T) {
 		{"bad match kind", edit("      external_id: Key__c\n", "      kind: extid\n"),
 			`forcesync.yaml:14: mappings[0].match.kind: "extid" is not one of external_id, fields, binding`},
 		{"unknown top key", "colour: blue\n" + minimal,
-			`forcesync.yaml:1: colour: unknown key (expected one of connections, engine, mappings, scim, server, sources, store, version)`},
+			`forcesync.yaml:1: colour: unknown key (expected one of connections, console, engine, mappings, scim, server, sources, store, version)`},
 		{"unknown row key", edit("        source: last_name\n", "        source: last_name\n        sauce: x\n"),
 			`forcesync.yaml:18: mappings[0].fields[0].sauce: unknown key (expected one of clear_when_empty, default, direction, expr, first_of, map, on, source, target, template, value)`},
 		{"literal secret", edit("${SF_SECRET}", "hunter2"),

@@ -34,6 +34,7 @@ func (p *parser) root(n *yaml.Node) {
 		"engine":  p.engine,
 		"store":   p.store,
 		"scim":    p.scim,
+		"console": p.console, // config/console.go
 		"connections": func(v *yaml.Node, path string) {
 			p.list(v, path, p.connection)
 		},

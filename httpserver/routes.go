@@ -4,6 +4,7 @@ package httpserver
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.endpointAuth(s.cfg.HealthzNeedsToken, s.handleHealth)) // health.go
 	s.mux.HandleFunc("GET /metrics", s.endpointAuth(s.cfg.MetricsNeedsToken, s.metricsHandler().ServeHTTP))
+	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI) // openapi.json describes every route here
 	s.mux.HandleFunc("POST /api/v1/sources/{source}/records", s.authed(s.handleIngest))
 	s.mux.HandleFunc("GET /api/v1/sources/{source}/records/{key}", s.authed(s.handleRecord))
 	s.mux.HandleFunc("GET /api/v1/runs", s.authed(s.handleRuns))
@@ -17,5 +18,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/reconcile/runs/{id}", s.authed(s.handleReconcileRun))
 	if s.cfg.SCIM != nil {
 		s.mux.Handle("/scim/v2/", s.cfg.SCIM) // Users for identity providers: scim/server.go lists its routes
+	}
+	if s.cfg.Console != nil {
+		s.mux.Handle("/", s.cfg.Console) // the admin console: console/routes.go lists its pages
 	}
 }

@@ -44,6 +44,9 @@ type Config struct {
 	Approve func(ctx context.Context, mapping string) (int, error)
 	// Inspect, when set, serves plans and reconcile runs (inspect.go).
 	Inspect Inspect
+	// Console, when set, serves every path no API route claims (the admin
+	// console's pages; it checks its own sessions).
+	Console http.Handler
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// MaxBacklog is how many changes may wait for one mapping before ingest

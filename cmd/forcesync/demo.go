@@ -264,6 +264,12 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 		return err
 	}
 	fmt.Fprintf(out, "Engine and SQLite store in %s (config: %s)\n", dir, cfgPath)
+	consoleURL, consolePass, stopConsole, err := demoServe(ctx, env, cfg, store, eng)
+	if err != nil {
+		return fmt.Errorf("demo console: %w", err)
+	}
+	defer stopConsole()
+	fmt.Fprintf(out, "Console on %s (sign in as admin / %s)\n", consoleURL, consolePass)
 
 	contacts, mess := generateContacts(f.count, f.seed)
 	fmt.Fprintf(out, "Generated %d contacts (seed %d): %d names over 80 characters, %d without last name, %d without company,\n",
@@ -304,6 +310,7 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	fmt.Fprintf(out, "API calls in all (login, describe, the counts above): %s. Total time %s.\n", strings.Join(all, ", "), time.Since(start).Round(time.Millisecond))
 
 	fmt.Fprintf(out, "\nWhere to look next\n")
+	fmt.Fprintf(out, "  the console      %s (admin / %s; with --keep it stays up)\n", consoleURL, consolePass)
 	fmt.Fprintf(out, "  the emulator     %s (REST under /services/data, OAuth under /services/oauth2)\n", url)
 	fmt.Fprintf(out, "  a token          curl -s %s/services/oauth2/token -d grant_type=password -d client_id=%s \\\n", url, demoClient)
 	fmt.Fprintf(out, "                     -d client_secret=%s -d username=%s -d password=%s\n", demoSecret, demoUser, demoPassword)
@@ -314,7 +321,7 @@ func runDemo(ctx context.Context, env *Env, f demoFlags) error {
 	fmt.Fprintf(out, "  the guides       docs/getting-started.md, docs/cookbook.md\n")
 
 	if f.keep {
-		fmt.Fprintf(out, "\nThe emulator keeps running on %s — press Ctrl-C to stop.\n", url)
+		fmt.Fprintf(out, "\nThe emulator keeps running on %s and the console on %s — press Ctrl-C to stop.\n", url, consoleURL)
 		<-ctx.Done()
 		fmt.Fprintln(out, "Stopped.")
 	}

@@ -156,28 +156,45 @@ func runLogin(ctx context.Context, env *Env, o *loginOptions) error {
 			return err
 		}
 		tok = t
-		sc.AuthMethod = forcesync.AuthWebServer
-		if o.clientSecret != "" {
-			secrets[secretClientSecret] = o.clientSecret
-		}
-		secrets[secretRefreshToken] = tok.RefreshToken
-		cfg.Auth = &salesforce.RefreshToken{ClientID: o.clientID, ClientSecret: o.clientSecret, RefreshToken: tok.RefreshToken, AccessToken: tok.AccessToken}
-		if s, ok := tok.Extra("instance_url").(string); ok {
-			cfg.InstanceURL = s
-		}
+		useWebToken(sc, secrets, &cfg, o.clientSecret, tok)
 	}
 
-	// Connect once: it proves the credentials, learns the instance and the
-	// API version, and tells who we are.
+	if _, err := finishLogin(ctx, env, sc, secrets, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Logged in to org %s as %s (%s) at %s, API v%s; saved as connection %q.\n",
+		sc.OrgID, sc.Username, sc.AuthMethod, sc.InstanceURL, sc.APIVersion, sc.Name)
+	return nil
+}
+
+// useWebToken sets sc, secrets and cfg up for the token of a finished
+// web-server flow (sc.ClientID set).
+func useWebToken(sc *savedConnection, secrets map[string]string, cfg *salesforce.Config, clientSecret string, tok *oauth2.Token) {
+	sc.AuthMethod = forcesync.AuthWebServer
+	if clientSecret != "" {
+		secrets[secretClientSecret] = clientSecret
+	}
+	secrets[secretRefreshToken] = tok.RefreshToken
+	cfg.Auth = &salesforce.RefreshToken{ClientID: sc.ClientID, ClientSecret: clientSecret, RefreshToken: tok.RefreshToken, AccessToken: tok.AccessToken}
+	if s, ok := tok.Extra("instance_url").(string); ok {
+		cfg.InstanceURL = s
+	}
+}
+
+// finishLogin connects once with cfg, which proves the credentials, learns
+// the instance and the API version and tells who we are, then saves sc with
+// secrets (adding the session's tokens). forcesync login and the console's
+// "Connect to Salesforce" both end here.
+func finishLogin(ctx context.Context, env *Env, sc *savedConnection, secrets map[string]string, cfg salesforce.Config) (*salesforce.Client, error) {
 	var last *oauth2.Token
 	cfg.Hooks.OnToken = func(t *oauth2.Token) { last = t }
 	c, err := salesforce.NewClient(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("login: %w", err)
+		return nil, fmt.Errorf("login: %w", err)
 	}
 	id, err := c.Identity(ctx)
 	if err != nil {
-		return fmt.Errorf("login: asking who we are: %w", err)
+		return nil, fmt.Errorf("login: asking who we are: %w", err)
 	}
 	if last != nil {
 		secrets[secretAccessToken] = last.AccessToken
@@ -196,11 +213,9 @@ func runLogin(ctx context.Context, env *Env, o *loginOptions) error {
 	}
 	sc.SavedAt = time.Now().UTC()
 	if err := saveConnection(env, sc, secrets); err != nil {
-		return fmt.Errorf("saving connection %q: %w", o.name, err)
+		return nil, fmt.Errorf("saving connection %q: %w", sc.Name, err)
 	}
-	fmt.Fprintf(env.Stdout, "Logged in to org %s as %s (%s) at %s, API v%s; saved as connection %q.\n",
-		sc.OrgID, sc.Username, sc.AuthMethod, sc.InstanceURL, sc.APIVersion, sc.Name)
-	return nil
+	return c, nil
 }
 
 // callbackResult is what the browser brought back to the loopback listener.

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -46,17 +51,46 @@ POST /api/v1/sources/{source}/records to send changes, GET /healthz, GET /metric
 
 // app is a running forcesync: store, engines and the HTTP API.
 type app struct {
-	cfg      *config.Config
+	cfg *config.Config
+	// store is what the doors write through (passwords stripped); base is
+	// the store itself, which a reload builds the next app over.
 	store    forcesync.Store
+	base     forcesync.Store
 	engines  []*engine.Engine
 	server   *httpserver.Server
 	registry *prometheus.Registry
+	// clients are the Salesforce clients by connection name.
+	clients map[string]*salesforce.Client
 }
 
 // openApp loads the config, opens the store, connects every connection in
 // use and compiles its mappings. tune, when given, adjusts each engine's
 // config (a file push takes larger Bulk jobs).
 func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tune ...func(*engine.Config)) (*app, error) {
+	return openAppWith(ctx, env, path, logger, nil, tune...)
+}
+
+// openAppWith is openApp whose console asks reload to load a saved config
+// (nil: the console tells the admin to restart).
+func openAppWith(ctx context.Context, env *Env, path string, logger *slog.Logger, reload func(context.Context) error,
+	tune ...func(*engine.Config)) (*app, error) {
+	cfg, err := loadConfig(env, path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openConfigStore(ctx, cfg, path)
+	if err != nil {
+		return nil, err
+	}
+	a, err := buildApp(ctx, env, cfg, st, path, logger, reload, tune...)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func loadConfig(env *Env, path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
@@ -64,15 +98,19 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tu
 	if err := cfg.Resolve(env.Getenv); err != nil {
 		return nil, err
 	}
-	st, err := openConfigStore(ctx, cfg, path)
-	if err != nil {
-		return nil, err
-	}
+	return cfg, nil
+}
+
+// buildApp connects, compiles and wires cfg over an open store (which it
+// does not close on error); a reload builds a new app over the same store,
+// so queued work carries over.
+func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.Store, path string, logger *slog.Logger,
+	reload func(context.Context) error, tune ...func(*engine.Config)) (*app, error) {
 	reg, metrics := newRegistry() // ops.go
-	a := &app{cfg: cfg, store: st, registry: reg}
+	a := &app{cfg: cfg, base: st, registry: reg, clients: map[string]*salesforce.Client{}}
 	// Users' passwords go from the doors to the engines in memory only.
 	passwords := engine.NewPasswords(cfg.Mappings)
-	a.store = passwords.Intake(st) // every door (ingest, SCIM, push) accepts through it
+	a.store = passwords.Intake(st) // every door (ingest, SCIM, push, console) accepts through it
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
 		name := m.Connection
@@ -84,7 +122,6 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tu
 	for name, ms := range byConn {
 		conn := cfg.Connection(name)
 		if conn == nil {
-			st.Close()
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
@@ -97,16 +134,15 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tu
 			Reserve: fraction(cfg.Engine.APIReserve), RealtimeLane: fraction(cfg.Engine.RealtimeLane),
 			Recheck: cfg.Engine.LimitsRecheck, Limits: api.DailyAPIUsage, Logger: logger})
 		if err != nil {
-			st.Close()
 			return nil, err
 		}
 		obs.gov = gov
 		client, err := connectPinned(ctx, env, st, *conn, obs.hooks())
 		if err != nil {
-			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
 		api.Client = client
+		a.clients[name] = client
 		ecfg := engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
@@ -117,7 +153,6 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tu
 		}
 		eng, err := engine.New(ctx, st, api, ms, ecfg)
 		if err != nil {
-			st.Close()
 			return nil, err
 		}
 		metrics.Watch(eng)
@@ -137,9 +172,13 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tu
 			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
 			Passwords: passwords, Logger: logger.With("door", "scim")})
 	}
-	a.server = httpserver.New(httpserver.Config{Store: passwords.Intake(st), Engine: engines(a.engines), Sources: sources,
+	ui, err := newConsole(env, cfg, a.store, a.engines, logger, consoleExtras{app: a, env: env, path: path, reload: reload})
+	if err != nil {
+		return nil, err
+	}
+	a.server = httpserver.New(httpserver.Config{Store: a.store, Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
-		SCIM: scimDoor, Logger: logger, Approve: approver(st, cfg), Registry: reg,
+		SCIM: scimDoor, Console: ui, Logger: logger, Approve: approver(st, cfg), Registry: reg,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
 		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
 	return a, nil
@@ -197,14 +236,19 @@ func (es engines) Paused() string {
 }
 
 // runServe runs until ctx ends. ready, when not nil, receives the API's
-// address once it listens (tests).
+// address once it listens (tests). A reload (SIGHUP, or the console after
+// saving a mapping) loads the config again and swaps engines and routes
+// over the same store, so queued work carries over; a config that does not
+// load leaves the running one in place.
 func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
 	logger := newServeLogger(env.Stderr)
-	a, err := openApp(ctx, env, f.config, logger)
+	sv := &serving{reqs: make(chan chan error)}
+	a, err := openAppWith(ctx, env, f.config, logger, sv.reload)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
+	sv.handler.Store(a.server)
 	addr := f.listen
 	if addr == "" {
 		addr = a.cfg.Server.Listen
@@ -217,15 +261,43 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	srv := a.server.HTTPServer()
+	srv.Handler = sv // the handler of the app running now, swapped on a reload
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
+	fmt.Fprintf(env.Stdout, "console on http://%s/ (admins: %d)\n", ln.Addr(), len(a.cfg.Console.Admins))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	g, gctx := errgroup.WithContext(ctx)
-	for _, e := range a.engines {
-		g.Go(func() error { return e.Run(gctx) })
-	}
-	g.Go(func() error { return runReconcileSchedule(gctx, a, logger) }) // reconcile_schedule.go
+	g.Go(func() error {
+		for {
+			ectx, cancel := context.WithCancel(gctx)
+			eg, ectx := errgroup.WithContext(ectx)
+			for _, e := range a.engines {
+				eg.Go(func() error { return e.Run(ectx) })
+			}
+			eg.Go(func() error { return runReconcileSchedule(ectx, a, logger) }) // reconcile_schedule.go
+			done := make(chan error, 1)
+			go func() { done <- eg.Wait() }()
+			next, err := sv.waitReload(ectx, hup, func() (*app, error) {
+				cfg, err := loadConfig(env, f.config)
+				if err != nil {
+					return nil, err
+				}
+				return buildApp(gctx, env, cfg, a.base, f.config, logger, sv.reload)
+			}, logger)
+			cancel()
+			werr := <-done
+			if next == nil {
+				return cmp.Or(err, werr)
+			}
+			a = next
+			sv.handler.Store(a.server)
+			logger.Info("config reloaded", "mappings", len(a.cfg.Mappings))
+		}
+	})
 	g.Go(func() error {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -241,6 +313,58 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 		return nil
 	})
 	return g.Wait()
+}
+
+// serving is serve's HTTP handler, swapped whole on a reload, and the
+// queue of reload requests.
+type serving struct {
+	handler atomic.Pointer[httpserver.Server]
+	reqs    chan chan error
+}
+
+func (s *serving) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.Load().ServeHTTP(w, r) }
+
+// reload asks runServe to load the config again and waits for the answer.
+func (s *serving) reload(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case s.reqs <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitReload waits, while the engines run, for the end (ctx ends: serve
+// stops, or an engine failed; it returns nil) or a reload that builds (it
+// returns the new app, built before the old engines stop). A failed build
+// is answered and logged, and the running app stays.
+func (s *serving) waitReload(ctx context.Context, hup <-chan os.Signal, build func() (*app, error), logger *slog.Logger) (*app, error) {
+	for {
+		var reply chan error
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-hup:
+			logger.Info("SIGHUP: reloading the config")
+		case reply = <-s.reqs:
+		}
+		next, err := build()
+		if err != nil {
+			logger.Error("reload failed; the running config stays", "err", err)
+		}
+		if reply != nil {
+			reply <- err
+		}
+		if err == nil {
+			return next, nil
+		}
+	}
 }
 
 // fraction turns a config part where 0 means none into the engine's

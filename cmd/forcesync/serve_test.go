@@ -59,6 +59,8 @@ type served struct {
 	base  string
 	token string
 	emu   *emulator.Emulator
+	// emuURL is the emulator's base URL, when the test knows it.
+	emuURL string
 }
 
 func startServe(t *testing.T) *served {

@@ -1,0 +1,242 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// cookieName names the session cookie. With Secure it takes the __Host-
+// prefix, which browsers accept only from a secure origin, for the whole
+// host and without a Domain, so no sibling subdomain can plant one.
+func (c *Console) cookieName(r *http.Request) string {
+	if c.secure(r) {
+		return "__Host-forcesync_session"
+	}
+	return "forcesync_session"
+}
+
+// secure reports whether cookies get the Secure flag: always over TLS,
+// and when Config.Secure says a TLS proxy stands in front.
+func (c *Console) secure(r *http.Request) bool { return c.cfg.Secure || r.TLS != nil }
+
+// sessionID is what the store keeps of a token: its SHA-256, so a copy
+// of the database cannot be replayed as a cookie.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+type userKey struct{}
+
+// user returns the signed-in admin of a request that passed authed.
+func user(r *http.Request) string { s, _ := r.Context().Value(userKey{}).(string); return s }
+
+// authed lets only signed-in admins through; others go to the sign-in
+// page, which brings them back where they were going.
+func (c *Console) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie(c.cookieName(r)); err == nil && ck.Value != "" {
+			ses, err := c.cfg.Sessions.Session(r.Context(), sessionID(ck.Value), c.cfg.Now())
+			if err == nil && c.isAdmin(ses.User) {
+				h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, ses.User)))
+				return
+			}
+			if err != nil && forcesync.ErrorCode(err) != forcesync.ENotFound {
+				c.serverError(w, r, err)
+				return
+			}
+		}
+		if r.Method != http.MethodGet {
+			c.render(w, r, http.StatusUnauthorized, "error.html", &pageData{Title: "Signed out",
+				Message: "Your session has ended. Sign in again and repeat the action."})
+			return
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	}
+}
+
+// isAdmin reports whether name is still an admin of the config (removing
+// an admin from the config ends their sessions at once).
+func (c *Console) isAdmin(name string) bool {
+	for _, a := range c.cfg.Admins {
+		if a.Username == name {
+			return true
+		}
+	}
+	return false
+}
+
+// safeNext keeps a post-sign-in destination on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (c *Console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "login.html", &pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next")),
+		NoAdmins: len(c.cfg.Admins) == 0})
+}
+
+// dummyHash is compared against when the username is unknown, so a wrong
+// name costs as much time as a wrong password and names cannot be probed.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("forcesync: no such admin"), bcrypt.DefaultCost)
+
+func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		c.render(w, r, http.StatusBadRequest, "error.html", &pageData{Title: "Bad request", Message: "The form could not be read."})
+		return
+	}
+	name, pass := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
+	next := safeNext(r.PostForm.Get("next"))
+	now := c.cfg.Now()
+	keys := []string{"ip:" + clientIP(r), "user:" + strings.ToLower(name)}
+	if wait := c.limiter.blocked(keys, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		c.render(w, r, http.StatusTooManyRequests, "login.html", &pageData{Title: "Sign in", Next: next, Username: name,
+			Message: "Too many failed sign-ins. Wait " + wait.Round(time.Second).String() + " and try again."})
+		return
+	}
+	hash := dummyHash
+	known := false
+	for _, a := range c.cfg.Admins {
+		if a.Username == name {
+			hash, known = []byte(a.PasswordHash), true
+		}
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known {
+		c.limiter.fail(keys, now)
+		c.cfg.Logger.Warn("console: failed sign-in", "username", name, "client", clientIP(r))
+		c.render(w, r, http.StatusUnauthorized, "login.html", &pageData{Title: "Sign in", Next: next, Username: name,
+			Message: "Wrong username or password."})
+		return
+	}
+	c.limiter.reset(keys)
+	token, err := newToken()
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	ses := forcesync.Session{ID: sessionID(token), User: name, Created: now, Expires: now.Add(c.cfg.SessionTTL)}
+	if err := c.cfg.Sessions.CreateSession(r.Context(), ses); err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	// Housekeeping: a sign-in is rare enough to sweep expired sessions.
+	if _, err := c.cfg.Sessions.DeleteExpiredSessions(r.Context(), now); err != nil {
+		c.cfg.Logger.Warn("console: sweeping expired sessions", "err", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(r), Value: token, Path: "/", Expires: ses.Expires,
+		MaxAge: int(c.cfg.SessionTTL.Seconds()), HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
+	c.cfg.Logger.Info("console: signed in", "username", name)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(c.cookieName(r)); err == nil {
+		if err := c.cfg.Sessions.DeleteSession(r.Context(), sessionID(ck.Value)); err != nil {
+			c.serverError(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(r), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// clientIP is the peer's address. Forwarded headers are not trusted: a
+// proxy in front would make every client one key, which only makes the
+// limit stricter.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// limiter counts failed sign-ins per key in a fixed window. It is kept in
+// memory: each replica limits on its own.
+type limiter struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	fails  map[string]*failWindow
+}
+
+type failWindow struct {
+	start time.Time
+	n     int
+}
+
+func newLimiter(limit int, window time.Duration) *limiter {
+	return &limiter{limit: limit, window: window, fails: map[string]*failWindow{}}
+}
+
+// blocked returns how long the longest-blocked key must still wait, or 0.
+func (l *limiter) blocked(keys []string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	for _, k := range keys {
+		f := l.fails[k]
+		if f == nil || now.Sub(f.start) >= l.window {
+			continue
+		}
+		if f.n >= l.limit {
+			wait = max(wait, f.start.Add(l.window).Sub(now))
+		}
+	}
+	return wait
+}
+
+func (l *limiter) fail(keys []string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.fails) > 100_000 { // bound memory under a flood: forget old windows
+		for k, f := range l.fails {
+			if now.Sub(f.start) >= l.window {
+				delete(l.fails, k)
+			}
+		}
+	}
+	for _, k := range keys {
+		f := l.fails[k]
+		if f == nil || now.Sub(f.start) >= l.window {
+			f = &failWindow{start: now}
+			l.fails[k] = f
+		}
+		f.n++
+	}
+}
+
+func (l *limiter) reset(keys []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		delete(l.fails, k)
+	}
+}

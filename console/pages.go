@@ -1,0 +1,585 @@
+package console
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/forcesync/forcesync"
+)
+
+// mappingRow is one mapping on the overview and mappings pages.
+type mappingRow struct {
+	M       forcesync.Mapping
+	State   string // "running" or "paused"
+	Why     string
+	Counts  map[forcesync.State]int
+	Held    int
+	Backlog int
+	LastRun *forcesync.Run
+}
+
+func (c *Console) mappingRows(ctx context.Context) ([]mappingRow, error) {
+	runs, err := c.cfg.Store.Runs(ctx, 500)
+	if err != nil {
+		return nil, err
+	}
+	paused := ""
+	if c.cfg.Engine != nil {
+		paused = c.cfg.Engine.Paused()
+	}
+	var out []mappingRow
+	for _, m := range c.cfg.Mappings {
+		counts, err := c.cfg.Store.Counts(ctx, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		backlog, err := c.cfg.Store.Backlog(ctx, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		row := mappingRow{M: m, State: "running", Counts: counts, Held: counts[forcesync.StateHeld], Backlog: backlog}
+		if paused != "" {
+			row.State, row.Why = "paused", paused
+		}
+		for i := range runs {
+			if runs[i].Mapping == m.Name {
+				row.LastRun = &runs[i]
+				break
+			}
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// overview is the home page's data.
+type overview struct {
+	Mappings []mappingRow
+	Usage    []usageRow
+	Runs     []forcesync.Run
+	Records  chart
+}
+
+type usageRow struct {
+	Connection string
+	Used, Max  int
+	Budget     int // Max times the share forcesync may spend
+	Share      float64
+	Known      bool
+}
+
+func (c *Console) usageRows(ctx context.Context) ([]usageRow, error) {
+	var out []usageRow
+	for _, conn := range c.cfg.Connections {
+		share := c.cfg.APIShare
+		if conn.APIShare > 0 {
+			share = conn.APIShare
+		}
+		u, err := c.cfg.Store.APIUsage(ctx, conn.Name)
+		if err != nil && forcesync.ErrorCode(err) != forcesync.ENotFound {
+			return nil, err
+		}
+		row := usageRow{Connection: conn.Name, Share: share}
+		if u != nil {
+			row.Used, row.Max, row.Known = u.Used, u.Max, u.Max > 0
+			row.Budget = int(float64(u.Max) * share)
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+func (c *Console) handleOverview(w http.ResponseWriter, r *http.Request) {
+	rows, err := c.mappingRows(r.Context())
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	usage, err := c.usageRows(r.Context())
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	runs, err := c.cfg.Store.Runs(r.Context(), 2000)
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	recent := runs[:min(len(runs), 10)]
+	c.render(w, r, http.StatusOK, "overview.html", &pageData{Title: "Overview", Nav: "overview",
+		Page: overview{Mappings: rows, Usage: usage, Runs: recent, Records: recordsChart(runs, c.cfg.Now())}})
+}
+
+func (c *Console) handleMappings(w http.ResponseWriter, r *http.Request) {
+	rows, err := c.mappingRows(r.Context())
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "mappings.html", &pageData{Title: "Mappings", Nav: "mappings",
+		Page: struct {
+			Rows   []mappingRow
+			Editor bool
+		}{rows, c.editorAvailable()}})
+}
+
+// recordsPage is the records search.
+type recordsPage struct {
+	Query    string
+	Searched bool
+	How      string // what the query was taken for
+	Results  []forcesync.RecordStatus
+	Mappings []string
+}
+
+// sfIDRe matches a 15- or 18-character Salesforce Id.
+var sfIDRe = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
+
+// idScan bounds the statuses read per mapping when looking a record up by
+// its Salesforce Id (the store has no index by Salesforce Id yet).
+const idScan = 10000
+
+func (c *Console) handleRecords(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	p := recordsPage{Query: q, Mappings: c.mappingNames()}
+	ctx := r.Context()
+	var err error
+	if q == "" {
+		p.Results, err = c.cfg.Store.List(ctx, forcesync.StatusFilter{Limit: 50})
+	} else {
+		p.Searched = true
+		p.Results, p.How, err = c.search(ctx, q)
+	}
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "records.html", &pageData{Title: "Records", Nav: "records", Page: p})
+}
+
+// search finds records by key, by email (the source field each mapping
+// sends to Email) or by Salesforce Id.
+func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatus, string, error) {
+	var out []forcesync.RecordStatus
+	seen := map[string]bool{}
+	add := func(sts []forcesync.RecordStatus) {
+		for _, st := range sts {
+			id := st.Mapping + "\x00" + st.Key
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, st)
+			}
+		}
+	}
+	var hows []string
+	for _, src := range c.cfg.Sources {
+		sts, err := c.cfg.Store.Statuses(ctx, src.Name, q)
+		if err != nil {
+			return nil, "", err
+		}
+		add(sts)
+	}
+	hows = append(hows, "key")
+	if strings.Contains(q, "@") {
+		hows = append(hows, "email")
+		for src, field := range c.emailFields() {
+			recs, err := c.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: src, Field: field, Value: q, Limit: 100})
+			if err != nil {
+				return nil, "", err
+			}
+			for _, rec := range recs {
+				sts, err := c.cfg.Store.Statuses(ctx, src, rec.Key)
+				if err != nil {
+					return nil, "", err
+				}
+				add(sts)
+			}
+		}
+	}
+	if sfIDRe.MatchString(q) {
+		hows = append(hows, "Salesforce Id")
+		for _, m := range c.cfg.Mappings {
+			sts, err := c.cfg.Store.List(ctx, forcesync.StatusFilter{Mapping: m.Name, Limit: idScan})
+			if err != nil {
+				return nil, "", err
+			}
+			for _, st := range sts {
+				if st.SalesforceID != "" && (st.SalesforceID == q || (len(q) == 15 && strings.HasPrefix(st.SalesforceID, q))) {
+					add([]forcesync.RecordStatus{st})
+				}
+			}
+		}
+	}
+	return out, strings.Join(hows, ", "), nil
+}
+
+// emailFields maps each source to the field its mappings send to Email,
+// so "find by email" needs no setting.
+func (c *Console) emailFields() map[string]string {
+	out := map[string]string{}
+	for _, m := range c.cfg.Mappings {
+		for _, row := range m.Fields {
+			if strings.EqualFold(row.Target, "Email") && row.SourceField != "" && out[m.Source] == "" &&
+				isFieldName(row.SourceField) {
+				out[m.Source] = row.SourceField
+			}
+		}
+	}
+	return out
+}
+
+var fieldNameRe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+func isFieldName(s string) bool { return fieldNameRe.MatchString(s) }
+
+func (c *Console) mappingNames() []string {
+	var out []string
+	for _, m := range c.cfg.Mappings {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func (c *Console) mappingByName(name string) *forcesync.Mapping {
+	for i := range c.cfg.Mappings {
+		if c.cfg.Mappings[i].Name == name {
+			return &c.cfg.Mappings[i]
+		}
+	}
+	return nil
+}
+
+func (c *Console) knownSource(name string) bool {
+	for _, s := range c.cfg.Sources {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// recordPage is one record with its state under each mapping.
+type recordPage struct {
+	Source    string
+	Key       string
+	Record    *forcesync.SourceRecord
+	Fields    string // the record's fields as indented JSON
+	Mappings  []recordMapping
+	FieldsErr string
+}
+
+type recordMapping struct {
+	Status  forcesync.RecordStatus
+	Binding *forcesync.Binding
+	Object  string
+	Payload string // the payload the mapping makes of the current fields
+	Problem string // why there is no payload
+	Advice  string
+}
+
+func (c *Console) handleRecord(w http.ResponseWriter, r *http.Request) {
+	source, key := r.PathValue("source"), r.PathValue("key")
+	p, err := c.recordPage(r.Context(), source, key)
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	d := &pageData{Title: "Record " + key, Nav: "records", Page: p}
+	switch r.URL.Query().Get("done") {
+	case "retry":
+		d.Message = "Queued again; the status below changes once the engine has pushed it."
+	case "fields":
+		d.Message = "Saved the new fields and queued the record; the status below changes once the engine has pushed it."
+	}
+	c.render(w, r, http.StatusOK, "record.html", d)
+}
+
+func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPage, error) {
+	if !c.knownSource(source) {
+		return nil, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source)
+	}
+	rec, err := c.cfg.Store.SourceRecord(ctx, source, key)
+	if err != nil {
+		return nil, err
+	}
+	sts, err := c.cfg.Store.Statuses(ctx, source, key)
+	if err != nil {
+		return nil, err
+	}
+	fields, _ := json.MarshalIndent(rec.Fields, "", "  ")
+	p := &recordPage{Source: source, Key: key, Record: rec, Fields: string(fields)}
+	for _, st := range sts {
+		rm := recordMapping{Status: st}
+		if m := c.mappingByName(st.Mapping); m != nil {
+			rm.Object = m.Object
+		}
+		if rm.Binding, err = c.cfg.Store.Binding(ctx, st.Mapping, key); err != nil {
+			return nil, err
+		}
+		if st.Error != nil {
+			rm.Advice = adviceFor(st.Error.Code)
+		}
+		rm.Payload, rm.Problem = c.preview(st.Mapping, key, rec.Fields, rm.Binding == nil || rm.Binding.SalesforceID == "")
+		p.Mappings = append(p.Mappings, rm)
+	}
+	return p, nil
+}
+
+// preview compiles the payload a mapping makes of fields, as the engine
+// would send it now.
+func (c *Console) preview(mappingName, key string, fields map[string]any, create bool) (payload, problem string) {
+	comp := c.cfg.Compiled[mappingName]
+	if comp == nil {
+		return "", "no compiled mapping to preview with"
+	}
+	ok, err := comp.Filter(fields)
+	if err != nil {
+		return "", "filter: " + err.Error()
+	}
+	if !ok {
+		return "", "the mapping's filter skips this record"
+	}
+	pl, err := comp.PayloadFor(key, fields, create)
+	if err != nil {
+		return "", err.Error()
+	}
+	b, err := json.MarshalIndent(pl.Fields, "", "  ")
+	if err != nil {
+		return "", err.Error()
+	}
+	return string(b), ""
+}
+
+// handleEditFields stores new fields for a record (the admin fixing its
+// data) as a change, as a door would, and queues it for every mapping.
+func (c *Console) handleEditFields(w http.ResponseWriter, r *http.Request) {
+	source, key := r.PathValue("source"), r.PathValue("key")
+	if !c.knownSource(source) {
+		c.serverError(w, r, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "the form could not be read"))
+		return
+	}
+	var fields map[string]any
+	dec := json.NewDecoder(strings.NewReader(r.PostForm.Get("fields")))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		p, perr := c.recordPage(r.Context(), source, key)
+		if perr != nil {
+			c.serverError(w, r, perr)
+			return
+		}
+		p.Fields = r.PostForm.Get("fields")
+		msg := "must be a JSON object"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		p.FieldsErr = "Fields " + msg + "."
+		c.render(w, r, http.StatusBadRequest, "record.html", &pageData{Title: "Record " + key, Nav: "records", Page: p})
+		return
+	}
+	var mappings []string
+	if c.cfg.Engine != nil {
+		mappings = c.cfg.Engine.MappingsFor(source)
+	}
+	ch := forcesync.Change{Source: source, Key: key, Op: forcesync.OpUpsert, Fields: fields, Received: c.cfg.Now()}
+	if _, err := c.cfg.Store.Accept(r.Context(), mappings, []forcesync.Change{ch}); err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	c.cfg.Logger.Info("console: fields edited", "user", user(r), "source", source, "key", key)
+	if c.cfg.Engine != nil {
+		c.cfg.Engine.Notify()
+	}
+	http.Redirect(w, r, "/records/"+pathEscape(source)+"/"+pathEscape(key)+"?done=fields", http.StatusSeeOther)
+}
+
+// handleRetry queues records again: each "item" is mapping/key (a
+// checkbox of a list or a record's button); "group" is mapping/code and
+// retries every held record of that failure group.
+func (c *Console) handleRetry(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+	if err := r.ParseForm(); err != nil {
+		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "the form could not be read"))
+		return
+	}
+	byMapping := map[string][]string{}
+	for _, it := range r.PostForm["item"] {
+		m, k, ok := strings.Cut(it, "/")
+		if !ok || c.mappingByName(m) == nil {
+			c.serverError(w, r, &forcesync.Error{Code: forcesync.EInvalid, Field: "item", Message: "unknown mapping in " + it})
+			return
+		}
+		byMapping[m] = append(byMapping[m], k)
+	}
+	for _, g := range r.PostForm["group"] {
+		m, code, ok := strings.Cut(g, "/")
+		if !ok || c.mappingByName(m) == nil {
+			c.serverError(w, r, &forcesync.Error{Code: forcesync.EInvalid, Field: "group", Message: "unknown mapping in " + g})
+			return
+		}
+		groups, err := c.failureGroups(r.Context())
+		if err != nil {
+			c.serverError(w, r, err)
+			return
+		}
+		for _, fg := range groups {
+			if fg.Mapping == m && fg.Code == code {
+				for _, st := range fg.Records {
+					byMapping[m] = append(byMapping[m], st.Key)
+				}
+			}
+		}
+	}
+	if len(byMapping) == 0 {
+		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "choose at least one record to retry"))
+		return
+	}
+	n := 0
+	for _, m := range slices.Sorted(mapsKeys(byMapping)) {
+		got, err := c.cfg.Store.Requeue(r.Context(), m, slices.Compact(slices.Sorted(slices.Values(byMapping[m]))))
+		if err != nil {
+			c.serverError(w, r, err)
+			return
+		}
+		n += got
+	}
+	c.cfg.Logger.Info("console: retry", "user", user(r), "records", n)
+	if c.cfg.Engine != nil {
+		c.cfg.Engine.Notify()
+	}
+	back := safeNext(r.PostForm.Get("back"))
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, back+sep+"done=retry", http.StatusSeeOther)
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// failureGroup is the held and retrying records of one mapping sharing
+// one Salesforce error code.
+type failureGroup struct {
+	Mapping string
+	Code    string
+	Count   int
+	Held    int
+	Advice  string
+	Records []forcesync.RecordStatus
+}
+
+// failureScan bounds the problem statuses read for the failures page.
+const failureScan = 5000
+
+func (c *Console) failureGroups(ctx context.Context) ([]failureGroup, error) {
+	idx := map[string]int{}
+	var out []failureGroup
+	for _, m := range c.cfg.Mappings {
+		sts, err := c.cfg.Store.List(ctx, forcesync.StatusFilter{Mapping: m.Name,
+			States: []forcesync.State{forcesync.StateHeld, forcesync.StateRetrying}, Limit: failureScan})
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			code := "UNKNOWN"
+			if st.Error != nil && st.Error.Code != "" {
+				code = st.Error.Code
+			}
+			id := m.Name + "/" + code
+			i, ok := idx[id]
+			if !ok {
+				i = len(out)
+				idx[id] = i
+				out = append(out, failureGroup{Mapping: m.Name, Code: code, Advice: adviceFor(code)})
+			}
+			out[i].Count++
+			if st.State == forcesync.StateHeld {
+				out[i].Held++
+			}
+			out[i].Records = append(out[i].Records, st)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b failureGroup) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Mapping, b.Mapping), cmp.Compare(a.Code, b.Code))
+	})
+	return out, nil
+}
+
+func (c *Console) handleFailures(w http.ResponseWriter, r *http.Request) {
+	groups, err := c.failureGroups(r.Context())
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	d := &pageData{Title: "Failures", Nav: "failures", Page: groups}
+	if r.URL.Query().Get("done") == "retry" {
+		d.Message = "Queued again; records leave this page once the engine has pushed them."
+	}
+	c.render(w, r, http.StatusOK, "failures.html", d)
+}
+
+// runsPage is the runs and API usage page.
+type runsPage struct {
+	Runs    []forcesync.Run
+	Records chart
+	API     []apiChart
+	Usage   []usageRow
+	Paused  string
+}
+
+func (c *Console) handleRuns(w http.ResponseWriter, r *http.Request) {
+	runs, err := c.cfg.Store.Runs(r.Context(), 5000)
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	usage, err := c.usageRows(r.Context())
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	now := c.cfg.Now()
+	p := runsPage{Runs: runs[:min(len(runs), 100)], Records: recordsChart(runs, now), Usage: usage}
+	for _, u := range usage {
+		p.API = append(p.API, apiCallsChart(u, c.runsOf(u.Connection, runs), now))
+	}
+	c.render(w, r, http.StatusOK, "runs.html", &pageData{Title: "Runs and API usage", Nav: "runs", Page: p})
+}
+
+// runsOf keeps the runs of mappings using connection conn.
+func (c *Console) runsOf(conn string, runs []forcesync.Run) []forcesync.Run {
+	uses := map[string]bool{}
+	for _, m := range c.cfg.Mappings {
+		name := m.Connection
+		if name == "" && len(c.cfg.Connections) > 0 {
+			name = c.cfg.Connections[0].Name
+		}
+		if name == conn {
+			uses[m.Name] = true
+		}
+	}
+	var out []forcesync.Run
+	for _, r := range runs {
+		if uses[r.Mapping] {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,27 @@
+package console
+
+// routes lists every route of the console. Pages are GET; every POST
+// changes state and passes CrossOriginProtection first (console.go).
+func (c *Console) routes() {
+	c.mux.Handle("GET /static/", c.static)
+	c.mux.HandleFunc("GET /login", c.handleLoginPage)
+	c.mux.HandleFunc("POST /login", c.handleLogin)
+	c.mux.HandleFunc("POST /logout", c.authed(c.handleLogout))
+	c.mux.HandleFunc("GET /{$}", c.authed(c.handleOverview))
+	c.mux.HandleFunc("GET /mappings", c.authed(c.handleMappings))
+	c.mux.HandleFunc("GET /mappings/new", c.authed(c.handleEditor))
+	c.mux.HandleFunc("POST /mappings/new", c.authed(c.handleEditorPost))
+	c.mux.HandleFunc("GET /records", c.authed(c.handleRecords))
+	c.mux.HandleFunc("GET /records/{source}/{key}", c.authed(c.handleRecord))
+	c.mux.HandleFunc("POST /records/{source}/{key}/fields", c.authed(c.handleEditFields))
+	c.mux.HandleFunc("POST /retry", c.authed(c.handleRetry))
+	c.mux.HandleFunc("GET /failures", c.authed(c.handleFailures))
+	c.mux.HandleFunc("GET /runs", c.authed(c.handleRuns))
+	c.mux.HandleFunc("GET /connections", c.authed(c.handleConnections))
+	c.mux.HandleFunc("GET /connections/new", c.authed(c.handleConnectForm))
+	c.mux.HandleFunc("POST /connections/new", c.authed(c.handleConnectStart))
+	c.mux.HandleFunc("GET /connections/callback", c.authed(c.handleConnectCallback))
+	c.mux.HandleFunc("GET /connections/{name}", c.authed(c.handleConnection))
+	c.mux.HandleFunc("GET /api", c.authed(c.handleAPIDoc))
+	c.mux.HandleFunc("/", c.handleNotFound)
+}
