@@ -140,7 +140,8 @@ func (e *Engine) Pipes() []*Pipe { return e.pipes }
 func (e *Engine) MappingsFor(source string) []string {
 	var out []string
 	for _, p := range e.pipes {
-		if p.Mapping.Source == source {
+		if p.Mapping.Source == source && p.Mapping.Pushes() {
+			// A pull-only mapping never pushes: no work is queued for it.
 			out = append(out, p.Mapping.Name)
 		}
 	}
@@ -272,6 +273,9 @@ func (e *Engine) step(ctx context.Context, owner string) (int, error) {
 	total := 0
 	var errs []error
 	for _, p := range e.pipes {
+		if !p.Mapping.Pushes() {
+			continue // direction pull: package pull serves it
+		}
 		n, err := e.pushBatch(ctx, owner, p)
 		total += n
 		if err != nil {
