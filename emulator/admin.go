@@ -30,6 +30,9 @@ import (
 type adminState struct {
 	// bulkFinishNow makes Bulk API 2.0 jobs complete on their first poll.
 	bulkFinishNow atomic.Bool
+	// frozen is a SystemModstamp every write takes (Unix ms; 0: the
+	// clock's time), set by FreezeStamp (replication.go).
+	frozen atomic.Int64
 }
 
 // SetFinishBulkJobsAtOnce makes Bulk API 2.0 jobs reach their final state as
