@@ -28,6 +28,9 @@ var allowed = map[string][]string{
 	"secret":        {},
 	"httpserver":    {"."},
 	"scim":          {"."},
+	// pull reads Salesforce back: the client to query, mapping to compare
+	// what the app would push, never the engine (serve wires them).
+	"pull": {".", "salesforce", "mapping"},
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

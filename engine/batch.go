@@ -57,9 +57,10 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
 	}
 	e.prepare(p, ws)
-	var callErr error
-	switch p.Mapping.Match.Kind {
-	case forcesync.MatchExternalID:
+	callErr := e.notePushes(ctx, p, ws) // two-way mappings: know the echo
+	switch {
+	case callErr != nil:
+	case p.Mapping.Match.Kind == forcesync.MatchExternalID:
 		callErr = e.pushUpserts(ctx, p, ws, useBulk, size)
 	default:
 		callErr = e.pushMatched(ctx, owner, p, ws)

@@ -1,0 +1,126 @@
+package pull
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// same reports whether two values of a field of type typ are the same
+// Salesforce value, whichever side they come from: a pulled JSON value
+// (float64 or json.Number, strings, booleans, null), a payload value
+// (string, json.Number, bool, nil) or a stored base. Empty text and null
+// are the same (Salesforce stores no empty strings); numbers compare by
+// value; datetimes by instant.
+func same(typ string, a, b any) bool {
+	return canon(typ, a) == canon(typ, b)
+}
+
+// canon is a value's canonical text for comparison.
+func canon(typ string, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case float64:
+		return canonNumber(fmt.Sprint(x))
+	case json.Number:
+		return canonNumber(string(x))
+	case int, int64:
+		return canonNumber(fmt.Sprint(x))
+	case string:
+		switch typ {
+		case "datetime":
+			for _, layout := range []string{"2006-01-02T15:04:05.000-0700", time.RFC3339Nano, "2006-01-02T15:04:05.000Z07:00"} {
+				if t, err := time.Parse(layout, x); err == nil {
+					return t.UTC().Format(time.RFC3339Nano)
+				}
+			}
+		case "double", "currency", "percent", "int", "long":
+			return canonNumber(x)
+		case "boolean":
+			return strings.ToLower(x)
+		}
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = canon("", e)
+		}
+		return strings.Join(parts, ";")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func canonNumber(s string) string {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok {
+		return s
+	}
+	return r.RatString()
+}
+
+// plain turns a pulled value into what the application receives: JSON
+// numbers as json.Number, the rest as is.
+func plain(v any) any {
+	if f, ok := v.(float64); ok {
+		return json.Number(fmt.Sprint(f))
+	}
+	return v
+}
+
+// getPath reads a dot path of a record's fields (the key as written
+// first, as package mapping reads it).
+func getPath(fields map[string]any, path string) any {
+	if v, ok := fields[path]; ok {
+		return v
+	}
+	var cur any = fields
+	for _, p := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}
+
+// setPath writes a dot path, creating nested objects; a key as written
+// that exists already is overwritten in place.
+func setPath(fields map[string]any, path string, v any) {
+	if _, ok := fields[path]; ok || !strings.Contains(path, ".") {
+		fields[path] = v
+		return
+	}
+	parts := strings.Split(path, ".")
+	cur := fields
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			cur[p] = next
+		}
+		cur = next
+	}
+	cur[parts[len(parts)-1]] = v
+}
+
+// clone copies a record's fields deeply enough for setPath.
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			v = clone(sub)
+		}
+		out[k] = v
+	}
+	return out
+}
