@@ -219,6 +219,7 @@ type view struct {
 	ctx     context.Context
 	byID    map[string]*forcesync.PullBinding
 	sources map[string]*forcesync.SourceRecord // key -> record; nil value: none
+	err     error                              // a call made while deciding failed
 }
 
 func (v *view) source(key string) (*forcesync.SourceRecord, error) {
@@ -310,6 +311,12 @@ func (p *Puller) decideDelete(v *view, rec salesforce.Record, st *Stats) (*force
 		st.Deleted++
 		ev.Op = forcesync.PulledDelete
 		r.Unbind, r.DeleteSource = true, intoSource
+	case mb == nil && !p.followExternalID(v, b.Key, master, &mb):
+		// The survivor carries another External ID: the loser's key ends
+		// here; the survivor is bound under its own key when its row comes.
+		st.Merged++
+		ev.Op, ev.MergedInto = forcesync.PulledMerge, mb.Key
+		r.Unbind, r.DeleteSource = true, intoSource
 	case mb == nil:
 		// The survivor is not bound: the key follows the record.
 		st.Merged++
@@ -326,6 +333,52 @@ func (p *Puller) decideDelete(v *view, rec salesforce.Record, st *Stats) (*force
 	}
 	r.Event = ev
 	return r, nil
+}
+
+// Updater is what moving an External ID key to a merge survivor needs;
+// *salesforce.Client implements it.
+type Updater interface {
+	UpdateMany(ctx context.Context, obj string, records []salesforce.Record, opt *salesforce.CollectionOptions) ([]salesforce.SaveResult, error)
+}
+
+// followExternalID lets a key follow a merge survivor in a mapping that
+// pushes by External ID: the survivor must carry the key in that field,
+// or the next push would create a twin. A survivor without a value gets
+// the key (one read, one update: merges are rare); one with another value
+// keeps it, and *mb becomes the binding it will get under the key rule.
+// Mappings matched otherwise push by Id: the key follows freely.
+func (p *Puller) followExternalID(v *view, key, master string, mb **forcesync.PullBinding) bool {
+	m := p.cfg.Mapping
+	if m.Match.Kind != forcesync.MatchExternalID || !m.Pushes() {
+		return true
+	}
+	v.err = nil
+	field := p.reader.d.Field(m.Match.Field).Name
+	recs, err := p.reader.ByIDs(v.ctx, []string{master})
+	if err != nil {
+		v.err = err
+		return false
+	}
+	if len(recs) == 1 {
+		if ext, _ := recs[0][field].(string); ext != "" {
+			*mb = &forcesync.PullBinding{Key: ext, SalesforceID: master}
+			return false
+		}
+	}
+	up, ok := p.cfg.Querier.(Updater)
+	if !ok {
+		*mb = &forcesync.PullBinding{Key: "sf:" + master, SalesforceID: master}
+		return false
+	}
+	res, err := up.UpdateMany(v.ctx, p.reader.d.Name, []salesforce.Record{{"attributes": map[string]any{"type": p.reader.d.Name}, "Id": master, field: key}}, nil)
+	if err == nil && len(res) == 1 {
+		err = res[0].Error()
+	}
+	if err != nil {
+		v.err = fmt.Errorf("merge of %s: give the survivor %s its External ID: %w", key, master, err)
+		return false
+	}
+	return true
 }
 
 // keyFor is the key rule for a record created in Salesforce: its External
