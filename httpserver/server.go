@@ -36,6 +36,9 @@ type Config struct {
 	APIToken string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
+	// Changes, when set, serves the changes feed of pulled mappings and
+	// their conflicts and dead letters (changes.go).
+	Changes ChangesFeed
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// Registry receives the server's metrics; nil means a new one.

@@ -13,6 +13,7 @@ import (
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/httpserver"
+	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/forcesync/forcesync/scim"
 	"github.com/spf13/cobra"
@@ -49,6 +50,8 @@ type app struct {
 	store   forcesync.Store
 	engines []*engine.Engine
 	server  *httpserver.Server
+	// pull runs the pulled mappings (pull.go); nil when none pulls.
+	pull *pull.Runner
 }
 
 // openApp loads the config, opens the store, connects every connection in
@@ -66,6 +69,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: st}
+	var conns []pullConn
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
 		name := m.Connection
@@ -100,6 +104,11 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, err
 		}
 		a.engines = append(a.engines, eng)
+		conns = append(conns, pullConn{client, eng})
+	}
+	if err := a.openPull(ctx, conns, logger); err != nil {
+		st.Close()
+		return nil, err
 	}
 	var sources []string
 	for _, s := range cfg.Sources {
@@ -110,8 +119,12 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
 			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
 	}
+	var feed httpserver.ChangesFeed
+	if a.pull != nil {
+		feed = a.pull.Feed
+	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Logger: logger})
+		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Changes: feed, Logger: logger})
 	return a, nil
 }
 
@@ -194,6 +207,9 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	g, gctx := errgroup.WithContext(ctx)
 	for _, e := range a.engines {
 		g.Go(func() error { return e.Run(gctx) })
+	}
+	if a.pull != nil {
+		g.Go(func() error { return a.pull.Run(gctx) })
 	}
 	g.Go(func() error {
 		err := srv.Serve(ln)
