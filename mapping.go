@@ -145,7 +145,9 @@ func (m *Mapping) RowDirection(r *FieldRow) Direction {
 }
 
 // Pushes reports whether the mapping pushes anything to Salesforce.
-func (m *Mapping) Pushes() bool { return m.Direction == "" || m.Direction == Push || m.Direction == Both }
+func (m *Mapping) Pushes() bool {
+	return m.Direction == "" || m.Direction == Push || m.Direction == Both
+}
 
 // Pulls reports whether the mapping reads Salesforce back.
 func (m *Mapping) Pulls() bool { return m.Direction == Pull || m.Direction == Both }

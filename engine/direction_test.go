@@ -98,4 +98,3 @@ func TestDirectionRules(t *testing.T) {
 		})
 	}
 }
-

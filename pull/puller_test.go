@@ -61,4 +61,3 @@ func TestSalesRepEditComesBack(t *testing.T) {
 		t.Fatalf("echo delivered: %+v %+v", st, r.changes(evs[0].Seq))
 	}
 }
-

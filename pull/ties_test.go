@@ -103,7 +103,7 @@ func TestTiesAcrossPagesAndRestart(t *testing.T) {
 	if err := r.emu.UpdateAs("Lead", evs[7].SalesforceID, map[string]any{"Company": "D"}); err != nil {
 		t.Fatal(err)
 	}
-	if st := r.poll(p); st.Changed != 1 || r.src("sf:"+evs[7].SalesforceID).Fields["company"] != "D" {
+	if st := r.poll(p); st.Changed != 1 || r.src("sf:" + evs[7].SalesforceID).Fields["company"] != "D" {
 		t.Fatalf("edit after the tie: %+v", st)
 	}
 	before = r.calls()

@@ -248,7 +248,7 @@ func testDeliveriesOrdered(t *testing.T, _ forcesync.Store, ps forcesync.PullSto
 	for i, k := range []string{"a", "b", "a"} {
 		recs = append(recs, forcesync.PulledRecord{Key: k, SalesforceID: "id" + k, Bind: i < 2, Fingerprint: "f",
 			ExpectFingerprint: map[bool]string{true: "", false: "f"}[i < 2],
-			Event: &forcesync.PulledChange{Key: k, Op: forcesync.PulledUpsert, SalesforceID: "id" + k, Modstamp: stamp.Add(time.Duration(i) * time.Millisecond)}})
+			Event:             &forcesync.PulledChange{Key: k, Op: forcesync.PulledUpsert, SalesforceID: "id" + k, Modstamp: stamp.Add(time.Duration(i) * time.Millisecond)}})
 	}
 	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Webhooks: []string{"h"}, Records: recs}); err != nil {
 		t.Fatal(err)
