@@ -454,8 +454,9 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		if !known {
 			old, known = b.Base[f.Target]
 		}
-		if !known && !f.Both && appFields != nil {
-			// Never agreed on (a pull row added later): the app's own value is the base.
+		if !f.Both && appFields != nil {
+			// A pull row belongs to Salesforce: compared with what the app
+			// holds, so an ingest that carried an older value is corrected.
 			old, known = getPath(appFields, f.Source), true
 		}
 		if known && same(f.Type, s, old) {
