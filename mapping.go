@@ -167,6 +167,9 @@ func (m *Mapping) validateDirections() error {
 		if err := m.Pull.validate(); err != nil {
 			return fmt.Errorf("mapping %s: pull: %w", m.Name, err)
 		}
+		if m.Direction == Both && len(m.Pull.Into) > 0 && !m.Pull.Has(SinkSource) {
+			return fmt.Errorf("mapping %s: pull: into must list source for direction both (the merged record lives there)", m.Name)
+		}
 	}
 	pulls := 0
 	for i := range m.Fields {

@@ -4,22 +4,34 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/examples/webhookreceiver"
 )
 
-// pullConfig is docs/cookbook.md's two-way story ("A sales rep's edit
-// reaches the application"), with the emulator and the receiver's URLs.
-const pullConfig = `
-server:
-  api_token: ${TEST_API_TOKEN}
-store:
-  sqlite: fs.db
-connections:
+// cookbookTwoWay is docs/cookbook.md's two-way story (its fifth config)
+// pointed at the emulator and the test's receiver, polling every 50ms.
+func cookbookTwoWay(t *testing.T, loginURL, hookURL string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cookbook.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	if len(blocks) < 5 {
+		t.Fatalf("cookbook has %d configs", len(blocks))
+	}
+	cfg := blocks[4][1]
+	conn := regexp.MustCompile(`(?s)connections:\n.*?\nsources:`)
+	cfg = conn.ReplaceAllLiteralString(cfg, fmt.Sprintf(`connections:
   - name: org
     login_url: %s
     auth: password
@@ -27,35 +39,25 @@ connections:
     client_secret: ${TEST_SF_SECRET}
     username: admin@forcesync.local
     password_env: TEST_SF_PASSWORD
-sources:
-  - name: client
-mappings:
-  - name: clients_to_leads
-    source: client
-    object: Lead
-    direction: both
-    match:
-      external_id: Forcesync_Key__c
-    pull:
-      poll_interval: 50ms
-      conflict: newest_wins
-      into: [source, changes, webhook]
-      webhook:
-        url: %s
-        secret_env: WEBHOOK_SECRET
-    fields:
-      - target: LastName
-        source: last_name
-      - target: Company
-        value: Trading Clients
-        on: create
-        direction: push
-      - target: Phone
-        source: phone
-      - target: Title
-        source: title
-        direction: pull
-`
+store:
+  sqlite: fs.db
+sources:`, loginURL))
+	for old, repl := range map[string]string{
+		"https://www.example.com/wp-json/forcesync/v1/events": hookURL,
+		"poll_interval: 30s":                "poll_interval: 50ms",
+		"api_token: ${FORCESYNC_API_TOKEN}": "api_token: ${TEST_API_TOKEN}",
+		"listen: 127.0.0.1:8080":            "listen: 127.0.0.1:0",
+	} {
+		if !strings.Contains(cfg, old) {
+			t.Fatalf("cookbook config lost %q", old)
+		}
+		cfg = strings.ReplaceAll(cfg, old, repl)
+	}
+	if _, err := config.Parse([]byte(cfg), "cookbook block 5"); err != nil {
+		t.Fatalf("%v\n%s", err, cfg)
+	}
+	return cfg
+}
 
 // TestServeWebhookStory: a record pushed by serve, edited in Salesforce by
 // a sales rep, reaches the application's webhook receiver signed, shows in
@@ -78,13 +80,25 @@ func TestServeWebhookStory(t *testing.T) {
 		return nil
 	}))
 	t.Cleanup(recv.Close)
-	s := startServeWith(t, emu, fmt.Sprintf(pullConfig, sf.URL, recv.URL), map[string]string{"WEBHOOK_SECRET": "whsec_c2VjcmV0LWZvci10ZXN0cw=="})
+	s := startServeWith(t, emu, cookbookTwoWay(t, sf.URL, recv.URL), map[string]string{
+		"FORCESYNC_WEBHOOK_SECRET": "whsec_c2VjcmV0LWZvci10ZXN0cw==", "WP_PLUGIN_TOKEN": "wp-token"})
 
-	code, _ := s.do("POST", "/api/v1/sources/client/records", `[{"key":"c1","fields":{"last_name":"Ada","phone":"111"}}]`, true)
+	code, _ := s.do("POST", "/api/v1/sources/wp_user/records", `[{"key":"c1","fields":{"last_name":"Ada","phone":"111","user_email":"ada@example.com"}}]`, true)
 	if code != http.StatusAccepted {
 		t.Fatalf("ingest: %d", code)
 	}
-	id := s.waitState("c1", "synced")["salesforce_id"].(string)
+	var id string
+	if err := waitCond(func() bool {
+		_, rec := s.do("GET", "/api/v1/sources/wp_user/records/c1", "", true)
+		ms, _ := rec["mappings"].([]any)
+		if len(ms) == 1 && ms[0].(map[string]any)["state"] == "synced" {
+			id = ms[0].(map[string]any)["salesforce_id"].(string)
+			return true
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("record never synced: %v", err)
+	}
 
 	// The rep fixes the phone number in Salesforce.
 	if err := emu.UpdateAs("Lead", id, map[string]any{"Phone": "555-0100", "Title": "CFO"}); err != nil {
@@ -98,10 +112,10 @@ func TestServeWebhookStory(t *testing.T) {
 	mu.Lock()
 	ev := got[0]
 	mu.Unlock()
-	if ev.Key != "c1" || ev.Op != "upsert" || ev.Fields["phone"] != "555-0100" || ev.Fields["title"] != "CFO" || ev.SalesforceID != id || ev.ID == "" {
+	if ev.Key != "c1" || ev.Op != "upsert" || ev.Fields["phone"] != "555-0100" || ev.Fields["job_title"] != "CFO" || ev.SalesforceID != id || ev.ID == "" {
 		t.Fatalf("event %+v", ev)
 	}
-	code, rec := s.do("GET", "/api/v1/sources/client/records/c1", "", true)
+	code, rec := s.do("GET", "/api/v1/sources/wp_user/records/c1", "", true)
 	if f := rec["fields"].(map[string]any); code != 200 || f["phone"] != "555-0100" || f["last_name"] != "Ada" {
 		t.Fatalf("record: %d %v", code, rec)
 	}
@@ -122,7 +136,7 @@ func TestServeWebhookStory(t *testing.T) {
 	select {
 	case out := <-done:
 		cs := out["changes"].([]any)
-		if len(cs) != 1 || cs[0].(map[string]any)["fields"].(map[string]any)["title"] != "CEO" {
+		if len(cs) != 1 || cs[0].(map[string]any)["fields"].(map[string]any)["job_title"] != "CEO" {
 			t.Fatalf("long poll: %v", out)
 		}
 	case <-time.After(30 * time.Second):
