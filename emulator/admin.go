@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // The admin API lives under /__emulator/. It is for tests and demos: no
@@ -33,6 +34,9 @@ type adminState struct {
 	// frozen is a SystemModstamp every write takes (Unix ms; 0: the
 	// clock's time), set by FreezeStamp (replication.go).
 	frozen atomic.Int64
+	// lastStamp is the latest write time handed out (monotonicLocked);
+	// guarded by the org lock.
+	lastStamp time.Time
 }
 
 // SetFinishBulkJobsAtOnce makes Bulk API 2.0 jobs reach their final state as

@@ -29,6 +29,19 @@ func (e *Emulator) frozenStamp() time.Time {
 	return time.Time{}
 }
 
+// monotonicLocked returns t, or a millisecond after the last write time
+// when t is not later: two writes of one record in a real org are never
+// a millisecond apart, so a record's SystemModstamp always moves. Many
+// records sharing one SystemModstamp, as a mass update gives them, come
+// from FreezeStamp.
+func (e *Emulator) monotonicLocked(t time.Time) time.Time {
+	if !t.After(e.admin.lastStamp) {
+		t = e.admin.lastStamp.Add(time.Millisecond)
+	}
+	e.admin.lastStamp = t
+	return t
+}
+
 // FreezeStamp makes every following write carry SystemModstamp (and
 // CreatedDate, LastModifiedDate) t, until ThawStamp. Zero t thaws.
 func (e *Emulator) FreezeStamp(t time.Time) {
