@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sort"
 	"time"
@@ -35,6 +36,10 @@ type Config struct {
 	// Batch is how many pulled records one store transaction commits;
 	// zero means 200.
 	Batch int
+	// BulkThreshold is how many records make the first load of an object
+	// (no watermark yet) go through a Bulk API 2.0 query job instead of
+	// query pages. Zero means 20,000; a negative value turns Bulk off.
+	BulkThreshold int
 	// PageSize asks Salesforce for query pages of this many records
 	// (200..2000); zero means 2,000.
 	PageSize int
@@ -82,6 +87,9 @@ func New(ctx context.Context, cfg Config) (*Puller, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 200
+	}
+	if cfg.BulkThreshold == 0 {
+		cfg.BulkThreshold = 20000
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 2000
@@ -142,6 +150,14 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
+	var recs iter.Seq2[salesforce.Record, error] = rows.All()
+	if wm.Instant.IsZero() && p.cfg.BulkThreshold > 0 {
+		// The first load: the first page tells the object's size; a large
+		// object is read through one Bulk API 2.0 query job instead.
+		if recs, err = p.firstLoad(ctx, rows, wm); err != nil {
+			return st, err
+		}
+	}
 	var batch []salesforce.Record
 	taken := map[string]time.Time{}
 	flush := func() error {
@@ -156,8 +172,12 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 		clear(taken)
 		return nil
 	}
-	for rows.Next() {
-		rec := rows.Record()
+	var readErr error
+	for rec, err := range recs {
+		if err != nil {
+			readErr = err
+			break
+		}
 		stamp, err := Modstamp(rec)
 		if err != nil {
 			return st, err
@@ -180,7 +200,7 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 	// What was read before an error is committed: the watermark covers
 	// only it.
 	ferr := flush()
-	return st, errors.Join(rows.Err(), ferr)
+	return st, errors.Join(readErr, ferr)
 }
 
 // commit decides about a batch and commits it with the watermark; a

@@ -80,18 +80,26 @@ func (r *Reader) Object() string { return r.d.Name }
 // whole seconds, so the query starts at the instant's second; Take tells
 // which rows are new.
 func (r *Reader) Since(ctx context.Context, wm forcesync.Watermark, opt *salesforce.QueryOptions) (*salesforce.Rows, error) {
+	soql, err := r.sinceSOQL(wm)
+	if err != nil {
+		return nil, err
+	}
+	if r.deletes {
+		return r.q.QueryAll(ctx, soql, opt), nil
+	}
+	return r.q.Query(ctx, soql, opt), nil
+}
+
+func (r *Reader) sinceSOQL(wm forcesync.Watermark) (string, error) {
 	q := salesforce.Select(r.fields...).From(r.d.Name)
 	if !wm.Instant.IsZero() {
 		q = q.Where(salesforce.Ge("SystemModstamp", wm.Instant.Truncate(time.Second)))
 	}
 	soql, err := q.OrderBy("SystemModstamp", "Id").Build(r.d)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", r.d.Name, err)
+		return "", fmt.Errorf("pull %s: %w", r.d.Name, err)
 	}
-	if r.deletes {
-		return r.q.QueryAll(ctx, soql, opt), nil
-	}
-	return r.q.Query(ctx, soql, opt), nil
+	return soql, nil
 }
 
 // ByIDs reads the given records (live ones; at most 200 Ids a call,
