@@ -41,6 +41,13 @@ type Change struct {
 	Received time.Time
 }
 
+// MaxVersion is the highest Version a door accepts (2^62-1: Unix time in
+// nanoseconds fits until the year 2116). A version at or near MaxInt64 would
+// freeze its key, since no later change could be newer; the room left above
+// MaxVersion keeps "now" versions (the stored version plus one) working for
+// a key that reached it.
+const MaxVersion int64 = 1<<62 - 1
+
 // Priority orders work: real-time changes first, backfills after.
 type Priority int
 

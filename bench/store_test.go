@@ -26,7 +26,7 @@ func openBenchStore(b testing.TB) forcesync.Store {
 	case "", "sqlite":
 		st, err = sqlite.Open(ctx, filepath.Join(b.TempDir(), "fs.db"), sqlite.Options{})
 	case "postgres":
-		if os.Getenv(pgtest.Env) == "" {
+		if pgtest.DSN() == "" {
 			b.Fatalf("FORCESYNC_BENCH_STORE=postgres needs %s", pgtest.Env)
 		}
 		dsn, schema := pgtest.Schema(b, "bench")

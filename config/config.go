@@ -47,6 +47,10 @@ type Server struct {
 	APIToken string
 	// APITokenEnv names the environment variable holding APIToken.
 	APITokenEnv string
+	// MaxBacklog is how many changes may wait for one mapping before REST
+	// ingest of its source answers 429 with Retry-After; 0 means the
+	// default, 100,000 changes.
+	MaxBacklog int
 }
 
 // SCIM is the SCIM 2.0 door's settings (served under /scim/v2/ by serve).
@@ -137,6 +141,9 @@ func (c *Config) Resolve(getenv func(string) string) error {
 			continue
 		}
 		r.set(c, v)
+	}
+	if len(errs) == 0 {
+		errs = c.checkTokens()
 	}
 	return errs.err()
 }

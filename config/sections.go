@@ -81,6 +81,7 @@ func (p *parser) server(n *yaml.Node, path string) {
 				p.cfg.Server.Listen = s
 			}
 		},
+		"max_backlog": func(v *yaml.Node, path string) { p.cfg.Server.MaxBacklog, _ = p.integer(v, path, 1, 100_000_000) },
 	}
 	p.secretKeys(keys, "api_token", given, func(c *Config, v string) { c.Server.APIToken = v })
 	p.envNames(keys, "api_token", func(name string) { p.cfg.Server.APITokenEnv = name })

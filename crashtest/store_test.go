@@ -2,7 +2,6 @@ package crashtest
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +29,7 @@ func openStore(t *testing.T, dir, cfg string) forcesync.Store {
 	)
 	if _, after, ok := strings.Cut(cfg, "postgres_schema: "); ok {
 		schema, _, _ := strings.Cut(after, "\n")
-		st, err = postgres.Open(ctx, os.Getenv("FORCESYNC_TEST_POSTGRES"), postgres.Options{Schema: schema})
+		st, err = postgres.Open(ctx, pgtest.DSN(), postgres.Options{Schema: schema})
 	} else {
 		st, err = sqlite.Open(ctx, filepath.Join(dir, "fs.db"), sqlite.Options{})
 	}

@@ -20,7 +20,9 @@ import (
 //	POST   /__emulator/leads/{id}/convert    convert a lead (optional options body)
 //	POST   /__emulator/expire-sessions       end every access token
 //	POST   /__emulator/bulk/finish           {"enabled":true} (default): Bulk jobs finish at once
-//	POST   /__emulator/limits                {"used":N,"max":M}: set the daily API usage
+//	POST   /__emulator/limits                {"used":N,"max":M,"overage_percent":P}: set the daily API usage
+//	GET    /__emulator/bulk/pace             the Bulk pacing in force (bulkpace.go)
+//	POST   /__emulator/bulk/pace             {"records_per_second":R,"start_delay":"2s"}: pace Bulk jobs
 //	GET    /__emulator/faults                list fault rules
 //	POST   /__emulator/faults                add a rule (or an array of rules)
 //	DELETE /__emulator/faults                remove every rule
@@ -37,6 +39,11 @@ type adminState struct {
 	// lastStamp is the latest write time handed out (monotonicLocked);
 	// guarded by the org lock.
 	lastStamp time.Time
+	// overagePercent overrides Config.DailyAPIOveragePercent when >= 0
+	// (limits.go); set to -1 by New.
+	overagePercent atomic.Int32
+	// bulkPace overrides the configured Bulk pacing when set (bulkpace.go).
+	bulkPace atomic.Pointer[BulkPace]
 }
 
 // SetFinishBulkJobsAtOnce makes Bulk API 2.0 jobs reach their final state as
@@ -73,6 +80,7 @@ func (e *Emulator) adminRoutes() {
 	}))
 	e.handle("/__emulator/bulk/finish", KindNone, false, post(e.adminBulkFinish))
 	e.handle("/__emulator/limits", KindNone, false, post(e.adminLimits))
+	e.handle("/__emulator/bulk/pace", KindNone, false, map[string]handlerFunc{"GET": e.adminBulkPace, "POST": e.adminBulkPace})
 	e.handle("/__emulator/faults", KindNone, false, map[string]handlerFunc{
 		"GET": e.adminFaults, "POST": e.adminFaults, "DELETE": e.adminFaults,
 	})
@@ -240,11 +248,19 @@ func (e *Emulator) adminConvertLead(c *call) {
 // be omitted to keep it. It answers the resulting {"used","max"}.
 func (e *Emulator) adminLimits(c *call) {
 	var req struct {
-		Used *int `json:"used"`
-		Max  *int `json:"max"`
+		Used    *int `json:"used"`
+		Max     *int `json:"max"`
+		Overage *int `json:"overage_percent"`
 	}
 	if !c.readJSON(&req) {
 		return
+	}
+	if req.Overage != nil {
+		if *req.Overage < 0 || *req.Overage > 1000 {
+			c.writeError(http.StatusBadRequest, "INVALID_INPUT", "overage_percent must be within 0..1000", nil)
+			return
+		}
+		e.SetAPIOveragePercent(*req.Overage)
 	}
 	used, mx := e.APIUsage()
 	if req.Used != nil {

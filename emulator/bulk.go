@@ -38,14 +38,12 @@ const maxBulkUpload = 150 << 20
 type bulkJobs struct {
 	mu   sync.Mutex
 	jobs map[string]*bulkJob // by 18-character Id
-	// queue holds closed jobs waiting for the worker, oldest first.
-	queue []*bulkJob
-	// running is set while the worker goroutine is alive; it exits when
-	// the queue is empty and is started again by the next closed job.
-	running bool
-	closed  bool
-	wg      sync.WaitGroup
-	stop    chan struct{} // closed by closeBulk
+	// slots bounds the jobs processed at once (bulkConcurrency); each
+	// closed job has a runner goroutine of its own (bulkrun.go).
+	slots  chan struct{}
+	closed bool
+	wg     sync.WaitGroup
+	stop   chan struct{} // closed by closeBulk
 }
 
 // bulkJob is one ingest or query job.
@@ -73,6 +71,12 @@ type bulkJob struct {
 	// claimed is set when a processor (the worker, or a request finishing
 	// the job at once) has taken the job, so nobody else runs it.
 	claimed bool
+	// handlerRun is set when a request processes the job itself (the
+	// finish-at-once knob): it already holds the composite gate.
+	handlerRun bool
+	// fault is the bulk fault rule that fired when the job was closed:
+	// it fails or stalls the job (bulkpace.go). Set once, at close.
+	fault *Fault
 	// done is closed when the job reaches a final state after being
 	// claimed; waiters use it to see the outcome.
 	done chan struct{}
@@ -361,7 +365,9 @@ func (e *Emulator) resetBulk() {
 		}
 	}
 	b.jobs = nil
-	b.queue = nil
+	b.mu.Unlock()
+	e.resetBulkV1() // bulkv1.go
+	b.mu.Lock()
 }
 
 // closeBulk stops the worker and waits for it to exit. Jobs left queued are

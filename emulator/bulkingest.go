@@ -179,7 +179,7 @@ func (e *Emulator) createIngestMultipart(c *call, boundary string) {
 	j.setDataLocked(content) // not yet shared: no lock needed
 	j.uploaded = true
 	e.addJob(j)
-	c.writeJSON(http.StatusOK, e.closeJob(j))
+	c.writeJSON(http.StatusOK, e.closeJob(c, j))
 }
 
 // errTooLarge reports an upload over maxBulkUpload.
@@ -289,7 +289,7 @@ func (e *Emulator) patchJob(c *call, query bool) {
 			return
 		}
 		b.mu.Unlock()
-		info := e.closeJob(j)
+		info := e.closeJob(c, j)
 		c.writeJSON(http.StatusOK, info)
 	case jobAborted:
 		b.mu.Lock()

@@ -82,7 +82,7 @@ func (e *Emulator) createQueryJob(c *call) {
 	}
 	e.mu.Unlock()
 	e.addJob(j)
-	c.writeJSON(http.StatusOK, e.closeJob(j))
+	c.writeJSON(http.StatusOK, e.closeJob(c, j))
 }
 
 // runQueryJob runs the job's query and stores the result CSV; it returns
@@ -90,10 +90,19 @@ func (e *Emulator) createQueryJob(c *call) {
 func (e *Emulator) runQueryJob(j *bulkJob) string {
 	delim := bulkDelimiters[j.delimiter]
 	eol := bulkLineEndings[j.lineEnding]
+	if !j.handlerRun {
+		e.gate.RLock()
+	}
+	unlock := func() {
+		e.mu.RUnlock()
+		if !j.handlerRun {
+			e.gate.RUnlock()
+		}
+	}
 	e.mu.RLock()
 	cols, rows, qerr := e.runQueryLocked(j.queryText, j.operation == "queryAll")
 	if qerr != nil {
-		e.mu.RUnlock()
+		unlock()
 		return "InvalidBatch : Failed to process query: " + qerr.Code + ": " + qerr.Message
 	}
 	var out []byte
@@ -115,9 +124,13 @@ func (e *Emulator) runQueryJob(j *bulkJob) string {
 		}
 		out = append(out, eol...)
 	}
-	e.mu.RUnlock()
+	unlock()
 	n := len(offsets)
 	offsets = append(offsets, len(out))
+	// A paced job reports its rows as they would be produced (bulkpace.go).
+	if !e.paceQueryJob(j, n) {
+		return ""
+	}
 	b := &e.bulk
 	b.mu.Lock()
 	j.result = out

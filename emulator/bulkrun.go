@@ -12,33 +12,45 @@ import (
 // is queued, and is stopped by closeBulk. With the finish-at-once knob the
 // request that closes (or polls) a job processes it itself instead.
 
-// bulkPickupDelay is how long a closed job waits in UploadComplete before the
-// worker starts it: long enough that a client polling at once sees the
-// asynchronous states, short enough to keep tests and demos fast.
+// bulkPickupDelay is how long a closed job waits in UploadComplete before
+// processing starts when no start delay is configured: long enough that a
+// client polling at once sees the asynchronous states, short enough to
+// keep tests and demos fast.
 const bulkPickupDelay = 5 * time.Millisecond
 
 // bulkChunk is how many records are applied per hold of e.mu, so other API
 // calls proceed while a large job runs.
 const bulkChunk = 500
 
+// bulkConcurrency is how many jobs are processed at once. Salesforce runs
+// an org's jobs in parallel (its limit is on concurrent batches, far above
+// what a test starts); the emulator caps them so a burst of jobs cannot
+// starve the other API calls.
+const bulkConcurrency = 8
+
 // closeJob moves an Open ingest job (or a new query job) to UploadComplete
-// and hands it to the worker, or processes it at once when the knob is on.
-// It returns the JobInfo as of the close.
-func (e *Emulator) closeJob(j *bulkJob) jobInfo {
+// and hands it to a runner of its own, or processes it at once when the
+// finish-at-once knob is on. A bulk fault rule that fired for the call (c)
+// makes the job fail or stall (bulkpace.go). It returns the JobInfo as of
+// the close.
+func (e *Emulator) closeJob(c *call, j *bulkJob) jobInfo {
 	b := &e.bulk
 	b.mu.Lock()
+	j.fault = bulkFaultOf(c)
 	j.setStateLocked(jobUploadComplete, e.now())
 	info := j.infoLocked()
-	atOnce := e.FinishBulkJobsAtOnce()
+	atOnce := e.FinishBulkJobsAtOnce() && j.fault == nil
 	if atOnce {
-		j.claimed = true
-	} else {
-		b.queue = append(b.queue, j)
-		if !b.running && !b.closed {
-			b.running = true
-			b.wg.Add(1)
-			go e.bulkWorker()
+		j.claimed, j.handlerRun = true, true
+	} else if !b.closed {
+		if b.stop == nil {
+			b.stop = make(chan struct{})
 		}
+		if b.slots == nil {
+			b.slots = make(chan struct{}, bulkConcurrency)
+		}
+		b.wg.Add(1)
+		go e.bulkRunner(j, b.stop, b.slots)
 	}
 	b.mu.Unlock()
 	if atOnce {
@@ -49,16 +61,17 @@ func (e *Emulator) closeJob(j *bulkJob) jobInfo {
 
 // finishNow brings a job to a final state before a poll answers (the
 // finish-at-once knob): it runs a job nobody has started, or waits for the
-// one being run. An Open job stays Open.
+// one being run. An Open job stays Open, and a job a fault rule stalls
+// stays where it is.
 func (e *Emulator) finishNow(c *call, j *bulkJob) {
 	b := &e.bulk
 	b.mu.Lock()
-	if jobFinal(j.state) || j.state == jobOpen {
+	if jobFinal(j.state) || j.state == jobOpen || j.fault != nil {
 		b.mu.Unlock()
 		return
 	}
 	if !j.claimed {
-		j.claimed = true
+		j.claimed, j.handlerRun = true, true
 		b.mu.Unlock()
 		e.runJob(j)
 		return
@@ -70,53 +83,42 @@ func (e *Emulator) finishNow(c *call, j *bulkJob) {
 	}
 }
 
-// bulkWorker runs queued jobs until the queue is empty or the emulator closes.
-func (e *Emulator) bulkWorker() {
+// bulkRunner waits out the job's start delay, takes one of the runner
+// slots and processes the job, unless someone else claimed it meanwhile
+// (the finish-at-once knob) or the emulator closes.
+func (e *Emulator) bulkRunner(j *bulkJob, stop <-chan struct{}, slots chan struct{}) {
 	b := &e.bulk
 	defer b.wg.Done()
-	for {
-		b.mu.Lock()
-		if b.stop == nil {
-			b.stop = make(chan struct{})
-		}
-		stop := b.stop
-		if len(b.queue) == 0 || b.closed {
-			b.running = false
-			b.mu.Unlock()
-			return
-		}
-		j := b.queue[0]
-		b.queue[0] = nil
-		b.queue = b.queue[1:]
-		wait := j.modstamp.Add(bulkPickupDelay).Sub(e.now())
-		b.mu.Unlock()
-
-		if wait > 0 {
-			if wait > bulkPickupDelay {
-				wait = bulkPickupDelay // a clock moved by a test must not stall the worker
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-stop:
-				t.Stop()
-				continue // the loop sees closed and exits
-			}
-		}
-		b.mu.Lock()
-		if j.claimed || j.state != jobUploadComplete {
-			b.mu.Unlock()
-			continue
-		}
-		j.claimed = true
-		b.mu.Unlock()
-		// Like every handler, the worker writes under the gate's read lock,
-		// so an all-or-none /composite call (which holds the gate for
-		// writing) never rolls back rows of a job applied meanwhile.
-		e.gate.RLock()
-		e.runJob(j)
-		e.gate.RUnlock()
+	pace := e.bulkPace()
+	delay := bulkPickupDelay
+	if pace.StartDelay > 0 {
+		delay = pace.StartDelay
 	}
+	t := time.NewTimer(delay)
+	select {
+	case <-t.C:
+	case <-stop:
+		t.Stop()
+		return
+	}
+	select {
+	case slots <- struct{}{}:
+	case <-stop:
+		return
+	}
+	defer func() { <-slots }()
+	b.mu.Lock()
+	if j.claimed || j.state != jobUploadComplete || b.closed {
+		b.mu.Unlock()
+		return
+	}
+	j.claimed = true
+	b.mu.Unlock()
+	// Like every handler, a runner writes under the gate's read lock, so
+	// an all-or-none /composite call (which holds the gate for writing)
+	// never rolls back rows of a job applied meanwhile. Held per chunk, so
+	// a paced job does not keep such a call waiting for its whole run.
+	e.runJob(j)
 }
 
 // stopping reports whether closeBulk was called.
@@ -140,9 +142,14 @@ func (e *Emulator) runJob(j *bulkJob) {
 	b.mu.Unlock()
 
 	var failMsg string
-	if j.query {
+	switch cont, msg := e.applyBulkFault(j); {
+	case !cont:
+		return // stalled until aborted, reset or closed
+	case msg != "":
+		failMsg = msg
+	case j.query:
 		failMsg = e.runQueryJob(j)
-	} else {
+	default:
 		failMsg = e.runIngestJob(j, start)
 	}
 
@@ -296,9 +303,17 @@ func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
 	sc = newCSVScanner(data, bulkDelimiters[j.delimiter], j.lineEnding == "CRLF")
 	sc.pos = dataStart
 	p := &ingestApplier{e: e, j: j, obj: obj, cols: cols}
-	for from := 0; from < len(rows); from += bulkChunk {
-		to := min(from+bulkChunk, len(rows))
+	pacer := e.newBulkPacer()
+	chunk := pacer.chunk(bulkChunk)
+	for from := 0; from < len(rows); from += chunk {
+		to := min(from+chunk, len(rows))
+		if !pacer.wait(j, from) {
+			return ""
+		}
 		failed := 0
+		if !j.handlerRun {
+			e.gate.RLock()
+		}
 		e.mu.Lock()
 		e.setActorLocked(j.createdBy)
 		for i := from; i < to; i++ {
@@ -309,6 +324,9 @@ func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
 		}
 		e.setActorLocked("")
 		e.mu.Unlock()
+		if !j.handlerRun {
+			e.gate.RUnlock()
+		}
 
 		b.mu.Lock()
 		j.processed = to

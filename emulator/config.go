@@ -11,9 +11,28 @@ type Config struct {
 	BaseURL string `yaml:"base_url"`
 	// OrgID is the 18-character organization Id. Empty: a fixed default.
 	OrgID string `yaml:"org_id"`
+	// OrgName is the Organization record's Name. Empty: "Forcesync Emulator".
+	OrgName string `yaml:"org_name"`
+	// Sandbox makes the org a sandbox: Organization.IsSandbox, and the SOAP
+	// login result's <sandbox>.
+	Sandbox bool `yaml:"sandbox"`
 	// DailyAPIRequests is the rolling 24-hour API allowance (DailyApiRequests.Max).
 	// Zero means 100,000.
 	DailyAPIRequests int `yaml:"daily_api_requests"`
+	// DailyAPIOveragePercent lets calls go on past DailyAPIRequests by this
+	// share of it before 403 REQUEST_LIMIT_EXCEEDED, as Salesforce tolerates
+	// a temporary overage of the allocation (docs/emulator.md, "Daily API
+	// limit"). Zero, the default, stops at exactly the maximum (the hard stop
+	// tests of client back-off rely on).
+	DailyAPIOveragePercent int `yaml:"daily_api_overage_percent"`
+	// BulkRecordsPerSecond paces Bulk API 2.0 jobs (and Bulk API 1.0
+	// batches): a job processes at most this many records a second, so
+	// clients see InProgress for a realistic time. Zero, the default:
+	// as fast as the emulator goes (bulkpace.go).
+	BulkRecordsPerSecond float64 `yaml:"bulk_records_per_second"`
+	// BulkStartDelay is how long a closed job waits in UploadComplete
+	// before processing starts. Zero, the default: a few milliseconds.
+	BulkStartDelay time.Duration `yaml:"bulk_start_delay"`
 	// SessionTimeout is how long an access token lives without use. Zero means 2h.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// AutoApprove makes /services/oauth2/authorize approve at once for the
@@ -70,17 +89,22 @@ type ObjectConfig struct {
 
 // FieldConfig declares a custom field.
 type FieldConfig struct {
-	Name        string   `yaml:"name"` // must end in __c
-	Label       string   `yaml:"label"`
-	Type        string   `yaml:"type"` // describe type: string, email, double, picklist, ...
-	Length      int      `yaml:"length"`
-	Precision   int      `yaml:"precision"`
-	Scale       int      `yaml:"scale"`
-	Required    bool     `yaml:"required"`
-	Unique      bool     `yaml:"unique"`
-	ExternalID  bool     `yaml:"external_id"`
-	Picklist    []string `yaml:"picklist"`
-	Restricted  bool     `yaml:"restricted"`
-	ReferenceTo []string `yaml:"reference_to"`
-	Default     any      `yaml:"default"`
+	Name       string `yaml:"name"` // must end in __c
+	Label      string `yaml:"label"`
+	Type       string `yaml:"type"` // describe type: string, email, double, picklist, ...
+	Length     int    `yaml:"length"`
+	Precision  int    `yaml:"precision"`
+	Scale      int    `yaml:"scale"`
+	Required   bool   `yaml:"required"`
+	Unique     bool   `yaml:"unique"`
+	ExternalID bool   `yaml:"external_id"`
+	// CaseSensitive makes a unique text field tell "ABC" from "abc" (for
+	// uniqueness and for upsert matching), and describe say
+	// caseSensitive: true. Salesforce offers the choice only for unique
+	// fields; the default, as there, is case-insensitive.
+	CaseSensitive bool     `yaml:"case_sensitive"`
+	Picklist      []string `yaml:"picklist"`
+	Restricted    bool     `yaml:"restricted"`
+	ReferenceTo   []string `yaml:"reference_to"`
+	Default       any      `yaml:"default"`
 }

@@ -235,7 +235,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r2
 	}
+	// Request limits and compression (soqllimits.go, gzip.go).
+	if refuseOversizedRequest(w, r) || !decodeRequestBody(w, r) {
+		return
+	}
+	w, done := withCompression(w, r)
 	e.mux.ServeHTTP(w, r)
+	done() // not deferred: a handler that panics (ErrAbortHandler) sends nothing more
 }
 
 // Handler returns the emulator as an http.Handler.
@@ -271,6 +277,9 @@ func (c *call) writeError(status int, code, msg string, fields []string) {
 		ErrorCode string   `json:"errorCode"`
 		Fields    []string `json:"fields"`
 	}
+	if status == http.StatusUnauthorized {
+		noStore(c.w.Header()) // describe_cache.go
+	}
 	if fields != nil {
 		c.writeJSON(status, []errWithFields{{msg, code, fields}})
 		return
@@ -285,6 +294,9 @@ func (c *call) writeNoContent() { c.w.WriteHeader(http.StatusNoContent) }
 // for a missing or malformed body. It returns false when it has answered.
 func (c *call) readJSON(v any) bool {
 	ct := c.r.Header.Get("Content-Type")
+	if m, ok := v.(*map[string]any); ok && isXMLContent(ct) {
+		return c.readXMLRecord(m) // xmlbody.go
+	}
 	if ct != "" && !strings.Contains(strings.ToLower(ct), "json") {
 		c.writeError(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 			fmt.Sprintf("Content type '%s' not supported", ct), nil)

@@ -224,7 +224,7 @@ func compileFault(f Fault) (*faultRule, error) {
 		case f.Latency > 0:
 			f.Type = FaultLatency
 		default:
-			return nil, errors.New("fault: type is required (error, latency, drop_after_commit, unable_to_lock_row, expire_sessions)")
+			return nil, errors.New("fault: type is required (error, latency, drop_after_commit, unable_to_lock_row, expire_sessions, bulk_fail, bulk_stall)")
 		}
 	}
 	switch f.Type {
@@ -248,7 +248,7 @@ func compileFault(f Fault) (*faultRule, error) {
 		if f.Latency <= 0 {
 			return nil, errors.New("fault: a latency fault needs a positive latency")
 		}
-	case FaultDropAfterCommit, FaultLockRow, FaultExpireSessions:
+	case FaultDropAfterCommit, FaultLockRow, FaultExpireSessions, FaultBulkFail, FaultBulkStall:
 	default:
 		return nil, fmt.Errorf("fault: unknown type %q", f.Type)
 	}
@@ -373,7 +373,7 @@ func (e *Emulator) applyFaults(c *call) bool {
 	if f == nil {
 		return false
 	}
-	if f.Latency > 0 {
+	if f.Latency > 0 && f.Type != FaultBulkStall && f.Type != FaultBulkFail {
 		// The server notices a client that hangs up only once the request
 		// body has been read; buffer it so the wait below can end early.
 		if body, err := io.ReadAll(c.r.Body); err == nil {
@@ -399,6 +399,9 @@ func (e *Emulator) applyFaults(c *call) bool {
 		return false
 	case FaultDropAfterCommit:
 		return e.dropAfterServing(c)
+	case FaultBulkFail, FaultBulkStall:
+		markBulkFault(c, f) // bulkpace.go: acts on the job this call closes
+		return false
 	}
 	return false // FaultLatency: served normally after the wait
 }

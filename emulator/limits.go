@@ -16,7 +16,7 @@ import (
 func (e *Emulator) spendAPICall(c *call) bool {
 	e.mu.Lock()
 	o := e.org
-	if o.apiUsed >= o.apiMax {
+	if o.apiUsed >= o.apiMax+e.apiOverageLocked() {
 		used, max := o.apiUsed, o.apiMax
 		e.mu.Unlock()
 		c.w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, max))
@@ -96,3 +96,17 @@ func (o *org) liveCount() int {
 	}
 	return n
 }
+
+// apiOverageLocked is how many calls past apiMax are still served
+// (Config.DailyAPIOveragePercent, or the admin API's override).
+func (e *Emulator) apiOverageLocked() int {
+	pct := e.cfg.DailyAPIOveragePercent
+	if p := e.admin.overagePercent.Load(); p >= 0 {
+		pct = int(p)
+	}
+	return e.org.apiMax * pct / 100
+}
+
+// SetAPIOveragePercent overrides Config.DailyAPIOveragePercent; a negative
+// value returns to the configured one.
+func (e *Emulator) SetAPIOveragePercent(pct int) { e.admin.overagePercent.Store(int32(max(pct, -1))) }

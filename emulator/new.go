@@ -37,6 +37,7 @@ func New(cfg Config) (*Emulator, error) {
 	if err := e.initOAuth(); err != nil {
 		return nil, err
 	}
+	e.admin.overagePercent.Store(-1)
 	e.faults = newFaultSet()
 	e.routes()
 	return e, nil

@@ -87,7 +87,7 @@ func newOrg(cfg Config, now func() time.Time) (*org, error) {
 		passwords: map[string]string{},
 		apiMax:    max,
 	}
-	for _, obj := range []*sobject{standardAccount(), standardContact(), standardLead(), standardProfile(), standardUser()} {
+	for _, obj := range []*sobject{standardAccount(), standardContact(), standardLead(), standardProfile(), standardUser(), standardOrganization()} {
 		o.addObject(obj)
 	}
 	if err := o.applyObjectConfig(cfg.Objects); err != nil {
@@ -143,8 +143,11 @@ func (e *Emulator) seedLocked() error {
 	u := e.org.records[id]
 	u.set(u.obj.field("CreatedById"), id)
 	u.set(u.obj.field("LastModifiedById"), id)
+	if err := e.seedOrganizationLocked(); err != nil { // organization.go
+		return fmt.Errorf("seed organization: %w", err)
+	}
 	for _, r := range e.org.records {
-		if r.obj.Name == "Profile" {
+		if r.obj.Name == "Profile" || r.obj.Name == "Organization" {
 			r.set(r.obj.field("CreatedById"), id)
 			r.set(r.obj.field("LastModifiedById"), id)
 		}

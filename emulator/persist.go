@@ -193,7 +193,7 @@ func (e *Emulator) customSchemaLocked() []ObjectConfig {
 				continue
 			}
 			fc := FieldConfig{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Precision: f.Precision,
-				Scale: f.Scale, Required: !f.Nillable, Unique: f.Unique, ExternalID: f.ExternalID,
+				Scale: f.Scale, Required: !f.Nillable, Unique: f.Unique, ExternalID: f.ExternalID, CaseSensitive: f.CaseSensitive,
 				Restricted: f.RestrictedPicklist, ReferenceTo: f.ReferenceTo}
 			if f.Type == "int" {
 				fc.Precision = f.Digits
@@ -346,6 +346,9 @@ func (e *Emulator) loadOrSeed() error {
 		switch {
 		case err == nil:
 			if err := e.loadLocked(data); err != nil {
+				return fmt.Errorf("load emulator data %s: %w", e.cfg.DataFile, err)
+			}
+			if err := e.seedOrganizationLocked(); err != nil { // a file from before Organization
 				return fmt.Errorf("load emulator data %s: %w", e.cfg.DataFile, err)
 			}
 			e.persist.saved = e.org.changes

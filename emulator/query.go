@@ -35,10 +35,15 @@ func (s querySchema) Object(name string) soql.Object {
 	if o == nil || !o.Queryable {
 		return nil
 	}
-	return queryObject{o}
+	return queryObject{o: o, schema: &s}
 }
 
-type queryObject struct{ o *sobject }
+// queryObject is an object as the compiler sees it; schema serves child
+// relationships (query_relations.go).
+type queryObject struct {
+	o      *sobject
+	schema *querySchema
+}
 
 func (q queryObject) Name() string { return q.o.Name }
 
@@ -134,6 +139,9 @@ func (e *Emulator) execQueryLocked(text string, all bool) (*queryResult, *queryE
 }
 
 func (e *Emulator) compileQueryLocked(text string) (*soql.Plan, *queryError) {
+	if qerr := checkQueryLength(text); qerr != nil { // soqllimits.go
+		return nil, qerr
+	}
 	q, err := soql.Parse(text)
 	if err == nil {
 		var plan *soql.Plan
@@ -365,23 +373,15 @@ func (e *Emulator) writeQueryPage(c *call, res *queryResult, loc string, start, 
 		c.writeJSON(http.StatusOK, page{TotalSize: len(res.records), Done: true, Records: []any{}})
 		return
 	case plan.Aggregate:
-		rows := make([]soql.Row, len(res.records))
-		for i, r := range res.records {
-			rows[i] = &queryRow{e: e, r: r}
-		}
-		vals := plan.AggregateValues(rows)
-		rec := &orderedRecord{keys: []string{"attributes"}, vals: []any{map[string]any{"type": "AggregateResult"}}}
-		for i, col := range plan.Columns {
-			rec.keys = append(rec.keys, col.Path)
-			rec.vals = append(rec.vals, vals[i])
-		}
-		c.writeJSON(http.StatusOK, page{TotalSize: 1, Done: true, Records: []any{rec}})
+		recs := e.aggregateRecordsLocked(plan, res.records) // query_relations.go
+		c.writeJSON(http.StatusOK, page{TotalSize: len(recs), Done: true, Records: recs})
 		return
 	}
 	end := min(start+batch, len(res.records))
 	out := page{TotalSize: len(res.records), Done: end >= len(res.records), Records: make([]any, 0, end-start)}
+	kids := e.childIndexLocked(plan, res.records[start:end])
 	for _, r := range res.records[start:end] {
-		out.Records = append(out.Records, e.renderQueryRecordLocked(c, plan, r))
+		out.Records = append(out.Records, e.renderQueryRecordLocked(c, plan, r, kids))
 	}
 	if !out.Done {
 		if loc == "" {
@@ -393,36 +393,28 @@ func (e *Emulator) writeQueryPage(c *call, res *queryResult, loc string, start, 
 }
 
 // renderQueryRecordLocked renders one result row: attributes, then the
-// selected columns in SELECT order, parent fields nested under the
-// relationship name with their own attributes (null for an empty reference).
-func (e *Emulator) renderQueryRecordLocked(c *call, plan *soql.Plan, r *record) *orderedRecord {
+// selected columns in SELECT order, parent fields nested under their
+// relationship chain with their own attributes (null for an empty
+// reference), subqueries as nested results (kids holds the children).
+func (e *Emulator) renderQueryRecordLocked(c *call, plan *soql.Plan, r *record, kids childIndex) *orderedRecord {
 	row := &queryRow{e: e, r: r}
 	out := &orderedRecord{keys: make([]string, 0, len(plan.Columns)+1), vals: make([]any, 0, len(plan.Columns)+1)}
 	out.keys = append(out.keys, "attributes")
 	out.vals = append(out.vals, map[string]any{"type": r.obj.Name, "url": recordURL(c, r.obj, r.ID)})
-	parents := map[string]int{} // relationship name -> index in out
+	var nested map[string]*parentSlot
 	for _, col := range plan.Columns {
-		if col.Ref == nil {
+		switch {
+		case col.Sub != nil:
+			out.keys = append(out.keys, col.Sub.Name)
+			out.vals = append(out.vals, e.subqueryValueLocked(c, col.Sub, kids[col.Sub][r.ID]))
+		case col.Ref == nil:
 			out.keys = append(out.keys, col.Field.Name)
 			out.vals = append(out.vals, jsonValue(col.Field.Handle.(*field), col.Value(row)))
-			continue
-		}
-		rel := col.Ref.RelationshipName
-		idx, seen := parents[rel]
-		if !seen {
-			var nested any
-			if p, ok := row.Parent(col.Ref).(*queryRow); ok && p != nil {
-				nested = &orderedRecord{keys: []string{"attributes"},
-					vals: []any{map[string]any{"type": p.r.obj.Name, "url": recordURL(c, p.r.obj, p.r.ID)}}}
+		default:
+			if nested == nil {
+				nested = map[string]*parentSlot{}
 			}
-			idx = len(out.keys)
-			parents[rel] = idx
-			out.keys = append(out.keys, rel)
-			out.vals = append(out.vals, nested)
-		}
-		if nested, ok := out.vals[idx].(*orderedRecord); ok {
-			nested.keys = append(nested.keys, col.Field.Name)
-			nested.vals = append(nested.vals, jsonValue(col.Field.Handle.(*field), col.Value(row)))
+			e.parentValueLocked(c, out, row, col, nested)
 		}
 	}
 	return out
@@ -468,16 +460,25 @@ func queryColumns(plan *soql.Plan) queryColumnsResponse {
 	obj := plan.Object.(queryObject).o
 	out := queryColumnsResponse{ColumnMetadata: []queryColumnMeta{}, EntityName: obj.Name, KeyPrefix: obj.KeyPrefix}
 	parents := map[string]int{}
-	countItems := 0
+	if plan.Aggregate {
+		out.GroupBy = len(plan.Query.GroupBy) > 0
+	}
 	for _, col := range plan.Columns {
 		switch {
 		case col.Count:
-			display := "COUNT(" + plan.Query.Select[countItems].Count.Field.String() + ")"
-			countItems++
 			out.ColumnMetadata = append(out.ColumnMetadata, queryColumnMeta{
-				Aggregate: true, ColumnName: col.Path, DisplayName: display,
-				JoinColumns: []queryColumnMeta{}, NumberType: true,
+				Aggregate: true, ColumnName: col.Path, DisplayName: col.Display,
+				JoinColumns: []queryColumnMeta{}, NumberType: soql.IsNumber(col.Field.Type),
+				TextType: soql.IsText(col.Field.Type),
 			})
+		case col.Sub != nil:
+			out.ColumnMetadata = append(out.ColumnMetadata, queryColumnMeta{
+				ColumnName: col.Sub.Name, DisplayName: col.Sub.Name, JoinColumns: []queryColumnMeta{},
+			})
+		case col.Ref == nil && plan.Aggregate:
+			m := fieldColumnMeta(col.Field)
+			m.Aggregate = true
+			out.ColumnMetadata = append(out.ColumnMetadata, m)
 		case col.Ref == nil:
 			if col.Field.Name == "Id" {
 				out.IDSelected = true

@@ -103,6 +103,10 @@ func (e *Emulator) objectLocked(c *call) *sobject {
 
 func (e *Emulator) serveDescribeGlobal(c *call) {
 	e.mu.RLock()
+	if notModifiedGlobal(c, e.org.objects) { // describe_cache.go
+		e.mu.RUnlock()
+		return
+	}
 	list := make([]any, 0, len(e.org.objects))
 	for _, obj := range e.org.objects {
 		list = append(list, globalDescribe(c, obj))
@@ -444,7 +448,11 @@ func (e *Emulator) serveUpsert(c *call) {
 		matches []string
 		rerr    *recordError
 	)
-	e.withActor(c, func() { id, created, matches, rerr = e.upsertLocked(obj.Name, f.Name, c.r.PathValue("value"), body) })
+	e.withActor(c, func() {
+		if rerr = e.updateOnlyMissLocked(c, obj, f); rerr == nil { // updateonly.go
+			id, created, matches, rerr = e.upsertLocked(obj.Name, f.Name, c.r.PathValue("value"), body)
+		}
+	})
 	switch {
 	case rerr != nil && rerr.Code == "DUPLICATE_EXTERNAL_ID":
 		writeMultipleChoices(c, obj, matches)

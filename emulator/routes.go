@@ -14,6 +14,7 @@ func (e *Emulator) routes() {
 
 	// --- SOQL (query.go) ---------------------------------------------------------
 	e.registerQueryRoutes()
+	e.soslRoutes() // sosl.go
 	// --- end SOQL ----------------------------------------------------------------
 
 	// --- COMPOSITE (collections.go, composite.go, admin.go) ---------------------
@@ -63,6 +64,7 @@ func (e *Emulator) routes() {
 		"DELETE": func(c *call) { e.deleteJob(c, true) },
 	})
 	e.handle("/services/data/{version}/jobs/query/{id}/results", KindBulk, true, map[string]handlerFunc{"GET": e.queryResults})
+	e.bulkV1Routes() // bulkv1.go: Bulk API 1.0
 	// END BULK
 }
 

@@ -628,6 +628,12 @@ func customField(fc FieldConfig) (*field, error) {
 		f.Nillable = false
 	}
 	f.Unique = fc.Unique
+	if fc.CaseSensitive {
+		if !fc.Unique || !f.isText() || typ == "reference" || typ == "picklist" || typ == "multipicklist" {
+			return nil, fmt.Errorf("custom field %s: case_sensitive needs a unique text field (Salesforce offers it only there)", fc.Name)
+		}
+		f.CaseSensitive = true
+	}
 	if fc.ExternalID {
 		f.extID()
 	}

@@ -97,7 +97,7 @@ func (e *Emulator) soapLogin(c *call, req soapRequest) {
 	u := e.userByNameLocked(req.username)
 	if !e.checkPasswordLocked(u, req.password) {
 		e.mu.Unlock()
-		writeSOAPFault(c, "sf:INVALID_LOGIN", "INVALID_LOGIN: Invalid username, password, security token; or user locked out.")
+		writeSOAPLoginFault(c, "INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
 		return
 	}
 	s := e.newSessionLocked("", u.ID, u.Username, []string{"api", "web", "full"}, "")
@@ -114,7 +114,7 @@ func (e *Emulator) soapLogin(c *call, req soapRequest) {
 	var b strings.Builder
 	b.WriteString(`<loginResponse><result>`)
 	b.WriteString(`<metadataServerUrl>` + esc(base+"/services/Soap/m/"+version+"/"+org[:15]) + `</metadataServerUrl>`)
-	b.WriteString(`<passwordExpired>false</passwordExpired><sandbox>false</sandbox>`)
+	b.WriteString(`<passwordExpired>false</passwordExpired><sandbox>` + strconv.FormatBool(e.cfg.Sandbox) + `</sandbox>`)
 	b.WriteString(`<serverUrl>` + esc(base+"/services/Soap/u/"+version+"/"+org[:15]) + `</serverUrl>`)
 	b.WriteString(`<sessionId>` + esc(s.Token) + `</sessionId>`)
 	b.WriteString(`<userId>` + esc(u.ID) + `</userId>`)
@@ -146,4 +146,19 @@ func writeSOAPFault(c *call, code, msg string) {
 	c.w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	c.w.WriteHeader(http.StatusInternalServerError)
 	_, _ = io.WriteString(c.w, soapEnvelopeOpen+`<soapenv:Fault><faultcode>`+code+`</faultcode><faultstring>`+b.String()+`</faultstring></soapenv:Fault>`+soapEnvelopeClose)
+}
+
+// writeSOAPLoginFault answers a failed login as the partner API does: the
+// code in faultcode and faultstring, and again in a typed LoginFault detail
+// (<sf:exceptionCode>, <sf:exceptionMessage>) that clients such as
+// simple-salesforce and the Java WSC read. Shape as recorded in public test
+// fixtures and logs of real login failures (docs/emulator.md, "SOAP login").
+func writeSOAPLoginFault(c *call, code, msg string) {
+	var m strings.Builder
+	_ = xml.EscapeText(&m, []byte(msg))
+	c.w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	c.w.WriteHeader(http.StatusInternalServerError)
+	_, _ = io.WriteString(c.w, soapEnvelopeOpen+`<soapenv:Fault><faultcode>sf:`+code+`</faultcode><faultstring>`+code+`: `+m.String()+
+		`</faultstring><detail><sf:LoginFault xsi:type="sf:LoginFault"><sf:exceptionCode>`+code+
+		`</sf:exceptionCode><sf:exceptionMessage>`+m.String()+`</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault>`+soapEnvelopeClose)
 }

@@ -151,12 +151,12 @@ func joinPath(path, key string) string {
 func checkDurations(name string, m *yaml.Node, errs *[]error) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		if k.Value == "session_timeout" && v.Kind == yaml.ScalarNode {
+		if (k.Value == "session_timeout" || k.Value == "bulk_start_delay") && v.Kind == yaml.ScalarNode {
 			d, err := time.ParseDuration(v.Value)
 			if err != nil || v.Tag == "!!int" || v.Tag == "!!float" {
-				*errs = append(*errs, &ConfigError{name, v.Line, fmt.Sprintf("session_timeout: expected a duration such as 2h or 30m, got %q", v.Value)})
+				*errs = append(*errs, &ConfigError{name, v.Line, fmt.Sprintf("%s: expected a duration such as 2h or 30m, got %q", k.Value, v.Value)})
 			} else if d < 0 {
-				*errs = append(*errs, &ConfigError{name, v.Line, "session_timeout: must not be negative"})
+				*errs = append(*errs, &ConfigError{name, v.Line, k.Value + ": must not be negative"})
 			}
 		}
 	}
@@ -296,6 +296,12 @@ func validateConfig(name string, cfg *Config, lines map[string]int) error {
 	}
 	if cfg.DailyAPIRequests < 0 {
 		bad("daily_api_requests", "daily_api_requests: must not be negative")
+	}
+	if cfg.DailyAPIOveragePercent < 0 || cfg.DailyAPIOveragePercent > 1000 {
+		bad("daily_api_overage_percent", "daily_api_overage_percent: expected 0 to 1000 (percent of daily_api_requests), got %d", cfg.DailyAPIOveragePercent)
+	}
+	if cfg.BulkRecordsPerSecond < 0 || cfg.BulkRecordsPerSecond != cfg.BulkRecordsPerSecond {
+		bad("bulk_records_per_second", "bulk_records_per_second: must not be negative (0 means unpaced)")
 	}
 	usernames := map[string]bool{strings.ToLower(DefaultUsername): true}
 	for i, u := range cfg.Users {

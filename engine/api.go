@@ -45,8 +45,9 @@ type Result struct {
 	Retryable bool
 }
 
-// SalesforceAPI adapts *salesforce.Client to API. Create it with
-// NewSalesforceAPI so it can count calls through the client's hooks.
+// SalesforceAPI adapts *salesforce.Client to API. To count calls, build the
+// client with salesforce.Hooks{OnCall: api.CountCall} and then set Client
+// (cmd/forcesync's connect does this).
 type SalesforceAPI struct {
 	Client *salesforce.Client
 	calls  atomic.Int64

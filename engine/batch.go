@@ -94,6 +94,7 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	if err := e.store.Complete(context.WithoutCancel(ctx), owner, outs, run); err != nil {
 		return len(items), err
 	}
+	e.reportSettled(p, ws)
 	if used, max := e.api.Usage(); max > 0 {
 		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: p.Mapping.Connection,
 			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})
@@ -105,21 +106,18 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 }
 
 func countRun(run *forcesync.Run, w *work) {
-	switch w.out.State {
-	case forcesync.StateSynced:
-		switch {
-		case w.created:
-			run.Created++
-		case w.unchanged:
-			run.Unchanged++
-		default:
-			run.Updated++
-		}
-	case forcesync.StateDeleted:
+	switch w.fate() {
+	case FateCreated:
+		run.Created++
+	case FateUnchanged:
+		run.Unchanged++
+	case FateUpdated:
+		run.Updated++
+	case FateDeleted:
 		run.Deleted++
-	case forcesync.StateSkipped:
+	case FateSkipped:
 		run.Skipped++
-	case forcesync.StateHeld, forcesync.StateRetrying:
+	case FateHeld, FateRetrying:
 		run.Failed++
 	}
 }
@@ -152,6 +150,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		if bound && !c.CanUpdate() {
 			w.out.Fingerprint = it.Binding.Fingerprint
+			w.out.Warnings = createWarnings(c, it)
 			w.unchanged = true
 			w.finish(forcesync.StateSynced, nil)
 			continue

@@ -64,6 +64,7 @@ type Engine struct {
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
+	onSettled     func([]Settled) // OnSettled (settled.go)
 }
 
 // Pipe is one compiled mapping the engine serves.

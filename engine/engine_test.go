@@ -514,8 +514,19 @@ func TestInterruptedCallRetriedAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.accept("contact", contact("a", "A", "a@example.com", 70), contact("b", "B", "b@example.com", 70))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Cancel once the Collections call is in flight (the emulator counts it
+	// before the fault's latency), not after a fixed time: on a loaded
+	// machine a timer could fire before the call starts.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for r.emu.Stats()[emulator.KindCollections] == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // the request is inside the fault's 300 ms wait
+		cancel()
+	}()
 	if _, err := r.eng.Drain(ctx); err == nil {
 		t.Fatal("drain outlived its context")
 	}

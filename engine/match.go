@@ -104,6 +104,8 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 			if len(ids) > 0 {
 				w.out.SalesforceID = ids[0]
 				if !c.CanUpdate() {
+					// Bound to the twin found, with no call: not an update.
+					w.unchanged = true
 					w.finish(forcesync.StateSynced, nil)
 					continue
 				}

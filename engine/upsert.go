@@ -24,6 +24,10 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 		}
 		todo = append(todo, w)
 	}
+	todo, err := e.holdCollisions(ctx, p, todo)
+	if err != nil {
+		return err
+	}
 	if len(todo) == 0 {
 		return nil
 	}

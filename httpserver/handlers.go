@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,6 +35,20 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source))
 		return
 	}
+	if err := checkMediaType(r); err != nil {
+		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: forcesync.ErrorMessage(err), Code: forcesync.EInvalid})
+		return
+	}
+	mappings := s.cfg.Engine.MappingsFor(source)
+	if m, n, err := s.overBacklog(r.Context(), mappings); err != nil {
+		s.cfg.Logger.Error("backlog check failed", "source", source, "err", err)
+		writeError(w, err)
+		return
+	} else if m != "" {
+		writeOverloaded(w, http.StatusTooManyRequests, retryBacklog,
+			fmt.Sprintf("mapping %s has %d changes waiting (server.max_backlog); send again later", m, n))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
 	changes, probs, err := DecodeIngest(r.Body)
 	if err != nil {
@@ -53,7 +68,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			changes[i].Priority = forcesync.PriorityBackfill
 		}
 	}
-	res, err := s.cfg.Store.Accept(r.Context(), s.cfg.Engine.MappingsFor(source), changes)
+	release, ok := s.acceptTurn(r.Context())
+	if !ok {
+		writeOverloaded(w, http.StatusServiceUnavailable, retrySlowStore, "the store is busy; send again later")
+		return
+	}
+	res, err := s.cfg.Store.Accept(r.Context(), mappings, changes)
+	release()
 	if err != nil {
 		s.cfg.Logger.Error("accept failed", "source", source, "err", err)
 		writeError(w, err)
@@ -67,6 +88,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			out.Accepted++
 		}
 	}
+	s.added(mappings, out.Accepted)
 	s.metrics.accepted.WithLabelValues(source).Add(float64(out.Accepted))
 	s.metrics.rejected.WithLabelValues(source).Add(float64(out.Rejected))
 	s.cfg.Engine.Notify()

@@ -142,6 +142,9 @@ func decodeOne(i int, raw json.RawMessage) (forcesync.Change, *Problem) {
 		if err := json.Unmarshal(v, &rec.Version); err != nil || rec.Version < 0 {
 			return bad("version", "must be a non-negative integer")
 		}
+		if rec.Version > forcesync.MaxVersion {
+			return bad("version", fmt.Sprintf("%d is over the ceiling %d (a version that high would freeze the key)", rec.Version, forcesync.MaxVersion))
+		}
 	}
 	// The fields are kept as received (the body was parsed whole above, so
 	// they are valid JSON); the store needs them encoded anyway.

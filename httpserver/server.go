@@ -1,13 +1,11 @@
 package httpserver
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -34,6 +32,9 @@ type Config struct {
 	// APIToken is the bearer token every /api/ call must carry. Empty
 	// refuses every /api/ call (there is no unauthenticated mode).
 	APIToken string
+	// SourceTokens are the sources' own tokens (sources[].api_token) by
+	// source name: each opens the routes of its source only (auth.go).
+	SourceTokens map[string]string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
 	// Changes, when set, serves the changes feed of pulled mappings and
@@ -41,6 +42,17 @@ type Config struct {
 	Changes ChangesFeed
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
+	// MaxBacklog is how many changes may wait for one mapping before ingest
+	// of its source answers 429 with Retry-After; zero means
+	// DefaultMaxBacklog, negative turns the check off (overload.go).
+	MaxBacklog int
+	// MaxAccepts is how many ingest calls write to the store at once; zero
+	// means DefaultMaxAccepts. AcceptWait is how long a call waits for its
+	// turn before a 503 with Retry-After; zero means DefaultAcceptWait.
+	MaxAccepts int
+	AcceptWait time.Duration
+	// Timeouts of HTTPServer; zero fields are the defaults.
+	Timeouts Timeouts
 	// Registry receives the server's metrics; nil means a new one.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -53,6 +65,8 @@ type Server struct {
 	sources map[string]bool
 	mux     *http.ServeMux
 	metrics *metrics
+	backlog backlogs
+	accepts chan struct{} // one slot per ingest call writing to the store
 }
 
 // New returns the server; routes.go lists every route.
@@ -69,7 +83,11 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, sources: map[string]bool{}, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	if cfg.MaxAccepts <= 0 {
+		cfg.MaxAccepts = DefaultMaxAccepts
+	}
+	s := &Server{cfg: cfg, sources: map[string]bool{}, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
+		backlog: backlogs{m: map[string]backlogSeen{}}, accepts: make(chan struct{}, cfg.MaxAccepts)}
 	for _, src := range cfg.Sources {
 		s.sources[src] = true
 		// Known sources report zero rather than nothing.
@@ -84,19 +102,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
-}
-
-// authed wraps an /api/ handler with the bearer token check.
-func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || s.cfg.APIToken == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="forcesync"`)
-			writeError(w, &forcesync.Error{Code: forcesync.EUnauthorized, Message: "missing or wrong API token"})
-			return
-		}
-		h(w, r)
-	}
 }
 
 // statusOf maps domain error codes to HTTP statuses, once.

@@ -25,7 +25,9 @@ type Compiled struct {
 	// record key is the value (MatchExternalID only).
 	extField *target
 	extRow   *row
-	required []*row // rows of fields Salesforce requires on create
+	// extCaseSensitive is the External ID field's describe caseSensitive.
+	extCaseSensitive bool
+	required         []*row // rows of fields Salesforce requires on create
 	// matchFields are the MatchFields field names as the describe spells them.
 	matchFields []string
 	hasCreate   bool // some rows apply only on create
@@ -195,6 +197,7 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 		default:
 			c.extField = newTarget(f)
 			c.extField.noTruncate = true
+			c.extCaseSensitive = f.CaseSensitive
 			matchNames[strings.ToLower(f.Name)] = true
 			if !f.Createable && create {
 				bad(f.Name, "External ID field is not createable")
@@ -276,7 +279,11 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 			}
 			r.kind, r.prog = fromExpr, p
 			if st := staticType(p); st != "" && !staticFits(r.t, st, len(fr.ValueMap) > 0) {
-				bad(f.Name, "expression gives a %s, which a %s field cannot take", st, f.Type)
+				if st == "string" {
+					bad(f.Name, "expression gives text, which a %s field cannot take; write a condition instead (e.g. status == 'active')", f.Type)
+				} else {
+					bad(f.Name, "expression gives a %s, which a %s field cannot take", st, f.Type)
+				}
 			}
 		case len(fr.FirstOf) > 0:
 			r.kind = fromFirstOf
@@ -377,7 +384,11 @@ func staticFits(t *target, typ string, mapped bool) bool {
 	}
 	switch typ {
 	case "string":
-		return true
+		// Text fits any field as far as the types go (numbers and dates
+		// are often carried as text), except a boolean: only the exact
+		// words "true" and "false" would pass, so text there is a mistake
+		// that would hold records one by one.
+		return t.kind != kindBoolean
 	case "list":
 		return t.kind == kindMultiPicklist
 	case "bool":

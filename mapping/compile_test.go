@@ -43,6 +43,8 @@ func TestCompileErrors(t *testing.T) {
 			"mapping m: field Lead.Signup_Date__c: first_of constant someday: value not of required type: someday"},
 		{"typed expression mismatch", row(forcesync.FieldRow{Target: "Signup_Date__c", Expr: `score > 3`}),
 			"mapping m: field Lead.Signup_Date__c: expression gives a bool, which a date field cannot take"},
+		{"text expression into a boolean", row(forcesync.FieldRow{Target: "Verified__c", Expr: `kyc == 'ok' ? 'yes' : 'no'`}),
+			"mapping m: field Lead.Verified__c: expression gives text, which a boolean field cannot take"},
 		{"bad expression", row(forcesync.FieldRow{Target: "Title", Expr: `a +`}), "mapping m: field Lead.Title: expression \"a +\": unexpected token EOF"},
 		{"bad filter", func(m *forcesync.Mapping) { m.Filter = "score >" }, `mapping m: filter "score >": unexpected token EOF`},
 		{"calculated", row(forcesync.FieldRow{Target: "Score_Band__c", SourceField: "x"}), "Score_Band__c: is calculated by Salesforce"},
@@ -142,7 +144,7 @@ func TestTypeCompatibility(t *testing.T) {
 		{"expr number", forcesync.FieldRow{Expr: "len(name) * 2"},
 			set("Verified__c", "AnnualRevenue", "NumberOfEmployees", "Rating__c", "Visits__c", "Discount__c", "Title",
 				"Description", "Secret__c", "Phone", "Website", "Signup_Date__c", "Last_Login__c", "Status", "Interests__c")},
-		{"expr text", forcesync.FieldRow{Expr: "upper(name)"}, set(fields...)},
+		{"expr text", forcesync.FieldRow{Expr: "upper(name)"}, set(fields[1:]...)}, // not Verified__c, a boolean
 		{"expr unknown", forcesync.FieldRow{Expr: "name"}, set(fields...)},
 		{"source field", forcesync.FieldRow{SourceField: "x"}, set(fields...)},
 	}

@@ -13,7 +13,7 @@ import (
 // nil rather than failing the compile, since records of one source differ),
 // plus a few helpers that make fallbacks and templates short.
 func exprOptions() []expr.Option {
-	return []expr.Option{
+	return append(compareOptions(),
 		expr.Env(map[string]any{}),
 		expr.AllowUndefinedVariables(),
 		// str(x) renders x as text, nil as "" (expr's string(nil) is "<nil>"),
@@ -40,7 +40,7 @@ func exprOptions() []expr.Option {
 		expr.Function("blank", func(p ...any) (any, error) {
 			return isEmpty(p[0]), nil
 		}, new(func(any) bool)),
-	}
+	)
 }
 
 // compileExpr compiles a value expression.

@@ -200,7 +200,7 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 			queue = c.Queue
 		}
 	}
-	if r.Requeue && !contains(queue, c.Mapping) {
+	if r.Requeue && !hasString(queue, c.Mapping) {
 		queue = append(queue, c.Mapping)
 	}
 	if len(queue) > 0 {
@@ -252,7 +252,7 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 	return nil
 }
 
-func contains(list []string, s string) bool {
+func hasString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true

@@ -1,6 +1,11 @@
 package scim
 
-import "fmt"
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/forcesync/forcesync"
+)
 
 // Error is a SCIM error (RFC 7644 §3.12): an HTTP status, an optional
 // scimType keyword and a detail for people.
@@ -20,4 +25,36 @@ func (e *Error) Error() string {
 // errorf returns a 400 Error of scimType.
 func errorf(scimType, format string, args ...any) *Error {
 	return &Error{Status: 400, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+// errorOf maps forcesync's error codes to a SCIM status and scimType, once
+// (as httpserver's statusOf does for the REST API). A code missing here is
+// answered as EInternal.
+var errorOf = map[string]Error{
+	forcesync.EInvalid:      {Status: http.StatusBadRequest, ScimType: "invalidValue"},
+	forcesync.ENotFound:     {Status: http.StatusNotFound},
+	forcesync.EConflict:     {Status: http.StatusConflict},
+	forcesync.EUnauthorized: {Status: http.StatusUnauthorized},
+	forcesync.EUnavailable:  {Status: http.StatusServiceUnavailable},
+	forcesync.EInternal:     {Status: http.StatusInternalServerError},
+}
+
+// asError turns a forcesync error into its SCIM Error through errorOf.
+// Internal errors keep their details for the log: the answer only says
+// where to look.
+func asError(err error) *Error {
+	code := forcesync.ErrorCode(err)
+	e, ok := errorOf[code]
+	if !ok {
+		code, e = forcesync.EInternal, errorOf[forcesync.EInternal]
+	}
+	switch code {
+	case forcesync.EInternal:
+		e.Detail = "internal error; see the forcesync log"
+	case forcesync.EUnavailable:
+		e.Detail = forcesync.ErrorMessage(err) + "; try again later"
+	default:
+		e.Detail = forcesync.ErrorMessage(err)
+	}
+	return &e
 }

@@ -64,7 +64,11 @@ type Config struct {
 	Source string
 	// Token is the bearer token the identity provider sends. Empty refuses
 	// every request.
-	Token  string
+	Token string
+	// Tokens are more tokens that open the door: serve passes the server's
+	// api_token (it opens every source) and the api_token of Source itself.
+	// Another source's token opens nothing here.
+	Tokens []string
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -106,7 +110,7 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="forcesync-scim"`)
-		s.fail(w, &Error{Status: http.StatusUnauthorized, Detail: "a valid bearer token is required"})
+		s.fail(w, &Error{Status: http.StatusUnauthorized, Detail: "a valid bearer token for source " + s.cfg.Source + " is required (the scim token, its source's api_token or the server's api_token)"})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -114,7 +118,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) authorized(r *http.Request) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.Token)) == 1
+	if !ok {
+		return false
+	}
+	tok = strings.TrimSpace(tok)
+	for _, want := range append([]string{s.cfg.Token}, s.cfg.Tokens...) {
+		if want != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // write sends v as SCIM JSON with status.
@@ -128,16 +141,19 @@ func (s *Server) write(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// fail sends err as a SCIM error; errors that are not *Error are a 500
-// whose detail stays in the log.
+// fail sends err as a SCIM error; errors that are not *Error are mapped
+// by their forcesync code (errors.go's errorOf), and the ones that are not
+// the client's fault are logged.
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		if forcesync.ErrorCode(err) == forcesync.EInvalid {
-			e = errorf("invalidValue", "%s", forcesync.ErrorMessage(err))
-		} else {
+		e = asError(err)
+		switch e.Status {
+		case http.StatusInternalServerError:
 			s.cfg.Logger.Error("scim: request failed", "err", err)
-			e = &Error{Status: http.StatusInternalServerError, Detail: "internal error; see the forcesync log"}
+		case http.StatusServiceUnavailable:
+			s.cfg.Logger.Warn("scim: store unavailable", "err", err)
+			w.Header().Set("Retry-After", "5")
 		}
 	}
 	body := map[string]any{"schemas": []string{schemaError}, "status": strconv.Itoa(e.Status), "detail": e.Detail}

@@ -199,7 +199,7 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 			queue = c.Queue
 		}
 	}
-	if r.Requeue && !contains(queue, c.Mapping) {
+	if r.Requeue && !hasString(queue, c.Mapping) {
 		queue = append(queue, c.Mapping)
 	}
 	if len(queue) > 0 {
@@ -251,7 +251,7 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 	return nil
 }
 
-func contains(list []string, s string) bool {
+func hasString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true

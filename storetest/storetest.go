@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
+		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

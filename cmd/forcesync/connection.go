@@ -211,7 +211,7 @@ func loadConnection(env *Env, name string) (*savedConnection, map[string]string,
 	}
 	b, err := os.ReadFile(connPath(home, name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("no saved connection %q (run forcesync login --name %s)", name, name)
+		return nil, nil, forcesync.Errorf(forcesync.ENotFound, "no saved connection %q (run forcesync login --name %s)", name, name)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -27,6 +27,9 @@ type emulatorFlags struct {
 	addr, tlsAddr, certFile string
 	dataFile, configFile    string
 	autoApprove, remote     bool
+	// Bulk pacing (emulator.Config.BulkRecordsPerSecond, BulkStartDelay).
+	bulkRate  float64
+	bulkDelay time.Duration
 }
 
 func newEmulatorCmd(env *Env) *cobra.Command {
@@ -53,6 +56,8 @@ forcesync). --config adds connected apps, users, custom objects and fields.`,
 	fl.StringVar(&f.dataFile, "data", "", "keep the org's state in this file across restarts")
 	fl.StringVar(&f.configFile, "config", "", "YAML file of connected apps, users, custom objects and fields, daily API allowance, session timeout")
 	fl.BoolVar(&f.autoApprove, "auto-approve", false, "approve OAuth authorize requests at once, without the login page (automation)")
+	fl.Float64Var(&f.bulkRate, "bulk-records-per-second", 0, "pace Bulk jobs at this many records a second so InProgress is seen (0: as fast as possible; overrides the config file)")
+	fl.DurationVar(&f.bulkDelay, "bulk-start-delay", 0, "how long a closed Bulk job waits before processing starts (overrides the config file)")
 	fl.BoolVar(&f.remote, "allow-remote", false, "allow listening on non-loopback addresses (the emulator has well-known passwords)")
 	return cmd
 }
@@ -94,6 +99,15 @@ func runEmulator(ctx context.Context, env *Env, f emulatorFlags) error {
 		cfg = c
 	}
 	cfg.DataFile = f.dataFile
+	if f.bulkRate < 0 || f.bulkDelay < 0 {
+		return usageError{errors.New("--bulk-records-per-second and --bulk-start-delay must not be negative")}
+	}
+	if f.bulkRate > 0 {
+		cfg.BulkRecordsPerSecond = f.bulkRate
+	}
+	if f.bulkDelay > 0 {
+		cfg.BulkStartDelay = f.bulkDelay
+	}
 	cfg.AutoApprove = cfg.AutoApprove || f.autoApprove
 
 	em, err := emulator.New(cfg)

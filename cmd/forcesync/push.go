@@ -261,7 +261,7 @@ func (n *ndjsonRows) parse(b []byte) (forcesync.Change, string) {
 		return forcesync.Change{}, "not a JSON object"
 	}
 	ch := forcesync.Change{Source: n.source, Op: forcesync.OpUpsert}
-	if _, ok := obj["fields"]; ok {
+	if isChangeObject(obj) {
 		// The ingest API's shape: {key, op, version, fields}.
 		var env struct {
 			Key     any            `json:"key"`
@@ -288,6 +288,9 @@ func (n *ndjsonRows) parse(b []byte) (forcesync.Change, string) {
 			if err != nil || v < 0 {
 				return ch, fmt.Sprintf("version %s: want a non-negative integer", env.Version)
 			}
+			if v > forcesync.MaxVersion {
+				return ch, fmt.Sprintf("version %s: over the ceiling %d (a version that high would freeze the key)", env.Version, forcesync.MaxVersion)
+			}
 			ch.Version = v
 		}
 	} else {
@@ -307,6 +310,27 @@ func (n *ndjsonRows) parse(b []byte) (forcesync.Change, string) {
 		ch.Fields = map[string]any{}
 	}
 	return ch, ""
+}
+
+// isChangeObject tells a line in the ingest API's shape ({key, op, version,
+// fields}) from a flat record: it has fields, or it has an op and nothing
+// but those four properties (so {"key":"k","op":"disable"} is a change, as
+// REST ingest reads it, while a record with its own "op" column is data).
+func isChangeObject(obj map[string]json.RawMessage) bool {
+	if _, ok := obj["fields"]; ok {
+		return true
+	}
+	if _, ok := obj["op"]; !ok {
+		return false
+	}
+	for k := range obj {
+		switch k {
+		case "key", "op", "version", "fields":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // keyString renders a JSON key value (string or number) as the record key.
@@ -480,6 +504,10 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		baseRun = lastRun[0].ID
 	}
 
+	tally := newPushTally()
+	for _, e := range a.engines {
+		e.OnSettled(tally.add)
+	}
 	fmt.Fprintf(out, "Pushing %s as source %s through %s\n", f.file, f.source, strings.Join(mappings, ", "))
 	start := time.Now()
 	prog := newPushProgress(out, totalRows, f.progressEvery)
@@ -626,18 +654,12 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if err != nil {
 		return err
 	}
-	var sum forcesync.Run
+	var apiCalls int
 	for _, r := range runs {
 		if r.ID <= baseRun {
 			break
 		}
-		sum.Created += r.Created
-		sum.Updated += r.Updated
-		sum.Unchanged += r.Unchanged
-		sum.Deleted += r.Deleted
-		sum.Skipped += r.Skipped
-		sum.Failed += r.Failed
-		sum.APICalls += r.APICalls
+		apiCalls += r.APICalls
 	}
 	fmt.Fprintf(out, "\nAccepted %d records", accepted.Load())
 	if skip > 0 {
@@ -647,8 +669,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if n := badRows.Load(); n > int64(badShown) {
 		fmt.Fprintf(out, " (first %d listed on stderr)", badShown)
 	}
-	fmt.Fprintf(out, ".\nThis run: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, failed %d; %d API calls in %s.\n",
-		sum.Created, sum.Updated, sum.Unchanged, sum.Deleted, sum.Skipped, sum.Failed, sum.APICalls, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, ".\nThis run: %s; %d API calls in %s.\n", tally.summary(), apiCalls, time.Since(start).Round(time.Millisecond))
 
 	var failures []forcesync.RecordStatus
 	for _, m := range mappings {

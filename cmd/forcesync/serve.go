@@ -111,20 +111,26 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		return nil, err
 	}
 	var sources []string
+	sourceTokens := map[string]string{}
 	for _, s := range cfg.Sources {
 		sources = append(sources, s.Name)
+		if s.APIToken != "" {
+			sourceTokens[s.Name] = s.APIToken
+		}
 	}
 	var scimDoor http.Handler
 	if cfg.SCIM.Source != "" {
 		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
-			Token: cfg.SCIM.Token, Logger: logger.With("door", "scim")})
+			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
+			Logger: logger.With("door", "scim")})
 	}
 	var feed httpserver.ChangesFeed
 	if a.pull != nil {
 		feed = a.pull.Feed
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
-		APIToken: cfg.Server.APIToken, SCIM: scimDoor, Changes: feed, Logger: logger})
+		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
+		SCIM: scimDoor, Changes: feed, Logger: logger})
 	return a, nil
 }
 
@@ -199,7 +205,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: a.server, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.server.HTTPServer()
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
 	if ready != nil {
 		ready(ln.Addr().String())

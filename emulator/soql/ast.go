@@ -4,29 +4,52 @@ package soql
 // as Row:Column, both 1-based, columns counted in characters.
 type Pos int
 
-// Query is a parsed SELECT statement.
+// Query is a parsed SELECT statement. A parent-to-child subquery is a Query
+// too, whose From names the child relationship (Contacts).
 type Query struct {
-	Select  []SelectItem
-	From    From
-	Where   Expr // nil when there is no WHERE clause
+	Select []SelectItem
+	From   From
+	Where  Expr // nil when there is no WHERE clause
+	// With is the WITH clause's filter as written upper-case
+	// (SECURITY_ENFORCED, USER_MODE, SYSTEM_MODE); "" when absent.
+	With    string
+	GroupBy []*FieldRef
+	Having  Expr // nil when there is no HAVING clause
 	OrderBy []OrderItem
 	Limit   *Int // nil when absent
 	Offset  *Int // nil when absent
+	// For is the FOR clause upper-case (UPDATE, VIEW, REFERENCE); "" when absent.
+	For string
 }
 
-// SelectItem is one entry of the field list: a field path or a COUNT.
+// SelectItem is one entry of the field list: a field path, an aggregate
+// function, or a parent-to-child subquery.
 type SelectItem struct {
 	// Field is set for a plain field or relationship path.
 	Field *FieldRef
-	// Count is set for COUNT() and COUNT(field).
+	// Count is set for an aggregate function: COUNT(), COUNT(field),
+	// COUNT_DISTINCT, SUM, MIN, MAX, AVG.
 	Count *CountExpr
+	// Sub is set for a subquery: (SELECT LastName FROM Contacts).
+	Sub *Query
 }
 
-// CountExpr is COUNT() (Field nil) or COUNT(field) with an optional alias.
+// CountExpr is an aggregate function call with an optional alias: COUNT()
+// (Field nil), COUNT(field), COUNT_DISTINCT(field), SUM, MIN, MAX, AVG.
+// Func is upper-case; "" reads as COUNT (the zero value of older code).
 type CountExpr struct {
 	Pos   Pos
+	Func  string
 	Field *FieldRef
 	Alias string
+}
+
+// Name is the function name, upper-case.
+func (c *CountExpr) Name() string {
+	if c.Func == "" {
+		return "COUNT"
+	}
+	return c.Func
 }
 
 // FieldRef is a dotted path as written: ["Owner", "Name"] for Owner.Name.
@@ -54,9 +77,11 @@ type From struct {
 	Alias string
 }
 
-// OrderItem is one ORDER BY key.
+// OrderItem is one ORDER BY key: a field, or (in aggregate queries) an
+// aggregate function (Agg, with Field nil).
 type OrderItem struct {
 	Field *FieldRef
+	Agg   *CountExpr
 	Desc  bool
 	Nulls NullsOrder
 }
@@ -94,17 +119,20 @@ type Not struct {
 	X   Expr
 }
 
-// Compare is field op value, op one of = != < <= > >= LIKE.
+// Compare is field op value, op one of = != < <= > >= LIKE. In HAVING the
+// left side may be an aggregate function (Agg, with Field nil).
 type Compare struct {
 	Field *FieldRef
+	Agg   *CountExpr
 	Op    Op
 	OpPos Pos
 	Value Value
 }
 
-// In is field IN (values) or field NOT IN (values).
+// In is field IN (values) or field NOT IN (values); Agg as in Compare.
 type In struct {
 	Field  *FieldRef
+	Agg    *CountExpr
 	Not    bool
 	OpPos  Pos
 	Values []Value

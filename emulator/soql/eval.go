@@ -27,9 +27,12 @@ type Plan struct {
 	Object Object
 	// CountOnly is set for SELECT COUNT(): the answer is the number of rows.
 	CountOnly bool
-	// Aggregate is set when the items are COUNT(field): the answer is one
-	// AggregateResult row whose values AggregateValues computes.
+	// Aggregate is set for aggregate functions or GROUP BY: the answer is
+	// AggregateResult rows, which Groups computes (one row without GROUP BY).
 	Aggregate bool
+	// Subqueries are the parent-to-child subqueries, in SELECT order (each
+	// also has a Column with Sub set).
+	Subqueries []*SubPlan
 	// Columns are the selected items in order (empty for COUNT()).
 	Columns []*Column
 	// Limit is the LIMIT, or -1; Offset the OFFSET, or 0.
@@ -37,6 +40,21 @@ type Plan struct {
 
 	where func(Row) bool
 	order []orderKey
+	// Aggregate plans: GROUP BY readers, HAVING on a group.
+	groupBy []groupKey
+	having  func(Row) bool
+}
+
+// SubPlan is a compiled parent-to-child subquery.
+type SubPlan struct {
+	// Name is the relationship name as Salesforce spells it (Contacts),
+	// the key of the nested result.
+	Name string
+	// Child is the child object; Ref its reference field to the parent.
+	Child Object
+	Ref   *Field
+	// Plan selects, orders and limits one parent's children.
+	Plan *Plan
 }
 
 // Column is one selected item.
@@ -51,8 +69,18 @@ type Column struct {
 	Ref *Field
 	// Parent is the parent object's canonical name for a parent column.
 	Parent string
-	// Count is set for COUNT(field).
+	// Count is set for aggregate functions (COUNT(field), SUM, ...); Agg
+	// names the function.
 	Count bool
+	Agg   string
+	// Display is how the item reads in column metadata: COUNT(Id), Owner.Name.
+	Display string
+	// Refs is the chain of reference fields of a parent column, from the
+	// queried object up (Account, then Owner for Account.Owner.Name); Ref
+	// is Refs[0].
+	Refs []*Field
+	// Sub is set for a subquery column; its value is the children.
+	Sub *SubPlan
 
 	get func(Row) any
 }
@@ -74,6 +102,12 @@ type compiler struct {
 	obj    Object
 	alias  string
 	today  time.Time
+	// having is set while compiling HAVING and aggregate ORDER BY keys,
+	// where rows are groups and aggregates may appear.
+	having bool
+	plan   *Plan
+	// aggs numbers unaliased aggregates (expr0, expr1, ...).
+	aggs int
 }
 
 // Compile resolves q against schema. src is the query text, used to place
@@ -94,7 +128,14 @@ func Compile(src string, q *Query, schema Schema, opts Options) (*Plan, error) {
 	n := now().UTC()
 	c := &compiler{src: src, schema: schema, obj: obj, alias: q.From.Alias,
 		today: time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)}
+	return c.compile(q, obj)
+}
+
+// compile builds the plan of q (the top query, or a subquery with obj its
+// child object).
+func (c *compiler) compile(q *Query, obj Object) (*Plan, error) {
 	p := &Plan{Query: q, Object: obj, Limit: -1}
+	c.plan = p
 	if q.Limit != nil {
 		p.Limit = q.Limit.Value
 	}
@@ -111,8 +152,21 @@ func Compile(src string, q *Query, schema Schema, opts Options) (*Plan, error) {
 		}
 		p.where = w
 	}
+	if err := c.groupClauses(p, q); err != nil { // aggregate.go
+		return nil, err
+	}
 	for _, o := range q.OrderBy {
-		col, err := c.resolve(o.Field)
+		var col *Column
+		var err error
+		if p.Aggregate {
+			c.having = true
+			col, err = c.operand(o.Field, o.Agg)
+			c.having = false
+		} else if o.Agg != nil {
+			err = errAt(c.src, o.Agg.Pos, CodeMalformedQuery, "Ordered field must be grouped or aggregated: %s", o.Agg.Name())
+		} else {
+			col, err = c.resolve(o.Field)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -131,30 +185,34 @@ func Compile(src string, q *Query, schema Schema, opts Options) (*Plan, error) {
 func (c *compiler) selectList(p *Plan, q *Query) error {
 	seen := map[string]bool{}
 	var plain *FieldRef
-	expr := 0
 	for _, it := range q.Select {
-		if it.Count != nil {
-			if it.Count.Field == nil {
-				if len(q.Select) > 1 {
-					return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "COUNT() must be the only element in the SELECT list")
-				}
-				p.CountOnly = true
-				continue
-			}
-			col, err := c.resolve(it.Count.Field)
+		switch {
+		case it.Sub != nil:
+			col, err := c.subquery(p, it.Sub)
 			if err != nil {
 				return err
 			}
-			alias := it.Count.Alias
-			if alias == "" {
-				alias = "expr" + strconv.Itoa(expr)
-				expr++
+			p.Columns = append(p.Columns, col)
+			continue
+		case it.Count != nil && it.Count.Field == nil:
+			if len(q.Select) > 1 {
+				return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "COUNT() must be the only element in the SELECT list")
 			}
-			if seen[strings.ToLower(alias)] {
-				return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "duplicate alias: %s", alias)
+			if len(q.GroupBy) > 0 {
+				// UNCONFIRMED wording.
+				return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "COUNT() cannot be used with GROUP BY; use COUNT(field)")
 			}
-			seen[strings.ToLower(alias)] = true
-			col.Path, col.Count = alias, true
+			p.CountOnly = true
+			continue
+		case it.Count != nil:
+			col, err := c.aggregateColumn(it.Count)
+			if err != nil {
+				return err
+			}
+			if seen[strings.ToLower(col.Path)] {
+				return errAt(c.src, it.Count.Pos, CodeMalformedQuery, "duplicate alias: %s", col.Path)
+			}
+			seen[strings.ToLower(col.Path)] = true
 			p.Aggregate = true
 			p.Columns = append(p.Columns, col)
 			continue
@@ -172,62 +230,98 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 		}
 		p.Columns = append(p.Columns, col)
 	}
-	if p.Aggregate && plain != nil {
+	if len(q.GroupBy) > 0 {
+		p.Aggregate = true
+	}
+	if p.Aggregate && plain != nil && len(q.GroupBy) == 0 {
 		return errAt(c.src, plain.Pos, CodeMalformedQuery, "Field must be grouped or aggregated: %s", plain.String())
+	}
+	if p.Aggregate && len(p.Subqueries) > 0 {
+		return errAt(c.src, q.From.Pos, CodeMalformedQuery, "Subqueries cannot be used with aggregate functions or GROUP BY")
 	}
 	return nil
 }
 
-// resolve turns a field path into a Column with its reader.
+// maxParentDepth is how many relationships a path may cross (Salesforce's
+// limit for parent-to-child... child-to-parent paths is five).
+const maxParentDepth = 5
+
+// resolve turns a field path into a Column with its reader: a field of the
+// object, or a field of a parent reached through up to five relationships
+// (Contact.Account.Owner.Name on Case).
 func (c *compiler) resolve(f *FieldRef) (*Column, error) {
 	path := f.Path
 	if len(path) > 1 && (strings.EqualFold(path[0], c.obj.Name()) || c.alias != "" && strings.EqualFold(path[0], c.alias)) {
 		path = path[1:]
 	}
-	switch len(path) {
-	case 1:
+	if len(path) == 1 {
 		fd := c.obj.Field(path[0])
 		if fd == nil {
 			return nil, c.noSuchColumn(f, path[0], c.obj.Name())
 		}
-		return &Column{Path: fd.Name, Field: fd, get: func(r Row) any { return r.Get(fd) }}, nil
-	case 2:
-		ref := c.obj.Relationship(path[0])
-		if ref == nil || len(ref.ReferenceTo) == 0 {
-			return nil, errAt(c.src, f.Pos, CodeInvalidField,
-				"Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", path[0])
-		}
-		var fd *Field
-		parent := ""
-		for _, t := range ref.ReferenceTo {
-			if po := c.schema.Object(t); po != nil {
-				if parent == "" {
-					parent = po.Name()
-				}
-				if fd = po.Field(path[1]); fd != nil {
-					parent = po.Name()
-					break
-				}
-			}
-		}
-		if fd == nil {
-			if parent == "" {
-				parent = ref.ReferenceTo[0]
-			}
-			return nil, c.noSuchColumn(f, path[1], parent)
-		}
-		return &Column{
-			Path: ref.RelationshipName + "." + fd.Name, Field: fd, Ref: ref, Parent: parent,
-			get: func(r Row) any {
-				if pr := r.Parent(ref); pr != nil {
-					return pr.Get(fd)
-				}
-				return nil
-			},
-		}, nil
+		return &Column{Path: fd.Name, Display: fd.Name, Field: fd, get: func(r Row) any { return r.Get(fd) }}, nil
 	}
-	return nil, errAt(c.src, f.Pos, CodeInvalidField,
-		"Didn't understand relationship '%s' in field path. The emulator resolves one level of parent relationship.", strings.Join(path[:len(path)-1], "."))
+	if len(path)-1 > maxParentDepth {
+		return nil, errAt(c.src, f.Pos, CodeMalformedQuery,
+			"SOQL statements cannot query relationships that are more than %d levels away from the root entity object.", maxParentDepth)
+	}
+	refs, fd, parent, err := c.walk(f, c.obj, path)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(refs)+1)
+	for i, r := range refs {
+		names[i] = r.RelationshipName
+	}
+	names[len(refs)] = fd.Name
+	get := func(r Row) any {
+		for _, ref := range refs {
+			if r = r.Parent(ref); r == nil {
+				return nil
+			}
+		}
+		return r.Get(fd)
+	}
+	p := strings.Join(names, ".")
+	return &Column{Path: p, Display: p, Field: fd, Ref: refs[0], Refs: refs, Parent: parent, get: get}, nil
+}
+
+// walk follows path (relationships, then a field) from obj. With a
+// polymorphic reference (Owner: Group or User) the first target on which
+// the rest of the path resolves wins.
+func (c *compiler) walk(f *FieldRef, obj Object, path []string) ([]*Field, *Field, string, error) {
+	ref := obj.Relationship(path[0])
+	if ref == nil || len(ref.ReferenceTo) == 0 {
+		return nil, nil, "", errAt(c.src, f.Pos, CodeInvalidField,
+			"Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", path[0])
+	}
+	var firstErr error
+	for _, t := range ref.ReferenceTo {
+		po := c.schema.Object(t)
+		if po == nil {
+			continue
+		}
+		if len(path) == 2 {
+			if fd := po.Field(path[1]); fd != nil {
+				return []*Field{ref}, fd, po.Name(), nil
+			}
+			if firstErr == nil {
+				firstErr = c.noSuchColumn(f, path[1], po.Name())
+			}
+			continue
+		}
+		refs, fd, parent, err := c.walk(f, po, path[1:])
+		if err == nil {
+			return append([]*Field{ref}, refs...), fd, parent, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = c.noSuchColumn(f, path[1], ref.ReferenceTo[0])
+	}
+	return nil, nil, "", firstErr
 }
 
 func (c *compiler) noSuchColumn(f *FieldRef, name, entity string) *Error {
@@ -291,7 +385,7 @@ func (c *compiler) expr(x Expr) (func(Row) bool, error) {
 type cmpFn func(v any) (c int, ok bool)
 
 func (c *compiler) compare(x *Compare) (func(Row) bool, error) {
-	col, err := c.resolve(x.Field)
+	col, err := c.operand(x.Field, x.Agg)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +442,7 @@ func (c *compiler) compare(x *Compare) (func(Row) bool, error) {
 }
 
 func (c *compiler) in(x *In) (func(Row) bool, error) {
-	col, err := c.resolve(x.Field)
+	col, err := c.operand(x.Field, x.Agg)
 	if err != nil {
 		return nil, err
 	}
@@ -716,21 +810,14 @@ func (p *Plan) Select(rows iter.Seq[Row]) []Row {
 	return out
 }
 
-// AggregateValues computes the COUNT(field) columns over the selected rows:
-// each counts the rows whose field is not null.
+// AggregateValues computes the columns of an aggregate plan without GROUP
+// BY over the selected rows: its one AggregateResult row.
 func (p *Plan) AggregateValues(rows []Row) []any {
-	out := make([]any, len(p.Columns))
-	for i, c := range p.Columns {
-		null := nullTest(typeOf(c.Field.Type))
-		n := 0
-		for _, r := range rows {
-			if !null(c.get(r)) {
-				n++
-			}
-		}
-		out[i] = n
+	g := p.Groups(rows)
+	if len(g) == 0 {
+		return make([]any, len(p.Columns))
 	}
-	return out
+	return g[0]
 }
 
 func (p *Plan) compareRows(a, b Row) int {

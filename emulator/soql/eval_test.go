@@ -254,3 +254,43 @@ func TestID18(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompile compiles and runs whatever parses against the fake schema:
+// no query may panic the compiler or the evaluator (aggregates, HAVING,
+// subqueries and parent paths included).
+func FuzzCompile(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Add("SELECT Status, COUNT(Id), MAX(SystemModstamp), SUM(Score__c) s FROM Lead GROUP BY Status HAVING COUNT(Id) > 0 AND Status != null ORDER BY COUNT(Id) DESC, Status LIMIT 2 OFFSET 1")
+	f.Add("SELECT Owner.Name, COUNT_DISTINCT(Email), AVG(NumberOfEmployees) FROM Lead GROUP BY Owner.Name")
+	f.Fuzz(func(t *testing.T, src string) {
+		q, err := Parse(src)
+		if err != nil {
+			return
+		}
+		p, err := Compile(src, q, newFakeSchema(), Options{Now: func() time.Time { return ts("2024-05-01T12:00:00Z") }})
+		if err != nil {
+			var se *Error
+			if !errors.As(err, &se) || se.Code == "" {
+				t.Fatalf("Compile(%q) error %#v is not an *Error", src, err)
+			}
+			return
+		}
+		rows := p.Select(seqOf(fixtureRows()))
+		if p.Aggregate {
+			for _, g := range p.Groups(rows) {
+				if len(g) != len(p.Columns) {
+					t.Fatalf("%q: group of %d values for %d columns", src, len(g), len(p.Columns))
+				}
+			}
+		}
+		for _, r := range rows {
+			for _, c := range p.Columns {
+				if c.Sub == nil && !c.Count {
+					_ = c.Value(r)
+				}
+			}
+		}
+	})
+}

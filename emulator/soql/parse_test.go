@@ -28,7 +28,12 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT Id FROM Lead OFFSET 2001", CodeNumberOutsideRange, ""},
 		{"SELECT Id FROM Lead WHERE d = 2024-02-30", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead WHERE Id IN (SELECT Id FROM Lead)", CodeMalformedQuery, ""},
-		{"SELECT Id FROM Lead GROUP BY Id", CodeMalformedQuery, ""},
+		{"SELECT Id FROM Lead GROUP BY", CodeMalformedQuery, ""},
+		{"SELECT Id FROM Lead WITH SHARING", CodeMalformedQuery, ""},
+		{"SELECT Id FROM Lead FOR DELETE", CodeMalformedQuery, ""},
+		{"SELECT Id, (SELECT Id, (SELECT Id FROM Cases) FROM Contacts) FROM Account", CodeMalformedQuery, ""},
+		{"SELECT Id FROM Lead WHERE COUNT(Id) IN (1)", CodeMalformedQuery, ""},
+		{"SELECT SUM() FROM Lead", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead WHERE Name = 'x' #", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead ORDER BY Name NULLS", CodeMalformedQuery, ""},
 		{"", CodeMalformedQuery, "\n\n^\nERROR at Row:1:Column:1\nunexpected token: '<EOF>'"},
@@ -64,6 +69,11 @@ func TestParsePrint(t *testing.T) {
 			"SELECT Id FROM Lead WHERE n LIKE 'a\\%b%' AND d >= 2024-01-31 AND t < 2024-01-01T10:00:00+02:00"},
 		{"SELECT Id FROM Lead WHERE CreatedDate = last_n_days : 30 OR d = today",
 			"SELECT Id FROM Lead WHERE CreatedDate = LAST_N_DAYS:30 OR d = TODAY"},
+		{"select LeadSource, count(id), sum(AnnualRevenue) total, count_distinct(Email) from Lead where IsConverted = false with security_enforced group by LeadSource having count(Id) > 1 and LeadSource != null order by count(Id) desc, LeadSource limit 5",
+			"SELECT LeadSource, COUNT(id), SUM(AnnualRevenue) total, COUNT_DISTINCT(Email) FROM Lead WHERE IsConverted = false WITH SECURITY_ENFORCED GROUP BY LeadSource HAVING COUNT(Id) > 1 AND LeadSource != null ORDER BY COUNT(Id) DESC, LeadSource ASC LIMIT 5"},
+		{"SELECT Name, (select LastName from Contacts where Email != null order by LastName limit 3) FROM Account for update",
+			"SELECT Name, (SELECT LastName FROM Contacts WHERE Email != null ORDER BY LastName ASC LIMIT 3) FROM Account FOR UPDATE"},
+		{"SELECT Contact.Account.Owner.Name FROM Case", "SELECT Contact.Account.Owner.Name FROM Case"},
 		{"SELECT Id FROM Lead ORDER BY a, b desc, c asc nulls last, d DESC NULLS FIRST LIMIT 10 OFFSET 5",
 			"SELECT Id FROM Lead ORDER BY a ASC, b DESC, c ASC NULLS LAST, d DESC NULLS FIRST LIMIT 10 OFFSET 5"},
 	}
@@ -93,6 +103,9 @@ var fuzzSeeds = []string{
 	"SELECT Id FROM Lead WHERE d = LAST_N_DAYS:7 AND e != YESTERDAY AND s = '\\u00e9\\n\\t\\\\\\''",
 	"select id from lead l where l.name = null offset 3",
 	"SELECT Id FROM Lead WHERE x NOT IN (null, true, 1.5, .5, +3) OR y <> 2024-02-29",
+	"SELECT LeadSource, COUNT(Id) n, MAX(CreatedDate), AVG(AnnualRevenue) FROM Lead GROUP BY LeadSource HAVING COUNT(Id) > 2 ORDER BY COUNT(Id) DESC LIMIT 3",
+	"SELECT Id, (SELECT LastName FROM Contacts WHERE Email LIKE '%@x.com' ORDER BY LastName LIMIT 5) FROM Account WITH SECURITY_ENFORCED FOR UPDATE",
+	"SELECT Contact.Account.Owner.Name, COUNT_DISTINCT(Email) FROM Case GROUP BY Contact.Account.Owner.Name FOR VIEW",
 }
 
 func FuzzParse(f *testing.F) {

@@ -89,13 +89,47 @@ func (p *parser) expect(k tokKind) (token, error) {
 }
 
 func (p *parser) query() (*Query, error) {
+	q, err := p.queryBody(false)
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != tEOF {
+		return nil, p.unexpected(t)
+	}
+	return q, nil
+}
+
+// aggFuncs are the aggregate functions served.
+var aggFuncs = map[string]bool{"COUNT": true, "COUNT_DISTINCT": true, "SUM": true, "MIN": true, "MAX": true, "AVG": true}
+
+// atAggregate reports whether an aggregate function call starts here.
+func (p *parser) atAggregate() bool {
+	t := p.peek()
+	return t.kind == tIdent && aggFuncs[strings.ToUpper(t.text)] && p.peekN(1).kind == tLParen
+}
+
+// queryBody parses SELECT ... up to the end of its clauses. sub is set for
+// a parent-to-child subquery, which has no GROUP BY, HAVING, OFFSET, FOR
+// nor nested subqueries.
+func (p *parser) queryBody(sub bool) (*Query, error) {
 	q := &Query{}
 	if err := p.expectKeyword("SELECT"); err != nil {
 		return nil, err
 	}
 	for {
-		item, err := p.selectItem()
-		if err != nil {
+		var item SelectItem
+		var err error
+		if t := p.peek(); t.kind == tLParen && !sub {
+			p.advance()
+			inner, err := p.queryBody(true)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := p.expect(tRParen); err != nil {
+				return nil, err
+			}
+			item = SelectItem{Sub: inner}
+		} else if item, err = p.selectItem(); err != nil {
 			return nil, err
 		}
 		q.Select = append(q.Select, item)
@@ -121,6 +155,40 @@ func (p *parser) query() (*Query, error) {
 			return nil, err
 		}
 	}
+	if isKeyword(p.peek(), "WITH") && !sub {
+		p.advance()
+		t := p.peek()
+		switch up := strings.ToUpper(t.text); {
+		case t.kind == tIdent && (up == "SECURITY_ENFORCED" || up == "USER_MODE" || up == "SYSTEM_MODE"):
+			q.With = up
+			p.advance()
+		default:
+			return nil, p.unexpected(t)
+		}
+	}
+	if isKeyword(p.peek(), "GROUP") && !sub {
+		p.advance()
+		if err := p.expectKeyword("BY"); err != nil {
+			return nil, err
+		}
+		for {
+			f, err := p.fieldRef()
+			if err != nil {
+				return nil, err
+			}
+			q.GroupBy = append(q.GroupBy, f)
+			if p.peek().kind != tComma {
+				break
+			}
+			p.advance()
+		}
+		if isKeyword(p.peek(), "HAVING") {
+			p.advance()
+			if q.Having, err = p.condition(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if isKeyword(p.peek(), "ORDER") {
 		p.advance()
 		if err := p.expectKeyword("BY"); err != nil {
@@ -144,7 +212,7 @@ func (p *parser) query() (*Query, error) {
 			return nil, err
 		}
 	}
-	if isKeyword(p.peek(), "OFFSET") {
+	if isKeyword(p.peek(), "OFFSET") && !sub {
 		p.advance()
 		if q.Offset, err = p.integer(); err != nil {
 			return nil, err
@@ -153,8 +221,16 @@ func (p *parser) query() (*Query, error) {
 			return nil, errAt(p.src, q.Offset.Pos, CodeNumberOutsideRange, "Maximum SOQL offset allowed is %d", MaxOffset)
 		}
 	}
-	if t := p.peek(); t.kind != tEOF {
-		return nil, p.unexpected(t)
+	if isKeyword(p.peek(), "FOR") && !sub {
+		p.advance()
+		t := p.peek()
+		switch up := strings.ToUpper(t.text); {
+		case t.kind == tIdent && (up == "UPDATE" || up == "VIEW" || up == "REFERENCE"):
+			q.For = up
+			p.advance()
+		default:
+			return nil, p.unexpected(t)
+		}
 	}
 	return q, nil
 }
@@ -185,23 +261,32 @@ func (p *parser) fieldRef() (*FieldRef, error) {
 	return f, nil
 }
 
+// aggregate parses FUNC(field) or COUNT(); alias reads an optional alias.
+func (p *parser) aggregate(alias bool) (*CountExpr, error) {
+	t := p.advance()
+	p.advance() // (
+	c := &CountExpr{Pos: t.pos, Func: strings.ToUpper(t.text)}
+	if p.peek().kind != tRParen || c.Func != "COUNT" {
+		f, err := p.fieldRef()
+		if err != nil {
+			return nil, err
+		}
+		c.Field = f
+	}
+	if _, err := p.expect(tRParen); err != nil {
+		return nil, err
+	}
+	if t := p.peek(); alias && c.Field != nil && t.kind == tIdent && !reserved[strings.ToUpper(t.text)] {
+		c.Alias = p.advance().text
+	}
+	return c, nil
+}
+
 func (p *parser) selectItem() (SelectItem, error) {
-	if t := p.peek(); isKeyword(t, "COUNT") && p.peekN(1).kind == tLParen {
-		p.advance()
-		p.advance()
-		c := &CountExpr{Pos: t.pos}
-		if p.peek().kind != tRParen {
-			f, err := p.fieldRef()
-			if err != nil {
-				return SelectItem{}, err
-			}
-			c.Field = f
-		}
-		if _, err := p.expect(tRParen); err != nil {
+	if p.atAggregate() {
+		c, err := p.aggregate(true)
+		if err != nil {
 			return SelectItem{}, err
-		}
-		if t := p.peek(); c.Field != nil && t.kind == tIdent && !reserved[strings.ToUpper(t.text)] {
-			c.Alias = p.advance().text
 		}
 		return SelectItem{Count: c}, nil
 	}
@@ -213,11 +298,20 @@ func (p *parser) selectItem() (SelectItem, error) {
 }
 
 func (p *parser) orderItem() (OrderItem, error) {
-	f, err := p.fieldRef()
-	if err != nil {
-		return OrderItem{}, err
+	var o OrderItem
+	if p.atAggregate() {
+		c, err := p.aggregate(false)
+		if err != nil {
+			return OrderItem{}, err
+		}
+		o.Agg = c
+	} else {
+		f, err := p.fieldRef()
+		if err != nil {
+			return OrderItem{}, err
+		}
+		o.Field = f
 	}
-	o := OrderItem{Field: f}
 	if t := p.peek(); isKeyword(t, "ASC") {
 		p.advance()
 	} else if isKeyword(t, "DESC") {
@@ -310,12 +404,32 @@ func (p *parser) unary() (Expr, error) {
 }
 
 func (p *parser) predicate() (Expr, error) {
-	f, err := p.fieldRef()
+	var f *FieldRef
+	var agg *CountExpr
+	var err error
+	if p.atAggregate() {
+		agg, err = p.aggregate(false)
+	} else {
+		f, err = p.fieldRef()
+	}
 	if err != nil {
 		return nil, err
 	}
 	t := p.peek()
 	switch {
+	case agg != nil && t.kind == tOp:
+		p.advance()
+		op := Op(t.text)
+		if op == "<>" {
+			op = OpNe
+		}
+		v, err := p.value(false)
+		if err != nil {
+			return nil, err
+		}
+		return &Compare{Agg: agg, Op: op, OpPos: t.pos, Value: v}, nil
+	case agg != nil:
+		return nil, p.unexpected(t)
 	case t.kind == tOp:
 		p.advance()
 		op := Op(t.text)

@@ -10,21 +10,35 @@ import (
 // condition needs them. Parsing the output yields an equal Query.
 func (q *Query) String() string {
 	var b strings.Builder
+	q.write(&b)
+	return b.String()
+}
+
+func (c *CountExpr) write(b *strings.Builder) {
+	b.WriteString(c.Name() + "(")
+	if c.Field != nil {
+		b.WriteString(c.Field.String())
+	}
+	b.WriteString(")")
+}
+
+func (q *Query) write(b *strings.Builder) {
 	b.WriteString("SELECT ")
 	for i, it := range q.Select {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if it.Count != nil {
-			b.WriteString("COUNT(")
-			if it.Count.Field != nil {
-				b.WriteString(it.Count.Field.String())
-			}
-			b.WriteString(")")
+		switch {
+		case it.Sub != nil:
+			b.WriteByte('(')
+			it.Sub.write(b)
+			b.WriteByte(')')
+		case it.Count != nil:
+			it.Count.write(b)
 			if it.Count.Alias != "" {
 				b.WriteString(" " + it.Count.Alias)
 			}
-		} else {
+		default:
 			b.WriteString(it.Field.String())
 		}
 	}
@@ -34,7 +48,22 @@ func (q *Query) String() string {
 	}
 	if q.Where != nil {
 		b.WriteString(" WHERE ")
-		writeExpr(&b, q.Where, false)
+		writeExpr(b, q.Where, false)
+	}
+	if q.With != "" {
+		b.WriteString(" WITH " + q.With)
+	}
+	for i, g := range q.GroupBy {
+		if i == 0 {
+			b.WriteString(" GROUP BY ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(g.String())
+	}
+	if q.Having != nil {
+		b.WriteString(" HAVING ")
+		writeExpr(b, q.Having, false)
 	}
 	for i, o := range q.OrderBy {
 		if i == 0 {
@@ -42,7 +71,11 @@ func (q *Query) String() string {
 		} else {
 			b.WriteString(", ")
 		}
-		b.WriteString(o.Field.String())
+		if o.Agg != nil {
+			o.Agg.write(b)
+		} else {
+			b.WriteString(o.Field.String())
+		}
 		if o.Desc {
 			b.WriteString(" DESC")
 		} else {
@@ -61,7 +94,9 @@ func (q *Query) String() string {
 	if q.Offset != nil {
 		b.WriteString(" OFFSET " + strconv.Itoa(q.Offset.Value))
 	}
-	return b.String()
+	if q.For != "" {
+		b.WriteString(" FOR " + q.For)
+	}
 }
 
 // writeExpr prints x; nested wraps a *Logical in parentheses.
@@ -88,7 +123,11 @@ func writeExpr(b *strings.Builder, x Expr, nested bool) {
 		b.WriteString("NOT ")
 		writeExpr(b, x.X, true)
 	case *Compare:
-		b.WriteString(x.Field.String())
+		if x.Agg != nil {
+			x.Agg.write(b)
+		} else {
+			b.WriteString(x.Field.String())
+		}
 		b.WriteByte(' ')
 		b.WriteString(string(x.Op))
 		b.WriteByte(' ')

@@ -18,6 +18,16 @@ type Object interface {
 	Relationship(name string) *Field
 }
 
+// ChildRelationships is implemented by Objects that serve parent-to-child
+// subqueries: (SELECT LastName FROM Contacts) on Account.
+type ChildRelationships interface {
+	// ChildRelationship returns the child object and the child's reference
+	// field pointing at this object for a relationship name
+	// (case-insensitive), with the name's canonical spelling; nil when
+	// there is none.
+	ChildRelationship(name string) (child Object, ref *Field, canonical string)
+}
+
 // Field describes one field. Type is the describe type ("string", "id",
 // "reference", "double", "boolean", "date", "datetime", ...).
 type Field struct {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/forcesync/forcesync"
+)
+
+// TestExitCodes checks the one table from error codes to exit codes, and
+// that wrapping keeps the code.
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{fmt.Errorf("plain"), 1},
+		{usageError{fmt.Errorf("--x")}, 2},
+		{forcesync.Errorf(forcesync.EInvalid, "bad"), 3},
+		{fmt.Errorf("wrapped: %w", forcesync.Errorf(forcesync.ENotFound, "no")), 4},
+		{forcesync.Errorf(forcesync.EConflict, "busy"), 5},
+		{forcesync.Errorf(forcesync.EUnauthorized, "who"), 6},
+		{forcesync.Errorf(forcesync.EUnavailable, "down"), 7},
+		{forcesync.Errorf(forcesync.EInternal, "bug"), 1},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+	// Every domain code has its row.
+	for _, c := range []string{forcesync.EInvalid, forcesync.ENotFound, forcesync.EConflict, forcesync.EUnauthorized, forcesync.EUnavailable, forcesync.EInternal} {
+		if _, ok := exitCodes[c]; !ok {
+			t.Errorf("no exit code for %q", c)
+		}
+	}
+}
+
+// TestExitCodeThroughRun checks the table is what run's errors meet: a bad
+// config file is exit 3, a flag cobra cannot parse is exit 2.
+func TestExitCodeThroughRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(cfg, []byte("version: 1\nsurprise: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(string) string { return "" }
+	err := run(context.Background(), []string{"serve", "--config", cfg}, getenv, strings.NewReader(""), io.Discard, io.Discard)
+	if got := exitCode(err); got != exitInvalid {
+		t.Errorf("bad config: %v, exit %d, want %d", err, got, exitInvalid)
+	}
+	err = run(context.Background(), []string{"serve", "--no-such-flag"}, getenv, strings.NewReader(""), io.Discard, io.Discard)
+	if got := exitCode(err); got != exitUsage {
+		t.Errorf("unknown flag: %v, exit %d, want %d", err, got, exitUsage)
+	}
+}

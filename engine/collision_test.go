@@ -1,0 +1,124 @@
+package engine_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/sqlite"
+)
+
+// newRigEmu is newRig with an emulator config of the test's own.
+func newRigEmu(t *testing.T, emuCfg emulator.Config, cfg engine.Config, mappings ...forcesync.Mapping) *rig {
+	t.Helper()
+	ctx := context.Background()
+	emu, err := emulator.New(emuCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	api := &engine.SalesforceAPI{}
+	client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: srv.URL,
+		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
+			Username: "admin@forcesync.local", Password: "forcesync"},
+		Hooks: salesforce.Hooks{OnCall: api.CountCall}, Retry: salesforce.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Client = client
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	eng, err := engine.New(ctx, store, api, mappings, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t: t, emu: emu, store: store, api: api, eng: eng}
+}
+
+func leadsByKey(r *rig, field string) map[string]string {
+	out := map[string]string{}
+	for _, rec := range r.query("SELECT " + field + ", LastName FROM Lead") {
+		out[rec[field].(string)] = rec["LastName"].(string)
+	}
+	return out
+}
+
+// TestKeysDifferingOnlyInCase checks that two keys Salesforce's
+// case-insensitive External ID field cannot tell apart are not merged into
+// one Lead with both reported synced: in one batch (Collections and Bulk)
+// the first is pushed and the second held with KEY_COLLISION naming the
+// first; a later key colliding with a bound one is held too, without a
+// call; a case-sensitive field keeps them apart and pushes both.
+func TestKeysDifferingOnlyInCase(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  engine.Config
+	}{
+		{"collections", engine.Config{BulkThreshold: -1}},
+		{"bulk", engine.Config{BulkThreshold: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := leadByExtID()
+			m.Filter = ""
+			r := newRig(t, tc.cfg, m)
+			r.accept("contact", contact("sbulk-00005", "Lower", "l@example.com", 60), contact("SBULK-00005", "Upper", "u@example.com", 60),
+				contact("sbulk-00006", "Plain", "p@example.com", 60))
+			r.drain()
+			// Accepted together, the first in key order goes ahead.
+			if got := leadsByKey(r, "Forcesync_Key__c"); len(got) != 2 || got["SBULK-00005"] != "Upper" || got["sbulk-00006"] != "Plain" {
+				t.Fatalf("leads %v", got)
+			}
+			if st := r.status("contact", "SBULK-00005"); st.State != forcesync.StateSynced {
+				t.Fatalf("first key: %+v", st)
+			}
+			st := r.status("contact", "sbulk-00005")
+			if st.State != forcesync.StateHeld || st.Error == nil || st.Error.Code != "KEY_COLLISION" || !strings.Contains(st.Error.Message, "key SBULK-00005") {
+				t.Fatalf("second key: %+v %+v", st, st.Error)
+			}
+			// A later key colliding with a bound one: held, no call.
+			before := r.calls()
+			r.accept("contact", contact("Sbulk-00005", "Later", "x@example.com", 60))
+			r.drain()
+			st = r.status("contact", "Sbulk-00005")
+			if st.State != forcesync.StateHeld || st.Error == nil || st.Error.Code != "KEY_COLLISION" || !strings.Contains(st.Error.Message, "key SBULK-00005") {
+				t.Fatalf("later key: %+v %+v", st, st.Error)
+			}
+			if n := r.calls() - before; n != 0 {
+				t.Fatalf("%d calls for a held collision", n)
+			}
+			if got := leadsByKey(r, "Forcesync_Key__c"); got["SBULK-00005"] != "Upper" {
+				t.Fatalf("the bound Lead was overwritten: %v", got)
+			}
+		})
+	}
+	t.Run("case-sensitive field", func(t *testing.T) {
+		m := leadByExtID()
+		m.Filter = ""
+		m.Match.Field = "Strict_Key__c"
+		r := newRigEmu(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
+			{Name: "Strict_Key__c", Type: "string", Length: 40, ExternalID: true, Unique: true, CaseSensitive: true}}}}},
+			engine.Config{BulkThreshold: -1}, m)
+		r.accept("contact", contact("abc", "Lower", "l@example.com", 60), contact("ABC", "Upper", "u@example.com", 60))
+		r.drain()
+		got := leadsByKey(r, "Strict_Key__c")
+		var keys []string
+		for k := range got {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.Join(keys, ",") != "ABC,abc" || r.status("contact", "ABC").State != forcesync.StateSynced {
+			t.Fatalf("leads %v", got)
+		}
+	})
+}

@@ -1,0 +1,37 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/forcesync/forcesync"
+)
+
+var _ forcesync.BindingsByFoldedKey = (*Store)(nil)
+
+// FoldedBindings implements forcesync.BindingsByFoldedKey through the
+// (mapping, lower(key)) index.
+func (s *Store) FoldedBindings(ctx context.Context, mapping string, keys []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT q.k, b.key FROM unnest($2::text[]) AS q(k)
+		JOIN bindings b ON b.mapping = $1 AND lower(b.key) = lower(q.k) AND b.key <> q.k AND b.sf_id <> ''
+		ORDER BY 1, 2`, mapping, keys)
+	if err != nil {
+		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, b string
+		if err := rows.Scan(&k, &b); err != nil {
+			return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+		}
+		out[k] = append(out[k], b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+	}
+	return out, nil
+}
