@@ -35,7 +35,12 @@ func (d *during) CommitPull(ctx context.Context, c *forcesync.PullCommit) error 
 // (no loop).
 func TestTwoWayConverges(t *testing.T) {
 	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == "100" {
-		_ = f.Value.Set("12") // seconds, not minutes, in the default run
+		// Seconds, not minutes, in the default run; -rapid.checks=N for more.
+		n := "12"
+		if raceBuild {
+			n = "3"
+		}
+		_ = f.Value.Set(n)
 	}
 	for _, policy := range []forcesync.ConflictPolicy{forcesync.AppWins, forcesync.SalesforceWins, forcesync.NewestWins} {
 		t.Run(string(policy), func(t *testing.T) {
