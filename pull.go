@@ -65,7 +65,16 @@ type Watermark struct {
 	Mapping string
 	Instant time.Time
 	Seen    map[string]time.Time
+	// Gen counts the commits that moved it. A PullCommit carries the Gen
+	// its puller read; the store refuses it with ErrPullOvertaken when
+	// another puller (a replica) committed since.
+	Gen int64
 }
+
+// ErrPullOvertaken is CommitPull's answer when the watermark moved since
+// the puller read it: another replica pulled the same changes; this one
+// stops its poll.
+var ErrPullOvertaken = &Error{Code: EConflict, Message: "another puller moved the watermark first"}
 
 // PulledOp is what a pulled change did.
 type PulledOp string
@@ -138,7 +147,8 @@ type PushNote struct {
 type PullCommit struct {
 	Mapping string
 	Source  string
-	// Watermark is stored (it moves only with the records it covers).
+	// Watermark is stored (it moves only with the records it covers), if
+	// the stored one is still at Watermark.Gen; it is then at Gen+1.
 	Watermark Watermark
 	Records   []PulledRecord
 	// Queue names the push mappings whose outbox gets the keys whose source

@@ -16,16 +16,16 @@ var _ forcesync.PullStore = (*Store)(nil)
 // Watermark implements forcesync.PullStore.
 func (s *Store) Watermark(ctx context.Context, mapping string) (forcesync.Watermark, error) {
 	wm := forcesync.Watermark{Mapping: mapping, Seen: map[string]time.Time{}}
-	var instant int64
+	var instant, gen int64
 	var seen string
-	err := s.pool.QueryRow(ctx, `SELECT instant, seen FROM pull_watermarks WHERE mapping = $1`, mapping).Scan(&instant, &seen)
+	err := s.pool.QueryRow(ctx, `SELECT instant, seen, gen FROM pull_watermarks WHERE mapping = $1`, mapping).Scan(&instant, &seen, &gen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return wm, nil
 	}
 	if err != nil {
 		return wm, fmt.Errorf("watermark %s: %w", mapping, err)
 	}
-	wm.Instant = fromMS(instant)
+	wm.Instant, wm.Gen = fromMS(instant), gen
 	wm.Seen, err = storeplan.DecodeSeen(seen)
 	return wm, err
 }
@@ -100,6 +100,15 @@ func (s *Store) CommitPull(ctx context.Context, c *forcesync.PullCommit) error {
 	var stale error
 	err = s.inTx(ctx, "commit pull", func(tx pgx.Tx) error {
 		stale = nil
+		var gen int64
+		err := tx.QueryRow(ctx, `SELECT gen FROM pull_watermarks WHERE mapping = $1 FOR UPDATE`, c.Mapping).Scan(&gen)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if gen != c.Watermark.Gen {
+			stale = forcesync.ErrPullOvertaken
+			return stale
+		}
 		for i := range c.Records {
 			if orig[i] != nil {
 				cp := *orig[i]
@@ -113,9 +122,9 @@ func (s *Store) CommitPull(ctx context.Context, c *forcesync.PullCommit) error {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO pull_watermarks (mapping, instant, seen, updated) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (mapping) DO UPDATE SET instant = excluded.instant, seen = excluded.seen, updated = excluded.updated`,
-			c.Mapping, ms(c.Watermark.Instant), seen, now)
+		_, err = tx.Exec(ctx, `INSERT INTO pull_watermarks (mapping, instant, seen, updated, gen) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (mapping) DO UPDATE SET instant = excluded.instant, seen = excluded.seen, updated = excluded.updated, gen = excluded.gen`,
+			c.Mapping, ms(c.Watermark.Instant), seen, now, gen+1)
 		return err
 	})
 	if stale != nil {

@@ -76,6 +76,9 @@ type Stats struct {
 	Deleted   int
 	Merged    int
 	Conflicts int
+	// Overtaken: another puller (a replica sharing the store) committed
+	// first; this poll stopped without writing.
+	Overtaken bool
 }
 
 // New builds a puller; cfg.Compiled must be the mapping compiled against
@@ -165,9 +168,11 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 			return nil
 		}
 		next := Advance(wm, taken)
+		next.Gen = wm.Gen
 		if err := p.commit(ctx, batch, next, &st); err != nil {
 			return err
 		}
+		next.Gen++
 		wm, batch = next, batch[:0]
 		clear(taken)
 		return nil
@@ -193,6 +198,10 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 		taken[rec.ID()] = stamp
 		if len(batch) >= p.cfg.Batch {
 			if err := flush(); err != nil {
+				if errors.Is(err, forcesync.ErrPullOvertaken) {
+					st.Overtaken = true
+					return st, nil
+				}
 				return st, err
 			}
 		}
@@ -200,6 +209,11 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 	// What was read before an error is committed: the watermark covers
 	// only it.
 	ferr := flush()
+	if errors.Is(ferr, forcesync.ErrPullOvertaken) {
+		// Another replica pulled these changes first: its commit stands.
+		st.Overtaken = true
+		return st, nil
+	}
 	return st, errors.Join(readErr, ferr)
 }
 
@@ -226,7 +240,7 @@ func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm force
 			st.Conflicts += s.Conflicts
 			return nil
 		}
-		if forcesync.ErrorCode(err) != forcesync.EConflict {
+		if forcesync.ErrorCode(err) != forcesync.EConflict || errors.Is(err, forcesync.ErrPullOvertaken) {
 			return err
 		}
 	}

@@ -157,7 +157,7 @@ func Advance(wm forcesync.Watermark, taken map[string]time.Time) forcesync.Water
 		}
 	}
 	instant := newest.Truncate(time.Second)
-	out := forcesync.Watermark{Mapping: wm.Mapping, Instant: instant, Seen: map[string]time.Time{}}
+	out := forcesync.Watermark{Mapping: wm.Mapping, Instant: instant, Seen: map[string]time.Time{}, Gen: wm.Gen}
 	for id, t := range wm.Seen {
 		if !t.Before(instant) {
 			out.Seen[id] = t

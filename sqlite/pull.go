@@ -16,16 +16,16 @@ var _ forcesync.PullStore = (*Store)(nil)
 // Watermark implements forcesync.PullStore.
 func (s *Store) Watermark(ctx context.Context, mapping string) (forcesync.Watermark, error) {
 	wm := forcesync.Watermark{Mapping: mapping, Seen: map[string]time.Time{}}
-	var instant int64
+	var instant, gen int64
 	var seen string
-	err := s.r.QueryRowContext(ctx, `SELECT instant, seen FROM pull_watermarks WHERE mapping = ?`, mapping).Scan(&instant, &seen)
+	err := s.r.QueryRowContext(ctx, `SELECT instant, seen, gen FROM pull_watermarks WHERE mapping = ?`, mapping).Scan(&instant, &seen, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return wm, nil
 	}
 	if err != nil {
 		return wm, fmt.Errorf("watermark %s: %w", mapping, err)
 	}
-	wm.Instant = fromMS(instant)
+	wm.Instant, wm.Gen = fromMS(instant), gen
 	wm.Seen, err = storeplan.DecodeSeen(seen)
 	return wm, err
 }
@@ -103,6 +103,14 @@ func (s *Store) CommitPull(ctx context.Context, c *forcesync.PullCommit) error {
 	}
 	defer tx.Rollback()
 	now := ms(c.Now)
+	var gen int64
+	err = tx.QueryRowContext(ctx, `SELECT gen FROM pull_watermarks WHERE mapping = ?`, c.Mapping).Scan(&gen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("commit pull: watermark: %w", err)
+	}
+	if gen != c.Watermark.Gen {
+		return forcesync.ErrPullOvertaken
+	}
 	for i := range c.Records {
 		if err := s.commitPulled(ctx, tx, c, &c.Records[i], now); err != nil {
 			return err
@@ -112,9 +120,9 @@ func (s *Store) CommitPull(ctx context.Context, c *forcesync.PullCommit) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO pull_watermarks (mapping, instant, seen, updated) VALUES (?, ?, ?, ?)
-		ON CONFLICT (mapping) DO UPDATE SET instant = excluded.instant, seen = excluded.seen, updated = excluded.updated`,
-		c.Mapping, ms(c.Watermark.Instant), seen, now); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pull_watermarks (mapping, instant, seen, updated, gen) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (mapping) DO UPDATE SET instant = excluded.instant, seen = excluded.seen, updated = excluded.updated, gen = excluded.gen`,
+		c.Mapping, ms(c.Watermark.Instant), seen, now, gen+1); err != nil {
 		return fmt.Errorf("commit pull: watermark: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -23,6 +24,7 @@ func RunPull(t *testing.T, open Opener) {
 		{"SourceRecordAndQueue", testPullSourceAndQueue},
 		{"PushNotes", testPushNotes},
 		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
+		{"OvertakenByAnotherPuller", testPullOvertaken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,7 +198,7 @@ func testPullSourceAndQueue(t *testing.T, s forcesync.Store, ps forcesync.PullSt
 	}
 	// A pulled delete marks the record deleted and queues nothing.
 	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Queue: []string{"x"},
-		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
 		Records:   []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 2, Unbind: true, DeleteSource: true}}})
 	if err != nil {
 		t.Fatal(err)
@@ -269,4 +271,37 @@ func testDeliveriesOrdered(t *testing.T, _ forcesync.Store, ps forcesync.PullSto
 func keysOf(ds []forcesync.Delivery) string {
 	b, _ := json.Marshal(ds)
 	return string(b)
+}
+
+// testPullOvertaken: two pullers (replicas) read the same watermark; the
+// second to commit is refused with ErrPullOvertaken and writes nothing.
+func testPullOvertaken(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	wm, err := ps.Watermark(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := clk.Now()
+	commit := func(key string) error {
+		w := wm
+		w.Instant, w.Seen = stamp, map[string]time.Time{"id" + key: stamp}
+		return ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Watermark: w,
+			Records: []forcesync.PulledRecord{{Key: key, SalesforceID: "id" + key, Bind: true, Fingerprint: "f",
+				Event: &forcesync.PulledChange{Key: key, Op: forcesync.PulledUpsert, SalesforceID: "id" + key, Modstamp: stamp}}}})
+	}
+	if err := commit("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit("b"); !errors.Is(err, forcesync.ErrPullOvertaken) {
+		t.Fatalf("second commit from the same watermark: %v, want ErrPullOvertaken", err)
+	}
+	if evs, _ := ps.Changes(ctx, 0, 10, nil); len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	if b, _ := s.Binding(ctx, "m", "b"); b != nil {
+		t.Fatalf("overtaken commit bound: %+v", b)
+	}
+	if now, _ := ps.Watermark(ctx, "m"); now.Gen != wm.Gen+1 {
+		t.Fatalf("gen %d after one commit from %d", now.Gen, wm.Gen)
+	}
 }

@@ -7,7 +7,8 @@ CREATE TABLE pull_watermarks (
     mapping TEXT    PRIMARY KEY,
     instant BIGINT NOT NULL,
     seen    TEXT    NOT NULL, -- {"<Salesforce Id>": <SystemModstamp ms>}
-    updated BIGINT NOT NULL
+    updated BIGINT NOT NULL,
+    gen     BIGINT NOT NULL DEFAULT 0 -- commits that moved it (a replica's stale commit is refused)
 );
 
 CREATE TABLE pull_bases (

@@ -7,7 +7,8 @@ CREATE TABLE pull_watermarks (
     mapping TEXT    PRIMARY KEY,
     instant INTEGER NOT NULL,
     seen    TEXT    NOT NULL, -- {"<Salesforce Id>": <SystemModstamp ms>}
-    updated INTEGER NOT NULL
+    updated INTEGER NOT NULL,
+    gen     INTEGER NOT NULL DEFAULT 0 -- commits that moved it (a replica's stale commit is refused)
 ) WITHOUT ROWID;
 
 CREATE TABLE pull_bases (
