@@ -12,6 +12,7 @@ const (
 	ENotFound     = "not_found"    // unknown source, mapping, record
 	EConflict     = "conflict"     // state does not allow the operation
 	EUnauthorized = "unauthorized" // missing or bad credentials
+	EForbidden    = "forbidden"    // good credentials, but not for this (a source's token on another source)
 	EUnavailable  = "unavailable"  // a dependency (Salesforce, the store) is down
 	EInternal     = "internal"     // a bug
 )

@@ -79,6 +79,10 @@ type Store interface {
 	// APIUsage returns the latest usage of a connection.
 	APIUsage(ctx context.Context, connection string) (*APIUsage, error)
 
+	// Ledger (budget governor, observability, Bulk jobs in flight; issue 9)
+	// is declared in ledger.go.
+	Ledger
+
 	Close() error
 }
 

@@ -47,6 +47,11 @@ type Server struct {
 	APIToken string
 	// APITokenEnv names the environment variable holding APIToken.
 	APITokenEnv string
+	// MetricsAuth says whether GET /metrics needs the API token: "token"
+	// or "open"; default "token" when an API token is set, else "open".
+	MetricsAuth string
+	// HealthzAuth is the same for GET /healthz; default "open".
+	HealthzAuth string
 	// MaxBacklog is how many changes may wait for one mapping before REST
 	// ingest of its source answers 429 with Retry-After; 0 means the
 	// default, 100,000 changes.
@@ -77,6 +82,19 @@ type Engine struct {
 	Lease time.Duration
 	// Workers is how many batches are pushed at once; default 4.
 	Workers int
+	// APIReserve is the part of each org's daily API allowance left to the
+	// org's other users (0 <= r < 1); default 0.1. See config/ops.go.
+	APIReserve float64
+	// RealtimeLane is the part of forcesync's share that only realtime
+	// changes may spend (0 <= l < 1); default 0.2.
+	RealtimeLane float64
+	// LimitsRecheck is the least time between two reads of the org's
+	// /limits while the budget governor is paused; default 1m.
+	LimitsRecheck time.Duration
+	// MaxBackoff caps the wait before retrying a transient error; default 10m.
+	MaxBackoff time.Duration
+
+	reserveSet, laneSet bool // given in the file (0 is a valid value)
 }
 
 // Store selects the database: SQLite (default) or PostgreSQL.

@@ -85,6 +85,7 @@ func (p *parser) server(n *yaml.Node, path string) {
 	}
 	p.secretKeys(keys, "api_token", given, func(c *Config, v string) { c.Server.APIToken = v })
 	p.envNames(keys, "api_token", func(name string) { p.cfg.Server.APITokenEnv = name })
+	p.endpointAuthKeys(keys) // config/ops.go
 	p.object(n, path, keys)
 }
 
@@ -105,12 +106,12 @@ func (p *parser) envNames(keys map[string]func(*yaml.Node, string), key string, 
 
 func (p *parser) engine(n *yaml.Node, path string) {
 	e := &p.cfg.Engine
-	p.object(n, path, map[string]func(*yaml.Node, string){
+	p.object(n, path, withKeys(map[string]func(*yaml.Node, string){
 		"bulk_threshold": func(v *yaml.Node, path string) { e.BulkThreshold, _ = p.integer(v, path, 1, 100_000_000) },
 		"api_share":      func(v *yaml.Node, path string) { e.APIShare, _ = p.share(v, path) },
 		"lease":          func(v *yaml.Node, path string) { e.Lease, _ = p.duration(v, path) },
 		"workers":        func(v *yaml.Node, path string) { e.Workers, _ = p.integer(v, path, 1, 256) },
-	})
+	}, p.budgetKeys(e))) // operations keys: config/ops.go
 }
 
 func (p *parser) store(n *yaml.Node, path string) {
@@ -692,6 +693,7 @@ func (p *parser) defaults() {
 	if c.Engine.Workers == 0 {
 		c.Engine.Workers = DefaultWorkers
 	}
+	p.opsDefaults() // config/ops.go
 	if c.Store.SQLite == "" && c.Store.PostgresDSNEnv == "" {
 		c.Store.SQLite = DefaultSQLitePath
 	}

@@ -147,3 +147,15 @@ func TestBulkFaultFailAndStall(t *testing.T) {
 		t.Fatalf("empty fault: %v", err)
 	}
 }
+
+func TestBulkPaceConfigKeys(t *testing.T) {
+	cfg, err := ParseConfig("e.yaml", []byte("bulk_records_per_second: 250\nbulk_start_delay: 2s\ndaily_api_overage_percent: 10\norg_name: Acme\nsandbox: true\n"))
+	if err != nil || cfg.BulkRecordsPerSecond != 250 || cfg.BulkStartDelay != 2*time.Second || cfg.DailyAPIOveragePercent != 10 || cfg.OrgName != "Acme" || !cfg.Sandbox {
+		t.Fatalf("parsed %+v, %v", cfg, err)
+	}
+	for _, bad := range []string{"bulk_start_delay: 5\n", "bulk_start_delay: -1s\n", "bulk_records_per_second: -3\n", "bulk_records_per_second: fast\n"} {
+		if _, err := ParseConfig("e.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "bulk_") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+}

@@ -20,10 +20,12 @@ type Config struct {
 	// Zero means 100,000.
 	DailyAPIRequests int `yaml:"daily_api_requests"`
 	// DailyAPIOveragePercent lets calls go on past DailyAPIRequests by this
-	// share of it before 403 REQUEST_LIMIT_EXCEEDED, as Salesforce tolerates
-	// a temporary overage of the allocation (docs/emulator.md, "Daily API
-	// limit"). Zero, the default, stops at exactly the maximum (the hard stop
-	// tests of client back-off rely on).
+	// share of it before 403 REQUEST_LIMIT_EXCEEDED: Salesforce treats the
+	// daily total as an allocation an org "can be" blocked for exceeding,
+	// not a hard stop at the exact count (docs/emulator.md, "Daily API
+	// limit"; the size of the overage is UNCONFIRMED). Zero, the default,
+	// stops at exactly the maximum (the hard stop tests of client back-off
+	// rely on).
 	DailyAPIOveragePercent int `yaml:"daily_api_overage_percent"`
 	// BulkRecordsPerSecond paces Bulk API 2.0 jobs (and Bulk API 1.0
 	// batches): a job processes at most this many records a second, so

@@ -91,8 +91,25 @@ func toResults(rs []salesforce.SaveResult, err error, n int) ([]Result, error) {
 const codeInterrupted = "INTERRUPTED"
 
 // recordError turns a client error into the domain's record error and says
-// whether it is transient.
+// whether it is transient. The org's daily limit (REQUEST_LIMIT_EXCEEDED)
+// and login failures are transient here although the client does not retry
+// them within seconds.
 func recordError(err error) (*forcesync.RecordError, bool) {
+	re, retry := recordErrorOf(err)
+	if re.Code == salesforce.CodeRequestLimitExceeded || strings.HasPrefix(re.Code, authPrefix) {
+		// Not the record's fault: the budget governor waits out the daily
+		// limit; a failed login is the connection's (Health reports it),
+		// and the records wait for a new login rather than being held.
+		retry = true
+	}
+	return re, retry
+}
+
+// authPrefix starts the codes of login failures (AUTH_INVALID_GRANT).
+const authPrefix = "AUTH_"
+
+
+func recordErrorOf(err error) (*forcesync.RecordError, bool) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// forcesync stopped waiting (shutdown, an interrupted push), not
 		// Salesforce refusing: the record is due again at once.
@@ -108,7 +125,7 @@ func recordError(err error) (*forcesync.RecordError, bool) {
 	}
 	var au *salesforce.AuthError
 	if errors.As(err, &au) {
-		return &forcesync.RecordError{Code: "AUTH_" + strings.ToUpper(au.Code), Message: au.Error()}, au.Retryable()
+		return &forcesync.RecordError{Code: authPrefix + strings.ToUpper(au.Code), Message: au.Error()}, au.Retryable()
 	}
 	return &forcesync.RecordError{Code: "TRANSPORT_ERROR", Message: err.Error()}, salesforce.Retryable(err)
 }
@@ -171,7 +188,7 @@ func (a *SalesforceAPI) FindBy(ctx context.Context, obj, field string, values []
 
 // BulkUpsert implements API.
 func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fields []string, recs []salesforce.Record) (map[string]Result, error) {
-	b := a.Client.Bulk(salesforce.BulkConfig{})
+	b := a.Client.Bulk(salesforce.BulkConfig{OnJob: bulkJobHook(ctx)}) // bulkjobs.go
 	job := salesforce.IngestJob{Object: obj, Operation: salesforce.BulkUpsert, ExternalIDField: extField}
 	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
 		for i, r := range recs {
@@ -207,4 +224,31 @@ func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fi
 		out[v] = Result{ID: f.ID, Err: re, Retryable: retry}
 	}
 	return out, nil
+}
+
+// LimitsReader is an optional capability of an API: reading the org's
+// daily API usage from /limits, for the governor's re-checks while paused.
+type LimitsReader interface {
+	DailyAPIUsage(ctx context.Context) (used, max int, err error)
+}
+
+// DailyAPIUsage implements LimitsReader. When the allowance is spent,
+// Salesforce refuses /limits too (403 REQUEST_LIMIT_EXCEEDED) but still
+// reports the usage in Sforce-Limit-Info, which is returned then.
+func (a *SalesforceAPI) DailyAPIUsage(ctx context.Context) (int, int, error) {
+	ls, err := a.Client.Limits(ctx)
+	if err != nil {
+		var ae *salesforce.APIError
+		if errors.As(err, &ae) && ae.Code == "REQUEST_LIMIT_EXCEEDED" {
+			if li := a.Client.LastLimitInfo(); li.Max > 0 {
+				return li.Used, li.Max, nil
+			}
+		}
+		return 0, 0, err
+	}
+	d, ok := ls["DailyApiRequests"]
+	if !ok || d.Max <= 0 {
+		return 0, 0, errors.New("limits: DailyApiRequests missing")
+	}
+	return d.Max - d.Remaining, d.Max, nil
 }

@@ -15,8 +15,9 @@ type work struct {
 	payload   mapping.Payload
 	out       forcesync.Outcome
 	done      bool
-	created   bool // Salesforce created the record in this batch
-	unchanged bool // settled without a call: nothing changed
+	created   bool   // Salesforce created the record in this batch
+	unchanged bool   // settled without a call: nothing changed
+	inFlight  string // the External ID value it holds in keysInFlight (collision.go)
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -26,7 +27,7 @@ func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
 }
 
 // pushBatch claims one batch of a mapping and pushes it.
-func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, error) {
+func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBudget) (int, error) {
 	size := p.Mapping.BatchSize
 	if size <= 0 || size > 200 {
 		size = 200
@@ -37,12 +38,13 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	// than on a count of the backlog) costs no extra query and ignores work
 	// that is waiting for a retry.
 	limit := size
-	bulkOK := e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID
+	bulkOK := e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID && b.bulk
 	if bulkOK {
 		limit = max(e.cfg.BulkBatch, e.cfg.BulkThreshold)
 	}
 	now := e.cfg.Now()
-	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: limit, Now: now})
+	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: limit, Now: now,
+		Priority: b.priority})
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
@@ -51,11 +53,15 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 	if useBulk {
 		run.API = "bulk"
 	}
-	calls0 := e.api.Calls()
+	// Count this batch's calls on its own context: other workers' batches
+	// run at the same time on the same client.
+	var counter salesforce.CallCounter
+	ctx = salesforce.WithCallCounter(ctx, &counter)
 	ws := make([]*work, len(items))
 	for i, it := range items {
 		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
 	}
+	defer e.releaseInFlight(ws) // after Complete: see collision.go
 	e.prepare(p, ws)
 	callErr := e.notePushes(ctx, p, ws) // two-way mappings: know the echo
 	switch {
@@ -89,16 +95,19 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe) (int, err
 		outs = append(outs, w.out)
 	}
 	run.Finished = e.cfg.Now()
-	run.APICalls = int(e.api.Calls() - calls0)
+	run.APICalls = counter.Calls()
+	e.observeUsage()
+	e.gov.Spent(ctx, laneOf(items), run.APICalls)
 	// Commit even when the context ended: Salesforce already has the data.
 	if err := e.store.Complete(context.WithoutCancel(ctx), owner, outs, run); err != nil {
 		return len(items), err
 	}
 	e.reportSettled(p, ws)
 	if used, max := e.api.Usage(); max > 0 {
-		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: p.Mapping.Connection,
+		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: e.cfg.Connection,
 			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})
 	}
+	e.report(p, run, outs, callErr)
 	if callErr != nil && !salesforce.Retryable(callErr) {
 		return len(items), callErr
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/forcesync/forcesync"
 )
@@ -54,8 +55,28 @@ func (e *Engine) holdCollisions(ctx context.Context, p *Pipe, todo []*work) ([]*
 		}
 		winner[v] = w
 	}
+	if sensitive {
+		return pending(todo), nil
+	}
+	// Another batch of this process may be pushing an equal value right
+	// now: wait for it to be committed, then look at the bindings.
+	now := e.cfg.Now()
+	for _, w := range todo {
+		if w.done || isBound(w) {
+			continue
+		}
+		v := p.Mapping.Name + "\x00" + same(w.payload.ExternalID)
+		if other, ok := e.keysInFlight.take(v, w.item.Key); !ok {
+			w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: codeKeyPending, Fields: []string{field},
+				Message: "waiting for record " + other + ", whose External ID equals this one's ignoring case, to be pushed"})
+			w.out.NextAttempt = now.Add(matchWait)
+			e.deferUntil(w.out.NextAttempt)
+			continue
+		}
+		w.inFlight = v
+	}
 	fb, ok := e.store.(forcesync.BindingsByFoldedKey)
-	if sensitive || !ok || !c.ExternalIDIsKey() {
+	if !ok || !c.ExternalIDIsKey() {
 		return pending(todo), nil
 	}
 	var keys []string
@@ -77,6 +98,47 @@ func (e *Engine) holdCollisions(ctx context.Context, p *Pipe, todo []*work) ([]*
 		}
 	}
 	return pending(todo), nil
+}
+
+// codeKeyPending defers a record while another batch of this process
+// pushes a record whose External ID value equals its own ignoring case.
+const codeKeyPending = "KEY_PENDING"
+
+// valuesInFlight is the External ID values (per mapping, as the field
+// compares them) of unbound records this process is upserting, from before
+// the call until the batch is committed. Two workers pushing "abc" and
+// "ABC" at once would both find no binding and write one record.
+type valuesInFlight struct {
+	mu sync.Mutex
+	m  map[string]string // value -> key holding it
+}
+
+// take claims v for key; when another key holds it, ok is false and
+// other names that key.
+func (f *valuesInFlight) take(v, key string) (other string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]string{}
+	}
+	if k, held := f.m[v]; held && k != key {
+		return k, false
+	}
+	f.m[v] = key
+	return "", true
+}
+
+// releaseInFlight gives up the values the batch's items took. pushBatch
+// calls it after the batch is committed, so the next taker sees the
+// binding.
+func (e *Engine) releaseInFlight(ws []*work) {
+	e.keysInFlight.mu.Lock()
+	defer e.keysInFlight.mu.Unlock()
+	for _, w := range ws {
+		if w.inFlight != "" {
+			delete(e.keysInFlight.m, w.inFlight)
+		}
+	}
 }
 
 func collision(field string, w *work, other string, sensitive bool, where string) *forcesync.RecordError {

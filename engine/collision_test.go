@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
@@ -121,4 +122,41 @@ func TestKeysDifferingOnlyInCase(t *testing.T) {
 			t.Fatalf("leads %v", got)
 		}
 	})
+}
+
+// TestKeysDifferingOnlyInCaseAcrossWorkers checks two workers that claim
+// "abc-1" and "ABC-1" in separate batches at once do not both upsert: the
+// second waits for the first to be committed (KEY_PENDING), then is held
+// with KEY_COLLISION, and Salesforce holds one Lead, the first's.
+func TestKeysDifferingOnlyInCaseAcrossWorkers(t *testing.T) {
+	m := leadByExtID()
+	m.Filter = ""
+	m.BatchSize = 1
+	r := newRig(t, engine.Config{BulkThreshold: -1, Workers: 2}, m)
+	// A slow first upsert keeps its batch in flight while the other
+	// worker claims the second key.
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Latency: 300 * time.Millisecond,
+		Method: "PATCH", Path: "/services/data/*/composite/sobjects/**", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("contact", contact("abc-1", "Lower", "l@example.com", 60), contact("ABC-1", "Upper", "u@example.com", 60))
+	r.drain()
+	leads := leadsByKey(r, "Forcesync_Key__c")
+	if len(leads) != 1 {
+		t.Fatalf("leads %v", leads)
+	}
+	var synced, held string
+	for _, k := range []string{"abc-1", "ABC-1"} {
+		switch st := r.status("contact", k); {
+		case st.State == forcesync.StateSynced:
+			synced = k
+		case st.State == forcesync.StateHeld && st.Error != nil && st.Error.Code == "KEY_COLLISION":
+			held = k
+		default:
+			t.Fatalf("%s: %+v %+v", k, st, st.Error)
+		}
+	}
+	if synced == "" || held == "" || leads[synced] == "" {
+		t.Fatalf("synced %q held %q leads %v", synced, held, leads)
+	}
 }

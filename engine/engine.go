@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,22 @@ type Config struct {
 	Workers int
 	Now     func() time.Time
 	Logger  *slog.Logger
+
+	// Connection names the org in the call ledger, logs and metrics.
+	// Empty: the first mapping's connection, else "default".
+	Connection string
+	// Governor guards the API budget. Nil: New makes one from the store's
+	// ledger, APIShare, APIReserve, RealtimeLane and LimitsRecheck.
+	Governor *Governor
+	// APIReserve, RealtimeLane and LimitsRecheck are GovernorConfig's
+	// Reserve, RealtimeLane and Recheck (zero values are its defaults).
+	APIReserve    float64
+	RealtimeLane  float64
+	LimitsRecheck time.Duration
+	// Metrics, when set, receives the engine's metrics (metrics.go).
+	Metrics *Metrics
+	// Health, when set, is told of login failures (health.go).
+	Health *Health
 }
 
 // Engine pushes accepted changes to Salesforce.
@@ -57,14 +74,18 @@ type Engine struct {
 	pipes  []*Pipe
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed by Notify; nil until a worker waits
-	mu     sync.Mutex
-	paused string // why the governor paused pushing; "" when running
+	gov    *Governor
+	// usageSeen is the client's last usage handed to an engine-made
+	// governor ([used, max]).
+	usageMu   sync.Mutex
+	usageSeen [2]int
 	rnd    *rand.Rand
 	rndMu  sync.Mutex
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
 	onSettled     func([]Settled) // OnSettled (settled.go)
+	keysInFlight  valuesInFlight  // External ID values being pushed (collision.go)
 }
 
 // Pipe is one compiled mapping the engine serves.
@@ -106,8 +127,26 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, store: store, api: api,
+	if cfg.Connection == "" {
+		cfg.Connection = "default"
+		if len(mappings) > 0 && mappings[0].Connection != "" {
+			cfg.Connection = mappings[0].Connection
+		}
+	}
+	e := &Engine{cfg: cfg, store: store, api: api, gov: cfg.Governor,
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	if e.gov == nil {
+		gc := GovernorConfig{Connection: cfg.Connection, Ledger: store, Share: cfg.APIShare, Reserve: cfg.APIReserve,
+			RealtimeLane: cfg.RealtimeLane, Recheck: cfg.LimitsRecheck, Now: cfg.Now, Logger: cfg.Logger}
+		if lr, ok := api.(LimitsReader); ok {
+			gc.Limits = lr.DailyAPIUsage
+		}
+		g, err := NewGovernor(ctx, gc)
+		if err != nil {
+			return nil, err
+		}
+		e.gov = g
+	}
 	for _, m := range mappings {
 		d, err := api.Describe(ctx, m.Object)
 		if err != nil {
@@ -131,6 +170,10 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 		}
 		e.pipes = append(e.pipes, &Pipe{Mapping: m, Compiled: c})
 	}
+	// The describes' answers told the org's usage.
+	e.observeUsage()
+	// Bulk jobs left running by a killed process (bulkjobs.go).
+	e.recoverBulkJobs(ctx, cfg.Lease)
 	return e, nil
 }
 
@@ -172,16 +215,42 @@ func (e *Engine) woken() <-chan struct{} {
 	return e.wake
 }
 
-// Paused says why the budget governor stopped pushing, or "".
+// Paused says why the budget governor stopped all pushing, or "" (a
+// pause of backfills only leaves realtime work running: see Governor).
 func (e *Engine) Paused() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.paused
+	st := e.gov.State()
+	if slices.Contains(st.Paused, forcesync.LaneRealtime) {
+		return st.Reason
+	}
+	return ""
 }
+
+// Governor returns the engine's budget governor.
+func (e *Engine) Governor() *Governor { return e.gov }
+
+// Connection names the engine's org.
+func (e *Engine) Connection() string { return e.cfg.Connection }
+
+// Store returns the engine's store.
+func (e *Engine) Store() forcesync.Store { return e.store }
 
 // Run pushes work until ctx ends. Each worker serves every mapping in turn.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // jobs of processes that stopped lately, once their leases ran out
+		defer wg.Done()
+		t := time.NewTicker(e.cfg.Lease)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				e.recoverBulkJobs(ctx, e.cfg.Lease)
+			}
+		}
+	}()
 	for w := 0; w < e.cfg.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -268,16 +337,18 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 // step claims and pushes one batch of each mapping; it returns how many
 // records it handled.
 func (e *Engine) step(ctx context.Context, owner string) (int, error) {
-	if why := e.governor(); why != "" {
-		return 0, nil
-	}
+	e.observeUsage()
 	total := 0
 	var errs []error
 	for _, p := range e.pipes {
 		if !p.Mapping.Pushes() {
 			continue // direction pull: package pull serves it
 		}
-		n, err := e.pushBatch(ctx, owner, p)
+		b, ok := e.budgetFor(ctx, p)
+		if !ok {
+			continue // paused: the governor logged why
+		}
+		n, err := e.pushBatch(ctx, owner, p, b)
 		total += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))
@@ -285,3 +356,6 @@ func (e *Engine) step(ctx context.Context, owner string) (int, error) {
 	}
 	return total, errors.Join(errs...)
 }
+
+// Health returns the connection's health tracker, nil when none was given.
+func (e *Engine) Health() *Health { return e.cfg.Health }

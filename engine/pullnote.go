@@ -87,6 +87,17 @@ func (e *Engine) sendOnlyChanges(p *Pipe, ws []*work, bases map[string]forcesync
 	}
 }
 
-// PullBudget says why API calls are paused now ("" when they are not), for
-// the pullers: they spend from the same budget as the pushers.
-func (e *Engine) PullBudget() string { return e.governor() }
+// PullBudget says why a poll may not spend an API call now ("" when it
+// may), for the pullers: they spend from the same governor as the pushers,
+// in the backfill lane, so realtime pushes keep their share.
+func (e *Engine) PullBudget(ctx context.Context) string {
+	if ok, why := e.gov.Allow(ctx, forcesync.LaneBackfill, 1); !ok {
+		return why
+	}
+	return ""
+}
+
+// PullSpent records the calls a poll made.
+func (e *Engine) PullSpent(ctx context.Context, calls int) {
+	e.gov.Spent(ctx, forcesync.LaneBackfill, calls)
+}

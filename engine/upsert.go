@@ -45,7 +45,7 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 			}
 			w.payload.Fields = nil // recs holds it until it is sent
 		}
-		res, err := e.api.BulkUpsert(ctx, c.Object(), ext, fields, recs)
+		res, err := e.bulkUpsert(ctx, p, c.Object(), ext, fields, recs) // bulkjobs.go
 		if err != nil {
 			return err
 		}

@@ -57,13 +57,9 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		case want == c.source:
 			h(w, r)
 		case want == "":
-			writeForbidden(w, "the token of source "+c.source+" only opens that source's routes; this one needs the server's api_token")
+			writeError(w, forcesync.Errorf(forcesync.EForbidden, "the token of source %s only opens that source's routes; this one needs the server's api_token", c.source))
 		default:
-			writeForbidden(w, "the token of source "+c.source+" cannot be used for source "+want)
+			writeError(w, forcesync.Errorf(forcesync.EForbidden, "the token of source %s cannot be used for source %s", c.source, want))
 		}
 	}
-}
-
-func writeForbidden(w http.ResponseWriter, msg string) {
-	writeJSON(w, http.StatusForbidden, errorBody{Error: msg, Code: forcesync.EUnauthorized})
 }

@@ -10,14 +10,6 @@ import (
 	"github.com/forcesync/forcesync"
 )
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	body := map[string]any{"status": "ok"}
-	if why := s.cfg.Engine.Paused(); why != "" {
-		body["paused"] = why
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
 // ingestResponse answers an ingest call.
 type ingestResponse struct {
 	Accepted int       `json:"accepted"`
@@ -118,11 +110,13 @@ type statusJSON struct {
 	Attempts     int                    `json:"attempts"`
 	NextAttempt  *time.Time             `json:"next_attempt,omitempty"`
 	Updated      time.Time              `json:"updated"`
+	// Version is the source version the state describes.
+	Version int64 `json:"version"`
 }
 
 func toStatusJSON(st forcesync.RecordStatus, withKey bool) statusJSON {
 	out := statusJSON{Mapping: st.Mapping, State: st.State, SalesforceID: st.SalesforceID, Error: st.Error,
-		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated}
+		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated, Version: st.Version}
 	if withKey {
 		out.Key = st.Key
 	}

@@ -2,8 +2,8 @@ package httpserver
 
 // routes lists every route of the API.
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.Handle("GET /metrics", s.metricsHandler())
+	s.mux.HandleFunc("GET /healthz", s.endpointAuth(s.cfg.HealthzNeedsToken, s.handleHealth)) // health.go
+	s.mux.HandleFunc("GET /metrics", s.endpointAuth(s.cfg.MetricsNeedsToken, s.metricsHandler().ServeHTTP))
 	s.mux.HandleFunc("POST /api/v1/sources/{source}/records", s.authed(s.handleIngest))
 	s.mux.HandleFunc("GET /api/v1/sources/{source}/records/{key}", s.authed(s.handleRecord))
 	s.mux.HandleFunc("GET /api/v1/runs", s.authed(s.handleRuns))

@@ -53,8 +53,14 @@ type Config struct {
 	AcceptWait time.Duration
 	// Timeouts of HTTPServer; zero fields are the defaults.
 	Timeouts Timeouts
-	// Registry receives the server's metrics; nil means a new one.
+	// Registry receives the server's metrics and is what /metrics serves;
+	// nil means a new one.
 	Registry *prometheus.Registry
+	// MetricsNeedsToken and HealthzNeedsToken put GET /metrics and GET
+	// /healthz behind APIToken; false leaves them open.
+	MetricsNeedsToken, HealthzNeedsToken bool
+	// Health, when set, reports each org's state for /healthz (health.go).
+	Health func() []ConnectionHealth
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -110,6 +116,7 @@ var statusOf = map[string]int{
 	forcesync.ENotFound:     http.StatusNotFound,
 	forcesync.EConflict:     http.StatusConflict,
 	forcesync.EUnauthorized: http.StatusUnauthorized,
+	forcesync.EForbidden:    http.StatusForbidden,
 	forcesync.EUnavailable:  http.StatusServiceUnavailable,
 	forcesync.EInternal:     http.StatusInternalServerError,
 }

@@ -21,7 +21,7 @@ type BulkQuerier interface {
 // a Bulk API 2.0 query job of the same SOQL otherwise. The job's rows come
 // in the same order (SystemModstamp, Id) and are committed in the same
 // batches with the watermark, so a restart resumes where it stopped.
-func (p *Puller) firstLoad(ctx context.Context, rows *salesforce.Rows, wm forcesync.Watermark) (iter.Seq2[salesforce.Record, error], error) {
+func (p *Puller) firstLoad(ctx context.Context, rows *salesforce.Rows, wm forcesync.Watermark, calls *int) (iter.Seq2[salesforce.Record, error], error) {
 	bq, ok := p.cfg.Querier.(BulkQuerier)
 	if !ok {
 		return rows.All(), nil
@@ -48,6 +48,9 @@ func (p *Puller) firstLoad(ctx context.Context, rows *salesforce.Rows, wm forces
 	}
 	p.cfg.Logger.Info("first load through Bulk API 2.0", "mapping", p.cfg.Mapping.Name, "records", rows.TotalSize())
 	b := bq.Bulk(salesforce.BulkConfig{})
+	// A query job costs a create, its polls and a call per result page;
+	// counted as the least it takes (create, one poll, one page).
+	*calls = 3
 	return func(yield func(salesforce.Record, error) bool) {
 		for row, err := range b.Query(ctx, soql, salesforce.QueryJobOptions{All: p.reader.deletes}) {
 			if err != nil {

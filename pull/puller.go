@@ -32,7 +32,9 @@ type Config struct {
 	Queue []string
 	// Budget says why API calls are paused now ("" when they are not). It
 	// is asked before every poll; nil means never paused.
-	Budget func() string
+	Budget func(ctx context.Context) string
+	// Spent is told the calls each poll made; may be nil.
+	Spent func(ctx context.Context, calls int)
 	// Batch is how many pulled records one store transaction commits;
 	// zero means 200.
 	Batch int
@@ -104,7 +106,10 @@ func New(ctx context.Context, cfg Config) (*Puller, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Budget == nil {
-		cfg.Budget = func() string { return "" }
+		cfg.Budget = func(context.Context) string { return "" }
+	}
+	if cfg.Spent == nil {
+		cfg.Spent = func(context.Context, int) {}
 	}
 	p := &Puller{cfg: cfg, settings: m.PullSettings(), fields: cfg.Compiled.Pulls()}
 	names := make([]string, 0, len(p.fields)+1)
@@ -140,7 +145,7 @@ func (p *Puller) Reader() *Reader { return p.reader }
 // call while the budget governor pauses.
 func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 	var st Stats
-	if why := p.cfg.Budget(); why != "" {
+	if why := p.cfg.Budget(ctx); why != "" {
 		return st, fmt.Errorf("%w: %s", ErrPaused, why)
 	}
 	name := p.cfg.Mapping.Name
@@ -153,11 +158,13 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
+	bulkCalls := 0
+	defer func() { p.cfg.Spent(context.WithoutCancel(ctx), rows.Pages()+bulkCalls) }()
 	var recs iter.Seq2[salesforce.Record, error] = rows.All()
 	if wm.Instant.IsZero() && p.cfg.BulkThreshold > 0 {
 		// The first load: the first page tells the object's size; a large
 		// object is read through one Bulk API 2.0 query job instead.
-		if recs, err = p.firstLoad(ctx, rows, wm); err != nil {
+		if recs, err = p.firstLoad(ctx, rows, wm, &bulkCalls); err != nil {
 			return st, err
 		}
 	}

@@ -177,6 +177,10 @@ type BulkConfig struct {
 	// download (results, query pages); the body itself is bounded only by
 	// ctx, so a slow consumer is never cut off. 0 means 2 minutes.
 	HeaderTimeout time.Duration
+	// OnJob, when set, receives each ingest job right after it is created,
+	// before any data is sent, so the caller can note it durably and find
+	// it after a crash. An error stops the ingest (the job is aborted).
+	OnJob func(JobInfo) error
 }
 
 // DefaultMaxBytesPerJob is the upload cap used when BulkConfig leaves it 0.
@@ -280,6 +284,12 @@ func (b *Bulk) CreateIngestJob(ctx context.Context, job IngestJob) (*JobInfo, er
 	}
 	if info.ID == "" {
 		return nil, fmt.Errorf("create bulk %s job on %s: answer has no job id", job.Operation, job.Object)
+	}
+	if b.cfg.OnJob != nil {
+		if err := b.cfg.OnJob(info); err != nil {
+			b.abandon(ctx, info.ID)
+			return nil, fmt.Errorf("create bulk %s job on %s: noting job %s: %w", job.Operation, job.Object, info.ID, err)
+		}
 	}
 	return &info, nil
 }

@@ -222,6 +222,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	if c.rawHC == nil {
 		c.rawHC = DefaultHTTPClient()
 	}
+	c.rawHC = withCounting(c.rawHC) // per-context call counts (count.go)
 	hc := *c.rawHC
 	base := hc.Transport
 	if base == nil {

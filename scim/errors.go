@@ -35,6 +35,7 @@ var errorOf = map[string]Error{
 	forcesync.ENotFound:     {Status: http.StatusNotFound},
 	forcesync.EConflict:     {Status: http.StatusConflict},
 	forcesync.EUnauthorized: {Status: http.StatusUnauthorized},
+	forcesync.EForbidden:    {Status: http.StatusForbidden},
 	forcesync.EUnavailable:  {Status: http.StatusServiceUnavailable},
 	forcesync.EInternal:     {Status: http.StatusInternalServerError},
 }

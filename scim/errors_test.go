@@ -42,6 +42,7 @@ func TestStoreErrorsMapOnce(t *testing.T) {
 	}{
 		{forcesync.Errorf(forcesync.EUnavailable, "database is locked"), 503, "database is locked"},
 		{forcesync.Errorf(forcesync.EConflict, "busy"), 409, "busy"},
+		{forcesync.Errorf(forcesync.EForbidden, "not yours"), 403, "not yours"},
 		{forcesync.Errorf(forcesync.EInvalid, "bad"), 400, "bad"},
 		{&json.SyntaxError{}, 500, "internal error"},
 	} {

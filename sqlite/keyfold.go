@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/forcesync/forcesync"
 )
@@ -14,34 +14,35 @@ var _ forcesync.BindingsByFoldedKey = (*Store)(nil)
 // (mapping, lower(key)) index. SQLite's lower() folds ASCII letters only.
 func (s *Store) FoldedBindings(ctx context.Context, mapping string, keys []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	const chunk = 500
-	for lo := 0; lo < len(keys); lo += chunk {
-		part := keys[lo:min(lo+chunk, len(keys))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, mapping)
-		for _, k := range part {
-			args = append(args, k)
-		}
-		ph := strings.TrimSuffix(strings.Repeat("lower(?),", len(part)), ",")
-		rows, err := s.r.QueryContext(ctx, `SELECT key FROM bindings WHERE mapping = ? AND sf_id != '' AND lower(key) IN (`+ph+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
-		}
-		var bound []string
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
-			}
-			bound = append(bound, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
-		}
-		foldMatches(out, part, bound)
+	if len(keys) == 0 {
+		return out, nil
 	}
+	// One statement text whatever the number of keys (a JSON array), so
+	// SQLite parses a short query instead of one with a placeholder per key;
+	// without statistics the planner would scan the mapping's bindings by
+	// primary key, so the folded-key index is named.
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT key FROM bindings INDEXED BY bindings_key_fold WHERE mapping = ? AND sf_id != ''
+		AND lower(key) IN (SELECT lower(value) FROM json_each(?))`, mapping, string(arr))
+	if err != nil {
+		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	var bound []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+		}
+		bound = append(bound, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
+	}
+	foldMatches(out, keys, bound)
 	return out, nil
 }
 

@@ -53,6 +53,11 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
+		// Ledger (issue 9): storetest/ledger.go.
+		{"APICallLedger", testAPICallLedger},
+		{"BudgetState", testBudgetState},
+		{"OldestQueued", testOldestQueued},
+		{"BulkJobsInFlight", testBulkJobsInFlight},
 		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
 	}
 	for _, tc := range tests {

@@ -36,9 +36,10 @@ func newEmulatorCmd(env *Env) *cobra.Command {
 	var f emulatorFlags
 	cmd := &cobra.Command{
 		Use:   "emulator",
-		Short: "Serve a local Salesforce org (OAuth, REST, SOQL, Bulk API 2.0) for development and tests",
+		Short: "Serve a local Salesforce org (OAuth, REST, SOQL, SOSL, Bulk API 2.0 and 1.0) for development and tests",
 		Long: `Serve a Salesforce org in a box on loopback: the OAuth endpoints with a login
-page, the REST API, SOQL queries, sObject Collections, Composite and Bulk API 2.0.
+page, the REST API, SOQL and SOSL queries, sObject Collections, Composite and
+Bulk API 2.0 and 1.0.
 Real clients (forcesync, jsforce, the sf CLI) use it unmodified.
 
 The org has the connected app forcesync-demo (secret forcesync-demo-secret), the

@@ -15,7 +15,7 @@ const (
 	exitInvalid     = 3 // bad input: a config key, a file, a record, a mapping
 	exitNotFound    = 4 // a named thing does not exist: a connection, a source, a Salesforce object
 	exitConflict    = 5 // the state does not allow the operation
-	exitAuth        = 6 // Salesforce or forcesync refused the credentials
+	exitAuth        = 6 // Salesforce or forcesync refused the credentials, or they do not allow this
 	exitUnavailable = 7 // Salesforce, the store or another dependency did not answer
 )
 
@@ -26,6 +26,7 @@ var exitCodes = map[string]int{
 	forcesync.ENotFound:     exitNotFound,
 	forcesync.EConflict:     exitConflict,
 	forcesync.EUnauthorized: exitAuth,
+	forcesync.EForbidden:    exitAuth,
 	forcesync.EUnavailable:  exitUnavailable,
 	forcesync.EInternal:     exitFailure,
 }

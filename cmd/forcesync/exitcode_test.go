@@ -26,6 +26,7 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", forcesync.Errorf(forcesync.ENotFound, "no")), 4},
 		{forcesync.Errorf(forcesync.EConflict, "busy"), 5},
 		{forcesync.Errorf(forcesync.EUnauthorized, "who"), 6},
+		{forcesync.Errorf(forcesync.EForbidden, "not yours"), 6},
 		{forcesync.Errorf(forcesync.EUnavailable, "down"), 7},
 		{forcesync.Errorf(forcesync.EInternal, "bug"), 1},
 	} {
@@ -34,7 +35,7 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 	// Every domain code has its row.
-	for _, c := range []string{forcesync.EInvalid, forcesync.ENotFound, forcesync.EConflict, forcesync.EUnauthorized, forcesync.EUnavailable, forcesync.EInternal} {
+	for _, c := range []string{forcesync.EInvalid, forcesync.ENotFound, forcesync.EConflict, forcesync.EUnauthorized, forcesync.EForbidden, forcesync.EUnavailable, forcesync.EInternal} {
 		if _, ok := exitCodes[c]; !ok {
 			t.Errorf("no exit code for %q", c)
 		}

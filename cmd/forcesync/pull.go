@@ -35,7 +35,7 @@ func (a *app) openPull(ctx context.Context, conns []pullConn, logger *slog.Logge
 				continue
 			}
 			p, err := pull.New(ctx, pull.Config{Mapping: m, Compiled: pipe.Compiled, Store: ps, Querier: c.client,
-				Queue: engines(a.engines).MappingsFor(m.Source), Budget: c.eng.PullBudget,
+				Queue: engines(a.engines).MappingsFor(m.Source), Budget: c.eng.PullBudget, Spent: c.eng.PullSpent,
 				Logger: logger.With("mapping", m.Name)})
 			if err != nil {
 				return err

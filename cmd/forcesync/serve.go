@@ -16,6 +16,7 @@ import (
 	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/forcesync/forcesync/scim"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -46,10 +47,11 @@ POST /api/v1/sources/{source}/records to send changes, GET /healthz, GET /metric
 
 // app is a running forcesync: store, engines and the HTTP API.
 type app struct {
-	cfg     *config.Config
-	store   forcesync.Store
-	engines []*engine.Engine
-	server  *httpserver.Server
+	cfg      *config.Config
+	store    forcesync.Store
+	engines  []*engine.Engine
+	server   *httpserver.Server
+	registry *prometheus.Registry
 	// pull runs the pulled mappings (pull.go); nil when none pulls.
 	pull *pull.Runner
 }
@@ -68,7 +70,8 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, store: st}
+	reg, metrics := newRegistry() // ops.go
+	a := &app{cfg: cfg, store: st, registry: reg}
 	var conns []pullConn
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
@@ -85,24 +88,35 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
-		client, err := connect(ctx, env, *conn, salesforce.Hooks{OnCall: api.CountCall})
+		share := cfg.Engine.APIShare
+		if conn.APIShare > 0 {
+			share = conn.APIShare
+		}
+		obs := &observers{name: name, api: api, metrics: metrics, health: engine.NewHealth(name, logger, nil)}
+		gov, err := engine.NewGovernor(ctx, engine.GovernorConfig{Connection: name, Ledger: st, Share: share,
+			Reserve: fraction(cfg.Engine.APIReserve), RealtimeLane: fraction(cfg.Engine.RealtimeLane),
+			Recheck: cfg.Engine.LimitsRecheck, Limits: api.DailyAPIUsage, Logger: logger})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		obs.gov = gov
+		client, err := connect(ctx, env, *conn, obs.hooks())
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
 		api.Client = client
-		share := cfg.Engine.APIShare
-		if conn.APIShare > 0 {
-			share = conn.APIShare
-		}
 		eng, err := engine.New(ctx, st, api, ms, engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
-			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name),
+			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
+			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health,
 		})
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
+		metrics.Watch(eng)
 		a.engines = append(a.engines, eng)
 		conns = append(conns, pullConn{client, eng})
 	}
@@ -130,7 +144,9 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	}
 	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
-		SCIM: scimDoor, Changes: feed, Logger: logger})
+		SCIM: scimDoor, Changes: feed, Logger: logger, Registry: reg,
+		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
+		Health: engines(a.engines).Health})
 	return a, nil
 }
 
@@ -188,7 +204,7 @@ func (es engines) Paused() string {
 // runServe runs until ctx ends. ready, when not nil, receives the API's
 // address once it listens (tests).
 func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
-	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := newServeLogger(env.Stderr)
 	a, err := openApp(ctx, env, f.config, logger)
 	if err != nil {
 		return err
@@ -232,4 +248,13 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 		return nil
 	})
 	return g.Wait()
+}
+
+// fraction turns a config part where 0 means none into the engine's
+// convention, where 0 means the default and a negative value none.
+func fraction(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

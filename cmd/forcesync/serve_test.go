@@ -246,7 +246,13 @@ func TestServeRefusesBadRequests(t *testing.T) {
 	if code != 200 || body["status"] != "ok" {
 		t.Fatalf("healthz %d %v", code, body)
 	}
-	resp, err := http.Get(s.base + "/metrics")
+	// With an API token set, /metrics is behind it by default.
+	if code, _ := s.do("GET", "/metrics", "", false); code != http.StatusUnauthorized {
+		t.Fatalf("metrics without the token: %d", code)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
@@ -23,6 +24,9 @@ type statusReport struct {
 	Failures []forcesync.RecordStatus `json:"failures"`
 	Runs     []forcesync.Run          `json:"runs"`
 	Usage    []forcesync.APIUsage     `json:"api_usage"`
+	// Budget is each connection's budget governor state as last stored
+	// by serve: pause, reason, expected resume.
+	Budget []forcesync.BudgetState `json:"budget"`
 }
 
 type mappingStatus struct {
@@ -131,6 +135,13 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 			return nil, err
 		}
 		rep.Usage = append(rep.Usage, *u)
+		b, err := st.BudgetState(ctx, c.Name)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			rep.Budget = append(rep.Budget, *b)
+		}
 	}
 	return rep, nil
 }
@@ -171,6 +182,22 @@ func printStatus(env *Env, rep *statusReport) {
 		if u.Max > 0 {
 			fmt.Fprintf(env.Stdout, "\nAPI usage of %s: %d of %d daily calls (%.1f%%)\n", u.Connection, u.Used, u.Max, 100*float64(u.Used)/float64(u.Max))
 		}
+	}
+	for _, b := range rep.Budget {
+		printBudget(env, b)
+	}
+}
+
+// printBudget shows the budget governor's state of one connection.
+func printBudget(env *Env, b forcesync.BudgetState) {
+	fmt.Fprintf(env.Stdout, "API budget of %s: forcesync made %d of its %d calls in the last 24 hours (as of %s)\n",
+		b.Connection, b.Own, b.Budget, b.Updated.Format(time.RFC3339))
+	if len(b.Paused) == 0 {
+		return
+	}
+	fmt.Fprintf(env.Stdout, "PAUSED (%s) since %s: %s\n", strings.Join(b.Paused, ", "), b.Since.Format(time.RFC3339), b.Reason)
+	if !b.ResumeAt.IsZero() {
+		fmt.Fprintf(env.Stdout, "  expected to resume at %s\n", b.ResumeAt.Format(time.RFC3339))
 	}
 }
 

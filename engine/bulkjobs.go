@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// Bulk jobs in flight. A Bulk job runs in Salesforce on its own: if the
+// process that created it is killed, the job may still be open or running,
+// and a job that finishes after a newer push of the same records would
+// write old data over new. So every job is noted in the store before its
+// data is sent (Ledger.AddBulkJob) and forgotten once its results are
+// collected; a failed call aborts what it left unfinished; and a starting
+// engine aborts the unfinished jobs of processes gone (the records are
+// still queued in the store and are pushed again).
+
+// BulkJobControl is an optional capability of an API: looking at and
+// aborting Bulk jobs, for the recovery of jobs orphaned by a kill.
+type BulkJobControl interface {
+	// BulkJobState returns the job's state ("Open", "InProgress",
+	// "JobComplete", ...); found is false when the org no longer knows it.
+	BulkJobState(ctx context.Context, id string) (state string, found bool, err error)
+	// AbortBulkJob aborts an unfinished job.
+	AbortBulkJob(ctx context.Context, id string) error
+}
+
+type bulkJobsKey struct{}
+
+// withBulkJobs makes the Bulk calls made with ctx hand each new job to note
+// before sending its data.
+func withBulkJobs(ctx context.Context, note func(salesforce.JobInfo) error) context.Context {
+	return context.WithValue(ctx, bulkJobsKey{}, note)
+}
+
+// bulkJobHook is what SalesforceAPI gives salesforce.BulkConfig.OnJob.
+func bulkJobHook(ctx context.Context) func(salesforce.JobInfo) error {
+	note, _ := ctx.Value(bulkJobsKey{}).(func(salesforce.JobInfo) error)
+	return note
+}
+
+// bulkUpsert runs a Bulk upsert whose jobs are noted in the store while
+// they run.
+func (e *Engine) bulkUpsert(ctx context.Context, p *Pipe, obj, ext string, fields []string, recs []salesforce.Record) (map[string]Result, error) {
+	var mu sync.Mutex
+	var ids []string
+	bctx := withBulkJobs(ctx, func(info salesforce.JobInfo) error {
+		mu.Lock()
+		ids = append(ids, info.ID)
+		mu.Unlock()
+		return e.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: e.cfg.Connection, ID: info.ID, Owner: e.cfg.Owner,
+			Mapping: p.Mapping.Name, Object: obj, Created: e.cfg.Now()})
+	})
+	res, err := e.api.BulkUpsert(bctx, obj, ext, fields, recs)
+	mu.Lock()
+	done := append([]string(nil), ids...)
+	mu.Unlock()
+	// Forget the jobs even when ctx ended; a failed call first aborts what
+	// it left unfinished, so no stale job lands after a newer push.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, id := range done {
+		if err != nil {
+			e.abortUnfinished(fctx, id)
+		}
+		if rerr := e.store.RemoveBulkJob(fctx, e.cfg.Connection, id); rerr != nil {
+			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", id, "err", rerr)
+		}
+	}
+	return res, err
+}
+
+// abortUnfinished aborts a job unless it is finished; it reports the state
+// it found ("" when unknown).
+func (e *Engine) abortUnfinished(ctx context.Context, id string) (string, bool) {
+	ctl, ok := e.api.(BulkJobControl)
+	if !ok {
+		return "", false
+	}
+	state, found, err := ctl.BulkJobState(ctx, id)
+	if err != nil {
+		e.cfg.Logger.Warn("looking at a Bulk job", "event", "bulk.job_error", "connection", e.cfg.Connection, "job", id, "err", err)
+		return "", false
+	}
+	if !found {
+		return "gone", true
+	}
+	if salesforce.JobState(state).Terminal() {
+		return state, true
+	}
+	if err := ctl.AbortBulkJob(ctx, id); err != nil {
+		e.cfg.Logger.Warn("aborting a Bulk job", "event", "bulk.job_error", "connection", e.cfg.Connection, "job", id, "err", err)
+		return state, false
+	}
+	return state, true
+}
+
+// recoverBulkJobs settles the jobs noted by other processes more than
+// minAge ago (their work's leases have run out by then, so they count as
+// gone): an unfinished job is aborted, a finished one forgotten. A job the
+// org cannot be asked about now stays noted for the next pass.
+func (e *Engine) recoverBulkJobs(ctx context.Context, minAge time.Duration) {
+	jobs, err := e.store.BulkJobs(ctx, e.cfg.Connection)
+	if err != nil {
+		e.cfg.Logger.Warn("listing Bulk jobs in flight", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "err", err)
+		return
+	}
+	now := e.cfg.Now()
+	for _, j := range jobs {
+		if j.Owner == e.cfg.Owner || now.Sub(j.Created) < minAge {
+			continue
+		}
+		state, ok := e.abortUnfinished(ctx, j.ID)
+		if !ok {
+			continue
+		}
+		action := "forgotten"
+		if state != "gone" && !salesforce.JobState(state).Terminal() {
+			action = "aborted"
+		}
+		e.cfg.Logger.Warn("Bulk job left by a stopped process", "event", "bulk.orphan", "connection", e.cfg.Connection,
+			"job", j.ID, "mapping", j.Mapping, "owner", j.Owner, "state", state, "action", action)
+		if err := e.store.RemoveBulkJob(ctx, e.cfg.Connection, j.ID); err != nil {
+			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", j.ID, "err", err)
+		}
+	}
+}
+
+// BulkJobState implements BulkJobControl.
+func (a *SalesforceAPI) BulkJobState(ctx context.Context, id string) (string, bool, error) {
+	info, err := a.Client.Bulk(salesforce.BulkConfig{}).IngestJobInfo(ctx, id)
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return string(info.State), true, nil
+}
+
+// AbortBulkJob implements BulkJobControl.
+func (a *SalesforceAPI) AbortBulkJob(ctx context.Context, id string) error {
+	_, err := a.Client.Bulk(salesforce.BulkConfig{}).AbortJob(ctx, id)
+	return err
+}

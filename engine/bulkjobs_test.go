@@ -1,0 +1,63 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// TestBulkJobsNotedWhileRunning: a Bulk push notes its job in the store
+// before sending data and forgets it once the results are in.
+func TestBulkJobsNotedWhileRunning(t *testing.T) {
+	r := newRig(t, engine.Config{BulkThreshold: 10}, leadByExtID())
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	var cs []forcesync.Change
+	for i := range 20 {
+		cs = append(cs, contact(fmt.Sprint(i), "B", fmt.Sprintf("b%d@example.com", i), 80))
+	}
+	r.accept("contact", cs...)
+	r.drain()
+	if jobs, err := r.store.BulkJobs(context.Background(), "default"); err != nil || len(jobs) != 0 {
+		t.Fatalf("jobs still noted after their results came: %+v %v", jobs, err)
+	}
+	if n := len(r.query("SELECT Id FROM Lead")); n != 20 {
+		t.Fatalf("%d leads", n)
+	}
+}
+
+// TestOrphanedBulkJobAbortedAtStart: a job noted by a process that was
+// killed is aborted by the next engine to start, and forgotten (main had
+// no record of jobs in flight: they stayed open or ran on).
+func TestOrphanedBulkJobAbortedAtStart(t *testing.T) {
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leadByExtID())
+	ctx := context.Background()
+	b := r.api.Client.Bulk(salesforce.BulkConfig{})
+	info, err := b.CreateIngestJob(ctx, salesforce.IngestJob{Object: "Lead", Operation: salesforce.BulkUpsert, ExternalIDField: "Forcesync_Key__c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	for _, j := range []forcesync.BulkJobRef{
+		{Connection: "default", ID: info.ID, Owner: "killed/0", Mapping: "contacts_to_leads", Object: "Lead", Created: old},
+		{Connection: "default", ID: "750000000000000AAA", Owner: "killed/0", Mapping: "contacts_to_leads", Object: "Lead", Created: old},
+	} {
+		if err := r.store.AddBulkJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := engine.New(ctx, r.store, r.api, []forcesync.Mapping{leadByExtID()}, engine.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.IngestJobInfo(ctx, info.ID)
+	if err != nil || got.State != salesforce.JobAborted {
+		t.Fatalf("orphaned job: %+v %v", got, err)
+	}
+	if jobs, _ := r.store.BulkJobs(ctx, "default"); len(jobs) != 0 {
+		t.Fatalf("jobs still noted: %+v", jobs)
+	}
+}
