@@ -3,6 +3,8 @@ package forcesync
 import (
 	"fmt"
 	"time"
+	"regexp"
+	"strings"
 )
 
 // Mapping ties a source object to a Salesforce object. It is loaded from the
@@ -35,6 +37,24 @@ type Mapping struct {
 	BatchSize int
 	// Fields are the field rows, one per target Salesforce field.
 	Fields []FieldRow
+	// Guard limits how many records one window may disable, deprovision
+	// or delete before the mapping's removals pause (guard.go).
+	Guard GuardLimits
+	// User holds the options of a mapping to Salesforce Users.
+	User UserOptions
+}
+
+// UserOptions shape the Salesforce Users a mapping provisions. The zero
+// value is the default.
+type UserOptions struct {
+	// UsernameSuffix is appended to every Username the mapping sends
+	// (sandboxes: usernames are unique across all orgs), e.g. ".dev".
+	// It must start with a dot.
+	UsernameSuffix string
+	// TimeZone, Locale, EmailEncoding and Language fill TimeZoneSidKey,
+	// LocaleSidKey, EmailEncodingKey and LanguageLocaleKey on create when
+	// the mapping has no row for them. Empty: GMT, en_US, UTF-8, en_US.
+	TimeZone, Locale, EmailEncoding, Language string
 }
 
 // Direction of data flow for a mapping or a field row.
@@ -81,22 +101,63 @@ type MatchRule struct {
 	Fields []string
 }
 
-// DeleteAction says what a source delete does in Salesforce.
+// DeleteAction is the remove action: what deprovisioning a record (deleted
+// in the application, or out of the mapping's scope) does in Salesforce.
 type DeleteAction string
 
-// Delete actions.
+// Remove actions.
 const (
-	DeleteIgnore DeleteAction = "ignore" // default: forget nothing, change nothing
-	DeleteDelete DeleteAction = "delete" // delete the Salesforce record
+	DeleteIgnore DeleteAction = "ignore" // default: change nothing in Salesforce
+	DeleteDelete DeleteAction = "delete" // delete the Salesforce record (not Users)
+	// DeleteDeactivate applies the mapping's disable writes: IsActive=false
+	// for a User, Operations.DisableWrites for other objects.
+	DeleteDeactivate DeleteAction = "deactivate"
 )
 
-// Operations lists what a mapping may do. The zero value allows create and
-// update and ignores deletes.
+// Operations lists what a mapping may do. The zero value allows create,
+// update, disable and deprovision, and ignores removals (remove action
+// ignore).
 type Operations struct {
 	NoCreate bool
 	NoUpdate bool
-	Delete   DeleteAction
+	// Delete is the remove action (YAML remove_action, or the older delete).
+	Delete DeleteAction
+	// NoDisable turns disabling off: a disabled record (SCIM active=false,
+	// ingest op disable, DisableWhen true) is then pushed as an ordinary
+	// update, or left alone when the change carries no fields.
+	NoDisable bool
+	// NoDeprovision turns deprovisioning off: a record deleted in the
+	// application or out of scope is left alone (status skipped).
+	NoDeprovision bool
+	// DisableWhen is an expression over the source record; a record for
+	// which it is true is disabled (the "mapping rule" way). Empty: never.
+	DisableWhen string
+	// DisableWrites are the field writes that disable a record in
+	// Salesforce, e.g. {Status: "Closed - Not Converted"} for a Lead. For a
+	// User they default to IsActive=false. DisableRemoves, when set instead,
+	// makes disabling apply the remove action.
+	DisableWrites  map[string]any
+	DisableRemoves bool
+	// CreateDisabled creates a record that is disabled before it ever
+	// reached Salesforce, in its disabled form (a User with IsActive=false,
+	// other objects with the disable writes), instead of not creating it.
+	CreateDisabled bool
+	// PortalUser is what deleting a Contact that a portal User is tied to
+	// does when Salesforce refuses (DELETE_FAILED): PortalHold (default)
+	// holds the record with PORTAL_USER naming the User; PortalDeactivate
+	// deactivates that User and leaves the Contact (deprovisioned).
+	PortalUser PortalFallback
 }
+
+// PortalFallback says what to do with a Contact Salesforce will not delete
+// because a portal User is tied to it.
+type PortalFallback string
+
+// Portal fallbacks.
+const (
+	PortalHold       PortalFallback = "hold"
+	PortalDeactivate PortalFallback = "deactivate"
+)
 
 // FieldRow computes one Salesforce field from a source record. Exactly one of
 // SourceField, Constant, Expr or FirstOf is set.
@@ -306,6 +367,18 @@ func (m *Mapping) Validate() error {
 	default:
 		return fmt.Errorf("mapping %s: match kind %q is not one of external_id, fields, binding", m.Name, m.Match.Kind)
 	}
+	if err := m.Operations.validate(m.Name, m.Object); err != nil {
+		return err
+	}
+	if s := m.User.UsernameSuffix; s != "" && !usernameSuffixRe.MatchString(s) {
+		return fmt.Errorf("mapping %s: user.username_suffix %q: use a dot and domain-like labels, e.g. .dev", m.Name, s)
+	}
+	if m.User != (UserOptions{}) && !IsUser(m.Object) {
+		return fmt.Errorf("mapping %s: user options apply only to mappings of object User", m.Name)
+	}
+	if err := m.Guard.Validate(); err != nil {
+		return fmt.Errorf("mapping %s: guard: %w", m.Name, err)
+	}
 	if m.BatchSize < 0 || m.BatchSize > 200 {
 		return fmt.Errorf("mapping %s: batch_size %d is outside 1..200", m.Name, m.BatchSize)
 	}
@@ -340,3 +413,38 @@ func (m *Mapping) Validate() error {
 	}
 	return nil
 }
+
+// IsUser reports whether object is Salesforce's User, which is never
+// deleted, only deactivated.
+func IsUser(object string) bool { return strings.EqualFold(object, "User") }
+
+func (o *Operations) validate(name, object string) error {
+	switch o.Delete {
+	case "", DeleteIgnore, DeleteDelete, DeleteDeactivate:
+	default:
+		return fmt.Errorf("mapping %s: remove_action %q is not one of delete, deactivate, ignore", name, o.Delete)
+	}
+	if IsUser(object) && o.Delete == DeleteDelete {
+		return fmt.Errorf("mapping %s: remove_action delete: Salesforce Users cannot be deleted, only deactivated; use remove_action: deactivate", name)
+	}
+	if o.DisableRemoves && len(o.DisableWrites) > 0 {
+		return fmt.Errorf("mapping %s: disable_with: set either remove_action or field writes, not both", name)
+	}
+	if o.NoDisable && (o.DisableWhen != "" || o.DisableRemoves) {
+		return fmt.Errorf("mapping %s: disable is false, so disable_when and disable_with: remove_action would never apply; remove them or set disable: true", name)
+	}
+	if o.Delete == DeleteDeactivate && !IsUser(object) && len(o.DisableWrites) == 0 {
+		return fmt.Errorf("mapping %s: remove_action deactivate: a %s has no IsActive; give the writes that deactivate it in disable_with, e.g. {Status: Closed - Not Converted}", name, object)
+	}
+	switch o.PortalUser {
+	case "", PortalHold, PortalDeactivate:
+	default:
+		return fmt.Errorf("mapping %s: portal_user %q is not one of hold, deactivate", name, o.PortalUser)
+	}
+	if o.DisableRemoves && o.Delete == DeleteDeactivate {
+		return fmt.Errorf("mapping %s: disable_with remove_action and remove_action deactivate refer to each other; give disable_with field writes", name)
+	}
+	return nil
+}
+
+var usernameSuffixRe = regexp.MustCompile(`^(\.[A-Za-z0-9-]+)+$`)

@@ -13,7 +13,20 @@ const (
 	StateHeld     State = "held"     // permanent Salesforce error; retried when the record or the mapping changes
 	StateSkipped  State = "skipped"  // the mapping's filter excluded it
 	StateDeleted  State = "deleted"  // deleted in Salesforce after a source delete
+	// StateDisabled: the record is disabled in Salesforce (a User's
+	// IsActive=false, or the mapping's disable writes), or was disabled
+	// before it ever reached Salesforce.
+	StateDisabled State = "disabled"
+	// StateDeprovisioned: the record was deleted in the application or left
+	// the mapping's scope, and the remove action (deactivate or ignore) was
+	// applied; the binding is kept so a return updates the same record.
+	StateDeprovisioned State = "deprovisioned"
 )
+
+// FingerprintDisabled is the binding fingerprint of a record forcesync
+// disabled or deprovisioned: no payload equals it, so the record's next
+// upsert is always sent (and reactivates a User).
+const FingerprintDisabled = "disabled"
 
 // RecordStatus is the sync state of one source record under one mapping,
 // always with the last Salesforce error when there was one.

@@ -84,6 +84,10 @@ type Store interface {
 	Ledger
 
 	Close() error
+
+	// --- identity lifecycle (guard.go, lifecycle.go) ---
+	GuardStore
+	BindingStore
 }
 
 // SourceQuery selects source records for listing (the SCIM door's

@@ -327,6 +327,8 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 			p.match(v, path, &m.Match)
 		},
 		"operations": func(v *yaml.Node, path string) { p.operations(v, path, &m.Operations) },
+		"guard":      func(v *yaml.Node, path string) { p.guard(v, path, &m.Guard) },
+		"user":       func(v *yaml.Node, path string) { p.user(v, path, &m.User) },
 		"filter": func(v *yaml.Node, path string) {
 			if s, ok := p.nonEmpty(v, path); ok {
 				if err := mapping.CheckFilter(s); err != nil {
@@ -466,34 +468,6 @@ func (p *parser) apiName(n *yaml.Node, path, s string) {
 	if !apiNameRe.MatchString(s) {
 		p.errf(n, path, "%q is not a Salesforce field API name such as Email or Ext_Id__c", s)
 	}
-}
-
-func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) {
-	p.object(n, path, map[string]func(*yaml.Node, string){
-		"create": func(v *yaml.Node, path string) {
-			if b, ok := p.boolean(v, path); ok {
-				o.NoCreate = !b
-			}
-		},
-		"update": func(v *yaml.Node, path string) {
-			if b, ok := p.boolean(v, path); ok {
-				o.NoUpdate = !b
-			}
-		},
-		"delete": func(v *yaml.Node, path string) {
-			if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
-				if b, ok := p.boolean(v, path); ok && b {
-					o.Delete = forcesync.DeleteDelete
-				} else {
-					o.Delete = forcesync.DeleteIgnore
-				}
-				return
-			}
-			if s, ok := p.oneOf(v, path, "delete", "ignore"); ok {
-				o.Delete = forcesync.DeleteAction(s)
-			}
-		},
-	})
 }
 
 // row reads one field row.

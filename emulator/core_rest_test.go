@@ -291,7 +291,7 @@ func TestDescribeGolden(t *testing.T) {
 			t.Errorf("Lead entry %v", om)
 		}
 	}
-	if strings.Join(names, ",") != "Account,Contact,Lead,Organization,Profile,User" {
+	if strings.Join(names, ",") != "Account,Contact,Lead,Organization,Profile,User,UserRole" {
 		t.Errorf("objects %v", names)
 	}
 	r = s.do(t, "GET", "/services/data/v65.0/sobjects/Contact", nil)

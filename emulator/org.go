@@ -87,7 +87,7 @@ func newOrg(cfg Config, now func() time.Time) (*org, error) {
 		passwords: map[string]string{},
 		apiMax:    max,
 	}
-	for _, obj := range []*sobject{standardAccount(), standardContact(), standardLead(), standardProfile(), standardUser(), standardOrganization()} {
+	for _, obj := range []*sobject{standardAccount(), standardContact(), standardLead(), standardProfile(), standardUser(), standardOrganization(), standardUserRole()} {
 		o.addObject(obj)
 	}
 	if err := o.applyObjectConfig(cfg.Objects); err != nil {

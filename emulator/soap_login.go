@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -69,7 +70,12 @@ func readSOAPRequest(r io.Reader) (soapRequest, error) {
 
 // serveSOAP answers login and logout as the partner API does.
 func (e *Emulator) serveSOAP(c *call) {
-	req, err := readSOAPRequest(c.r.Body)
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, maxSOAPBody))
+	if err != nil {
+		writeSOAPFault(c, "soapenv:Client", "Unable to read the SOAP request: "+err.Error())
+		return
+	}
+	req, err := readSOAPRequest(bytes.NewReader(body))
 	if err != nil {
 		writeSOAPFault(c, "soapenv:Client", "Unable to parse the SOAP request: "+err.Error())
 		return
@@ -87,6 +93,8 @@ func (e *Emulator) serveSOAP(c *call) {
 			return
 		}
 		writeSOAP(c, `<logoutResponse/>`)
+	case "convertLead":
+		e.soapConvertLead(c, req, body) // soap_convert.go
 	default:
 		writeSOAPFault(c, "sf:UNSUPPORTED_API_OPERATION", "UNSUPPORTED_API_OPERATION: the emulator's SOAP API serves only login and logout; use REST")
 	}

@@ -173,7 +173,13 @@ func (a *SalesforceAPI) FindBy(ctx context.Context, obj, field string, values []
 	if f == nil {
 		return nil, fmt.Errorf("find %s by %s: no such field", obj, field)
 	}
-	q, err := salesforce.Select("Id", f.Name).From(d.Name).Where(salesforce.In(f.Name, values...)).OrderBy("CreatedDate", "Id").Build(d)
+	where := salesforce.In(f.Name, values...)
+	if d.Field("IsConverted") != nil && d.Name == "Lead" {
+		// A converted Lead cannot be updated: a new record matching one
+		// gets a Lead of its own (lifecycle: Salesforce's limits).
+		where = salesforce.And(where, salesforce.Eq("IsConverted", false))
+	}
+	q, err := salesforce.Select("Id", f.Name).From(d.Name).Where(where).OrderBy("CreatedDate", "Id").Build(d)
 	if err != nil {
 		return nil, fmt.Errorf("find %s by %s: %w", obj, field, err)
 	}

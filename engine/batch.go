@@ -18,6 +18,15 @@ type work struct {
 	created   bool   // Salesforce created the record in this batch
 	unchanged bool   // settled without a call: nothing changed
 	inFlight  string // the External ID value it holds in keysInFlight (collision.go)
+	// life marks a disable or a deprovision (lifecycle.go): the upsert
+	// paths leave it alone. remove asks for a delete call, writes for an
+	// update by Id with those fields; lifeState is the state on success.
+	life      bool
+	remove    bool
+	writes    map[string]any
+	lifeState forcesync.State
+	// createDisabled: a disabled record created in its disabled form.
+	createDisabled bool
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -63,7 +72,13 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	}
 	defer e.releaseInFlight(ws) // after Complete: see collision.go
 	e.prepare(p, ws)
-	callErr := e.notePushes(ctx, p, ws) // two-way mappings: know the echo
+	callErr := e.promote(ctx, p, ws)
+	if callErr == nil {
+		callErr = e.fillAliases(ctx, p, ws)
+	}
+	if callErr == nil {
+		callErr = e.notePushes(ctx, p, ws) // two-way mappings: know the echo
+	}
 	switch {
 	case callErr != nil:
 	case p.Mapping.Match.Kind == forcesync.MatchExternalID:
@@ -72,7 +87,7 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 		callErr = e.pushMatched(ctx, owner, p, ws)
 	}
 	if callErr == nil {
-		callErr = e.pushDeletes(ctx, p, ws)
+		callErr = e.pushLifecycle(ctx, owner, p, ws)
 	}
 	outs := make([]forcesync.Outcome, 0, len(ws))
 	for _, w := range ws {
@@ -141,9 +156,21 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		if bound {
 			w.out.SalesforceID = it.Binding.SalesforceID
 		}
+		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
+			// Converted in Salesforce: the Contact mapping carries it now.
+			w.out.Fingerprint = forcesync.FingerprintConverted
+			w.finish(forcesync.StateConverted, nil)
+			continue
+		}
 		if it.Op == forcesync.OpDelete {
-			if !c.DeletesInSalesforce() || !bound {
-				w.out.Unbind = bound && c.DeletesInSalesforce()
+			e.deprovision(c, w, bound)
+			continue
+		}
+		if it.Op == forcesync.OpDisable && len(it.Fields) == 0 {
+			// A bare disable (ingest op disable without fields).
+			if c.Disables() {
+				e.disable(c, w, bound) // no fields: never a create
+			} else {
 				w.finish(forcesync.StateSkipped, nil)
 			}
 			continue
@@ -154,8 +181,30 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			continue
 		}
 		if !ok {
-			w.finish(forcesync.StateSkipped, nil)
+			if bound && e.promotedAway(p, it.Fields) {
+				// Promoted: the Contact mapping converts the Lead.
+				w.out.Fingerprint = forcesync.FingerprintConverted
+				w.out.Warnings = append(w.out.Warnings, "promoted: the source's Contact mapping takes the record and converts the Lead")
+				w.finish(forcesync.StateConverted, nil)
+			} else if bound && c.Deprovisions() {
+				// Out of scope now: deprovisioned, not left behind.
+				e.deprovision(c, w, bound)
+			} else {
+				w.finish(forcesync.StateSkipped, nil)
+			}
 			continue
+		}
+		if c.Disables() {
+			disabled := it.Op == forcesync.OpDisable
+			if !disabled {
+				if disabled, err = c.DisabledBy(it.Fields); err != nil {
+					w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "DISABLE_WHEN_ERROR", Message: err.Error()})
+					continue
+				}
+			}
+			if disabled && e.disable(c, w, bound) {
+				continue
+			}
 		}
 		if bound && !c.CanUpdate() {
 			w.out.Fingerprint = it.Binding.Fingerprint
@@ -174,6 +223,15 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			w.finish(forcesync.StateHeld, re)
 			continue
 		}
+		if bound && it.Binding.Fingerprint == forcesync.FingerprintDisabled && c.Reactivates() {
+			// Back from disabled or deprovisioned: a User is active again.
+			pl.Fields["IsActive"] = true
+		}
+		if w.createDisabled {
+			for k, v := range c.DisableWrites() {
+				pl.Fields[k] = v
+			}
+		}
 		w.payload = pl
 		if p.Mapping.Match.Kind == forcesync.MatchExternalID {
 			// Only the payload is sent from here on (a match by fields
@@ -182,7 +240,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		w.out.Warnings = pl.Warnings
 		w.out.Fingerprint = pl.Fingerprint
-		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint {
+		if bound && !it.Forced && it.Binding.Fingerprint == pl.Fingerprint && !e.passwordWaiting(p, it.Key) {
 			w.unchanged = true
 			w.finish(forcesync.StateSynced, nil) // no change: no call
 			continue
@@ -211,6 +269,10 @@ func (e *Engine) settle(w *work, r Result, created bool) {
 			w.out.Fingerprint = w.payload.UpdateFingerprint
 		}
 		w.finish(forcesync.StateSynced, nil)
+		if w.createDisabled {
+			w.out.Fingerprint = forcesync.FingerprintDisabled
+			w.out.State = forcesync.StateDisabled
+		}
 	case r.Retryable:
 		w.finish(forcesync.StateRetrying, r.Err)
 	default:

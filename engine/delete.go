@@ -10,7 +10,7 @@ import (
 func (e *Engine) pushDeletes(ctx context.Context, p *Pipe, ws []*work) error {
 	var dels []*work
 	for _, w := range ws {
-		if !w.done && w.item.Op == forcesync.OpDelete {
+		if !w.done && w.remove {
 			dels = append(dels, w)
 		}
 	}
@@ -32,6 +32,7 @@ func (e *Engine) pushDeletes(ctx context.Context, p *Pipe, ws []*work) error {
 			if r.Err == nil {
 				w.out.Unbind = true
 				w.out.SalesforceID = ids[i]
+				w.out.Fingerprint = ""
 				w.finish(forcesync.StateDeleted, nil)
 				continue
 			}

@@ -40,8 +40,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Workers is how many batches are pushed at once. Zero means 2.
 	Workers int
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Passwords carries Users' passwords from the doors (passwords.go);
+	// nil: User mappings set no passwords.
+	Passwords *Passwords
+	Now       func() time.Time
+	Logger    *slog.Logger
 
 	// Connection names the org in the call ledger, logs and metrics.
 	// Empty: the first mapping's connection, else "default".
@@ -79,13 +82,16 @@ type Engine struct {
 	// governor ([used, max]).
 	usageMu   sync.Mutex
 	usageSeen [2]int
-	rnd    *rand.Rand
-	rndMu  sync.Mutex
+	rnd       *rand.Rand
+	rndMu     sync.Mutex
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
-	onSettled     func([]Settled) // OnSettled (settled.go)
-	keysInFlight  valuesInFlight  // External ID values being pushed (collision.go)
+	// names caches Ids looked up by name (users.go).
+	namesMu      sync.Mutex
+	names        map[string]string
+	onSettled    func([]Settled) // OnSettled (settled.go)
+	keysInFlight valuesInFlight  // External ID values being pushed (collision.go)
 }
 
 // Pipe is one compiled mapping the engine serves.
@@ -148,6 +154,10 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 		e.gov = g
 	}
 	for _, m := range mappings {
+		m, err := e.resolveNames(ctx, m) // users.go: ProfileId, UserRoleId by name
+		if err != nil {
+			return nil, err
+		}
 		d, err := api.Describe(ctx, m.Object)
 		if err != nil {
 			return nil, fmt.Errorf("mapping %s: describe %s: %w", m.Name, m.Object, err)

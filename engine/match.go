@@ -22,7 +22,7 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 	obj := c.Object()
 	var updates, unbound []*work
 	for _, w := range ws {
-		if w.done || w.item.Op == forcesync.OpDelete {
+		if w.done || w.life {
 			continue
 		}
 		if w.item.Binding != nil && w.item.Binding.SalesforceID != "" {

@@ -57,6 +57,17 @@ func (w *work) fate() Fate {
 		return FateUpdated
 	case forcesync.StateDeleted:
 		return FateDeleted
+	case forcesync.StateDisabled, forcesync.StateDeprovisioned, forcesync.StateConverted:
+		// Lifecycle (lifecycle.go): a create in disabled form is a create,
+		// a deactivation an update; a remove action of ignore, a record
+		// already disabled or a converted Lead changed nothing.
+		switch {
+		case w.created:
+			return FateCreated
+		case w.writes != nil && !w.unchanged:
+			return FateUpdated
+		}
+		return FateUnchanged
 	case forcesync.StateSkipped:
 		return FateSkipped
 	case forcesync.StateHeld:

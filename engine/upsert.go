@@ -13,7 +13,7 @@ func (e *Engine) pushUpserts(ctx context.Context, p *Pipe, ws []*work, useBulk b
 	ext := c.ExternalIDField()
 	var todo []*work
 	for _, w := range ws {
-		if w.done || w.item.Op == forcesync.OpDelete {
+		if w.done || w.life {
 			continue
 		}
 		bound := w.item.Binding != nil && w.item.Binding.SalesforceID != ""

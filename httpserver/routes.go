@@ -11,6 +11,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/retry", s.authed(s.handleRetry))
 	s.mux.HandleFunc("GET /api/v1/changes", s.authed(s.handleChanges))
 	s.mux.HandleFunc("GET /api/v1/mappings/{mapping}/dead-letters", s.authed(s.handleDeadLetters))
+	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/approve", s.authed(s.handleApprove)) // guard.go
+	s.mux.HandleFunc("GET /api/v1/guard", s.authed(s.handleGuard))
 	if s.cfg.SCIM != nil {
 		s.mux.Handle("/scim/v2/", s.cfg.SCIM) // Users for identity providers: scim/server.go lists its routes
 	}

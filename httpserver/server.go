@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -40,6 +41,10 @@ type Config struct {
 	// Changes, when set, serves the changes feed of pulled mappings and
 	// their conflicts and dead letters (changes.go).
 	Changes ChangesFeed
+	// Approve, when set, serves POST /api/v1/mappings/{mapping}/approve:
+	// it lifts the mass-change guard's pause of a mapping and requeues
+	// what the guard held (engine.Approve), returning how many.
+	Approve func(ctx context.Context, mapping string) (int, error)
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// MaxBacklog is how many changes may wait for one mapping before ingest

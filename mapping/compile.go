@@ -32,6 +32,12 @@ type Compiled struct {
 	matchFields []string
 	hasCreate   bool // some rows apply only on create
 	version     string
+	// life is the lifecycle part (disable, deprovision), see lifecycle.go.
+	life lifecycle
+	// password is a User mapping's password source field; fillAlias says
+	// the engine generates Alias (users.go).
+	password  string
+	fillAlias bool
 	// pulls are the rows read back from Salesforce (direction pull, both).
 	pulls []PullField
 }
@@ -183,6 +189,7 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 			c.filter = p
 		}
 	}
+	c.compileLifecycle(d, bad)
 
 	// The fields the match reads must exist and be usable for it.
 	matchNames := map[string]bool{}
@@ -219,6 +226,17 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 	}
 
 	covered := map[string]bool{}
+	if forcesync.IsUser(c.object) {
+		m.Fields, c.password = userDefaults(m, bad)
+		c.m.Fields = m.Fields
+		c.fillAlias = true
+		for _, fr := range m.Fields {
+			c.fillAlias = c.fillAlias && !strings.EqualFold(fr.Target, "Alias")
+		}
+		if c.fillAlias {
+			covered["alias"] = true
+		}
+	}
 	for _, fr := range m.Fields {
 		f := d.Field(fr.Target)
 		if f == nil {

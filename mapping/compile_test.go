@@ -73,6 +73,13 @@ func TestCompileErrors(t *testing.T) {
 			m.Fields[1].On = forcesync.OnCreate
 		}, "Lead.Company: on: create, but the mapping never creates"},
 		{"domain validation", func(m *forcesync.Mapping) { m.BatchSize = 300 }, "mapping m: batch_size 300 is outside 1..200"},
+		{"disable write to unknown field", func(m *forcesync.Mapping) { m.Operations.DisableWrites = map[string]any{"Nope__c": 1} },
+			"Lead.Nope__c: disable_with: no such field on Lead"},
+		{"disable write outside picklist", func(m *forcesync.Mapping) { m.Operations.DisableWrites = map[string]any{"Status": "Gone"} },
+			"Lead.Status: disable_with Gone: bad value for restricted picklist field: Gone"},
+		{"disable write not updateable", func(m *forcesync.Mapping) { m.Operations.DisableWrites = map[string]any{"Origin__c": "x"} },
+			"Lead.Origin__c: disable_with: the field cannot be updated"},
+		{"bad disable_when", func(m *forcesync.Mapping) { m.Operations.DisableWhen = "a ==" }, `disable_when "a =="`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,6 +114,7 @@ func (c *Compiled) PayloadFor(key string, fields map[string]any, create bool) (P
 		}
 		p.Fields[r.t.name] = v
 	}
+	c.usernameSuffix(p.Fields)
 	if len(missing) > 0 {
 		return Payload{}, &forcesync.RecordError{Code: CodeRequiredFieldMissing,
 			Message: "Required fields are missing: [" + strings.Join(missing, ", ") + "]", Fields: missing}

@@ -17,8 +17,8 @@ func (s *Server) handleSPC(w http.ResponseWriter, r *http.Request) {
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": maxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
+		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,
 			"description": "The token set in forcesync's scim.token, sent as Authorization: Bearer <token>.",
@@ -39,17 +39,45 @@ func userResourceType(r *http.Request) map[string]any {
 	}
 }
 
+func groupResourceType(r *http.Request) map[string]any {
+	return map[string]any{
+		"schemas":  []string{schemaResourceType},
+		"id":       "Group",
+		"name":     "Group",
+		"endpoint": "/Groups",
+		"schema":   SchemaGroup,
+		"meta":     map[string]any{"resourceType": "ResourceType", "location": base(r) + "/ResourceTypes/Group"},
+	}
+}
+
 func (s *Server) handleResourceTypes(w http.ResponseWriter, r *http.Request) {
 	if id := r.PathValue("id"); id != "" {
-		if id != "User" {
+		switch id {
+		case "User":
+			s.write(w, http.StatusOK, userResourceType(r))
+		case "Group":
+			s.write(w, http.StatusOK, groupResourceType(r))
+		default:
 			s.fail(w, &Error{Status: http.StatusNotFound, Detail: "resource type " + id + " is not served"})
-			return
 		}
-		s.write(w, http.StatusOK, userResourceType(r))
 		return
 	}
-	s.write(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": 1, "startIndex": 1,
-		"itemsPerPage": 1, "Resources": []any{userResourceType(r)}})
+	s.write(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": 2, "startIndex": 1,
+		"itemsPerPage": 2, "Resources": []any{userResourceType(r), groupResourceType(r)}})
+}
+
+func groupSchema(r *http.Request) map[string]any {
+	return map[string]any{
+		"schemas": []string{schemaSchema}, "id": SchemaGroup, "name": "Group", "description": "Group",
+		"attributes": []any{
+			def("displayName", "string", required),
+			def("members", "complex", multi, subs(def("value", "string", func(d map[string]any) { d["mutability"] = "immutable" }),
+				def("$ref", "reference", refTypes("User"), func(d map[string]any) { d["mutability"] = "immutable" }),
+				def("type", "string", func(d map[string]any) { d["canonicalValues"] = []string{"User"}; d["mutability"] = "immutable" }))),
+			def("externalId", "string", func(d map[string]any) { d["caseExact"] = true }),
+		},
+		"meta": map[string]any{"resourceType": "Schema", "location": base(r) + "/Schemas/" + SchemaGroup},
+	}
 }
 
 // def describes one attribute of a schema (RFC 7643 §7).
@@ -59,7 +87,18 @@ func def(name, typ string, opts ...func(map[string]any)) map[string]any {
 	for _, o := range opts {
 		o(d)
 	}
+	if typ == "reference" {
+		// RFC 7643 §7: every reference attribute lists what it may point
+		// to; generic clients read the schema expecting it.
+		if _, ok := d["referenceTypes"]; !ok {
+			d["referenceTypes"] = []string{"external"}
+		}
+	}
 	return d
+}
+
+func refTypes(ts ...string) func(map[string]any) {
+	return func(d map[string]any) { d["referenceTypes"] = ts }
 }
 
 func multi(d map[string]any)    { d["multiValued"] = true }
@@ -110,14 +149,14 @@ func enterpriseSchema(r *http.Request) map[string]any {
 		"attributes": []any{
 			def("employeeNumber", "string"), def("costCenter", "string"), def("organization", "string"),
 			def("division", "string"), def("department", "string"),
-			def("manager", "complex", subs(def("value", "string"), def("$ref", "reference"), def("displayName", "string"))),
+			def("manager", "complex", subs(def("value", "string"), def("$ref", "reference", refTypes("User")), def("displayName", "string"))),
 		},
 		"meta": map[string]any{"resourceType": "Schema", "location": base(r) + "/Schemas/" + SchemaEnterpriseUser},
 	}
 }
 
 func (s *Server) handleSchemas(w http.ResponseWriter, r *http.Request) {
-	all := []map[string]any{userSchema(r), enterpriseSchema(r)}
+	all := []map[string]any{userSchema(r), enterpriseSchema(r), groupSchema(r)}
 	if id := r.PathValue("id"); id != "" {
 		for _, sc := range all {
 			if strings.EqualFold(sc["id"].(string), id) {

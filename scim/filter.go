@@ -8,9 +8,9 @@ package scim
 //
 // Comparison rules:
 //   - Attribute names match case-insensitively.
-//   - Strings compare case-insensitively, except the top-level "id" and the
-//     sub-attributes of "meta", which compare case-sensitively. Everything
-//     else, externalId included, is treated as caseExact=false.
+//   - Strings compare case-insensitively, except the top-level "id" and
+//     "externalId" and the sub-attributes of "meta", which compare
+//     case-sensitively (the schema declares externalId caseExact).
 //   - When both sides of eq, ne, gt, ge, lt or le parse as RFC 3339
 //     timestamps they compare as instants; otherwise as strings.
 //   - Numbers compare numerically and booleans only with eq and ne; values of
@@ -430,7 +430,7 @@ func isCaseExactPath(path filter.AttributePath) bool {
 	}
 	name := path.AttributeName
 	return strings.EqualFold(name, "meta") ||
-		(strings.EqualFold(name, "id") && path.SubAttribute == nil)
+		((strings.EqualFold(name, "id") || strings.EqualFold(name, "externalId")) && path.SubAttribute == nil)
 }
 
 // compareValues applies op to an attribute value and a filter literal.

@@ -476,7 +476,10 @@ func writeSub(c map[string]any, t patchTarget, v any) *Error {
 // writeFiltered adds or replaces the elements of multi-valued attribute
 // t.attr of c that match t.filter, or their sub-attribute t.sub. When none
 // matches, replace fails with noTarget and add creates an element from the
-// filter's equality terms.
+// filter's equality terms. Replace does the same when the filter can make
+// an element: Entra ID sends Replace on addresses[type eq "work"].formatted
+// for a User without a work address, meaning "set it" (a documented
+// leniency; RFC 7644 §3.5.2.3 would answer noTarget).
 func writeFiltered(c map[string]any, kind patchKind, t patchTarget, v any) *Error {
 	existing, _ := getAttr(c, t.attr)
 	arr, err := elementsOf(t, existing)
@@ -501,7 +504,7 @@ func writeFiltered(c map[string]any, kind patchKind, t patchTarget, v any) *Erro
 	matches := matchingIndexes(arr, t.filter)
 	var touched []int
 	switch {
-	case len(matches) == 0 && kind == patchReplace:
+	case len(matches) == 0 && kind == patchReplace && v == nil:
 		return errorf("noTarget", "no value of %q matches %q", t.attr, t.text)
 	case len(matches) == 0:
 		if v == nil {

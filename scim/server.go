@@ -65,6 +65,12 @@ type Config struct {
 	// Token is the bearer token the identity provider sends. Empty refuses
 	// every request.
 	Token string
+	// Passwords, when set, receives the password a client sends with a
+	// User (forcesync keeps none; engine.Passwords holds it in memory until
+	// the User mapping sets it in Salesforce). Nil: passwords are dropped.
+	Passwords interface {
+		Put(source, key, password string)
+	}
 	// Tokens are more tokens that open the door: serve passes the server's
 	// api_token (it opens every source) and the api_token of Source itself.
 	// Another source's token opens nothing here.
@@ -94,13 +100,19 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /scim/v2/Schemas", s.handleSchemas)
 	s.mux.HandleFunc("GET /scim/v2/Schemas/{id}", s.handleSchemas)
 	s.mux.HandleFunc("GET /scim/v2/Users", s.handleList)
+	s.mux.HandleFunc("POST /scim/v2/Users/.search", s.handleSearch) // list.go
+	s.mux.HandleFunc("POST /scim/v2/.search", s.handleSearch)
 	s.mux.HandleFunc("POST /scim/v2/Users", s.handleCreate)
 	s.mux.HandleFunc("GET /scim/v2/Users/{id}", s.handleGet)
 	s.mux.HandleFunc("PUT /scim/v2/Users/{id}", s.handleReplace)
 	s.mux.HandleFunc("PATCH /scim/v2/Users/{id}", s.handlePatch)
 	s.mux.HandleFunc("DELETE /scim/v2/Users/{id}", s.handleDelete)
-	s.mux.HandleFunc("/scim/v2/Groups", s.handleNoGroups)
-	s.mux.HandleFunc("/scim/v2/Groups/{id}", s.handleNoGroups)
+	s.mux.HandleFunc("GET /scim/v2/Groups", s.handleGroupList) // groups.go
+	s.mux.HandleFunc("POST /scim/v2/Groups", s.handleGroupCreate)
+	s.mux.HandleFunc("GET /scim/v2/Groups/{id}", s.handleGroupGet)
+	s.mux.HandleFunc("PUT /scim/v2/Groups/{id}", s.handleGroupReplace)
+	s.mux.HandleFunc("PATCH /scim/v2/Groups/{id}", s.handleGroupPatch)
+	s.mux.HandleFunc("DELETE /scim/v2/Groups/{id}", s.handleGroupDelete)
 	s.mux.HandleFunc("/scim/v2/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, &Error{Status: http.StatusNotFound, Detail: "no such SCIM endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -161,10 +173,6 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		body["scimType"] = e.ScimType
 	}
 	s.write(w, e.Status, body)
-}
-
-func (s *Server) handleNoGroups(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, &Error{Status: http.StatusNotFound, Detail: "Groups are not provisioned through forcesync; turn group push off for this app"})
 }
 
 // readJSON decodes a request body of at most maxBody bytes into v.
@@ -238,6 +246,23 @@ func present(r *http.Request, u *user) map[string]any {
 
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
+// password returns the password a client set on res, or "".
+func password(res map[string]any) string {
+	if k, ok := attrKey(res, "password"); ok {
+		pw, _ := res[k].(string)
+		return pw
+	}
+	return ""
+}
+
+// keepPassword hands a User's password to Config.Passwords, before the
+// change is stored, so the engine finds it when it pushes the change.
+func (s *Server) keepPassword(id, pw string) {
+	if pw != "" && s.cfg.Passwords != nil {
+		s.cfg.Passwords.Put(s.cfg.Source, id, pw)
+	}
+}
+
 // clean checks a User from a client and drops what is not the client's to
 // set: id, meta, and password (forcesync never keeps one).
 func clean(res map[string]any) error {
@@ -258,8 +283,8 @@ func clean(res map[string]any) error {
 	}
 	for k := range res {
 		switch strings.ToLower(k) {
-		case "id", "meta", "password":
-			delete(res, k)
+		case "id", "meta", "password", "groups":
+			delete(res, k) // groups: read-only, decided by the Groups (groups.go)
 		}
 	}
 	name, _ := attr(res, "userName").(string)
@@ -365,7 +390,13 @@ func (s *Server) save(ctx context.Context, id string, res map[string]any, create
 	res["schemas"] = schemasOf(res)
 	res["id"] = id
 	res["meta"] = map[string]any{"resourceType": "User", "created": created, "lastModified": now}
+	if k, ok := attrKey(res, "active"); ok && op == forcesync.OpUpsert && res[k] == false {
+		// An inactive User is a disabled record: the mappings apply their
+		// disable action (a Salesforce User's IsActive=false).
+		op = forcesync.OpDisable
+	}
 	fields := Flatten(res)
+	fields["groups"] = groupNames(res)
 	fields["scim"] = res
 	body, err := json.Marshal(fields)
 	if err != nil {
@@ -408,6 +439,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	pw := password(res)
 	if err := clean(res); err != nil {
 		s.fail(w, err)
 		return
@@ -419,6 +451,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	id := newID()
+	s.keepPassword(id, pw)
 	rec, err := s.save(r.Context(), id, res, "", 0, forcesync.OpUpsert)
 	if err == nil && rec == nil {
 		err = fmt.Errorf("scim: new User %s collided with a stored record", id)
@@ -440,7 +473,11 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", etag(u.rec.Version))
-	s.write(w, http.StatusOK, present(r, u))
+	if notModified(r, u.rec.Version) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.write(w, http.StatusOK, project(r, present(r, u)))
 }
 
 // update replaces the stored User id by what change makes of a copy of
@@ -449,13 +486,21 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 	id := r.PathValue("id")
 	for attempt := 0; ; attempt++ {
 		u, err := s.load(r.Context(), id)
+		if err == nil {
+			err = precondition(r, u.rec.Version)
+		}
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
 		res, err := change(cloneResource(u.res))
+		pw := ""
 		if err == nil {
+			pw = password(res)
 			err = clean(res)
+		}
+		if g, ok := u.res["groups"]; ok && err == nil {
+			res["groups"] = g
 		}
 		if err != nil {
 			s.fail(w, err)
@@ -469,6 +514,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 				return
 			}
 		}
+		s.keepPassword(id, pw)
 		rec, err := s.save(r.Context(), id, res, createdOf(u.res), u.rec.Version+1, forcesync.OpUpsert)
 		release()
 		if err != nil {
@@ -528,6 +574,9 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	u, err := s.load(r.Context(), r.PathValue("id"))
+	if err == nil {
+		err = precondition(r, u.rec.Version)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -543,67 +592,6 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// handleList answers GET /Users with filter, startIndex and count.
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	start, err := intParam(q.Get("startIndex"), 1)
-	if err != nil {
-		s.fail(w, errorf("invalidValue", "startIndex: %v", err))
-		return
-	}
-	start = max(start, 1) // RFC 7644 §3.4.2.4: below 1 is read as 1
-	count, err := intParam(q.Get("count"), 100)
-	if err != nil {
-		s.fail(w, errorf("invalidValue", "count: %v", err))
-		return
-	}
-	count = min(max(count, 0), maxResults)
-	ctx := r.Context()
-	var (
-		page  []forcesync.SourceRecord
-		total int
-	)
-	if f := q.Get("filter"); f != "" {
-		filter, err := ParseFilter(f)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		page, total, err = s.filtered(ctx, filter, start, count)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-	} else {
-		sq := forcesync.SourceQuery{Source: s.cfg.Source, Offset: start - 1, Limit: count}
-		if total, err = s.cfg.Store.CountSourceRecords(ctx, sq); err != nil {
-			s.fail(w, err)
-			return
-		}
-		if count > 0 {
-			if page, err = s.cfg.Store.SourceRecords(ctx, sq); err != nil {
-				s.fail(w, err)
-				return
-			}
-		}
-	}
-	resources := make([]any, 0, len(page))
-	for i := range page {
-		res, _ := page[i].Fields["scim"].(map[string]any)
-		if res == nil {
-			continue
-		}
-		resources = append(resources, present(r, &user{rec: &page[i], res: res}))
-	}
-	s.write(w, http.StatusOK, map[string]any{
-		"schemas":      []string{schemaList},
-		"totalResults": total,
-		"startIndex":   start,
-		"itemsPerPage": len(resources),
-		"Resources":    resources,
-	})
 }
 
 // filtered returns one page of the Users filter matches, and how many

@@ -251,7 +251,7 @@ func TestRefusals(t *testing.T) {
 		{"patch without schema", "PATCH", "/scim/v2/Users/" + id, `{"Operations":[{"op":"replace","path":"active","value":false}]}`, 400, "invalidValue"},
 		{"patch removing userName", "PATCH", "/scim/v2/Users/" + id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"userName"}]}`, 400, "invalidValue"},
 		{"unknown user", "GET", "/scim/v2/Users/nope", "", 404, ""},
-		{"groups", "GET", "/scim/v2/Groups", "", 404, ""},
+		{"group without displayName", "POST", "/scim/v2/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"]}`, 400, "invalidValue"},
 		{"bad count", "GET", "/scim/v2/Users?count=ten", "", 400, "invalidValue"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,7 +292,7 @@ func TestDiscovery(t *testing.T) {
 		t.Fatalf("spc %d %v", code, spc)
 	}
 	code, rts, _ := r.do("GET", "/scim/v2/ResourceTypes", "")
-	if code != 200 || rts["totalResults"] != 1.0 {
+	if code != 200 || rts["totalResults"] != 2.0 {
 		t.Fatalf("resource types %d %v", code, rts)
 	}
 	code, sc, _ := r.do("GET", "/scim/v2/Schemas/"+scim.SchemaUser, "")

@@ -169,7 +169,7 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 	case o.SalesforceID != "":
 		st.Bind = true
 		st.BindFingerprint = o.Fingerprint
-		if o.State != forcesync.StateSynced {
+		if o.State != forcesync.StateSynced && !settledLife(o) {
 			// Only an accepted payload is a no-op next time.
 			st.BindFingerprint = ""
 			if it.Binding != nil && it.Binding.SalesforceID == o.SalesforceID {
@@ -208,13 +208,23 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 		s.HeldFP = prev.HeldFingerprint
 	}
 	s.Attempts = it.Attempts + 1
-	if s.State == forcesync.StateSynced || s.State == forcesync.StateDeleted || s.State == forcesync.StateSkipped {
+	if s.State == forcesync.StateSynced || s.State == forcesync.StateDeleted || s.State == forcesync.StateSkipped ||
+		s.State == forcesync.StateDisabled || s.State == forcesync.StateDeprovisioned || s.State == forcesync.StateConverted {
 		s.Attempts = 0
 	}
 	s.Fingerprint = o.Fingerprint
 	s.NextAttempt = o.NextAttempt
 	s.Version = it.Version
 	return st
+}
+
+// settledLife reports an outcome that disabled or deprovisioned a record:
+// its binding takes the outcome's fingerprint (forcesync.FingerprintDisabled),
+// so the record's next upsert is sent whatever its payload.
+func settledLife(o *forcesync.Outcome) bool {
+	return (o.State == forcesync.StateDisabled || o.State == forcesync.StateDeprovisioned) &&
+		o.Fingerprint == forcesync.FingerprintDisabled ||
+		o.State == forcesync.StateConverted && o.Fingerprint == forcesync.FingerprintConverted
 }
 
 // CheckSourceQuery checks a forcesync.SourceQuery before a store builds

@@ -53,6 +53,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"MatchHolds", testMatchHolds},
 		{"SourceRecords", testSourceRecords},
+		{"MassGuard", testMassGuard}, // lifecycle: guard.go
+		{"Bind", testBind},
 		// Ledger (issue 9): storetest/ledger.go.
 		{"APICallLedger", testAPICallLedger},
 		{"BudgetState", testBudgetState},

@@ -17,7 +17,7 @@ import (
 	"github.com/forcesync/forcesync/examples/webhookreceiver"
 )
 
-// cookbookTwoWay is docs/cookbook.md's two-way story (its fifth config)
+// cookbookTwoWay is docs/cookbook.md's two-way story
 // pointed at the emulator and the test's receiver, polling every 50ms.
 func cookbookTwoWay(t *testing.T, loginURL, hookURL string) string {
 	t.Helper()
@@ -26,10 +26,15 @@ func cookbookTwoWay(t *testing.T, loginURL, hookURL string) string {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
-	if len(blocks) < 5 {
-		t.Fatalf("cookbook has %d configs", len(blocks))
+	cfg := ""
+	for _, b := range blocks {
+		if strings.Contains(b[1], "direction: both") && strings.Contains(b[1], "webhook:") {
+			cfg = b[1]
+		}
 	}
-	cfg := blocks[4][1]
+	if cfg == "" {
+		t.Fatal("the cookbook lost its two-way story")
+	}
 	conn := regexp.MustCompile(`(?s)connections:\n.*?\nsources:`)
 	cfg = conn.ReplaceAllLiteralString(cfg, fmt.Sprintf(`connections:
   - name: org
@@ -53,7 +58,7 @@ sources:`, loginURL))
 		}
 		cfg = strings.ReplaceAll(cfg, old, repl)
 	}
-	if _, err := config.Parse([]byte(cfg), "cookbook block 5"); err != nil {
+	if _, err := config.Parse([]byte(cfg), "cookbook two-way story"); err != nil {
 		t.Fatalf("%v\n%s", err, cfg)
 	}
 	return cfg

@@ -72,6 +72,9 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	}
 	reg, metrics := newRegistry() // ops.go
 	a := &app{cfg: cfg, store: st, registry: reg}
+	// Users' passwords go from the doors to the engines in memory only.
+	passwords := engine.NewPasswords(cfg.Mappings)
+	a.store = passwords.Intake(st) // every door (ingest, SCIM, push) accepts through it
 	var conns []pullConn
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
@@ -110,7 +113,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		eng, err := engine.New(ctx, st, api, ms, engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
-			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health,
+			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health, Passwords: passwords,
 		})
 		if err != nil {
 			st.Close()
@@ -134,17 +137,17 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 	}
 	var scimDoor http.Handler
 	if cfg.SCIM.Source != "" {
-		scimDoor = scim.New(scim.Config{Store: st, Engine: engines(a.engines), Source: cfg.SCIM.Source,
+		scimDoor = scim.New(scim.Config{Store: passwords.Intake(st), Engine: engines(a.engines), Source: cfg.SCIM.Source,
 			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
-			Logger: logger.With("door", "scim")})
+			Passwords: passwords, Logger: logger.With("door", "scim")})
 	}
 	var feed httpserver.ChangesFeed
 	if a.pull != nil {
 		feed = a.pull.Feed
 	}
-	a.server = httpserver.New(httpserver.Config{Store: st, Engine: engines(a.engines), Sources: sources,
+	a.server = httpserver.New(httpserver.Config{Store: passwords.Intake(st), Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
-		SCIM: scimDoor, Changes: feed, Logger: logger, Registry: reg,
+		SCIM: scimDoor, Changes: feed, Logger: logger, Approve: approver(st, cfg), Registry: reg,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
 		Health: engines(a.engines).Health})
 	return a, nil

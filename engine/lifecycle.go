@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// Lifecycle: a record is disabled (SCIM active=false, ingest op disable,
+// the mapping's disable_when) or deprovisioned (deleted in the application,
+// or out of the mapping's scope while bound). prepare decides what that
+// means for each item; pushLifecycle makes the calls.
+//
+//	deprovision, remove action delete      -> delete the twin, unbind (deleted)
+//	deprovision, remove action deactivate  -> disable writes (deprovisioned)
+//	deprovision, remove action ignore      -> no call (deprovisioned)
+//	disable, disable writes                -> the writes (disabled)
+//	disable, disable_with remove_action    -> the remove action (disabled / deleted)
+//
+// A record disabled or deprovisioned keeps its binding with the fingerprint
+// forcesync.FingerprintDisabled, so doing it again costs no call and its
+// next upsert is always sent (a User's then carries IsActive=true).
+
+// deprovision settles or plans the remove action for w.
+func (e *Engine) deprovision(c *mapping.Compiled, w *work, bound bool) {
+	if !bound || !c.Deprovisions() {
+		w.finish(forcesync.StateSkipped, nil)
+		return
+	}
+	e.removeAction(c, w, forcesync.StateDeprovisioned)
+}
+
+// disable settles or plans disabling w. It reports false when w goes on
+// as a create in disabled form (operations.create_disabled).
+func (e *Engine) disable(c *mapping.Compiled, w *work, bound bool) bool {
+	if !bound {
+		if c.Mapping().Operations.CreateDisabled && c.CanCreate() && len(w.item.Fields) > 0 {
+			w.createDisabled = true
+			return false
+		}
+		// Nothing in Salesforce to disable; not created while disabled.
+		w.finish(forcesync.StateDisabled, nil)
+		return true
+	}
+	writes := c.DisableWrites()
+	if c.DisableRemoves() || writes == nil {
+		e.removeAction(c, w, forcesync.StateDisabled)
+		return true
+	}
+	w.life = true
+	if w.item.Binding.Fingerprint == forcesync.FingerprintDisabled {
+		w.writes, w.unchanged = writes, true
+		w.out.Fingerprint = forcesync.FingerprintDisabled
+		w.finish(forcesync.StateDisabled, nil)
+		return true
+	}
+	w.writes, w.lifeState = writes, forcesync.StateDisabled
+	return true
+}
+
+// removeAction plans the mapping's remove action for a bound w; state is
+// what the record becomes unless it is deleted.
+func (e *Engine) removeAction(c *mapping.Compiled, w *work, state forcesync.State) {
+	w.life = true
+	already := w.item.Binding.Fingerprint == forcesync.FingerprintDisabled
+	switch c.RemoveAction() {
+	case forcesync.DeleteDelete:
+		w.remove, w.lifeState = true, forcesync.StateDeleted
+	case forcesync.DeleteDeactivate:
+		w.writes = c.DisableWrites()
+		if already {
+			w.unchanged = true
+			w.out.Fingerprint = forcesync.FingerprintDisabled
+			w.finish(state, nil)
+			return
+		}
+		w.lifeState = state
+	default: // ignore: nothing changes in Salesforce
+		w.out.Fingerprint = forcesync.FingerprintDisabled
+		w.finish(state, nil)
+	}
+}
+
+// pushLifecycle makes the calls prepare planned: disable writes by Id, then
+// deletes.
+func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []*work) error {
+	if err := e.guard(ctx, p, ws); err != nil {
+		return err
+	}
+	var writes []*work
+	for _, w := range ws {
+		if !w.done && w.life && w.writes != nil {
+			writes = append(writes, w)
+		}
+	}
+	obj := p.Compiled.Object()
+	for lo := 0; lo < len(writes); lo += 200 {
+		chunk := writes[lo:min(lo+200, len(writes))]
+		recs := make([]salesforce.Record, len(chunk))
+		for i, w := range chunk {
+			r := copyMap(w.writes)
+			r["attributes"] = map[string]any{"type": obj}
+			r["Id"] = w.item.Binding.SalesforceID
+			recs[i] = r
+		}
+		res, err := e.api.Update(ctx, obj, recs)
+		if err != nil {
+			return err
+		}
+		for i, w := range chunk {
+			r := res[i]
+			if r.Err != nil {
+				w.out.Fingerprint = ""
+				e.settle(w, r, false)
+				continue
+			}
+			w.out.SalesforceID = w.item.Binding.SalesforceID
+			w.out.Fingerprint = forcesync.FingerprintDisabled
+			w.finish(w.lifeState, nil)
+		}
+	}
+	if err := e.pushDeletes(ctx, p, ws); err != nil {
+		return err
+	}
+	if err := e.afterLimits(ctx, p, ws); err != nil {
+		return err
+	}
+	return e.setPasswords(ctx, p, ws)
+}
+
+// guard asks the mapping's mass-change guard for the batch's destructive
+// changes (disable writes, deactivations, deletes). Refused, they are held
+// with CodeMassChangePaused until someone approves the mapping, which
+// requeues them; the batch's other records go ahead.
+func (e *Engine) guard(ctx context.Context, p *Pipe, ws []*work) error {
+	var destructive []*work
+	for _, w := range ws {
+		if !w.done && w.life && (w.writes != nil || w.remove) {
+			destructive = append(destructive, w)
+		}
+	}
+	if len(destructive) == 0 || p.Mapping.Guard.Off {
+		return nil
+	}
+	g := forcesync.MassGuard{Store: e.store, Limits: p.Mapping.Guard}
+	population := 0
+	if p.Mapping.Guard.MaxPercent > 0 {
+		counts, err := e.store.Counts(ctx, p.Mapping.Name)
+		if err != nil {
+			return err
+		}
+		for st, n := range counts {
+			if st != forcesync.StateSkipped && st != forcesync.StateDeleted {
+				population += n
+			}
+		}
+	}
+	ok, st, err := g.Allow(ctx, p.Mapping.Name, len(destructive), population, e.cfg.Now())
+	if err != nil || ok {
+		return err
+	}
+	e.cfg.Logger.Warn("mass-change guard paused the mapping's removals", "mapping", p.Mapping.Name,
+		"pending", st.Pending, "limit", st.Limit)
+	re := &forcesync.RecordError{Code: forcesync.CodeMassChangePaused, Message: fmt.Sprintf(
+		"mapping %s would disable, deprovision or delete more than %d records in a window; held until approved (forcesync approve %s)",
+		p.Mapping.Name, st.Limit, p.Mapping.Name)}
+	for _, w := range destructive {
+		w.out.Fingerprint = ""
+		w.finish(forcesync.StateHeld, re)
+	}
+	return nil
+}
+
+// Approve lets a mapping's held-back destructive changes through: it lifts
+// the guard's pause for the mapping's window and requeues the records the
+// guard held. It returns how many were requeued.
+func Approve(ctx context.Context, store forcesync.Store, m forcesync.Mapping, now time.Time) (int, error) {
+	w := m.Guard.Window
+	if w == 0 {
+		w = forcesync.DefaultGuardWindow
+	}
+	if _, err := store.GuardApprove(ctx, m.Name, now, now.Add(w)); err != nil {
+		return 0, err
+	}
+	held, err := store.List(ctx, forcesync.StatusFilter{Mapping: m.Name, States: []forcesync.State{forcesync.StateHeld}, Limit: 1 << 30})
+	if err != nil {
+		return 0, err
+	}
+	var keys []string
+	for _, st := range held {
+		if st.Error != nil && st.Error.Code == forcesync.CodeMassChangePaused {
+			keys = append(keys, st.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	return store.Requeue(ctx, m.Name, keys)
+}

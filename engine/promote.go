@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// Promote a Lead to a Contact: when a record of a source leaves the scope
+// of the source's Lead mapping and enters the scope of its Contact
+// mapping, the Contact mapping converts the bound Lead (SOAP convertLead)
+// and binds the Contact it became, instead of creating a twin Contact
+// beside the Lead. A Lead already converted in Salesforce (by a person) is
+// bound to its ConvertedContactId the same way. The Lead mapping, seeing
+// the record leave its scope while the Contact mapping takes it, leaves
+// the Lead to the conversion instead of applying its remove action; its
+// status becomes converted.
+
+// Converter converts Leads. *SalesforceAPI implements it.
+type Converter interface {
+	// ConvertLeads converts each Lead into a new Account and Contact and
+	// returns one result per Lead, in order (Result.ID is the Contact).
+	ConvertLeads(ctx context.Context, leadIDs []string) ([]Result, error)
+}
+
+// ConvertLeads implements Converter.
+func (a *SalesforceAPI) ConvertLeads(ctx context.Context, leadIDs []string) ([]Result, error) {
+	lcs := make([]salesforce.LeadConvert, len(leadIDs))
+	for i, id := range leadIDs {
+		lcs[i] = salesforce.LeadConvert{LeadID: id}
+	}
+	rs, err := a.Client.ConvertLeads(ctx, lcs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(rs))
+	for i, r := range rs {
+		out[i] = Result{ID: r.ContactID}
+		if r.Err != nil {
+			out[i].Err, out[i].Retryable = recordError(r.Err)
+		}
+	}
+	return out, nil
+}
+
+// leadPipe is the source's Lead mapping, or nil.
+func (e *Engine) leadPipe(source string) *Pipe {
+	for _, q := range e.pipes {
+		if q.Mapping.Source == source && strings.EqualFold(q.Compiled.Object(), "Lead") {
+			return q
+		}
+	}
+	return nil
+}
+
+// promotedAway reports whether the Lead mapping p should leave a record
+// that left its scope to the source's Contact mapping: that mapping takes
+// the record (and will convert the Lead).
+func (e *Engine) promotedAway(p *Pipe, fields map[string]any) bool {
+	if !strings.EqualFold(p.Compiled.Object(), "Lead") {
+		return false
+	}
+	cp := e.contactPipe(p.Mapping.Source)
+	if cp == nil || !cp.Compiled.CanCreate() {
+		return false
+	}
+	ok, err := cp.Compiled.Filter(fields)
+	return err == nil && ok
+}
+
+// promote binds the unbound records a Contact mapping is about to create
+// to the Contacts their Leads became, converting those Leads first.
+func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
+	if !strings.EqualFold(p.Compiled.Object(), "Contact") {
+		return nil
+	}
+	lp := e.leadPipe(p.Mapping.Source)
+	if lp == nil {
+		return nil
+	}
+	lk, ok1 := e.api.(Lookuper)
+	cv, ok2 := e.api.(Converter)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	leadOf := map[*work]string{}
+	var leadIDs []string
+	for _, w := range ws {
+		if w.done || w.life || (w.item.Binding != nil && w.item.Binding.SalesforceID != "") {
+			continue
+		}
+		b, err := e.store.Binding(ctx, lp.Mapping.Name, w.item.Key)
+		if err != nil {
+			return err
+		}
+		if b == nil || b.SalesforceID == "" {
+			continue
+		}
+		leadOf[w] = b.SalesforceID
+		leadIDs = append(leadIDs, b.SalesforceID)
+	}
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	recs, err := lk.Lookup(ctx, "Lead", []string{"IsConverted", "ConvertedContactId"}, "Id", leadIDs)
+	if err != nil {
+		return err
+	}
+	converted := map[string]string{}
+	found := map[string]bool{}
+	for _, r := range recs {
+		found[r.ID()] = true
+		if r["IsConverted"] == true {
+			converted[r.ID()], _ = r["ConvertedContactId"].(string)
+		}
+	}
+	var toConvert []string
+	for w, lead := range leadOf {
+		if !found[lead] {
+			delete(leadOf, w) // the Lead is gone: create the Contact
+			continue
+		}
+		if _, ok := converted[lead]; ok {
+			continue
+		}
+		fields := w.item.Fields
+		if fields == nil {
+			rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
+			if err != nil {
+				return err
+			}
+			if rec != nil {
+				fields = rec.Fields
+			}
+		}
+		if in, err := lp.Compiled.Filter(fields); err != nil || in {
+			delete(leadOf, w) // still a Lead too (both scopes): the config wants both
+			continue
+		}
+		toConvert = append(toConvert, lead)
+	}
+	for lo := 0; lo < len(toConvert); lo += 200 {
+		chunk := toConvert[lo:min(lo+200, len(toConvert))]
+		res, err := cv.ConvertLeads(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				for w, lead := range leadOf {
+					if lead == chunk[i] {
+						delete(leadOf, w)
+						r.Err.Message = "converting Lead " + lead + ": " + r.Err.Message
+						w.out.Fingerprint = ""
+						e.settle(w, r, false)
+					}
+				}
+				continue
+			}
+			converted[chunk[i]] = r.ID
+		}
+	}
+	for w, lead := range leadOf {
+		contact := converted[lead]
+		if contact == "" {
+			continue
+		}
+		if p.Mapping.Match.Kind == forcesync.MatchExternalID {
+			rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
+			if err != nil {
+				return err
+			}
+			if err := e.stampExternalID(ctx, p, rec, contact); err != nil {
+				w.out.Fingerprint = ""
+				w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: forcesync.CodeLeadConverted,
+					Message: fmt.Sprintf("Lead %s became Contact %s, but stamping %s on it failed: %v", lead, contact, p.Compiled.ExternalIDField(), err)})
+				continue
+			}
+		}
+		if err := e.store.Bind(ctx, forcesync.Binding{Mapping: lp.Mapping.Name, Key: w.item.Key, SalesforceID: lead, Fingerprint: forcesync.FingerprintConverted}); err != nil {
+			return err
+		}
+		// The Lead mapping settles the record as converted (no call).
+		if _, err := e.store.Requeue(ctx, lp.Mapping.Name, []string{w.item.Key}); err != nil {
+			return err
+		}
+		w.item.Binding = &forcesync.Binding{Mapping: p.Mapping.Name, Key: w.item.Key, SalesforceID: contact}
+		w.out.SalesforceID = contact
+		w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("promoted: Lead %s converted to Contact %s", lead, contact))
+	}
+	return nil
+}

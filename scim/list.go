@@ -1,0 +1,225 @@
+package scim
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/forcesync/forcesync"
+)
+
+// listParams are a list request's parameters, from the query of
+// GET /Users or the body of POST /.search (RFC 7644 §3.4.3).
+type listParams struct {
+	Filter              string   `json:"filter"`
+	StartIndex          *int     `json:"startIndex"`
+	Count               *int     `json:"count"`
+	SortBy              string   `json:"sortBy"`
+	SortOrder           string   `json:"sortOrder"`
+	Attributes          []string `json:"attributes"`
+	ExcludedAttributes  []string `json:"excludedAttributes"`
+	Schemas             []string `json:"schemas"`
+	start, count        int
+	descending, sorting bool
+}
+
+const schemaSearch = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+// check validates p and fills its defaults.
+func (p *listParams) check() error {
+	p.start, p.count = 1, 100
+	if p.StartIndex != nil {
+		p.start = max(*p.StartIndex, 1) // RFC 7644 §3.4.2.4: below 1 is read as 1
+	}
+	if p.Count != nil {
+		p.count = *p.Count
+	}
+	p.count = min(max(p.count, 0), maxResults)
+	switch strings.ToLower(p.SortOrder) {
+	case "", "ascending":
+	case "descending":
+		p.descending = true
+	default:
+		return errorf("invalidValue", "sortOrder %q is not ascending or descending", p.SortOrder)
+	}
+	p.sorting = p.SortBy != ""
+	return nil
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := listParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder"),
+		Attributes: splitList(q.Get("attributes")), ExcludedAttributes: splitList(q.Get("excludedAttributes"))}
+	if err := p.pageFrom(q); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.list(w, r, p)
+}
+
+// pageFrom reads startIndex and count from a query.
+func (p *listParams) pageFrom(q url.Values) error {
+	for name, dst := range map[string]**int{"startIndex": &p.StartIndex, "count": &p.Count} {
+		if v := q.Get(name); v != "" {
+			n, err := intParam(v, 0)
+			if err != nil {
+				return errorf("invalidValue", "%s: %v", name, err)
+			}
+			*dst = &n
+		}
+	}
+	return nil
+}
+
+// handleSearch answers POST /.search: a list request in a body, so a long
+// filter stays out of URLs and logs.
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	var p listParams
+	if err := readJSON(r, &p); err != nil {
+		s.fail(w, err)
+		return
+	}
+	ok := false
+	for _, sc := range p.Schemas {
+		ok = ok || strings.EqualFold(sc, schemaSearch)
+	}
+	if !ok {
+		s.fail(w, errorf("invalidValue", "schemas must be [%q]", schemaSearch))
+		return
+	}
+	s.list(w, r, p)
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams) {
+	if err := p.check(); err != nil {
+		s.fail(w, err)
+		return
+	}
+	ctx := r.Context()
+	var (
+		page  []forcesync.SourceRecord
+		total int
+		err   error
+	)
+	switch {
+	case p.Filter != "" || p.sorting:
+		f := &Filter{}
+		if p.Filter != "" {
+			if f, err = ParseFilter(p.Filter); err != nil {
+				s.fail(w, err)
+				return
+			}
+		}
+		if p.sorting {
+			page, total, err = s.sorted(ctx, f, p)
+		} else {
+			page, total, err = s.filtered(ctx, f, p.start, p.count)
+		}
+	default:
+		sq := forcesync.SourceQuery{Source: s.cfg.Source, Offset: p.start - 1, Limit: p.count}
+		if total, err = s.cfg.Store.CountSourceRecords(ctx, sq); err == nil && p.count > 0 {
+			page, err = s.cfg.Store.SourceRecords(ctx, sq)
+		}
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	resources := make([]any, 0, len(page))
+	for i := range page {
+		res, _ := page[i].Fields["scim"].(map[string]any)
+		if res == nil {
+			continue
+		}
+		resources = append(resources, projectWith(present(r, &user{rec: &page[i], res: res}), p.Attributes, p.ExcludedAttributes))
+	}
+	s.write(w, http.StatusOK, map[string]any{
+		"schemas":      []string{schemaList},
+		"totalResults": total,
+		"startIndex":   p.start,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	})
+}
+
+// sorted returns one page of the Users f matches (every User for an empty
+// filter), ordered by p.SortBy: strings ignoring case, Users without the
+// attribute last (RFC 7644 §3.4.2.3), then by id.
+func (s *Server) sorted(ctx context.Context, f *Filter, p listParams) ([]forcesync.SourceRecord, int, error) {
+	var all []forcesync.SourceRecord
+	q := forcesync.SourceQuery{Source: s.cfg.Source, Limit: scanPage}
+	for {
+		recs, err := s.cfg.Store.SourceRecords(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, rec := range recs {
+			res, _ := rec.Fields["scim"].(map[string]any)
+			if res != nil && (f.expr == nil || f.Match(res)) {
+				all = append(all, rec)
+			}
+		}
+		if len(recs) < q.Limit {
+			break
+		}
+		q.Offset += len(recs)
+	}
+	pp := parseProjectPath(p.SortBy)
+	key := func(rec forcesync.SourceRecord) (string, bool) {
+		res, _ := rec.Fields["scim"].(map[string]any)
+		if pp.ext != "" {
+			ek, _ := attrKey(res, pp.ext)
+			res, _ = res[ek].(map[string]any)
+		}
+		k, ok := attrKey(res, pp.attr)
+		if !ok {
+			return "", false
+		}
+		v := res[k]
+		if pp.sub != "" {
+			switch x := v.(type) {
+			case map[string]any:
+				sk, _ := attrKey(x, pp.sub)
+				v = x[sk]
+			case []any:
+				v = nil
+				for _, e := range x { // the primary value, else the first
+					if m, ok := e.(map[string]any); ok {
+						sk, _ := attrKey(m, pp.sub)
+						if v == nil || m["primary"] == true {
+							v = m[sk]
+						}
+					}
+				}
+			}
+		}
+		if v == nil {
+			return "", false
+		}
+		return strings.ToLower(fmt.Sprint(v)), true
+	}
+	slices.SortStableFunc(all, func(a, b forcesync.SourceRecord) int {
+		ka, oka := key(a)
+		kb, okb := key(b)
+		switch {
+		case oka != okb:
+			if oka {
+				return -1
+			}
+			return 1
+		case ka != kb:
+			if p.descending {
+				return cmp.Compare(kb, ka)
+			}
+			return cmp.Compare(ka, kb)
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	total := len(all)
+	lo := min(p.start-1, total)
+	return all[lo:min(lo+p.count, total)], total, nil
+}

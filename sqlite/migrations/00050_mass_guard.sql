@@ -1,0 +1,16 @@
+-- +goose Up
+-- The mass-change guard's state per guarded name (a mapping, or another
+-- bulk operation): destructive changes counted in the current window, and
+-- the pause that waits for a person's approval.
+CREATE TABLE mass_guard (
+    name           TEXT    PRIMARY KEY,
+    count          INTEGER NOT NULL,
+    window_start   INTEGER NOT NULL,
+    paused         INTEGER NOT NULL,
+    pending        INTEGER NOT NULL,
+    lim            INTEGER NOT NULL,
+    approved_until INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- +goose Down
+DROP TABLE mass_guard;
