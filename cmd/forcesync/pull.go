@@ -21,10 +21,19 @@ type pullConn struct {
 // the webhook deliverers and the changes feed; nil when nothing pulls.
 // Each puller spends from its connection's budget: the engine's governor
 // is asked before every poll.
-func (a *app) openPull(ctx context.Context, conns []pullConn, logger *slog.Logger) error {
-	ps, ok := a.store.(pull.Store)
+func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn, logger *slog.Logger) error {
+	pulls := false
+	for _, m := range a.cfg.Mappings {
+		pulls = pulls || m.Pulls()
+	}
+	if !pulls {
+		return nil
+	}
+	// The store itself, not a door's wrapper of it: pulled changes are
+	// Salesforce's, not a door's.
+	ps, ok := st.(pull.Store)
 	if !ok {
-		return fmt.Errorf("store %T cannot pull", a.store)
+		return fmt.Errorf("store %T cannot pull", st)
 	}
 	r := &pull.Runner{Logger: logger.With("side", "pull"), OnPulled: engines(a.engines).Notify}
 	var pulled []forcesync.Mapping

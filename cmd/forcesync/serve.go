@@ -123,7 +123,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		a.engines = append(a.engines, eng)
 		conns = append(conns, pullConn{client, eng})
 	}
-	if err := a.openPull(ctx, conns, logger); err != nil {
+	if err := a.openPull(ctx, st, conns, logger); err != nil {
 		st.Close()
 		return nil, err
 	}
