@@ -26,13 +26,17 @@ var allowed = map[string][]string{
 	"config":        {".", "mapping"}, // checks expressions at load
 	"engine":        {".", "salesforce", "mapping"},
 	"secret":        {},
-	"httpserver":    {"."},
+	"httpserver":    {".", "ingest"}, // the change codec is ingest's
 	"scim":          {"."},
 	// pull reads Salesforce back: the client to query, mapping to compare
 	// what the app would push, never the engine (serve wires them).
 	"pull": {".", "salesforce", "mapping"},
 	// an application's receiver of forcesync's webhooks: standard library only
 	"examples/webhookreceiver": {},
+	"ingest":                   {"."}, // the file and body codecs: domain types only
+	// filepush drives the engine (its compiled mappings decide what is
+	// unchanged) and reads files through ingest; it never sees the client.
+	"filepush": {".", "engine", "mapping", "ingest"},
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

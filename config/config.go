@@ -14,7 +14,7 @@ const (
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultBulkThreshold = 2000
 	DefaultAPIShare      = 0.5
-	DefaultLease         = time.Minute
+	DefaultLease         = 15 * time.Second
 	DefaultWorkers       = 4
 	DefaultSQLitePath    = "forcesync.db"
 	DefaultSourceKey     = "id"
@@ -33,6 +33,10 @@ type Config struct {
 	Connections []forcesync.Connection
 	Sources     []Source
 	Mappings    []forcesync.Mapping
+	// ReconcileEvery is, per mapping name, how often serve reconciles it
+	// with Salesforce (mappings[].reconcile_every; report only, no heal).
+	// A mapping not listed is reconciled only on demand.
+	ReconcileEvery map[string]time.Duration
 
 	refs []envRef // environment references, filled by Resolve
 }
@@ -78,7 +82,8 @@ type Engine struct {
 	// APIShare is the default share of each org's daily API allowance
 	// forcesync may spend (0 < share <= 1); default 0.5.
 	APIShare float64
-	// Lease is how long claimed work stays leased to one replica; default 1m.
+	// Lease is how long claimed work stays leased to one replica; default
+	// 15s. A batch in flight renews its lease every third of it.
 	Lease time.Duration
 	// Workers is how many batches are pushed at once; default 4.
 	Workers int

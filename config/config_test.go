@@ -39,7 +39,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Server.Listen != config.DefaultListen || cfg.Engine.BulkThreshold != 2000 || cfg.Engine.APIShare != 0.5 ||
-		cfg.Engine.Lease != time.Minute || cfg.Engine.Workers != 4 || cfg.Store.SQLite != "forcesync.db" {
+		cfg.Engine.Lease != 15*time.Second || cfg.Engine.Workers != 4 || cfg.Store.SQLite != "forcesync.db" {
 		t.Fatalf("defaults: %+v %+v %+v", cfg.Server, cfg.Engine, cfg.Store)
 	}
 	want := forcesync.Mapping{Name: "clients", Source: "client", Connection: "prod", Object: "Lead", Direction: forcesync.Push,

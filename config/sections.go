@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -292,7 +293,18 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 	m := &p.cfg.Mappings[i]
 	var srcPos, connPos pos
 	var matchSet, fieldsSet bool
+	var reconcileEvery time.Duration
 	keys := map[string]func(*yaml.Node, string){
+		// reconcile_every schedules forcesync reconcile (issue 12).
+		"reconcile_every": func(v *yaml.Node, path string) {
+			if d, ok := p.duration(v, path); ok {
+				if d < time.Minute {
+					p.errf(v, path, "reconcile_every %s is too often: each reconcile reads the mapping's records from Salesforce; give at least 1m", d)
+					return
+				}
+				reconcileEvery = d
+			}
+		},
 		"name": func(v *yaml.Node, path string) {
 			if s, ok := p.nonEmpty(v, path); ok {
 				if !nameRe.MatchString(s) {
@@ -365,6 +377,12 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 		return
 	}
 	seen.mappingSource[i], seen.mappingConnection[i] = srcPos, connPos
+	if reconcileEvery > 0 && m.Name != "" {
+		if p.cfg.ReconcileEvery == nil {
+			p.cfg.ReconcileEvery = map[string]time.Duration{}
+		}
+		p.cfg.ReconcileEvery[m.Name] = reconcileEvery
+	}
 	for _, k := range []struct {
 		v    string
 		name string

@@ -85,6 +85,8 @@ func (e *Emulator) adminRoutes() {
 		"GET": e.adminFaults, "POST": e.adminFaults, "DELETE": e.adminFaults,
 	})
 	e.handle("/__emulator/faults/{id}", KindNone, false, map[string]handlerFunc{"DELETE": e.adminFault})
+	e.driftRoutes()  // admin_drift.go: merges, purges
+	e.schemaRoutes() // admin_schema.go: field length, field deletion, picklist renames
 }
 
 // adminStats answers the call counts by kind and their total.

@@ -13,7 +13,6 @@ import (
 //	GET  /services/data/vXX.X/sobjects/{type}/deleted/?start=&end=   getDeleted
 //	PATCH  /__emulator/sobjects/{type}/{id}   {"Phone":"..."}: edit as a sales rep
 //	DELETE /__emulator/sobjects/{type}/{id}   delete as a sales rep
-//	POST   /__emulator/merge                  {"object":"Lead","master":id,"merged":[id,...]}
 //	POST   /__emulator/clock                  {"freeze":"2026-12-04T10:00:00.000Z"} or {"freeze":null}
 //
 // The admin edits are attributed to the admin user (not to any session),
@@ -84,12 +83,12 @@ func (e *Emulator) DeleteAs(object, id string) error {
 	return nil
 }
 
-// Merge merges records of object into master, as Salesforce's merge does:
+// MergeRecords merges records of object into master, as Salesforce's merge does:
 // each merged record gets MasterRecordId = master and goes to the recycle
 // bin (IsDeleted, seen by queryAll and getDeleted); the master is
 // updated with fields (may be nil) and its SystemModstamp moves. Only
 // objects with a MasterRecordId field (Lead, Contact, Account) merge.
-func (e *Emulator) Merge(object, master string, merged []string, fields map[string]any) error {
+func (e *Emulator) MergeRecords(object, master string, merged []string, fields map[string]any) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.setActorLocked("")
@@ -159,22 +158,6 @@ func (e *Emulator) replicationRoutes() {
 			c.writeNoContent()
 		},
 	})
-	e.handle("/__emulator/merge", KindNone, false, map[string]handlerFunc{"POST": func(c *call) {
-		var req struct {
-			Object string         `json:"object"`
-			Master string         `json:"master"`
-			Merged []string       `json:"merged"`
-			Fields map[string]any `json:"fields"`
-		}
-		if !c.readJSON(&req) {
-			return
-		}
-		if err := e.Merge(req.Object, req.Master, req.Merged, req.Fields); err != nil {
-			c.writeAdminRecordError(err)
-			return
-		}
-		c.writeNoContent()
-	}})
 	e.handle("/__emulator/clock", KindNone, false, map[string]handlerFunc{"POST": func(c *call) {
 		var req struct {
 			Freeze *time.Time `json:"freeze"`

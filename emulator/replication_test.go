@@ -33,8 +33,8 @@ func TestReplicationKnobs(t *testing.T) {
 	if v.fieldOf(seeded.IDs[0], "Phone") != "555" || !v.fieldOf(seeded.IDs[0], "SystemModstamp").(time.Time).Equal(stamp.Add(90*time.Second)) {
 		t.Fatalf("rep edit did not apply or move SystemModstamp")
 	}
-	if st, _, b := v.do("POST", "/__emulator/merge", map[string]any{"object": "Lead", "master": seeded.IDs[2], "merged": []string{seeded.IDs[1]}}); st != 204 {
-		t.Fatalf("merge: %d %s", st, b)
+	if err := v.e.MergeRecords("Lead", seeded.IDs[2], []string{seeded.IDs[1]}, nil); err != nil {
+		t.Fatalf("merge: %v", err)
 	}
 	var res struct {
 		Records []map[string]any `json:"records"`

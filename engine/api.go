@@ -108,7 +108,6 @@ func recordError(err error) (*forcesync.RecordError, bool) {
 // authPrefix starts the codes of login failures (AUTH_INVALID_GRANT).
 const authPrefix = "AUTH_"
 
-
 func recordErrorOf(err error) (*forcesync.RecordError, bool) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// forcesync stopped waiting (shutdown, an interrupted push), not

@@ -57,6 +57,8 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	stopLeases := e.keepLeases(ctx, p, owner)
+	defer stopLeases()
 	useBulk := bulkOK && len(items) >= e.cfg.BulkThreshold
 	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "collections", Started: now, Records: len(items)}
 	if useBulk {
@@ -118,6 +120,7 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 		return len(items), err
 	}
 	e.reportSettled(p, ws)
+	e.schemaSuspect(ctx, p, outs, callErr) // schema.go: errors that suggest a schema change
 	if used, max := e.api.Usage(); max > 0 {
 		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: e.cfg.Connection,
 			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
 )
 
 // Config tunes an Engine. The zero value of every field is its default.
@@ -43,8 +44,13 @@ type Config struct {
 	// Passwords carries Users' passwords from the doors (passwords.go);
 	// nil: User mappings set no passwords.
 	Passwords *Passwords
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// SchemaEvery is how often Run asks whether the mapped objects' schema
+	// changed (If-Modified-Since: an unchanged schema costs one call and
+	// no body). Zero means 15 minutes; negative turns the periodic check
+	// off (errors that suggest a change still trigger one).
+	SchemaEvery time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
 
 	// Connection names the org in the call ledger, logs and metrics.
 	// Empty: the first mapping's connection, else "default".
@@ -87,22 +93,73 @@ type Engine struct {
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
 	// for a twin during a Drain; zero when none.
 	deferredUntil atomic.Int64
-	// names caches Ids looked up by name (users.go).
-	namesMu      sync.Mutex
-	names        map[string]string
-	onSettled    func([]Settled) // OnSettled (settled.go)
-	keysInFlight valuesInFlight  // External ID values being pushed (collision.go)
+	onSettled     func([]Settled) // OnSettled (settled.go)
+	keysInFlight  valuesInFlight  // External ID values being pushed (collision.go)
+	// schema is the schema drift guard's state (schema.go).
+	schema schemaState
 }
 
 // Pipe is one compiled mapping the engine serves.
 type Pipe struct {
 	Mapping  forcesync.Mapping
 	Compiled *mapping.Compiled
+	// Describe is the describe Compiled was compiled against.
+	Describe *salesforce.SObjectDescribe
 }
 
 // New builds an engine. Mappings are compiled against their objects'
 // describes; a mapping that cannot compile is an error naming it.
 func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesync.Mapping, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Connection == "" {
+		cfg.Connection = "default"
+		if len(mappings) > 0 && mappings[0].Connection != "" {
+			cfg.Connection = mappings[0].Connection
+		}
+	}
+	e := &Engine{cfg: cfg, store: store, api: api, gov: cfg.Governor,
+		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	if e.gov == nil {
+		gc := GovernorConfig{Connection: cfg.Connection, Ledger: store, Share: cfg.APIShare, Reserve: cfg.APIReserve,
+			RealtimeLane: cfg.RealtimeLane, Recheck: cfg.LimitsRecheck, Now: cfg.Now, Logger: cfg.Logger}
+		if lr, ok := api.(LimitsReader); ok {
+			gc.Limits = lr.DailyAPIUsage
+		}
+		g, err := NewGovernor(ctx, gc)
+		if err != nil {
+			return nil, err
+		}
+		e.gov = g
+	}
+	pipes, err := Compile(ctx, api, mappings)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pipes {
+		m, c := p.Mapping, p.Compiled
+		changed, err := store.MappingVersion(ctx, m.Name, c.Version())
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			// Records held under the old mapping get another chance.
+			n, err := store.Requeue(ctx, m.Name, nil)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Logger.Info("mapping changed; held records requeued", "mapping", m.Name, "records", n)
+		}
+		e.pipes = append(e.pipes, p)
+	}
+	// The describes' answers told the org's usage.
+	e.observeUsage()
+	// Bulk jobs left running by a killed process (bulkjobs.go).
+	e.recoverBulkJobs(ctx, cfg.Lease)
+	return e, nil
+}
+
+// withDefaults returns cfg with the default of every zero field applied.
+func (cfg Config) withDefaults() Config {
 	if cfg.Owner == "" {
 		cfg.Owner = fmt.Sprintf("forcesync-%08x", rand.Uint32())
 	}
@@ -127,34 +184,25 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
+	if cfg.SchemaEvery == 0 {
+		cfg.SchemaEvery = 15 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Connection == "" {
-		cfg.Connection = "default"
-		if len(mappings) > 0 && mappings[0].Connection != "" {
-			cfg.Connection = mappings[0].Connection
-		}
-	}
-	e := &Engine{cfg: cfg, store: store, api: api, gov: cfg.Governor,
-		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
-	if e.gov == nil {
-		gc := GovernorConfig{Connection: cfg.Connection, Ledger: store, Share: cfg.APIShare, Reserve: cfg.APIReserve,
-			RealtimeLane: cfg.RealtimeLane, Recheck: cfg.LimitsRecheck, Now: cfg.Now, Logger: cfg.Logger}
-		if lr, ok := api.(LimitsReader); ok {
-			gc.Limits = lr.DailyAPIUsage
-		}
-		g, err := NewGovernor(ctx, gc)
-		if err != nil {
-			return nil, err
-		}
-		e.gov = g
-	}
+	return cfg
+}
+
+// Compile compiles mappings against their objects' describes, writing
+// nothing; a mapping that cannot compile is an error naming it.
+func Compile(ctx context.Context, api API, mappings []forcesync.Mapping) ([]*Pipe, error) {
+	var pipes []*Pipe
+	names := &nameIDs{api: api} // users.go: ProfileId, UserRoleId by name
 	for _, m := range mappings {
-		m, err := e.resolveNames(ctx, m) // users.go: ProfileId, UserRoleId by name
+		m, err := names.resolve(ctx, m)
 		if err != nil {
 			return nil, err
 		}
@@ -166,34 +214,18 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 		if err != nil {
 			return nil, err
 		}
-		changed, err := store.MappingVersion(ctx, m.Name, c.Version())
-		if err != nil {
-			return nil, err
-		}
-		if changed {
-			// Records held under the old mapping get another chance.
-			n, err := store.Requeue(ctx, m.Name, nil)
-			if err != nil {
-				return nil, err
-			}
-			cfg.Logger.Info("mapping changed; held records requeued", "mapping", m.Name, "records", n)
-		}
-		e.pipes = append(e.pipes, &Pipe{Mapping: m, Compiled: c})
+		pipes = append(pipes, &Pipe{Mapping: m, Compiled: c, Describe: d})
 	}
-	// The describes' answers told the org's usage.
-	e.observeUsage()
-	// Bulk jobs left running by a killed process (bulkjobs.go).
-	e.recoverBulkJobs(ctx, cfg.Lease)
-	return e, nil
+	return pipes, nil
 }
 
 // Pipes returns the compiled mappings.
-func (e *Engine) Pipes() []*Pipe { return e.pipes }
+func (e *Engine) Pipes() []*Pipe { return e.livePipes() }
 
 // MappingsFor returns the names of the mappings fed by a source.
 func (e *Engine) MappingsFor(source string) []string {
 	var out []string
-	for _, p := range e.pipes {
+	for _, p := range e.livePipes() {
 		if p.Mapping.Source == source && p.Mapping.Pushes() {
 			// A pull-only mapping never pushes: no work is queued for it.
 			out = append(out, p.Mapping.Name)
@@ -247,6 +279,13 @@ func (e *Engine) Store() forcesync.Store { return e.store }
 // Run pushes work until ctx ends. Each worker serves every mapping in turn.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if e.cfg.SchemaEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.watchSchema(ctx)
+		}()
+	}
 	wg.Add(1)
 	go func() { // jobs of processes that stopped lately, once their leases ran out
 		defer wg.Done()
@@ -268,7 +307,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			owner := fmt.Sprintf("%s/%d", e.cfg.Owner, w)
 			for {
 				woken := e.woken()
-				n, err := e.step(ctx, owner)
+				n, err := e.step(ctx, owner, 0)
 				if ctx.Err() != nil {
 					return
 				}
@@ -313,7 +352,7 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 			go func() {
 				defer wg.Done()
 				for {
-					n, err := e.step(ctx, owner)
+					n, err := e.step(ctx, owner, 0)
 					total.Add(int64(n))
 					if err != nil {
 						errs[w] = err
@@ -346,13 +385,24 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 
 // step claims and pushes one batch of each mapping; it returns how many
 // records it handled.
-func (e *Engine) step(ctx context.Context, owner string) (int, error) {
+func (e *Engine) step(ctx context.Context, owner string, minBacklog int) (int, error) {
 	e.observeUsage()
 	total := 0
 	var errs []error
-	for _, p := range e.pipes {
+	for _, p := range e.livePipes() {
 		if !p.Mapping.Pushes() {
 			continue // direction pull: package pull serves it
+		}
+		if e.schemaPaused(p.Mapping.Name) != "" {
+			continue // schema.go: the mapping no longer fits the object
+		}
+		if minBacklog > 0 {
+			if n, err := e.store.Backlog(ctx, p.Mapping.Name); err != nil || n < minBacklog {
+				if err != nil {
+					errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))
+				}
+				continue
+			}
 		}
 		b, ok := e.budgetFor(ctx, p)
 		if !ok {

@@ -19,7 +19,7 @@ import (
 )
 
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	emu   *emulator.Emulator
 	store *sqlite.Store
 	api   *engine.SalesforceAPI
@@ -28,7 +28,7 @@ type rig struct {
 
 // newRig starts an emulator on loopback, a client logged in through the
 // password grant, a SQLite store in a temp dir and an engine for mappings.
-func newRig(t *testing.T, cfg engine.Config, mappings ...forcesync.Mapping) *rig {
+func newRig(t testing.TB, cfg engine.Config, mappings ...forcesync.Mapping) *rig {
 	t.Helper()
 	ctx := context.Background()
 	emu, err := emulator.New(emulator.Config{})

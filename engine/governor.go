@@ -56,7 +56,7 @@ type Governor struct {
 	nextCheck time.Time // earliest next /limits read
 	// checkMu makes a caller that needs the org's usage wait for a /limits
 	// read under way, rather than spend on what it does not know.
-	checkMu sync.Mutex
+	checkMu   sync.Mutex
 	lanes     map[string]*laneState
 	lastSave  time.Time
 	limitsErr string // the last /limits failure, logged once

@@ -52,7 +52,7 @@ func (m *Metrics) Watch(e *Engine) {
 	m.mu.Lock()
 	m.engines = append(m.engines, e)
 	m.mu.Unlock()
-	for _, p := range e.pipes {
+	for _, p := range e.livePipes() {
 		for _, o := range []string{"created", "updated", "unchanged", "deleted", "skipped", "held", "retrying"} {
 			m.records.WithLabelValues(p.Mapping.Name, o) // known mappings report zero rather than nothing
 		}
@@ -137,7 +137,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, e := range es {
 		now := e.cfg.Now()
-		for _, p := range e.pipes {
+		for _, p := range e.livePipes() {
 			name := p.Mapping.Name
 			if n, err := e.store.Backlog(ctx, name); err == nil {
 				gauge(descBacklog, float64(n), name)

@@ -48,7 +48,7 @@ func (a *SalesforceAPI) ConvertLeads(ctx context.Context, leadIDs []string) ([]R
 
 // leadPipe is the source's Lead mapping, or nil.
 func (e *Engine) leadPipe(source string) *Pipe {
-	for _, q := range e.pipes {
+	for _, q := range e.livePipes() {
 		if q.Mapping.Source == source && strings.EqualFold(q.Compiled.Object(), "Lead") {
 			return q
 		}

@@ -95,4 +95,3 @@ func errorCode(err error) string {
 	re, _ := recordError(err)
 	return re.Code
 }
-

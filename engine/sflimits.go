@@ -74,7 +74,7 @@ func (e *Engine) afterLimits(ctx context.Context, p *Pipe, ws []*work) error {
 
 // contactPipe is the source's Contact mapping, or nil.
 func (e *Engine) contactPipe(source string) *Pipe {
-	for _, q := range e.pipes {
+	for _, q := range e.livePipes() {
 		if q.Mapping.Source == source && strings.EqualFold(q.Compiled.Object(), "Contact") {
 			return q
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/forcesync/forcesync"
@@ -28,10 +29,17 @@ func (a *SalesforceAPI) SetPassword(ctx context.Context, userID, password string
 // whose Name they look up.
 var nameRefs = map[string]string{"profileid": "Profile", "userroleid": "UserRole"}
 
-// resolveNames replaces the names a User mapping gives for ProfileId and
+// nameIDs looks Ids up by record name for Compile, caching each answer.
+type nameIDs struct {
+	api API
+	mu  sync.Mutex
+	ids map[string]string
+}
+
+// resolve replaces the names a User mapping gives for ProfileId and
 // UserRoleId (constants, defaults, value-map values that are not Ids) by
 // the Ids of the records so named, looked up once per engine.
-func (e *Engine) resolveNames(ctx context.Context, m forcesync.Mapping) (forcesync.Mapping, error) {
+func (n *nameIDs) resolve(ctx context.Context, m forcesync.Mapping) (forcesync.Mapping, error) {
 	if !forcesync.IsUser(m.Object) {
 		return m, nil
 	}
@@ -47,7 +55,7 @@ func (e *Engine) resolveNames(ctx context.Context, m forcesync.Mapping) (forcesy
 			if !ok || s == "" || looksLikeID(s) {
 				return v, nil
 			}
-			id, err := e.idByName(ctx, obj, s)
+			id, err := n.idByName(ctx, obj, s)
 			if err != nil {
 				return nil, fmt.Errorf("mapping %s: field %s: %w", m.Name, r.Target, err)
 			}
@@ -81,15 +89,15 @@ func (e *Engine) resolveNames(ctx context.Context, m forcesync.Mapping) (forcesy
 }
 
 // idByName returns the Id of obj's record named name (cached).
-func (e *Engine) idByName(ctx context.Context, obj, name string) (string, error) {
+func (n *nameIDs) idByName(ctx context.Context, obj, name string) (string, error) {
 	k := obj + "\x00" + strings.ToLower(name)
-	e.namesMu.Lock()
-	id, ok := e.names[k]
-	e.namesMu.Unlock()
+	n.mu.Lock()
+	id, ok := n.ids[k]
+	n.mu.Unlock()
 	if ok {
 		return id, nil
 	}
-	lk, ok := e.api.(Lookuper)
+	lk, ok := n.api.(Lookuper)
 	if !ok {
 		return "", fmt.Errorf("%s %q: cannot look names up through this API; give the Id", obj, name)
 	}
@@ -106,12 +114,12 @@ func (e *Engine) idByName(ctx context.Context, obj, name string) (string, error)
 	if id == "" {
 		return "", fmt.Errorf("no %s named %q in the org", obj, name)
 	}
-	e.namesMu.Lock()
-	if e.names == nil {
-		e.names = map[string]string{}
+	n.mu.Lock()
+	if n.ids == nil {
+		n.ids = map[string]string{}
 	}
-	e.names[k] = id
-	e.namesMu.Unlock()
+	n.ids[k] = id
+	n.mu.Unlock()
 	return id, nil
 }
 

@@ -13,6 +13,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/mappings/{mapping}/dead-letters", s.authed(s.handleDeadLetters))
 	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/approve", s.authed(s.handleApprove)) // guard.go
 	s.mux.HandleFunc("GET /api/v1/guard", s.authed(s.handleGuard))
+	s.mux.HandleFunc("GET /api/v1/plan", s.authed(s.handlePlan)) // inspect.go: what the next push would do
+	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/reconcile", s.authed(s.handleReconcile))
+	s.mux.HandleFunc("GET /api/v1/reconcile/runs", s.authed(s.handleReconcileRuns))
+	s.mux.HandleFunc("GET /api/v1/reconcile/runs/{id}", s.authed(s.handleReconcileRun))
 	if s.cfg.SCIM != nil {
 		s.mux.Handle("/scim/v2/", s.cfg.SCIM) // Users for identity providers: scim/server.go lists its routes
 	}

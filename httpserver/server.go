@@ -45,6 +45,8 @@ type Config struct {
 	// it lifts the mass-change guard's pause of a mapping and requeues
 	// what the guard held (engine.Approve), returning how many.
 	Approve func(ctx context.Context, mapping string) (int, error)
+	// Inspect, when set, serves plans and reconcile runs (inspect.go).
+	Inspect Inspect
 	// MaxBody caps an ingest body in bytes. Zero means 32 MiB.
 	MaxBody int64
 	// MaxBacklog is how many changes may wait for one mapping before ingest
@@ -66,8 +68,8 @@ type Config struct {
 	MetricsNeedsToken, HealthzNeedsToken bool
 	// Health, when set, reports each org's state for /healthz (health.go).
 	Health func() []ConnectionHealth
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is forcesync's HTTP API.

@@ -36,10 +36,10 @@ func TestDeletesAndMerges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.emu.Merge("Lead", survivor[0], []string{r.sfID("loser1")}, nil); err != nil {
+	if err := r.emu.MergeRecords("Lead", survivor[0], []string{r.sfID("loser1")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.emu.Merge("Lead", r.sfID("keeper"), []string{r.sfID("loser2")}, nil); err != nil {
+	if err := r.emu.MergeRecords("Lead", r.sfID("keeper"), []string{r.sfID("loser2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	st := r.poll(p)

@@ -150,7 +150,7 @@ func twoWay(t *testing.T, rt *rapid.T, policy forcesync.ConflictPolicy) {
 			k1, id1, ok1 := bound(rt)
 			k2, id2, ok2 := bound(rt)
 			if ok1 && ok2 && k1 != k2 && rapid.IntRange(0, 3).Draw(rt, "rarely") == 0 {
-				if r.emu.Merge("Lead", id1, []string{id2}, nil) == nil {
+				if r.emu.MergeRecords("Lead", id1, []string{id2}, nil) == nil {
 					delete(app, k2)
 				}
 			}

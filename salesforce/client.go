@@ -63,6 +63,11 @@ type Hooks struct {
 	// OnToken receives every token the client obtains (first token, refresh,
 	// re-mint), so the caller can persist it. It is never logged by the client.
 	OnToken func(*oauth2.Token)
+	// CheckToken, when set, vets every token before the client uses it
+	// (first token, refresh, re-mint); an error refuses the token, and the
+	// call that needed it fails with that error. forcesync's org pinning
+	// uses it to refuse a session of another org.
+	CheckToken func(*oauth2.Token) error
 }
 
 // RetryPolicy is the backoff for retryable failures. The zero value means 4
@@ -259,6 +264,11 @@ func (c *Client) authEnv() AuthEnv {
 func (c *Client) setToken(tok *oauth2.Token) error {
 	if tok == nil || tok.AccessToken == "" {
 		return &AuthError{Code: "no_token", Description: "the auth flow returned no access token", Reauthorize: true}
+	}
+	if c.cfg.Hooks.CheckToken != nil {
+		if err := c.cfg.Hooks.CheckToken(tok); err != nil {
+			return err
+		}
 	}
 	inst := c.cfg.InstanceURL
 	if s, ok := tok.Extra("instance_url").(string); ok && s != "" && inst == "" {

@@ -140,6 +140,9 @@ type describeCache struct {
 	mu     sync.RWMutex
 	byKey  map[string]*SObjectDescribe
 	flight singleflight.Group
+	// lastMod holds the Last-Modified of each describe Redescribe fetched
+	// (describe_refresh.go), for its If-Modified-Since.
+	lastMod map[string]string
 }
 
 // Describe returns the metadata of obj, cached per object and API version

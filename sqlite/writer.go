@@ -65,6 +65,11 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 	w := s.wr
 	w.mu.Lock()
 	if _, err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		// A context that ends during BEGIN can leave the transaction begun
+		// on the connection while the call reports the context's error;
+		// end it, or every later BEGIN fails ("cannot start a transaction
+		// within a transaction").
+		_, _ = w.exec(context.Background(), "ROLLBACK")
 		w.mu.Unlock()
 		return nil, err
 	}

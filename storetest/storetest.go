@@ -55,6 +55,8 @@ func Run(t *testing.T, open Opener) {
 		{"SourceRecords", testSourceRecords},
 		{"MassGuard", testMassGuard}, // lifecycle: guard.go
 		{"Bind", testBind},
+		{"Settled", testSettled},         // file push (issue 15)
+		{"RenewLeases", testRenewLeases}, // short leases, renewed in flight (issue 15)
 		// Ledger (issue 9): storetest/ledger.go.
 		{"APICallLedger", testAPICallLedger},
 		{"BudgetState", testBudgetState},

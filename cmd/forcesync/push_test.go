@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/ingest"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -151,7 +152,7 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 	if err != nil || len(recs) != 2 || recs[1][0] != "a3" || recs[1][2] != "held" || recs[1][3] != "INVALID_EMAIL_ADDRESS" {
 		t.Fatalf("failures %v %v", recs, err)
 	}
-	if _, err := os.Stat(checkpointPath(data)); !os.IsNotExist(err) {
+	if _, err := os.Stat(ingest.CheckpointPath(data)); !os.IsNotExist(err) {
 		t.Fatalf("checkpoint left after a complete push: %v", err)
 	}
 }
@@ -174,7 +175,7 @@ not json
 	if err != nil {
 		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
 	}
-	for _, want := range []string{"clients.jsonl:5: skipped row: not a JSON object", `clients.jsonl:6: skipped row: op "explode"`, `clients.jsonl:7: skipped row: empty or missing key "client_id"`} {
+	for _, want := range []string{"clients.jsonl:5: skipped row: not a JSON object", `clients.jsonl:6: skipped row: op: "explode" is not one of upsert, delete, disable`, `clients.jsonl:7: skipped row: empty or missing key "client_id"`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
@@ -201,7 +202,7 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") {
 		t.Fatalf("interrupted push: %v\n%s\n%s", err, out, errOut)
 	}
-	b, err := os.ReadFile(checkpointPath(data))
+	b, err := os.ReadFile(ingest.CheckpointPath(data))
 	if err != nil || !strings.Contains(string(b), `"rows_accepted": 300`) {
 		t.Fatalf("checkpoint %q %v", b, err)
 	}
@@ -238,11 +239,33 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	// --restart pushes the whole file again: accepted, but no API call for
 	// unchanged records and no duplicates.
 	out, _, err = r.push(context.Background(), "--file", data, "--restart")
-	if err != nil || !strings.Contains(out, "Accepted 1500 records") || !strings.Contains(out, "0 API calls") {
+	if err != nil || !strings.Contains(out, "Accepted 0 records; 0 bad rows; 1500 unchanged rows not written") || !strings.Contains(out, " 0 API calls") {
 		t.Fatalf("restart: %v\n%s", err, out)
 	}
 	if got := r.leadsByKey(); len(got) != 1500 {
 		t.Fatalf("after restart %d leads", len(got))
+	}
+
+	// One row in ten changed: only those are written and pushed.
+	var sb strings.Builder
+	sb.WriteString("client_id,last_name,email\n")
+	for i := 1; i <= 1500; i++ {
+		last := fmt.Sprintf("Last%d", i)
+		if i%10 == 0 {
+			last = fmt.Sprintf("Changed%d", i)
+		}
+		fmt.Fprintf(&sb, "k%d,%s,k%d@example.com\n", i, last, i)
+	}
+	if err := os.WriteFile(data, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = r.push(context.Background(), "--file", data)
+	if err != nil || !strings.Contains(out, "Accepted 150 records; 0 bad rows; 1350 unchanged rows not written") || !strings.Contains(out, "updated 150") {
+		t.Fatalf("10%% changed: %v\n%s", err, out)
+	}
+	recs, err := r.client.QueryRecords(context.Background(), "SELECT Forcesync_Key__c, LastName FROM Lead WHERE LastName LIKE 'Changed%'")
+	if err != nil || len(recs) != 150 {
+		t.Fatalf("changed leads in Salesforce: %d, %v", len(recs), err)
 	}
 }
 

@@ -29,8 +29,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// A flag cobra cannot parse is a usage mistake (exit 2), like the
 	// ones the subcommands find themselves.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	byName := map[string]*cobra.Command{}
 	for _, f := range subcommands {
-		root.AddCommand(f(env))
+		c := f(env)
+		// Files may each add subcommands under one parent (connection pin,
+		// connection test): a parent that only groups is merged into the
+		// first of its name.
+		if first, ok := byName[c.Name()]; ok && c.RunE == nil && first.RunE == nil {
+			first.AddCommand(c.Commands()...)
+			continue
+		}
+		byName[c.Name()] = c
+		root.AddCommand(c)
 	}
 	return root.ExecuteContext(ctx)
 }

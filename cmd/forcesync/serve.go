@@ -57,8 +57,9 @@ type app struct {
 }
 
 // openApp loads the config, opens the store, connects every connection in
-// use and compiles its mappings.
-func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*app, error) {
+// use and compiles its mappings. tune, when given, adjusts each engine's
+// config (a file push takes larger Bulk jobs).
+func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tune ...func(*engine.Config)) (*app, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
@@ -104,17 +105,21 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 			return nil, err
 		}
 		obs.gov = gov
-		client, err := connect(ctx, env, *conn, obs.hooks())
+		client, err := connectPinned(ctx, env, st, *conn, obs.hooks())
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
 		api.Client = client
-		eng, err := engine.New(ctx, st, api, ms, engine.Config{
+		ecfg := engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
 			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health, Passwords: passwords,
-		})
+		}
+		for _, t := range tune {
+			t(&ecfg)
+		}
+		eng, err := engine.New(ctx, st, api, ms, ecfg)
 		if err != nil {
 			st.Close()
 			return nil, err
@@ -149,7 +154,7 @@ func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger) (*
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
 		SCIM: scimDoor, Changes: feed, Logger: logger, Approve: approver(st, cfg), Registry: reg,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
-		Health: engines(a.engines).Health})
+		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
 	return a, nil
 }
 
@@ -236,6 +241,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	if a.pull != nil {
 		g.Go(func() error { return a.pull.Run(gctx) })
 	}
+	g.Go(func() error { return runReconcileSchedule(gctx, a, logger) }) // reconcile_schedule.go
 	g.Go(func() error {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

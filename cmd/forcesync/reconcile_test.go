@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync/emulator"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+func emuClient(t *testing.T, url string) *salesforce.Client {
+	t.Helper()
+	c, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: url,
+		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret", Username: "admin@forcesync.local", Password: "forcesync"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestReconcileCommand(t *testing.T) {
+	ctx := context.Background()
+	emu, url := startOrg(t, "")
+	r := newCLIRig(t, url, serveConfig)
+	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("c2", "Two", "two@example.com"), clientChange("c3", "Three", "three@example.com"))
+	sf := emuClient(t, url)
+	var ids = map[string]string{}
+	for _, rec := range planQuery(t, sf, "SELECT Id, Forcesync_Key__c FROM Lead") {
+		ids[rec["Forcesync_Key__c"].(string)] = rec.ID()
+	}
+	if _, err := sf.UpdateMany(ctx, "Lead", []salesforce.Record{{"attributes": map[string]any{"type": "Lead"}, "Id": ids["c1"], "LastName": "DRIFTED"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Purge(ids["c2"]); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--format", "json")
+	if err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	var res struct {
+		Run      forcesync.ReconcileRun
+		Findings []forcesync.Finding
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Checked != 3 || len(res.Findings) != 2 || res.Findings[0].Kind != forcesync.DriftFieldChanged || res.Findings[1].Kind != forcesync.DriftMissing {
+		t.Fatalf("reconcile found %+v", res)
+	}
+	for _, bad := range [][]string{
+		{"reconcile", "--config", r.path},
+		{"reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal"},
+		{"reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--yes"},
+		{"reconcile", "--config", r.path, "--mapping", "nope"},
+	} {
+		if _, err := r.run(bad...); exitCode(err) != 2 {
+			t.Errorf("%v: %v; want a usage error", bad, err)
+		}
+	}
+	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--max-changes", "1")
+	if err == nil || !strings.Contains(out, "2 changes exceed the limit of 1") {
+		t.Fatalf("heal beyond the limit: %v\n%s", err, out)
+	}
+	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--max-changes", "2")
+	if err != nil || !strings.Contains(out, "healed 2") {
+		t.Fatalf("heal: %v\n%s", err, out)
+	}
+	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads")
+	if err != nil || !strings.Contains(out, "no drift") {
+		t.Fatalf("after the heal: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, rec := range planQuery(t, sf, "SELECT LastName, Forcesync_Key__c FROM Lead") {
+		got[rec["Forcesync_Key__c"].(string)] = rec["LastName"].(string)
+	}
+	if got["c1"] != "One" || got["c2"] != "Two" || got["c3"] != "Three" {
+		t.Fatalf("Salesforce after the heal: %v", got)
+	}
+}
+
+func planQuery(t *testing.T, c *salesforce.Client, q string) []salesforce.Record {
+	t.Helper()
+	recs, err := c.QueryRecords(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestReconcileAPI(t *testing.T) {
+	s := startServe(t)
+	if code, body := s.do("POST", "/api/v1/mappings/clients_to_leads/reconcile", "", true); code != 200 || body["run"] == nil {
+		t.Fatalf("reconcile = %d %v", code, body)
+	}
+	if code, body := s.do("POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true}`, true); code != 400 {
+		t.Fatalf("heal without a limit = %d %v; want 400", code, body)
+	}
+	if code, body := s.do("POST", "/api/v1/mappings/nope/reconcile", "", true); code != 404 {
+		t.Fatalf("reconcile nope = %d %v; want 404", code, body)
+	}
+	code, body := s.do("GET", "/api/v1/reconcile/runs?mapping=clients_to_leads", "", true)
+	runs, _ := body["runs"].([]any)
+	if code != 200 || len(runs) != 1 {
+		t.Fatalf("runs = %d %v", code, body)
+	}
+	id := runs[0].(map[string]any)["id"]
+	if code, body := s.do("GET", "/api/v1/reconcile/runs/"+jsonNumber(id), "", true); code != 200 || body["findings"] == nil {
+		t.Fatalf("run = %d %v", code, body)
+	}
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestServeReconcilesOnSchedule(t *testing.T) {
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := httptest.NewServer(emu)
+	t.Cleanup(sf.Close)
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "    object: Lead\n", "    object: Lead\n    reconcile_every: 1h\n", 1)
+	s := startServeWith(t, emu, cfg, nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := s.do("GET", "/api/v1/reconcile/runs?mapping=clients_to_leads", "", true)
+		if runs, _ := body["runs"].([]any); code == 200 && len(runs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled reconcile run: %d %v", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,238 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+func driftKinds(fs []forcesync.Finding) map[string]forcesync.DriftKind {
+	out := map[string]forcesync.DriftKind{}
+	for _, f := range fs {
+		out[f.Key+"/"+string(f.Kind)] = f.Kind
+	}
+	return out
+}
+
+// TestReconcileFindsAndHealsDrift injects every kind of drift through the
+// emulator (an edit by someone else, a delete, a merge, a conversion, a
+// purge, a twin, a record never synced), finds them all, through SOQL and
+// through Bulk, then heals and finds Salesforce equal to the source.
+func TestReconcileFindsAndHealsDrift(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	people := planPeopleByEmail()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads, people)
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	r.accept("person", planPerson("p1", "One", "one@example.com"), planPerson("p2", "Two", "two@example.com"))
+	for i := 1; i <= 8; i++ {
+		k := fmt.Sprintf("k%d", i)
+		r.accept("contact", contact(k, "Last"+k, k+"@example.com", 60))
+	}
+	r.drain()
+	id := func(k string) string {
+		b, err := r.store.Binding(ctx, leads.Name, k)
+		if err != nil || b == nil {
+			t.Fatalf("binding of %s: %v", k, err)
+		}
+		return b.SalesforceID
+	}
+	// k1: someone edits it. k2: deleted. k3: merged into another Lead.
+	// k4: converted. k6: purged. k5, k7: untouched. p1 gets a twin (the
+	// External ID of the leads is unique, so they cannot).
+	// k8: the source changed since (a push is on its way: not drift).
+	if _, err := r.api.Update(ctx, "Lead", []salesforce.Record{{"attributes": map[string]any{"type": "Lead"}, "Id": id("k1"), "LastName": "DRIFTED"}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.api.Delete(ctx, []string{id("k2")}); err != nil || res[0].Err != nil {
+		t.Fatalf("delete: %v %+v", err, res)
+	}
+	master, err := r.emu.Seed("Lead", []map[string]any{{"LastName": "Master", "Company": "M"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.emu.Merge("Lead", master[0], id("k3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.emu.ConvertLead(id("k4")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.emu.Seed("Contact", []map[string]any{{"LastName": "Twin", "Email": "ONE@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.emu.Purge(id("k6")); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("contact", contact("k8", "Changed8", "k8@example.com", 60))
+	// k9 is in the source but was never queued for this mapping.
+	if _, err := r.store.Accept(ctx, nil, []forcesync.Change{{Source: "contact", Key: "k9", Fields: map[string]any{"last_name": "Nine", "score": 70.0}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads, people})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := engine.NewReconciler(r.store, r.api, pipes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, threshold := range []int{-1, 1} {
+		_, fs, err := rc.Reconcile(ctx, people.Name, engine.ReconcileOptions{BulkThreshold: threshold})
+		if err != nil || len(fs) != 1 || fs[0].Key != "p1" || fs[0].Kind != forcesync.DriftTwins || !strings.Contains(fs[0].Detail, "2 records") {
+			t.Fatalf("people, threshold %d: %+v %v; want p1's twins", threshold, fs, err)
+		}
+	}
+	want := map[string]forcesync.DriftKind{
+		"k1/field_changed": forcesync.DriftFieldChanged, "k2/deleted": forcesync.DriftDeleted, "k3/merged": forcesync.DriftMerged,
+		"k4/converted": forcesync.DriftConverted, "k6/missing": forcesync.DriftMissing,
+		"k9/never_synced": forcesync.DriftNeverSynced,
+	}
+	for _, threshold := range []int{-1, 1} {
+		run, fs, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{BulkThreshold: threshold})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := driftKinds(fs)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("threshold %d (%s): findings %v; want %v", threshold, run.API, got, want)
+		}
+		if wantAPI := map[int]string{-1: "query", 1: "bulk"}[threshold]; run.API != wantAPI || run.Checked != 8 {
+			t.Errorf("threshold %d: run %+v; want API %s, 8 checked", threshold, run, wantAPI)
+		}
+		for _, f := range fs {
+			switch f.Key {
+			case "k1":
+				if len(f.Fields) != 1 || f.Fields[0].Field != "LastName" || f.Fields[0].Salesforce != "DRIFTED" || f.Fields[0].Expected != "Lastk1" {
+					t.Errorf("k1 finding %+v", f)
+				}
+			case "k3":
+				if !strings.Contains(f.Detail, master[0]) {
+					t.Errorf("k3 finding %+v does not name the master %s", f, master[0])
+				}
+			}
+		}
+	}
+
+	// The runs are stored with their findings.
+	runs, err := r.store.ReconcileRuns(ctx, leads.Name, 0)
+	if err != nil || len(runs) != 2 || runs[0].API != "bulk" || runs[0].Counts[forcesync.DriftFieldChanged] != 1 {
+		t.Fatalf("stored runs %+v %v", runs, err)
+	}
+	stored, err := r.store.Findings(ctx, runs[0].ID)
+	if err != nil || len(stored) != len(want) {
+		t.Fatalf("stored findings %+v %v", stored, err)
+	}
+
+	// A heal beyond its limit changes nothing.
+	backlog0, _ := r.store.Backlog(ctx, leads.Name)
+	_, _, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true, MaxChanges: 2})
+	if !errors.Is(err, engine.ErrTooManyChanges) {
+		t.Fatalf("heal beyond the limit: %v", err)
+	}
+	if n, _ := r.store.Backlog(ctx, leads.Name); n != backlog0 {
+		t.Fatalf("a refused heal queued %d records", n-backlog0)
+	}
+	// k1 re-pushed; k2, k3, k6 created again. k4 (converted) needs a
+	// person; k9 was never queued, so there is no status to retry.
+	run, fs, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true, MaxChanges: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Healed != 4 {
+		t.Fatalf("healed %d; want 4 (%+v)", run.Healed, fs)
+	}
+	r.drain()
+	_, fs, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(driftKinds(fs)); got != fmt.Sprint(map[string]forcesync.DriftKind{"k4/converted": forcesync.DriftConverted,
+		"k9/never_synced": forcesync.DriftNeverSynced}) {
+		t.Fatalf("after healing: %v", got)
+	}
+	// Salesforce holds the source's values.
+	for _, k := range []string{"k1", "k2", "k3", "k6", "k8"} {
+		recs := r.query("SELECT Id, LastName, Email FROM Lead WHERE Id = '" + id(k) + "'")
+		src, _ := r.store.SourceRecord(ctx, "contact", k)
+		if len(recs) != 1 || recs[0]["LastName"] != src.Fields["last_name"] || recs[0]["Email"] != src.Fields["email"] {
+			t.Errorf("%s in Salesforce %+v; source %v", k, recs, src.Fields)
+		}
+	}
+}
+
+// TestReconcileCallsDoNotGrow checks that reading through Bulk costs the
+// same few calls for any number of bound records.
+func TestReconcileCallsDoNotGrow(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := engine.NewReconciler(r.store, r.api, pipes)
+	var calls []int
+	n := 0
+	for _, size := range []int{300, 1200} {
+		var cs []forcesync.Change
+		for ; n < size; n++ {
+			k := fmt.Sprint(n)
+			cs = append(cs, contact(k, "L"+k, "e"+k+"@example.com", 60))
+		}
+		r.accept("contact", cs...)
+		r.drain()
+		before := r.emu.Stats()
+		run, fs, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{BulkThreshold: 1})
+		if err != nil || len(fs) != 0 || run.Checked != size {
+			t.Fatalf("%d records: run %+v findings %d err %v", size, run, len(fs), err)
+		}
+		after := r.emu.Stats()
+		var d int64
+		for k, v := range after {
+			if k != emulator.KindOAuth {
+				d += v - before[k]
+			}
+		}
+		if int(d) != run.APICalls {
+			t.Errorf("run says %d calls; the emulator counted %d", run.APICalls, d)
+		}
+		calls = append(calls, run.APICalls)
+	}
+	if calls[0] != calls[1] || calls[1] > 10 {
+		t.Fatalf("calls for 300 and 1200 records: %v; want equal and at most 10", calls)
+	}
+}
+
+// TestReconcileRespectsBudget refuses to read when the org's API usage
+// has reached forcesync's share, and stores the refused run.
+func TestReconcileRespectsBudget(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.accept("contact", contact("k1", "L", "k1@example.com", 60))
+	r.drain()
+	r.emu.SetAPIUsage(90_000, 100_000)
+	r.query("SELECT Id FROM Lead LIMIT 1") // the client learns the usage
+	pipes, _ := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	rc, _ := engine.NewReconciler(r.store, r.api, pipes)
+	before := r.calls()
+	run, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{APIShare: 0.8})
+	if !errors.Is(err, engine.ErrBudgetSpent) || run == nil || run.Error == "" {
+		t.Fatalf("reconcile over budget: %+v %v", run, err)
+	}
+	if d := r.calls() - before; d != 0 {
+		t.Fatalf("a refused reconcile made %d calls", d)
+	}
+	if _, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{APIShare: 1}); err != nil {
+		t.Fatalf("within the share: %v", err)
+	}
+}

@@ -1,0 +1,357 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// The schema drift guard. An administrator shortens a field, deletes one
+// or renames a picklist value; without a guard forcesync learns it record
+// by record, as errors. The engine asks again for the describe of the
+// mapped objects now and then (If-Modified-Since keeps an unchanged
+// schema nearly free) and at once after errors that suggest a change.
+// When the mapping still compiles against the new describe it is
+// recompiled and the held records the change concerns are requeued; when
+// it does not, the mapping is paused with a reason naming the field and
+// the change, and its records wait in the queue (nothing is dropped) until
+// the config is fixed.
+
+// Redescriber asks for a describe again when it changed.
+// *SalesforceAPI implements it.
+type Redescriber interface {
+	Redescribe(ctx context.Context, obj string) (d *salesforce.SObjectDescribe, changed bool, err error)
+}
+
+// Redescribe implements Redescriber.
+func (a *SalesforceAPI) Redescribe(ctx context.Context, obj string) (*salesforce.SObjectDescribe, bool, error) {
+	return a.Client.Redescribe(ctx, obj)
+}
+
+// schemaCodes are Salesforce error codes that may mean the describe the
+// mapping was compiled against is out of date.
+var schemaCodes = map[string]bool{
+	"INVALID_FIELD":                           true,
+	"INVALID_FIELD_FOR_INSERT_UPDATE":         true,
+	"NO_SUCH_COLUMN":                          true,
+	"STRING_TOO_LONG":                         true,
+	"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": true,
+	"INVALID_TYPE_ON_FIELD_IN_RECORD":         true,
+}
+
+// schemaRecheck is the least time between two checks of one mapping
+// prompted by errors.
+const schemaRecheck = 10 * time.Second
+
+type schemaState struct {
+	mu     sync.Mutex
+	paused map[string]string    // mapping -> why
+	last   map[string]time.Time // mapping -> last check prompted by errors
+	pipes  []*Pipe              // replaces Engine.pipes once a pipe was recompiled
+}
+
+// livePipes returns the pipes in force.
+func (e *Engine) livePipes() []*Pipe {
+	e.schema.mu.Lock()
+	defer e.schema.mu.Unlock()
+	if e.schema.pipes != nil {
+		return e.schema.pipes
+	}
+	return e.pipes
+}
+
+func (e *Engine) schemaPaused(name string) string {
+	e.schema.mu.Lock()
+	defer e.schema.mu.Unlock()
+	return e.schema.paused[name]
+}
+
+// SchemaPaused returns the mappings paused by a schema change, with why.
+func (e *Engine) SchemaPaused() map[string]string {
+	e.schema.mu.Lock()
+	defer e.schema.mu.Unlock()
+	out := make(map[string]string, len(e.schema.paused))
+	for k, v := range e.schema.paused {
+		out[k] = v
+	}
+	return out
+}
+
+// watchSchema checks the schema every SchemaEvery until ctx ends.
+func (e *Engine) watchSchema(ctx context.Context) {
+	t := time.NewTicker(e.cfg.SchemaEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.CheckSchema(ctx); err != nil && ctx.Err() == nil {
+				e.cfg.Logger.Warn("schema check failed", "err", err)
+			}
+		}
+	}
+}
+
+// schemaSuspect checks p's schema when a batch met errors that suggest it
+// changed, at most every schemaRecheck.
+func (e *Engine) schemaSuspect(ctx context.Context, p *Pipe, outs []forcesync.Outcome, callErr error) {
+	suspect := false
+	if callErr != nil {
+		if re, _ := recordError(callErr); schemaCodes[re.Code] {
+			suspect = true
+		}
+	}
+	for i := range outs {
+		if outs[i].Error != nil && schemaCodes[outs[i].Error.Code] {
+			suspect = true
+			break
+		}
+	}
+	if !suspect {
+		return
+	}
+	now := e.cfg.Now()
+	e.schema.mu.Lock()
+	if e.schema.last == nil {
+		e.schema.last = map[string]time.Time{}
+	}
+	if last, ok := e.schema.last[p.Mapping.Name]; ok && now.Sub(last) < schemaRecheck {
+		e.schema.mu.Unlock()
+		return
+	}
+	e.schema.last[p.Mapping.Name] = now
+	e.schema.mu.Unlock()
+	if err := e.CheckSchema(ctx, p.Mapping.Name); err != nil {
+		e.cfg.Logger.Warn("schema check failed", "mapping", p.Mapping.Name, "err", err)
+	}
+}
+
+// CheckSchema asks Salesforce whether the objects of the named mappings
+// (all when none) changed, and recompiles or pauses those whose object
+// did. Each object is described once.
+func (e *Engine) CheckSchema(ctx context.Context, names ...string) error {
+	rd, ok := e.api.(Redescriber)
+	if !ok {
+		return nil
+	}
+	described := map[string]*salesforce.SObjectDescribe{}
+	var errs []error
+	for _, p := range e.livePipes() {
+		if len(names) > 0 && !slices.Contains(names, p.Mapping.Name) {
+			continue
+		}
+		obj := strings.ToLower(p.Compiled.Object())
+		d, ok := described[obj]
+		if !ok {
+			nd, _, err := rd.Redescribe(ctx, p.Compiled.Object())
+			if err != nil {
+				errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))
+				continue
+			}
+			d, described[obj] = nd, nd
+		}
+		if d == p.Describe {
+			continue
+		}
+		if err := e.applyDescribe(ctx, p, d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// applyDescribe recompiles p against a new describe of its object: the
+// new pipe replaces p, or the mapping is paused when it no longer compiles.
+func (e *Engine) applyDescribe(ctx context.Context, p *Pipe, d *salesforce.SObjectDescribe) error {
+	name := p.Mapping.Name
+	changes, fields := describeChanges(p.Describe, d, p.Mapping)
+	c, err := mapping.Compile(p.Mapping, d)
+	np := &Pipe{Mapping: p.Mapping, Compiled: c, Describe: d}
+	if err != nil {
+		// Keep the old compiled mapping (it is not used while paused).
+		np.Compiled = p.Compiled
+	}
+	e.schema.mu.Lock()
+	cur := e.schema.pipes
+	if cur == nil {
+		cur = e.pipes
+	}
+	next := make([]*Pipe, len(cur))
+	for i, x := range cur {
+		next[i] = x
+		if x.Mapping.Name == name {
+			next[i] = np
+		}
+	}
+	e.schema.pipes = next
+	if e.schema.paused == nil {
+		e.schema.paused = map[string]string{}
+	}
+	if err != nil {
+		if _, already := e.schema.paused[name]; already && len(fields) == 0 {
+			// Paused for an earlier change; nothing it uses changed since.
+			e.schema.mu.Unlock()
+			return nil
+		}
+		why := fmt.Sprintf("the schema of %s changed (%s) and mapping %s no longer fits it: %v; its records wait until the config is fixed",
+			p.Compiled.Object(), strings.Join(changes, "; "), name, err)
+		e.schema.paused[name] = why
+		e.schema.mu.Unlock()
+		e.cfg.Logger.Error("mapping paused", "mapping", name, "reason", why)
+		return nil
+	}
+	_, wasPaused := e.schema.paused[name]
+	delete(e.schema.paused, name)
+	e.schema.mu.Unlock()
+	if wasPaused {
+		e.cfg.Logger.Info("mapping resumed: it fits the schema again", "mapping", name)
+	}
+	if c.Version() == p.Compiled.Version() {
+		return nil
+	}
+	if len(fields) == 0 {
+		// Another field of the object changed in a way the compiled form
+		// records: store the new version, requeue nothing.
+		_, err := e.store.MappingVersion(ctx, name, c.Version())
+		return err
+	}
+	if _, err := e.store.MappingVersion(ctx, name, c.Version()); err != nil {
+		return fmt.Errorf("mapping %s: %w", name, err)
+	}
+	keys, err := e.heldOn(ctx, name, fields)
+	if err != nil {
+		return err
+	}
+	n := 0
+	if len(keys) > 0 {
+		if n, err = e.store.Requeue(ctx, name, keys); err != nil {
+			return fmt.Errorf("mapping %s: requeue: %w", name, err)
+		}
+		e.Notify()
+	}
+	e.cfg.Logger.Info("mapping recompiled after a schema change", "mapping", name, "changes", strings.Join(changes, "; "), "requeued", n)
+	return nil
+}
+
+// heldOn lists the held records of a mapping whose error concerns one of
+// fields, or is a schema error naming no field.
+func (e *Engine) heldOn(ctx context.Context, name string, fields []string) ([]string, error) {
+	sts, err := e.store.List(ctx, forcesync.StatusFilter{Mapping: name, States: []forcesync.State{forcesync.StateHeld}, Limit: 100_000})
+	if err != nil {
+		return nil, fmt.Errorf("mapping %s: held records: %w", name, err)
+	}
+	var keys []string
+	for _, st := range sts {
+		if st.Error == nil {
+			continue
+		}
+		hit := len(st.Error.Fields) == 0 && schemaCodes[st.Error.Code]
+		for _, f := range st.Error.Fields {
+			if slices.ContainsFunc(fields, func(x string) bool { return strings.EqualFold(x, f) }) {
+				hit = true
+			}
+		}
+		if !hit && schemaCodes[st.Error.Code] {
+			// Salesforce's message may name the field without Fields.
+			for _, f := range fields {
+				if strings.Contains(st.Error.Message, f) {
+					hit = true
+				}
+			}
+		}
+		if hit {
+			keys = append(keys, st.Key)
+		}
+	}
+	return keys, nil
+}
+
+// describeChanges lists how the fields m uses changed between two
+// describes, in words, and names the fields that changed.
+func describeChanges(old, cur *salesforce.SObjectDescribe, m forcesync.Mapping) ([]string, []string) {
+	names := map[string]bool{}
+	for _, r := range m.Fields {
+		names[r.Target] = true
+	}
+	if m.Match.Field != "" {
+		names[m.Match.Field] = true
+	}
+	for _, f := range m.Match.Fields {
+		names[f] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	var changes, fields []string
+	for _, n := range sorted {
+		var of, nf *salesforce.Field
+		if old != nil {
+			of = old.Field(n)
+		}
+		nf = cur.Field(n)
+		var cs []string
+		switch {
+		case of == nil && nf == nil:
+			continue
+		case of == nil:
+			cs = append(cs, fmt.Sprintf("field %s added", nf.Name))
+		case nf == nil:
+			cs = append(cs, fmt.Sprintf("field %s deleted", of.Name))
+		default:
+			if of.Type != nf.Type {
+				cs = append(cs, fmt.Sprintf("field %s type %s -> %s", nf.Name, of.Type, nf.Type))
+			}
+			if of.Length != nf.Length {
+				cs = append(cs, fmt.Sprintf("field %s length %d -> %d", nf.Name, of.Length, nf.Length))
+			}
+			if of.Createable != nf.Createable || of.Updateable != nf.Updateable {
+				cs = append(cs, fmt.Sprintf("field %s writable (create %v, update %v) -> (create %v, update %v)",
+					nf.Name, of.Createable, of.Updateable, nf.Createable, nf.Updateable))
+			}
+			if of.RestrictedPicklist != nf.RestrictedPicklist {
+				cs = append(cs, fmt.Sprintf("field %s restricted picklist %v -> %v", nf.Name, of.RestrictedPicklist, nf.RestrictedPicklist))
+			}
+			gone, added := picklistDiff(of.PicklistValues, nf.PicklistValues)
+			if len(gone) > 0 || len(added) > 0 {
+				cs = append(cs, fmt.Sprintf("picklist %s values removed %q, added %q", nf.Name, gone, added))
+			}
+		}
+		if len(cs) > 0 {
+			changes = append(changes, cs...)
+			fields = append(fields, n)
+		}
+	}
+	if len(changes) == 0 {
+		changes = []string{"no field the mapping uses changed"}
+	}
+	return changes, fields
+}
+
+func picklistDiff(old, cur []salesforce.PicklistValue) (gone, added []string) {
+	has := func(vs []salesforce.PicklistValue, v string) bool {
+		return slices.ContainsFunc(vs, func(p salesforce.PicklistValue) bool { return p.Value == v && p.Active })
+	}
+	for _, p := range old {
+		if p.Active && !has(cur, p.Value) {
+			gone = append(gone, p.Value)
+		}
+	}
+	for _, p := range cur {
+		if p.Active && !has(old, p.Value) {
+			added = append(added, p.Value)
+		}
+	}
+	return gone, added
+}

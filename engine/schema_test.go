@@ -1,0 +1,168 @@
+package engine_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/sqlite"
+)
+
+func schemaLeadMapping(name, field string, row forcesync.FieldRow) forcesync.Mapping {
+	row.Target = field
+	return forcesync.Mapping{Name: name, Source: name, Object: "Lead",
+		Match: forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
+		Fields: []forcesync.FieldRow{
+			{Target: "LastName", SourceField: "last"},
+			{Target: "Company", Constant: "Schema Co", HasConstant: true, On: forcesync.OnCreate},
+			row,
+		}}
+}
+
+// TestSchemaDriftWhileRunning changes the org's schema under a running
+// engine: a shortened field recompiles its mapping and requeues the record
+// Salesforce refused; a deleted field and a renamed picklist value pause
+// the mappings that use them, naming the field and the change, and their
+// records wait in the queue.
+func TestSchemaDriftWhileRunning(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	emu, err := emulator.New(emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
+		{Name: "Nickname__c", Type: "string", Length: 40},
+		{Name: "Legacy__c", Type: "string", Length: 40},
+		{Name: "Tier__c", Type: "picklist", Picklist: []string{"Gold", "Silver"}, Restricted: true},
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	api := &engine.SalesforceAPI{}
+	client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: srv.URL,
+		Auth:  salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret", Username: "admin@forcesync.local", Password: "forcesync"},
+		Hooks: salesforce.Hooks{OnCall: api.CountCall}, Retry: salesforce.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Client = client
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ms := []forcesync.Mapping{
+		schemaLeadMapping("nick", "Nickname__c", forcesync.FieldRow{SourceField: "nickname"}),
+		schemaLeadMapping("legacy", "Legacy__c", forcesync.FieldRow{SourceField: "legacy"}),
+		schemaLeadMapping("tier", "Tier__c", forcesync.FieldRow{SourceField: "tier", ValueMap: map[string]string{"g": "Gold", "s": "Silver"}}),
+	}
+	eng, err := engine.New(ctx, store, api, ms, engine.Config{BulkThreshold: -1, SchemaEvery: -1, Idle: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	accept := func(source, key string, fields map[string]any) {
+		t.Helper()
+		if _, err := store.Accept(ctx, eng.MappingsFor(source), []forcesync.Change{{Source: source, Key: key, Fields: fields}}); err != nil {
+			t.Fatal(err)
+		}
+		eng.Notify()
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	state := func(source, key string) forcesync.RecordStatus {
+		sts, _ := store.Statuses(ctx, source, key)
+		if len(sts) == 0 {
+			return forcesync.RecordStatus{}
+		}
+		return sts[0]
+	}
+	accept("nick", "n1", map[string]any{"last": "N1", "nickname": "short"})
+	accept("legacy", "l1", map[string]any{"last": "L1", "legacy": "old"})
+	accept("tier", "t1", map[string]any{"last": "T1", "tier": "g"})
+	for _, k := range [][2]string{{"nick", "n1"}, {"legacy", "l1"}, {"tier", "t1"}} {
+		waitFor(k[1]+" synced", func() bool { return state(k[0], k[1]).State == forcesync.StateSynced })
+	}
+
+	// 1. Nickname__c shrinks to 5: Salesforce refuses the 10 characters
+	// once; the mapping is recompiled and the record goes, truncated.
+	if err := emu.SetFieldLength("Lead", "Nickname__c", 5); err != nil {
+		t.Fatal(err)
+	}
+	accept("nick", "n2", map[string]any{"last": "N2", "nickname": "abcdefghij"})
+	waitFor("n2 synced after the recompile", func() bool { return state("nick", "n2").State == forcesync.StateSynced })
+	st := state("nick", "n2")
+	recs, err := client.QueryRecords(ctx, "SELECT Nickname__c FROM Lead WHERE Id = '"+st.SalesforceID+"'")
+	if err != nil || len(recs) != 1 || recs[0]["Nickname__c"] != "abcde" || len(st.Warnings) == 0 {
+		t.Fatalf("n2: %+v in Salesforce, status %+v, %v; want abcde with a truncation warning", recs, st, err)
+	}
+	if why := eng.SchemaPaused()["nick"]; why != "" {
+		t.Fatalf("nick paused: %s", why)
+	}
+
+	// 2. Legacy__c is deleted: the mapping pauses, naming the field.
+	if err := emu.DeleteField("Lead", "Legacy__c"); err != nil {
+		t.Fatal(err)
+	}
+	accept("legacy", "l2", map[string]any{"last": "L2", "legacy": "x"})
+	waitFor("legacy paused", func() bool { return eng.SchemaPaused()["legacy"] != "" })
+	if why := eng.SchemaPaused()["legacy"]; !strings.Contains(why, "field Legacy__c deleted") {
+		t.Fatalf("legacy paused because %q; want the deleted field named", why)
+	}
+	accept("legacy", "l3", map[string]any{"last": "L3", "legacy": "y"})
+
+	// 3. The picklist value Gold becomes Platinum: the value map no longer
+	// fits a restricted picklist, the mapping pauses.
+	if err := emu.RenamePicklistValue("Lead", "Tier__c", "Gold", "Platinum"); err != nil {
+		t.Fatal(err)
+	}
+	accept("tier", "t2", map[string]any{"last": "T2", "tier": "g"})
+	waitFor("tier paused", func() bool { return eng.SchemaPaused()["tier"] != "" })
+	if why := eng.SchemaPaused()["tier"]; !strings.Contains(why, "Tier__c") || !strings.Contains(why, `removed ["Gold"]`) {
+		t.Fatalf("tier paused because %q; want the renamed value named", why)
+	}
+	// Nothing was lost: the paused mappings' records wait.
+	for _, k := range [][2]string{{"legacy", "l3"}, {"tier", "t2"}, {"legacy", "l2"}} {
+		if s := state(k[0], k[1]); s.State == forcesync.StateSynced || s.State == "" {
+			t.Errorf("%s: %+v; want it kept (pending or held)", k[1], s)
+		}
+	}
+	if n, _ := store.Backlog(ctx, "legacy"); n == 0 {
+		if held, _ := store.List(ctx, forcesync.StatusFilter{Mapping: "legacy", States: []forcesync.State{forcesync.StateHeld}}); len(held) == 0 {
+			t.Fatal("legacy's records are neither queued nor held")
+		}
+	}
+
+	// 4. An unchanged schema costs one call per object and no body.
+	before := emu.Stats()[emulator.KindREST]
+	if err := eng.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := emu.Stats()[emulator.KindREST] - before; d > 2 {
+		t.Fatalf("two checks of an unchanged schema cost %d calls; want one each", d)
+	}
+	// A later check keeps each pause's reason.
+	if why := eng.SchemaPaused()["legacy"]; !strings.Contains(why, "field Legacy__c deleted") {
+		t.Fatalf("after more checks legacy is paused because %q", why)
+	}
+}

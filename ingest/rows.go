@@ -1,0 +1,264 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/forcesync/forcesync"
+)
+
+// Row is one parsed data row of a file: a change, or why the row is bad.
+type Row struct {
+	Line   int64 // 1-based line in the file
+	Change forcesync.Change
+	Bad    string // non-empty when the row cannot be used
+}
+
+// Reader yields a file's data rows one at a time; Next returns io.EOF at
+// the end. A bad row is a Row with Bad set, not an error: errors are the
+// file's (I/O), after which reading stops.
+type Reader interface {
+	Next() (Row, error)
+}
+
+// CSV reads CSV: the header row names the fields; empty cells are absent
+// fields, so defaults and fallback chains apply to them.
+type CSV struct {
+	r      *csv.Reader
+	header []string
+	keyCol int
+	source string
+}
+
+// NewCSV reads the header row of r; key is the column holding the record key.
+func NewCSV(r io.Reader, source, key string) (*CSV, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // a wrong column count is a bad row, not the end
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read the header row: %w", err)
+	}
+	c := &CSV{r: cr, header: append([]string(nil), header...), keyCol: -1, source: source}
+	for i, h := range c.header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		c.header[i] = h
+		if h == key {
+			c.keyCol = i
+		}
+	}
+	if c.keyCol < 0 {
+		return nil, fmt.Errorf("the header row has no %q column (the source's key)", key)
+	}
+	return c, nil
+}
+
+// Next implements Reader.
+func (c *CSV) Next() (Row, error) {
+	rec, err := c.r.Read()
+	line, _ := c.r.FieldPos(0)
+	row := Row{Line: int64(line)}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			row.Line = int64(pe.Line)
+			row.Bad = pe.Err.Error()
+			return row, nil
+		}
+		return row, err
+	}
+	if len(rec) != len(c.header) {
+		row.Bad = fmt.Sprintf("%d columns, the header has %d", len(rec), len(c.header))
+		return row, nil
+	}
+	key := strings.TrimSpace(rec[c.keyCol])
+	if key == "" {
+		row.Bad = fmt.Sprintf("empty key column %q", c.header[c.keyCol])
+		return row, nil
+	}
+	if len(key) > MaxKeyBytes {
+		row.Bad = fmt.Sprintf("key column %q is longer than %d bytes", c.header[c.keyCol], MaxKeyBytes)
+		return row, nil
+	}
+	fields := make(map[string]any, len(rec))
+	for i, v := range rec {
+		if v != "" {
+			fields[c.header[i]] = v
+		}
+	}
+	row.Change = forcesync.Change{Source: c.source, Key: key, Op: forcesync.OpUpsert, Fields: fields}
+	return row, nil
+}
+
+// MaxKeyBytes is the longest record key any door accepts.
+const MaxKeyBytes = 255
+
+// NDJSON reads one JSON object a line: a change object {key, op, version,
+// fields} as the ingest API takes, or a plain record holding the source's
+// key field.
+type NDJSON struct {
+	r      *bufio.Reader
+	line   int64
+	source string
+	key    string
+}
+
+// NewNDJSON reads r; key is the field of a plain record holding its key.
+func NewNDJSON(r io.Reader, source, key string) *NDJSON {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 1<<20)
+	}
+	return &NDJSON{r: br, source: source, key: key}
+}
+
+// MaxLine bounds one NDJSON line so a file without newlines cannot eat memory.
+const MaxLine = 16 << 20
+
+// Next implements Reader.
+func (n *NDJSON) Next() (Row, error) {
+	for {
+		b, err := n.readLine()
+		if err != nil && len(b) == 0 {
+			return Row{}, err
+		}
+		n.line++
+		row := Row{Line: n.line}
+		b = bytes.TrimSpace(b)
+		if len(b) == 0 {
+			continue // blank lines are not rows
+		}
+		if len(b) > MaxLine {
+			row.Bad = fmt.Sprintf("line longer than %d bytes", MaxLine)
+			return row, nil
+		}
+		row.Change, row.Bad = n.parse(b)
+		return row, nil
+	}
+}
+
+// readLine returns one line; lines beyond the limit are consumed and
+// returned truncated to limit+1 bytes so the caller reports them.
+func (n *NDJSON) readLine() ([]byte, error) {
+	var buf []byte
+	for {
+		part, isPrefix, err := n.r.ReadLine()
+		if len(buf) <= MaxLine {
+			buf = append(buf, part...)
+		}
+		if err != nil || !isPrefix {
+			return buf, err
+		}
+	}
+}
+
+// parse reads one line. A change object (see isChangeObject) is decoded by
+// DecodeRecord, under the REST ingest API's rules; any other object is a
+// plain record keyed by its key field.
+func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
+		return forcesync.Change{}, "not a JSON object"
+	}
+	if isChangeObject(obj) {
+		ch, p := DecodeRecord(0, b)
+		if p != nil {
+			if p.Field == "" {
+				return ch, p.Error
+			}
+			return ch, p.Field + ": " + p.Error
+		}
+		ch.Source = n.source
+		if len(ch.FieldsJSON) > 0 {
+			d := json.NewDecoder(bytes.NewReader(ch.FieldsJSON))
+			d.UseNumber()
+			if err := d.Decode(&ch.Fields); err != nil {
+				return ch, "fields: " + err.Error()
+			}
+		}
+		return ch, ""
+	}
+	ch := forcesync.Change{Source: n.source, Op: forcesync.OpUpsert}
+	fields := map[string]any{}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&fields); err != nil {
+		return ch, "not a JSON object"
+	}
+	ch.Key = keyString(fields[n.key])
+	ch.Fields = fields
+	if ch.Key == "" {
+		return ch, fmt.Sprintf("empty or missing key %q", n.key)
+	}
+	if len(ch.Key) > MaxKeyBytes {
+		return ch, fmt.Sprintf("key %q is longer than %d bytes", n.key, MaxKeyBytes)
+	}
+	return ch, ""
+}
+
+// isChangeObject tells a line in the ingest API's shape ({key, op, version,
+// fields}) from a flat record: it has fields, or it has an op and nothing
+// but those four properties (so {"key":"k","op":"disable"} is a change, as
+// REST ingest reads it, while a record with its own "op" column is data).
+func isChangeObject(obj map[string]json.RawMessage) bool {
+	if _, ok := obj["fields"]; ok {
+		return true
+	}
+	if _, ok := obj["op"]; !ok {
+		return false
+	}
+	for k := range obj {
+		switch k {
+		case "key", "op", "version", "fields":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// keyString renders a JSON key value (string or number) as the record key.
+func keyString(v any) string {
+	switch k := v.(type) {
+	case string:
+		return strings.TrimSpace(k)
+	case json.Number:
+		return k.String()
+	default:
+		return ""
+	}
+}
+
+// CountLines counts the lines of a file (a last line without a newline
+// counts), for a progress bar's total; -1 when the file cannot be read.
+func CountLines(path string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	var n int64
+	buf := make([]byte, 256<<10)
+	last := byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			last = buf[k-1]
+		}
+		if err != nil {
+			break
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n
+}

@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/forcesync/forcesync"
+)
+
+// TestNDJSONChangeObjectsAreStrict checks that a file's change objects obey
+// the REST ingest API's rules (one codec), while plain records stay plain.
+func TestNDJSONChangeObjectsAreStrict(t *testing.T) {
+	long := strings.Repeat("k", MaxKeyBytes+1)
+	cases := []struct {
+		line, bad string
+		op        forcesync.Op
+		key       string
+	}{
+		{line: `{"key":"a","fields":{"n":1}}`, key: "a", op: forcesync.OpUpsert},
+		{line: `{"key":"a","op":"delete"}`, key: "a", op: forcesync.OpDelete},
+		{line: `{"key":"a","op":"disable"}`, key: "a", op: forcesync.OpDisable},
+		{line: `{"key":"a","fields":{},"feilds":{}}`, bad: "feilds: unknown property (allowed: key, op, version, fields)"},
+		{line: `{"key":"a","op":"upsert"}`, bad: "fields: is required for op upsert"},
+		{line: `{"key":"` + long + `","fields":{}}`, bad: "key: is longer than 255 bytes"},
+		{line: `{"key":"a","version":-1,"fields":{}}`, bad: "version: must be a non-negative integer"},
+		{line: `{"id":"p1","name":"plain"}`, key: "p1", op: forcesync.OpUpsert},
+		{line: `{"id":"` + long + `"}`, bad: `key "id" is longer than 255 bytes`},
+		{line: `[1]`, bad: "not a JSON object"},
+	}
+	for _, tc := range cases {
+		r := NewNDJSON(strings.NewReader(tc.line+"\n"), "src", "id")
+		row, err := r.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.line, err)
+		}
+		if row.Bad != tc.bad {
+			t.Errorf("%.60s: bad %q, want %q", tc.line, row.Bad, tc.bad)
+			continue
+		}
+		if tc.bad == "" && (row.Change.Key != tc.key || row.Change.Op != tc.op || row.Change.Source != "src") {
+			t.Errorf("%s: change %+v", tc.line, row.Change)
+		}
+		if _, err := r.Next(); !errors.Is(err, io.EOF) {
+			t.Errorf("%s: want EOF after one row, got %v", tc.line, err)
+		}
+	}
+}
+
+func TestCSVRows(t *testing.T) {
+	in := "\ufeffid,name\na,Ada\n,NoKey\nb,\"x\"y\nc,Cy,extra\n" + strings.Repeat("k", MaxKeyBytes+1) + ",Long\nd,\n"
+	c, err := NewCSV(strings.NewReader(in), "src", "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		row, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Bad != "" {
+			got = append(got, "bad")
+			continue
+		}
+		got = append(got, row.Change.Key+"="+strings.Join(keysOf(row.Change.Fields), "+"))
+	}
+	if want := "a=id+name bad bad bad bad d=id"; strings.Join(got, " ") != want {
+		t.Fatalf("rows %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	var ks []string
+	for _, k := range []string{"id", "name"} {
+		if _, ok := m[k]; ok {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// FuzzNDJSON: any input yields rows or an I/O error, never a panic, and a
+// good row always has a key within the limit.
+func FuzzNDJSON(f *testing.F) {
+	f.Add(`{"key":"a","fields":{"n":1}}` + "\n" + `{"id":"b"}`)
+	f.Add(`{"key":1,"op":"delete"}`)
+	f.Add("\n\n{")
+	f.Fuzz(func(t *testing.T, s string) {
+		r := NewNDJSON(strings.NewReader(s), "src", "id")
+		for i := 0; i < 1000; i++ {
+			row, err := r.Next()
+			if err != nil {
+				return
+			}
+			if row.Bad == "" && (row.Change.Key == "" || len(row.Change.Key) > MaxKeyBytes) {
+				t.Fatalf("good row with key %q", row.Change.Key)
+			}
+		}
+	})
+}
