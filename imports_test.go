@@ -28,7 +28,12 @@ var allowed = map[string][]string{
 	"secret":        {},
 	"httpserver":    {".", "ingest"}, // the change codec is ingest's
 	"scim":          {"."},
-	"ingest":        {"."}, // the file and body codecs: domain types only
+	// pull reads Salesforce back: the client to query, mapping to compare
+	// what the app would push, never the engine (serve wires them).
+	"pull": {".", "salesforce", "mapping"},
+	// an application's receiver of forcesync's webhooks: standard library only
+	"examples/webhookreceiver": {},
+	"ingest":                   {"."}, // the file and body codecs: domain types only
 	// filepush drives the engine (its compiled mappings decide what is
 	// unchanged) and reads files through ingest; it never sees the client.
 	"filepush": {".", "engine", "mapping", "ingest"},

@@ -2,6 +2,7 @@ package forcesync
 
 import (
 	"fmt"
+	"time"
 	"regexp"
 	"strings"
 )
@@ -17,8 +18,12 @@ type Mapping struct {
 	Connection string
 	// Object is the Salesforce object API name: Lead, Contact, User, Foo__c.
 	Object string
-	// Direction is push, pull or both. Only push is served today.
+	// Direction is push (default), pull or both. A pull mapping never
+	// pushes; see Pull for how pulled changes are read and delivered.
 	Direction Direction
+	// Pull is the pull side's settings (direction pull or both); nil means
+	// the defaults of PullConfig.
+	Pull *PullConfig
 	// Match says how a record finds its Salesforce twin.
 	Match MatchRule
 	// Operations lists what the mapping may do in Salesforce.
@@ -181,8 +186,152 @@ type FieldRow struct {
 	// ClearWhenEmpty makes an empty value clear the Salesforce field; by
 	// default an empty value leaves it untouched.
 	ClearWhenEmpty bool
-	// Direction of this row; empty means the mapping's direction.
+	// Direction of this row; empty means the mapping's direction. A pull
+	// row is never pushed; a pull or both row must copy a source field
+	// (the field Salesforce's value is written back to).
 	Direction Direction
+	// Conflict overrides the mapping's conflict policy for a both row.
+	Conflict ConflictPolicy
+}
+
+// RowDirection is the row's direction with the mapping's applied.
+func (m *Mapping) RowDirection(r *FieldRow) Direction {
+	if r.Direction != "" {
+		return r.Direction
+	}
+	if m.Direction == "" {
+		return Push
+	}
+	return m.Direction
+}
+
+// Pushes reports whether the mapping pushes anything to Salesforce.
+func (m *Mapping) Pushes() bool {
+	return m.Direction == "" || m.Direction == Push || m.Direction == Both
+}
+
+// Pulls reports whether the mapping reads Salesforce back.
+func (m *Mapping) Pulls() bool { return m.Direction == Pull || m.Direction == Both }
+
+// validateDirections checks the mapping's and rows' directions and
+// conflict policies.
+func (m *Mapping) validateDirections() error {
+	switch m.Direction {
+	case "", Push, Pull, Both:
+	default:
+		return fmt.Errorf("mapping %s: direction %q is not one of push, pull, both", m.Name, m.Direction)
+	}
+	if m.Pull != nil && !m.Pulls() {
+		return fmt.Errorf("mapping %s: pull settings on a mapping with direction %s; set direction: pull or both", m.Name, m.Direction)
+	}
+	if m.Pull != nil {
+		if err := m.Pull.validate(); err != nil {
+			return fmt.Errorf("mapping %s: pull: %w", m.Name, err)
+		}
+		if m.Direction == Both && len(m.Pull.Into) > 0 && !m.Pull.Has(SinkSource) {
+			return fmt.Errorf("mapping %s: pull: into must list source for direction both (the merged record lives there)", m.Name)
+		}
+	}
+	pulls := 0
+	for i := range m.Fields {
+		r := &m.Fields[i]
+		d := m.RowDirection(r)
+		switch {
+		case r.Direction != "" && r.Direction != Push && r.Direction != Pull && r.Direction != Both:
+			return fmt.Errorf("mapping %s: field %s: direction %q is not one of push, pull, both", m.Name, r.Target, r.Direction)
+		case d != Push && !m.Pulls():
+			return fmt.Errorf("mapping %s: field %s: direction %s needs the mapping's direction to be pull or both", m.Name, r.Target, d)
+		case d != Pull && m.Direction == Pull:
+			return fmt.Errorf("mapping %s: field %s: direction %s in a mapping with direction pull (it never pushes)", m.Name, r.Target, d)
+		}
+		if d != Push {
+			pulls++
+			if r.SourceField == "" {
+				return fmt.Errorf("mapping %s: field %s: direction %s needs source: (the field Salesforce's value is written to); a value, expr or first_of cannot be pulled", m.Name, r.Target, d)
+			}
+			if len(r.ValueMap) > 0 {
+				return fmt.Errorf("mapping %s: field %s: direction %s cannot have a map (it cannot be read backwards)", m.Name, r.Target, d)
+			}
+		}
+		if r.Conflict != "" {
+			if d != Both {
+				return fmt.Errorf("mapping %s: field %s: conflict applies only to direction both rows", m.Name, r.Target)
+			}
+			if err := r.Conflict.validate(); err != nil {
+				return fmt.Errorf("mapping %s: field %s: %w", m.Name, r.Target, err)
+			}
+		}
+	}
+	if m.Pulls() && pulls == 0 {
+		return fmt.Errorf("mapping %s: direction %s but no field row pulls", m.Name, m.Direction)
+	}
+	return nil
+}
+
+func (p ConflictPolicy) validate() error {
+	switch p {
+	case AppWins, SalesforceWins, NewestWins:
+		return nil
+	}
+	return fmt.Errorf("conflict %q is not one of app_wins, salesforce_wins, newest_wins", p)
+}
+
+func (c *PullConfig) validate() error {
+	if c.PollInterval < 0 {
+		return fmt.Errorf("poll_interval %s is negative", c.PollInterval)
+	}
+	if c.Conflict != "" {
+		if err := c.Conflict.validate(); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Into {
+		switch s {
+		case SinkSource, SinkChanges, SinkWebhook:
+		default:
+			return fmt.Errorf("into: %q is not one of source, changes, webhook", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("into: %s appears twice", s)
+		}
+		seen[s] = true
+	}
+	if seen[SinkWebhook] && (c.Webhook == nil || c.Webhook.URL == "") {
+		return fmt.Errorf("into has webhook but webhook.url is not set")
+	}
+	if !seen[SinkWebhook] && c.Webhook != nil {
+		return fmt.Errorf("webhook is set but into does not list webhook")
+	}
+	return nil
+}
+
+// PullSettings returns the pull settings with their defaults applied.
+func (m *Mapping) PullSettings() PullConfig {
+	var c PullConfig
+	if m.Pull != nil {
+		c = *m.Pull
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 30 * time.Second
+	}
+	if c.Conflict == "" {
+		c.Conflict = NewestWins
+	}
+	if len(c.Into) == 0 {
+		c.Into = []string{SinkSource, SinkChanges}
+	}
+	return c
+}
+
+// Has reports whether pulled changes go to sink.
+func (c PullConfig) Has(sink string) bool {
+	for _, s := range c.Into {
+		if s == sink {
+			return true
+		}
+	}
+	return false
 }
 
 // When says on which operation a field row applies.
@@ -232,6 +381,9 @@ func (m *Mapping) Validate() error {
 	}
 	if m.BatchSize < 0 || m.BatchSize > 200 {
 		return fmt.Errorf("mapping %s: batch_size %d is outside 1..200", m.Name, m.BatchSize)
+	}
+	if err := m.validateDirections(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, f := range m.Fields {

@@ -104,7 +104,7 @@ func TestErrors(t *testing.T) {
 		{"unknown top key", "colour: blue\n" + minimal,
 			`forcesync.yaml:1: colour: unknown key (expected one of connections, console, engine, mappings, scim, server, sources, store, version)`},
 		{"unknown row key", edit("        source: last_name\n", "        source: last_name\n        sauce: x\n"),
-			`forcesync.yaml:18: mappings[0].fields[0].sauce: unknown key (expected one of clear_when_empty, default, direction, expr, first_of, map, on, source, target, template, value)`},
+			`forcesync.yaml:18: mappings[0].fields[0].sauce: unknown key (expected one of clear_when_empty, conflict, default, direction, expr, first_of, map, on, source, target, template, value)`},
 		{"literal secret", edit("${SF_SECRET}", "hunter2"),
 			`forcesync.yaml:6: connections[0].client_secret: must be an environment reference such as ${SF_CLIENT_SECRET}, or use client_secret_env; secrets are never written in the file`},
 		{"bad env name", edit("client_secret: ${SF_SECRET}", "client_secret_env: 1BAD"),

@@ -356,6 +356,7 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 			}
 		},
 		"batch_size": func(v *yaml.Node, path string) { m.BatchSize, _ = p.integer(v, path, 1, 200) },
+		"pull":       func(v *yaml.Node, path string) { m.Pull = p.pull(i, v, path) },
 		"fields": func(v *yaml.Node, path string) {
 			fieldsSet = true
 			targets := map[string]bool{}
@@ -550,6 +551,11 @@ func (p *parser) row(n *yaml.Node, path string) (forcesync.FieldRow, bool) {
 		"direction": func(v *yaml.Node, path string) {
 			if s, ok := p.oneOf(v, path, "push", "pull", "both"); ok {
 				r.Direction = forcesync.Direction(s)
+			}
+		},
+		"conflict": func(v *yaml.Node, path string) {
+			if s, ok := p.oneOf(v, path, "app_wins", "salesforce_wins", "newest_wins"); ok {
+				r.Conflict = forcesync.ConflictPolicy(s)
 			}
 		},
 	})

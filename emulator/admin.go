@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // The admin API lives under /__emulator/. It is for tests and demos: no
@@ -32,6 +33,12 @@ import (
 type adminState struct {
 	// bulkFinishNow makes Bulk API 2.0 jobs complete on their first poll.
 	bulkFinishNow atomic.Bool
+	// frozen is a SystemModstamp every write takes (Unix ms; 0: the
+	// clock's time), set by FreezeStamp (replication.go).
+	frozen atomic.Int64
+	// lastStamp is the latest write time handed out (monotonicLocked);
+	// guarded by the org lock.
+	lastStamp time.Time
 	// overagePercent overrides Config.DailyAPIOveragePercent when >= 0
 	// (limits.go); set to -1 by New.
 	overagePercent atomic.Int32

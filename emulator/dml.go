@@ -14,7 +14,14 @@ type assignment struct {
 }
 
 // nowLocked returns the current time as Salesforce stores it (UTC, ms).
-func (e *Emulator) nowLocked() time.Time { return e.now().UTC().Truncate(time.Millisecond) }
+// A frozen stamp (FreezeStamp, replication.go) stands in for the clock;
+// otherwise writes never share a millisecond (see monotonicLocked).
+func (e *Emulator) nowLocked() time.Time {
+	if t := e.frozenStamp(); !t.IsZero() {
+		return t
+	}
+	return e.monotonicLocked(e.now().UTC().Truncate(time.Millisecond))
+}
 
 // actorLocked is the user DML is attributed to (CreatedById, OwnerId...):
 // the user set with setActorLocked, else the admin user.

@@ -21,6 +21,7 @@ func (e *Emulator) routes() {
 	e.collectionRoutes()
 	e.compositeRoutes()
 	e.adminRoutes()
+	e.replicationRoutes() // replication.go: getUpdated/getDeleted, sales-rep edits, merges, frozen stamps
 	// --- end COMPOSITE ---------------------------------------------------------
 
 	// --- OAUTH (oauth*.go, identity.go) ---------------------------------------

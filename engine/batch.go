@@ -78,6 +78,9 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	if callErr == nil {
 		callErr = e.fillAliases(ctx, p, ws)
 	}
+	if callErr == nil {
+		callErr = e.notePushes(ctx, p, ws) // two-way mappings: know the echo
+	}
 	switch {
 	case callErr != nil:
 	case p.Mapping.Match.Kind == forcesync.MatchExternalID:

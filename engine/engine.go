@@ -226,7 +226,8 @@ func (e *Engine) Pipes() []*Pipe { return e.livePipes() }
 func (e *Engine) MappingsFor(source string) []string {
 	var out []string
 	for _, p := range e.livePipes() {
-		if p.Mapping.Source == source {
+		if p.Mapping.Source == source && p.Mapping.Pushes() {
+			// A pull-only mapping never pushes: no work is queued for it.
 			out = append(out, p.Mapping.Name)
 		}
 	}
@@ -389,6 +390,9 @@ func (e *Engine) step(ctx context.Context, owner string, minBacklog int) (int, e
 	total := 0
 	var errs []error
 	for _, p := range e.livePipes() {
+		if !p.Mapping.Pushes() {
+			continue // direction pull: package pull serves it
+		}
 		if e.schemaPaused(p.Mapping.Name) != "" {
 			continue // schema.go: the mapping no longer fits the object
 		}

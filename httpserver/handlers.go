@@ -95,6 +95,9 @@ type recordResponse struct {
 	Fields   map[string]any `json:"fields"`
 	Updated  time.Time      `json:"updated"`
 	Mappings []statusJSON   `json:"mappings"`
+	// Conflicts are the fields both sides changed, as pulls found them
+	// (two-way mappings), newest first; absent without pulled mappings.
+	Conflicts []forcesync.Conflict `json:"conflicts,omitempty"`
 }
 
 type statusJSON struct {
@@ -144,6 +147,12 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 		Updated: rec.Updated, Mappings: []statusJSON{}}
 	for _, st := range sts {
 		out.Mappings = append(out.Mappings, toStatusJSON(st, false))
+	}
+	if s.cfg.Changes != nil {
+		if out.Conflicts, err = s.cfg.Changes.Conflicts(r.Context(), source, key); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -38,6 +38,9 @@ type Config struct {
 	SourceTokens map[string]string
 	// SCIM, when set, serves /scim/v2/ (it checks its own token).
 	SCIM http.Handler
+	// Changes, when set, serves the changes feed of pulled mappings and
+	// their conflicts and dead letters (changes.go).
+	Changes ChangesFeed
 	// Approve, when set, serves POST /api/v1/mappings/{mapping}/approve:
 	// it lifts the mass-change guard's pause of a mapping and requeues
 	// what the guard held (engine.Approve), returning how many.

@@ -38,6 +38,22 @@ type Compiled struct {
 	// the engine generates Alias (users.go).
 	password  string
 	fillAlias bool
+	// pulls are the rows read back from Salesforce (direction pull, both).
+	pulls []PullField
+}
+
+// PullField is one field a pulled mapping reads from Salesforce and writes
+// to the application's record.
+type PullField struct {
+	// Target is the Salesforce field as the describe spells it.
+	Target string
+	// Source is the application's field (a dot path reaches into objects).
+	Source string
+	// Both is set for a row that is pushed too; Policy decides its conflicts.
+	Both   bool
+	Policy forcesync.ConflictPolicy
+	// Type is the describe's field type, for comparing values.
+	Type string
 }
 
 // rowKind is where a row's value comes from.
@@ -153,7 +169,7 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 		c.object = m.Object
 	}
 	create, update := c.CanCreate(), c.CanUpdate()
-	if !create && !update && m.Operations.Delete != forcesync.DeleteDelete {
+	if !create && !update && m.Operations.Delete != forcesync.DeleteDelete && m.Pushes() {
 		bad("", "operations allow neither create, update nor delete")
 	}
 	if create && !d.Createable {
@@ -226,6 +242,16 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 		if f == nil {
 			bad(fr.Target, "no such field on %s", c.object)
 			continue
+		}
+		if dir := m.RowDirection(&fr); dir != forcesync.Push {
+			pol := fr.Conflict
+			if pol == "" {
+				pol = m.PullSettings().Conflict
+			}
+			c.pulls = append(c.pulls, PullField{Target: f.Name, Source: fr.SourceField, Both: dir == forcesync.Both, Policy: pol, Type: f.Type})
+			if dir == forcesync.Pull {
+				continue // read back only: never pushed
+			}
 		}
 		covered[strings.ToLower(f.Name)] = true
 		r := &row{t: newTarget(f), onCreate: fr.On == forcesync.OnCreate, clear: fr.ClearWhenEmpty, valueMap: fr.ValueMap}
@@ -323,7 +349,7 @@ func Compile(m forcesync.Mapping, d *salesforce.SObjectDescribe) (*Compiled, err
 		c.rows = append(c.rows, r)
 	}
 
-	if m.Match.Kind == forcesync.MatchFields {
+	if m.Match.Kind == forcesync.MatchFields && m.Pushes() {
 		for _, name := range m.Match.Fields {
 			if f := d.Field(name); f != nil && !covered[strings.ToLower(f.Name)] {
 				bad(f.Name, "match field has no field row to take its value from")
@@ -462,17 +488,21 @@ func (c *Compiled) Object() string { return c.object }
 func (c *Compiled) Version() string { return c.version }
 
 // CanCreate reports whether the mapping may create Salesforce records.
-func (c *Compiled) CanCreate() bool { return !c.m.Operations.NoCreate }
+func (c *Compiled) CanCreate() bool { return !c.m.Operations.NoCreate && c.m.Pushes() }
 
 // CanUpdate reports whether the mapping may update records it already
 // created or matched: not in mode once, not with operations.update false.
 func (c *Compiled) CanUpdate() bool {
-	return !c.m.Operations.NoUpdate && c.m.Mode != forcesync.Once
+	return !c.m.Operations.NoUpdate && c.m.Mode != forcesync.Once && c.m.Pushes()
 }
+
+// Pulls lists the fields read back from Salesforce (direction pull and
+// both rows), in row order; nil for a push mapping.
+func (c *Compiled) Pulls() []PullField { return c.pulls }
 
 // DeletesInSalesforce reports whether a source delete deletes the twin.
 func (c *Compiled) DeletesInSalesforce() bool {
-	return c.m.Operations.Delete == forcesync.DeleteDelete
+	return c.m.Operations.Delete == forcesync.DeleteDelete && c.m.Pushes()
 }
 
 // ExternalIDField is the External ID field of a MatchExternalID mapping,

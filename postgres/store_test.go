@@ -38,6 +38,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestPullConformance(t *testing.T) {
+	storetest.RunPull(t, func(t *testing.T, clk *storetest.Clock) forcesync.Store {
+		dsn, schema := freshSchema(t)
+		return open(t, dsn, schema, clk.Now)
+	})
+}
+
 // Two stores on one schema stand for two replicas: both claim at once and
 // never get the same record, and whatever either accepted is pushed once.
 func TestReplicasShareWork(t *testing.T) {

@@ -33,6 +33,7 @@ type Rows struct {
 	i      int
 	rec    Record
 	total  int
+	pages  int
 	err    error
 }
 
@@ -81,6 +82,7 @@ func (r *Rows) fetch() {
 		NextRecordsURL string   `json:"nextRecordsUrl"`
 		Records        []Record `json:"records"`
 	}
+	r.pages++
 	if _, err := r.c.doJSONHeader(r.ctx, KindQuery, http.MethodGet, r.path, r.header, nil, &page); err != nil {
 		r.err = fmt.Errorf("query: %w", err)
 		return
@@ -102,6 +104,9 @@ func (r *Rows) Record() Record { return r.rec }
 
 // Err returns the error that stopped the iteration, if any.
 func (r *Rows) Err() error { return r.err }
+
+// Pages is how many pages (API calls) the iteration fetched so far.
+func (r *Rows) Pages() int { return r.pages }
 
 // TotalSize is the query's total record count, known after the first page.
 func (r *Rows) TotalSize() int { return r.total }

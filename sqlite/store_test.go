@@ -20,6 +20,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestPullConformance(t *testing.T) {
+	storetest.RunPull(t, func(t *testing.T, clk *storetest.Clock) forcesync.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
 // TestReopenKeepsState checks that what was accepted survives closing the file.
 func TestReopenKeepsState(t *testing.T) {
 	ctx := context.Background()

@@ -119,8 +119,8 @@ func TestCookbookConfigsParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
-	if len(blocks) != 6 {
-		t.Fatalf("%d yaml blocks, want one per story (6)", len(blocks))
+	if len(blocks) != 7 {
+		t.Fatalf("%d yaml blocks, want one per story (7)", len(blocks))
 	}
 	for i, m := range blocks {
 		cfg, err := config.Parse([]byte(m[1]), fmt.Sprintf("cookbook block %d", i+1))

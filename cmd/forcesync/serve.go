@@ -18,6 +18,7 @@ import (
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/httpserver"
+	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/forcesync/forcesync/scim"
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,8 @@ type app struct {
 	registry *prometheus.Registry
 	// clients are the Salesforce clients by connection name.
 	clients map[string]*salesforce.Client
+	// pull runs the pulled mappings (pull.go); nil when none pulls.
+	pull *pull.Runner
 }
 
 // openApp loads the config, opens the store, connects every connection in
@@ -111,6 +114,7 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 	// Users' passwords go from the doors to the engines in memory only.
 	passwords := engine.NewPasswords(cfg.Mappings)
 	a.store = passwords.Intake(st) // every door (ingest, SCIM, push, console) accepts through it
+	var conns []pullConn
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
 		name := m.Connection
@@ -157,6 +161,11 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 		}
 		metrics.Watch(eng)
 		a.engines = append(a.engines, eng)
+		conns = append(conns, pullConn{client, eng})
+	}
+	if err := a.openPull(ctx, st, conns, logger); err != nil {
+		st.Close()
+		return nil, err
 	}
 	var sources []string
 	sourceTokens := map[string]string{}
@@ -172,13 +181,17 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
 			Passwords: passwords, Logger: logger.With("door", "scim")})
 	}
+	var feed httpserver.ChangesFeed
+	if a.pull != nil {
+		feed = a.pull.Feed
+	}
 	ui, err := newConsole(env, cfg, a.store, a.engines, logger, consoleExtras{app: a, env: env, path: path, reload: reload})
 	if err != nil {
 		return nil, err
 	}
 	a.server = httpserver.New(httpserver.Config{Store: a.store, Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
-		SCIM: scimDoor, Console: ui, Logger: logger, Approve: approver(st, cfg), Registry: reg,
+		SCIM: scimDoor, Changes: feed, Console: ui, Logger: logger, Approve: approver(st, cfg), Registry: reg,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
 		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
 	return a, nil
@@ -277,6 +290,9 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 			eg, ectx := errgroup.WithContext(ectx)
 			for _, e := range a.engines {
 				eg.Go(func() error { return e.Run(ectx) })
+			}
+			if a.pull != nil {
+				eg.Go(func() error { return a.pull.Run(ectx) })
 			}
 			eg.Go(func() error { return runReconcileSchedule(ectx, a, logger) }) // reconcile_schedule.go
 			done := make(chan error, 1)

@@ -1,0 +1,578 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// Store is what a Puller needs of the store: both of its sides.
+type Store interface {
+	forcesync.Store
+	forcesync.PullStore
+}
+
+// Config is one pulled mapping's puller. Zero values are defaults.
+type Config struct {
+	Mapping  forcesync.Mapping
+	Compiled *mapping.Compiled
+	Store    Store
+	Querier  Querier
+	// Queue names the push mappings fed by the mapping's source: a source
+	// record the pull changes is queued for them (the mapping itself
+	// included when it pushes), so every mapping sees Salesforce's edit.
+	Queue []string
+	// Budget says why API calls are paused now ("" when they are not). It
+	// is asked before every poll; nil means never paused.
+	Budget func(ctx context.Context) string
+	// Spent is told the calls each poll made; may be nil.
+	Spent func(ctx context.Context, calls int)
+	// Batch is how many pulled records one store transaction commits;
+	// zero means 200.
+	Batch int
+	// BulkThreshold is how many records make the first load of an object
+	// (no watermark yet) go through a Bulk API 2.0 query job instead of
+	// query pages. Zero means 20,000; a negative value turns Bulk off.
+	BulkThreshold int
+	// PageSize asks Salesforce for query pages of this many records
+	// (200..2000); zero means 2,000.
+	PageSize int
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Puller reads one mapping's changes from Salesforce.
+//
+// Delivery contract: every change Salesforce reports by SystemModstamp is
+// taken exactly once into the store: the watermark (instant plus the Ids
+// taken at or after it) moves in the same transaction that records what
+// the change did (source record, binding, event, deliveries), so a crash
+// or a restart between pages neither skips nor repeats one. Webhooks get
+// each event at least once, with a stable event id.
+type Puller struct {
+	cfg      Config
+	reader   *Reader
+	settings forcesync.PullConfig
+	fields   []mapping.PullField
+	webhooks []string
+	events   bool
+}
+
+// ErrPaused is returned by Poll when the budget governor stopped calls.
+var ErrPaused = errors.New("pull paused by the API budget")
+
+// Stats counts what one poll did.
+type Stats struct {
+	Read      int // rows Salesforce returned that were new to the watermark
+	Changed   int // records with fields Salesforce changed (delivered)
+	Echoes    int // records that only echoed forcesync's own push
+	Created   int // records created in Salesforce, bound by the key rule
+	Deleted   int
+	Merged    int
+	Conflicts int
+	// Overtaken: another puller (a replica sharing the store) committed
+	// first; this poll stopped without writing.
+	Overtaken bool
+}
+
+// New builds a puller; cfg.Compiled must be the mapping compiled against
+// the object's describe.
+func New(ctx context.Context, cfg Config) (*Puller, error) {
+	m := cfg.Mapping
+	if !m.Pulls() {
+		return nil, forcesync.Errorf(forcesync.EInvalid, "mapping %s: direction %s does not pull", m.Name, m.Direction)
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 200
+	}
+	if cfg.BulkThreshold == 0 {
+		cfg.BulkThreshold = 20000
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 2000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = func(context.Context) string { return "" }
+	}
+	if cfg.Spent == nil {
+		cfg.Spent = func(context.Context, int) {}
+	}
+	p := &Puller{cfg: cfg, settings: m.PullSettings(), fields: cfg.Compiled.Pulls()}
+	names := make([]string, 0, len(p.fields)+1)
+	for _, f := range p.fields {
+		names = append(names, f.Target)
+	}
+	if m.Match.Kind == forcesync.MatchExternalID {
+		names = append(names, m.Match.Field) // the key rule reads it
+	}
+	r, err := NewReader(ctx, cfg.Querier, cfg.Compiled.Object(), names)
+	if err != nil {
+		return nil, fmt.Errorf("mapping %s: %w", m.Name, err)
+	}
+	p.reader = r
+	if p.settings.Has(forcesync.SinkWebhook) {
+		p.webhooks = []string{WebhookSink(m.Name)}
+	}
+	p.events = p.settings.Has(forcesync.SinkWebhook) || p.settings.Has(forcesync.SinkChanges)
+	return p, nil
+}
+
+// WebhookSink names the delivery sink of a mapping's webhook.
+func WebhookSink(mapping string) string { return "webhook:" + mapping }
+
+// Mapping returns the mapping pulled.
+func (p *Puller) Mapping() forcesync.Mapping { return p.cfg.Mapping }
+
+// Reader returns the puller's reader (for reconciling by Id).
+func (p *Puller) Reader() *Reader { return p.reader }
+
+// Poll reads every change since the watermark and commits it in batches.
+// An idle object costs one query call. It returns ErrPaused without a
+// call while the budget governor pauses.
+func (p *Puller) Poll(ctx context.Context) (Stats, error) {
+	var st Stats
+	if why := p.cfg.Budget(ctx); why != "" {
+		return st, fmt.Errorf("%w: %s", ErrPaused, why)
+	}
+	name := p.cfg.Mapping.Name
+	wm, err := p.cfg.Store.Watermark(ctx, name)
+	if err != nil {
+		return st, err
+	}
+	wm.Mapping = name
+	rows, err := p.reader.Since(ctx, wm, &salesforce.QueryOptions{BatchSize: p.cfg.PageSize})
+	if err != nil {
+		return st, err
+	}
+	bulkCalls := 0
+	defer func() { p.cfg.Spent(context.WithoutCancel(ctx), rows.Pages()+bulkCalls) }()
+	var recs iter.Seq2[salesforce.Record, error] = rows.All()
+	if wm.Instant.IsZero() && p.cfg.BulkThreshold > 0 {
+		// The first load: the first page tells the object's size; a large
+		// object is read through one Bulk API 2.0 query job instead.
+		if recs, err = p.firstLoad(ctx, rows, wm, &bulkCalls); err != nil {
+			return st, err
+		}
+	}
+	var batch []salesforce.Record
+	taken := map[string]time.Time{}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		next := Advance(wm, taken)
+		next.Gen = wm.Gen
+		if err := p.commit(ctx, batch, next, &st); err != nil {
+			return err
+		}
+		next.Gen++
+		wm, batch = next, batch[:0]
+		clear(taken)
+		return nil
+	}
+	var readErr error
+	for rec, err := range recs {
+		if err != nil {
+			readErr = err
+			break
+		}
+		stamp, err := Modstamp(rec)
+		if err != nil {
+			return st, err
+		}
+		if !Take(&wm, rec.ID(), stamp) {
+			continue
+		}
+		if _, dup := taken[rec.ID()]; dup {
+			continue // a record that moved while paging: its newest row comes again next poll
+		}
+		st.Read++
+		batch = append(batch, rec)
+		taken[rec.ID()] = stamp
+		if len(batch) >= p.cfg.Batch {
+			if err := flush(); err != nil {
+				if errors.Is(err, forcesync.ErrPullOvertaken) {
+					st.Overtaken = true
+					return st, nil
+				}
+				return st, err
+			}
+		}
+	}
+	// What was read before an error is committed: the watermark covers
+	// only it.
+	ferr := flush()
+	if errors.Is(ferr, forcesync.ErrPullOvertaken) {
+		// Another replica pulled these changes first: its commit stands.
+		st.Overtaken = true
+		return st, nil
+	}
+	return st, errors.Join(readErr, ferr)
+}
+
+// commit decides about a batch and commits it with the watermark; a
+// decision made on state that changed meanwhile (an ingest, a push
+// completing) is made again on fresh state.
+func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm forcesync.Watermark, st *Stats) error {
+	const attempts = 10
+	var err error
+	for range attempts {
+		var c *forcesync.PullCommit
+		var s Stats
+		c, s, err = p.decide(ctx, batch, wm)
+		if err != nil {
+			return err
+		}
+		err = p.cfg.Store.CommitPull(ctx, c)
+		if err == nil {
+			st.Changed += s.Changed
+			st.Echoes += s.Echoes
+			st.Created += s.Created
+			st.Deleted += s.Deleted
+			st.Merged += s.Merged
+			st.Conflicts += s.Conflicts
+			return nil
+		}
+		if forcesync.ErrorCode(err) != forcesync.EConflict || errors.Is(err, forcesync.ErrPullOvertaken) {
+			return err
+		}
+	}
+	return fmt.Errorf("pull %s: records kept changing while deciding: %w", p.cfg.Mapping.Name, err)
+}
+
+// view is the state the decisions of one batch read and update as they go.
+type view struct {
+	p       *Puller
+	ctx     context.Context
+	byID    map[string]*forcesync.PullBinding
+	sources map[string]*forcesync.SourceRecord // key -> record; nil value: none
+	err     error                              // a call made while deciding failed
+}
+
+func (v *view) source(key string) (*forcesync.SourceRecord, error) {
+	if r, ok := v.sources[key]; ok {
+		return r, nil
+	}
+	r, err := v.p.cfg.Store.SourceRecord(v.ctx, v.p.cfg.Mapping.Source, key)
+	if forcesync.ErrorCode(err) == forcesync.ENotFound {
+		r, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.sources[key] = r
+	return r, nil
+}
+
+func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm forcesync.Watermark) (*forcesync.PullCommit, Stats, error) {
+	var st Stats
+	m := p.cfg.Mapping
+	c := &forcesync.PullCommit{Mapping: m.Name, Source: m.Source, Watermark: wm, Queue: p.cfg.Queue, Webhooks: p.webhooks, Now: p.cfg.Now()}
+	ids := make([]string, 0, len(batch))
+	for _, rec := range batch {
+		ids = append(ids, rec.ID())
+		if mid, _ := rec["MasterRecordId"].(string); mid != "" {
+			ids = append(ids, mid)
+		}
+	}
+	bs, err := p.cfg.Store.PullBindings(ctx, m.Name, ids)
+	if err != nil {
+		return nil, st, err
+	}
+	v := &view{p: p, ctx: ctx, byID: map[string]*forcesync.PullBinding{}, sources: map[string]*forcesync.SourceRecord{}}
+	for id, b := range bs {
+		v.byID[id] = &b
+	}
+	// Deletes and merges first: a merge moves a binding to the surviving
+	// record, whose own row (its SystemModstamp moved too) may come later
+	// in the batch or earlier.
+	order := make([]salesforce.Record, len(batch))
+	copy(order, batch)
+	sort.SliceStable(order, func(i, j int) bool { return deleted(order[i]) && !deleted(order[j]) })
+	for _, rec := range order {
+		var r *forcesync.PulledRecord
+		if deleted(rec) {
+			r, err = p.decideDelete(v, rec, &st)
+		} else {
+			r, err = p.decideLive(v, rec, &st)
+		}
+		if err != nil {
+			return nil, st, err
+		}
+		if r != nil {
+			if !p.events {
+				r.Event = nil
+			}
+			c.Records = append(c.Records, *r)
+		}
+	}
+	return c, st, nil
+}
+
+func deleted(rec salesforce.Record) bool { b, _ := rec["IsDeleted"].(bool); return b }
+
+// decideDelete settles a record deleted in Salesforce: a plain delete
+// unbinds it; a merge moves the binding to the surviving record, or, when
+// that one is bound to another key already, unbinds it and names that key.
+func (p *Puller) decideDelete(v *view, rec salesforce.Record, st *Stats) (*forcesync.PulledRecord, error) {
+	id := rec.ID()
+	b := v.byID[id]
+	if b == nil {
+		return nil, nil // never ours
+	}
+	stamp, _ := Modstamp(rec)
+	src, err := v.source(b.Key)
+	if err != nil {
+		return nil, err
+	}
+	r := &forcesync.PulledRecord{Key: b.Key, SalesforceID: id, ExpectFingerprint: b.Fingerprint, Modstamp: stamp}
+	if src != nil {
+		r.ExpectVersion = src.Version
+	}
+	ev := &forcesync.PulledChange{Key: b.Key, SalesforceID: id, Modstamp: stamp}
+	master, _ := rec["MasterRecordId"].(string)
+	delete(v.byID, id)
+	intoSource := p.settings.Has(forcesync.SinkSource) && src != nil && !src.Deleted
+	switch mb := v.byID[master]; {
+	case master == "":
+		st.Deleted++
+		ev.Op = forcesync.PulledDelete
+		r.Unbind, r.DeleteSource = true, intoSource
+	case mb == nil && !p.followExternalID(v, b.Key, master, &mb):
+		// The survivor carries another External ID: the loser's key ends
+		// here; the survivor is bound under its own key when its row comes.
+		st.Merged++
+		ev.Op, ev.MergedInto = forcesync.PulledMerge, mb.Key
+		r.Unbind, r.DeleteSource = true, intoSource
+	case mb == nil:
+		// The survivor is not bound: the key follows the record.
+		st.Merged++
+		ev.Op, ev.MergedInto = forcesync.PulledMerge, b.Key
+		r.Bind, r.SalesforceID, r.Fingerprint = true, master, b.Fingerprint
+		v.byID[master] = &forcesync.PullBinding{Key: b.Key, SalesforceID: master, Fingerprint: b.Fingerprint, Base: b.Base, Pushed: b.Pushed}
+	default:
+		st.Merged++
+		ev.Op, ev.MergedInto = forcesync.PulledMerge, mb.Key
+		r.Unbind, r.DeleteSource = true, intoSource
+	}
+	if r.DeleteSource {
+		v.sources[b.Key] = &forcesync.SourceRecord{Key: b.Key, Version: r.ExpectVersion + 1, Deleted: true}
+	}
+	r.Event = ev
+	return r, nil
+}
+
+// Updater is what moving an External ID key to a merge survivor needs;
+// *salesforce.Client implements it.
+type Updater interface {
+	UpdateMany(ctx context.Context, obj string, records []salesforce.Record, opt *salesforce.CollectionOptions) ([]salesforce.SaveResult, error)
+}
+
+// followExternalID lets a key follow a merge survivor in a mapping that
+// pushes by External ID: the survivor must carry the key in that field,
+// or the next push would create a twin. A survivor without a value gets
+// the key (one read, one update: merges are rare); one with another value
+// keeps it, and *mb becomes the binding it will get under the key rule.
+// Mappings matched otherwise push by Id: the key follows freely.
+func (p *Puller) followExternalID(v *view, key, master string, mb **forcesync.PullBinding) bool {
+	m := p.cfg.Mapping
+	if m.Match.Kind != forcesync.MatchExternalID || !m.Pushes() {
+		return true
+	}
+	v.err = nil
+	field := p.reader.d.Field(m.Match.Field).Name
+	recs, err := p.reader.ByIDs(v.ctx, []string{master})
+	if err != nil {
+		v.err = err
+		return false
+	}
+	if len(recs) == 1 {
+		if ext, _ := recs[0][field].(string); ext != "" {
+			*mb = &forcesync.PullBinding{Key: ext, SalesforceID: master}
+			return false
+		}
+	}
+	up, ok := p.cfg.Querier.(Updater)
+	if !ok {
+		*mb = &forcesync.PullBinding{Key: "sf:" + master, SalesforceID: master}
+		return false
+	}
+	res, err := up.UpdateMany(v.ctx, p.reader.d.Name, []salesforce.Record{{"attributes": map[string]any{"type": p.reader.d.Name}, "Id": master, field: key}}, nil)
+	if err == nil && len(res) == 1 {
+		err = res[0].Error()
+	}
+	if err != nil {
+		v.err = fmt.Errorf("merge of %s: give the survivor %s its External ID: %w", key, master, err)
+		return false
+	}
+	return true
+}
+
+// keyFor is the key rule for a record created in Salesforce: its External
+// ID value when the mapping matches by one and the record has it, else
+// "sf:" and its Id.
+func (p *Puller) keyFor(ctx context.Context, rec salesforce.Record) (string, error) {
+	m := p.cfg.Mapping
+	if m.Match.Kind == forcesync.MatchExternalID {
+		if v, _ := rec[p.reader.d.Field(m.Match.Field).Name].(string); v != "" {
+			// A key bound to another record already keeps it.
+			b, err := p.cfg.Store.Binding(ctx, m.Name, v)
+			if err != nil {
+				return "", err
+			}
+			if b == nil {
+				return v, nil
+			}
+		}
+	}
+	return "sf:" + rec.ID(), nil
+}
+
+// decideLive settles a created or changed record, field by field, against
+// the sync base: the value both sides last agreed on (or, when forcesync
+// pushed since, the values it pushed: their return is an echo).
+func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesync.PulledRecord, error) {
+	id := rec.ID()
+	stamp, _ := Modstamp(rec)
+	b := v.byID[id]
+	r := &forcesync.PulledRecord{SalesforceID: id, Modstamp: stamp}
+	if b == nil {
+		key, err := p.keyFor(v.ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		b = &forcesync.PullBinding{Key: key, SalesforceID: id}
+		r.Bind = true
+		st.Created++
+	}
+	r.Key, r.ExpectFingerprint = b.Key, b.Fingerprint
+	src, err := v.source(b.Key)
+	if err != nil {
+		return nil, err
+	}
+	var appFields map[string]any
+	var appUpdated time.Time
+	if src != nil {
+		r.ExpectVersion = src.Version
+		if !src.Deleted {
+			appFields, appUpdated = src.Fields, src.Updated
+		}
+	}
+	// The app's side in Salesforce's terms: its payload now.
+	c := p.cfg.Compiled
+	var app map[string]any
+	var appFP string
+	if appFields != nil && p.cfg.Mapping.Pushes() {
+		if pl, err := c.PayloadFor(b.Key, appFields, false); err == nil {
+			app, appFP = pl.Fields, pl.Fingerprint
+		}
+	}
+	merged := map[string]any{}
+	if appFields != nil {
+		merged = clone(appFields)
+	}
+	base := make(map[string]any, len(p.fields))
+	ev := &forcesync.PulledChange{Key: b.Key, Op: forcesync.PulledUpsert, SalesforceID: id, Modstamp: stamp, Fields: map[string]any{}}
+	wrote := false
+	for _, f := range p.fields {
+		s := rec[f.Target]
+		base[f.Target] = s
+		old, known := b.Pushed[f.Target]
+		if !known {
+			old, known = b.Base[f.Target]
+		}
+		if !f.Both && appFields != nil {
+			// A pull row belongs to Salesforce: compared with what the app
+			// holds, so an ingest that carried an older value is corrected.
+			old, known = getPath(appFields, f.Source), true
+		}
+		if known && same(f.Type, s, old) {
+			ev.Fields[f.Source] = plain(getPath(merged, f.Source))
+			if !f.Both {
+				ev.Fields[f.Source] = plain(s)
+			}
+			continue // Salesforce did not change it (or it is our echo)
+		}
+		takeSF := true
+		if f.Both && app != nil {
+			a := app[f.Target]
+			switch {
+			case same(f.Type, a, s):
+				ev.Fields[f.Source] = plain(s)
+				continue // both sides hold it already
+			case known && same(f.Type, a, old):
+				// only Salesforce changed it
+			default:
+				winner := "salesforce"
+				switch f.Policy {
+				case forcesync.AppWins:
+					winner = "app"
+				case forcesync.NewestWins:
+					if appUpdated.After(stamp) {
+						winner = "app"
+					}
+				}
+				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: stamp})
+				st.Conflicts++
+				if winner == "app" {
+					takeSF = false
+					r.Requeue = true // the app's value goes back to Salesforce
+				}
+			}
+		}
+		if !takeSF {
+			ev.Fields[f.Source] = plain(getPath(merged, f.Source))
+			continue
+		}
+		setPath(merged, f.Source, plain(s))
+		ev.Fields[f.Source] = plain(s)
+		ev.Changed = append(ev.Changed, f.Source)
+		wrote = true
+	}
+	r.Base = base
+	if wrote && p.settings.Has(forcesync.SinkSource) {
+		r.SourceFields = merged
+		v.sources[b.Key] = &forcesync.SourceRecord{Key: b.Key, Version: r.ExpectVersion + 1, Fields: merged, Updated: p.cfg.Now()}
+	}
+	// The binding's fingerprint follows the merged record when the app had
+	// nothing unpushed: its payload is what Salesforce holds now, so the
+	// queued push settles without a call. Unpushed app changes keep the
+	// old one, and are pushed (with Salesforce's values merged in).
+	if p.cfg.Mapping.Pushes() && (r.Bind || appFP == b.Fingerprint) && r.SourceFields != nil {
+		if pl, err := c.PayloadFor(b.Key, merged, false); err == nil {
+			r.Fingerprint = pl.Fingerprint
+		}
+	}
+	switch {
+	case len(ev.Changed) > 0 || r.Bind:
+		if r.Bind {
+			ev.Changed = nil
+			for _, f := range p.fields {
+				ev.Changed = append(ev.Changed, f.Source)
+			}
+		} else {
+			st.Changed++
+		}
+		r.Event = ev
+	case len(r.Conflicts) == 0:
+		st.Echoes++
+	}
+	if r.Bind {
+		v.byID[id] = &forcesync.PullBinding{Key: b.Key, SalesforceID: id, Fingerprint: r.Fingerprint, Base: base}
+	}
+	return r, nil
+}

@@ -1,0 +1,187 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+)
+
+// Feed is the changes feed's view of the store for the HTTP API: the
+// pulled changes of the mappings that list the changes sink, and a signal
+// when new ones may have arrived (for long polls).
+type Feed struct {
+	store    forcesync.PullStore
+	mappings []string
+	bySource map[string][]string
+	mu       sync.Mutex
+	ch       chan struct{}
+}
+
+// NewFeed serves the changes of the pulled mappings that list the changes
+// sink, and the conflicts of every pulled mapping.
+func NewFeed(store forcesync.PullStore, mappings []forcesync.Mapping) *Feed {
+	f := &Feed{store: store, mappings: []string{}, bySource: map[string][]string{}, ch: make(chan struct{})}
+	for _, m := range mappings {
+		if !m.Pulls() {
+			continue
+		}
+		f.bySource[m.Source] = append(f.bySource[m.Source], m.Name)
+		if m.PullSettings().Has(forcesync.SinkChanges) {
+			f.mappings = append(f.mappings, m.Name)
+		}
+	}
+	return f
+}
+
+// Changes lists pulled changes after a cursor (a Seq).
+func (f *Feed) Changes(ctx context.Context, after int64, limit int) ([]forcesync.PulledChange, error) {
+	return f.store.Changes(ctx, after, limit, f.mappings)
+}
+
+// Conflicts lists the conflicts recorded for a source record, every
+// pulled mapping of its source.
+func (f *Feed) Conflicts(ctx context.Context, source, key string) ([]forcesync.Conflict, error) {
+	out := []forcesync.Conflict{}
+	for _, m := range f.bySource[source] {
+		cs, err := f.store.Conflicts(ctx, m, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
+// DeadLetters lists a pulled mapping's webhook deliveries that gave up.
+func (f *Feed) DeadLetters(ctx context.Context, mapping string, limit int) ([]forcesync.Delivery, error) {
+	return f.store.DeadLetters(ctx, WebhookSink(mapping), limit)
+}
+
+// Changed returns a channel closed when changes may have arrived since.
+func (f *Feed) Changed() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ch
+}
+
+// Notify wakes every waiter of Changed.
+func (f *Feed) Notify() {
+	f.mu.Lock()
+	close(f.ch)
+	f.ch = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// Runner polls each puller every poll_interval and runs the webhook
+// deliverers, until its context ends.
+type Runner struct {
+	Pullers    []*Puller
+	Deliverers []*Deliverer
+	Feed       *Feed
+	// OnPulled is called after a poll that changed source records (serve
+	// wakes the pushers with it); may be nil.
+	OnPulled func()
+	// Retry is how often deliverers look for retries that came due;
+	// zero means one second.
+	Retry  time.Duration
+	Logger *slog.Logger
+	// Polled, when set, is called after every poll (tests wait on it).
+	Polled func(mapping string, st Stats, err error)
+}
+
+// Run runs every puller and deliverer; it returns when ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.Retry <= 0 {
+		r.Retry = time.Second
+	}
+	var wg sync.WaitGroup
+	for _, p := range r.Pullers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runPuller(ctx, p)
+		}()
+	}
+	for _, d := range r.Deliverers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runDeliverer(ctx, d)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Runner) runPuller(ctx context.Context, p *Puller) {
+	name := p.Mapping().Name
+	every := p.settings.PollInterval
+	for {
+		st, err := p.Poll(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case errors.Is(err, ErrPaused):
+			r.Logger.Info("pull paused", "mapping", name, "reason", err.Error())
+		case err != nil:
+			r.Logger.Error("pull failed", "mapping", name, "err", err)
+		case st.Read > 0:
+			r.Logger.Info("pulled", "mapping", name, "read", st.Read, "changed", st.Changed, "echoes", st.Echoes,
+				"created", st.Created, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
+		}
+		if st.Read > 0 {
+			if r.Feed != nil {
+				r.Feed.Notify()
+			}
+			if r.OnPulled != nil {
+				r.OnPulled()
+			}
+		}
+		if r.Polled != nil {
+			r.Polled(name, st, err)
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) runDeliverer(ctx context.Context, d *Deliverer) {
+	for {
+		var woken <-chan struct{}
+		if r.Feed != nil {
+			woken = r.Feed.Changed()
+		}
+		n, err := d.DeliverDue(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			r.Logger.Error("webhook delivery failed", "sink", d.Sink, "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		t := time.NewTimer(r.Retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-woken:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}

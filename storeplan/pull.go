@@ -1,0 +1,144 @@
+package storeplan
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/forcesync/forcesync"
+)
+
+// The pull side's shared decisions (forcesync.PullStore): encodings and
+// the checks both stores make the same way.
+
+// JSONText encodes v (a map or a slice) as JSON text; nil becomes "{}" for
+// maps the caller passes as such.
+func JSONText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %T: %w", v, err)
+	}
+	return string(b), nil
+}
+
+// DecodeMap decodes a JSON object written by JSONText; "" is nil. Numbers
+// stay json.Number, so a pulled value compares as Salesforce sent it.
+func DecodeMap(s string) (map[string]any, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var m map[string]any
+	d := json.NewDecoder(stringsReader(s))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode stored JSON: %w", err)
+	}
+	return m, nil
+}
+
+// EncodeSeen encodes a watermark's seen set (Id -> SystemModstamp ms).
+func EncodeSeen(seen map[string]time.Time) (string, error) {
+	m := make(map[string]int64, len(seen))
+	for id, t := range seen {
+		m[id] = MS(t)
+	}
+	return JSONText(m)
+}
+
+// DecodeSeen decodes EncodeSeen's text.
+func DecodeSeen(s string) (map[string]time.Time, error) {
+	var m map[string]int64
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode watermark: %w", err)
+	}
+	out := make(map[string]time.Time, len(m))
+	for id, v := range m {
+		out[id] = FromMS(v)
+	}
+	return out, nil
+}
+
+// StalePull is CommitPull's answer when a record changed since the puller
+// read it: nothing was written; the puller reads again and decides again.
+func StalePull(mapping, key, what string) error {
+	return forcesync.Errorf(forcesync.EConflict, "pull %s: record %s changed while pulling (%s); decide again", mapping, key, what)
+}
+
+// EventFields are a pulled change's columns as text.
+type EventFields struct {
+	Fields, Changed string
+}
+
+// EncodeEvent encodes the JSON columns of a pulled change.
+func EncodeEvent(ev *forcesync.PulledChange) (EventFields, error) {
+	f := ev.Fields
+	if f == nil {
+		f = map[string]any{}
+	}
+	fs, err := JSONText(f)
+	if err != nil {
+		return EventFields{}, err
+	}
+	ch := ev.Changed
+	if ch == nil {
+		ch = []string{}
+	}
+	cs, err := JSONText(ch)
+	if err != nil {
+		return EventFields{}, err
+	}
+	return EventFields{fs, cs}, nil
+}
+
+// DecodeEvent fills ev's JSON columns.
+func DecodeEvent(ev *forcesync.PulledChange, fields, changed string) error {
+	m, err := DecodeMap(fields)
+	if err != nil {
+		return err
+	}
+	ev.Fields = m
+	if err := json.Unmarshal([]byte(changed), &ev.Changed); err != nil {
+		return fmt.Errorf("decode changed: %w", err)
+	}
+	return nil
+}
+
+// ConflictValue encodes one side's value of a conflict.
+func ConflictValue(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+// DecodeConflictValue decodes ConflictValue's text.
+func DecodeConflictValue(s string) any {
+	var v any
+	d := json.NewDecoder(stringsReader(s))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return s
+	}
+	return v
+}
+
+// EventID is a pulled change's id for receivers' de-duplication: the same
+// Salesforce change gets the same id however often it is delivered.
+func EventID(ev *forcesync.PulledChange) string {
+	return fmt.Sprintf("%s.%s.%d.%s", ev.Mapping, ev.SalesforceID, ev.Modstamp.UnixMilli(), ev.Op)
+}
+
+// DeliveryState is a webhook delivery's state column.
+func DeliveryState(r forcesync.DeliveryResult) string {
+	switch {
+	case r.OK:
+		return "done"
+	case r.Dead:
+		return "dead"
+	}
+	return "pending"
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

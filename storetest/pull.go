@@ -1,0 +1,307 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync"
+)
+
+// RunPull runs the pull side's conformance tests (forcesync.PullStore)
+// against stores made by open, which must also implement PullStore.
+func RunPull(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, forcesync.Store, forcesync.PullStore, *Clock)
+	}{
+		{"Watermark", testPullWatermark},
+		{"BindEventsDeliveries", testPullBindEvents},
+		{"StaleDecisionRefused", testPullStale},
+		{"SourceRecordAndQueue", testPullSourceAndQueue},
+		{"PushNotes", testPushNotes},
+		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
+		{"OvertakenByAnotherPuller", testPullOvertaken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := NewClock()
+			s := open(t, clk)
+			t.Cleanup(func() { s.Close() })
+			ps, ok := s.(forcesync.PullStore)
+			if !ok {
+				t.Fatalf("%T does not implement forcesync.PullStore", s)
+			}
+			tc.fn(t, s, ps, clk)
+		})
+	}
+}
+
+func testPullWatermark(t *testing.T, _ forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	wm, err := ps.Watermark(ctx, "m")
+	if err != nil || !wm.Instant.IsZero() || len(wm.Seen) != 0 {
+		t.Fatalf("fresh watermark %+v %v", wm, err)
+	}
+	at := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+	seen := map[string]time.Time{"00Q1": at, "00Q2": at.Add(5 * time.Millisecond)}
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Mapping: "m", Instant: at, Seen: seen}}); err != nil {
+		t.Fatal(err)
+	}
+	wm, err = ps.Watermark(ctx, "m")
+	if err != nil || !wm.Instant.Equal(at) || len(wm.Seen) != 2 || !wm.Seen["00Q2"].Equal(seen["00Q2"]) {
+		t.Fatalf("watermark %+v %v", wm, err)
+	}
+	if other, _ := ps.Watermark(ctx, "other"); !other.Instant.IsZero() {
+		t.Fatalf("watermark leaked to another mapping: %+v", other)
+	}
+}
+
+func testPullBindEvents(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	stamp := time.Date(2026, 3, 1, 11, 0, 0, 123e6, time.UTC)
+	c := &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Webhooks: []string{"hook"},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{"00Q1": stamp}},
+		Records: []forcesync.PulledRecord{{Key: "sf:00Q1", SalesforceID: "00Q1", Bind: true, Fingerprint: "fp1",
+			Base: map[string]any{"Phone": "555"}, Modstamp: stamp,
+			Event: &forcesync.PulledChange{Key: "sf:00Q1", Op: forcesync.PulledUpsert, SalesforceID: "00Q1",
+				Fields: map[string]any{"phone": "555"}, Changed: []string{"phone"}, Modstamp: stamp},
+			Conflicts: []forcesync.Conflict{{Field: "Phone", App: "1", Remote: "555", Policy: forcesync.SalesforceWins, Winner: "salesforce", Modstamp: stamp}},
+		}}}
+	if err := ps.CommitPull(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Records[0].Event.Seq == 0 || c.Records[0].Event.EventID == "" {
+		t.Fatalf("event not numbered: %+v", c.Records[0].Event)
+	}
+	b, err := s.Binding(ctx, "m", "sf:00Q1")
+	if err != nil || b == nil || b.SalesforceID != "00Q1" || b.Fingerprint != "fp1" {
+		t.Fatalf("binding %+v %v", b, err)
+	}
+	pbs, err := ps.PullBindings(ctx, "m", []string{"00Q1", "00Qx"})
+	if err != nil || len(pbs) != 1 || pbs["00Q1"].Key != "sf:00Q1" || pbs["00Q1"].Base["Phone"] != "555" {
+		t.Fatalf("pull bindings %+v %v", pbs, err)
+	}
+	evs, err := ps.Changes(ctx, 0, 10, nil)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("changes %+v %v", evs, err)
+	}
+	ev := evs[0]
+	if ev.Key != "sf:00Q1" || ev.Op != forcesync.PulledUpsert || ev.Fields["phone"] != "555" || len(ev.Changed) != 1 ||
+		!ev.Modstamp.Equal(stamp) || ev.Mapping != "m" || ev.Source != "s" || ev.EventID != c.Records[0].Event.EventID {
+		t.Fatalf("change %+v", ev)
+	}
+	if more, _ := ps.Changes(ctx, ev.Seq, 10, nil); len(more) != 0 {
+		t.Fatalf("changes after the last: %+v", more)
+	}
+	if none, _ := ps.Changes(ctx, 0, 10, []string{"other"}); len(none) != 0 {
+		t.Fatalf("changes of another mapping: %+v", none)
+	}
+	cfs, err := ps.Conflicts(ctx, "m", "sf:00Q1")
+	if err != nil || len(cfs) != 1 || cfs[0].Field != "Phone" || cfs[0].Winner != "salesforce" || fmt.Sprint(cfs[0].App) != "1" {
+		t.Fatalf("conflicts %+v %v", cfs, err)
+	}
+	ds, err := ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10)
+	if err != nil || len(ds) != 1 || ds[0].Change.Seq != ev.Seq {
+		t.Fatalf("deliveries %+v %v", ds, err)
+	}
+	// A failure waits for its next attempt; then it dies.
+	next := clk.Now().Add(time.Minute)
+	if err := ps.FinishDeliveries(ctx, "hook", []forcesync.DeliveryResult{{Seq: ev.Seq, Error: "502", NextAttempt: next}}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10); len(ds) != 0 {
+		t.Fatalf("delivery due before its next attempt: %+v", ds)
+	}
+	clk.Advance(time.Minute)
+	ds, _ = ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10)
+	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].LastError != "502" {
+		t.Fatalf("retry %+v", ds)
+	}
+	if err := ps.FinishDeliveries(ctx, "hook", []forcesync.DeliveryResult{{Seq: ev.Seq, Error: "gone", Dead: true}}); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := ps.DeadLetters(ctx, "hook", 10)
+	if err != nil || len(dead) != 1 || !dead[0].Dead || dead[0].LastError != "gone" || dead[0].Change.Key != "sf:00Q1" {
+		t.Fatalf("dead letters %+v %v", dead, err)
+	}
+	if ds, _ := ps.ClaimDeliveries(ctx, "hook", clk.Now().Add(time.Hour), 10); len(ds) != 0 {
+		t.Fatalf("dead delivery claimed: %+v", ds)
+	}
+}
+
+func testPullStale(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if _, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := clk.Now()
+	// Decided on version 0 (no record) but the store holds version 1.
+	err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", Bind: true, Fingerprint: "x", ExpectVersion: 0,
+			Event: &forcesync.PulledChange{Key: "k", Op: forcesync.PulledUpsert, SalesforceID: "00Q1", Modstamp: stamp}}}})
+	if forcesync.ErrorCode(err) != forcesync.EConflict {
+		t.Fatalf("stale commit: %v, want %s", err, forcesync.EConflict)
+	}
+	if wm, _ := ps.Watermark(ctx, "m"); !wm.Instant.IsZero() {
+		t.Fatalf("stale commit moved the watermark: %+v", wm)
+	}
+	if evs, _ := ps.Changes(ctx, 0, 10, nil); len(evs) != 0 {
+		t.Fatalf("stale commit recorded events: %+v", evs)
+	}
+	if b, _ := s.Binding(ctx, "m", "k"); b != nil {
+		t.Fatalf("stale commit bound: %+v", b)
+	}
+}
+
+func testPullSourceAndQueue(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if _, err := s.Accept(ctx, []string{"m", "other"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "1", "phone": "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"m", "other"} {
+		items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: m, Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+		if err != nil || len(items) != 1 {
+			t.Fatalf("claim %v %v", items, err)
+		}
+		if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q1", Fingerprint: "fp0"}},
+			&forcesync.Run{Mapping: m, API: "collections"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stamp := clk.Now()
+	err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Queue: []string{"m", "other"},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp0", ExpectVersion: 1,
+			Fingerprint: "fp2", Base: map[string]any{"Phone": "2"}, Modstamp: stamp,
+			SourceFields: map[string]any{"a": "1", "phone": "2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.SourceRecord(ctx, "s", "k")
+	if err != nil || rec.Version != 2 || rec.Fields["phone"] != "2" || rec.Fields["a"] != "1" {
+		t.Fatalf("source record %+v %v", rec, err)
+	}
+	if b, _ := s.Binding(ctx, "m", "k"); b == nil || b.Fingerprint != "fp2" || !b.Modstamp.Equal(stamp) {
+		t.Fatalf("binding %+v", b)
+	}
+	for _, m := range []string{"m", "other"} {
+		items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: m, Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+		if err != nil || len(items) != 1 || items[0].Version != 2 || items[0].Fields["phone"] != "2" {
+			t.Fatalf("%s: queued after pull: %+v %v", m, items, err)
+		}
+	}
+	// A pulled delete marks the record deleted and queues nothing.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Queue: []string{"x"},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
+		Records:   []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 2, Unbind: true, DeleteSource: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := s.SourceRecord(ctx, "s", "k"); rec == nil || !rec.Deleted {
+		t.Fatalf("not deleted: %+v", rec)
+	}
+	if b, _ := s.Binding(ctx, "m", "k"); b != nil {
+		t.Fatalf("still bound: %+v", b)
+	}
+	if n, _ := s.Backlog(ctx, "x"); n != 0 {
+		t.Fatalf("a delete queued work: %d", n)
+	}
+}
+
+func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if _, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpA", Fields: map[string]any{"Phone": "A"}},
+		{Key: "k", Fingerprint: "fpB", Fields: map[string]any{"Phone": "B"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpB"}},
+		&forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	pbs, err := ps.PullBindings(ctx, "m", []string{"00Q9"})
+	if err != nil || pbs["00Q9"].Pushed["Phone"] != "B" || pbs["00Q9"].Base != nil {
+		t.Fatalf("pushed values of the binding's fingerprint: %+v %v", pbs, err)
+	}
+	// A pull that rebases forgets the notes.
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q9", ExpectFingerprint: "fpB", ExpectVersion: 1, Base: map[string]any{"Phone": "B"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ = ps.PullBindings(ctx, "m", []string{"00Q9"})
+	if pbs["00Q9"].Pushed != nil || pbs["00Q9"].Base["Phone"] != "B" {
+		t.Fatalf("after rebase: %+v", pbs)
+	}
+}
+
+func testDeliveriesOrdered(t *testing.T, _ forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	stamp := clk.Now()
+	var recs []forcesync.PulledRecord
+	for i, k := range []string{"a", "b", "a"} {
+		recs = append(recs, forcesync.PulledRecord{Key: k, SalesforceID: "id" + k, Bind: i < 2, Fingerprint: "f",
+			ExpectFingerprint: map[bool]string{true: "", false: "f"}[i < 2],
+			Event:             &forcesync.PulledChange{Key: k, Op: forcesync.PulledUpsert, SalesforceID: "id" + k, Modstamp: stamp.Add(time.Duration(i) * time.Millisecond)}})
+	}
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Webhooks: []string{"h"}, Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := ps.ClaimDeliveries(ctx, "h", clk.Now(), 10)
+	if err != nil || len(ds) != 2 || ds[0].Change.Key != "a" || ds[1].Change.Key != "b" {
+		t.Fatalf("the second event of a waits for its first: %s %v", keysOf(ds), err)
+	}
+	if err := ps.FinishDeliveries(ctx, "h", []forcesync.DeliveryResult{{Seq: ds[0].Change.Seq, OK: true}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ = ps.ClaimDeliveries(ctx, "h", clk.Now(), 10)
+	if len(ds) != 2 || ds[1].Change.Key != "a" {
+		t.Fatalf("after a's first: %s", keysOf(ds))
+	}
+}
+
+func keysOf(ds []forcesync.Delivery) string {
+	b, _ := json.Marshal(ds)
+	return string(b)
+}
+
+// testPullOvertaken: two pullers (replicas) read the same watermark; the
+// second to commit is refused with ErrPullOvertaken and writes nothing.
+func testPullOvertaken(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	wm, err := ps.Watermark(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := clk.Now()
+	commit := func(key string) error {
+		w := wm
+		w.Instant, w.Seen = stamp, map[string]time.Time{"id" + key: stamp}
+		return ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Watermark: w,
+			Records: []forcesync.PulledRecord{{Key: key, SalesforceID: "id" + key, Bind: true, Fingerprint: "f",
+				Event: &forcesync.PulledChange{Key: key, Op: forcesync.PulledUpsert, SalesforceID: "id" + key, Modstamp: stamp}}}})
+	}
+	if err := commit("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit("b"); !errors.Is(err, forcesync.ErrPullOvertaken) {
+		t.Fatalf("second commit from the same watermark: %v, want ErrPullOvertaken", err)
+	}
+	if evs, _ := ps.Changes(ctx, 0, 10, nil); len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	if b, _ := s.Binding(ctx, "m", "b"); b != nil {
+		t.Fatalf("overtaken commit bound: %+v", b)
+	}
+	if now, _ := ps.Watermark(ctx, "m"); now.Gen != wm.Gen+1 {
+		t.Fatalf("gen %d after one commit from %d", now.Gen, wm.Gen)
+	}
+}
