@@ -98,7 +98,7 @@ type Console struct {
 // New returns the console; routes.go lists its routes.
 func New(cfg Config) (*Console, error) {
 	if cfg.Sessions == nil {
-		if s, ok := cfg.Store.(forcesync.SessionStore); ok {
+		if s, ok := forcesync.StoreAs[forcesync.SessionStore](cfg.Store); ok {
 			cfg.Sessions = s
 		}
 	}

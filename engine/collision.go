@@ -75,7 +75,7 @@ func (e *Engine) holdCollisions(ctx context.Context, p *Pipe, todo []*work) ([]*
 		}
 		w.inFlight = v
 	}
-	fb, ok := e.store.(forcesync.BindingsByFoldedKey)
+	fb, ok := forcesync.StoreAs[forcesync.BindingsByFoldedKey](e.store)
 	if !ok || !c.ExternalIDIsKey() {
 		return pending(todo), nil
 	}

@@ -13,7 +13,7 @@ import (
 // it died, however long a Bulk job takes. The returned stop ends the
 // renewals and waits for the last one.
 func (e *Engine) keepLeases(ctx context.Context, p *Pipe, owner string) (stop func()) {
-	lr, ok := e.store.(forcesync.LeaseRenewer)
+	lr, ok := forcesync.StoreAs[forcesync.LeaseRenewer](e.store)
 	if !ok {
 		return func() {}
 	}

@@ -84,6 +84,10 @@ type intake struct {
 	p *Passwords
 }
 
+// Unwrap returns the store underneath, so forcesync.StoreAs finds its
+// optional capabilities (sessions, reconcile runs, pull state).
+func (in *intake) Unwrap() forcesync.Store { return in.Store }
+
 // Accept implements forcesync.Store.
 func (in *intake) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
 	var out []forcesync.Change

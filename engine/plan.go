@@ -143,7 +143,7 @@ type Planner struct {
 // NewPlanner returns a planner for pipes (see Compile) with the push
 // settings of cfg, so its batches and API choices are the engine's.
 func NewPlanner(store forcesync.Store, api API, pipes []*Pipe, cfg Config) (*Planner, error) {
-	in, ok := store.(forcesync.Inspector)
+	in, ok := forcesync.StoreAs[forcesync.Inspector](store)
 	if !ok {
 		return nil, fmt.Errorf("plan: the store %T cannot be inspected", store)
 	}

@@ -15,7 +15,7 @@ func (e *Engine) notePushes(ctx context.Context, p *Pipe, ws []*work) error {
 	if !p.Mapping.Pulls() {
 		return nil
 	}
-	ps, ok := e.store.(forcesync.PullStore)
+	ps, ok := forcesync.StoreAs[forcesync.PullStore](e.store)
 	if !ok {
 		return nil
 	}

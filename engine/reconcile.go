@@ -57,7 +57,7 @@ type Reconciler struct {
 // NewReconciler returns a reconciler for pipes; store must be a
 // forcesync.Inspector and api a Reader.
 func NewReconciler(store forcesync.Store, api API, pipes []*Pipe) (*Reconciler, error) {
-	in, ok := store.(forcesync.Inspector)
+	in, ok := forcesync.StoreAs[forcesync.Inspector](store)
 	if !ok {
 		return nil, fmt.Errorf("reconcile: the store %T cannot be inspected", store)
 	}

@@ -118,7 +118,7 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 	if len(p.pipes) == 0 {
 		return nil, forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q: nothing to push", o.Source)
 	}
-	p.settled, _ = st.(forcesync.SettledReader)
+	p.settled, _ = forcesync.StoreAs[forcesync.SettledReader](st)
 	p.tally = newTally()
 	for _, e := range engines {
 		e.OnSettled(p.tally.add)

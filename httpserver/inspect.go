@@ -84,7 +84,7 @@ func (s *Server) handleReconcile(w http.ResponseWriter, r *http.Request) {
 
 // handleReconcileRuns serves GET /api/v1/reconcile/runs?mapping=M&limit=N.
 func (s *Server) handleReconcileRuns(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.cfg.Store.(forcesync.Inspector)
+	in, ok := forcesync.StoreAs[forcesync.Inspector](s.cfg.Store)
 	if !ok {
 		writeError(w, forcesync.Errorf(forcesync.ENotFound, "reconcile runs are not kept by this store"))
 		return
@@ -111,7 +111,7 @@ func (s *Server) handleReconcileRuns(w http.ResponseWriter, r *http.Request) {
 
 // handleReconcileRun serves GET /api/v1/reconcile/runs/{id}: its findings.
 func (s *Server) handleReconcileRun(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.cfg.Store.(forcesync.Inspector)
+	in, ok := forcesync.StoreAs[forcesync.Inspector](s.cfg.Store)
 	if !ok {
 		writeError(w, forcesync.Errorf(forcesync.ENotFound, "reconcile runs are not kept by this store"))
 		return

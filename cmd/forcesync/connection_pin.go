@@ -87,7 +87,7 @@ func connectPinned(ctx context.Context, env *Env, st forcesync.Store, c forcesyn
 // connectGuarded is connectPinned; readOnly checks the pin without
 // pinning a connection that has none.
 func connectGuarded(ctx context.Context, env *Env, st forcesync.Store, c forcesync.Connection, hooks salesforce.Hooks, readOnly bool) (*salesforce.Client, error) {
-	pins, ok := st.(forcesync.OrgPins)
+	pins, ok := forcesync.StoreAs[forcesync.OrgPins](st)
 	if !ok {
 		return nil, fmt.Errorf("connection %s: the store %T cannot pin orgs", c.Name, st)
 	}
@@ -151,7 +151,7 @@ func runConnectionPin(ctx context.Context, env *Env, path, name string) error {
 		return err
 	}
 	defer st.Close()
-	pins, ok := st.(forcesync.OrgPins)
+	pins, ok := forcesync.StoreAs[forcesync.OrgPins](st)
 	if !ok {
 		return fmt.Errorf("the store %T cannot pin orgs", st)
 	}

@@ -20,7 +20,7 @@ func runReconcileSchedule(ctx context.Context, a *app, logger *slog.Logger) erro
 	if len(a.cfg.ReconcileEvery) == 0 {
 		return nil
 	}
-	in, ok := a.store.(forcesync.Inspector)
+	in, ok := forcesync.StoreAs[forcesync.Inspector](a.store)
 	if !ok {
 		logger.Warn("reconcile_every is set but the store keeps no reconcile runs")
 		return nil
