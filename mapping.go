@@ -2,9 +2,9 @@ package forcesync
 
 import (
 	"fmt"
-	"time"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Mapping ties a source object to a Salesforce object. It is loaded from the
