@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -172,23 +173,51 @@ func (a *SalesforceAPI) FindBy(ctx context.Context, obj, field string, values []
 	if f == nil {
 		return nil, fmt.Errorf("find %s by %s: no such field", obj, field)
 	}
-	where := salesforce.In(f.Name, values...)
-	if d.Field("IsConverted") != nil && d.Name == "Lead" {
-		// A converted Lead cannot be updated: a new record matching one
-		// gets a Lead of its own (lifecycle: Salesforce's limits).
-		where = salesforce.And(where, salesforce.Eq("IsConverted", false))
+	// A query travels in the URL, which Salesforce caps (about 16 KB, 414
+	// beyond): long match values go in several queries.
+	for _, chunk := range chunkByURLLen(values, maxInURLBytes) {
+		where := salesforce.In(f.Name, chunk...)
+		if d.Field("IsConverted") != nil && d.Name == "Lead" {
+			// A converted Lead cannot be updated: a new record matching one
+			// gets a Lead of its own (lifecycle: Salesforce's limits).
+			where = salesforce.And(where, salesforce.Eq("IsConverted", false))
+		}
+		q, err := salesforce.Select("Id", f.Name).From(d.Name).Where(where).OrderBy("CreatedDate", "Id").Build(d)
+		if err != nil {
+			return nil, fmt.Errorf("find %s by %s: %w", obj, field, err)
+		}
+		rows := a.Client.Query(ctx, q, nil)
+		for rows.Next() {
+			r := rows.Record()
+			v, _ := r[f.Name].(string)
+			out[strings.ToLower(v)] = append(out[strings.ToLower(v)], r.ID())
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	q, err := salesforce.Select("Id", f.Name).From(d.Name).Where(where).OrderBy("CreatedDate", "Id").Build(d)
-	if err != nil {
-		return nil, fmt.Errorf("find %s by %s: %w", obj, field, err)
+	return out, nil
+}
+
+// maxInURLBytes bounds the URL-encoded values of one FindBy query, leaving
+// room under Salesforce's URI limit for the rest of the query and the path.
+const maxInURLBytes = 12 << 10
+
+// chunkByURLLen splits values so that each chunk's values, quoted, escaped
+// and comma-separated as in an IN list, take at most max bytes of a URL. A
+// single longer value gets a chunk of its own.
+func chunkByURLLen(values []string, max int) [][]string {
+	var out [][]string
+	start, n := 0, 0
+	for i, v := range values {
+		l := len(url.QueryEscape(v)) + 9 // quotes, comma, escapes of quotes or backslashes
+		if i > start && n+l > max {
+			out = append(out, values[start:i])
+			start, n = i, 0
+		}
+		n += l
 	}
-	rows := a.Client.Query(ctx, q, nil)
-	for rows.Next() {
-		r := rows.Record()
-		v, _ := r[f.Name].(string)
-		out[strings.ToLower(v)] = append(out[strings.ToLower(v)], r.ID())
-	}
-	return out, rows.Err()
+	return append(out, values[start:])
 }
 
 // BulkUpsert implements API.
