@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/httpserver"
+	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/sqlite"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -72,14 +75,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, tc := range []struct {
-		method, path, body, ctype string
-		auth                      bool
-		want                      int
-		// bad marks a request that breaks the description on purpose:
-		// the validator must refuse it, and the response must still match.
-		bad bool
-	}{
+	runOpenAPICases(t, v, srv, []apiCase{
 		{"GET", "/healthz", "", "", false, 200, false},
 		{"GET", "/api/v1/openapi.json", "", "", false, 200, false},
 		{"POST", "/api/v1/sources/contact/records", `[{"key":"a1","fields":{"email":"a@example.com"}},{"key":7,"op":"upsert","version":3,"fields":{}}]`, "application/json", true, 202, false},
@@ -117,7 +113,23 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"GET", "/api/v1/reconcile/runs?limit=0", "", "", true, 400, true},
 		{"GET", "/api/v1/reconcile/runs/1", "", "", true, 200, false},
 		{"GET", "/api/v1/reconcile/runs/x", "", "", true, 400, true},
-	} {
+	})
+}
+
+// apiCase is a request sent through the real handlers and validated
+// against openapi.json.
+type apiCase struct {
+	method, path, body, ctype string
+	auth                      bool
+	want                      int
+	// bad marks a request that breaks the description on purpose:
+	// the validator must refuse it, and the response must still match.
+	bad bool
+}
+
+func runOpenAPICases(t *testing.T, v validator.Validator, srv http.Handler, cases []apiCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
 			if tc.ctype != "" {
@@ -202,5 +214,73 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOpenAPIPullAndGuard wires the pull side's real changes feed
+// (pull.NewFeed over the SQLite store, as cmd/forcesync/serve.go does)
+// and the real mass-change approval (engine.Approve), and validates the
+// changes feed, dead letters, a record's conflicts and approve.
+func TestOpenAPIPullAndGuard(t *testing.T) {
+	doc, err := libopenapi.NewDocument(httpserver.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "pull.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	inbound := forcesync.Mapping{Name: "inbound", Source: "contact", Direction: forcesync.Pull}
+	feed := pull.NewFeed(st, []forcesync.Mapping{inbound})
+	srv := httpserver.New(httpserver.Config{Store: st, Engine: stubEngine{}, Sources: []string{"contact"}, APIToken: "tok",
+		Changes: feed,
+		Approve: func(ctx context.Context, m string) (int, error) {
+			return engine.Approve(ctx, st, forcesync.Mapping{Name: m, Source: "contact"}, time.Now())
+		}})
+
+	// One pulled record with its event and a conflict.
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := st.CommitPull(ctx, &forcesync.PullCommit{Mapping: "inbound", Source: "contact", Now: now,
+		Watermark: forcesync.Watermark{},
+		Records: []forcesync.PulledRecord{{Key: "p1", SalesforceID: "003000000000001AAA", Bind: true, Fingerprint: "fp",
+			Modstamp: now, SourceFields: map[string]any{"email": "p@example.com"},
+			Event: &forcesync.PulledChange{EventID: "e1", Mapping: "inbound", Source: "contact", Key: "p1", Op: forcesync.PulledUpsert,
+				SalesforceID: "003000000000001AAA", Fields: map[string]any{"email": "p@example.com"}, Changed: []string{"email"}, Modstamp: now, At: now},
+			Conflicts: []forcesync.Conflict{{Mapping: "inbound", Key: "p1", Field: "Email", App: "a@example.com", Remote: "p@example.com",
+				Policy: forcesync.SalesforceWins, Winner: "salesforce", Modstamp: now, At: now}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := feed.Changes(ctx, 0, 10)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("the feed has no changes (%v): the test would check nothing", err)
+	}
+
+	runOpenAPICases(t, v, srv, []apiCase{
+		{"GET", "/api/v1/changes", "", "", true, 200, false},
+		{"GET", "/api/v1/changes?after=0&limit=10", "", "", true, 200, false},
+		{"GET", "/api/v1/changes?after=999999&wait=10ms", "", "", true, 200, false},
+		{"GET", "/api/v1/changes?after=-1", "", "", true, 400, true},
+		{"GET", "/api/v1/changes?wait=2m", "", "", true, 400, false},
+		{"GET", "/api/v1/changes?limit=0", "", "", true, 400, true},
+		{"GET", "/api/v1/mappings/inbound/dead-letters", "", "", true, 200, false},
+		{"GET", "/api/v1/mappings/inbound/dead-letters?limit=0", "", "", true, 400, true},
+		{"GET", "/api/v1/sources/contact/records/p1", "", "", true, 200, false},
+		{"POST", "/api/v1/mappings/leads/approve", "", "", true, 200, false},
+		{"POST", "/api/v1/mappings/nope/approve", "", "", true, 404, false},
+		{"GET", "/api/v1/guard", "", "", true, 200, false},
+	})
+	// The record really carries its conflict.
+	req := httptest.NewRequest("GET", "/api/v1/sources/contact/records/p1", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	if !strings.Contains(w.Body.String(), `"conflicts":[{`) {
+		t.Errorf("record p1 lists no conflicts: %s", w.Body.String())
 	}
 }
