@@ -171,16 +171,8 @@ func (p *parser) queryBody(sub bool) (*Query, error) {
 		if err := p.expectKeyword("BY"); err != nil {
 			return nil, err
 		}
-		for {
-			f, err := p.fieldRef()
-			if err != nil {
-				return nil, err
-			}
-			q.GroupBy = append(q.GroupBy, f)
-			if p.peek().kind != tComma {
-				break
-			}
-			p.advance()
+		if q.GroupBy, err = commaList(p, p.fieldRef); err != nil {
+			return nil, err
 		}
 		if isKeyword(p.peek(), "HAVING") {
 			p.advance()
@@ -194,16 +186,8 @@ func (p *parser) queryBody(sub bool) (*Query, error) {
 		if err := p.expectKeyword("BY"); err != nil {
 			return nil, err
 		}
-		for {
-			item, err := p.orderItem()
-			if err != nil {
-				return nil, err
-			}
-			q.OrderBy = append(q.OrderBy, item)
-			if p.peek().kind != tComma {
-				break
-			}
-			p.advance()
+		if q.OrderBy, err = commaList(p, p.orderItem); err != nil {
+			return nil, err
 		}
 	}
 	if isKeyword(p.peek(), "LIMIT") {
@@ -458,16 +442,9 @@ func (p *parser) predicate() (Expr, error) {
 		if _, err := p.expect(tLParen); err != nil {
 			return nil, err
 		}
-		for {
-			v, err := p.value(false)
-			if err != nil {
-				return nil, err
-			}
-			in.Values = append(in.Values, v)
-			if p.peek().kind != tComma {
-				break
-			}
-			p.advance()
+		var err error
+		if in.Values, err = commaList(p, func() (Value, error) { return p.value(false) }); err != nil {
+			return nil, err
 		}
 		if _, err := p.expect(tRParen); err != nil {
 			return nil, err
@@ -570,4 +547,21 @@ func isHex4(s string) bool {
 		}
 	}
 	return true
+}
+
+// commaList parses one or more items separated by commas (GROUP BY and
+// ORDER BY lists, IN values).
+func commaList[T any](p *parser, item func() (T, error)) ([]T, error) {
+	var out []T
+	for {
+		v, err := item()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		if p.peek().kind != tComma {
+			return out, nil
+		}
+		p.advance()
+	}
 }
