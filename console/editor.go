@@ -237,6 +237,13 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 		f.Problems = append(f.Problems, "Reading the config failed: "+err.Error())
 		return nil
 	}
+	if f.Editing && len(c.cfg.Connections) > 0 && my.Connection == c.cfg.Connections[0].Name {
+		// The form shows the default connection by name; a file that
+		// left it implicit keeps it so.
+		if old, ok, _ := config.LoadMapping(data, f.Name); ok && old.Connection == "" {
+			my.Connection = ""
+		}
+	}
 	text, err := config.SetMapping(data, my)
 	if err != nil {
 		f.Problems = append(f.Problems, err.Error())

@@ -93,7 +93,7 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 
 	// Salesforce locks every row for a while: c7 waits in the outbox,
 	// retrying, across the reload the save makes.
-	if _, err := emu.AddFault(emulator.Fault{Type: emulator.FaultLockRow, Method: "*", Path: "/services/data/*/composite/sobjects"}); err != nil {
+	if _, err := emu.AddFault(emulator.Fault{Type: emulator.FaultLockRow, Method: "PATCH", Path: "/services/data/*/composite/sobjects/**"}); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := s.do("POST", "/api/v1/sources/client/records", `[{"key": "c7", "fields": {"last_name": "Liskov", "email": "barbara@example.com"}}]`, true); code != http.StatusAccepted {
@@ -137,6 +137,13 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("sample"), "c3"),
 		chromedp.Click(chromedp.ID("check")), chromedp.WaitVisible(chromedp.ID("preview")))
 	txt = b.text()
+	// Live: choosing another sample re-checks without a page load.
+	b.run("choosing c1", chromedp.SetValue(chromedp.ID("sample"), "c1"))
+	get(b, "signalling the change", chromedp.Evaluate[any](`document.getElementById("sample").dispatchEvent(new Event("change", {bubbles: true})); null`))
+	b.run("waiting for the live check", chromedp.WaitVisible(chromedp.CSS(`#editor[data-checked]`)))
+	if live := b.text(); !strings.Contains(live, `"Email": "ada@example.com"`) || !strings.Contains(live, "Type check passed") {
+		t.Fatalf("the live check did not preview c1:\n%s", live)
+	}
 	for _, want := range []string{"Type check passed", `"Email": "alan@example.com"`, "first_of: [work_email, email]",
 		"the mapping changed, so its 1 held records are tried again"} {
 		if !strings.Contains(txt, want) {
