@@ -140,7 +140,11 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 	// Live: choosing another sample re-checks without a page load.
 	b.run("choosing c1", chromedp.SetValue(chromedp.ID("sample"), "c1"))
 	get(b, "signalling the change", chromedp.Evaluate[any](`document.getElementById("sample").dispatchEvent(new Event("change", {bubbles: true})); null`))
-	b.run("waiting for the live check", chromedp.WaitVisible(chromedp.CSS(`#editor[data-checked]`)))
+	lctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(lctx, chromedp.WaitVisible(chromedp.CSS(`#editor[data-checked]`))); err != nil {
+		t.Fatalf("the live check never answered: %v; browser problems: %v", err, b.takeProblems())
+	}
 	if live := b.text(); !strings.Contains(live, `"Email": "ada@example.com"`) || !strings.Contains(live, "Type check passed") {
 		t.Fatalf("the live check did not preview c1:\n%s", live)
 	}
