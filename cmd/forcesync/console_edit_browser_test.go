@@ -138,7 +138,8 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 		chromedp.Click(chromedp.ID("check")), chromedp.WaitVisible(chromedp.ID("preview")))
 	txt = b.text()
 	// Live: choosing another sample re-checks without a page load.
-	b.run("choosing c1", chromedp.SetValue(chromedp.ID("sample"), "c1"))
+	// The script is deferred: wait until it listens before changing.
+	b.run("choosing c1", chromedp.WaitVisible(chromedp.CSS(`#editor[data-live]`)), chromedp.SetValue(chromedp.ID("sample"), "c1"))
 	get(b, "signalling the change", chromedp.Evaluate[any](`document.getElementById("sample").dispatchEvent(new Event("change", {bubbles: true})); null`))
 	lctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()

@@ -73,4 +73,5 @@
   // change, not input: each check reads the org (describe, plan), so it
   // follows a finished edit rather than every keystroke.
   form.addEventListener("change", later);
+  form.setAttribute("data-live", "on"); // the checks follow changes from now on
 })();
