@@ -69,7 +69,7 @@ type Config struct {
 	// User (forcesync keeps none; engine.Passwords holds it in memory until
 	// the User mapping sets it in Salesforce). Nil: passwords are dropped.
 	Passwords interface {
-		Put(source, key, password string)
+		Keep(ctx context.Context, source, key, password string) error
 	}
 	// Tokens are more tokens that open the door: serve passes the server's
 	// api_token (it opens every source) and the api_token of Source itself.
@@ -256,11 +256,13 @@ func password(res map[string]any) string {
 }
 
 // keepPassword hands a User's password to Config.Passwords, before the
-// change is stored, so the engine finds it when it pushes the change.
-func (s *Server) keepPassword(id, pw string) {
+// change is stored, so the engine finds it when it pushes the change (and
+// the store marks it pending, so a restart that loses it shows).
+func (s *Server) keepPassword(ctx context.Context, id, pw string) error {
 	if pw != "" && s.cfg.Passwords != nil {
-		s.cfg.Passwords.Put(s.cfg.Source, id, pw)
+		return s.cfg.Passwords.Keep(ctx, s.cfg.Source, id, pw)
 	}
+	return nil
 }
 
 // clean checks a User from a client and drops what is not the client's to
@@ -451,7 +453,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	id := newID()
-	s.keepPassword(id, pw)
+	if err := s.keepPassword(r.Context(), id, pw); err != nil {
+		s.fail(w, err)
+		return
+	}
 	rec, err := s.save(r.Context(), id, res, "", 0, forcesync.OpUpsert)
 	if err == nil && rec == nil {
 		err = fmt.Errorf("scim: new User %s collided with a stored record", id)
@@ -514,7 +519,11 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 				return
 			}
 		}
-		s.keepPassword(id, pw)
+		if err := s.keepPassword(r.Context(), id, pw); err != nil {
+			release()
+			s.fail(w, err)
+			return
+		}
 		rec, err := s.save(r.Context(), id, res, createdOf(u.res), u.rec.Version+1, forcesync.OpUpsert)
 		release()
 		if err != nil {
