@@ -115,3 +115,9 @@ type PasswordMarks interface {
 // CodePasswordNotSet holds a User whose password was accepted but lost
 // before it was set (a restart: passwords live only in memory).
 const CodePasswordNotSet = "PASSWORD_NOT_SET"
+
+// CodeCannotDemote holds a record that left a Contact mapping's scope for
+// the Lead mapping's of its source while the Contact mapping's demote is
+// hold: Salesforce cannot turn a Contact back into a Lead, so the Contact
+// is kept and no Lead is created until someone decides.
+const CodeCannotDemote = "CANNOT_DEMOTE"
