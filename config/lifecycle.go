@@ -72,8 +72,8 @@ func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) 
 				o.DisableWhen = s
 			}
 		},
-		"disable_with":    func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
-		"create_disabled": func(v *yaml.Node, path string) { o.CreateDisabled, _ = p.boolean(v, path) },
+		"disable_with":           func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
+		"create_disabled":        func(v *yaml.Node, path string) { o.CreateDisabled, _ = p.boolean(v, path) },
 		"deprovision_on_removal": func(v *yaml.Node, path string) { o.DeprovisionOnRemoval, _ = p.boolean(v, path) },
 		"demote": func(v *yaml.Node, path string) {
 			if s, ok := p.oneOf(v, path, "hold", "recreate_lead"); ok {
