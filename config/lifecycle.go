@@ -174,3 +174,14 @@ func (p *parser) user(n *yaml.Node, path string, u *forcesync.UserOptions) {
 		"language":        func(v *yaml.Node, path string) { u.Language, _ = p.nonEmpty(v, path) },
 	})
 }
+
+// MappingNames returns the names of every mapping of the config, for the
+// engines to tell a mapping removed from the config from one another
+// connection serves.
+func (c *Config) MappingNames() []string {
+	out := make([]string, len(c.Mappings))
+	for i := range c.Mappings {
+		out[i] = c.Mappings[i].Name
+	}
+	return out
+}

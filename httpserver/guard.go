@@ -7,17 +7,37 @@ import (
 )
 
 // handleApprove lifts the mass-change guard's pause of a mapping:
-// 200 {"requeued": n}; 404 for a mapping no source feeds.
+// 200 {"requeued": n}. With ?keep=true, for a mapping removed from the
+// config, it keeps the mapping's records instead: 200 {"requeued": 0,
+// "kept": true}. 404 for a mapping neither configured nor removed.
 func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	m := r.PathValue("mapping")
-	if !s.knownMapping(m) {
-		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", m))
-		return
-	}
 	if s.cfg.Approve == nil {
+		if !s.knownMapping(m) {
+			writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", m))
+			return
+		}
 		writeError(w, forcesync.Errorf(forcesync.EUnavailable, "approving is not served by this server"))
 		return
 	}
+	switch keep := r.URL.Query().Get("keep"); keep {
+	case "", "false":
+	case "true":
+		if s.cfg.Keep == nil {
+			writeError(w, forcesync.Errorf(forcesync.EUnavailable, "keeping a removed mapping's records is not served by this server"))
+			return
+		}
+		if err := s.cfg.Keep(r.Context(), m); err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requeued": 0, "kept": true})
+		return
+	default:
+		writeError(w, forcesync.Errorf(forcesync.EInvalid, "keep: %q is not true or false", keep))
+		return
+	}
+	// The approver knows the configured mappings and the removed ones.
 	n, err := s.cfg.Approve(r.Context(), m)
 	if err != nil {
 		writeError(w, err)
