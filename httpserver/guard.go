@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/forcesync/forcesync"
@@ -12,11 +13,16 @@ import (
 // "kept": true}. 404 for a mapping neither configured nor removed.
 func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	m := r.PathValue("mapping")
+	known, err := s.knownOrRemoved(r.Context(), m)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if !known {
+		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", m))
+		return
+	}
 	if s.cfg.Approve == nil {
-		if !s.knownMapping(m) {
-			writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", m))
-			return
-		}
 		writeError(w, forcesync.Errorf(forcesync.EUnavailable, "approving is not served by this server"))
 		return
 	}
@@ -37,7 +43,6 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		writeError(w, forcesync.Errorf(forcesync.EInvalid, "keep: %q is not true or false", keep))
 		return
 	}
-	// The approver knows the configured mappings and the removed ones.
 	n, err := s.cfg.Approve(r.Context(), m)
 	if err != nil {
 		writeError(w, err)
@@ -59,6 +64,24 @@ func (s *Server) handleGuard(w http.ResponseWriter, r *http.Request) {
 		sts = []forcesync.GuardState{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"guards": sts})
+}
+
+// knownOrRemoved reports whether m is a mapping a source feeds, or one
+// removed from the config whose records wait to be deprovisioned.
+func (s *Server) knownOrRemoved(ctx context.Context, m string) (bool, error) {
+	if s.knownMapping(m) {
+		return true, nil
+	}
+	memos, err := s.cfg.Store.MappingMemos(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, mm := range memos {
+		if mm.Name == m && mm.Removal == forcesync.RemovalDeprovisioning {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *Server) knownMapping(m string) bool {

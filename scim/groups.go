@@ -370,53 +370,13 @@ func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleGroupList answers GET /Groups: filter (on displayName,
-// externalId, members.value...), startIndex, count.
+// externalId, members.value...), startIndex, count, sortBy, sortOrder,
+// attributes, excludedAttributes, as for Users (list.go).
 func (s *Server) handleGroupList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var f *Filter
-	if fs := q.Get("filter"); fs != "" {
-		var err error
-		if f, err = ParseFilter(fs); err != nil {
-			s.fail(w, err)
-			return
-		}
-	}
-	p := listParams{}
-	err := p.pageFrom(q)
-	if err == nil {
-		err = p.check()
-	}
+	p, err := listParamsFrom(r.URL.Query())
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	var out []any
-	total := 0
-	sq := forcesync.SourceQuery{Source: s.groupSource(), Limit: scanPage}
-	for {
-		recs, err := s.cfg.Store.SourceRecords(r.Context(), sq)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		for i := range recs {
-			res, _ := recs[i].Fields["scim"].(map[string]any)
-			if res == nil || (f != nil && !f.Match(res)) {
-				continue
-			}
-			total++
-			if total >= p.start && len(out) < p.count {
-				out = append(out, project(r, presentGroup(r, &group{rec: &recs[i], res: res})))
-			}
-		}
-		if len(recs) < sq.Limit {
-			break
-		}
-		sq.Offset += len(recs)
-	}
-	if out == nil {
-		out = []any{}
-	}
-	s.write(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": total,
-		"startIndex": p.start, "itemsPerPage": len(out), "Resources": out})
+	s.list(w, r, p, s.groups())
 }

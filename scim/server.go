@@ -606,35 +606,23 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 // filtered returns one page of the Users filter matches, and how many
 // match in all. A filter that is one equality on userName or externalId
 // is looked up in the store; any other reads the source's Users through.
-func (s *Server) filtered(ctx context.Context, f *Filter, start, count int) ([]forcesync.SourceRecord, int, error) {
-	q := forcesync.SourceQuery{Source: s.cfg.Source, Limit: scanPage}
-	if a, v, ok := f.EqualityOn(); ok && (strings.EqualFold(a, "userName") || strings.EqualFold(a, "externalId")) {
+func (s *Server) filtered(ctx context.Context, k kind, f *Filter, start, count int) ([]forcesync.SourceRecord, int, error) {
+	q := forcesync.SourceQuery{Source: k.source}
+	if a, v, ok := f.EqualityOn(); ok && k.lookups && (strings.EqualFold(a, "userName") || strings.EqualFold(a, "externalId")) {
 		q.Field, q.Value = flatName(a), v
 	}
-	var (
-		page  []forcesync.SourceRecord
-		total int
-	)
-	for {
-		recs, err := s.cfg.Store.SourceRecords(ctx, q)
-		if err != nil {
-			return nil, 0, err
+	var page []forcesync.SourceRecord
+	total := 0
+	err := s.scan(ctx, q, f, func(rec forcesync.SourceRecord) {
+		total++
+		if total >= start && len(page) < count {
+			page = append(page, rec)
 		}
-		for _, rec := range recs {
-			res, _ := rec.Fields["scim"].(map[string]any)
-			if res == nil || !f.Match(res) {
-				continue
-			}
-			total++
-			if total >= start && len(page) < count {
-				page = append(page, rec)
-			}
-		}
-		if len(recs) < q.Limit {
-			return page, total, nil
-		}
-		q.Offset += len(recs)
+	})
+	if err != nil {
+		return nil, 0, err
 	}
+	return page, total, nil
 }
 
 // flatName is the flat field name of a top-level attribute (its SCIM
