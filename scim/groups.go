@@ -327,20 +327,13 @@ func (s *Server) handleGroupReplace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Schemas    []string  `json:"schemas"`
-		Operations []PatchOp `json:"Operations"`
-	}
-	if err := readJSON(r, &body); err != nil {
+	ops, err := readPatch(r)
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	if len(body.Operations) == 0 {
-		s.fail(w, errorf("invalidValue", "Operations is empty"))
-		return
-	}
 	s.updateGroup(w, r, func(res map[string]any) (map[string]any, error) {
-		for _, op := range body.Operations {
+		for _, op := range ops {
 			if err := patchGroup(res, op); err != nil {
 				return nil, err
 			}

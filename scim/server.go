@@ -553,32 +553,40 @@ func (s *Server) handleReplace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
+	ops, err := readPatch(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.update(w, r, func(res map[string]any) (map[string]any, error) {
+		if err := ApplyPatch(res, ops); err != nil {
+			return nil, err
+		}
+		return res, nil
+	})
+}
+
+// readPatch reads a PATCH body (RFC 7644 §3.5.2) for a User or a Group:
+// the PatchOp schema and at least one operation.
+func readPatch(r *http.Request) ([]PatchOp, error) {
 	var body struct {
 		Schemas    []string  `json:"schemas"`
 		Operations []PatchOp `json:"Operations"`
 	}
 	if err := readJSON(r, &body); err != nil {
-		s.fail(w, err)
-		return
+		return nil, err
 	}
 	ok := false
 	for _, sc := range body.Schemas {
 		ok = ok || strings.EqualFold(sc, schemaPatch)
 	}
 	if !ok {
-		s.fail(w, errorf("invalidValue", "schemas must be [%q]", schemaPatch))
-		return
+		return nil, errorf("invalidValue", "schemas must be [%q]", schemaPatch)
 	}
 	if len(body.Operations) == 0 {
-		s.fail(w, errorf("invalidValue", "Operations is empty"))
-		return
+		return nil, errorf("invalidValue", "Operations is empty")
 	}
-	s.update(w, r, func(res map[string]any) (map[string]any, error) {
-		if err := ApplyPatch(res, body.Operations); err != nil {
-			return nil, err
-		}
-		return res, nil
-	})
+	return body.Operations, nil
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
