@@ -135,3 +135,21 @@ func (g MassGuard) Allow(ctx context.Context, name string, n, population int, no
 // CodeMassChangePaused is the record error of a destructive change the
 // guard held back; approving the name requeues such records.
 const CodeMassChangePaused = "MASS_CHANGE_PAUSED"
+
+// Counted asks whether changes the guard already counted under name (a
+// config change's sweep took them at once) may go ahead now: false while
+// name is paused and not approved. It counts nothing more.
+func (g MassGuard) Counted(ctx context.Context, name string, population int, now time.Time) (bool, GuardState, error) {
+	if g.Limits.Off {
+		return true, GuardState{Name: name}, nil
+	}
+	w := g.Limits.Window
+	if w == 0 {
+		w = DefaultGuardWindow
+	}
+	st, ok, err := g.Store.GuardTake(ctx, GuardRequest{Name: name, N: 0, Limit: g.Limit(population), Window: w, Now: now})
+	if err != nil {
+		return false, st, fmt.Errorf("mass-change guard %s: %w", name, err)
+	}
+	return ok, st, nil
+}

@@ -147,7 +147,29 @@ type Operations struct {
 	// holds the record with PORTAL_USER naming the User; PortalDeactivate
 	// deactivates that User and leaves the Contact (deprovisioned).
 	PortalUser PortalFallback
+	// DeprovisionOnRemoval: when the mapping is removed from the config,
+	// its bound records are deprovisioned by its remove action (delete or
+	// deactivate), behind the mass-change guard. Off (default): they are
+	// left in Salesforce as they are, and the engine logs so.
+	DeprovisionOnRemoval bool
+	// Demote is what happens when a record leaves this Contact mapping's
+	// scope for the scope of its source's Lead mapping (Salesforce cannot
+	// turn a Contact back into a Lead). DemoteHold (default) keeps the
+	// Contact and holds the record under both mappings with CodeDemoteHeld;
+	// DemoteRecreate applies this mapping's remove action to the Contact and
+	// lets the Lead mapping create a Lead.
+	Demote DemoteAction
 }
+
+// DemoteAction says what a Contact mapping does with a record that moves
+// to the scope of its source's Lead mapping.
+type DemoteAction string
+
+// Demote actions.
+const (
+	DemoteHold     DemoteAction = "hold"
+	DemoteRecreate DemoteAction = "recreate_lead"
+)
 
 // PortalFallback says what to do with a Contact Salesforce will not delete
 // because a portal User is tied to it.
@@ -443,6 +465,20 @@ func (o *Operations) validate(name, object string) error {
 	}
 	if o.DisableRemoves && o.Delete == DeleteDeactivate {
 		return fmt.Errorf("mapping %s: disable_with remove_action and remove_action deactivate refer to each other; give disable_with field writes", name)
+	}
+	if o.DeprovisionOnRemoval && (o.Delete == "" || o.Delete == DeleteIgnore) {
+		return fmt.Errorf("mapping %s: deprovision_on_removal needs remove_action delete or deactivate (with ignore, removing the mapping changes nothing in Salesforce)", name)
+	}
+	if o.DeprovisionOnRemoval && o.NoDeprovision {
+		return fmt.Errorf("mapping %s: deprovision_on_removal with deprovision: false; the removal would deprovision what the mapping never does", name)
+	}
+	switch o.Demote {
+	case "", DemoteHold, DemoteRecreate:
+	default:
+		return fmt.Errorf("mapping %s: demote %q is not one of hold, recreate_lead", name, o.Demote)
+	}
+	if o.Demote != "" && !strings.EqualFold(object, "Contact") {
+		return fmt.Errorf("mapping %s: demote applies only to a Contact mapping (what a record leaving it for the source's Lead mapping does)", name)
 	}
 	return nil
 }

@@ -88,6 +88,8 @@ type Store interface {
 	// --- identity lifecycle (guard.go, lifecycle.go) ---
 	GuardStore
 	BindingStore
+	MappingMemory
+	PasswordMarks
 }
 
 // SourceQuery selects source records for listing (the SCIM door's

@@ -72,8 +72,14 @@ func (p *parser) operations(n *yaml.Node, path string, o *forcesync.Operations) 
 				o.DisableWhen = s
 			}
 		},
-		"disable_with":    func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
-		"create_disabled": func(v *yaml.Node, path string) { o.CreateDisabled, _ = p.boolean(v, path) },
+		"disable_with":           func(v *yaml.Node, path string) { p.disableWith(v, path, o) },
+		"create_disabled":        func(v *yaml.Node, path string) { o.CreateDisabled, _ = p.boolean(v, path) },
+		"deprovision_on_removal": func(v *yaml.Node, path string) { o.DeprovisionOnRemoval, _ = p.boolean(v, path) },
+		"demote": func(v *yaml.Node, path string) {
+			if s, ok := p.oneOf(v, path, "hold", "recreate_lead"); ok {
+				o.Demote = forcesync.DemoteAction(s)
+			}
+		},
 		"portal_user": func(v *yaml.Node, path string) {
 			if s, ok := p.oneOf(v, path, "hold", "deactivate"); ok {
 				o.PortalUser = forcesync.PortalFallback(s)
@@ -167,4 +173,15 @@ func (p *parser) user(n *yaml.Node, path string, u *forcesync.UserOptions) {
 		"email_encoding":  func(v *yaml.Node, path string) { u.EmailEncoding, _ = p.nonEmpty(v, path) },
 		"language":        func(v *yaml.Node, path string) { u.Language, _ = p.nonEmpty(v, path) },
 	})
+}
+
+// MappingNames returns the names of every mapping of the config, for the
+// engines to tell a mapping removed from the config from one another
+// connection serves.
+func (c *Config) MappingNames() []string {
+	out := make([]string, len(c.Mappings))
+	for i := range c.Mappings {
+		out[i] = c.Mappings[i].Name
+	}
+	return out
 }

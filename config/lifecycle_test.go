@@ -42,6 +42,16 @@ func TestLifecycleOperations(t *testing.T) {
 	if err != nil || !cfg.Mappings[0].Operations.DisableRemoves {
 		t.Fatalf("disable_with remove_action: %v %+v", err, cfg)
 	}
+	cfg, err = config.Parse([]byte(withOps("Contact", "      remove_action: delete\n      deprovision_on_removal: true\n      demote: recreate_lead\n")), "f.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Mappings[0].Operations; !o.DeprovisionOnRemoval || o.Demote != forcesync.DemoteRecreate {
+		t.Fatalf("deprovision_on_removal, demote: %+v", o)
+	}
+	if got := cfg.MappingNames(); len(got) != 1 || got[0] != cfg.Mappings[0].Name {
+		t.Fatalf("MappingNames = %v", got)
+	}
 }
 
 func TestGuardConfig(t *testing.T) {
@@ -75,6 +85,11 @@ func TestLifecycleOperationsRefused(t *testing.T) {
 		{"Lead", "      disable: false\n      disable_when: x == 1\n", "would never apply"},
 		{"Lead", "      disable_when: 'x =='\n", "disable_when"},
 		{"Lead", "      disable_with: remove_action\n      remove_action: deactivate\n", "disable_with"},
+		{"Lead", "      deprovision_on_removal: true\n", "deprovision_on_removal needs remove_action delete or deactivate"},
+		{"Lead", "      remove_action: delete\n      deprovision: false\n      deprovision_on_removal: true\n", "deprovision_on_removal with deprovision: false"},
+		{"Lead", "      demote: hold\n", "demote applies only to a Contact mapping"},
+		{"Contact", "      demote: convert\n", `"convert"`},
+		{"Contact", "      deprovision_on_removal: yes please\n", "deprovision_on_removal"},
 	} {
 		_, err := config.Parse([]byte(withOps(tc.object, tc.ops)), "f.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
@@ -27,6 +28,9 @@ type work struct {
 	lifeState forcesync.State
 	// createDisabled: a disabled record created in its disabled form.
 	createDisabled bool
+	// demoteCheck: a Lead mapping's create of a record out of the Contact
+	// mapping's scope; holdDemoted looks for a live Contact (demote.go).
+	demoteCheck bool
 }
 
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
@@ -74,7 +78,10 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	}
 	defer e.releaseInFlight(ws) // after Complete: see collision.go
 	e.prepare(p, ws)
-	callErr := e.promote(ctx, p, ws)
+	callErr := e.holdDemoted(ctx, p, ws)
+	if callErr == nil {
+		callErr = e.promote(ctx, p, ws)
+	}
 	if callErr == nil {
 		callErr = e.fillAliases(ctx, p, ws)
 	}
@@ -160,12 +167,32 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			w.out.SalesforceID = it.Binding.SalesforceID
 		}
 		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
-			// Converted in Salesforce: the Contact mapping carries it now.
-			w.out.Fingerprint = forcesync.FingerprintConverted
-			w.finish(forcesync.StateConverted, nil)
-			continue
+			cp := (*Pipe)(nil)
+			if it.Op != forcesync.OpDelete {
+				if in, err := c.Filter(it.Fields); err == nil && in {
+					cp = e.demotedFrom(p, it.Fields)
+				}
+			}
+			switch {
+			case cp == nil:
+				// Converted in Salesforce: the Contact mapping carries it now.
+				w.out.Fingerprint = forcesync.FingerprintConverted
+				w.finish(forcesync.StateConverted, nil)
+				continue
+			case !demoteRecreates(cp):
+				// Demoted, and the Contact it became is kept (demote.go).
+				w.out.Fingerprint = forcesync.FingerprintConverted
+				w.finish(forcesync.StateHeld, cannotDemote(cp, p.Mapping.Name, ""))
+				continue
+			}
+			// Demoted with demote: recreate_lead: a Lead of its own.
+			bound = false
+			w.item.Binding, w.out.SalesforceID = nil, ""
+			w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("demoted: Lead %s was converted; the record gets a new Lead (mapping %s: demote recreate_lead)",
+				it.Binding.SalesforceID, cp.Mapping.Name))
 		}
-		if it.Op == forcesync.OpDelete {
+		if it.Op == forcesync.OpDelete || p.Removed {
+			// Deleted in the application, or its mapping left the config.
 			e.deprovision(c, w, bound)
 			continue
 		}
@@ -189,6 +216,10 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 				w.out.Fingerprint = forcesync.FingerprintConverted
 				w.out.Warnings = append(w.out.Warnings, "promoted: the source's Contact mapping takes the record and converts the Lead")
 				w.finish(forcesync.StateConverted, nil)
+			} else if bound && e.demoteHeld(p, it.Fields) {
+				// Demoted: the Contact is kept (demote: hold).
+				w.out.Fingerprint = ""
+				w.finish(forcesync.StateHeld, cannotDemote(p, e.leadPipe(p.Mapping.Source).Mapping.Name, it.Binding.SalesforceID))
 			} else if bound && c.Deprovisions() {
 				// Out of scope now: deprovisioned, not left behind.
 				e.deprovision(c, w, bound)
@@ -196,6 +227,11 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 				w.finish(forcesync.StateSkipped, nil)
 			}
 			continue
+		}
+		if !bound {
+			if cp := e.demotedFrom(p, it.Fields); cp != nil && !demoteRecreates(cp) {
+				w.demoteCheck = true // holdDemoted: is there a live Contact?
+			}
 		}
 		if c.Disables() {
 			disabled := it.Op == forcesync.OpDisable

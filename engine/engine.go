@@ -67,6 +67,10 @@ type Config struct {
 	Metrics *Metrics
 	// Health, when set, is told of login failures (health.go).
 	Health *Health
+	// Configured names every mapping of the config, of every connection,
+	// so a mapping that moved to another connection is not taken for one
+	// removed (removal.go). Nil: the mappings given to New.
+	Configured []string
 }
 
 // Engine pushes accepted changes to Salesforce.
@@ -97,6 +101,8 @@ type Engine struct {
 	keysInFlight  valuesInFlight  // External ID values being pushed (collision.go)
 	// schema is the schema drift guard's state (schema.go).
 	schema schemaState
+	// removal: mappings removed from the config and scope sweeps (removal.go).
+	removal removalState
 }
 
 // Pipe is one compiled mapping the engine serves.
@@ -105,6 +111,9 @@ type Pipe struct {
 	Compiled *mapping.Compiled
 	// Describe is the describe Compiled was compiled against.
 	Describe *salesforce.SObjectDescribe
+	// Removed marks a mapping that left the config and whose bound records
+	// are being deprovisioned (removal.go).
+	Removed bool
 }
 
 // New builds an engine. Mappings are compiled against their objects'
@@ -150,6 +159,10 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 			cfg.Logger.Info("mapping changed; held records requeued", "mapping", m.Name, "records", n)
 		}
 		e.pipes = append(e.pipes, p)
+	}
+	// Mappings removed from the config, scopes narrowed (removal.go).
+	if err := e.remember(ctx); err != nil {
+		return nil, err
 	}
 	// The describes' answers told the org's usage.
 	e.observeUsage()
@@ -389,7 +402,7 @@ func (e *Engine) step(ctx context.Context, owner string, minBacklog int) (int, e
 	e.observeUsage()
 	total := 0
 	var errs []error
-	for _, p := range e.livePipes() {
+	for _, p := range slices.Concat(e.livePipes(), e.removedPipes()) {
 		if !p.Mapping.Pushes() {
 			continue // direction pull: package pull serves it
 		}

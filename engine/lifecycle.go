@@ -147,21 +147,25 @@ func (e *Engine) guard(ctx context.Context, p *Pipe, ws []*work) error {
 		return nil
 	}
 	g := forcesync.MassGuard{Store: e.store, Limits: p.Mapping.Guard}
-	population := 0
-	if p.Mapping.Guard.MaxPercent > 0 {
-		counts, err := e.store.Counts(ctx, p.Mapping.Name)
-		if err != nil {
-			return err
-		}
-		for st, n := range counts {
-			if st != forcesync.StateSkipped && st != forcesync.StateDeleted {
-				population += n
-			}
-		}
-	}
-	ok, st, err := g.Allow(ctx, p.Mapping.Name, len(destructive), population, e.cfg.Now())
-	if err != nil || ok {
+	population, err := e.population(ctx, p)
+	if err != nil {
 		return err
+	}
+	// Records a config change's sweep counted already (removal.go) are
+	// not counted again; they still wait while the mapping is paused.
+	var ok bool
+	var st forcesync.GuardState
+	if n := e.uncounted(p.Mapping.Name, destructive); n > 0 {
+		ok, st, err = g.Allow(ctx, p.Mapping.Name, n, population, e.cfg.Now())
+	} else {
+		ok, st, err = g.Counted(ctx, p.Mapping.Name, population, e.cfg.Now())
+	}
+	if err != nil {
+		return err
+	}
+	if ok {
+		e.uncount(p.Mapping.Name, destructive)
+		return nil
 	}
 	e.cfg.Logger.Warn("mass-change guard paused the mapping's removals", "mapping", p.Mapping.Name,
 		"pending", st.Pending, "limit", st.Limit)

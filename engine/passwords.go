@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/forcesync/forcesync"
 )
@@ -22,12 +23,23 @@ import (
 type Passwords struct {
 	fields map[string][]string // source -> password fields
 	mu     sync.Mutex
-	byKey  map[[2]string]string
+	byKey  map[[2]string]waiting
+	last   int64 // the last mark handed out (marks only grow)
+	// marks is where passwords are marked pending (the store under
+	// Intake); nil until Intake is called.
+	marks forcesync.PasswordMarks
+}
+
+// waiting is a password waiting to be set and the mark the store holds
+// for it (forcesync.PasswordMarks).
+type waiting struct {
+	pw   string
+	mark int64
 }
 
 // NewPasswords prepares the passwords of the User mappings among ms.
 func NewPasswords(ms []forcesync.Mapping) *Passwords {
-	p := &Passwords{fields: map[string][]string{}, byKey: map[[2]string]string{}}
+	p := &Passwords{fields: map[string][]string{}, byKey: map[[2]string]waiting{}}
 	for _, m := range ms {
 		if !forcesync.IsUser(m.Object) {
 			continue
@@ -41,30 +53,62 @@ func NewPasswords(ms []forcesync.Mapping) *Passwords {
 	return p
 }
 
-// Put keeps pw as the newest password of a source record ("" is ignored).
-func (p *Passwords) Put(source, key, pw string) {
+// Keep keeps pw as the newest password of a source record ("" is
+// ignored) for a door that accepts the record's change itself (SCIM):
+// the store marks the record first (Intake must have been called), then
+// the password waits in memory.
+func (p *Passwords) Keep(ctx context.Context, source, key, pw string) error {
+	if p == nil || pw == "" {
+		return nil
+	}
+	mark := p.nextMark()
+	p.mu.Lock()
+	marks := p.marks
+	p.mu.Unlock()
+	if marks != nil {
+		if err := marks.MarkPasswords(ctx, source, []string{key}, mark); err != nil {
+			return err
+		}
+	}
+	p.put(source, key, pw, mark)
+	return nil
+}
+
+// put keeps pw as the newest password of a source record under mark.
+func (p *Passwords) put(source, key, pw string, mark int64) {
 	if p == nil || pw == "" {
 		return
 	}
 	p.mu.Lock()
-	p.byKey[[2]string{source, key}] = pw
+	p.byKey[[2]string{source, key}] = waiting{pw, mark}
 	p.mu.Unlock()
 }
 
-// peek returns the record's password waiting to be set, or "".
-func (p *Passwords) peek(source, key string) string {
+// nextMark returns a mark later than every mark handed out before, also
+// by an earlier process (it starts from the clock).
+func (p *Passwords) nextMark() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = max(p.last+1, time.Now().UnixNano())
+	return p.last
+}
+
+// peek returns the record's password waiting to be set, or "", with its
+// mark.
+func (p *Passwords) peek(source, key string) (string, int64) {
 	if p == nil {
-		return ""
+		return "", 0
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.byKey[[2]string{source, key}]
+	w := p.byKey[[2]string{source, key}]
+	return w.pw, w.mark
 }
 
 // done forgets pw once set, unless a newer password arrived meanwhile.
 func (p *Passwords) done(source, key, pw string) {
 	p.mu.Lock()
-	if p.byKey[[2]string{source, key}] == pw {
+	if p.byKey[[2]string{source, key}].pw == pw {
 		delete(p.byKey, [2]string{source, key})
 	}
 	p.mu.Unlock()
@@ -76,6 +120,9 @@ func (p *Passwords) Intake(st forcesync.Store) forcesync.Store {
 	if p == nil || len(p.fields) == 0 {
 		return st
 	}
+	p.mu.Lock()
+	p.marks = st
+	p.mu.Unlock()
 	return &intake{Store: st, p: p}
 }
 
@@ -88,9 +135,15 @@ type intake struct {
 // optional capabilities (sessions, reconcile runs, pull state).
 func (in *intake) Unwrap() forcesync.Store { return in.Store }
 
-// Accept implements forcesync.Store.
+// Accept implements forcesync.Store. The store marks the records whose
+// change carried a password before the changes are accepted (the mark, not
+// the password: after a restart it tells that a password was lost).
 func (in *intake) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
 	var out []forcesync.Change
+	type found struct {
+		source, key, pw string
+	}
+	var pws []found
 	for i := range changes {
 		fs := in.p.fields[changes[i].Source]
 		if len(fs) == 0 {
@@ -99,8 +152,27 @@ func (in *intake) Accept(ctx context.Context, mappings []string, changes []force
 		if out == nil {
 			out = append([]forcesync.Change(nil), changes...)
 		}
-		if err := in.p.strip(&out[i], fs); err != nil {
+		pw, ok, err := strip(&out[i], fs)
+		if err != nil {
 			return nil, err
+		}
+		if ok && pw != "" {
+			pws = append(pws, found{out[i].Source, out[i].Key, pw})
+		}
+	}
+	if len(pws) > 0 {
+		mark := in.p.nextMark()
+		bySource := map[string][]string{}
+		for _, f := range pws {
+			bySource[f.source] = append(bySource[f.source], f.key)
+		}
+		for src, keys := range bySource {
+			if err := in.Store.MarkPasswords(ctx, src, keys, mark); err != nil {
+				return nil, err
+			}
+		}
+		for _, f := range pws {
+			in.p.put(f.source, f.key, f.pw, mark)
 		}
 	}
 	if out != nil {
@@ -109,32 +181,35 @@ func (in *intake) Accept(ctx context.Context, mappings []string, changes []force
 	return in.Store.Accept(ctx, mappings, changes)
 }
 
-// strip moves c's password fields into p.
-func (p *Passwords) strip(c *forcesync.Change, fields []string) error {
+// strip takes c's password fields out of it and returns the password
+// (the last string one found) and whether one was found.
+func strip(c *forcesync.Change, fields []string) (string, bool, error) {
+	var pw string
+	var found bool
 	if len(c.FieldsJSON) > 0 {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(c.FieldsJSON, &m); err != nil {
-			return forcesync.Errorf(forcesync.EInvalid, "change %s: fields: not a JSON object", c.Key)
+			return "", false, forcesync.Errorf(forcesync.EInvalid, "change %s: fields: not a JSON object", c.Key)
 		}
-		found := false
+		removed := false
 		for _, f := range fields {
 			if raw, ok := m[f]; ok {
-				found = true
-				var pw string
-				if json.Unmarshal(raw, &pw) == nil {
-					p.Put(c.Source, c.Key, pw)
+				var s string
+				if json.Unmarshal(raw, &s) == nil && s != "" {
+					pw, found = s, true
 				}
 				delete(m, f)
+				removed = true
 			}
 		}
-		if found {
+		if removed {
 			b, err := json.Marshal(m)
 			if err != nil {
-				return err
+				return "", false, err
 			}
 			c.FieldsJSON = b
 		}
-		return nil
+		return pw, found, nil
 	}
 	copied := false
 	for _, f := range fields {
@@ -149,10 +224,10 @@ func (p *Passwords) strip(c *forcesync.Change, fields []string) error {
 			}
 			c.Fields, copied = m, true
 		}
-		if pw, ok := v.(string); ok {
-			p.Put(c.Source, c.Key, pw)
+		if s, ok := v.(string); ok && s != "" {
+			pw, found = s, true
 		}
 		delete(c.Fields, f)
 	}
-	return nil
+	return pw, found, nil
 }

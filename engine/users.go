@@ -227,26 +227,31 @@ func letters(s string, n int) string {
 // setPasswords sets the passwords waiting for the Users a batch pushed.
 // A policy refusal holds the record with Salesforce's error (which never
 // contains the password) and forgets the password: the application must
-// send another.
+// send another. A User whose record is marked as having a password
+// waiting, but whose password is not in memory (accepted before a
+// restart), is held with CodePasswordNotSet: the next password sent sets
+// it.
 func (e *Engine) setPasswords(ctx context.Context, p *Pipe, ws []*work) error {
-	if e.cfg.Passwords == nil || p.Compiled.PasswordSource() == "" {
+	if p.Compiled.PasswordSource() == "" {
 		return nil
 	}
-	ps, ok := e.api.(PasswordSetter)
-	if !ok {
-		return nil
-	}
+	ps, _ := e.api.(PasswordSetter)
+	var lost []*work
 	for _, w := range ws {
 		if !w.done || w.out.SalesforceID == "" || (w.out.State != forcesync.StateSynced && w.out.State != forcesync.StateDisabled) {
 			continue
 		}
-		pw := e.cfg.Passwords.peek(p.Mapping.Source, w.item.Key)
-		if pw == "" {
+		pw, mark := e.cfg.Passwords.peek(p.Mapping.Source, w.item.Key)
+		if pw == "" || ps == nil {
+			lost = append(lost, w)
 			continue
 		}
 		err := ps.SetPassword(ctx, w.out.SalesforceID, pw)
 		if err == nil {
 			e.cfg.Passwords.done(p.Mapping.Source, w.item.Key, pw)
+			if err := e.store.ClearPasswordMark(ctx, p.Mapping.Source, w.item.Key, mark); err != nil {
+				return err
+			}
 			continue
 		}
 		re, retry := recordError(err)
@@ -257,7 +262,38 @@ func (e *Engine) setPasswords(ctx context.Context, p *Pipe, ws []*work) error {
 			continue
 		}
 		e.cfg.Passwords.done(p.Mapping.Source, w.item.Key, pw)
+		if err := e.store.ClearPasswordMark(ctx, p.Mapping.Source, w.item.Key, mark); err != nil {
+			return err
+		}
 		w.out.State, w.out.Fingerprint = forcesync.StateHeld, ""
+	}
+	return e.passwordsLost(ctx, p, lost)
+}
+
+// passwordsLost holds those of ws whose record is marked as having a
+// password waiting: it was accepted, and lost before it was set.
+func (e *Engine) passwordsLost(ctx context.Context, p *Pipe, ws []*work) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	keys := make([]string, len(ws))
+	for i, w := range ws {
+		keys[i] = w.item.Key
+	}
+	marked, err := e.store.PasswordMarked(ctx, p.Mapping.Source, keys)
+	if err != nil || len(marked) == 0 {
+		return err
+	}
+	for _, w := range ws {
+		if _, ok := marked[w.item.Key]; !ok {
+			continue
+		}
+		// Fingerprint "": the next change is pushed whatever its payload,
+		// and the password it brings is set.
+		w.out.State, w.out.Fingerprint = forcesync.StateHeld, ""
+		w.out.Error = &forcesync.RecordError{Code: forcesync.CodePasswordNotSet, Message: fmt.Sprintf(
+			"User %s is in Salesforce, but the password sent for it was lost before it was set (forcesync keeps passwords only in memory, and it restarted); "+
+				"send the password again (the application or the SCIM client resends it) and the next push sets it", w.out.SalesforceID)}
 	}
 	return nil
 }
@@ -265,5 +301,9 @@ func (e *Engine) setPasswords(ctx context.Context, p *Pipe, ws []*work) error {
 // passwordWaiting reports whether a password waits for the record, so an
 // unchanged payload is pushed all the same.
 func (e *Engine) passwordWaiting(p *Pipe, key string) bool {
-	return p.Compiled.PasswordSource() != "" && e.cfg.Passwords.peek(p.Mapping.Source, key) != ""
+	if p.Compiled.PasswordSource() == "" {
+		return false
+	}
+	pw, _ := e.cfg.Passwords.peek(p.Mapping.Source, key)
+	return pw != ""
 }

@@ -45,6 +45,10 @@ type Config struct {
 	// it lifts the mass-change guard's pause of a mapping and requeues
 	// what the guard held (engine.Approve), returning how many.
 	Approve func(ctx context.Context, mapping string) (int, error)
+	// Keep, when set, serves the same route with ?keep=true: the records
+	// of a mapping removed from the config are kept instead of
+	// deprovisioned (engine.KeepRemoved).
+	Keep func(ctx context.Context, mapping string) error
 	// Inspect, when set, serves plans and reconcile runs (inspect.go).
 	Inspect Inspect
 	// Console, when set, serves every path no API route claims (the admin

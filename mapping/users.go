@@ -37,6 +37,11 @@ func userDefaults(m forcesync.Mapping, bad func(string, string, ...any)) ([]forc
 		has[strings.ToLower(r.Target)] = true
 		rows = append(rows, r)
 	}
+	if m.Operations.NoCreate {
+		// The defaults are create rows: a mapping that never creates (a
+		// User mapping with create: false) sends none of them.
+		return rows, password
+	}
 	o := m.User
 	for _, d := range []struct{ field, value, def string }{
 		{"TimeZoneSidKey", o.TimeZone, "GMT"},

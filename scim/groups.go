@@ -327,20 +327,13 @@ func (s *Server) handleGroupReplace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Schemas    []string  `json:"schemas"`
-		Operations []PatchOp `json:"Operations"`
-	}
-	if err := readJSON(r, &body); err != nil {
+	ops, err := readPatch(r)
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	if len(body.Operations) == 0 {
-		s.fail(w, errorf("invalidValue", "Operations is empty"))
-		return
-	}
 	s.updateGroup(w, r, func(res map[string]any) (map[string]any, error) {
-		for _, op := range body.Operations {
+		for _, op := range ops {
 			if err := patchGroup(res, op); err != nil {
 				return nil, err
 			}
@@ -370,53 +363,13 @@ func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleGroupList answers GET /Groups: filter (on displayName,
-// externalId, members.value...), startIndex, count.
+// externalId, members.value...), startIndex, count, sortBy, sortOrder,
+// attributes, excludedAttributes, as for Users (list.go).
 func (s *Server) handleGroupList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var f *Filter
-	if fs := q.Get("filter"); fs != "" {
-		var err error
-		if f, err = ParseFilter(fs); err != nil {
-			s.fail(w, err)
-			return
-		}
-	}
-	p := listParams{}
-	err := p.pageFrom(q)
-	if err == nil {
-		err = p.check()
-	}
+	p, err := listParamsFrom(r.URL.Query())
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	var out []any
-	total := 0
-	sq := forcesync.SourceQuery{Source: s.groupSource(), Limit: scanPage}
-	for {
-		recs, err := s.cfg.Store.SourceRecords(r.Context(), sq)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		for i := range recs {
-			res, _ := recs[i].Fields["scim"].(map[string]any)
-			if res == nil || (f != nil && !f.Match(res)) {
-				continue
-			}
-			total++
-			if total >= p.start && len(out) < p.count {
-				out = append(out, project(r, presentGroup(r, &group{rec: &recs[i], res: res})))
-			}
-		}
-		if len(recs) < sq.Limit {
-			break
-		}
-		sq.Offset += len(recs)
-	}
-	if out == nil {
-		out = []any{}
-	}
-	s.write(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": total,
-		"startIndex": p.start, "itemsPerPage": len(out), "Resources": out})
+	s.list(w, r, p, s.groups())
 }

@@ -29,6 +29,61 @@ type listParams struct {
 
 const schemaSearch = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
+// kind is what listing needs of a resource type: Users and Groups share
+// the filters, paging, sorting and projection.
+type kind struct {
+	// source holds the resources (each record's field "scim").
+	source string
+	// present renders one resource for an answer.
+	present func(r *http.Request, rec *forcesync.SourceRecord, res map[string]any) map[string]any
+	// lookups: an equality filter on userName or externalId is answered
+	// by the store's lookup (Users' flat fields) instead of a scan.
+	lookups bool
+}
+
+func (s *Server) users() kind {
+	return kind{source: s.cfg.Source, lookups: true,
+		present: func(r *http.Request, rec *forcesync.SourceRecord, res map[string]any) map[string]any {
+			return present(r, &user{rec: rec, res: res})
+		}}
+}
+
+func (s *Server) groups() kind {
+	return kind{source: s.groupSource(),
+		present: func(r *http.Request, rec *forcesync.SourceRecord, res map[string]any) map[string]any {
+			return presentGroup(r, &group{rec: rec, res: res})
+		}}
+}
+
+// listParamsFrom reads a list request from a query (GET /Users, /Groups).
+func listParamsFrom(q url.Values) (listParams, error) {
+	p := listParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder"),
+		Attributes: splitList(q.Get("attributes")), ExcludedAttributes: splitList(q.Get("excludedAttributes"))}
+	return p, p.pageFrom(q)
+}
+
+// scan reads the resources of q.Source that f matches (every one for a nil or empty
+// filter), page by page from q, calling fn with each.
+func (s *Server) scan(ctx context.Context, q forcesync.SourceQuery, f *Filter, fn func(rec forcesync.SourceRecord)) error {
+	q.Limit = scanPage
+	for {
+		recs, err := s.cfg.Store.SourceRecords(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			res, _ := rec.Fields["scim"].(map[string]any)
+			if res != nil && (f == nil || f.expr == nil || f.Match(res)) {
+				fn(rec)
+			}
+		}
+		if len(recs) < q.Limit {
+			return nil
+		}
+		q.Offset += len(recs)
+	}
+}
+
 // check validates p and fills its defaults.
 func (p *listParams) check() error {
 	p.start, p.count = 1, 100
@@ -51,14 +106,12 @@ func (p *listParams) check() error {
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	p := listParams{Filter: q.Get("filter"), SortBy: q.Get("sortBy"), SortOrder: q.Get("sortOrder"),
-		Attributes: splitList(q.Get("attributes")), ExcludedAttributes: splitList(q.Get("excludedAttributes"))}
-	if err := p.pageFrom(q); err != nil {
+	p, err := listParamsFrom(r.URL.Query())
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.list(w, r, p)
+	s.list(w, r, p, s.users())
 }
 
 // pageFrom reads startIndex and count from a query.
@@ -91,10 +144,11 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, errorf("invalidValue", "schemas must be [%q]", schemaSearch))
 		return
 	}
-	s.list(w, r, p)
+	s.list(w, r, p, s.users())
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams) {
+// list answers a list request for resources of kind k.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams, k kind) {
 	if err := p.check(); err != nil {
 		s.fail(w, err)
 		return
@@ -115,12 +169,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams) {
 			}
 		}
 		if p.sorting {
-			page, total, err = s.sorted(ctx, f, p)
+			page, total, err = s.sorted(ctx, k, f, p)
 		} else {
-			page, total, err = s.filtered(ctx, f, p.start, p.count)
+			page, total, err = s.filtered(ctx, k, f, p.start, p.count)
 		}
 	default:
-		sq := forcesync.SourceQuery{Source: s.cfg.Source, Offset: p.start - 1, Limit: p.count}
+		sq := forcesync.SourceQuery{Source: k.source, Offset: p.start - 1, Limit: p.count}
 		if total, err = s.cfg.Store.CountSourceRecords(ctx, sq); err == nil && p.count > 0 {
 			page, err = s.cfg.Store.SourceRecords(ctx, sq)
 		}
@@ -135,7 +189,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams) {
 		if res == nil {
 			continue
 		}
-		resources = append(resources, projectWith(present(r, &user{rec: &page[i], res: res}), p.Attributes, p.ExcludedAttributes))
+		resources = append(resources, projectWith(k.present(r, &page[i], res), p.Attributes, p.ExcludedAttributes))
 	}
 	s.write(w, http.StatusOK, map[string]any{
 		"schemas":      []string{schemaList},
@@ -146,27 +200,14 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams) {
 	})
 }
 
-// sorted returns one page of the Users f matches (every User for an empty
-// filter), ordered by p.SortBy: strings ignoring case, Users without the
-// attribute last (RFC 7644 §3.4.2.3), then by id.
-func (s *Server) sorted(ctx context.Context, f *Filter, p listParams) ([]forcesync.SourceRecord, int, error) {
+// sorted returns one page of the resources f matches (every one for an
+// empty filter), ordered by p.SortBy: strings ignoring case, resources
+// without the attribute last (RFC 7644 §3.4.2.3), then by id.
+func (s *Server) sorted(ctx context.Context, k kind, f *Filter, p listParams) ([]forcesync.SourceRecord, int, error) {
 	var all []forcesync.SourceRecord
-	q := forcesync.SourceQuery{Source: s.cfg.Source, Limit: scanPage}
-	for {
-		recs, err := s.cfg.Store.SourceRecords(ctx, q)
-		if err != nil {
-			return nil, 0, err
-		}
-		for _, rec := range recs {
-			res, _ := rec.Fields["scim"].(map[string]any)
-			if res != nil && (f.expr == nil || f.Match(res)) {
-				all = append(all, rec)
-			}
-		}
-		if len(recs) < q.Limit {
-			break
-		}
-		q.Offset += len(recs)
+	err := s.scan(ctx, forcesync.SourceQuery{Source: k.source}, f, func(rec forcesync.SourceRecord) { all = append(all, rec) })
+	if err != nil {
+		return nil, 0, err
 	}
 	pp := parseProjectPath(p.SortBy)
 	key := func(rec forcesync.SourceRecord) (string, bool) {

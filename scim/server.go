@@ -69,7 +69,7 @@ type Config struct {
 	// User (forcesync keeps none; engine.Passwords holds it in memory until
 	// the User mapping sets it in Salesforce). Nil: passwords are dropped.
 	Passwords interface {
-		Put(source, key, password string)
+		Keep(ctx context.Context, source, key, password string) error
 	}
 	// Tokens are more tokens that open the door: serve passes the server's
 	// api_token (it opens every source) and the api_token of Source itself.
@@ -256,11 +256,13 @@ func password(res map[string]any) string {
 }
 
 // keepPassword hands a User's password to Config.Passwords, before the
-// change is stored, so the engine finds it when it pushes the change.
-func (s *Server) keepPassword(id, pw string) {
+// change is stored, so the engine finds it when it pushes the change (and
+// the store marks it pending, so a restart that loses it shows).
+func (s *Server) keepPassword(ctx context.Context, id, pw string) error {
 	if pw != "" && s.cfg.Passwords != nil {
-		s.cfg.Passwords.Put(s.cfg.Source, id, pw)
+		return s.cfg.Passwords.Keep(ctx, s.cfg.Source, id, pw)
 	}
+	return nil
 }
 
 // clean checks a User from a client and drops what is not the client's to
@@ -451,7 +453,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	id := newID()
-	s.keepPassword(id, pw)
+	if err := s.keepPassword(r.Context(), id, pw); err != nil {
+		s.fail(w, err)
+		return
+	}
 	rec, err := s.save(r.Context(), id, res, "", 0, forcesync.OpUpsert)
 	if err == nil && rec == nil {
 		err = fmt.Errorf("scim: new User %s collided with a stored record", id)
@@ -514,7 +519,11 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 				return
 			}
 		}
-		s.keepPassword(id, pw)
+		if err := s.keepPassword(r.Context(), id, pw); err != nil {
+			release()
+			s.fail(w, err)
+			return
+		}
 		rec, err := s.save(r.Context(), id, res, createdOf(u.res), u.rec.Version+1, forcesync.OpUpsert)
 		release()
 		if err != nil {
@@ -544,32 +553,40 @@ func (s *Server) handleReplace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
+	ops, err := readPatch(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.update(w, r, func(res map[string]any) (map[string]any, error) {
+		if err := ApplyPatch(res, ops); err != nil {
+			return nil, err
+		}
+		return res, nil
+	})
+}
+
+// readPatch reads a PATCH body (RFC 7644 §3.5.2) for a User or a Group:
+// the PatchOp schema and at least one operation.
+func readPatch(r *http.Request) ([]PatchOp, error) {
 	var body struct {
 		Schemas    []string  `json:"schemas"`
 		Operations []PatchOp `json:"Operations"`
 	}
 	if err := readJSON(r, &body); err != nil {
-		s.fail(w, err)
-		return
+		return nil, err
 	}
 	ok := false
 	for _, sc := range body.Schemas {
 		ok = ok || strings.EqualFold(sc, schemaPatch)
 	}
 	if !ok {
-		s.fail(w, errorf("invalidValue", "schemas must be [%q]", schemaPatch))
-		return
+		return nil, errorf("invalidValue", "schemas must be [%q]", schemaPatch)
 	}
 	if len(body.Operations) == 0 {
-		s.fail(w, errorf("invalidValue", "Operations is empty"))
-		return
+		return nil, errorf("invalidValue", "Operations is empty")
 	}
-	s.update(w, r, func(res map[string]any) (map[string]any, error) {
-		if err := ApplyPatch(res, body.Operations); err != nil {
-			return nil, err
-		}
-		return res, nil
-	})
+	return body.Operations, nil
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
@@ -597,35 +614,23 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 // filtered returns one page of the Users filter matches, and how many
 // match in all. A filter that is one equality on userName or externalId
 // is looked up in the store; any other reads the source's Users through.
-func (s *Server) filtered(ctx context.Context, f *Filter, start, count int) ([]forcesync.SourceRecord, int, error) {
-	q := forcesync.SourceQuery{Source: s.cfg.Source, Limit: scanPage}
-	if a, v, ok := f.EqualityOn(); ok && (strings.EqualFold(a, "userName") || strings.EqualFold(a, "externalId")) {
+func (s *Server) filtered(ctx context.Context, k kind, f *Filter, start, count int) ([]forcesync.SourceRecord, int, error) {
+	q := forcesync.SourceQuery{Source: k.source}
+	if a, v, ok := f.EqualityOn(); ok && k.lookups && (strings.EqualFold(a, "userName") || strings.EqualFold(a, "externalId")) {
 		q.Field, q.Value = flatName(a), v
 	}
-	var (
-		page  []forcesync.SourceRecord
-		total int
-	)
-	for {
-		recs, err := s.cfg.Store.SourceRecords(ctx, q)
-		if err != nil {
-			return nil, 0, err
+	var page []forcesync.SourceRecord
+	total := 0
+	err := s.scan(ctx, q, f, func(rec forcesync.SourceRecord) {
+		total++
+		if total >= start && len(page) < count {
+			page = append(page, rec)
 		}
-		for _, rec := range recs {
-			res, _ := rec.Fields["scim"].(map[string]any)
-			if res == nil || !f.Match(res) {
-				continue
-			}
-			total++
-			if total >= start && len(page) < count {
-				page = append(page, rec)
-			}
-		}
-		if len(recs) < q.Limit {
-			return page, total, nil
-		}
-		q.Offset += len(recs)
+	})
+	if err != nil {
+		return nil, 0, err
 	}
+	return page, total, nil
 }
 
 // flatName is the flat field name of a top-level attribute (its SCIM

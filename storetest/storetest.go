@@ -55,6 +55,8 @@ func Run(t *testing.T, open Opener) {
 		{"SourceRecords", testSourceRecords},
 		{"MassGuard", testMassGuard}, // lifecycle: guard.go
 		{"Bind", testBind},
+		{"MappingMemory", testMappingMemory}, // lifecycle: memos.go
+		{"PasswordMarks", testPasswordMarks},
 		{"Settled", testSettled},             // file push (issue 15)
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
 		{"Sessions", testSessions},           // console sign-in (issue 13)

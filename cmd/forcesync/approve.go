@@ -16,8 +16,11 @@ func init() { register(newApproveCmd) }
 // newApproveCmd: forcesync approve MAPPING lifts the mass-change guard's
 // pause of a mapping and requeues the disables, deprovisions and deletes it
 // held back. A running serve picks them up at its next look for work.
+// MAPPING may be one removed from the config whose records wait to be
+// deprovisioned; --keep keeps those records instead.
 func newApproveCmd(env *Env) *cobra.Command {
 	var cfgPath string
+	var keep bool
 	cmd := &cobra.Command{
 		Use:   "approve MAPPING",
 		Short: "Let a mapping's mass disable/deprovision/delete through after the guard paused it",
@@ -28,6 +31,13 @@ func newApproveCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if keep {
+				if err := keeper(st, cfg)(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "kept %s: its Salesforce records and bindings stay as they are\n", args[0])
+				return nil
+			}
 			n, err := approver(st, cfg)(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -37,6 +47,7 @@ func newApproveCmd(env *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "forcesync.yaml", "config file")
+	cmd.Flags().BoolVar(&keep, "keep", false, "for a mapping removed from the config: keep its records instead of deprovisioning them")
 	return cmd
 }
 
@@ -45,8 +56,27 @@ func approver(st forcesync.Store, cfg *config.Config) func(ctx context.Context, 
 	return func(ctx context.Context, mapping string) (int, error) {
 		m := cfg.Mapping(mapping)
 		if m == nil {
-			return 0, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", mapping)
+			// A mapping removed from the config, its records waiting.
+			rm, err := engine.RemovedMapping(ctx, st, mapping)
+			if err != nil {
+				return 0, err
+			}
+			if rm == nil {
+				return 0, forcesync.Errorf(forcesync.ENotFound, "unknown mapping %q", mapping)
+			}
+			m = rm
 		}
 		return engine.Approve(ctx, st, *m, time.Now())
+	}
+}
+
+// keeper returns the keep action: the records of a mapping removed from
+// the config stay as they are.
+func keeper(st forcesync.Store, cfg *config.Config) func(ctx context.Context, mapping string) error {
+	return func(ctx context.Context, mapping string) error {
+		if cfg.Mapping(mapping) != nil {
+			return forcesync.Errorf(forcesync.EInvalid, "mapping %q is in the config; --keep applies to a mapping removed from it", mapping)
+		}
+		return engine.KeepRemoved(ctx, st, mapping)
 	}
 }

@@ -151,6 +151,7 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
 			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health, Passwords: passwords,
+			Configured: cfg.MappingNames(), // removal.go: a mapping the config lost is noticed
 		}
 		for _, t := range tune {
 			t(&ecfg)
@@ -191,7 +192,7 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 	}
 	a.server = httpserver.New(httpserver.Config{Store: a.store, Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
-		SCIM: scimDoor, Changes: feed, Console: ui, Logger: logger, Approve: approver(st, cfg), Registry: reg,
+		SCIM: scimDoor, Changes: feed, Console: ui, Logger: logger, Approve: approver(st, cfg), Keep: keeper(st, cfg), Registry: reg,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
 		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
 	return a, nil
