@@ -2,6 +2,7 @@ package config
 
 import (
 	"strings"
+	"time"
 
 	forcesync "github.com/forcesync/forcesync"
 	"go.yaml.in/yaml/v3"
@@ -12,6 +13,7 @@ import (
 //	pull:
 //	  poll_interval: 30s
 //	  conflict: newest_wins          # app_wins, salesforce_wins, newest_wins
+//	  retention: 168h                # changes kept in the feed (default 7 days)
 //	  into: [source, changes, webhook]
 //	  webhook:
 //	    url: https://app.example.com/hooks/forcesync
@@ -26,6 +28,14 @@ func (p *parser) pull(i int, n *yaml.Node, path string) *forcesync.PullConfig {
 					p.errf(v, path, "must be positive, e.g. 30s")
 				}
 				c.PollInterval = d
+			}
+		},
+		"retention": func(v *yaml.Node, path string) {
+			if d, ok := p.duration(v, path); ok {
+				if d < time.Hour {
+					p.errf(v, path, "must be at least 1h, e.g. 168h (a week): a shorter one expires the cursors of feed readers that pause briefly")
+				}
+				c.Retention = d
 			}
 		},
 		"conflict": func(v *yaml.Node, path string) {

@@ -82,6 +82,7 @@ type Stats struct {
 	Deleted   int
 	Merged    int
 	Conflicts int
+	Converted int // Leads converted in Salesforce
 	// Stamped counts Salesforce-born records given their sf: key in the
 	// mapping's External ID field.
 	Stamped int
@@ -143,6 +144,20 @@ func WebhookSink(mapping string) string { return "webhook:" + mapping }
 
 // Mapping returns the mapping pulled.
 func (p *Puller) Mapping() forcesync.Mapping { return p.cfg.Mapping }
+
+// Retention is how long the mapping's pulled changes are kept.
+func (p *Puller) Retention() time.Duration {
+	if p.settings.Retention > 0 {
+		return p.settings.Retention
+	}
+	return forcesync.DefaultRetention
+}
+
+// Prune deletes the mapping's pulled changes older than its retention,
+// keeping those a webhook has not taken (see PullStore.PrunePulled).
+func (p *Puller) Prune(ctx context.Context) (int, error) {
+	return p.cfg.Store.PrunePulled(ctx, p.cfg.Mapping.Name, p.cfg.Now().Add(-p.Retention()))
+}
 
 // Reader returns the puller's reader (for reconciling by Id).
 func (p *Puller) Reader() *Reader { return p.reader }
@@ -254,6 +269,7 @@ func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm force
 			st.Merged += s.Merged
 			st.Conflicts += s.Conflicts
 			st.Stamped += s.Stamped
+			st.Converted += s.Converted
 			return nil
 		}
 		if forcesync.ErrorCode(err) != forcesync.EConflict || errors.Is(err, forcesync.ErrPullOvertaken) {
@@ -372,7 +388,21 @@ func (p *Puller) stamp(ctx context.Context, ids []string) error {
 	return nil
 }
 
-func deleted(rec salesforce.Record) bool { b, _ := rec["IsDeleted"].(bool); return b }
+func deleted(rec salesforce.Record) bool { return isTrue(rec["IsDeleted"]) }
+
+// converted reports a converted Lead.
+func converted(rec salesforce.Record) bool { return isTrue(rec["IsConverted"]) }
+
+// isTrue reads a boolean as a query (true) or a Bulk CSV ("true") has it.
+func isTrue(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		return b == "true"
+	}
+	return false
+}
 
 // decideDelete settles a record deleted in Salesforce: a plain delete
 // unbinds it; a merge moves the binding to the surviving record, or, when
@@ -501,6 +531,14 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 	stamp, _ := Modstamp(rec)
 	b := v.byID[id]
 	r := &forcesync.PulledRecord{SalesforceID: id, Modstamp: stamp}
+	frozen := converted(rec)
+	switch {
+	case frozen && b == nil:
+		return nil, nil // converted before it was ever ours: a Contact's business
+	case frozen && b.Fingerprint == forcesync.FingerprintConverted:
+		st.Echoes++
+		return nil, nil // told already; a converted Lead changes no more
+	}
 	if b == nil {
 		key, err := p.keyFor(v.ctx, rec)
 		if err != nil {
@@ -574,13 +612,13 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 				// only Salesforce changed it
 			default:
 				winner := "salesforce"
-				switch f.Policy {
-				case forcesync.AppWins:
+				switch {
+				case frozen:
+					// A converted Lead takes no more writes: it keeps its value.
+				case f.Policy == forcesync.AppWins:
 					winner = "app"
-				case forcesync.NewestWins:
-					if appUpdated.After(stamp) {
-						winner = "app"
-					}
+				case f.Policy == forcesync.NewestWins && appUpdated.After(stamp):
+					winner = "app"
 				}
 				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: stamp})
 				st.Conflicts++
@@ -612,6 +650,20 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		if pl, err := c.PayloadFor(b.Key, merged, false); err == nil {
 			r.Fingerprint = pl.Fingerprint
 		}
+	}
+	if frozen {
+		// Converted: the Lead mapping settles the key without a call from
+		// now on (the source's Contact mapping, if any, carries it), and
+		// the app is told which Contact the Lead became.
+		r.Fingerprint, r.Requeue = forcesync.FingerprintConverted, false
+		ev.Op = forcesync.PulledConvert
+		ev.ConvertedTo, _ = rec["ConvertedContactId"].(string)
+		st.Converted++
+		r.Event = ev
+		if r.Bind {
+			v.byID[id] = &forcesync.PullBinding{Key: b.Key, SalesforceID: id, Fingerprint: r.Fingerprint, Base: base}
+		}
+		return r, nil
 	}
 	switch {
 	case len(ev.Changed) > 0 || r.Bind:
