@@ -31,12 +31,13 @@ func (p *parser) pull(i int, n *yaml.Node, path string) *forcesync.PullConfig {
 			}
 		},
 		"retention": func(v *yaml.Node, path string) {
-			if d, ok := p.duration(v, path); ok {
-				if d < time.Hour {
-					p.errf(v, path, "must be at least 1h, e.g. 168h (a week): a shorter one expires the cursors of feed readers that pause briefly")
-				}
-				c.Retention = d
+			// Longer than the common duration's 24h cap: days to a year.
+			d, err := time.ParseDuration(v.Value)
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" || err != nil || d < time.Hour || d > 8760*time.Hour {
+				p.errf(v, path, "expected a duration from 1h to 8760h, e.g. 168h (a week), got %s: a shorter one expires the cursors of feed readers that pause briefly", kindName(v))
+				return
 			}
+			c.Retention = d
 		},
 		"conflict": func(v *yaml.Node, path string) {
 			if s, ok := p.oneOf(v, path, "app_wins", "salesforce_wins", "newest_wins"); ok {
