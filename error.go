@@ -15,6 +15,7 @@ const (
 	EForbidden    = "forbidden"    // good credentials, but not for this (a source's token on another source)
 	EUnavailable  = "unavailable"  // a dependency (Salesforce, the store) is down
 	EInternal     = "internal"     // a bug
+	EGone         = "gone"         // asked for what is no longer kept (a changes-feed cursor older than the retention)
 )
 
 // Error is forcesync's domain error: a code for programs, a message for people.

@@ -43,7 +43,14 @@ type PullConfig struct {
 	Into []string
 	// Webhook is the webhook sink's target, when Into has SinkWebhook.
 	Webhook *Webhook
+	// Retention is how long pulled changes stay in the changes feed; zero
+	// means 7 days (DefaultRetention). An event a webhook has not taken
+	// yet (pending, or in the dead letters) is kept whatever its age.
+	Retention time.Duration
 }
+
+// DefaultRetention is how long pulled changes are kept by default.
+const DefaultRetention = 7 * 24 * time.Hour
 
 // Webhook is where pulled changes are posted, signed.
 type Webhook struct {
@@ -84,6 +91,9 @@ const (
 	PulledUpsert PulledOp = "upsert" // created or changed in Salesforce
 	PulledDelete PulledOp = "delete" // deleted in Salesforce
 	PulledMerge  PulledOp = "merge"  // merged into another record (MergedInto)
+	// PulledConvert: a Lead converted in Salesforce (ConvertedTo names the
+	// Contact it became); the Lead mapping no longer writes to it.
+	PulledConvert PulledOp = "convert"
 )
 
 // PulledChange is one change read from Salesforce and delivered to the
@@ -102,9 +112,11 @@ type PulledChange struct {
 	// Changed names the application fields Salesforce changed.
 	Changed []string `json:"changed,omitempty"`
 	// MergedInto is the surviving record's key (PulledMerge).
-	MergedInto string    `json:"merged_into,omitempty"`
-	Modstamp   time.Time `json:"system_modstamp"`
-	At         time.Time `json:"at"`
+	MergedInto string `json:"merged_into,omitempty"`
+	// ConvertedTo is the Contact's Salesforce Id (PulledConvert).
+	ConvertedTo string    `json:"converted_to,omitempty"`
+	Modstamp    time.Time `json:"system_modstamp"`
+	At          time.Time `json:"at"`
 }
 
 // Conflict is one field both sides changed since the last sync.
@@ -233,4 +245,10 @@ type PullStore interface {
 	DeadLetters(ctx context.Context, sink string, limit int) ([]Delivery, error)
 	// Conflicts lists the conflicts recorded for a key, newest first.
 	Conflicts(ctx context.Context, mapping, key string) ([]Conflict, error)
+	// PrunePulled deletes a mapping's pulled changes made before before,
+	// except those with a webhook delivery not done (pending or dead),
+	// and returns how many it deleted. Changes then answers EGone for a
+	// cursor below the highest Seq pruned of the mappings it lists
+	// (after = 0 reads from the oldest change kept).
+	PrunePulled(ctx context.Context, mapping string, before time.Time) (int, error)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"strings"
+	"time"
 
 	forcesync "github.com/forcesync/forcesync"
 	"go.yaml.in/yaml/v3"
@@ -12,6 +13,7 @@ import (
 //	pull:
 //	  poll_interval: 30s
 //	  conflict: newest_wins          # app_wins, salesforce_wins, newest_wins
+//	  retention: 168h                # changes kept in the feed (default 7 days)
 //	  into: [source, changes, webhook]
 //	  webhook:
 //	    url: https://app.example.com/hooks/forcesync
@@ -27,6 +29,15 @@ func (p *parser) pull(i int, n *yaml.Node, path string) *forcesync.PullConfig {
 				}
 				c.PollInterval = d
 			}
+		},
+		"retention": func(v *yaml.Node, path string) {
+			// Longer than the common duration's 24h cap: days to a year.
+			d, err := time.ParseDuration(v.Value)
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" || err != nil || d < time.Hour || d > 8760*time.Hour {
+				p.errf(v, path, "expected a duration from 1h to 8760h, e.g. 168h (a week), got %s: a shorter one expires the cursors of feed readers that pause briefly", kindName(v))
+				return
+			}
+			c.Retention = d
 		},
 		"conflict": func(v *yaml.Node, path string) {
 			if s, ok := p.oneOf(v, path, "app_wins", "salesforce_wins", "newest_wins"); ok {

@@ -16,6 +16,7 @@ func twoWay(pull string) string {
 func TestPullBlock(t *testing.T) {
 	cfg, err := config.Parse([]byte(twoWay(`    pull:
       poll_interval: 45s
+      retention: 720h
       conflict: app_wins
       into: [source, webhook]
       webhook:
@@ -31,7 +32,7 @@ func TestPullBlock(t *testing.T) {
 	}
 	m := cfg.Mappings[0]
 	p := m.PullSettings()
-	if m.Direction != forcesync.Both || p.PollInterval != 45*time.Second || p.Conflict != forcesync.AppWins ||
+	if m.Direction != forcesync.Both || p.PollInterval != 45*time.Second || p.Retention != 720*time.Hour || p.Conflict != forcesync.AppWins ||
 		!p.Has(forcesync.SinkWebhook) || p.Has(forcesync.SinkChanges) || p.Webhook.Secret != "whsec_abc" ||
 		p.Webhook.SecretEnv != "HOOK_SECRET" || p.Webhook.MaxAttempts != 3 {
 		t.Fatalf("pull settings %+v webhook %+v", p, p.Webhook)
@@ -40,6 +41,7 @@ func TestPullBlock(t *testing.T) {
 
 func TestPullErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, want string }{
+		"short retention": {twoWay("    pull:\n      retention: 10m\n"), "expected a duration from 1h to 8760h"},
 		"bad sink":        {twoWay("    pull:\n      into: [source, kafka]\n"), `"kafka" is not one of source, changes, webhook`},
 		"unsigned hook":   {twoWay("    pull:\n      into: [source, webhook]\n      webhook:\n        url: https://a.example.com/h\n"), "secret is required"},
 		"literal secret":  {twoWay("    pull:\n      into: [source, webhook]\n      webhook:\n        url: https://a.example.com/h\n        secret: hunter2\n"), "must be an environment reference"},

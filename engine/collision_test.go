@@ -1,9 +1,6 @@
 package engine_test
 
 import (
-	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -12,39 +9,13 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
-	"github.com/forcesync/forcesync/salesforce"
-	"github.com/forcesync/forcesync/sqlite"
+	"github.com/forcesync/forcesync/internal/testrig"
 )
 
 // newRigEmu is newRig with an emulator config of the test's own.
 func newRigEmu(t *testing.T, emuCfg emulator.Config, cfg engine.Config, mappings ...forcesync.Mapping) *rig {
 	t.Helper()
-	ctx := context.Background()
-	emu, err := emulator.New(emuCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	api := &engine.SalesforceAPI{}
-	client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: srv.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"},
-		Hooks: salesforce.Hooks{OnCall: api.CountCall}, Retry: salesforce.RetryPolicy{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.Client = client
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	eng, err := engine.New(ctx, store, api, mappings, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rig{t: t, emu: emu, store: store, api: api, eng: eng}
+	return wrapRig(testrig.New(t, testrig.Options{Emulator: emuCfg, Engine: cfg}, mappings...))
 }
 
 func leadsByKey(r *rig, field string) map[string]string {

@@ -3,8 +3,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,11 +12,13 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/internal/testrig"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/forcesync/forcesync/sqlite"
 )
 
 type rig struct {
+	*testrig.Rig
 	t     testing.TB
 	emu   *emulator.Emulator
 	store *sqlite.Store
@@ -26,79 +26,24 @@ type rig struct {
 	eng   *engine.Engine
 }
 
-// newRig starts an emulator on loopback, a client logged in through the
-// password grant, a SQLite store in a temp dir and an engine for mappings.
+// newRig starts the shared bench (internal/testrig) for mappings.
 func newRig(t testing.TB, cfg engine.Config, mappings ...forcesync.Mapping) *rig {
 	t.Helper()
-	ctx := context.Background()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	api := &engine.SalesforceAPI{}
-	client, err := salesforce.NewClient(ctx, salesforce.Config{
-		LoginURL: srv.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"},
-		Hooks: salesforce.Hooks{OnCall: api.CountCall},
-		Retry: salesforce.RetryPolicy{MaxAttempts: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.Client = client
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	eng, err := engine.New(ctx, store, api, mappings, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rig{t: t, emu: emu, store: store, api: api, eng: eng}
+	return wrapRig(testrig.New(t, testrig.Options{Engine: cfg}, mappings...))
 }
 
-func (r *rig) accept(source string, cs ...forcesync.Change) {
-	r.t.Helper()
-	for i := range cs {
-		cs[i].Source = source
-	}
-	if _, err := r.store.Accept(context.Background(), r.eng.MappingsFor(source), cs); err != nil {
-		r.t.Fatal(err)
-	}
+func wrapRig(tr *testrig.Rig) *rig {
+	return &rig{Rig: tr, t: tr.T, emu: tr.Emu, store: tr.Store, api: tr.API, eng: tr.Eng}
 }
 
-func (r *rig) drain() int {
-	r.t.Helper()
-	n, err := r.eng.Drain(context.Background())
-	if err != nil {
-		r.t.Fatalf("drain: %v", err)
-	}
-	return n
-}
+func (r *rig) accept(source string, cs ...forcesync.Change) { r.t.Helper(); r.Accept(source, cs...) }
+
+func (r *rig) drain() int { r.t.Helper(); return r.Drain() }
 
 // calls returns the API calls the emulator counted, excluding OAuth.
-func (r *rig) calls() int64 {
-	var n int64
-	for k, v := range r.emu.Stats() {
-		if k != emulator.KindOAuth {
-			n += v
-		}
-	}
-	return n
-}
+func (r *rig) calls() int64 { return r.Calls() }
 
-func (r *rig) query(soql string) []salesforce.Record {
-	r.t.Helper()
-	recs, err := r.api.Client.QueryRecords(context.Background(), soql)
-	if err != nil {
-		r.t.Fatalf("query %q: %v", soql, err)
-	}
-	return recs
-}
+func (r *rig) query(soql string) []salesforce.Record { r.t.Helper(); return r.Query(soql) }
 
 func (r *rig) status(source, key string) forcesync.RecordStatus {
 	r.t.Helper()

@@ -2,8 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +9,7 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
-	"github.com/forcesync/forcesync/salesforce"
-	"github.com/forcesync/forcesync/sqlite"
+	"github.com/forcesync/forcesync/internal/testrig"
 )
 
 func schemaLeadMapping(name, field string, row forcesync.FieldRow) forcesync.Mapping {
@@ -34,38 +31,18 @@ func schemaLeadMapping(name, field string, row forcesync.FieldRow) forcesync.Map
 func TestSchemaDriftWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	emu, err := emulator.New(emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
-		{Name: "Nickname__c", Type: "string", Length: 40},
-		{Name: "Legacy__c", Type: "string", Length: 40},
-		{Name: "Tier__c", Type: "picklist", Picklist: []string{"Gold", "Silver"}, Restricted: true},
-	}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	api := &engine.SalesforceAPI{}
-	client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: srv.URL,
-		Auth:  salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret", Username: "admin@forcesync.local", Password: "forcesync"},
-		Hooks: salesforce.Hooks{OnCall: api.CountCall}, Retry: salesforce.RetryPolicy{MaxAttempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.Client = client
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	ms := []forcesync.Mapping{
 		schemaLeadMapping("nick", "Nickname__c", forcesync.FieldRow{SourceField: "nickname"}),
 		schemaLeadMapping("legacy", "Legacy__c", forcesync.FieldRow{SourceField: "legacy"}),
 		schemaLeadMapping("tier", "Tier__c", forcesync.FieldRow{SourceField: "tier", ValueMap: map[string]string{"g": "Gold", "s": "Silver"}}),
 	}
-	eng, err := engine.New(ctx, store, api, ms, engine.Config{BulkThreshold: -1, SchemaEvery: -1, Idle: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := testrig.New(t, testrig.Options{Emulator: emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
+		{Name: "Nickname__c", Type: "string", Length: 40},
+		{Name: "Legacy__c", Type: "string", Length: 40},
+		{Name: "Tier__c", Type: "picklist", Picklist: []string{"Gold", "Silver"}, Restricted: true},
+	}}}},
+		Engine: engine.Config{BulkThreshold: -1, SchemaEvery: -1, Idle: 20 * time.Millisecond}}, ms...)
+	emu, client, store, eng := tr.Emu, tr.Client, tr.Store, tr.Eng
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +288,20 @@ func TestOpenAPIPullAndGuard(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `"conflicts":[{`) {
 		t.Errorf("record p1 lists no conflicts: %s", w.Body.String())
 	}
+
+	// Past the retention: a second change, then both pruned. A cursor
+	// below what was pruned is gone (410); after=0 reads what is kept.
+	if err := st.CommitPull(ctx, &forcesync.PullCommit{Mapping: "inbound", Source: "contact", Now: now,
+		Watermark: forcesync.Watermark{Gen: 1},
+		Records: []forcesync.PulledRecord{{Key: "p1", SalesforceID: "003000000000001AAA", ExpectFingerprint: "fp", ExpectVersion: 1, Modstamp: now,
+			Event: &forcesync.PulledChange{Key: "p1", Op: forcesync.PulledConvert, SalesforceID: "003000000000001AAA", ConvertedTo: "003000000000002AAA", Modstamp: now}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.PrunePulled(ctx, "inbound", now.Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("pruned %d %v, want 2", n, err)
+	}
+	runOpenAPICases(t, v, srv, []apiCase{
+		{"GET", "/api/v1/changes?after=" + strconv.FormatInt(cs[0].Seq, 10), "", "", true, 410, false},
+		{"GET", "/api/v1/changes?after=0", "", "", true, 200, false},
+	})
 }

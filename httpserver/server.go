@@ -133,6 +133,7 @@ var statusOf = map[string]int{
 	forcesync.EForbidden:    http.StatusForbidden,
 	forcesync.EUnavailable:  http.StatusServiceUnavailable,
 	forcesync.EInternal:     http.StatusInternalServerError,
+	forcesync.EGone:         http.StatusGone,
 }
 
 type errorBody struct {

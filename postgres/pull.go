@@ -239,9 +239,9 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO pull_events (event_id, mapping, source, key, op, sf_id, fields, changed, merged_into, modstamp, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq`,
-			ev.EventID, c.Mapping, c.Source, ev.Key, string(ev.Op), ev.SalesforceID, cols.Fields, cols.Changed, ev.MergedInto, ms(ev.Modstamp), now).Scan(&ev.Seq); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO pull_events (event_id, mapping, source, key, op, sf_id, fields, changed, merged_into, converted_to, modstamp, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq`,
+			ev.EventID, c.Mapping, c.Source, ev.Key, string(ev.Op), ev.SalesforceID, cols.Fields, cols.Changed, ev.MergedInto, ev.ConvertedTo, ms(ev.Modstamp), now).Scan(&ev.Seq); err != nil {
 			return fmt.Errorf("event: %w", err)
 		}
 		for _, sink := range c.Webhooks {
@@ -270,12 +270,12 @@ func hasString(list []string, s string) bool {
 	return false
 }
 
-const eventColumns = `e.seq, e.event_id, e.mapping, e.source, e.key, e.op, e.sf_id, e.fields, e.changed, e.merged_into, e.modstamp, e.at`
+const eventColumns = `e.seq, e.event_id, e.mapping, e.source, e.key, e.op, e.sf_id, e.fields, e.changed, e.merged_into, e.converted_to, e.modstamp, e.at`
 
 func scanEvent(sc interface{ Scan(...any) error }, ev *forcesync.PulledChange, extra ...any) error {
 	var fields, changed, op string
 	var modstamp, at int64
-	dst := append([]any{&ev.Seq, &ev.EventID, &ev.Mapping, &ev.Source, &ev.Key, &op, &ev.SalesforceID, &fields, &changed, &ev.MergedInto, &modstamp, &at}, extra...)
+	dst := append([]any{&ev.Seq, &ev.EventID, &ev.Mapping, &ev.Source, &ev.Key, &op, &ev.SalesforceID, &fields, &changed, &ev.MergedInto, &ev.ConvertedTo, &modstamp, &at}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return err
 	}
@@ -288,6 +288,9 @@ func scanEvent(sc interface{ Scan(...any) error }, ev *forcesync.PulledChange, e
 func (s *Store) Changes(ctx context.Context, after int64, limit int, mappings []string) ([]forcesync.PulledChange, error) {
 	if limit <= 0 {
 		limit = 100
+	}
+	if err := s.checkCursor(ctx, after, mappings); err != nil {
+		return nil, err
 	}
 	q := `SELECT ` + eventColumns + ` FROM pull_events e WHERE e.seq > $1`
 	args := []any{after, limit}

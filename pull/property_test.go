@@ -27,12 +27,13 @@ func (d *during) CommitPull(ctx context.Context, c *forcesync.PullCommit) error 
 }
 
 // TestTwoWayConverges: random interleavings of app ingests, sales-rep
-// edits, deletes and merges in Salesforce, pushes, pulls, and edits made
-// during a pull, under each conflict policy. Once the edits stop, pushing
+// edits, deletes, merges and Lead conversions in Salesforce, pushes,
+// pulls, and edits made during a pull, under each conflict policy. Once the edits stop, pushing
 // and pulling settle: both sides hold the same value of every field, each
 // value is the last one one of the sides wrote (nothing lost to an older
 // value), no key has two Leads, and an idle round costs one query call
-// (no loop).
+// (no loop). A converted Lead takes no more writes: its key's last event is
+// the convert, naming the Contact, and the Lead mapping leaves it be.
 func TestTwoWayConverges(t *testing.T) {
 	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == "100" {
 		// Seconds, not minutes, in the default run; -rapid.checks=N for more.
@@ -69,13 +70,18 @@ func twoWay(t *testing.T, rt *rapid.T, policy forcesync.ConflictPolicy) {
 		m[k][f] = v
 	}
 	var cursor int64
+	convertedTo := map[string]string{} // key -> the Contact, as the feed told the app
 	ingest := func(rt *rapid.T) {
 		// The app applies what the changes feed brought before it writes,
 		// as a two-way application does.
 		for _, ev := range r.changes(cursor) {
 			cursor = ev.Seq
 			switch ev.Op {
+			case forcesync.PulledConvert:
+				convertedTo[ev.Key] = ev.ConvertedTo
+				delete(app, ev.Key)
 			case forcesync.PulledUpsert:
+				delete(convertedTo, ev.Key)
 				if app[ev.Key] == nil {
 					app[ev.Key] = map[string]any{}
 				}
@@ -156,8 +162,18 @@ func twoWay(t *testing.T, rt *rapid.T, policy forcesync.ConflictPolicy) {
 			}
 		},
 	}
+	type conversion struct{ lead, contact string }
+	sfConverted := map[string]conversion{} // key -> its Lead and the Contact Salesforce made of it
+	actions["sfConvert"] = func(rt *rapid.T) {
+		k, id, ok := bound(rt)
+		if ok && rapid.IntRange(0, 1).Draw(rt, "sometimes") == 0 {
+			if _, contact, err := r.emu.ConvertLead(id); err == nil {
+				sfConverted[k] = conversion{id, contact}
+			}
+		}
+	}
 	steps := rapid.IntRange(1, 25).Draw(rt, "steps")
-	names := []string{"ingest", "sfEdit", "push", "pull", "editDuringPull", "sfDelete", "sfMerge"}
+	names := []string{"ingest", "sfEdit", "push", "pull", "editDuringPull", "sfDelete", "sfMerge", "sfConvert"}
 	for range steps {
 		actions[rapid.SampledFrom(names).Draw(rt, "action")](rt)
 	}
@@ -178,10 +194,36 @@ func twoWay(t *testing.T, rt *rapid.T, policy forcesync.ConflictPolicy) {
 	if !settled {
 		rt.Fatalf("no quiet round after the edits stopped: a loop")
 	}
+	// The app reads the feed to its end once more.
+	for _, ev := range r.changes(cursor) {
+		cursor = ev.Seq
+		switch ev.Op {
+		case forcesync.PulledConvert:
+			convertedTo[ev.Key] = ev.ConvertedTo
+		default:
+			delete(convertedTo, ev.Key)
+		}
+	}
+	for k, cv := range sfConverted {
+		b, _ := r.store.Binding(context.Background(), "leads", k)
+		if b == nil || b.SalesforceID != cv.lead {
+			continue // its Lead was merged away or deleted after all
+		}
+		if convertedTo[k] != cv.contact || b.Fingerprint != forcesync.FingerprintConverted {
+			rt.Fatalf("%s: its Lead %s was converted into Contact %s; the app was told %q, the binding holds %q",
+				k, cv.lead, cv.contact, convertedTo[k], b.Fingerprint)
+		}
+	}
 	for _, k := range keys {
 		rec, err := r.store.SourceRecord(context.Background(), "client", k)
 		if err != nil || rec.Deleted {
 			continue
+		}
+		if b, _ := r.store.Binding(context.Background(), "leads", k); b != nil && b.Fingerprint == forcesync.FingerprintConverted {
+			if _, ok := convertedTo[k]; !ok {
+				rt.Fatalf("%s: its Lead is converted; the app was not told", k)
+			}
+			continue // the Lead takes no more writes: nothing to converge
 		}
 		b, _ := r.store.Binding(context.Background(), "leads", k)
 		if b == nil {

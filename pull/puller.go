@@ -64,6 +64,10 @@ type Puller struct {
 	fields   []mapping.PullField
 	webhooks []string
 	events   bool
+	// writes counts the calls a poll made besides its query pages
+	// (External IDs stamped on Salesforce-born records, merge survivors
+	// read and given a key).
+	writes int
 }
 
 // ErrPaused is returned by Poll when the budget governor stopped calls.
@@ -78,6 +82,10 @@ type Stats struct {
 	Deleted   int
 	Merged    int
 	Conflicts int
+	Converted int // Leads converted in Salesforce
+	// Stamped counts Salesforce-born records given their sf: key in the
+	// mapping's External ID field.
+	Stamped int
 	// Overtaken: another puller (a replica sharing the store) committed
 	// first; this poll stopped without writing.
 	Overtaken bool
@@ -137,6 +145,20 @@ func WebhookSink(mapping string) string { return "webhook:" + mapping }
 // Mapping returns the mapping pulled.
 func (p *Puller) Mapping() forcesync.Mapping { return p.cfg.Mapping }
 
+// Retention is how long the mapping's pulled changes are kept.
+func (p *Puller) Retention() time.Duration {
+	if p.settings.Retention > 0 {
+		return p.settings.Retention
+	}
+	return forcesync.DefaultRetention
+}
+
+// Prune deletes the mapping's pulled changes older than its retention,
+// keeping those a webhook has not taken (see PullStore.PrunePulled).
+func (p *Puller) Prune(ctx context.Context) (int, error) {
+	return p.cfg.Store.PrunePulled(ctx, p.cfg.Mapping.Name, p.cfg.Now().Add(-p.Retention()))
+}
+
 // Reader returns the puller's reader (for reconciling by Id).
 func (p *Puller) Reader() *Reader { return p.reader }
 
@@ -159,7 +181,8 @@ func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 		return st, err
 	}
 	bulkCalls := 0
-	defer func() { p.cfg.Spent(context.WithoutCancel(ctx), rows.Pages()+bulkCalls) }()
+	p.writes = 0
+	defer func() { p.cfg.Spent(context.WithoutCancel(ctx), rows.Pages()+bulkCalls+p.writes) }()
 	var recs iter.Seq2[salesforce.Record, error] = rows.All()
 	if wm.Instant.IsZero() && p.cfg.BulkThreshold > 0 {
 		// The first load: the first page tells the object's size; a large
@@ -245,6 +268,8 @@ func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm force
 			st.Deleted += s.Deleted
 			st.Merged += s.Merged
 			st.Conflicts += s.Conflicts
+			st.Stamped += s.Stamped
+			st.Converted += s.Converted
 			return nil
 		}
 		if forcesync.ErrorCode(err) != forcesync.EConflict || errors.Is(err, forcesync.ErrPullOvertaken) {
@@ -261,6 +286,7 @@ type view struct {
 	byID    map[string]*forcesync.PullBinding
 	sources map[string]*forcesync.SourceRecord // key -> record; nil value: none
 	err     error                              // a call made while deciding failed
+	stamps  []string                           // Salesforce-born Ids whose sf: key goes into the External ID field
 }
 
 func (v *view) source(key string) (*forcesync.SourceRecord, error) {
@@ -320,10 +346,63 @@ func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm force
 			c.Records = append(c.Records, *r)
 		}
 	}
+	if err := p.stamp(ctx, v.stamps); err != nil {
+		return nil, st, err
+	}
+	st.Stamped = len(v.stamps)
 	return c, st, nil
 }
 
-func deleted(rec salesforce.Record) bool { b, _ := rec["IsDeleted"].(bool); return b }
+// stamp writes each Salesforce-born record's sf: key into the External ID
+// field of a mapping that pushes by it, before the commit binds the key:
+// a later push of that key (the app editing the record it got as
+// sf:<Id>) upserts by that value, and must find this record rather than
+// create its twin. Done first, it is safe across a crash: the next poll
+// reads the value back and the key rule gives the same key.
+func (p *Puller) stamp(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	up, ok := p.cfg.Querier.(Updater)
+	if !ok {
+		return fmt.Errorf("pull %s: cannot write the External ID of Salesforce-born records", p.cfg.Mapping.Name)
+	}
+	obj, field := p.reader.d.Name, p.reader.d.Field(p.cfg.Mapping.Match.Field).Name
+	for lo := 0; lo < len(ids); lo += 200 {
+		chunk := ids[lo:min(lo+200, len(ids))]
+		recs := make([]salesforce.Record, len(chunk))
+		for i, id := range chunk {
+			recs[i] = salesforce.Record{"attributes": map[string]any{"type": obj}, "Id": id, field: "sf:" + id}
+		}
+		res, err := up.UpdateMany(ctx, obj, recs, nil)
+		p.writes++
+		if err != nil {
+			return fmt.Errorf("pull %s: stamp the External ID of Salesforce-born records: %w", p.cfg.Mapping.Name, err)
+		}
+		for i, r := range res {
+			if err := r.Error(); err != nil {
+				return fmt.Errorf("pull %s: stamp %s's External ID: %w", p.cfg.Mapping.Name, chunk[i], err)
+			}
+		}
+	}
+	return nil
+}
+
+func deleted(rec salesforce.Record) bool { return isTrue(rec["IsDeleted"]) }
+
+// converted reports a converted Lead.
+func converted(rec salesforce.Record) bool { return isTrue(rec["IsConverted"]) }
+
+// isTrue reads a boolean as a query (true) or a Bulk CSV ("true") has it.
+func isTrue(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		return b == "true"
+	}
+	return false
+}
 
 // decideDelete settles a record deleted in Salesforce: a plain delete
 // unbinds it; a merge moves the binding to the surviving record, or, when
@@ -396,6 +475,7 @@ func (p *Puller) followExternalID(v *view, key, master string, mb **forcesync.Pu
 	v.err = nil
 	field := p.reader.d.Field(m.Match.Field).Name
 	recs, err := p.reader.ByIDs(v.ctx, []string{master})
+	p.writes++
 	if err != nil {
 		v.err = err
 		return false
@@ -412,6 +492,7 @@ func (p *Puller) followExternalID(v *view, key, master string, mb **forcesync.Pu
 		return false
 	}
 	res, err := up.UpdateMany(v.ctx, p.reader.d.Name, []salesforce.Record{{"attributes": map[string]any{"type": p.reader.d.Name}, "Id": master, field: key}}, nil)
+	p.writes++
 	if err == nil && len(res) == 1 {
 		err = res[0].Error()
 	}
@@ -450,6 +531,14 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 	stamp, _ := Modstamp(rec)
 	b := v.byID[id]
 	r := &forcesync.PulledRecord{SalesforceID: id, Modstamp: stamp}
+	frozen := converted(rec)
+	switch {
+	case frozen && b == nil:
+		return nil, nil // converted before it was ever ours: a Contact's business
+	case frozen && b.Fingerprint == forcesync.FingerprintConverted:
+		st.Echoes++
+		return nil, nil // told already; a converted Lead changes no more
+	}
 	if b == nil {
 		key, err := p.keyFor(v.ctx, rec)
 		if err != nil {
@@ -458,6 +547,11 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		b = &forcesync.PullBinding{Key: key, SalesforceID: id}
 		r.Bind = true
 		st.Created++
+		if m := p.cfg.Mapping; key == "sf:"+id && m.Match.Kind == forcesync.MatchExternalID && m.Pushes() {
+			if ext, _ := rec[p.reader.d.Field(m.Match.Field).Name].(string); ext == "" {
+				v.stamps = append(v.stamps, id)
+			}
+		}
 	}
 	r.Key, r.ExpectFingerprint = b.Key, b.Fingerprint
 	src, err := v.source(b.Key)
@@ -518,13 +612,13 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 				// only Salesforce changed it
 			default:
 				winner := "salesforce"
-				switch f.Policy {
-				case forcesync.AppWins:
+				switch {
+				case frozen:
+					// A converted Lead takes no more writes: it keeps its value.
+				case f.Policy == forcesync.AppWins:
 					winner = "app"
-				case forcesync.NewestWins:
-					if appUpdated.After(stamp) {
-						winner = "app"
-					}
+				case f.Policy == forcesync.NewestWins && appUpdated.After(stamp):
+					winner = "app"
 				}
 				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: stamp})
 				st.Conflicts++
@@ -556,6 +650,20 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		if pl, err := c.PayloadFor(b.Key, merged, false); err == nil {
 			r.Fingerprint = pl.Fingerprint
 		}
+	}
+	if frozen {
+		// Converted: the Lead mapping settles the key without a call from
+		// now on (the source's Contact mapping, if any, carries it), and
+		// the app is told which Contact the Lead became.
+		r.Fingerprint, r.Requeue = forcesync.FingerprintConverted, false
+		ev.Op = forcesync.PulledConvert
+		ev.ConvertedTo, _ = rec["ConvertedContactId"].(string)
+		st.Converted++
+		r.Event = ev
+		if r.Bind {
+			v.byID[id] = &forcesync.PullBinding{Key: b.Key, SalesforceID: id, Fingerprint: r.Fingerprint, Base: base}
+		}
+		return r, nil
 	}
 	switch {
 	case len(ev.Changed) > 0 || r.Bind:

@@ -63,6 +63,11 @@ func NewReader(ctx context.Context, q Querier, object string, fields []string) (
 		r.merges = true
 		_ = add("MasterRecordId")
 	}
+	if d.Field("IsConverted") != nil && d.Field("ConvertedContactId") != nil {
+		// A Lead: a conversion comes in as a change of the Lead.
+		_ = add("IsConverted")
+		_ = add("ConvertedContactId")
+	}
 	for _, name := range fields {
 		if err := add(name); err != nil {
 			return nil, err

@@ -2,22 +2,22 @@ package pull_test
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/internal/testrig"
 	"github.com/forcesync/forcesync/mapping"
 	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/forcesync/forcesync/sqlite"
 )
 
-// rig is an emulator on loopback, a client, a SQLite store, an engine
-// pushing the mapping (when it pushes) and a puller pulling it.
+// rig is the shared bench (internal/testrig) with a puller pulling the
+// mapping and the engine pushing it (when it pushes).
 type rig struct {
+	*testrig.Rig
 	t      *testing.T
 	emu    *emulator.Emulator
 	client *salesforce.Client
@@ -30,36 +30,8 @@ type rig struct {
 
 func newRig(t *testing.T, m forcesync.Mapping) *rig {
 	t.Helper()
-	ctx := context.Background()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	api := &engine.SalesforceAPI{}
-	client, err := salesforce.NewClient(ctx, salesforce.Config{
-		LoginURL: srv.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"},
-		Hooks: salesforce.Hooks{OnCall: api.CountCall},
-		Retry: salesforce.RetryPolicy{MaxAttempts: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.Client = client
-	path := filepath.Join(t.TempDir(), "fs.db")
-	store, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	eng, err := engine.New(ctx, store, api, []forcesync.Mapping{m}, engine.Config{Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rig{t: t, emu: emu, client: client, store: store, eng: eng, m: m, path: path, pstore: store}
+	tr := testrig.New(t, testrig.Options{Engine: engine.Config{Workers: 1}}, m)
+	return &rig{Rig: tr, t: t, emu: tr.Emu, client: tr.Client, store: tr.Store, eng: tr.Eng, m: m, path: tr.Path, pstore: tr.Store}
 }
 
 // puller builds a puller as serve does (a restart builds a new one).
@@ -96,29 +68,13 @@ func (r *rig) poll(p *pull.Puller) pull.Stats {
 
 func (r *rig) accept(key string, fields map[string]any) {
 	r.t.Helper()
-	if _, err := r.store.Accept(context.Background(), r.eng.MappingsFor(r.m.Source),
-		[]forcesync.Change{{Source: r.m.Source, Key: key, Op: forcesync.OpUpsert, Fields: fields}}); err != nil {
-		r.t.Fatal(err)
-	}
+	r.Accept(r.m.Source, forcesync.Change{Key: key, Op: forcesync.OpUpsert, Fields: fields})
 }
 
-func (r *rig) drain() {
-	r.t.Helper()
-	if _, err := r.eng.Drain(context.Background()); err != nil {
-		r.t.Fatalf("drain: %v", err)
-	}
-}
+func (r *rig) drain() { r.t.Helper(); r.Drain() }
 
 // calls counts the API calls the emulator served, OAuth aside.
-func (r *rig) calls() int64 {
-	var n int64
-	for k, v := range r.emu.Stats() {
-		if k != emulator.KindOAuth {
-			n += v
-		}
-	}
-	return n
-}
+func (r *rig) calls() int64 { return r.Calls() }
 
 func (r *rig) sfID(key string) string {
 	r.t.Helper()

@@ -87,8 +87,11 @@ type Runner struct {
 	OnPulled func()
 	// Retry is how often deliverers look for retries that came due;
 	// zero means one second.
-	Retry  time.Duration
-	Logger *slog.Logger
+	Retry time.Duration
+	// PruneEvery is how often pulled changes older than each mapping's
+	// pull.retention are pruned; zero means hourly (and at start).
+	PruneEvery time.Duration
+	Logger     *slog.Logger
 	// Polled, when set, is called after every poll (tests wait on it).
 	Polled func(mapping string, st Stats, err error)
 }
@@ -107,6 +110,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			r.runPuller(ctx, p)
+		}()
+	}
+	if len(r.Pullers) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runPruner(ctx)
 		}()
 	}
 	for _, d := range r.Deliverers {
@@ -183,5 +193,36 @@ func (r *Runner) runDeliverer(ctx context.Context, d *Deliverer) {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// runPruner prunes each pulled mapping's old changes at start and every
+// PruneEvery. Replicas sharing a store may prune at once: a prune is one
+// transaction, and pruning twice deletes nothing more.
+func (r *Runner) runPruner(ctx context.Context) {
+	every := r.PruneEvery
+	if every <= 0 {
+		every = time.Hour
+	}
+	for {
+		for _, p := range r.Pullers {
+			n, err := p.Prune(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			switch {
+			case err != nil:
+				r.Logger.Error("pruning pulled changes failed", "mapping", p.Mapping().Name, "err", err)
+			case n > 0:
+				r.Logger.Info("pruned pulled changes", "mapping", p.Mapping().Name, "events", n, "retention", p.Retention().String())
+			}
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 }

@@ -237,9 +237,9 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO pull_events (event_id, mapping, source, key, op, sf_id, fields, changed, merged_into, modstamp, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			ev.EventID, c.Mapping, c.Source, ev.Key, ev.Op, ev.SalesforceID, cols.Fields, cols.Changed, ev.MergedInto, ms(ev.Modstamp), now).Scan(&ev.Seq); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO pull_events (event_id, mapping, source, key, op, sf_id, fields, changed, merged_into, converted_to, modstamp, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			ev.EventID, c.Mapping, c.Source, ev.Key, ev.Op, ev.SalesforceID, cols.Fields, cols.Changed, ev.MergedInto, ev.ConvertedTo, ms(ev.Modstamp), now).Scan(&ev.Seq); err != nil {
 			return fmt.Errorf("commit pull: event: %w", err)
 		}
 		for _, sink := range c.Webhooks {
@@ -268,12 +268,12 @@ func hasString(list []string, s string) bool {
 	return false
 }
 
-const eventColumns = `e.seq, e.event_id, e.mapping, e.source, e.key, e.op, e.sf_id, e.fields, e.changed, e.merged_into, e.modstamp, e.at`
+const eventColumns = `e.seq, e.event_id, e.mapping, e.source, e.key, e.op, e.sf_id, e.fields, e.changed, e.merged_into, e.converted_to, e.modstamp, e.at`
 
 func scanEvent(sc interface{ Scan(...any) error }, ev *forcesync.PulledChange, extra ...any) error {
 	var fields, changed string
 	var modstamp, at int64
-	dst := append([]any{&ev.Seq, &ev.EventID, &ev.Mapping, &ev.Source, &ev.Key, &ev.Op, &ev.SalesforceID, &fields, &changed, &ev.MergedInto, &modstamp, &at}, extra...)
+	dst := append([]any{&ev.Seq, &ev.EventID, &ev.Mapping, &ev.Source, &ev.Key, &ev.Op, &ev.SalesforceID, &fields, &changed, &ev.MergedInto, &ev.ConvertedTo, &modstamp, &at}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return err
 	}
@@ -285,6 +285,9 @@ func scanEvent(sc interface{ Scan(...any) error }, ev *forcesync.PulledChange, e
 func (s *Store) Changes(ctx context.Context, after int64, limit int, mappings []string) ([]forcesync.PulledChange, error) {
 	if limit <= 0 {
 		limit = 100
+	}
+	if err := s.checkCursor(ctx, after, mappings); err != nil {
+		return nil, err
 	}
 	q := `SELECT ` + eventColumns + ` FROM pull_events e WHERE e.seq > ?`
 	args := []any{after}

@@ -142,3 +142,10 @@ func DeliveryState(r forcesync.DeliveryResult) string {
 }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// CursorGone is Changes' answer for a cursor below the highest Seq pruned:
+// changes after it may be gone, so the reader must resync.
+func CursorGone(after, through int64) error {
+	return forcesync.Errorf(forcesync.EGone, "cursor %d is older than the changes kept (changes up to %d were pruned after pull.retention): "+
+		"read the records again (GET /api/v1/sources/{source}/records), then follow the feed from the cursor of a fresh read (after=0)", after, through)
+}

@@ -25,6 +25,7 @@ func RunPull(t *testing.T, open Opener) {
 		{"PushNotes", testPushNotes},
 		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
 		{"OvertakenByAnotherPuller", testPullOvertaken},
+		{"PruneAndCursorGone", testPullPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ var exitCodes = map[string]int{
 	forcesync.EForbidden:    exitAuth,
 	forcesync.EUnavailable:  exitUnavailable,
 	forcesync.EInternal:     exitFailure,
+	forcesync.EGone:         exitNotFound,
 }
 
 // exitCode maps an error to the process exit code: 2 for usage mistakes,
