@@ -58,6 +58,8 @@ func Run(t *testing.T, open Opener) {
 		{"Settled", testSettled},         // file push (issue 15)
 		{"RenewLeases", testRenewLeases}, // short leases, renewed in flight (issue 15)
 		{"Sessions", testSessions},       // console sign-in (issue 13)
+		{"Admins", testAdmins},           // console admins in the store (storetest/admins.go)
+		{"Flows", testFlows},             // pending OAuth flows (storetest/admins.go)
 		// Ledger (issue 9): storetest/ledger.go.
 		{"APICallLedger", testAPICallLedger},
 		{"BudgetState", testBudgetState},
