@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	// filepush drives the engine (its compiled mappings decide what is
 	// unchanged) and reads files through ingest; it never sees the client.
 	"filepush": {".", "engine", "mapping", "ingest"},
-	"console":  {".", "mapping", "salesforce", "config"}, // the domain through the Store; previews and type checks (mapping); the OAuth flow and describes (salesforce); the YAML the editor writes (config)
+	"console":  {".", "mapping", "salesforce", "config", "secret"}, // the domain through the Store; previews and type checks (mapping); the OAuth flow and describes (salesforce); the YAML the editor writes (config); sealed pending flows (secret)
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

@@ -15,6 +15,9 @@ type Console struct {
 	Admins []Admin
 	// SessionTTL is how long a sign-in lasts; default 12h.
 	SessionTTL time.Duration
+	// OIDC, when set, adds sign-in through an OpenID Connect provider
+	// (config/oidc.go).
+	OIDC *OIDC
 }
 
 // Admin is one console user.
@@ -30,9 +33,14 @@ const DefaultSessionTTL = 12 * time.Hour
 
 var adminNameRe = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,100}$`)
 
+// AdminNameOK reports whether s is a valid admin username: 1 to 100
+// letters, digits and . _ @ + - (the config's rule, also for the store's).
+func AdminNameOK(s string) bool { return adminNameRe.MatchString(s) }
+
 func (p *parser) console(n *yaml.Node, path string) {
 	c := &p.cfg.Console
 	p.object(n, path, map[string]func(*yaml.Node, string){
+		"oidc": p.oidc, // config/oidc.go
 		"session_ttl": func(v *yaml.Node, path string) {
 			d, ok := p.duration(v, path)
 			if ok && (d < time.Minute || d > 30*24*time.Hour) {

@@ -50,13 +50,20 @@ func (c *Console) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ck, err := r.Cookie(c.cookieName(r)); err == nil && ck.Value != "" {
 			ses, err := c.cfg.Sessions.Session(r.Context(), sessionID(ck.Value), c.cfg.Now())
-			if err == nil && c.isAdmin(ses.User) {
-				h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, ses.User)))
-				return
-			}
 			if err != nil && forcesync.ErrorCode(err) != forcesync.ENotFound {
 				c.serverError(w, r, err)
 				return
+			}
+			if err == nil {
+				ok, err := c.isAdmin(r.Context(), ses.User) // admins.go
+				if err != nil {
+					c.serverError(w, r, err)
+					return
+				}
+				if ok {
+					h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, ses.User)))
+					return
+				}
 			}
 		}
 		if r.Method != http.MethodGet {
@@ -68,17 +75,6 @@ func (c *Console) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// isAdmin reports whether name is still an admin of the config (removing
-// an admin from the config ends their sessions at once).
-func (c *Console) isAdmin(name string) bool {
-	for _, a := range c.cfg.Admins {
-		if a.Username == name {
-			return true
-		}
-	}
-	return false
-}
-
 // safeNext keeps a post-sign-in destination on this site.
 func safeNext(next string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
@@ -88,8 +84,7 @@ func safeNext(next string) string {
 }
 
 func (c *Console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "login.html", &pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next")),
-		NoAdmins: len(c.cfg.Admins) == 0})
+	c.render(w, r, http.StatusOK, "login.html", c.loginPage(r, safeNext(r.URL.Query().Get("next"))))
 }
 
 // dummyHash is compared against when the username is unknown, so a wrong
@@ -108,34 +103,67 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	keys := []string{"ip:" + clientIP(r), "user:" + strings.ToLower(name)}
 	if wait := c.limiter.blocked(keys, now); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		c.render(w, r, http.StatusTooManyRequests, "login.html", &pageData{Title: "Sign in", Next: next, Username: name,
-			Message: "Too many failed sign-ins. Wait " + wait.Round(time.Second).String() + " and try again."})
+		d := c.loginPage(r, next)
+		d.Username, d.Message = name, "Too many failed sign-ins. Wait "+wait.Round(time.Second).String()+" and try again."
+		c.render(w, r, http.StatusTooManyRequests, "login.html", d)
 		return
 	}
-	hash := dummyHash
-	known := false
-	for _, a := range c.cfg.Admins {
-		if a.Username == name {
-			hash, known = []byte(a.PasswordHash), true
-		}
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known {
-		c.limiter.fail(keys, now)
-		c.cfg.Logger.Warn("console: failed sign-in", "username", name, "client", clientIP(r))
-		c.render(w, r, http.StatusUnauthorized, "login.html", &pageData{Title: "Sign in", Next: next, Username: name,
-			Message: "Wrong username or password."})
-		return
-	}
-	c.limiter.reset(keys)
-	token, err := newToken()
+	stored, known, err := c.passwordHash(r.Context(), name) // admins.go: the config's, else the store's
 	if err != nil {
 		c.serverError(w, r, err)
 		return
 	}
-	ses := forcesync.Session{ID: sessionID(token), User: name, Created: now, Expires: now.Add(c.cfg.SessionTTL)}
-	if err := c.cfg.Sessions.CreateSession(r.Context(), ses); err != nil {
+	hash := dummyHash
+	if known {
+		hash = []byte(stored)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known {
+		c.limiter.fail(keys, now)
+		c.cfg.Logger.Warn("console: failed sign-in", "username", name, "client", clientIP(r))
+		d := c.loginPage(r, next)
+		d.Username, d.Message = name, "Wrong username or password."
+		c.render(w, r, http.StatusUnauthorized, "login.html", d)
+		return
+	}
+	c.limiter.reset(keys)
+	if err := c.startSession(w, r, name); err != nil {
 		c.serverError(w, r, err)
 		return
+	}
+	c.cfg.Logger.Info("console: signed in", "username", name)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// loginPage is the sign-in page's data: the password form when any
+// password admin may exist, the OIDC button when configured.
+func (c *Console) loginPage(r *http.Request, next string) *pageData {
+	lp := loginPage{Passwords: len(c.cfg.Admins) > 0 || c.storeHasAdmins(r.Context())}
+	d := &pageData{Title: "Sign in", Next: next, NoAdmins: !lp.Passwords && c.oidc == nil}
+	if c.oidc != nil {
+		lp.OIDCName = c.oidc.cfg.Name
+		lp.OIDCStart = "/login/oidc?" + url.Values{"next": {next}}.Encode()
+	}
+	d.Page = lp
+	return d
+}
+
+// loginPage is the sign-in page's own part.
+type loginPage struct {
+	Passwords           bool
+	OIDCName, OIDCStart string
+}
+
+// startSession signs name in: a session in the store, its token in the
+// cookie.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name string) error {
+	now := c.cfg.Now()
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	ses := forcesync.Session{ID: sessionID(token), User: name, Created: now, Expires: now.Add(c.cfg.SessionTTL)}
+	if err := c.cfg.Sessions.CreateSession(r.Context(), ses); err != nil {
+		return err
 	}
 	// Housekeeping: a sign-in is rare enough to sweep expired sessions.
 	if _, err := c.cfg.Sessions.DeleteExpiredSessions(r.Context(), now); err != nil {
@@ -143,8 +171,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: c.cookieName(r), Value: token, Path: "/", Expires: ses.Expires,
 		MaxAge: int(c.cfg.SessionTTL.Seconds()), HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
-	c.cfg.Logger.Info("console: signed in", "username", name)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
 func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -37,49 +36,16 @@ type ConnectionInfo struct {
 	APIUsed, APIMax int
 }
 
-// pendingFlow is a "Connect to Salesforce" started by an admin and not yet
-// back from Salesforce. It lives in memory for flowTTL: a restart or
-// another replica answering the callback makes the admin start again.
-type pendingFlow struct {
-	user, name, login, clientID, clientSecret, verifier, redirect string
-	expires                                                       time.Time
-}
-
-const flowTTL = 10 * time.Minute
-
-type flows struct {
-	mu sync.Mutex
-	m  map[string]*pendingFlow // by state
-}
-
-func (f *flows) put(state string, p *pendingFlow, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = map[string]*pendingFlow{}
-	}
-	for k, v := range f.m {
-		if now.After(v.expires) {
-			delete(f.m, k)
-		}
-	}
-	f.m[state] = p
-}
-
-// take removes and returns the flow of state, if it is still live.
-func (f *flows) take(state string, now time.Time) *pendingFlow {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for k, p := range f.m {
-		if salesforce.CheckState(state, k) {
-			delete(f.m, k)
-			if now.After(p.expires) {
-				return nil
-			}
-			return p
-		}
-	}
-	return nil
+// connectFlow is a "Connect to Salesforce" started by an admin and not
+// yet back from Salesforce, kept in the store (flows.go).
+type connectFlow struct {
+	User         string `json:"user"`
+	Name         string `json:"name"`
+	Login        string `json:"login_url"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	Verifier     string `json:"verifier"`
+	Redirect     string `json:"redirect_uri"`
 }
 
 // connectionsPage lists the config's connections and the saved ones.
@@ -198,8 +164,11 @@ func (c *Console) handleConnectStart(w http.ResponseWriter, r *http.Request) {
 	}
 	flow := &salesforce.WebFlow{LoginURL: login, ClientID: f.ClientID, ClientSecret: r.PostForm.Get("client_secret"), RedirectURL: f.Redirect}
 	state, verifier := salesforce.NewState(), oauth2.GenerateVerifier()
-	c.flows.put(state, &pendingFlow{user: user(r), name: f.Name, login: login, clientID: f.ClientID,
-		clientSecret: flow.ClientSecret, verifier: verifier, redirect: f.Redirect, expires: c.cfg.Now().Add(flowTTL)}, c.cfg.Now())
+	if err := c.putFlow(r.Context(), flowConnect, state, &connectFlow{User: user(r), Name: f.Name, Login: login, ClientID: f.ClientID,
+		ClientSecret: flow.ClientSecret, Verifier: verifier, Redirect: f.Redirect}); err != nil {
+		c.serverError(w, r, err)
+		return
+	}
 	f.AuthorizeURL = flow.AuthCodeURL(state, verifier)
 	c.render(w, r, http.StatusOK, "connect.html", &pageData{Title: "Connect to Salesforce", Nav: "connections", Page: f})
 }
@@ -208,8 +177,15 @@ func (c *Console) handleConnectStart(w http.ResponseWriter, r *http.Request) {
 // back with a code, exchanged here with the verifier kept at the start.
 func (c *Console) handleConnectCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := c.flows.take(q.Get("state"), c.cfg.Now())
-	if p == nil || p.user != user(r) {
+	var p connectFlow
+	err := c.takeFlow(r.Context(), flowConnect, q.Get("state"), &p)
+	if err != nil && forcesync.ErrorCode(err) != forcesync.ENotFound {
+		c.cfg.Logger.Error("console: reading a pending connection", "err", err)
+		c.render(w, r, http.StatusInternalServerError, "error.html", &pageData{Title: "Connection not made",
+			Error: "The connection started here could not be read back: " + err.Error()})
+		return
+	}
+	if err != nil || p.User != user(r) {
 		c.render(w, r, http.StatusBadRequest, "error.html", &pageData{Title: "Connection not made",
 			Error: "This answer from Salesforce matches no connection started here in the last 10 minutes. Start again from Connections."})
 		return
@@ -224,17 +200,17 @@ func (c *Console) handleConnectCallback(w http.ResponseWriter, r *http.Request) 
 		c.render(w, r, http.StatusBadRequest, "error.html", &pageData{Title: "Connection not made", Error: "Salesforce sent no authorization code."})
 		return
 	}
-	flow := &salesforce.WebFlow{LoginURL: p.login, ClientID: p.clientID, ClientSecret: p.clientSecret, RedirectURL: p.redirect}
-	tok, err := flow.Exchange(r.Context(), q.Get("code"), p.verifier)
+	flow := &salesforce.WebFlow{LoginURL: p.Login, ClientID: p.ClientID, ClientSecret: p.ClientSecret, RedirectURL: p.Redirect}
+	tok, err := flow.Exchange(r.Context(), q.Get("code"), p.Verifier)
 	if err != nil {
-		c.cfg.Logger.Warn("console: code exchange failed", "connection", p.name, "err", err)
+		c.cfg.Logger.Warn("console: code exchange failed", "connection", p.Name, "err", err)
 		c.render(w, r, http.StatusBadGateway, "error.html", &pageData{Title: "Connection not made",
 			Error: "Exchanging the code with Salesforce failed: " + err.Error()})
 		return
 	}
-	info, err := c.cfg.Connector.SaveWebLogin(r.Context(), p.name, p.login, p.clientID, p.clientSecret, tok)
+	info, err := c.cfg.Connector.SaveWebLogin(r.Context(), p.Name, p.Login, p.ClientID, p.ClientSecret, tok)
 	if err != nil {
-		c.cfg.Logger.Warn("console: saving a connection failed", "connection", p.name, "err", err)
+		c.cfg.Logger.Warn("console: saving a connection failed", "connection", p.Name, "err", err)
 		c.render(w, r, http.StatusBadGateway, "error.html", &pageData{Title: "Connection not made", Error: err.Error()})
 		return
 	}

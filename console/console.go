@@ -11,6 +11,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/secret"
 )
 
 //go:embed templates/*.html
@@ -88,8 +89,15 @@ type Config struct {
 	// zero means 5 per 15 minutes.
 	LoginLimit  int
 	LoginWindow time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// SealKey returns the key that seals pending OAuth flows in the store
+	// (flows.go); replicas must share it. Nil means a key of this process
+	// only: a flow then cannot outlive a restart or cross replicas.
+	SealKey func() (secret.Key, error)
+	// OIDC, when set, adds "Sign in with ..." through an OpenID Connect
+	// provider (oidc.go).
+	OIDC   *OIDC
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Console is the admin console, an http.Handler.
@@ -100,7 +108,12 @@ type Console struct {
 	pages   map[string]*template.Template
 	limiter *limiter
 	static  http.Handler
-	flows   flows
+	// flows keeps pending OAuth flows (flows.go); admins the store's
+	// admins, nil when the store keeps none (admins.go).
+	flows    forcesync.FlowStore
+	admins   forcesync.AdminStore
+	localKey secret.Key
+	oidc     *oidcClient
 }
 
 // New returns the console; routes.go lists its routes.
@@ -131,6 +144,15 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	flowStore, ok := forcesync.StoreAs[forcesync.FlowStore](cfg.Store)
+	if !ok {
+		return nil, forcesync.Errorf(forcesync.EInvalid, "console: the store keeps no OAuth flows")
+	}
+	adminStore, _ := forcesync.StoreAs[forcesync.AdminStore](cfg.Store)
+	localKey, err := secret.NewKey()
+	if err != nil {
+		return nil, err
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -138,7 +160,13 @@ func New(cfg Config) (*Console, error) {
 	sub, _ := fs.Sub(staticFS, "static")
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), pages: pages,
 		limiter: newLimiter(cfg.LoginLimit, cfg.LoginWindow),
-		static:  http.StripPrefix("/static/", http.FileServerFS(sub))}
+		static:  http.StripPrefix("/static/", http.FileServerFS(sub)),
+		flows:   flowStore, admins: adminStore, localKey: localKey}
+	if cfg.OIDC != nil {
+		if c.oidc, err = newOIDCClient(cfg.OIDC, cfg.LoginLimit*4, cfg.LoginWindow); err != nil {
+			return nil, err
+		}
+	}
 	c.routes()
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(c.crossOriginRefused))

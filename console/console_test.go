@@ -45,10 +45,11 @@ func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); ret
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type fixture struct {
-	t     *testing.T
-	store *sqlite.Store
-	clk   *clock
-	c     *console.Console
+	t      *testing.T
+	store  *sqlite.Store
+	clk    *clock
+	c      *console.Console
+	admins []console.Admin
 }
 
 const password = "correct horse battery"
@@ -77,7 +78,7 @@ func newFixtureWith(t *testing.T, conn console.Connector) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, store: st, clk: clk, c: c}
+	return &fixture{t: t, store: st, clk: clk, c: c, admins: []console.Admin{{Username: "alice", PasswordHash: string(hash)}}}
 }
 
 // do sends a request straight to the handler, as a same-origin browser would.

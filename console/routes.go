@@ -6,6 +6,8 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /static/", c.static)
 	c.mux.HandleFunc("GET /login", c.handleLoginPage)
 	c.mux.HandleFunc("POST /login", c.handleLogin)
+	c.mux.HandleFunc("GET /login/oidc", c.handleOIDCStart)             // oidc.go
+	c.mux.HandleFunc("GET /login/oidc/callback", c.handleOIDCCallback) // oidc.go
 	c.mux.HandleFunc("POST /logout", c.authed(c.handleLogout))
 	c.mux.HandleFunc("GET /{$}", c.authed(c.handleOverview))
 	c.mux.HandleFunc("GET /mappings", c.authed(c.handleMappings))

@@ -315,7 +315,7 @@ func tokenSignature(secret, id, issuedAt string) string {
 
 // grantLocked mints an access token (and, with withRefresh, a refresh token)
 // for u on behalf of app and builds the token response.
-func (e *Emulator) grantLocked(r *http.Request, app *oauthApp, u *oauthUser, scopes []string, withRefresh, pkce bool, refreshToken string, showScope bool) tokenResponse {
+func (e *Emulator) grantLocked(r *http.Request, app *oauthApp, u *oauthUser, scopes []string, withRefresh, pkce bool, refreshToken string, showScope bool, nonce string) tokenResponse {
 	if withRefresh && refreshToken == "" {
 		// Shaped like Salesforce's ("5Aep861..."): letters, digits, "-", "_"
 		// and no "!", which the sf CLI's sfdx auth URL parser rejects.
@@ -340,7 +340,7 @@ func (e *Emulator) grantLocked(r *http.Request, app *oauthApp, u *oauthUser, sco
 		resp.Scope = strings.Join(scopes, " ")
 	}
 	if hasScope(scopes, "openid") {
-		resp.IDToken = e.idToken(r, app, u, s)
+		resp.IDToken = e.idToken(r, app, u, s, nonce)
 	}
 	return resp
 }

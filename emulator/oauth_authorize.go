@@ -32,6 +32,7 @@ type authorizeRequest struct {
 	codeChallengeMethod string
 	loginHint           string
 	prompt              string
+	nonce               string
 }
 
 // hidden lists the request's parameters for the forms of the login and approve
@@ -39,7 +40,7 @@ type authorizeRequest struct {
 func (a *authorizeRequest) hidden(r *http.Request) []hiddenField {
 	var out []hiddenField
 	for _, k := range []string{"response_type", "client_id", "redirect_uri", "state", "scope",
-		"code_challenge", "code_challenge_method", "login_hint", "prompt"} {
+		"code_challenge", "code_challenge_method", "login_hint", "prompt", "nonce"} {
 		if v := r.Form.Get(k); v != "" {
 			out = append(out, hiddenField{k, v})
 		}
@@ -124,6 +125,7 @@ func (e *Emulator) serveAuthorize(c *call) {
 		codeChallengeMethod: r.Form.Get("code_challenge_method"),
 		loginHint:           r.Form.Get("login_hint"),
 		prompt:              r.Form.Get("prompt"),
+		nonce:               r.Form.Get("nonce"),
 	}
 	if ar.redirectURI == "" || !app.allowsRedirect(ar.redirectURI) {
 		renderPage(w, http.StatusBadRequest, loginPageData{Page: "error", Title: "Error",
@@ -309,6 +311,7 @@ func (e *Emulator) issueCodeLocked(w http.ResponseWriter, r *http.Request, ar *a
 		Scopes:              ar.scopes,
 		CodeChallenge:       ar.codeChallenge,
 		CodeChallengeMethod: ar.codeChallengeMethod,
+		Nonce:               ar.nonce,
 		Expires:             now.Add(authCodeTTL),
 	}
 	q := url.Values{"code": {code}}

@@ -197,7 +197,7 @@ func (e *Emulator) grantJWTLocked(r *http.Request) (tokenResponse, *oauthError) 
 	if !u.Active {
 		return tokenResponse{}, &oauthError{"inactive_user", "user is inactive", http.StatusBadRequest}
 	}
-	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", true), nil
+	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", true, ""), nil
 }
 
 // audienceOK accepts the login and test hosts and the emulator's own base
@@ -268,8 +268,10 @@ func (e *Emulator) signJWT(claims map[string]any) string {
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-// idToken is the OpenID Connect id_token of a session.
-func (e *Emulator) idToken(r *http.Request, app *oauthApp, u *oauthUser, s *Session) string {
+// idToken is the OpenID Connect id_token of a session; nonce, when the
+// authorize request sent one, is returned in it unchanged (OpenID Connect
+// Core 3.1.3.6), which lets the client tie the token to its sign-in.
+func (e *Emulator) idToken(r *http.Request, app *oauthApp, u *oauthUser, s *Session, nonce string) string {
 	now := s.Issued
 	claims := map[string]any{
 		"iss":                e.oauthBaseURL(r),
@@ -285,6 +287,9 @@ func (e *Emulator) idToken(r *http.Request, app *oauthApp, u *oauthUser, s *Sess
 		"family_name":        u.LastName,
 		"email":              u.Email,
 		"email_verified":     true,
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
 	}
 	return e.signJWT(claims)
 }

@@ -103,7 +103,7 @@ func (e *Emulator) grantCodeLocked(r *http.Request) (tokenResponse, *oauthError)
 		return tokenResponse{}, &oauthError{"inactive_user", "user is inactive", http.StatusBadRequest}
 	}
 	withRefresh := app.alwaysRefresh || hasScope(ac.Scopes, "refresh_token", "offline_access", "full")
-	return e.grantLocked(r, app, u, ac.Scopes, withRefresh, pkce, "", true), nil
+	return e.grantLocked(r, app, u, ac.Scopes, withRefresh, pkce, "", true, ac.Nonce), nil
 }
 
 // pkceMatches checks a PKCE verifier against the challenge of the authorize
@@ -140,7 +140,7 @@ func (e *Emulator) grantRefreshLocked(r *http.Request) (tokenResponse, *oauthErr
 	if u == nil || !u.Active {
 		return tokenResponse{}, &oauthError{"inactive_user", "user is inactive", http.StatusBadRequest}
 	}
-	return e.grantLocked(r, app, u, g.Scopes, false, g.PKCE, rt, true), nil
+	return e.grantLocked(r, app, u, g.Scopes, false, g.PKCE, rt, true, ""), nil
 }
 
 // grantClientCredentialsLocked runs as the app's "run as" user. Salesforce
@@ -167,7 +167,7 @@ func (e *Emulator) grantClientCredentialsLocked(r *http.Request) (tokenResponse,
 	if !u.Active {
 		return tokenResponse{}, &oauthError{"inactive_user", "user is inactive", http.StatusBadRequest}
 	}
-	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", true), nil
+	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", true, ""), nil
 }
 
 // appScopesNoRefresh is the scope of a flow that never issues refresh tokens.
@@ -209,5 +209,5 @@ func (e *Emulator) grantPasswordLocked(r *http.Request) (tokenResponse, *oauthEr
 	if !e.checkPasswordLocked(u, r.Form.Get("password")) {
 		return tokenResponse{}, errAuthFailure()
 	}
-	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", false), nil
+	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", false, ""), nil
 }

@@ -43,7 +43,10 @@ type authCode struct {
 	Scopes              []string
 	CodeChallenge       string
 	CodeChallengeMethod string
-	Expires             time.Time
+	// Nonce is the OpenID Connect nonce of the authorize request, put
+	// back in the id_token as it came.
+	Nonce   string
+	Expires time.Time
 }
 
 // randomToken returns n random bytes, base64url without padding.

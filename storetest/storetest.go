@@ -61,6 +61,8 @@ func Run(t *testing.T, open Opener) {
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
 		{"Sessions", testSessions},           // console sign-in (issue 13)
 		{"RecordHistory", testRecordHistory}, // console record page (issue 13): history.go
+		{"Admins", testAdmins},               // console admins in the store (storetest/admins.go)
+		{"Flows", testFlows},                 // pending OAuth flows (storetest/admins.go)
 		// Ledger (issue 9): storetest/ledger.go.
 		{"APICallLedger", testAPICallLedger},
 		{"BudgetState", testBudgetState},

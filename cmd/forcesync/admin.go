@@ -52,6 +52,7 @@ standard input) and prints its bcrypt hash, to paste into the config:
 	}
 	hash.Flags().IntVar(&cost, "cost", bcrypt.DefaultCost, "bcrypt cost (work factor)")
 	cmd.AddCommand(hash)
+	addAdminStoreCmds(env, cmd) // admin_store.go: add, list, remove, passwd
 	return cmd
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/mapping"
 	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/secret"
 	"golang.org/x/oauth2"
 )
 
@@ -27,6 +28,19 @@ func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.E
 		OpenAPI: httpserver.OpenAPI(), Logger: logger.With("door", "console")}
 	for _, a := range cfg.Console.Admins {
 		cc.Admins = append(cc.Admins, console.Admin{Username: a.Username, PasswordHash: a.PasswordHash})
+	}
+	// Pending OAuth flows are sealed with the key of saved connections, so
+	// every replica sharing it (and the saved connections) can finish one.
+	cc.SealKey = func() (secret.Key, error) {
+		home, err := homeDir(env)
+		if err != nil {
+			return secret.Key{}, err
+		}
+		return sealingKey(env, home, true)
+	}
+	if o := cfg.Console.OIDC; o != nil {
+		cc.OIDC = &console.OIDC{Name: o.Name, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+			AllowedEmails: o.AllowedEmails, AllowedDomains: o.AllowedDomains, PKCE: o.PKCE}
 	}
 	for _, s := range cfg.Sources {
 		cc.Sources = append(cc.Sources, console.Source{Name: s.Name, Description: s.Description})

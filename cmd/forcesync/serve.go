@@ -278,12 +278,14 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	srv.Handler = sv // the handler of the app running now, swapped on a reload
 	fmt.Fprintf(env.Stdout, "forcesync API on http://%s (mappings: %d)\n", ln.Addr(), len(a.cfg.Mappings))
 	fmt.Fprintf(env.Stdout, "console on http://%s/ (admins: %d)\n", ln.Addr(), len(a.cfg.Console.Admins))
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
+	// SIGHUP is caught before serve says it is ready, so a reload asked
+	// as soon as it listens never meets the default action (exit).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for {
