@@ -304,7 +304,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 				eg.Go(func() error { return a.pull.Run(ectx) })
 			}
 			eg.Go(func() error { return runReconcileSchedule(ectx, a, logger) }) // reconcile_schedule.go
-			eg.Go(func() error { return a.runSchedules(ectx) }) // schedule.go
+			eg.Go(func() error { return a.runSchedules(ectx) })                  // schedule.go
 			done := make(chan error, 1)
 			go func() { done <- eg.Wait() }()
 			next, err := sv.waitReload(ectx, hup, func() (*app, error) {
