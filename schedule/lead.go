@@ -97,7 +97,8 @@ func (l *Leader) hold(ctx context.Context, name string, lease forcesync.Lease, a
 	// The duty stops a little before its term may have run out by this
 	// replica's clock, unless a renewal extended it.
 	margin := ttl / 10
-	dl := time.NewTimer(time.Until(asked.Add(ttl - margin)))
+	until := asked.Add(ttl - margin)
+	dl := time.NewTimer(time.Until(until))
 	defer dl.Stop()
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
@@ -114,15 +115,17 @@ loop:
 			break loop
 		case <-t.C:
 		}
+		// A slow renewal is worth waiting for until the term may run out.
 		asked := time.Now()
-		rctx, rcancel := context.WithTimeout(ctx, ttl/3)
+		rctx, rcancel := context.WithDeadline(ctx, until)
 		ok, err := l.Store.RenewLease(rctx, name, l.Owner, lease.Token, ttl)
 		rcancel()
 		switch {
 		case ctx.Err() != nil:
 			break loop
 		case err == nil && ok:
-			dl.Reset(time.Until(asked.Add(ttl - margin)))
+			until = asked.Add(ttl - margin)
+			dl.Reset(time.Until(until))
 		case err == nil:
 			lost = "another replica holds it"
 			break loop
