@@ -170,10 +170,10 @@ func (s *Scheduler) lead(ctx context.Context, j *Job, sc cron.Schedule, l forces
 		mark = due
 		if missed > 0 {
 			s.Metrics.skipped(j, "missed", missed)
-			log.Warn("schedule: firings missed while no replica ran; running once for all", "missed", missed, "due", due)
+			log.Warn("schedule: firings missed while no replica ran; running once for all", "event", "schedule.missed", "missed", missed, "due", due)
 		}
 		s.Metrics.fired(j)
-		log.Info("schedule fired", "due", due, "lease", j.Lease(), "token", l.Token)
+		log.Info("schedule fired", "event", "schedule.fired", "due", due, "lease", j.Lease(), "token", l.Token)
 		stopping := ctx.Err() != nil
 		s.run(ctx, j, due, log)
 		if stopping {
@@ -194,7 +194,7 @@ func (s *Scheduler) run(ctx context.Context, j *Job, due time.Time, log *slog.Lo
 	err := j.Run(ctx)
 	if err != nil {
 		s.Metrics.failed(j)
-		log.Error("scheduled job failed", "due", due, "err", err)
+		log.Error("scheduled job failed", "event", "schedule.failed", "due", due, "err", err)
 	}
 	if s.Fired != nil {
 		s.Fired(*j, due, err)
@@ -214,12 +214,12 @@ func (s *Scheduler) record(ctx context.Context, j *Job, l forcesync.Lease, due t
 			return false
 		case err == nil:
 			s.Metrics.skipped(j, "fenced", 1)
-			log.Warn("schedule: lease lost before the firing was recorded; the new leader fires it", "due", due, "token", l.Token)
+			log.Warn("schedule: lease lost before the firing was recorded; the new leader fires it", "event", "schedule.fenced", "due", due, "token", l.Token)
 			return false
 		case ctx.Err() != nil:
 			return false
 		}
-		log.Warn("schedule: recording the firing failed; retrying", "due", due, "err", err)
+		log.Warn("schedule: recording the firing failed; retrying", "event", "schedule.record_error", "due", due, "err", err)
 		if !sleep(ctx, time.Second) {
 			return false
 		}

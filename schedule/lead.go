@@ -67,7 +67,7 @@ func (l *Leader) Lead(ctx context.Context, name string, fn func(ctx context.Cont
 			return
 		case err != nil:
 			if err.Error() != lastErr { // once per kind of failure, not every few seconds
-				log.Warn("lease: store unreachable", "lease", name, "err", err)
+				log.Warn("lease: store unreachable", "event", "lease.store_error", "lease", name, "err", err)
 				lastErr = err.Error()
 			}
 		case held:
@@ -86,7 +86,7 @@ func (l *Leader) Lead(ctx context.Context, name string, fn func(ctx context.Cont
 func (l *Leader) hold(ctx context.Context, name string, lease forcesync.Lease, asked time.Time, fn func(context.Context, forcesync.Lease)) {
 	ttl := l.ttl()
 	log := l.logger()
-	log.Info("lease acquired", "lease", name, "owner", l.Owner, "token", lease.Token)
+	log.Info("lease acquired", "event", "lease.acquired", "lease", name, "owner", l.Owner, "token", lease.Token)
 	l.Metrics.acquired(name)
 	fctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -130,14 +130,14 @@ loop:
 			lost = "another replica holds it"
 			break loop
 		default:
-			log.Warn("lease: renewal failed; retrying", "lease", name, "token", lease.Token, "err", err)
+			log.Warn("lease: renewal failed; retrying", "event", "lease.renew_error", "lease", name, "token", lease.Token, "err", err)
 		}
 	}
 	cancel()
 	<-done
 	l.Metrics.released(name, lost != "")
 	if lost != "" {
-		log.Warn("lease lost", "lease", name, "owner", l.Owner, "token", lease.Token, "reason", lost)
+		log.Warn("lease lost", "event", "lease.lost", "lease", name, "owner", l.Owner, "token", lease.Token, "reason", lost)
 		return
 	}
 	// A clean stop (or a duty that ended): let another replica take over
@@ -145,10 +145,10 @@ loop:
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
 	if err := l.Store.ReleaseLease(rctx, name, l.Owner, lease.Token); err != nil {
-		log.Warn("lease: release failed; it runs out at the end of its term", "lease", name, "err", err)
+		log.Warn("lease: release failed; it runs out at the end of its term", "event", "lease.release_error", "lease", name, "err", err)
 		return
 	}
-	log.Info("lease released", "lease", name, "owner", l.Owner, "token", lease.Token)
+	log.Info("lease released", "event", "lease.released", "lease", name, "owner", l.Owner, "token", lease.Token)
 }
 
 // sleep waits d or until ctx ends; false when ctx ended.

@@ -23,7 +23,7 @@ func ReplayJob(rp forcesync.Replayer, m forcesync.Mapping, forced bool, notify f
 			return err
 		}
 		if log != nil {
-			log.Info("scheduled "+what+": records queued", "mapping", m.Name, "source", m.Source, "queued", n)
+			log.Info("scheduled "+what+": records queued", "event", "schedule."+what, "mapping", m.Name, "source", m.Source, "queued", n)
 		}
 		if notify != nil {
 			notify()
