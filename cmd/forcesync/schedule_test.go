@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/internal/pgtest"
 	"github.com/forcesync/forcesync/postgres"
+	"github.com/forcesync/forcesync/sqlite"
 )
 
 // metric reads the sum of the /metrics samples named name whose labels
@@ -69,6 +71,94 @@ func waitCondFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// seedBeforeServe puts in st, before serve starts, five client records
+// accepted while no mapping read the source, and the replay schedule's
+// last firing, two days ago; it closes st.
+func seedBeforeServe(t *testing.T, st forcesync.Store) {
+	t.Helper()
+	ctx := context.Background()
+	defer st.Close()
+	var cs []forcesync.Change
+	for i := range 5 {
+		cs = append(cs, forcesync.Change{Source: "client", Key: fmt.Sprintf("c%d", i), Op: forcesync.OpUpsert,
+			Fields: map[string]any{"last_name": fmt.Sprintf("Early%d", i), "email": fmt.Sprintf("e%d@example.com", i)}})
+	}
+	if _, err := st.Accept(ctx, nil, cs); err != nil {
+		t.Fatal(err)
+	}
+	ls, ok := forcesync.StoreAs[forcesync.LeaderStore](st)
+	if !ok {
+		t.Fatalf("%T has no leader leases", st)
+	}
+	const lease = "schedule:clients_to_leads:replay"
+	l, held, err := ls.AcquireLease(ctx, lease, "a-replica-long-gone", time.Minute)
+	if err != nil || !held {
+		t.Fatal(held, err)
+	}
+	if ok, err := ls.MarkLease(ctx, lease, l.Token, time.Now().Add(-48*time.Hour)); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if err := ls.ReleaseLease(ctx, lease, "a-replica-long-gone", l.Token); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// twoWayScheduled makes serveConfig's mapping two-way, polled every
+// 200ms, with a nightly replay.
+func twoWayScheduled(cfg string) string {
+	cfg = strings.Replace(cfg, "    object: Lead\n", `    object: Lead
+    direction: both
+    pull:
+      poll_interval: 200ms
+      into: [source, changes]
+    schedule:
+      replay: "0 3 * * *"
+`, 1)
+	return strings.Replace(cfg, "        on: create\n", "        on: create\n        direction: push\n", 1) // a constant is not pulled
+}
+
+// earlyLeads waits for the five seeded records in Salesforce, once each.
+func earlyLeads(t *testing.T, sfURL string) {
+	t.Helper()
+	waitCondFor(t, "the replayed records in Salesforce", func() bool {
+		return len(emuRecords(t, sfURL, "SELECT Forcesync_Key__c FROM Lead")) == 5
+	})
+	for _, r := range emuRecords(t, sfURL, "SELECT Forcesync_Key__c, LastName FROM Lead") {
+		if !strings.HasPrefix(r["LastName"].(string), "Early") {
+			t.Fatalf("lead %v", r)
+		}
+	}
+}
+
+// TestServeScheduleOnSQLite: one serve on SQLite holds every lease: the
+// missed replay runs once at start, and it polls the two-way mapping.
+func TestServeScheduleOnSQLite(t *testing.T) {
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := httptest.NewServer(emu)
+	t.Cleanup(sf.Close)
+	db := filepath.Join(t.TempDir(), "fs.db")
+	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedBeforeServe(t, st)
+	cfg := twoWayScheduled(strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n", "  sqlite: "+db+"\n", 1))
+	s := startServeWith(t, emu, cfg, nil)
+	earlyLeads(t, sf.URL)
+	if n := s.metric("forcesync_schedule_fired_total", `job="replay"`); n != 1 {
+		t.Fatalf("fired %v times, want 1", n)
+	}
+	if n := s.metric("forcesync_schedule_skipped_total", `reason="missed"`); n < 1 {
+		t.Fatalf("missed firings counted %v, want at least 1 (two days of a nightly schedule)", n)
+	}
+	waitCondFor(t, "serve leads the polls", func() bool {
+		return s.metric("forcesync_leader_lease_held", `lease="pull:clients_to_leads"`) == 1
+	})
+}
+
 // TestServeReplicasLeadOnPostgres: three serve replicas share PostgreSQL
 // and one org. The mapping's replay schedule last fired two days ago (all
 // replicas were down since): it fires once, in one replica, and the
@@ -92,39 +182,12 @@ func TestServeReplicasLeadOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cs []forcesync.Change
-	for i := range 5 {
-		cs = append(cs, forcesync.Change{Source: "client", Key: fmt.Sprintf("c%d", i), Op: forcesync.OpUpsert,
-			Fields: map[string]any{"last_name": fmt.Sprintf("Early%d", i), "email": fmt.Sprintf("e%d@example.com", i)}})
-	}
-	if _, err := st.Accept(ctx, nil, cs); err != nil {
-		t.Fatal(err)
-	}
-	const lease = "schedule:clients_to_leads:replay"
-	l, held, err := st.AcquireLease(ctx, lease, "a-replica-long-gone", time.Minute)
-	if err != nil || !held {
-		t.Fatal(held, err)
-	}
-	if ok, err := st.MarkLease(ctx, lease, l.Token, time.Now().Add(-48*time.Hour)); err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	if err := st.ReleaseLease(ctx, lease, "a-replica-long-gone", l.Token); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	seedBeforeServe(t, st)
 
 	const every = 200 * time.Millisecond
 	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n",
 		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\nengine:\n  leader_lease: 2s\n", 1)
-	cfg = strings.Replace(cfg, "    object: Lead\n", `    object: Lead
-    direction: both
-    pull:
-      poll_interval: 200ms
-      into: [source, changes]
-    schedule:
-      replay: "0 3 * * *"
-`, 1)
-	cfg = strings.Replace(cfg, "        on: create\n", "        on: create\n        direction: push\n", 1) // a constant is not pulled
+	cfg = twoWayScheduled(cfg)
 	extra := map[string]string{"TEST_PG_DSN": dsn}
 	reps := make([]*served, 3)
 	var wg sync.WaitGroup
@@ -140,15 +203,7 @@ func TestServeReplicasLeadOnPostgres(t *testing.T) {
 	}
 
 	// The missed firing runs once: the early records are pushed, once each.
-	waitCondFor(t, "the replayed records in Salesforce", func() bool {
-		recs := emuRecords(t, sf.URL, "SELECT Forcesync_Key__c FROM Lead")
-		return len(recs) == 5
-	})
-	for _, r := range emuRecords(t, sf.URL, "SELECT Forcesync_Key__c, LastName FROM Lead") {
-		if !strings.HasPrefix(r["LastName"].(string), "Early") {
-			t.Fatalf("lead %v", r)
-		}
-	}
+	earlyLeads(t, sf.URL)
 	fired := 0.0
 	for _, r := range reps {
 		fired += r.metric("forcesync_schedule_fired_total", `mapping="clients_to_leads"`, `job="replay"`)
