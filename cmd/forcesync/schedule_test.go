@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -157,6 +159,41 @@ func TestServeScheduleOnSQLite(t *testing.T) {
 	waitCondFor(t, "serve leads the polls", func() bool {
 		return s.metric("forcesync_leader_lease_held", `lease="pull:clients_to_leads"`) == 1
 	})
+
+	// forcesync status shows who leads what, and the schedule's firings.
+	var buf bytes.Buffer
+	if err := run(context.Background(), []string{"status", "--json", "--config", s.path}, s.env.Getenv, s.env.Stdin, &buf, io.Discard); err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	var rep struct {
+		Leaders []leaderStatus `json:"leaders"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, buf.String())
+	}
+	got := map[string]leaderStatus{}
+	for _, l := range rep.Leaders {
+		got[l.Lease] = l
+	}
+	now := time.Now().UTC()
+	last := time.Date(now.Year(), now.Month(), now.Day(), 3, 0, 0, 0, time.UTC)
+	if now.Before(last) {
+		last = last.AddDate(0, 0, -1)
+	}
+	sch := got["schedule:clients_to_leads:replay"]
+	if sch.Owner == "" || !sch.LastFired.Equal(last) || !sch.NextFiring.Equal(last.AddDate(0, 0, 1)) {
+		t.Fatalf("status of the schedule: %+v (want last %v)", sch, last)
+	}
+	if got["pull:clients_to_leads"].Owner == "" || got["deliver:webhook:clients_to_leads"].Lease != "" {
+		t.Fatalf("status leaders: %+v", rep.Leaders)
+	}
+	buf.Reset()
+	if err := run(context.Background(), []string{"status", "--config", s.path}, s.env.Getenv, s.env.Stdin, &buf, io.Discard); err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	if !strings.Contains(buf.String(), "schedule:clients_to_leads:replay") || !strings.Contains(buf.String(), "NEXT FIRING") {
+		t.Fatalf("status output:\n%s", buf.String())
+	}
 }
 
 // TestServeReplicasLeadOnPostgres: three serve replicas share PostgreSQL
