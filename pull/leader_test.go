@@ -103,7 +103,7 @@ func TestRunnersPollOnceAcrossReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		k := &killable{LeaderStore: st}
-		leader := &schedule.Leader{Store: k, Owner: name, TTL: time.Second}
+		leader := &schedule.Leader{Store: k, Owner: name, TTL: 3 * time.Second}
 		r := &replica{name: name, leases: k, done: make(chan struct{})}
 		r.runner = &pull.Runner{Pullers: []*pull.Puller{p},
 			Lead: func(ctx context.Context, lease string, run func(context.Context)) {

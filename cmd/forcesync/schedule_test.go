@@ -223,7 +223,7 @@ func TestServeReplicasLeadOnPostgres(t *testing.T) {
 
 	const every = 200 * time.Millisecond
 	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n",
-		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\nengine:\n  leader_lease: 2s\n", 1)
+		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\nengine:\n  leader_lease: 3s\n", 1)
 	cfg = twoWayScheduled(cfg)
 	extra := map[string]string{"TEST_PG_DSN": dsn}
 	reps := make([]*served, 3)
