@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"postgres":      {".", "storeplan"},
 	"storeplan":     {"."}, // the stores' shared decisions
 	"storetest":     {"."},
-	"config":        {".", "mapping"}, // checks expressions at load
+	"config":        {".", "mapping", "schedule"}, // checks expressions and cron schedules at load
 	"engine":        {".", "salesforce", "mapping"},
 	"secret":        {},
 	"httpserver":    {".", "ingest"}, // the change codec is ingest's
@@ -37,6 +37,9 @@ var allowed = map[string][]string{
 	// filepush drives the engine (its compiled mappings decide what is
 	// unchanged) and reads files through ingest; it never sees the client.
 	"filepush": {".", "engine", "mapping", "ingest"},
+	// schedule runs duties once across replicas (leader leases, cron
+	// firings) through the Store's contracts only; serve wires the work.
+	"schedule": {"."},
 	"console":  {".", "mapping", "salesforce", "config", "secret"}, // the domain through the Store; previews and type checks (mapping); the OAuth flow and describes (salesforce); the YAML the editor writes (config); sealed pending flows (secret)
 }
 

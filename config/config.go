@@ -38,6 +38,9 @@ type Config struct {
 	// with Salesforce (mappings[].reconcile_every; report only, no heal).
 	// A mapping not listed is reconciled only on demand.
 	ReconcileEvery map[string]time.Duration
+	// Schedules are, per mapping name, the cron schedules of its replay
+	// and full resync (mappings[].schedule; config/schedule.go).
+	Schedules map[string]Schedule
 
 	refs []envRef // environment references, filled by Resolve
 }
@@ -99,6 +102,10 @@ type Engine struct {
 	LimitsRecheck time.Duration
 	// MaxBackoff caps the wait before retrying a transient error; default 10m.
 	MaxBackoff time.Duration
+	// LeaderLease is the term of the leases that make one replica poll a
+	// pulled mapping, fire a schedule or run a scheduled reconcile; a
+	// replica that dies is replaced within about 1.3 terms; default 6s.
+	LeaderLease time.Duration
 
 	reserveSet, laneSet bool // given in the file (0 is a valid value)
 }

@@ -113,6 +113,7 @@ func (p *parser) engine(n *yaml.Node, path string) {
 		"api_share":      func(v *yaml.Node, path string) { e.APIShare, _ = p.share(v, path) },
 		"lease":          func(v *yaml.Node, path string) { e.Lease, _ = p.duration(v, path) },
 		"workers":        func(v *yaml.Node, path string) { e.Workers, _ = p.integer(v, path, 1, 256) },
+		"leader_lease":   func(v *yaml.Node, path string) { e.LeaderLease, _ = p.leaderLease(v, path) }, // config/schedule.go
 	}, p.budgetKeys(e))) // operations keys: config/ops.go
 }
 
@@ -295,7 +296,9 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 	var srcPos, connPos pos
 	var matchSet, fieldsSet bool
 	var reconcileEvery time.Duration
+	var sched *Schedule
 	keys := map[string]func(*yaml.Node, string){
+		"schedule": func(v *yaml.Node, path string) { sched = p.schedule(v, path) }, // config/schedule.go
 		// reconcile_every schedules forcesync reconcile (issue 12).
 		"reconcile_every": func(v *yaml.Node, path string) {
 			if d, ok := p.duration(v, path); ok {
@@ -404,6 +407,7 @@ func (p *parser) mapping(i int, n *yaml.Node, path string, seen *refsSeen) {
 	if m.Mode == "" {
 		m.Mode = forcesync.KeepUpdated
 	}
+	p.setSchedule(n, path, m, sched)
 	if m.Operations.Delete == "" {
 		m.Operations.Delete = forcesync.DeleteIgnore
 	}
@@ -685,6 +689,9 @@ func (p *parser) defaults() {
 	}
 	if c.Engine.Workers == 0 {
 		c.Engine.Workers = DefaultWorkers
+	}
+	if c.Engine.LeaderLease == 0 {
+		c.Engine.LeaderLease = DefaultLeaderLease
 	}
 	p.opsDefaults() // config/ops.go
 	if c.Store.SQLite == "" && c.Store.PostgresDSNEnv == "" {

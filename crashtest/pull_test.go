@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ server:
   api_token: ${TEST_API_TOKEN}
 store:
   sqlite: fs.db
+engine:
+  leader_lease: 1s # a killed child's pull lease runs out soon: the next child pulls
 connections:
   - name: org
     login_url: %s
@@ -107,7 +110,10 @@ func TestCrashDuringPull(t *testing.T) {
 	edited := map[string]string{} // Id -> its Company now
 	for k := range 8 {
 		c := startChild(t, cfgPath, logf, env)
-		time.Sleep(time.Duration(rnd.IntN(500)) * time.Millisecond) // let it get somewhere, then kill it
+		// The killed child's pull lease runs out before this one polls:
+		// wait for it to lead, let it get somewhere, then kill it.
+		leads(t, logf.Name(), k+1)
+		time.Sleep(time.Duration(rnd.IntN(500)) * time.Millisecond)
 		c.kill(t)
 		// A sales rep edits a few records between runs.
 		for range 5 {
@@ -189,5 +195,28 @@ func TestCrashDuringPull(t *testing.T) {
 		if per[k] != 1 {
 			t.Fatalf("webhook got %s, which the feed does not hold", k)
 		}
+	}
+}
+
+// leads waits until the serve log shows n grants of the pull lease (one
+// per child so far).
+func leads(t *testing.T, log string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, _ := os.ReadFile(log)
+		got := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"event":"lease.acquired"`) && strings.Contains(line, `"lease":"pull:leads_in"`) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d never led the pull; log:\n%s", n, tail(log))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -94,6 +94,12 @@ type Runner struct {
 	Logger     *slog.Logger
 	// Polled, when set, is called after every poll (tests wait on it).
 	Polled func(mapping string, st Stats, err error)
+	// Lead, when set, runs each puller and each deliverer only while this
+	// replica leads it (serve holds a leader lease named "pull:<mapping>"
+	// or "deliver:<sink>" in the store; see package schedule): replicas
+	// sharing a store poll a mapping once per poll_interval in all, and
+	// post each webhook from one replica. nil runs them all here.
+	Lead func(ctx context.Context, name string, run func(ctx context.Context))
 }
 
 // Run runs every puller and deliverer; it returns when ctx ends.
@@ -109,7 +115,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runPuller(ctx, p)
+			r.lead(ctx, "pull:"+p.Mapping().Name, func(ctx context.Context) { r.runPuller(ctx, p) })
 		}()
 	}
 	if len(r.Pullers) > 0 {
@@ -123,11 +129,37 @@ func (r *Runner) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runDeliverer(ctx, d)
+			r.lead(ctx, "deliver:"+d.Sink, func(ctx context.Context) { r.runDeliverer(ctx, d) })
+		}()
+	}
+	if r.Lead != nil && r.Feed != nil {
+		// Another replica may be the one pulling: long polls of the
+		// changes feed here look at the store again every Retry.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(r.Retry)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					r.Feed.Notify()
+				}
+			}
 		}()
 	}
 	wg.Wait()
 	return nil
+}
+
+func (r *Runner) lead(ctx context.Context, name string, run func(context.Context)) {
+	if r.Lead == nil {
+		run(ctx)
+		return
+	}
+	r.Lead(ctx, name, run)
 }
 
 func (r *Runner) runPuller(ctx context.Context, p *Puller) {

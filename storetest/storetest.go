@@ -69,6 +69,10 @@ func Run(t *testing.T, open Opener) {
 		{"OldestQueued", testOldestQueued},
 		{"BulkJobsInFlight", testBulkJobsInFlight},
 		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
+		// Leader leases and replays (issue 10, schedules): storetest/leader.go.
+		{"LeaderLeases", testLeaderLeases},
+		{"LeaderLeasesConcurrent", testLeaderLeasesConcurrent},
+		{"Replay", testReplay},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

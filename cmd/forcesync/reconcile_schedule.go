@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -13,9 +14,10 @@ import (
 // runReconcileSchedule reconciles each mapping with reconcile_every, in
 // serve, until ctx ends: at once when its last run (by any replica sharing
 // the store) is older than its period, then every period. It reports only;
-// healing is a decision for a person (forcesync reconcile --heal). Two
-// replicas may both run a reconcile that falls due at the same moment: it
-// costs a few extra calls and changes nothing.
+// healing is a decision for a person (forcesync reconcile --heal). Each
+// mapping's reconciles run in one replica at a time, the holder of the
+// leader lease "reconcile:<mapping>", so replicas never reconcile the same
+// mapping twice over.
 func runReconcileSchedule(ctx context.Context, a *app, logger *slog.Logger) error {
 	if len(a.cfg.ReconcileEvery) == 0 {
 		return nil
@@ -27,32 +29,47 @@ func runReconcileSchedule(ctx context.Context, a *app, logger *slog.Logger) erro
 	}
 	si := newServedInspect(a.store, a.engines)
 	names := make([]string, 0, len(a.cfg.ReconcileEvery))
-	tick := time.Hour
-	for name, every := range a.cfg.ReconcileEvery {
+	for name := range a.cfg.ReconcileEvery {
 		names = append(names, name)
-		tick = min(tick, every/4)
 	}
 	sort.Strings(names)
-	tick = max(tick, 15*time.Second)
-	t := time.NewTicker(tick)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		every := a.cfg.ReconcileEvery[name]
+		loop := func(ctx context.Context) { reconcileEvery(ctx, in, si, name, every, logger) }
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a.leader == nil {
+				loop(ctx)
+				return
+			}
+			a.leader.Lead(ctx, "reconcile:"+name, func(ctx context.Context, _ forcesync.Lease) { loop(ctx) })
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// reconcileEvery reconciles one mapping whenever its last run is older
+// than every, looking every quarter period (at least every 15s), until
+// ctx ends.
+func reconcileEvery(ctx context.Context, in forcesync.Inspector, si *servedInspect, name string, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(max(every/4, 15*time.Second))
 	defer t.Stop()
 	for {
-		for _, name := range names {
-			runs, err := in.ReconcileRuns(ctx, name, 1)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				logger.Warn("scheduled reconcile: reading past runs", "mapping", name, "err", err)
-				continue
-			}
-			if len(runs) > 0 && time.Since(runs[0].Started) < a.cfg.ReconcileEvery[name] {
-				continue
-			}
+		runs, err := in.ReconcileRuns(ctx, name, 1)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("scheduled reconcile: reading past runs", "mapping", name, "err", err)
+		case len(runs) > 0 && time.Since(runs[0].Started) < every:
+		default:
 			run, fs, err := si.Reconcile(ctx, name, httpserver.ReconcileRequest{})
 			switch {
 			case ctx.Err() != nil:
-				return nil
+				return
 			case err != nil:
 				logger.Warn("scheduled reconcile failed", "mapping", name, "err", err)
 			case len(fs) > 0:
@@ -63,7 +80,7 @@ func runReconcileSchedule(ctx context.Context, a *app, logger *slog.Logger) erro
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}

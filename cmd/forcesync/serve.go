@@ -20,6 +20,7 @@ import (
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/schedule"
 	"github.com/forcesync/forcesync/scim"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -64,6 +65,11 @@ type app struct {
 	clients map[string]*salesforce.Client
 	// pull runs the pulled mappings (pull.go); nil when none pulls.
 	pull *pull.Runner
+	// leader runs duties once across replicas; sched fires the mappings'
+	// schedules (schedule.go); nil when the store has no leader leases or
+	// nothing is scheduled.
+	leader *schedule.Leader
+	sched  *schedule.Scheduler
 }
 
 // openApp loads the config, opens the store, connects every connection in
@@ -166,6 +172,9 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 	}
 	if err := a.openPull(ctx, st, conns, logger); err != nil {
 		st.Close()
+		return nil, err
+	}
+	if err := a.openSchedules(st, logger); err != nil { // schedule.go
 		return nil, err
 	}
 	var sources []string
@@ -298,6 +307,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 				eg.Go(func() error { return a.pull.Run(ectx) })
 			}
 			eg.Go(func() error { return runReconcileSchedule(ectx, a, logger) }) // reconcile_schedule.go
+			eg.Go(func() error { return a.runSchedules(ectx) })                  // schedule.go
 			done := make(chan error, 1)
 			go func() { done <- eg.Wait() }()
 			next, err := sv.waitReload(ectx, hup, func() (*app, error) {

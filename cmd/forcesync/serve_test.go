@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +62,9 @@ type served struct {
 	emu   *emulator.Emulator
 	// emuURL is the emulator's base URL, when the test knows it.
 	emuURL string
+	// stop stops this serve before the test ends (it is stopped then
+	// anyway).
+	stop func()
 }
 
 func startServe(t *testing.T) *served {
@@ -94,16 +98,18 @@ func startServeWith(t *testing.T, emu *emulator.Emulator, config string, extra m
 	go func() {
 		done <- runServe(ctx, env, serveFlags{config: path, listen: "127.0.0.1:0"}, func(a string) { addr <- a })
 	}()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
+	t.Cleanup(stop)
 	select {
 	case a := <-addr:
-		return &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu}
+		return &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu, stop: stop}
 	case err := <-done:
+		done <- err // for the cleanup, which waits on it
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")

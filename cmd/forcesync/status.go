@@ -27,6 +27,9 @@ type statusReport struct {
 	// Budget is each connection's budget governor state as last stored
 	// by serve: pause, reason, expected resume.
 	Budget []forcesync.BudgetState `json:"budget"`
+	// Leaders are the leader leases: which replica runs which duty, and
+	// the schedules' last and next firings (status_leaders.go).
+	Leaders []leaderStatus `json:"leaders"`
 }
 
 type mappingStatus struct {
@@ -143,6 +146,9 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 			rep.Budget = append(rep.Budget, *b)
 		}
 	}
+	if rep.Leaders, err = loadLeaders(ctx, cfg, st, time.Now()); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -186,6 +192,7 @@ func printStatus(env *Env, rep *statusReport) {
 	for _, b := range rep.Budget {
 		printBudget(env, b)
 	}
+	printLeaders(env, rep.Leaders)
 }
 
 // printBudget shows the budget governor's state of one connection.
