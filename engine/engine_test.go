@@ -24,6 +24,7 @@ type rig struct {
 	store *sqlite.Store
 	api   *engine.SalesforceAPI
 	eng   *engine.Engine
+	url   string // the emulator's base URL (its admin API is under /__emulator/)
 }
 
 // newRig starts an emulator on loopback, a client logged in through the
@@ -58,7 +59,7 @@ func newRig(t testing.TB, cfg engine.Config, mappings ...forcesync.Mapping) *rig
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{t: t, emu: emu, store: store, api: api, eng: eng}
+	return &rig{t: t, emu: emu, store: store, api: api, eng: eng, url: srv.URL}
 }
 
 func (r *rig) accept(source string, cs ...forcesync.Change) {
