@@ -115,7 +115,7 @@ var (
 		[]string{"connection", "lane"}, nil)
 	descResume = prometheus.NewDesc("forcesync_budget_resume_timestamp_seconds",
 		"When the governor expects to resume (Unix seconds); 0 when running.", []string{"connection"}, nil)
-	descBulk = prometheus.NewDesc("forcesync_bulk_jobs_in_flight", "Bulk API jobs created and not yet collected, by connection.", []string{"connection"}, nil)
+	descBulk         = prometheus.NewDesc("forcesync_bulk_jobs_in_flight", "Bulk API jobs created and not yet collected, by connection.", []string{"connection"}, nil)
 	descSchemaPaused = prometheus.NewDesc("forcesync_mapping_schema_paused",
 		"1 while a schema change paused the mapping (reason: the changes), 0 otherwise.", []string{"mapping", "reason"}, nil)
 	descUp = prometheus.NewDesc("forcesync_salesforce_up", "1 while the org answers and login works, 0 during an outage or a login failure.",
