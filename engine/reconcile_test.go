@@ -207,6 +207,14 @@ func TestReconcileCallsDoNotGrow(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc, _ := engine.NewReconciler(r.store, r.api, pipes)
+	// A governor that knows the org's usage and does not look again: the
+	// runs' calls are their reads alone.
+	gov, err := engine.NewGovernor(ctx, engine.GovernorConfig{Connection: "default", Ledger: r.store, Recheck: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gov.ObserveUsage(1, 1_000_000)
+	rc.WithGovernor(gov)
 	var calls []int
 	n := 0
 	for _, size := range []int{300, 1200} {
