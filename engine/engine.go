@@ -140,7 +140,7 @@ func New(ctx context.Context, store forcesync.Store, api API, mappings []forcesy
 		}
 		e.gov = g
 	}
-	pipes, err := Compile(ctx, api, mappings)
+	pipes, err := e.compileResuming(ctx, mappings) // schema.go: paused mappings start paused
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +212,14 @@ func (cfg Config) withDefaults() Config {
 // Compile compiles mappings against their objects' describes, writing
 // nothing; a mapping that cannot compile is an error naming it.
 func Compile(ctx context.Context, api API, mappings []forcesync.Mapping) ([]*Pipe, error) {
+	return compileEach(ctx, api, mappings, nil)
+}
+
+// compileEach compiles mappings; a mapping that does not compile against
+// its describe is handed to failed (nil: the error), which may return a
+// pipe all the same.
+func compileEach(ctx context.Context, api API, mappings []forcesync.Mapping,
+	failed func(m forcesync.Mapping, d *salesforce.SObjectDescribe, err error) (*Pipe, error)) ([]*Pipe, error) {
 	var pipes []*Pipe
 	names := &nameIDs{api: api} // users.go: ProfileId, UserRoleId by name
 	for _, m := range mappings {
@@ -225,7 +233,15 @@ func Compile(ctx context.Context, api API, mappings []forcesync.Mapping) ([]*Pip
 		}
 		c, err := mapping.Compile(m, d)
 		if err != nil {
-			return nil, err
+			if failed == nil {
+				return nil, err
+			}
+			p, err := failed(m, d, err)
+			if err != nil {
+				return nil, err
+			}
+			pipes = append(pipes, p)
+			continue
 		}
 		pipes = append(pipes, &Pipe{Mapping: m, Compiled: c, Describe: d})
 	}

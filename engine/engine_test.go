@@ -24,6 +24,7 @@ type rig struct {
 	store *sqlite.Store
 	api   *engine.SalesforceAPI
 	eng   *engine.Engine
+	url   string // the emulator's base URL (its admin API is under /__emulator/)
 }
 
 // newRig starts the shared bench (internal/testrig) for mappings.
@@ -33,7 +34,7 @@ func newRig(t testing.TB, cfg engine.Config, mappings ...forcesync.Mapping) *rig
 }
 
 func wrapRig(tr *testrig.Rig) *rig {
-	return &rig{Rig: tr, t: tr.T, emu: tr.Emu, store: tr.Store, api: tr.API, eng: tr.Eng}
+	return &rig{Rig: tr, t: tr.T, emu: tr.Emu, store: tr.Store, api: tr.API, eng: tr.Eng, url: tr.URL}
 }
 
 func (r *rig) accept(source string, cs ...forcesync.Change) { r.t.Helper(); r.Accept(source, cs...) }

@@ -115,13 +115,15 @@ var (
 		[]string{"connection", "lane"}, nil)
 	descResume = prometheus.NewDesc("forcesync_budget_resume_timestamp_seconds",
 		"When the governor expects to resume (Unix seconds); 0 when running.", []string{"connection"}, nil)
-	descBulk = prometheus.NewDesc("forcesync_bulk_jobs_in_flight", "Bulk API jobs created and not yet collected, by connection.", []string{"connection"}, nil)
-	descUp   = prometheus.NewDesc("forcesync_salesforce_up", "1 while the org answers and login works, 0 during an outage or a login failure.",
+	descBulk         = prometheus.NewDesc("forcesync_bulk_jobs_in_flight", "Bulk API jobs created and not yet collected, by connection.", []string{"connection"}, nil)
+	descSchemaPaused = prometheus.NewDesc("forcesync_mapping_schema_paused",
+		"1 while a schema change paused the mapping (reason: the changes), 0 otherwise.", []string{"mapping", "reason"}, nil)
+	descUp = prometheus.NewDesc("forcesync_salesforce_up", "1 while the org answers and login works, 0 during an outage or a login failure.",
 		[]string{"connection"}, nil)
 )
 
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBacklog, descOldest, descStates, descOwn, descBudget, descOrgUsed, descOrgMax, descPaused, descResume, descBulk, descUp} {
+	for _, d := range []*prometheus.Desc{descBacklog, descOldest, descStates, descOwn, descBudget, descOrgUsed, descOrgMax, descPaused, descResume, descBulk, descUp, descSchemaPaused} {
 		ch <- d
 	}
 }
@@ -137,8 +139,17 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, e := range es {
 		now := e.cfg.Now()
+		paused := map[string]SchemaPause{}
+		for _, sp := range e.SchemaPauses() {
+			paused[sp.Mapping] = sp
+		}
 		for _, p := range e.livePipes() {
 			name := p.Mapping.Name
+			if sp, ok := paused[name]; ok {
+				gauge(descSchemaPaused, 1, name, sp.Cause)
+			} else {
+				gauge(descSchemaPaused, 0, name, "")
+			}
 			if n, err := e.store.Backlog(ctx, name); err == nil {
 				gauge(descBacklog, float64(n), name)
 			}

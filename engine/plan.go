@@ -138,7 +138,21 @@ type Planner struct {
 	api   API
 	rd    Reader
 	pipes []*Pipe
+	gov   *Governor
 }
+
+// WithGovernor makes the planner ask g before reading and charge g what it
+// spent (the backfill lane), like the pushes of g's connection. Without
+// one, Plan makes a governor over the store's ledger with the default
+// bounds.
+func (pl *Planner) WithGovernor(g *Governor) *Planner {
+	pl.gov = g
+	return pl
+}
+
+// planCalls is what Plan asks the governor for per mapping: the reads of
+// the records' Salesforce values and of match candidates.
+const planCalls = 2
 
 // NewPlanner returns a planner for pipes (see Compile) with the push
 // settings of cfg, so its batches and API choices are the engine's.
@@ -180,9 +194,28 @@ func (pl *Planner) Plan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	if limit == 0 {
 		limit = 1000
 	}
+	gov := pl.gov
+	if gov == nil {
+		g, err := defaultGovernor(ctx, pl.store, pl.api, pl.pipes)
+		if err != nil {
+			return nil, err
+		}
+		gov = g
+	}
+	// A plan reads from the org: it waits its turn behind pushes, in the
+	// backfill lane, and never spends the reserve.
+	if ok, why := gov.Allow(ctx, forcesync.LaneBackfill, planCalls*len(pipes)); !ok {
+		return nil, fmt.Errorf("plan: %w: %s", ErrBudgetSpent, why)
+	}
+	// The twin engine's batches count their own calls too (and charge
+	// them to the twin's governor, which writes nowhere): this counter
+	// sees them all.
+	var counter salesforce.CallCounter
+	defer func() { gov.Spent(ctx, forcesync.LaneBackfill, counter.Calls()) }()
+	cctx := salesforce.WithCallCounter(ctx, &counter)
 	out := &Plan{}
 	for _, p := range pipes {
-		mp, err := pl.planPipe(ctx, p, limit)
+		mp, err := pl.planPipe(cctx, p, limit)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s: %w", p.Mapping.Name, err)
 		}

@@ -24,26 +24,27 @@ type ReconcileOptions struct {
 	// BulkThreshold is how many bound records make reconcile read the
 	// object through Bulk API 2.0. Zero means 2,000; negative never.
 	BulkThreshold int
-	// Heal queues repairs: records changed in Salesforce are pushed again;
-	// records deleted, merged or missing are created again when the
-	// mapping may create (merged ones only when a match rule can find
-	// their survivor); held never-synced records are retried.
+	// Heal repairs what it can (see heal): records changed in Salesforce
+	// are pushed again; records deleted, merged or missing are created
+	// again when the mapping may create (merged ones only when a match
+	// rule can find their survivor); bindings to converted Leads move to
+	// the Contact under the source's Contact mapping; unbound twins are
+	// deleted when the mapping deletes in Salesforce; source records never
+	// synced are queued. The repairs go through the mapping's mass-change
+	// guard: more than its limit and nothing is healed until a person
+	// approves the mapping (forcesync approve).
 	Heal bool
-	// MaxChanges caps the repairs Heal may queue: more and nothing is
-	// healed (the run says why). Negative means no cap (--yes); with Heal,
-	// zero heals nothing.
-	MaxChanges int
-	// APIShare is the share of the org's daily API allowance forcesync may
-	// spend (as the engine's); a reconcile is refused once the org's usage
-	// reaches it. Zero means 0.5.
-	APIShare float64
+	// Now is the guard's clock; nil means time.Now.
+	Now func() time.Time
 }
 
-// ErrBudgetSpent refuses a reconcile when the API budget is spent.
+// ErrBudgetSpent refuses a reconcile (or a plan) when the budget governor
+// does not let it spend what it needs.
 var ErrBudgetSpent = errors.New("API budget spent")
 
-// ErrTooManyChanges refuses a heal beyond ReconcileOptions.MaxChanges.
-var ErrTooManyChanges = errors.New("too many changes")
+// ErrHealPaused refuses a heal the mass-change guard paused: more repairs
+// than the mapping's guard lets through in a window.
+var ErrHealPaused = errors.New("heal paused by the mass-change guard")
 
 // Reconciler reconciles compiled mappings.
 type Reconciler struct {
@@ -52,10 +53,12 @@ type Reconciler struct {
 	api   API
 	rd    Reader
 	pipes []*Pipe
+	gov   *Governor
 }
 
 // NewReconciler returns a reconciler for pipes; store must be a
-// forcesync.Inspector and api a Reader.
+// forcesync.Inspector and api a Reader. Its reads are charged to a budget
+// governor over the store's ledger (WithGovernor sets the connection's).
 func NewReconciler(store forcesync.Store, api API, pipes []*Pipe) (*Reconciler, error) {
 	in, ok := forcesync.StoreAs[forcesync.Inspector](store)
 	if !ok {
@@ -68,10 +71,58 @@ func NewReconciler(store forcesync.Store, api API, pipes []*Pipe) (*Reconciler, 
 	return &Reconciler{store: store, in: in, api: api, rd: rd, pipes: pipes}, nil
 }
 
+// WithGovernor makes the reconciler ask g before reading and charge g what
+// it spent, like the pushes of g's connection.
+func (rc *Reconciler) WithGovernor(g *Governor) *Reconciler {
+	rc.gov = g
+	return rc
+}
+
+// governor returns the reconciler's governor, making one over the store's
+// ledger with the default bounds when none was given.
+func (rc *Reconciler) governor(ctx context.Context) (*Governor, error) {
+	if rc.gov != nil {
+		return rc.gov, nil
+	}
+	g, err := defaultGovernor(ctx, rc.store, rc.api, rc.pipes)
+	if err != nil {
+		return nil, err
+	}
+	rc.gov = g
+	return g, nil
+}
+
+// defaultGovernor is a governor with the default bounds over the store's
+// ledger, for the connection of pipes (as engine.New names it).
+func defaultGovernor(ctx context.Context, store forcesync.Store, api API, pipes []*Pipe) (*Governor, error) {
+	conn := "default"
+	if len(pipes) > 0 && pipes[0].Mapping.Connection != "" {
+		conn = pipes[0].Mapping.Connection
+	}
+	gc := GovernorConfig{Connection: conn, Ledger: store}
+	if lr, ok := api.(LimitsReader); ok {
+		gc.Limits = lr.DailyAPIUsage
+	}
+	return NewGovernor(ctx, gc)
+}
+
+// Calls a reconcile asks the governor for before reading: a Bulk query
+// job (create, poll, results, and a follow-up by Id), or one SOQL page of
+// 2,000 records per page plus the twins' query.
+const reconcileBulkCalls = 6
+
+func reconcileNeed(bound, threshold int) int {
+	if threshold > 0 && bound > threshold {
+		return reconcileBulkCalls
+	}
+	return 2 + bound/2000
+}
+
 // Reconcile compares one mapping and stores the run with its findings.
-// With Heal, the repairs are queued (a running engine, or a drain, pushes
-// them); a heal refused by MaxChanges is an error wrapping
-// ErrTooManyChanges, and the run is stored all the same.
+// With Heal, the repairs are made or queued (a running engine, or a drain,
+// pushes them); a heal the mass-change guard paused is an error wrapping
+// ErrHealPaused, a reconcile the budget does not allow one wrapping
+// ErrBudgetSpent; the run is stored all the same.
 func (rc *Reconciler) Reconcile(ctx context.Context, mappingName string, opt ReconcileOptions) (*forcesync.ReconcileRun, []forcesync.Finding, error) {
 	var p *Pipe
 	for _, x := range rc.pipes {
@@ -86,39 +137,88 @@ func (rc *Reconciler) Reconcile(ctx context.Context, mappingName string, opt Rec
 	if threshold == 0 {
 		threshold = 2000
 	}
-	run := &forcesync.ReconcileRun{Mapping: mappingName, Started: time.Now().UTC(), API: "query", Counts: map[forcesync.DriftKind]int{}}
-	calls0 := rc.api.Calls()
-	share := opt.APIShare
-	if share <= 0 || share > 1 {
-		share = 0.5
+	now := opt.Now
+	if now == nil {
+		now = time.Now
 	}
-	var findings []forcesync.Finding
-	var err error
-	if used, max := rc.api.Usage(); max > 0 && float64(used) >= share*float64(max) {
-		// Reading 100,000 records is cheap, but pushes come first.
-		err = fmt.Errorf("reconcile %s: %w: %d of %d calls used, share %.0f%%", mappingName, ErrBudgetSpent, used, max, share*100)
-	} else {
-		findings, err = rc.compare(ctx, p, threshold, run)
+	run := &forcesync.ReconcileRun{Mapping: mappingName, Started: now().UTC(), API: "query", Counts: map[forcesync.DriftKind]int{}}
+	var d *drift
+	binds, err := rc.bindings(ctx, p)
+	var gov *Governor
+	if err == nil {
+		gov, err = rc.governor(ctx)
+	}
+	var counter salesforce.CallCounter
+	cctx := salesforce.WithCallCounter(ctx, &counter)
+	if err == nil {
+		// Reading 100,000 records is cheap, but pushes come first: the
+		// reconcile spends from the backfill lane and waits its turn. The
+		// governor charges its own /limits read, if it makes one.
+		ok, why := gov.Allow(cctx, forcesync.LaneBackfill, reconcileNeed(len(binds), threshold))
+		charged := counter.Calls()
+		if !ok {
+			err = fmt.Errorf("reconcile %s: %w: %s", mappingName, ErrBudgetSpent, why)
+		} else {
+			d, err = rc.compare(cctx, p, binds, threshold, run)
+			if err == nil && opt.Heal {
+				err = rc.heal(cctx, p, d, run, now())
+			}
+			gov.Spent(ctx, forcesync.LaneBackfill, counter.Calls()-charged)
+		}
 	}
 	if err != nil {
 		run.Error = err.Error()
 	}
-	var healErr error
-	if err == nil && opt.Heal {
-		healErr = rc.heal(ctx, p, findings, opt.MaxChanges, run)
-		if healErr != nil {
-			run.Error = healErr.Error()
-		}
+	var findings []forcesync.Finding
+	if d != nil {
+		findings = d.findings
 	}
 	for _, f := range findings {
 		run.Counts[f.Kind]++
 	}
-	run.Finished = time.Now().UTC()
-	run.APICalls = int(rc.api.Calls() - calls0)
+	run.Finished = now().UTC()
+	run.APICalls = counter.Calls()
 	if serr := rc.in.SaveReconcile(context.WithoutCancel(ctx), run, findings); serr != nil {
-		return run, findings, errors.Join(err, healErr, serr)
+		return run, findings, errors.Join(err, serr)
 	}
-	return run, findings, errors.Join(err, healErr)
+	return run, findings, err
+}
+
+// bindings lists every binding of p's mapping.
+func (rc *Reconciler) bindings(ctx context.Context, p *Pipe) ([]forcesync.Binding, error) {
+	var binds []forcesync.Binding
+	for after := ""; ; {
+		page, err := rc.in.Bindings(ctx, p.Mapping.Name, after, 5000)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range page {
+			if b.Fingerprint == forcesync.FingerprintConverted {
+				// A Lead converted and carried on under the Contact
+				// mapping: settled, not drift.
+				continue
+			}
+			binds = append(binds, b)
+		}
+		if len(page) < 5000 {
+			return binds, nil
+		}
+		after = page[len(page)-1].Key
+	}
+}
+
+// drift is what compare found, with what heal needs beyond the findings.
+type drift struct {
+	findings []forcesync.Finding
+	// contactOf is the Contact a converted Lead became, by key.
+	contactOf map[string]string
+	// leadOf is the converted Lead's Id, by key.
+	leadOf map[string]string
+	// twinsOf lists, by key, the other live records carrying the key's
+	// match value that no binding of the mapping points at.
+	twinsOf map[string][]string
+	// sources are the source records of the never-synced findings.
+	sources map[string]*forcesync.SourceRecord
 }
 
 // reconcileFields are the Salesforce fields reconcile reads for p: the
@@ -157,19 +257,7 @@ func (rc *Reconciler) reconcileFields(ctx context.Context, p *Pipe) ([]string, s
 }
 
 // compare reads Salesforce and lists the drift of p's records.
-func (rc *Reconciler) compare(ctx context.Context, p *Pipe, threshold int, run *forcesync.ReconcileRun) ([]forcesync.Finding, error) {
-	var binds []forcesync.Binding
-	for after := ""; ; {
-		page, err := rc.in.Bindings(ctx, p.Mapping.Name, after, 5000)
-		if err != nil {
-			return nil, err
-		}
-		binds = append(binds, page...)
-		if len(page) < 5000 {
-			break
-		}
-		after = page[len(page)-1].Key
-	}
+func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Binding, threshold int, run *forcesync.ReconcileRun) (*drift, error) {
 	run.Checked = len(binds)
 	fields, matchField, err := rc.reconcileFields(ctx, p)
 	if err != nil {
@@ -188,9 +276,24 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, threshold int, run *
 	}
 	if threshold > 0 && len(binds) > threshold {
 		run.API = "bulk"
-		err := rc.rd.ReadAll(ctx, obj, fields, nil, true, func(r salesforce.Record) error { keep(r); return nil })
+		err := rc.rd.ReadAll(ctx, obj, fields, rc.scope(p, binds, matchField), true, func(r salesforce.Record) error { keep(r); return nil })
 		if err != nil {
 			return nil, err
+		}
+		// Bound records the scope left out (someone cleared the field it
+		// selects by): by Id, so that they are not taken for missing.
+		var rest []string
+		for _, b := range binds {
+			if _, ok := byID[b.SalesforceID]; !ok && byID[longID(b.SalesforceID, byID)] == nil {
+				rest = append(rest, b.SalesforceID)
+			}
+		}
+		recs, err := rc.rd.ReadWhere(ctx, obj, "Id", rest, fields, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			keep(r)
 		}
 	} else if len(binds) > 0 {
 		ids := make([]string, len(binds))
@@ -205,9 +308,9 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, threshold int, run *
 			keep(r)
 		}
 	}
-	var findings []forcesync.Finding
+	d := &drift{contactOf: map[string]string{}, leadOf: map[string]string{}, twinsOf: map[string][]string{}, sources: map[string]*forcesync.SourceRecord{}}
 	add := func(b forcesync.Binding, kind forcesync.DriftKind, detail string, fs []forcesync.FieldDrift) {
-		findings = append(findings, forcesync.Finding{Mapping: p.Mapping.Name, Key: b.Key, SalesforceID: b.SalesforceID,
+		d.findings = append(d.findings, forcesync.Finding{Mapping: p.Mapping.Name, Key: b.Key, SalesforceID: b.SalesforceID,
 			Kind: kind, Detail: detail, Fields: fs})
 	}
 	matchOf := map[string]string{} // key -> lower-cased match value, for twins
@@ -231,6 +334,7 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, threshold int, run *
 			detail := "converted"
 			if c := canonical(r["ConvertedContactId"]); c != "" {
 				detail = "converted to Contact " + c
+				d.contactOf[b.Key], d.leadOf[b.Key] = c, r.ID()
 			}
 			add(b, forcesync.DriftConverted, detail, nil)
 			continue
@@ -281,6 +385,10 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, threshold int, run *
 				byMatch[v] = append(byMatch[v], r.ID())
 			}
 		}
+		bound := make(map[string]bool, len(binds))
+		for _, b := range binds {
+			bound[id15(b.SalesforceID)] = true
+		}
 		for _, b := range binds {
 			v, ok := matchOf[b.Key]
 			if !ok || len(byMatch[v]) < 2 {
@@ -288,16 +396,53 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, threshold int, run *
 			}
 			ids := append([]string(nil), byMatch[v]...)
 			sort.Strings(ids)
-			add(b, forcesync.DriftTwins, fmt.Sprintf("%d records have %s %q: %s", len(ids), matchField, v, strings.Join(ids, ", ")), nil)
+			var unbound []string
+			for _, id := range ids {
+				if !bound[id15(id)] {
+					unbound = append(unbound, id)
+				}
+			}
+			d.twinsOf[b.Key] = unbound
+			add(b, forcesync.DriftTwins, fmt.Sprintf("%d records have %s %q: %s (bound: %s)", len(ids), matchField, v, strings.Join(ids, ", "), b.SalesforceID), nil)
 		}
 	}
-	never, err := rc.neverSynced(ctx, p, binds)
+	never, err := rc.neverSynced(ctx, p, binds, d)
 	if err != nil {
 		return nil, err
 	}
-	findings = append(findings, never...)
-	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Key < findings[j].Key })
-	return findings, nil
+	d.findings = append(d.findings, never...)
+	sort.SliceStable(d.findings, func(i, j int) bool { return d.findings[i].Key < d.findings[j].Key })
+	return d, nil
+}
+
+// scope is the filter of reconcile's Bulk read: the records forcesync may
+// have bound, not the whole object. An External ID mapping's records carry
+// its External ID; a mapping matched by fields reads the records holding a
+// match value from the oldest bound Id on (its twins made since included);
+// any other reads from the oldest bound Id on.
+func (rc *Reconciler) scope(p *Pipe, binds []forcesync.Binding, matchField string) salesforce.Cond {
+	if ext := p.Compiled.ExternalIDField(); ext != "" {
+		return salesforce.NotNull(ext)
+	}
+	oldest := ""
+	for _, b := range binds {
+		if id := id15(b.SalesforceID); oldest == "" || id < oldest {
+			oldest = id
+		}
+	}
+	from := salesforce.Ge("Id", oldest)
+	if matchField != "" {
+		return salesforce.And(salesforce.NotNull(matchField), from)
+	}
+	return from
+}
+
+// id15 is the case-sensitive 15-character form of an Id.
+func id15(id string) string {
+	if len(id) == 18 {
+		return id[:15]
+	}
+	return id
 }
 
 // longID finds the 18-character form of a 15-character Id among the read
@@ -337,11 +482,26 @@ func fieldDrift(fields map[string]any, r salesforce.Record, ext string) []forces
 }
 
 // neverSynced lists the source records the mapping takes that have no
-// twin and are not on their way (pending or retrying).
-func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesync.Binding) ([]forcesync.Finding, error) {
+// twin and are not on their way (pending or retrying), and keeps them in
+// d.sources for heal.
+func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesync.Binding, d *drift) ([]forcesync.Finding, error) {
 	bound := make(map[string]bool, len(binds))
 	for _, b := range binds {
 		bound[b.Key] = true
+	}
+	// Converted Leads' bindings are left out of binds: they are bound.
+	for after := ""; ; {
+		page, err := rc.in.Bindings(ctx, p.Mapping.Name, after, 5000)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range page {
+			bound[b.Key] = true
+		}
+		if len(page) < 5000 {
+			break
+		}
+		after = page[len(page)-1].Key
 	}
 	var out []forcesync.Finding
 	for off := 0; ; {
@@ -350,14 +510,15 @@ func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesyn
 			return nil, err
 		}
 		off += len(recs)
-		for _, r := range recs {
-			if bound[r.Key] {
+		for i := range recs {
+			r := &recs[i]
+			if bound[r.Key] || r.Deleted {
 				continue
 			}
 			if ok, err := p.Compiled.Filter(r.Fields); err != nil || !ok {
 				continue
 			}
-			detail := "never queued for this mapping"
+			detail := neverQueued
 			sts, err := rc.store.Statuses(ctx, p.Mapping.Source, r.Key)
 			if err != nil {
 				return nil, err
@@ -382,6 +543,7 @@ func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesyn
 			if inFlight {
 				continue
 			}
+			d.sources[r.Key] = r
 			out = append(out, forcesync.Finding{Mapping: p.Mapping.Name, Key: r.Key, Kind: forcesync.DriftNeverSynced, Detail: detail})
 		}
 		if len(recs) < 1000 {
@@ -390,60 +552,286 @@ func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesyn
 	}
 }
 
-// heal queues the repairs the findings call for, within maxChanges.
-func (rc *Reconciler) heal(ctx context.Context, p *Pipe, findings []forcesync.Finding, maxChanges int, run *forcesync.ReconcileRun) error {
+// neverQueued is the detail of a never-synced record the mapping has no
+// status for.
+const neverQueued = "never queued for this mapping"
+
+// repair is one change a heal makes.
+type repair struct {
+	finding int
+	kind    repairKind
+}
+
+type repairKind int
+
+const (
+	repairRepush   repairKind = iota // requeue: pushed again
+	repairRecreate                   // unbind and requeue: created again
+	repairEnqueue                    // accept the source record for the mapping
+	repairConvert                    // rebind to the Contact a Lead became
+	repairTwins                      // delete the unbound twins
+)
+
+// heal repairs what the findings call for, through the mapping's
+// mass-change guard. The rules, by kind:
+//
+//   - field_changed: pushed again (the source's values win), when the
+//     mapping may update.
+//   - deleted, missing: unbound and created again, when the mapping may
+//     create; merged too, when a match rule can find the survivor.
+//   - converted: bound to the Contact the Lead became under the source's
+//     Contact mapping, when there is one that takes the record (its
+//     External ID is stamped on the Contact when it upserts by one), and
+//     requeued there; the Lead mapping's status becomes converted.
+//     Without such a mapping it is left for a person.
+//   - twins: the bound record stays. The other live records carrying its
+//     match value that no binding of the mapping points at are deleted
+//     (to the recycle bin, where they stay 15 days) when the mapping
+//     deletes in Salesforce (operations.delete: delete); otherwise, or
+//     when another binding points at them, they are left for a person.
+//   - never_synced: queued (accepted again for the mapping, or requeued
+//     when it has a status).
+//
+// All the repairs count as changes for the guard: beyond its limit the
+// guard pauses the mapping, nothing is changed, and the heal is refused
+// with ErrHealPaused until someone approves the mapping (forcesync
+// approve), after which the same heal goes through.
+func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesync.ReconcileRun, now time.Time) error {
 	if p.Mapping.Direction == forcesync.Pull {
 		return fmt.Errorf("heal: mapping %s pulls from Salesforce; healing re-pushes and is for push mappings", p.Mapping.Name)
 	}
 	c := p.Compiled
+	fs := d.findings
 	canFind := p.Mapping.Match.Kind != forcesync.MatchBinding
-	var repush, recreate []int
-	for i, f := range findings {
+	cp := rc.contactPipe(p)
+	otherBound, err := rc.boundElsewhere(ctx, p, d)
+	if err != nil {
+		return err
+	}
+	var plan []repair
+	changes := 0
+	for i, f := range fs {
 		switch f.Kind {
 		case forcesync.DriftFieldChanged:
 			if c.CanUpdate() {
-				repush = append(repush, i)
+				plan = append(plan, repair{i, repairRepush})
 			}
 		case forcesync.DriftDeleted, forcesync.DriftMissing:
 			if c.CanCreate() {
-				recreate = append(recreate, i)
+				plan = append(plan, repair{i, repairRecreate})
 			}
 		case forcesync.DriftMerged:
 			if c.CanCreate() && canFind {
-				recreate = append(recreate, i)
+				plan = append(plan, repair{i, repairRecreate})
 			}
+		case forcesync.DriftConverted:
+			if why := convertBlock(p, cp, d, f.Key); why != "" {
+				fs[i].Detail += "; left for a person: " + why
+				continue
+			}
+			plan = append(plan, repair{i, repairConvert})
+		case forcesync.DriftTwins:
+			var del []string
+			for _, id := range d.twinsOf[f.Key] {
+				if !otherBound[id15(id)] {
+					del = append(del, id)
+				}
+			}
+			d.twinsOf[f.Key] = del
+			switch {
+			case len(del) == 0:
+				fs[i].Detail += "; left for a person: every twin is bound to a record"
+				continue
+			case !c.DeletesInSalesforce():
+				fs[i].Detail += "; left for a person: the mapping does not delete in Salesforce (operations.delete: delete)"
+				continue
+			}
+			plan = append(plan, repair{i, repairTwins})
+			changes += len(del) - 1
 		case forcesync.DriftNeverSynced:
-			if strings.HasPrefix(f.Detail, "held") {
-				repush = append(repush, i)
+			if f.Detail == neverQueued {
+				plan = append(plan, repair{i, repairEnqueue})
+			} else {
+				plan = append(plan, repair{i, repairRepush})
 			}
 		}
 	}
-	n := len(repush) + len(recreate)
-	if maxChanges >= 0 && n > maxChanges {
-		return fmt.Errorf("heal %s: %d changes exceed the limit of %d; nothing was changed (raise --max-changes, or --yes): %w",
-			p.Mapping.Name, n, maxChanges, ErrTooManyChanges)
+	changes += len(plan)
+	if len(plan) == 0 {
+		return nil
 	}
-	keysOf := func(idx []int) []string {
-		ks := make([]string, len(idx))
-		for i, j := range idx {
-			ks[i] = findings[j].Key
+	if !p.Mapping.Guard.Off {
+		g := forcesync.MassGuard{Store: rc.store, Limits: p.Mapping.Guard}
+		ok, st, err := g.Allow(ctx, p.Mapping.Name, changes, max(run.Checked, 1), now)
+		if err != nil {
+			return err
 		}
-		return ks
+		if !ok {
+			return fmt.Errorf("heal %s: %d changes would pass the mass-change guard's limit of %d in a window; nothing was changed. "+
+				"Approve the mapping (forcesync approve %s), then heal again: %w", p.Mapping.Name, changes, st.Limit, p.Mapping.Name, ErrHealPaused)
+		}
 	}
-	if len(recreate) > 0 {
-		if err := rc.in.Unbind(ctx, p.Mapping.Name, keysOf(recreate)); err != nil {
+	var requeue, unbind []string
+	for _, r := range plan {
+		f := &fs[r.finding]
+		switch r.kind {
+		case repairRepush:
+			requeue = append(requeue, f.Key)
+		case repairRecreate:
+			unbind = append(unbind, f.Key)
+			requeue = append(requeue, f.Key)
+		case repairEnqueue:
+			src := d.sources[f.Key]
+			if _, err := rc.store.Accept(ctx, []string{p.Mapping.Name}, []forcesync.Change{{Source: src.Source, Key: src.Key, Fields: src.Fields}}); err != nil {
+				return err
+			}
+		case repairConvert:
+			if err := rc.rebindConverted(ctx, p, cp, d, f); err != nil {
+				f.Detail += "; rebinding failed: " + err.Error()
+				continue
+			}
+		case repairTwins:
+			if err := rc.deleteTwins(ctx, d.twinsOf[f.Key], f); err != nil {
+				return err
+			}
+			if !f.Healed {
+				continue
+			}
+		}
+		f.Healed = true
+		run.Healed++
+	}
+	if len(unbind) > 0 {
+		if err := rc.in.Unbind(ctx, p.Mapping.Name, unbind); err != nil {
 			return err
 		}
 	}
-	all := append(append([]int(nil), repush...), recreate...)
-	if len(all) > 0 {
-		if _, err := rc.store.Requeue(ctx, p.Mapping.Name, keysOf(all)); err != nil {
+	if len(requeue) > 0 {
+		if _, err := rc.store.Requeue(ctx, p.Mapping.Name, requeue); err != nil {
 			return err
 		}
 	}
-	for _, j := range all {
-		findings[j].Healed = true
+	return nil
+}
+
+// contactPipe is the push mapping onto Contact of p's source, when p maps
+// Leads; nil otherwise.
+func (rc *Reconciler) contactPipe(p *Pipe) *Pipe {
+	if !strings.EqualFold(p.Compiled.Object(), "Lead") {
+		return nil
 	}
-	run.Healed = len(all)
+	for _, q := range rc.pipes {
+		if q.Mapping.Source == p.Mapping.Source && q.Mapping.Pushes() && strings.EqualFold(q.Compiled.Object(), "Contact") {
+			return q
+		}
+	}
+	return nil
+}
+
+// convertBlock says why a converted Lead cannot be rebound, "" when it can.
+func convertBlock(p *Pipe, cp *Pipe, d *drift, key string) string {
+	if d.contactOf[key] == "" {
+		return "Salesforce names no converted Contact"
+	}
+	if cp == nil {
+		return "no mapping of source " + p.Mapping.Source + " pushes to Contact"
+	}
+	return ""
+}
+
+// rebindConverted moves a converted Lead's record to the Contact it
+// became, as the push does when Salesforce refuses to update a converted
+// Lead (sflimits.go).
+func (rc *Reconciler) rebindConverted(ctx context.Context, p, cp *Pipe, d *drift, f *forcesync.Finding) error {
+	contact := d.contactOf[f.Key]
+	rec, err := rc.store.SourceRecord(ctx, p.Mapping.Source, f.Key)
+	if err != nil {
+		return err
+	}
+	if rec == nil || rec.Deleted {
+		return fmt.Errorf("the source record is gone")
+	}
+	if in, err := cp.Compiled.Filter(rec.Fields); err != nil || !in {
+		return fmt.Errorf("mapping %s's filter does not take the record", cp.Mapping.Name)
+	}
+	if cp.Mapping.Match.Kind == forcesync.MatchExternalID {
+		if err := stampExternalID(ctx, rc.api, cp, rec, contact); err != nil {
+			return fmt.Errorf("stamping %s on Contact %s: %w", cp.Compiled.ExternalIDField(), contact, err)
+		}
+	}
+	if err := rc.store.Bind(ctx, forcesync.Binding{Mapping: cp.Mapping.Name, Key: f.Key, SalesforceID: contact}); err != nil {
+		return err
+	}
+	n, err := rc.store.Requeue(ctx, cp.Mapping.Name, []string{f.Key})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := rc.store.Accept(ctx, []string{cp.Mapping.Name}, []forcesync.Change{{Source: rec.Source, Key: rec.Key, Fields: rec.Fields}}); err != nil {
+			return err
+		}
+	}
+	// The Lead mapping settles the record as converted, without a call.
+	if err := rc.store.Bind(ctx, forcesync.Binding{Mapping: p.Mapping.Name, Key: f.Key, SalesforceID: d.leadOf[f.Key],
+		Fingerprint: forcesync.FingerprintConverted}); err != nil {
+		return err
+	}
+	if _, err := rc.store.Requeue(ctx, p.Mapping.Name, []string{f.Key}); err != nil {
+		return err
+	}
+	f.Detail += fmt.Sprintf("; rebound to Contact %s under mapping %s", contact, cp.Mapping.Name)
+	return nil
+}
+
+// boundElsewhere returns the Ids (15-character) that bindings of the
+// mappings onto p's object point at, when some twins were found.
+func (rc *Reconciler) boundElsewhere(ctx context.Context, p *Pipe, d *drift) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(d.twinsOf) == 0 {
+		return out, nil
+	}
+	for _, q := range rc.pipes {
+		if !strings.EqualFold(q.Compiled.Object(), p.Compiled.Object()) {
+			continue
+		}
+		for after := ""; ; {
+			page, err := rc.in.Bindings(ctx, q.Mapping.Name, after, 5000)
+			if err != nil {
+				return nil, err
+			}
+			for _, b := range page {
+				out[id15(b.SalesforceID)] = true
+			}
+			if len(page) < 5000 {
+				break
+			}
+			after = page[len(page)-1].Key
+		}
+	}
+	return out, nil
+}
+
+// deleteTwins deletes a bound record's unbound twins; f is healed when
+// every delete succeeded, and its detail names the failures otherwise.
+func (rc *Reconciler) deleteTwins(ctx context.Context, ids []string, f *forcesync.Finding) error {
+	var failed []string
+	for lo := 0; lo < len(ids); lo += 200 {
+		chunk := ids[lo:min(lo+200, len(ids))]
+		res, err := rc.api.Delete(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				failed = append(failed, chunk[i]+": "+r.Err.Code)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		f.Detail += "; deleting twins failed: " + strings.Join(failed, ", ")
+		return nil
+	}
+	f.Detail += "; deleted the unbound twins " + strings.Join(ids, ", ")
+	f.Healed = true
 	return nil
 }

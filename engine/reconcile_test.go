@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
@@ -28,6 +30,7 @@ func driftKinds(fs []forcesync.Finding) map[string]forcesync.DriftKind {
 func TestReconcileFindsAndHealsDrift(t *testing.T) {
 	ctx := context.Background()
 	leads := leadByExtID()
+	leads.Guard.MaxRecords = 3
 	people := planPeopleByEmail()
 	r := newRig(t, engine.Config{BulkThreshold: -1}, leads, people)
 	r.emu.SetFinishBulkJobsAtOnce(true)
@@ -131,35 +134,59 @@ func TestReconcileFindsAndHealsDrift(t *testing.T) {
 		t.Fatalf("stored findings %+v %v", stored, err)
 	}
 
-	// A heal beyond its limit changes nothing.
+	// A heal beyond the mapping's mass-change guard changes nothing and
+	// pauses the mapping until it is approved.
 	backlog0, _ := r.store.Backlog(ctx, leads.Name)
-	_, _, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true, MaxChanges: 2})
-	if !errors.Is(err, engine.ErrTooManyChanges) {
-		t.Fatalf("heal beyond the limit: %v", err)
+	calls0 := r.calls()
+	_, _, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true})
+	if !errors.Is(err, engine.ErrHealPaused) || !strings.Contains(err.Error(), "forcesync approve contacts_to_leads") {
+		t.Fatalf("heal beyond the guard: %v", err)
 	}
 	if n, _ := r.store.Backlog(ctx, leads.Name); n != backlog0 {
-		t.Fatalf("a refused heal queued %d records", n-backlog0)
+		t.Fatalf("a paused heal queued %d records", n-backlog0)
 	}
-	// k1 re-pushed; k2, k3, k6 created again. k4 (converted) needs a
-	// person; k9 was never queued, so there is no status to retry.
-	run, fs, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true, MaxChanges: -1})
+	if b, _ := r.store.Binding(ctx, leads.Name, "k2"); b == nil {
+		t.Fatal("a paused heal unbound k2")
+	}
+	sts, err := r.store.GuardStates(ctx)
+	if err != nil || len(sts) != 1 || !sts[0].Paused || sts[0].Limit != 3 {
+		t.Fatalf("guard states after the paused heal: %+v %v", sts, err)
+	}
+	// Still paused: asking again changes nothing either.
+	if _, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true}); !errors.Is(err, engine.ErrHealPaused) {
+		t.Fatalf("heal while paused: %v", err)
+	}
+	if d := r.calls() - calls0; d > 6 {
+		t.Fatalf("two paused heals made %d calls; only their reads were due", d)
+	}
+	if _, err := engine.Approve(ctx, r.store, leads, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Approved: k1 re-pushed; k2, k3, k6 created again; k9 queued. k4
+	// (converted) needs a Contact mapping of the source, which this
+	// config has not.
+	run, fs, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Healed != 4 {
-		t.Fatalf("healed %d; want 4 (%+v)", run.Healed, fs)
+	if run.Healed != 5 {
+		t.Fatalf("healed %d; want 5 (%+v)", run.Healed, fs)
+	}
+	for _, f := range fs {
+		if f.Key == "k4" && (f.Healed || !strings.Contains(f.Detail, "left for a person: no mapping of source contact pushes to Contact")) {
+			t.Errorf("k4 finding %+v", f)
+		}
 	}
 	r.drain()
 	_, fs, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(driftKinds(fs)); got != fmt.Sprint(map[string]forcesync.DriftKind{"k4/converted": forcesync.DriftConverted,
-		"k9/never_synced": forcesync.DriftNeverSynced}) {
+	if got := fmt.Sprint(driftKinds(fs)); got != fmt.Sprint(map[string]forcesync.DriftKind{"k4/converted": forcesync.DriftConverted}) {
 		t.Fatalf("after healing: %v", got)
 	}
 	// Salesforce holds the source's values.
-	for _, k := range []string{"k1", "k2", "k3", "k6", "k8"} {
+	for _, k := range []string{"k1", "k2", "k3", "k6", "k8", "k9"} {
 		recs := r.query("SELECT Id, LastName, Email FROM Lead WHERE Id = '" + id(k) + "'")
 		src, _ := r.store.SourceRecord(ctx, "contact", k)
 		if len(recs) != 1 || recs[0]["LastName"] != src.Fields["last_name"] || recs[0]["Email"] != src.Fields["email"] {
@@ -180,6 +207,14 @@ func TestReconcileCallsDoNotGrow(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc, _ := engine.NewReconciler(r.store, r.api, pipes)
+	// A governor that knows the org's usage and does not look again: the
+	// runs' calls are their reads alone.
+	gov, err := engine.NewGovernor(ctx, engine.GovernorConfig{Connection: "default", Ledger: r.store, Recheck: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gov.ObserveUsage(1, 1_000_000)
+	rc.WithGovernor(gov)
 	var calls []int
 	n := 0
 	for _, size := range []int{300, 1200} {
@@ -212,27 +247,86 @@ func TestReconcileCallsDoNotGrow(t *testing.T) {
 	}
 }
 
-// TestReconcileRespectsBudget refuses to read when the org's API usage
-// has reached forcesync's share, and stores the refused run.
-func TestReconcileRespectsBudget(t *testing.T) {
+// TestPlanAndReconcileAskTheGovernor: plan and reconcile ask the budget
+// governor before reading, in the backfill lane, and are charged what they
+// spent. With the org at 85% of its allowance (the realtime lane would
+// still run, the reserve is near) both are refused without a read; with
+// room again they run and the ledger holds their calls.
+func TestPlanAndReconcileAskTheGovernor(t *testing.T) {
 	ctx := context.Background()
 	leads := leadByExtID()
 	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
 	r.accept("contact", contact("k1", "L", "k1@example.com", 60))
 	r.drain()
-	r.emu.SetAPIUsage(90_000, 100_000)
-	r.query("SELECT Id FROM Lead LIMIT 1") // the client learns the usage
-	pipes, _ := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	r.accept("contact", contact("k2", "L2", "k2@example.com", 60)) // pending: something to plan
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	gov, err := engine.NewGovernor(ctx, engine.GovernorConfig{Connection: "edge", Ledger: r.store, Limits: r.api.DailyAPIUsage, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rc, _ := engine.NewReconciler(r.store, r.api, pipes)
-	before := r.calls()
-	run, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{APIShare: 0.8})
-	if !errors.Is(err, engine.ErrBudgetSpent) || run == nil || run.Error == "" {
-		t.Fatalf("reconcile over budget: %+v %v", run, err)
+	rc.WithGovernor(gov)
+	pl, err := engine.NewPlanner(r.store, r.api, pipes, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d := r.calls() - before; d != 0 {
-		t.Fatalf("a refused reconcile made %d calls", d)
+	pl.WithGovernor(gov)
+
+	r.emu.SetAPIUsage(85_000, 100_000)
+	before := r.emu.Stats()
+	run, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
+	// Its one call is the governor's /limits read (it knew no usage yet).
+	if !errors.Is(err, engine.ErrBudgetSpent) || run == nil || !strings.Contains(run.Error, "reserve") || run.APICalls > 1 {
+		t.Fatalf("reconcile at the edge: %+v %v", run, err)
 	}
-	if _, _, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{APIShare: 1}); err != nil {
-		t.Fatalf("within the share: %v", err)
+	if _, err := pl.Plan(ctx, engine.PlanOptions{}); !errors.Is(err, engine.ErrBudgetSpent) {
+		t.Fatalf("plan at the edge: %v", err)
+	}
+	after := r.emu.Stats()
+	for _, k := range []emulator.Kind{emulator.KindQuery, emulator.KindBulk, emulator.KindCollections} {
+		if after[k] != before[k] {
+			t.Fatalf("refused plan and reconcile made %d %s calls", after[k]-before[k], k)
+		}
+	}
+	if !gov.Paused(forcesync.LaneBackfill) || gov.Paused(forcesync.LaneRealtime) {
+		t.Fatalf("governor state %+v; want the backfill lane paused, realtime running", gov.State())
+	}
+
+	r.emu.SetAPIUsage(1_000, 100_000)
+	mu.Lock()
+	clock = clock.Add(2 * time.Minute) // the governor reads /limits again
+	mu.Unlock()
+	own0 := gov.State().Own
+	run, _, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
+	if err != nil || run.APICalls == 0 {
+		t.Fatalf("reconcile with room: %+v %v", run, err)
+	}
+	p, err := pl.Plan(ctx, engine.PlanOptions{})
+	if err != nil || p.Mappings[0].Counts.Create != 1 {
+		t.Fatalf("plan with room: %+v %v", p, err)
+	}
+	if own := gov.State().Own - own0; own < run.APICalls+1 {
+		t.Fatalf("the governor was charged %d calls; the reconcile alone made %d, the plan at least one", own, run.APICalls)
+	}
+	bs, err := r.store.APICalls(ctx, "edge", clock.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backfill := 0
+	for _, b := range bs {
+		if b.Lane == forcesync.LaneBackfill {
+			backfill += b.Calls
+		}
+	}
+	// The reconcile's calls include the governor's /limits read (2 minutes
+	// on, it looked again), which the governor charges itself.
+	if backfill < run.APICalls-1+1 {
+		t.Fatalf("the ledger holds %d backfill calls; want the reconcile's %d reads and the plan's", backfill, run.APICalls-1)
 	}
 }

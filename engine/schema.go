@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -55,8 +56,112 @@ const schemaRecheck = 10 * time.Second
 type schemaState struct {
 	mu     sync.Mutex
 	paused map[string]string    // mapping -> why
+	cause  map[string]string    // mapping -> the changes that paused it, in short
 	last   map[string]time.Time // mapping -> last check prompted by errors
 	pipes  []*Pipe              // replaces Engine.pipes once a pipe was recompiled
+	// good is, for a paused mapping, the describe its compiled form was
+	// compiled against (Pipe.Describe is the org's current one).
+	good map[string]*salesforce.SObjectDescribe
+}
+
+// SchemaPause is a mapping paused by a schema change, for /healthz and
+// the metrics.
+type SchemaPause struct {
+	Mapping string
+	// Reason is the whole story; Cause the changes alone, in short.
+	Reason, Cause string
+}
+
+// SchemaPauses lists the mappings paused by a schema change, by mapping.
+func (e *Engine) SchemaPauses() []SchemaPause {
+	e.schema.mu.Lock()
+	defer e.schema.mu.Unlock()
+	out := make([]SchemaPause, 0, len(e.schema.paused))
+	for k, v := range e.schema.paused {
+		out = append(out, SchemaPause{Mapping: k, Reason: v, Cause: e.schema.cause[k]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Mapping < out[j].Mapping })
+	return out
+}
+
+// pauseLocked pauses a mapping (schema.mu held); good is the describe its
+// compiled form was compiled against.
+func (e *Engine) pauseLocked(name, why, cause string, good *salesforce.SObjectDescribe) {
+	if e.schema.paused == nil {
+		e.schema.paused, e.schema.cause, e.schema.good = map[string]string{}, map[string]string{}, map[string]*salesforce.SObjectDescribe{}
+	}
+	e.schema.paused[name], e.schema.cause[name] = why, cause
+	if e.schema.good[name] == nil {
+		e.schema.good[name] = good
+	}
+}
+
+// persistPause stores a pause, so a restart starts the mapping paused.
+func (e *Engine) persistPause(ctx context.Context, name, why string, good *salesforce.SObjectDescribe) {
+	sp, ok := forcesync.StoreAs[forcesync.SchemaPauses](e.store)
+	if !ok {
+		return
+	}
+	b, err := json.Marshal(good)
+	if err == nil {
+		err = sp.SetSchemaPause(context.WithoutCancel(ctx), forcesync.SchemaPause{Mapping: name, Reason: why, Since: e.cfg.Now(), Describe: b})
+	}
+	if err != nil {
+		e.cfg.Logger.Error("storing the schema pause; a restart would not start the mapping paused", "mapping", name, "err", err)
+	}
+}
+
+// clearPause forgets a stored pause.
+func (e *Engine) clearPause(ctx context.Context, name string) {
+	if sp, ok := forcesync.StoreAs[forcesync.SchemaPauses](e.store); ok {
+		if err := sp.ClearSchemaPause(context.WithoutCancel(ctx), name); err != nil {
+			e.cfg.Logger.Error("clearing the stored schema pause", "mapping", name, "err", err)
+		}
+	}
+}
+
+// storedPauses reads the stored schema pauses, by mapping.
+func storedPauses(ctx context.Context, store forcesync.Store) (map[string]forcesync.SchemaPause, error) {
+	out := map[string]forcesync.SchemaPause{}
+	sp, ok := forcesync.StoreAs[forcesync.SchemaPauses](store)
+	if !ok {
+		return out, nil
+	}
+	ps, err := sp.SchemaPauses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out[p.Mapping] = p
+	}
+	return out, nil
+}
+
+// startPaused compiles m, which no longer compiles against d, against the
+// describe stored with its pause, so that the engine starts with the
+// mapping paused. It fails (with compileErr) when there is no pause, or
+// the mapping does not compile against that describe either (the config
+// changed meanwhile: that is the config's error).
+func (e *Engine) startPaused(m forcesync.Mapping, d *salesforce.SObjectDescribe, stored forcesync.SchemaPause, ok bool, compileErr error) (*Pipe, error) {
+	if !ok || len(stored.Describe) == 0 {
+		return nil, compileErr
+	}
+	var good salesforce.SObjectDescribe
+	if err := json.Unmarshal(stored.Describe, &good); err != nil {
+		return nil, fmt.Errorf("%w (the describe stored with its schema pause is unreadable: %v)", compileErr, err)
+	}
+	c, err := mapping.Compile(m, &good)
+	if err != nil {
+		return nil, fmt.Errorf("%w (and it does not compile against the describe of before its schema pause either: %v)", compileErr, err)
+	}
+	changes, _ := describeChanges(&good, d, m)
+	why := fmt.Sprintf("the schema of %s changed (%s) and mapping %s no longer fits it: %v; its records wait until the config or the schema is fixed",
+		c.Object(), strings.Join(changes, "; "), m.Name, compileErr)
+	e.schema.mu.Lock()
+	e.pauseLocked(m.Name, why, strings.Join(changes, "; "), &good)
+	e.schema.mu.Unlock()
+	e.cfg.Logger.Error("mapping paused since "+stored.Since.UTC().Format(time.RFC3339), "mapping", m.Name, "reason", why)
+	return &Pipe{Mapping: m, Compiled: c, Describe: d}, nil
 }
 
 // livePipes returns the pipes in force.
@@ -194,27 +299,29 @@ func (e *Engine) applyDescribe(ctx context.Context, p *Pipe, d *salesforce.SObje
 		}
 	}
 	e.schema.pipes = next
-	if e.schema.paused == nil {
-		e.schema.paused = map[string]string{}
-	}
 	if err != nil {
 		if _, already := e.schema.paused[name]; already && len(fields) == 0 {
 			// Paused for an earlier change; nothing it uses changed since.
 			e.schema.mu.Unlock()
 			return nil
 		}
-		why := fmt.Sprintf("the schema of %s changed (%s) and mapping %s no longer fits it: %v; its records wait until the config is fixed",
+		why := fmt.Sprintf("the schema of %s changed (%s) and mapping %s no longer fits it: %v; its records wait until the config or the schema is fixed",
 			p.Compiled.Object(), strings.Join(changes, "; "), name, err)
-		e.schema.paused[name] = why
+		e.pauseLocked(name, why, strings.Join(changes, "; "), p.Describe)
+		good := e.schema.good[name]
 		e.schema.mu.Unlock()
-		e.cfg.Logger.Error("mapping paused", "mapping", name, "reason", why)
+		e.persistPause(ctx, name, why, good)
+		e.cfg.Logger.Error("mapping paused", "event", "schema.pause", "mapping", name, "reason", why)
 		return nil
 	}
 	_, wasPaused := e.schema.paused[name]
 	delete(e.schema.paused, name)
+	delete(e.schema.cause, name)
+	delete(e.schema.good, name)
 	e.schema.mu.Unlock()
 	if wasPaused {
-		e.cfg.Logger.Info("mapping resumed: it fits the schema again", "mapping", name)
+		e.clearPause(ctx, name)
+		e.cfg.Logger.Info("mapping resumed: it fits the schema again", "event", "schema.resume", "mapping", name)
 	}
 	if c.Version() == p.Compiled.Version() {
 		return nil
@@ -354,4 +461,29 @@ func picklistDiff(old, cur []salesforce.PicklistValue) (gone, added []string) {
 		}
 	}
 	return gone, added
+}
+
+// compileResuming compiles the engine's mappings at start. A mapping a
+// stored schema pause names starts paused when it still does not fit the
+// org's describe, and its pause is forgotten when it fits again (the
+// schema or the config was fixed while forcesync was stopped).
+func (e *Engine) compileResuming(ctx context.Context, mappings []forcesync.Mapping) ([]*Pipe, error) {
+	stored, err := storedPauses(ctx, e.store)
+	if err != nil {
+		return nil, err
+	}
+	pipes, err := compileEach(ctx, e.api, mappings, func(m forcesync.Mapping, d *salesforce.SObjectDescribe, err error) (*Pipe, error) {
+		p, ok := stored[m.Name]
+		return e.startPaused(m, d, p, ok, err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pipes {
+		if _, was := stored[p.Mapping.Name]; was && e.schemaPaused(p.Mapping.Name) == "" {
+			e.clearPause(ctx, p.Mapping.Name)
+			e.cfg.Logger.Info("mapping resumed: it fits the schema again", "event", "schema.resume", "mapping", p.Mapping.Name)
+		}
+	}
+	return pipes, nil
 }

@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,9 @@ import (
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/internal/testrig"
+	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func schemaLeadMapping(name, field string, row forcesync.FieldRow) forcesync.Mapping {
@@ -142,4 +148,144 @@ func TestSchemaDriftWhileRunning(t *testing.T) {
 	if why := eng.SchemaPaused()["legacy"]; !strings.Contains(why, "field Legacy__c deleted") {
 		t.Fatalf("after more checks legacy is paused because %q", why)
 	}
+}
+
+// TestSchemaPauseSurvivesRestart pauses a mapping by renaming a picklist
+// value it maps to (through the emulator's admin API), restarts the
+// engine on the same store: it starts with the mapping paused (it used to
+// fail to start), shows the reason in its metrics, keeps the records
+// queued, and resumes when the schema is fixed, with nothing lost.
+func TestSchemaPauseSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	emu, err := emulator.New(emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
+		{Name: "Tier__c", Type: "picklist", Picklist: []string{"Gold", "Silver"}, Restricted: true},
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	connect := func() *engine.SalesforceAPI {
+		api := &engine.SalesforceAPI{}
+		client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: srv.URL,
+			Auth:  salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret", Username: "admin@forcesync.local", Password: "forcesync"},
+			Hooks: salesforce.Hooks{OnCall: api.CountCall}, Retry: salesforce.RetryPolicy{MaxAttempts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		api.Client = client
+		return api
+	}
+	rename := func(from, to string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/__emulator/schema/rename-picklist-value", "application/json",
+			strings.NewReader(`{"object":"Lead","field":"Tier__c","from":"`+from+`","to":"`+to+`"}`))
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("rename %s -> %s: %v %v", from, to, resp, err)
+		}
+		resp.Body.Close()
+	}
+	dbPath := filepath.Join(t.TempDir(), "fs.db")
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ms := []forcesync.Mapping{schemaLeadMapping("tier", "Tier__c", forcesync.FieldRow{SourceField: "tier", ValueMap: map[string]string{"g": "Gold", "s": "Silver"}})}
+	cfg := engine.Config{BulkThreshold: -1, SchemaEvery: -1}
+	eng, err := engine.New(ctx, store, connect(), ms, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept := func(e *engine.Engine, key string) {
+		t.Helper()
+		if _, err := store.Accept(ctx, e.MappingsFor("tier"), []forcesync.Change{{Source: "tier", Key: key, Fields: map[string]any{"last": key, "tier": "g"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	accept(eng, "t1")
+	if _, err := eng.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rename("Gold", "Platinum")
+	if err := eng.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if eng.SchemaPaused()["tier"] == "" {
+		t.Fatal("tier not paused by the renamed value")
+	}
+
+	// Restart: a new client and engine on the same store.
+	eng2, err := engine.New(ctx, store, connect(), ms, cfg)
+	if err != nil {
+		t.Fatalf("restart while paused: %v", err)
+	}
+	why := eng2.SchemaPaused()["tier"]
+	if !strings.Contains(why, `removed ["Gold"]`) {
+		t.Fatalf("after the restart tier is paused because %q; want the renamed value named", why)
+	}
+	ps, err := store.SchemaPauses(ctx)
+	if err != nil || len(ps) != 1 || ps[0].Mapping != "tier" {
+		t.Fatalf("stored pauses %+v %v", ps, err)
+	}
+	reg := prometheus.NewRegistry()
+	engine.NewMetrics(reg).Watch(eng2)
+	if v, reason := gaugeOf(t, reg, "forcesync_mapping_schema_paused", "tier"); v != 1 || !strings.Contains(reason, "Tier__c") {
+		t.Fatalf("forcesync_mapping_schema_paused{mapping=tier} = %v (reason %q); want 1 naming Tier__c", v, reason)
+	}
+	accept(eng2, "t2")
+	if _, err := eng2.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sts, _ := store.Statuses(ctx, "tier", "t2"); len(sts) != 1 || sts[0].State != forcesync.StatePending {
+		t.Fatalf("t2 while paused: %+v; want pending", sts)
+	}
+
+	// The administrator renames the value back: the next check resumes the
+	// mapping, forgets the stored pause, and t2 goes.
+	rename("Platinum", "Gold")
+	if err := eng2.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if why := eng2.SchemaPaused()["tier"]; why != "" {
+		t.Fatalf("still paused after the fix: %s", why)
+	}
+	if ps, err := store.SchemaPauses(ctx); err != nil || len(ps) != 0 {
+		t.Fatalf("stored pauses after the fix: %+v %v", ps, err)
+	}
+	if _, err := eng2.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sts, _ := store.Statuses(ctx, "tier", "t2"); len(sts) != 1 || sts[0].State != forcesync.StateSynced {
+		t.Fatalf("t2 after the fix: %+v; want synced", sts)
+	}
+	if v, _ := gaugeOf(t, reg, "forcesync_mapping_schema_paused", "tier"); v != 0 {
+		t.Fatalf("forcesync_mapping_schema_paused{mapping=tier} = %v after the fix; want 0", v)
+	}
+}
+
+// gaugeOf returns the value and reason label of a gauge's series for a
+// mapping.
+func gaugeOf(t *testing.T, reg *prometheus.Registry, name, mapping string) (float64, string) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["mapping"] == mapping {
+				return m.GetGauge().GetValue(), labels["reason"]
+			}
+		}
+	}
+	t.Fatalf("no %s for mapping %s", name, mapping)
+	return 0, ""
 }

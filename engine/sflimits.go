@@ -219,12 +219,16 @@ func (e *Engine) portalFallback(ctx context.Context, lk Lookuper, p *Pipe, ws []
 // stampExternalID writes the External ID value cp would upsert rec by on
 // the Contact id.
 func (e *Engine) stampExternalID(ctx context.Context, cp *Pipe, rec *forcesync.SourceRecord, id string) error {
+	return stampExternalID(ctx, e.api, cp, rec, id)
+}
+
+func stampExternalID(ctx context.Context, api API, cp *Pipe, rec *forcesync.SourceRecord, id string) error {
 	pl, err := cp.Compiled.PayloadFor(rec.Key, rec.Fields, false)
 	if err != nil {
 		return err
 	}
 	ext := cp.Compiled.ExternalIDField()
-	res, err := e.api.Update(ctx, cp.Compiled.Object(), []salesforce.Record{{"attributes": map[string]any{"type": cp.Compiled.Object()}, "Id": id, ext: pl.ExternalID}})
+	res, err := api.Update(ctx, cp.Compiled.Object(), []salesforce.Record{{"attributes": map[string]any{"type": cp.Compiled.Object()}, "Id": id, ext: pl.ExternalID}})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,14 @@ type ConnectionHealth struct {
 	Since  time.Time `json:"since,omitzero"`
 	// Budget is the API budget governor's state.
 	Budget BudgetHealth `json:"budget"`
+	// PausedMappings are the mappings a schema change paused, with why.
+	PausedMappings []MappingPause `json:"paused_mappings,omitempty"`
+}
+
+// MappingPause is a mapping paused by a schema change.
+type MappingPause struct {
+	Mapping string `json:"mapping"`
+	Reason  string `json:"reason"`
 }
 
 // BudgetHealth is the budget governor's state of one org.
@@ -68,6 +76,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		}
 		if body.Status == "ok" && body.Paused != "" {
 			body.Status, body.Reason = "paused", body.Paused
+		}
+		for _, c := range body.Connections {
+			if body.Status == "ok" && len(c.PausedMappings) > 0 {
+				body.Status, body.Reason = "paused", c.Name+": mapping "+c.PausedMappings[0].Mapping+": "+c.PausedMappings[0].Reason
+			}
 		}
 	}
 	writeJSON(w, code, body)

@@ -52,6 +52,15 @@ func TestHealthzReportsConnections(t *testing.T) {
 	if b["resume_at"] != "2026-12-04T15:00:00Z" {
 		t.Fatalf("resume time %v", b)
 	}
+	// A mapping paused by a schema change: paused (200), naming it.
+	conns = []ConnectionHealth{{Name: "org", OK: true, PausedMappings: []MappingPause{{Mapping: "tier", Reason: `picklist Tier__c values removed ["Gold"]`}}}}
+	code, body = get(t, s, "/healthz", "")
+	if code != 200 || body["status"] != "paused" || !strings.Contains(body["reason"].(string), "mapping tier: picklist Tier__c") {
+		t.Fatalf("schema pause: %d %v", code, body)
+	}
+	if pm := body["connections"].([]any)[0].(map[string]any)["paused_mappings"].([]any); len(pm) != 1 {
+		t.Fatalf("paused_mappings %v", pm)
+	}
 	conns = []ConnectionHealth{{Name: "org", OK: false, Reason: "Salesforce unreachable: connection refused"}}
 	if code, body := get(t, s, "/healthz", ""); code != http.StatusServiceUnavailable || body["status"] != "unhealthy" ||
 		!strings.Contains(body["reason"].(string), "unreachable") {

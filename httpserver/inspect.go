@@ -18,18 +18,18 @@ type Inspect interface {
 	// is a forcesync.ENotFound error.
 	Plan(ctx context.Context, mappings []string) (any, error)
 	// Reconcile compares a mapping's records with Salesforce, stores the
-	// run and, with req.Heal, queues the repairs. A heal beyond its limit
-	// is a forcesync.EConflict error; the run is returned all the same.
+	// run and, with req.Heal, makes the repairs. A heal the mapping's
+	// mass-change guard paused is a forcesync.EConflict error, a reconcile
+	// the API budget refuses a forcesync.EUnavailable one; the run is
+	// returned all the same.
 	Reconcile(ctx context.Context, mapping string, req ReconcileRequest) (*forcesync.ReconcileRun, []forcesync.Finding, error)
 }
 
 // ReconcileRequest is the body of POST /api/v1/mappings/{mapping}/reconcile.
+// A heal goes through the mapping's mass-change guard (approve the
+// mapping to let a paused heal through).
 type ReconcileRequest struct {
 	Heal bool `json:"heal"`
-	// MaxChanges caps the repairs of a heal; Yes lifts the cap. A heal
-	// needs one of them.
-	MaxChanges *int `json:"max_changes"`
-	Yes        bool `json:"yes"`
 }
 
 // reconcileResponse is a run with its findings.
@@ -54,15 +54,6 @@ func (s *Server) handleReconcile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.Heal && req.MaxChanges == nil && !req.Yes {
-		writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "max_changes",
-			Message: "a heal needs max_changes (the most records it may change) or yes: true"})
-		return
-	}
-	if req.MaxChanges != nil && *req.MaxChanges < 0 {
-		writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "max_changes", Message: "must be zero or more"})
-		return
-	}
 	run, fs, err := s.cfg.Inspect.Reconcile(r.Context(), r.PathValue("mapping"), req)
 	if fs == nil {
 		fs = []forcesync.Finding{}
@@ -73,8 +64,11 @@ func (s *Server) handleReconcile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 	case err != nil:
 		st := http.StatusInternalServerError
-		if forcesync.ErrorCode(err) == forcesync.EConflict {
+		switch forcesync.ErrorCode(err) {
+		case forcesync.EConflict:
 			st = http.StatusConflict
+		case forcesync.EUnavailable:
+			st = http.StatusServiceUnavailable
 		}
 		writeJSON(w, st, reconcileResponse{Run: run, Findings: fs, Error: forcesync.ErrorMessage(err)})
 	default:

@@ -109,9 +109,9 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"POST", "/api/v1/mappings/nope/approve", "", "", true, 404, false},
 		// Inspect is not wired here: plan and reconcile answer 404.
 		{"GET", "/api/v1/plan?mapping=leads&mapping=other", "", "", true, 404, false},
-		{"POST", "/api/v1/mappings/leads/reconcile", `{"heal":true,"max_changes":5}`, "application/json", true, 404, false},
+		{"POST", "/api/v1/mappings/leads/reconcile", `{"heal":true}`, "application/json", true, 404, false},
 		{"POST", "/api/v1/mappings/leads/reconcile", "", "", true, 404, false},
-		{"POST", "/api/v1/mappings/leads/reconcile", `{"heal":true,"max_changes":-1}`, "application/json", true, 404, true},
+		{"POST", "/api/v1/mappings/leads/reconcile", `{"heal":true,"max_changes":5}`, "application/json", true, 404, true},
 		// Reconcile runs are the SQLite store's own.
 		{"GET", "/api/v1/reconcile/runs", "", "", true, 200, false},
 		{"GET", "/api/v1/reconcile/runs?mapping=leads&limit=5", "", "", true, 200, false},

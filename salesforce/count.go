@@ -20,11 +20,19 @@ func (c *CallCounter) Calls() int { return int(c.n.Load()) }
 
 type counterKey struct{}
 
+// counters is a context's chain of counters, innermost first.
+type counters struct {
+	c     *CallCounter
+	outer *counters
+}
+
 // WithCallCounter returns a context whose calls through any Client add to
-// c. Contexts derived from it count too; a nested counter replaces the
-// outer one.
+// c. Contexts derived from it count too; a nested counter counts beside
+// the outer ones (a plan counts the calls of the batches it runs, each of
+// which counts its own).
 func WithCallCounter(ctx context.Context, c *CallCounter) context.Context {
-	return context.WithValue(ctx, counterKey{}, c)
+	outer, _ := ctx.Value(counterKey{}).(*counters)
+	return context.WithValue(ctx, counterKey{}, &counters{c: c, outer: outer})
 }
 
 // CountsAgainstLimit reports whether a call to path spends the org's daily
@@ -40,8 +48,10 @@ func CountsAgainstLimit(path string) bool {
 type countTransport struct{ base http.RoundTripper }
 
 func (t countTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if c, ok := req.Context().Value(counterKey{}).(*CallCounter); ok && CountsAgainstLimit(req.URL.Path) {
-		c.n.Add(1)
+	if cs, ok := req.Context().Value(counterKey{}).(*counters); ok && CountsAgainstLimit(req.URL.Path) {
+		for ; cs != nil; cs = cs.outer {
+			cs.c.n.Add(1)
+		}
 	}
 	return t.base.RoundTrip(req)
 }

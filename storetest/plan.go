@@ -8,9 +8,9 @@ import (
 )
 
 // RunPlan runs the conformance cases of issue 12's store features (org
-// pins; the read-only views plan and reconcile use; reconcile runs)
-// against stores made by open. Stores must also implement
-// forcesync.OrgPins and forcesync.Inspector.
+// pins; the read-only views plan and reconcile use; reconcile runs; schema
+// pauses) against stores made by open. Stores must also implement
+// forcesync.OrgPins, forcesync.Inspector and forcesync.SchemaPauses.
 func RunPlan(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
@@ -20,6 +20,7 @@ func RunPlan(t *testing.T, open Opener) {
 		{"Peek", testPeek},
 		{"BindingsAndUnbind", testBindings},
 		{"ReconcileRuns", testReconcileRuns},
+		{"SchemaPauses", testSchemaPauses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,5 +201,48 @@ func testReconcileRuns(t *testing.T, s forcesync.Store, clk *Clock) {
 	if err != nil || len(got) != 2 || got[0].Key != "a" || got[0].Kind != forcesync.DriftFieldChanged || got[0].Mapping != "m" ||
 		len(got[0].Fields) != 1 || got[0].Fields[0].Salesforce != "DRIFTED" || got[1].Key != "b" || !got[1].Healed {
 		t.Fatalf("Findings = %+v, %v", got, err)
+	}
+}
+
+// testSchemaPauses: a pause is kept with its reason, time and describe;
+// setting it again keeps its start and takes the new reason; clearing it
+// (twice) leaves none.
+func testSchemaPauses(t *testing.T, s forcesync.Store, clk *Clock) {
+	sp, ok := s.(forcesync.SchemaPauses)
+	if !ok {
+		t.Fatalf("%T does not implement forcesync.SchemaPauses", s)
+	}
+	if ps, err := sp.SchemaPauses(ctx); err != nil || len(ps) != 0 {
+		t.Fatalf("pauses of a new store = %+v, %v", ps, err)
+	}
+	since := clk.Now().Truncate(time.Millisecond)
+	desc := []byte(`{"name":"Lead","fields":[{"name":"Tier__c"}]}`)
+	if err := sp.SetSchemaPause(ctx, forcesync.SchemaPause{Mapping: "leads", Reason: "field Tier__c deleted", Since: since, Describe: desc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.SetSchemaPause(ctx, forcesync.SchemaPause{Mapping: "accounts", Reason: "picklist", Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.SetSchemaPause(ctx, forcesync.SchemaPause{Mapping: "leads", Reason: "field Tier__c deleted; field Legacy__c deleted",
+		Since: since.Add(time.Hour), Describe: desc}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := sp.SchemaPauses(ctx)
+	if err != nil || len(ps) != 2 || ps[0].Mapping != "accounts" || ps[1].Mapping != "leads" {
+		t.Fatalf("pauses = %+v, %v", ps, err)
+	}
+	if p := ps[1]; p.Reason != "field Tier__c deleted; field Legacy__c deleted" || !p.Since.Equal(since) || string(p.Describe) != string(desc) {
+		t.Fatalf("leads' pause = %+v (describe %s); want the new reason, the first start and the describe", p, p.Describe)
+	}
+	if len(ps[0].Describe) != 0 {
+		t.Fatalf("accounts' describe = %q; want none", ps[0].Describe)
+	}
+	for range 2 {
+		if err := sp.ClearSchemaPause(ctx, "leads"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ps, err := sp.SchemaPauses(ctx); err != nil || len(ps) != 1 || ps[0].Mapping != "accounts" {
+		t.Fatalf("pauses after clearing leads = %+v, %v", ps, err)
 	}
 }

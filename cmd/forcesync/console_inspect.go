@@ -51,6 +51,7 @@ func (ci consoleInspect) PlanMapping(ctx context.Context, m forcesync.Mapping) (
 		if err != nil {
 			return nil, err
 		}
+		pl.WithGovernor(e.Governor()) // charged to the connection's budget
 		p, err := pl.Plan(ctx, engine.PlanOptions{Records: 100})
 		if err != nil {
 			return nil, err
@@ -63,7 +64,7 @@ func (ci consoleInspect) PlanMapping(ctx context.Context, m forcesync.Mapping) (
 
 // Reconcile reports only: the console never heals.
 func (ci consoleInspect) Reconcile(ctx context.Context, mapping string) (*forcesync.ReconcileRun, error) {
-	run, _, err := reconcileAcross(ctx, ci.si.store, ci.si.conns(), mapping, engine.ReconcileOptions{MaxChanges: -1})
+	run, _, err := reconcileAcross(ctx, ci.si.store, ci.si.conns(), mapping, engine.ReconcileOptions{})
 	return run, err
 }
 

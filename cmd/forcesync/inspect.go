@@ -27,6 +27,9 @@ type inspectConn struct {
 	api   *engine.SalesforceAPI
 	pipes []*engine.Pipe
 	ecfg  engine.Config
+	// gov is the connection's budget governor: plan and reconcile ask it
+	// before reading and are charged what they spent, like pushes.
+	gov *engine.Governor
 }
 
 // openInspect opens the config at path. With readOnly the org pin is
@@ -63,7 +66,19 @@ func openInspect(ctx context.Context, env *Env, path string, readOnly bool, logg
 			return nil, fmt.Errorf("config: mappings use connection %q, which is not defined", name)
 		}
 		api := &engine.SalesforceAPI{}
-		client, err := connectGuarded(ctx, env, st, *conn, salesforce.Hooks{OnCall: api.CountCall}, readOnly)
+		share := cfg.Engine.APIShare
+		if conn.APIShare > 0 {
+			share = conn.APIShare
+		}
+		gov, err := engine.NewGovernor(ctx, engine.GovernorConfig{Connection: name, Ledger: st, Share: share,
+			Reserve: fraction(cfg.Engine.APIReserve), RealtimeLane: fraction(cfg.Engine.RealtimeLane),
+			Recheck: cfg.Engine.LimitsRecheck, Limits: api.DailyAPIUsage, Logger: logger})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		hooks := salesforce.Hooks{OnCall: api.CountCall, OnLimitInfo: func(li salesforce.LimitInfo) { gov.ObserveUsage(li.Used, li.Max) }}
+		client, err := connectGuarded(ctx, env, st, *conn, hooks, readOnly)
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("connection %s: %w", name, err)
@@ -74,13 +89,9 @@ func openInspect(ctx context.Context, env *Env, path string, readOnly bool, logg
 			st.Close()
 			return nil, err
 		}
-		share := cfg.Engine.APIShare
-		if conn.APIShare > 0 {
-			share = conn.APIShare
-		}
-		a.conns = append(a.conns, &inspectConn{name: name, api: api, pipes: pipes, ecfg: engine.Config{
+		a.conns = append(a.conns, &inspectConn{name: name, api: api, pipes: pipes, gov: gov, ecfg: engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
-			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name)}})
+			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), Connection: name, Governor: gov}})
 	}
 	return a, nil
 }
@@ -111,9 +122,13 @@ func planAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, o
 		if err != nil {
 			return nil, err
 		}
+		pl.WithGovernor(c.gov)
 		o := opt
 		o.Mappings = mine
 		p, err := pl.Plan(ctx, o)
+		if errors.Is(err, engine.ErrBudgetSpent) {
+			return nil, &forcesync.Error{Code: forcesync.EUnavailable, Message: err.Error()}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +160,7 @@ func (si *servedInspect) conns() []*inspectConn {
 		if !ok {
 			continue
 		}
-		out = append(out, &inspectConn{api: api, pipes: e.Pipes(), ecfg: e.Config()})
+		out = append(out, &inspectConn{name: e.Connection(), api: api, pipes: e.Pipes(), ecfg: e.Config(), gov: e.Governor()})
 	}
 	return out
 }
@@ -168,13 +183,9 @@ func (si *servedInspect) Plan(ctx context.Context, mappings []string) (any, erro
 }
 
 // Reconcile implements httpserver.Inspect; the running engines push what
-// a heal queues.
+// a heal queued.
 func (si *servedInspect) Reconcile(ctx context.Context, mapping string, req httpserver.ReconcileRequest) (*forcesync.ReconcileRun, []forcesync.Finding, error) {
-	opt := engine.ReconcileOptions{Heal: req.Heal, MaxChanges: -1}
-	if req.MaxChanges != nil && !req.Yes {
-		opt.MaxChanges = *req.MaxChanges
-	}
-	run, fs, err := reconcileAcross(ctx, si.store, si.conns(), mapping, opt)
+	run, fs, err := reconcileAcross(ctx, si.store, si.conns(), mapping, engine.ReconcileOptions{Heal: req.Heal})
 	if run != nil && run.Healed > 0 {
 		engines(si.engines).Notify()
 	}
@@ -182,7 +193,8 @@ func (si *servedInspect) Reconcile(ctx context.Context, mapping string, req http
 }
 
 // reconcileAcross reconciles a mapping on the connection serving it. A
-// heal beyond its limit is a forcesync.EConflict error.
+// heal the mass-change guard paused is a forcesync.EConflict error, a
+// reconcile the budget refuses a forcesync.EUnavailable one.
 func reconcileAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, mapping string, opt engine.ReconcileOptions) (*forcesync.ReconcileRun, []forcesync.Finding, error) {
 	for _, c := range conns {
 		for _, p := range c.pipes {
@@ -193,12 +205,15 @@ func reconcileAcross(ctx context.Context, st forcesync.Store, conns []*inspectCo
 			if err != nil {
 				return nil, nil, err
 			}
-			if opt.APIShare == 0 {
-				opt.APIShare = c.ecfg.APIShare
+			if c.gov != nil {
+				rc.WithGovernor(c.gov)
 			}
 			run, fs, err := rc.Reconcile(ctx, mapping, opt)
-			if errors.Is(err, engine.ErrTooManyChanges) {
+			switch {
+			case errors.Is(err, engine.ErrHealPaused):
 				err = &forcesync.Error{Code: forcesync.EConflict, Message: err.Error()}
+			case errors.Is(err, engine.ErrBudgetSpent):
+				err = &forcesync.Error{Code: forcesync.EUnavailable, Message: err.Error()}
 			}
 			return run, fs, err
 		}

@@ -74,6 +74,9 @@ func (es engines) Health() []httpserver.ConnectionHealth {
 		b := e.Governor().State()
 		ch.Budget = httpserver.BudgetHealth{Paused: b.Paused, Reason: b.Reason, Since: b.Since, ResumeAt: b.ResumeAt,
 			OwnCalls: b.Own, Budget: b.Budget, OrgUsed: b.OrgUsed, OrgMax: b.OrgMax}
+		for _, p := range e.SchemaPauses() {
+			ch.PausedMappings = append(ch.PausedMappings, httpserver.MappingPause{Mapping: p.Mapping, Reason: p.Reason})
+		}
 		out = append(out, ch)
 	}
 	return out

@@ -21,8 +21,6 @@ type reconcileFlags struct {
 	config        string
 	mapping       string
 	heal          bool
-	maxChanges    int
-	yes           bool
 	format        string
 	bulkThreshold int
 }
@@ -40,37 +38,34 @@ missing (gone for good), converted (a converted Lead), twins (two records with
 one match value) and never_synced (source records without a twin). The run
 and its findings are kept in the store (GET /api/v1/reconcile/runs).
 
---heal queues the repairs and pushes them: edited records are pushed again,
-deleted, merged and missing ones created again when the mapping may create.
-Converted Leads and twins are left for a person. A heal needs --max-changes N
-(it refuses, changing nothing, when more records would change) or --yes.`,
+--heal repairs and pushes: edited records are pushed again, deleted, merged
+and missing ones created again when the mapping may create, bindings to
+converted Leads moved to the Contact under the source's Contact mapping,
+unbound twins deleted when the mapping deletes in Salesforce, and records
+never synced queued. The repairs go through the mapping's mass-change guard
+(the mapping's guard: settings): more than it lets through and nothing is
+changed; approve the mapping (forcesync approve MAPPING) and heal again.
+Reads are charged to the connection's API budget like pushes; a reconcile
+the budget does not allow is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runReconcile(cmd.Context(), env, f, cmd.Flags().Changed("max-changes"))
+			return runReconcile(cmd.Context(), env, f)
 		},
 	}
 	cmd.Flags().StringVar(&f.config, "config", "forcesync.yaml", "config file")
 	cmd.Flags().StringVar(&f.mapping, "mapping", "", "mapping to reconcile (required)")
-	cmd.Flags().BoolVar(&f.heal, "heal", false, "queue and push the repairs")
-	cmd.Flags().IntVar(&f.maxChanges, "max-changes", 0, "most records a heal may change")
-	cmd.Flags().BoolVar(&f.yes, "yes", false, "heal without a limit on the records changed")
+	cmd.Flags().BoolVar(&f.heal, "heal", false, "repair and push, within the mapping's mass-change guard")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output: table or json")
 	cmd.Flags().IntVar(&f.bulkThreshold, "bulk-threshold", 2000, "bound records above which Salesforce is read through Bulk API 2.0 (-1: never)")
 	return cmd
 }
 
-func runReconcile(ctx context.Context, env *Env, f reconcileFlags, maxSet bool) error {
+func runReconcile(ctx context.Context, env *Env, f reconcileFlags) error {
 	switch {
 	case f.mapping == "":
 		return usageError{fmt.Errorf("--mapping is required")}
 	case f.format != "table" && f.format != "json":
 		return usageError{fmt.Errorf("--format %q: want table or json", f.format)}
-	case f.heal && !maxSet && !f.yes:
-		return usageError{fmt.Errorf("--heal needs --max-changes N (the most records it may change) or --yes")}
-	case maxSet && f.maxChanges < 0:
-		return usageError{fmt.Errorf("--max-changes %d: want zero or more", f.maxChanges)}
-	case !f.heal && (maxSet || f.yes):
-		return usageError{fmt.Errorf("--max-changes and --yes go with --heal")}
 	case f.bulkThreshold == 0:
 		return usageError{fmt.Errorf("--bulk-threshold 0: give a positive number, or -1 for never")}
 	}
@@ -80,10 +75,7 @@ func runReconcile(ctx context.Context, env *Env, f reconcileFlags, maxSet bool) 
 		return err
 	}
 	defer a.store.Close()
-	opt := engine.ReconcileOptions{BulkThreshold: f.bulkThreshold, Heal: f.heal, MaxChanges: f.maxChanges}
-	if f.yes {
-		opt.MaxChanges = -1
-	}
+	opt := engine.ReconcileOptions{BulkThreshold: f.bulkThreshold, Heal: f.heal}
 	run, fs, err := reconcileAcross(ctx, a.store, a.conns, f.mapping, opt)
 	if run == nil {
 		if forcesync.ErrorCode(err) == forcesync.ENotFound {

@@ -25,10 +25,13 @@ func emuClient(t *testing.T, url string) *salesforce.Client {
 	return c
 }
 
+// TestReconcileCommand finds drift with the CLI and heals it through the
+// mapping's mass-change guard: a heal of more records than the guard lets
+// through changes nothing until the mapping is approved.
 func TestReconcileCommand(t *testing.T) {
 	ctx := context.Background()
 	emu, url := startOrg(t, "")
-	r := newCLIRig(t, url, serveConfig)
+	r := newCLIRig(t, url, strings.Replace(serveConfig, "      delete: delete\n", "      delete: delete\n    guard:\n      max_records: 1\n", 1))
 	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("c2", "Two", "two@example.com"), clientChange("c3", "Three", "three@example.com"))
 	sf := emuClient(t, url)
 	var ids = map[string]string{}
@@ -58,21 +61,27 @@ func TestReconcileCommand(t *testing.T) {
 	}
 	for _, bad := range [][]string{
 		{"reconcile", "--config", r.path},
-		{"reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal"},
-		{"reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--yes"},
+		{"reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--yes"},
+		{"reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--max-changes", "5"},
 		{"reconcile", "--config", r.path, "--mapping", "nope"},
 	} {
 		if _, err := r.run(bad...); exitCode(err) != 2 {
 			t.Errorf("%v: %v; want a usage error", bad, err)
 		}
 	}
-	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--max-changes", "1")
-	if err == nil || !strings.Contains(out, "2 changes exceed the limit of 1") {
-		t.Fatalf("heal beyond the limit: %v\n%s", err, out)
+	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal")
+	if err == nil || !strings.Contains(out, "2 changes would pass the mass-change guard's limit of 1") || !strings.Contains(out, "forcesync approve clients_to_leads") {
+		t.Fatalf("heal beyond the guard: %v\n%s", err, out)
 	}
-	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--max-changes", "2")
+	if got := planQuery(t, sf, "SELECT LastName FROM Lead WHERE Id = '"+ids["c1"]+"'"); got[0]["LastName"] != "DRIFTED" {
+		t.Fatalf("a paused heal changed Salesforce: %v", got)
+	}
+	if out, err := r.run("approve", "--config", r.path, "clients_to_leads"); err != nil {
+		t.Fatalf("approve: %v\n%s", err, out)
+	}
+	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal")
 	if err != nil || !strings.Contains(out, "healed 2") {
-		t.Fatalf("heal: %v\n%s", err, out)
+		t.Fatalf("heal after approval: %v\n%s", err, out)
 	}
 	out, err = r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads")
 	if err != nil || !strings.Contains(out, "no drift") {
@@ -101,15 +110,18 @@ func TestReconcileAPI(t *testing.T) {
 	if code, body := s.do("POST", "/api/v1/mappings/clients_to_leads/reconcile", "", true); code != 200 || body["run"] == nil {
 		t.Fatalf("reconcile = %d %v", code, body)
 	}
-	if code, body := s.do("POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true}`, true); code != 400 {
-		t.Fatalf("heal without a limit = %d %v; want 400", code, body)
+	if code, body := s.do("POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true}`, true); code != 200 {
+		t.Fatalf("heal = %d %v; want 200", code, body)
+	}
+	if code, body := s.do("POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"max_changes":5}`, true); code != 400 {
+		t.Fatalf("heal with a cap (gone: the guard bounds heals) = %d %v; want 400", code, body)
 	}
 	if code, body := s.do("POST", "/api/v1/mappings/nope/reconcile", "", true); code != 404 {
 		t.Fatalf("reconcile nope = %d %v; want 404", code, body)
 	}
 	code, body := s.do("GET", "/api/v1/reconcile/runs?mapping=clients_to_leads", "", true)
 	runs, _ := body["runs"].([]any)
-	if code != 200 || len(runs) != 1 {
+	if code != 200 || len(runs) != 2 {
 		t.Fatalf("runs = %d %v", code, body)
 	}
 	id := runs[0].(map[string]any)["id"]

@@ -36,6 +36,8 @@ type mappingStatus struct {
 	Name    string                  `json:"name"`
 	Backlog int                     `json:"backlog"`
 	States  map[forcesync.State]int `json:"states"`
+	// Paused is why a schema change paused the mapping, as serve stored it.
+	Paused string `json:"paused,omitempty"`
 }
 
 func newStatusCmd(env *Env) *cobra.Command {
@@ -109,6 +111,16 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 	}
 	defer st.Close()
 	rep := &statusReport{Failures: []forcesync.RecordStatus{}, Runs: []forcesync.Run{}}
+	pauses := map[string]string{}
+	if sp, ok := forcesync.StoreAs[forcesync.SchemaPauses](st); ok {
+		ps, err := sp.SchemaPauses(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			pauses[p.Mapping] = p.Reason + " (since " + p.Since.UTC().Format(time.RFC3339) + ")"
+		}
+	}
 	for _, m := range cfg.Mappings {
 		counts, err := st.Counts(ctx, m.Name)
 		if err != nil {
@@ -118,7 +130,7 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 		if err != nil {
 			return nil, err
 		}
-		rep.Mappings = append(rep.Mappings, mappingStatus{Name: m.Name, Backlog: n, States: counts})
+		rep.Mappings = append(rep.Mappings, mappingStatus{Name: m.Name, Backlog: n, States: counts, Paused: pauses[m.Name]})
 	}
 	if failures > 0 {
 		fs, err := st.List(ctx, forcesync.StatusFilter{States: []forcesync.State{forcesync.StateHeld, forcesync.StateRetrying}, Limit: failures})
@@ -161,6 +173,11 @@ func printStatus(env *Env, rep *statusReport) {
 			s[forcesync.StateRetrying], s[forcesync.StateHeld], s[forcesync.StateSkipped], s[forcesync.StateDeleted])
 	}
 	w.Flush()
+	for _, m := range rep.Mappings {
+		if m.Paused != "" {
+			fmt.Fprintf(env.Stdout, "\nMapping %s is paused: %s\n", m.Name, m.Paused)
+		}
+	}
 	if len(rep.Failures) > 0 {
 		fmt.Fprintln(env.Stdout, "\nRecent failures:")
 		w = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
