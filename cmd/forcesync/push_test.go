@@ -198,7 +198,9 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { pushChunkHook = nil })
-	out, errOut, err := r.push(ctx, "--file", data, "--chunk", "100")
+	// Jobs of 300 rows: the progress file moves past a job's rows once
+	// Salesforce answered them.
+	out, errOut, err := r.push(ctx, "--file", data, "--chunk", "100", "--job-rows", "300")
 	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") {
 		t.Fatalf("interrupted push: %v\n%s\n%s", err, out, errOut)
 	}
