@@ -47,6 +47,10 @@ func (e *Engine) FileJobOK(p *Pipe) bool {
 		(!strings.EqualFold(c.Object(), "Contact") || e.leadPipe(p.Mapping.Source) == nil)
 }
 
+// BulkThreshold is the fewest records sent through Bulk API 2.0; fewer go
+// through Collections.
+func (e *Engine) BulkThreshold() int { return e.cfg.BulkThreshold }
+
 // FileUpsert runs one Bulk upsert of p with the records of recs, noted in
 // the Bulk job ledger while it runs (a failed call aborts what it left
 // unfinished), within the governor's backfill budget, and returns the

@@ -48,6 +48,9 @@ type directJob struct {
 	keys map[string]bool // record keys in the job
 	feed chan []salesforce.Record
 	done chan struct{}
+	// held keeps records until the job has min rows and starts.
+	held    [][]salesforce.Record
+	started bool
 	res  map[string]engine.Result
 	run  *forcesync.Run
 	err  error
@@ -60,14 +63,24 @@ type directPath struct {
 	rec    forcesync.PushRecorder
 	fields []string
 	fold   bool
-	job    *directJob
+	// min is the fewest rows a job is started for (the engine's Bulk
+	// threshold): until then its records wait in memory, and a file that
+	// ends with fewer goes through the outbox, where Collections takes them.
+	min int
+	job *directJob
 }
 
-// startJob opens a job: FileUpsert runs in its own goroutine, reading the
-// records fed to the job until the feed is closed.
-func (p *push) startJob(ctx context.Context) *directJob {
+// newJob opens a job; it starts sending once it holds the direct path's
+// minimum of rows.
+func (p *push) newJob() *directJob {
+	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []salesforce.Record, 2), done: make(chan struct{})}
+}
+
+// start runs FileUpsert in its own goroutine, reading the records fed to
+// the job until the feed is closed.
+func (p *push) start(ctx context.Context, j *directJob) {
 	d := p.direct
-	j := &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []salesforce.Record, 2), done: make(chan struct{})}
+	j.started = true
 	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
 		for recs := range j.feed {
 			for i, r := range recs {
@@ -85,11 +98,30 @@ func (p *push) startJob(ctx context.Context) *directJob {
 		for range j.feed {
 		}
 	}()
-	return j
 }
 
-// send hands a chunk's records to the job's upload.
-func (j *directJob) send(ctx context.Context, recs []salesforce.Record) error {
+// send hands a chunk's records to the job's upload, starting the job once
+// it holds min rows.
+func (p *push) send(ctx context.Context, j *directJob, recs []salesforce.Record) error {
+	if !j.started {
+		j.held = append(j.held, recs)
+		if len(j.rows) < p.direct.min {
+			return nil
+		}
+		p.start(ctx, j)
+		held := j.held
+		j.held = nil
+		for _, r := range held {
+			if err := j.push(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return j.push(ctx, recs)
+}
+
+func (j *directJob) push(ctx context.Context, recs []salesforce.Record) error {
 	select {
 	case j.feed <- recs:
 		return nil
@@ -108,6 +140,10 @@ func (p *push) finishJob(ctx context.Context) error {
 		return nil
 	}
 	d.job = nil
+	if !j.started {
+		// Too few rows for a Bulk job: the engine sends them by Collections.
+		return p.queueRows(ctx, j.rows)
+	}
 	close(j.feed)
 	<-j.done
 	if j.err != nil {
@@ -162,6 +198,22 @@ func (p *push) finishJob(ctx context.Context) error {
 		return p.queueRows(ctx, retry)
 	}
 	return nil
+}
+
+// dropJob ends an open job's feed when the read stops early (interrupted,
+// an error): its goroutine ends once FileUpsert returned, which aborts the
+// job it left unfinished. Its rows are not recorded: the checkpoint is
+// before them.
+func (p *push) dropJob() {
+	if p.direct == nil || p.direct.job == nil {
+		return
+	}
+	j := p.direct.job
+	p.direct.job = nil
+	if j.started {
+		close(j.feed)
+		<-j.done
+	}
 }
 
 // queueRows accepts rows of a job into the store's outbox, for the engine.

@@ -36,6 +36,7 @@ type Engine interface {
 	// FileJobOK, FileUpsert and RecoverGoneJobs serve the direct path
 	// (direct.go): Bulk jobs fed straight from the file.
 	FileJobOK(p *engine.Pipe) bool
+	BulkThreshold() int
 	FileUpsert(ctx context.Context, p *engine.Pipe, fields []string, recs iter.Seq2[salesforce.Record, error]) (map[string]engine.Result, *forcesync.Run, error)
 	RecoverGoneJobs(ctx context.Context, gone func(owner string) bool)
 }
@@ -142,7 +143,7 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 		!o.NoDirect && pipeEngine.FileJobOK(p.pipes[0]) {
 		pipe := p.pipes[0]
 		p.direct = &directPath{eng: pipeEngine, pipe: pipe, rec: rec, fields: pipe.Compiled.TargetFields(),
-			fold: !pipe.Compiled.ExternalIDCaseSensitive()}
+			fold: !pipe.Compiled.ExternalIDCaseSensitive(), min: pipeEngine.BulkThreshold()}
 	}
 	p.tally = newTally()
 	for _, e := range engines {
@@ -299,6 +300,7 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 	if p.direct != nil {
 		// Jobs a killed push left open or running are settled first.
 		p.direct.eng.RecoverGoneJobs(ctx, OwnerGone)
+		defer p.dropJob()
 	}
 	flush := func(last bool) error {
 		if len(batch) > 0 {
@@ -380,7 +382,7 @@ func (p *push) sendDirect(ctx context.Context, changed []forcesync.Change, store
 		return changed, nil
 	}
 	if d.job == nil {
-		d.job = p.startJob(ctx)
+		d.job = p.newJob()
 	}
 	rest := changed[:0]
 	var recs []salesforce.Record
@@ -395,7 +397,7 @@ func (p *push) sendDirect(ctx context.Context, changed []forcesync.Change, store
 		rest = append(rest, *c)
 	}
 	if len(recs) > 0 {
-		if err := d.job.send(ctx, recs); err != nil {
+		if err := p.send(ctx, d.job, recs); err != nil {
 			return nil, err
 		}
 	}

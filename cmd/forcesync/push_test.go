@@ -53,6 +53,7 @@ type pushRig struct {
 	config string
 	client *salesforce.Client
 	vars   map[string]string
+	emu    *emulator.Emulator
 }
 
 func newPushRig(t *testing.T) *pushRig {
@@ -74,7 +75,7 @@ func newPushRig(t *testing.T) *pushRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pushRig{t: t, dir: dir, config: path, client: client,
+	return &pushRig{t: t, dir: dir, config: path, client: client, emu: emu,
 		vars: map[string]string{"TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}}
 }
 
