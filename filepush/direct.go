@@ -51,9 +51,9 @@ type directJob struct {
 	// held keeps records until the job has min rows and starts.
 	held    [][]salesforce.Record
 	started bool
-	res  map[string]engine.Result
-	run  *forcesync.Run
-	err  error
+	res     map[string]engine.Result
+	run     *forcesync.Run
+	err     error
 }
 
 // directPath is set up by Push when the direct path applies.
