@@ -7,6 +7,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -195,8 +196,16 @@ func (p *push) finishJob(ctx context.Context) error {
 	p.streamed.Add(int64(len(out)))
 	p.tally.add(fates)
 	if len(retry) > 0 {
-		return p.queueRows(ctx, retry)
+		if err := p.queueRows(ctx, retry); err != nil {
+			return err
+		}
 	}
+	// The job's rows, answers and records are garbage now. Collect them
+	// before the next job grows: the collector would otherwise wait for the
+	// heap to double the size it had at the job's peak, and the peak
+	// memory would grow with the number of jobs, not stay one job's.
+	j.rows, j.res, out, fates = nil, nil, nil, nil
+	runtime.GC()
 	return nil
 }
 
