@@ -42,6 +42,9 @@ type directRow struct {
 	bound      bool
 }
 
+// recordPiece is the most rows of a job recorded in one transaction.
+const recordPiece = 10_000
+
 // directJob is one Bulk job fed from the file while it is read.
 type directJob struct {
 	rows []directRow
@@ -160,41 +163,52 @@ func (p *push) finishJob(ctx context.Context) error {
 		return nil
 	}
 	m := d.pipe.Mapping.Name
-	out := make([]forcesync.PushedRecord, 0, len(j.rows))
-	fates := make([]engine.Settled, 0, len(j.rows))
+	// Recorded in pieces, each its own transaction: memory holds a piece's
+	// records, not the job's, and a crash between two pieces only sends the
+	// unrecorded rows again (the recorded ones compare unchanged). The run
+	// goes with the last piece, when its counts are known.
 	var retry []directRow
 	run := j.run
 	run.Records = len(j.rows)
-	for i := range j.rows {
-		r := &j.rows[i]
-		res, ok := j.res[r.ext]
-		switch {
-		case !ok || (res.Err != nil && res.Retryable):
-			retry = append(retry, *r)
-			continue
-		case res.Err != nil:
-			out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateHeld,
-				Fingerprint: r.heldFP, Error: res.Err})
-			fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateHeld})
-			run.Failed++
-		default:
-			out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSynced,
-				SalesforceID: res.ID, Fingerprint: r.fp})
-			f := engine.FateUpdated
-			if res.Created {
-				f, run.Created = engine.FateCreated, run.Created+1
-			} else {
-				run.Updated++
+	out := make([]forcesync.PushedRecord, 0, min(len(j.rows), recordPiece))
+	fates := make([]engine.Settled, 0, cap(out))
+	for lo := 0; lo < len(j.rows); lo += recordPiece {
+		out, fates = out[:0], fates[:0]
+		for i := lo; i < min(lo+recordPiece, len(j.rows)); i++ {
+			r := &j.rows[i]
+			res, ok := j.res[r.ext]
+			switch {
+			case !ok || (res.Err != nil && res.Retryable):
+				retry = append(retry, *r)
+				continue
+			case res.Err != nil:
+				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateHeld,
+					Fingerprint: r.heldFP, Error: res.Err})
+				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateHeld})
+				run.Failed++
+			default:
+				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSynced,
+					SalesforceID: res.ID, Fingerprint: r.fp})
+				f := engine.FateUpdated
+				if res.Created {
+					f, run.Created = engine.FateCreated, run.Created+1
+				} else {
+					run.Updated++
+				}
+				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: f})
 			}
-			fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: f})
 		}
+		var withRun *forcesync.Run
+		if lo+recordPiece >= len(j.rows) {
+			withRun = run
+		}
+		// Salesforce has the data: record it even if ctx ended meanwhile.
+		if err := d.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, withRun); err != nil {
+			return fmt.Errorf("record a Bulk job's rows: %w", err)
+		}
+		p.streamed.Add(int64(len(out)))
+		p.tally.add(fates)
 	}
-	// Salesforce has the data: record it even if ctx ended meanwhile.
-	if err := d.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, run); err != nil {
-		return fmt.Errorf("record a Bulk job's %d rows: %w", len(out), err)
-	}
-	p.streamed.Add(int64(len(out)))
-	p.tally.add(fates)
 	if len(retry) > 0 {
 		if err := p.queueRows(ctx, retry); err != nil {
 			return err
@@ -283,6 +297,9 @@ func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, sl
 		return nil, false
 	}
 	ext := pl.ExternalID
+	if ext == c.Key {
+		ext = c.Key // one string for both: a job holds 100,000 of them
+	}
 	fold := ext
 	if d.fold {
 		fold = strings.ToLower(ext)
