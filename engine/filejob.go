@@ -51,12 +51,13 @@ func (e *Engine) FileJobOK(p *Pipe) bool {
 // through Collections.
 func (e *Engine) BulkThreshold() int { return e.cfg.BulkThreshold }
 
-// FileUpsert runs one Bulk upsert of p with the records of recs, noted in
+// FileUpsert runs one Bulk upsert of p with the records of recs (payload
+// fields, as mapping.Payload holds them), noted in
 // the Bulk job ledger while it runs (a failed call aborts what it left
 // unfinished), within the governor's backfill budget, and returns the
 // answers keyed by External ID value and the run to record with them
 // (API, calls, times; the caller counts the outcomes).
-func (e *Engine) FileUpsert(ctx context.Context, p *Pipe, fields []string, recs iter.Seq2[salesforce.Record, error]) (map[string]Result, *forcesync.Run, error) {
+func (e *Engine) FileUpsert(ctx context.Context, p *Pipe, fields []string, recs iter.Seq2[map[string]any, error]) (map[string]Result, *forcesync.Run, error) {
 	sb, ok := e.api.(StreamBulk)
 	if !ok || e.schemaPaused(p.Mapping.Name) != "" {
 		return nil, nil, ErrNoFileJob
@@ -70,7 +71,14 @@ func (e *Engine) FileUpsert(ctx context.Context, p *Pipe, fields []string, recs 
 	ctx = salesforce.WithCallCounter(ctx, &counter)
 	c := p.Compiled
 	res, err := e.bulkJobs(ctx, p, c.Object(), func(bctx context.Context) (map[string]Result, error) {
-		return sb.BulkUpsertSeq(bctx, c.Object(), c.ExternalIDField(), fields, recs)
+		seq := func(yield func(salesforce.Record, error) bool) {
+			for r, err := range recs {
+				if !yield(salesforce.Record(r), err) {
+					return
+				}
+			}
+		}
+		return sb.BulkUpsertSeq(bctx, c.Object(), c.ExternalIDField(), fields, seq)
 	})
 	run.Finished = e.cfg.Now()
 	run.APICalls = counter.Calls()

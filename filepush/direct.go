@@ -14,7 +14,6 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/engine"
-	"github.com/forcesync/forcesync/salesforce"
 )
 
 // The direct path. When the source feeds one External ID mapping that the
@@ -50,10 +49,10 @@ type directJob struct {
 	rows []directRow
 	exts map[string]bool // External ID values in the job (folded when case-insensitive)
 	keys map[string]bool // record keys in the job
-	feed chan []salesforce.Record
+	feed chan []map[string]any
 	done chan struct{}
 	// held keeps records until the job has min rows and starts.
-	held    [][]salesforce.Record
+	held    [][]map[string]any
 	started bool
 	res     map[string]engine.Result
 	run     *forcesync.Run
@@ -77,7 +76,7 @@ type directPath struct {
 // newJob opens a job; it starts sending once it holds the direct path's
 // minimum of rows.
 func (p *push) newJob() *directJob {
-	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []salesforce.Record, 2), done: make(chan struct{})}
+	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 }
 
 // start runs FileUpsert in its own goroutine, reading the records fed to
@@ -85,7 +84,7 @@ func (p *push) newJob() *directJob {
 func (p *push) start(ctx context.Context, j *directJob) {
 	d := p.direct
 	j.started = true
-	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
+	seq := iter.Seq2[map[string]any, error](func(yield func(map[string]any, error) bool) {
 		for recs := range j.feed {
 			for i, r := range recs {
 				if !yield(r, nil) {
@@ -106,7 +105,7 @@ func (p *push) start(ctx context.Context, j *directJob) {
 
 // send hands a chunk's records to the job's upload, starting the job once
 // it holds min rows.
-func (p *push) send(ctx context.Context, j *directJob, recs []salesforce.Record) error {
+func (p *push) send(ctx context.Context, j *directJob, recs []map[string]any) error {
 	if !j.started {
 		j.held = append(j.held, recs)
 		if len(j.rows) < p.direct.min {
@@ -125,7 +124,7 @@ func (p *push) send(ctx context.Context, j *directJob, recs []salesforce.Record)
 	return j.push(ctx, recs)
 }
 
-func (j *directJob) push(ctx context.Context, recs []salesforce.Record) error {
+func (j *directJob) push(ctx context.Context, recs []map[string]any) error {
 	select {
 	case j.feed <- recs:
 		return nil
@@ -260,7 +259,7 @@ func (p *push) queueRows(ctx context.Context, rows []directRow) error {
 // take decides whether the direct path sends c (stored is the chunk's
 // stored state; slowKeys the keys of this chunk already bound for the
 // outbox) and, if so, adds it to the open job, returning its record.
-func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, slowKeys map[string]bool) (salesforce.Record, bool) {
+func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, slowKeys map[string]bool) (map[string]any, bool) {
 	d := p.direct
 	if c.Op != forcesync.OpUpsert || c.Version != 0 || slowKeys[c.Key] {
 		return nil, false
@@ -316,7 +315,7 @@ func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, sl
 	}
 	j.rows = append(j.rows, directRow{key: c.Key, ext: ext, fields: string(c.FieldsJSON), version: s.Version + 1,
 		fp: fp, heldFP: pl.Fingerprint, bound: bound})
-	return salesforce.Record(pl.Fields), true
+	return pl.Fields, true
 }
 
 // Owner names a push process in the Bulk job ledger: host and pid, so the

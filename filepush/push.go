@@ -15,7 +15,6 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/ingest"
-	"github.com/forcesync/forcesync/salesforce"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -37,7 +36,7 @@ type Engine interface {
 	// (direct.go): Bulk jobs fed straight from the file.
 	FileJobOK(p *engine.Pipe) bool
 	BulkThreshold() int
-	FileUpsert(ctx context.Context, p *engine.Pipe, fields []string, recs iter.Seq2[salesforce.Record, error]) (map[string]engine.Result, *forcesync.Run, error)
+	FileUpsert(ctx context.Context, p *engine.Pipe, fields []string, recs iter.Seq2[map[string]any, error]) (map[string]engine.Result, *forcesync.Run, error)
 	RecoverGoneJobs(ctx context.Context, gone func(owner string) bool)
 }
 
@@ -385,7 +384,7 @@ func (p *push) sendDirect(ctx context.Context, changed []forcesync.Change, store
 		d.job = p.newJob()
 	}
 	rest := changed[:0]
-	var recs []salesforce.Record
+	var recs []map[string]any
 	slowKeys := map[string]bool{}
 	for i := range changed {
 		c := &changed[i]
