@@ -222,8 +222,6 @@ func chunkByURLLen(values []string, max int) [][]string {
 
 // BulkUpsert implements API.
 func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fields []string, recs []salesforce.Record) (map[string]Result, error) {
-	b := a.Client.Bulk(salesforce.BulkConfig{OnJob: bulkJobHook(ctx)}) // bulkjobs.go
-	job := salesforce.IngestJob{Object: obj, Operation: salesforce.BulkUpsert, ExternalIDField: extField}
 	seq := iter.Seq2[salesforce.Record, error](func(yield func(salesforce.Record, error) bool) {
 		for i, r := range recs {
 			if !yield(r, nil) {
@@ -232,11 +230,19 @@ func (a *SalesforceAPI) BulkUpsert(ctx context.Context, obj, extField string, fi
 			recs[i] = nil // sent: a large job's records go as the upload proceeds
 		}
 	})
+	return a.BulkUpsertSeq(ctx, obj, extField, fields, seq)
+}
+
+// BulkUpsertSeq implements StreamBulk (filejob.go): BulkUpsert with the
+// records read from seq as the upload proceeds.
+func (a *SalesforceAPI) BulkUpsertSeq(ctx context.Context, obj, extField string, fields []string, seq iter.Seq2[salesforce.Record, error]) (map[string]Result, error) {
+	b := a.Client.Bulk(salesforce.BulkConfig{OnJob: bulkJobHook(ctx)}) // bulkjobs.go
+	job := salesforce.IngestJob{Object: obj, Operation: salesforce.BulkUpsert, ExternalIDField: extField}
 	res, err := b.IngestRecords(ctx, job, fields, seq)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]Result, len(recs))
+	out := make(map[string]Result, res.Uploaded)
 	ids := res.JobIDs()
 	for s, err := range b.SuccessfulResults(ctx, ids...) {
 		if err != nil {

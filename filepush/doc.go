@@ -6,13 +6,25 @@
 // (forcesync.SettledReader) and rows that would change nothing — same
 // fields, synced with the same payload fingerprint, nothing queued — are
 // dropped before anything is written, so a re-push of an unchanged file
-// writes no rows and makes no API call. Changed rows are accepted in large
-// transactions, and the engine is asked to push only once a whole Bulk
-// job's worth is waiting (or the file is read): what goes through Bulk or
-// Collections is decided on what is really sent, and 100,000 changed rows
-// cost one Bulk job.
+// writes no rows and makes no API call.
 //
-// Delivery is the engine's: a row is durable in the store before the
-// checkpoint counts it, and the engine marks it synced only after
-// Salesforce accepted it. An interrupted push resumes from the checkpoint.
+// Changed rows take one of two ways:
+//
+//   - The direct path (direct.go), for a source with one External ID
+//     mapping: a row the push can judge alone is streamed into the upload
+//     of the push's own Bulk job as the file is read, and once the job has
+//     answered, the job's rows are recorded in one set-based write
+//     (forcesync.PushRecorder: record, binding, status). No outbox row, no
+//     claim: a few statements per hundreds of rows instead of the accept ->
+//     claim -> complete round trip, and memory bounded by one job.
+//   - The outbox: every other row (deletes, rows queued, held or retrying,
+//     a job below the Bulk threshold, several mappings) is accepted in
+//     large transactions, and the engine is asked to push once a Bulk
+//     job's worth is waiting or the file is read.
+//
+// Durability: the checkpoint counts a row only once it is durable — in the
+// outbox, or recorded after its job answered. An interrupted push resumes
+// from the checkpoint; rows of a job cut short are sent again (an upsert
+// by External ID), after the jobs a killed push left in the Bulk job
+// ledger are aborted (OwnerGone), so no stale job lands after newer data.
 package filepush

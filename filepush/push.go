@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,12 @@ type Engine interface {
 	Lease() time.Duration
 	// OnSettled sets the hook told what each pushed record came to.
 	OnSettled(func([]engine.Settled))
+	// FileJobOK, FileUpsert and RecoverGoneJobs serve the direct path
+	// (direct.go): Bulk jobs fed straight from the file.
+	FileJobOK(p *engine.Pipe) bool
+	BulkThreshold() int
+	FileUpsert(ctx context.Context, p *engine.Pipe, fields []string, recs iter.Seq2[map[string]any, error]) (map[string]engine.Result, *forcesync.Run, error)
+	RecoverGoneJobs(ctx context.Context, gone func(owner string) bool)
 }
 
 // Options say what to push and how. The zero value of each optional field
@@ -52,9 +59,15 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Out receives progress and notes; Err receives bad rows. Nil discards.
 	Out, Err io.Writer
-	// ChunkHook, when set (tests), is called after each chunk is durable
-	// and checkpointed, with the data rows consumed so far.
+	// ChunkHook, when set (tests), is called after each checkpoint, with
+	// the data rows consumed so far.
 	ChunkHook func(rows int64)
+	// JobRows caps the rows of one of the push's own Bulk jobs (direct.go);
+	// zero means the engines' BulkBatch.
+	JobRows int
+	// NoDirect sends every changed row through the store's outbox and the
+	// engine, never in the push's own Bulk jobs (direct.go).
+	NoDirect bool
 }
 
 // Summary is what a push did.
@@ -66,8 +79,9 @@ type Summary struct {
 	Resumed int64
 	// Bad is the rows refused (listed on Err, up to MaxBadShown).
 	Bad, BadShown int64
-	// Accepted is the rows written to the store for pushing.
-	Accepted int64
+	// Accepted is the rows taken for pushing: written to the store's
+	// outbox, or streamed into the push's own Bulk jobs (Streamed of them).
+	Accepted, Streamed int64
 	// Settled is the rows dropped before writing: nothing changed.
 	Settled int64
 	// Fates counts what each record of the push came to, once per record
@@ -106,11 +120,13 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 		o.Err = io.Discard
 	}
 	p := &push{o: o, st: st, engines: engines}
+	var pipeEngine Engine
 	for _, e := range engines {
 		for _, pipe := range e.Pipes() {
 			if pipe.Mapping.Source == o.Source {
 				p.pipes = append(p.pipes, pipe)
 				p.sum.Mappings = append(p.sum.Mappings, pipe.Mapping.Name)
+				pipeEngine = e
 			}
 		}
 		p.jobSize = max(p.jobSize, e.BulkBatch())
@@ -118,7 +134,16 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 	if len(p.pipes) == 0 {
 		return nil, forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q: nothing to push", o.Source)
 	}
+	if o.JobRows > 0 {
+		p.jobSize = o.JobRows
+	}
 	p.settled, _ = forcesync.StoreAs[forcesync.SettledReader](st)
+	if rec, ok := forcesync.StoreAs[forcesync.PushRecorder](st); ok && p.settled != nil && len(p.pipes) == 1 &&
+		!o.NoDirect && pipeEngine.FileJobOK(p.pipes[0]) {
+		pipe := p.pipes[0]
+		p.direct = &directPath{eng: pipeEngine, pipe: pipe, rec: rec, fields: pipe.Compiled.TargetFields(),
+			fold: !pipe.Compiled.ExternalIDCaseSensitive(), min: pipeEngine.BulkThreshold()}
+	}
 	p.tally = newTally()
 	for _, e := range engines {
 		e.OnSettled(p.tally.add)
@@ -135,8 +160,9 @@ type push struct {
 	jobSize int
 	sum     Summary
 	tally   *tally
+	direct  *directPath // nil: every changed row goes through the outbox
 
-	accepted, settledRows, bad atomic.Int64
+	accepted, settledRows, bad, streamed atomic.Int64
 }
 
 func (p *push) run(ctx context.Context) (*Summary, error) {
@@ -230,7 +256,8 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 		}
 		p.sum.APICalls += r.APICalls
 	}
-	p.sum.Accepted = p.accepted.Load()
+	p.sum.Streamed = p.streamed.Load()
+	p.sum.Accepted = p.accepted.Load() + p.sum.Streamed
 	p.sum.Settled = p.settledRows.Load()
 	p.sum.Fates = p.tally.counts()
 	p.sum.Fates[engine.FateUnchanged] += int(p.sum.Settled) * len(p.sum.Mappings)
@@ -249,20 +276,42 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 }
 
 // read consumes the file in chunks: each chunk's unchanged rows are
-// dropped, the rest accepted, and the checkpoint advanced once they are
-// durable. It signals bigBacklog when a Bulk job's worth was accepted
-// since the last signal.
+// dropped, the rest either streamed into the open direct job (direct.go)
+// or accepted into the outbox, and the checkpoint advanced once they are
+// durable — for rows of a direct job, once the job's answers are recorded.
+// It signals bigBacklog when a Bulk job's worth was accepted into the
+// outbox since the last signal.
 func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoint, cpPath string, skip int64, bigBacklog chan<- struct{}) error {
 	o := p.o
 	var consumed, sinceSignal int64 // data rows read, good or bad
 	batch := make([]forcesync.Change, 0, o.Chunk)
-	flush := func() error {
+	checkpoint := func() error {
+		// Durable in the store before the checkpoint says so.
+		cp.Rows = consumed
+		if err := cp.Save(cpPath); err != nil {
+			return err
+		}
+		if o.ChunkHook != nil {
+			o.ChunkHook(consumed)
+		}
+		return nil
+	}
+	if p.direct != nil {
+		// Jobs a killed push left open or running are settled first.
+		p.direct.eng.RecoverGoneJobs(ctx, OwnerGone)
+		defer p.dropJob()
+	}
+	flush := func(last bool) error {
 		if len(batch) > 0 {
-			changed, err := p.dropSettled(ctx, batch)
+			changed, stored, err := p.dropSettled(ctx, batch)
 			if err != nil {
 				return fmt.Errorf("compare rows up to %d with the store: %w", consumed, err)
 			}
 			p.settledRows.Add(int64(len(batch) - len(changed)))
+			changed, err = p.sendDirect(ctx, changed, stored)
+			if err != nil {
+				return err
+			}
 			if len(changed) > 0 {
 				if _, err := p.st.Accept(ctx, p.sum.Mappings, changed); err != nil {
 					return fmt.Errorf("accept rows up to %d: %w", consumed, err)
@@ -280,15 +329,15 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 			clear(batch)
 			batch = batch[:0]
 		}
-		// Durable in the store before the checkpoint says so.
-		cp.Rows = consumed
-		if err := cp.Save(cpPath); err != nil {
-			return err
+		if p.direct != nil && p.direct.job != nil {
+			if !last && len(p.direct.job.rows)+o.Chunk <= p.jobSize {
+				return nil // the job takes the next chunk too: checkpoint after it
+			}
+			if err := p.finishJob(ctx); err != nil {
+				return err
+			}
 		}
-		if o.ChunkHook != nil {
-			o.ChunkHook(consumed)
-		}
-		return nil
+		return checkpoint()
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -296,7 +345,7 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 		}
 		row, err := rows.Next()
 		if errors.Is(err, io.EOF) {
-			return flush()
+			return flush(true)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.File, err)
@@ -317,11 +366,41 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 		row.Change.Received = time.Now()
 		batch = append(batch, row.Change)
 		if len(batch) >= o.Chunk {
-			if err := flush(); err != nil {
+			if err := flush(false); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// sendDirect streams the changes the direct path takes into the open job
+// (opening one when needed) and returns the rest, for the outbox.
+func (p *push) sendDirect(ctx context.Context, changed []forcesync.Change, stored map[string]forcesync.Settled) ([]forcesync.Change, error) {
+	d := p.direct
+	if d == nil || len(changed) == 0 {
+		return changed, nil
+	}
+	if d.job == nil {
+		d.job = p.newJob()
+	}
+	rest := changed[:0]
+	var recs []map[string]any
+	slowKeys := map[string]bool{}
+	for i := range changed {
+		c := &changed[i]
+		if rec, ok := p.take(c, stored, slowKeys); ok {
+			recs = append(recs, rec)
+			continue
+		}
+		slowKeys[c.Key] = true
+		rest = append(rest, *c)
+	}
+	if len(recs) > 0 {
+		if err := p.send(ctx, d.job, recs); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
 }
 
 // drain pushes a Bulk job's worth whenever the reader says one is waiting,
@@ -393,21 +472,22 @@ func (p *push) finish(ctx context.Context) error {
 }
 
 // dropSettled returns the changes that would change something: those whose
-// stored record differs, or that some mapping has not pushed as they are.
-// Each change's fields are encoded once here and handed to Accept.
-func (p *push) dropSettled(ctx context.Context, batch []forcesync.Change) ([]forcesync.Change, error) {
+// stored record differs, or that some mapping has not pushed as they are,
+// with the stored state it read (nil without a SettledReader). Each
+// change's fields are encoded once here and handed on.
+func (p *push) dropSettled(ctx context.Context, batch []forcesync.Change) ([]forcesync.Change, map[string]forcesync.Settled, error) {
 	for i := range batch {
 		c := &batch[i]
 		if c.FieldsJSON == nil && c.Fields != nil {
 			b, err := json.Marshal(c.Fields)
 			if err != nil {
-				return nil, forcesync.Errorf(forcesync.EInvalid, "row %s: fields: %v", c.Key, err)
+				return nil, nil, forcesync.Errorf(forcesync.EInvalid, "row %s: fields: %v", c.Key, err)
 			}
 			c.FieldsJSON = b
 		}
 	}
 	if p.settled == nil {
-		return batch, nil
+		return batch, nil, nil
 	}
 	keys := make([]string, 0, len(batch))
 	for i := range batch {
@@ -416,11 +496,11 @@ func (p *push) dropSettled(ctx context.Context, batch []forcesync.Change) ([]for
 		}
 	}
 	if len(keys) == 0 {
-		return batch, nil
+		return batch, nil, nil
 	}
 	stored, err := p.settled.Settled(ctx, p.o.Source, p.sum.Mappings, keys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	changed := batch[:0:0]
 	seen := make(map[string]bool, len(batch))
@@ -432,7 +512,7 @@ func (p *push) dropSettled(ctx context.Context, batch []forcesync.Change) ([]for
 		}
 		seen[c.Key] = true
 	}
-	return changed, nil
+	return changed, stored, nil
 }
 
 // unchanged reports whether pushing c would change nothing: the store holds
@@ -441,6 +521,9 @@ func (p *push) dropSettled(ctx context.Context, batch []forcesync.Change) ([]for
 func (p *push) unchanged(c *forcesync.Change, stored map[string]forcesync.Settled) bool {
 	if c.Op != forcesync.OpUpsert {
 		return false
+	}
+	if p.direct != nil && p.direct.job != nil && p.direct.job.keys[c.Key] {
+		return false // sent in the open job: the store does not show it yet
 	}
 	s, ok := stored[c.Key]
 	if !ok || s.Deleted || s.Fields != string(c.FieldsJSON) || (c.Version != 0 && c.Version > s.Version) {
@@ -513,6 +596,7 @@ func (p *push) showProgress(ctx context.Context, prog *progress, baseBacklog int
 		}
 		acc := p.accepted.Load()
 		queued := (backlog - baseBacklog) / int64(len(p.sum.Mappings))
-		prog.set(p.settledRows.Load()+max(0, min(acc-queued, acc)), acc)
+		streamed := p.streamed.Load()
+		prog.set(p.settledRows.Load()+streamed+max(0, min(acc-queued, acc)), acc+streamed)
 	}
 }

@@ -26,6 +26,9 @@ type pushFlags struct {
 	format  string
 	restart bool
 	chunk   int
+	// jobRows caps the records of one Bulk job (and so the rows a job
+	// holds in memory and the rows a kill can send again).
+	jobRows int
 	// progressEvery is how often plain (non-terminal) progress lines are
 	// printed; zero means five seconds.
 	progressEvery time.Duration
@@ -69,6 +72,9 @@ Failures are written to FILE.failures.csv.`,
 			if f.chunk <= 0 {
 				return usageError{fmt.Errorf("--chunk %d: want a positive number", f.chunk)}
 			}
+			if f.jobRows < f.chunk {
+				return usageError{fmt.Errorf("--job-rows %d: want at least --chunk (%d)", f.jobRows, f.chunk)}
+			}
 			return runPush(cmd.Context(), env, f)
 		},
 	}
@@ -79,6 +85,7 @@ Failures are written to FILE.failures.csv.`,
 	fl.StringVar(&f.format, "format", "", "csv or ndjson (default: from the file's extension)")
 	fl.BoolVar(&f.restart, "restart", false, "ignore the progress file and start from the first row")
 	fl.IntVar(&f.chunk, "chunk", 5000, "rows compared and accepted into the store per transaction")
+	fl.IntVar(&f.jobRows, "job-rows", pushJobSize, "most records one Bulk job takes; a job's rows are held in memory until Salesforce answers, and the progress file moves past them then")
 	fl.DurationVar(&f.progressEvery, "progress-every", 5*time.Second, "how often progress lines are printed when the output is not a terminal")
 	return cmd
 }
@@ -100,7 +107,10 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	out := env.Stdout
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := openApp(ctx, env, f.config, logger, func(c *engine.Config) {
-		c.BulkBatch = pushJobSize
+		c.BulkBatch = f.jobRows
+		// Names this process in the Bulk job ledger, so the next push can
+		// tell a killed push's jobs from a live one's (filepush.OwnerGone).
+		c.Owner = filepush.Owner()
 		// Renewed while a batch is in flight: a killed push's work is
 		// claimable again by the next one seconds later.
 		if c.Lease <= 0 || c.Lease > pushLease {
@@ -126,7 +136,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	}
 	sum, err := filepush.Push(ctx, a.store, es, filepush.Options{
 		Source: f.source, KeyField: src.Key, File: f.file, Format: f.format, Restart: f.restart,
-		Chunk: f.chunk, ProgressEvery: f.progressEvery, Out: out, Err: env.Stderr, ChunkHook: pushChunkHook,
+		Chunk: f.chunk, JobRows: f.jobRows, ProgressEvery: f.progressEvery, Out: out, Err: env.Stderr, ChunkHook: pushChunkHook,
 	})
 	if sum == nil {
 		return err

@@ -53,6 +53,7 @@ type pushRig struct {
 	config string
 	client *salesforce.Client
 	vars   map[string]string
+	emu    *emulator.Emulator
 }
 
 func newPushRig(t *testing.T) *pushRig {
@@ -74,7 +75,7 @@ func newPushRig(t *testing.T) *pushRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pushRig{t: t, dir: dir, config: path, client: client,
+	return &pushRig{t: t, dir: dir, config: path, client: client, emu: emu,
 		vars: map[string]string{"TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}}
 }
 
@@ -198,7 +199,9 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { pushChunkHook = nil })
-	out, errOut, err := r.push(ctx, "--file", data, "--chunk", "100")
+	// Jobs of 300 rows: the progress file moves past a job's rows once
+	// Salesforce answered them.
+	out, errOut, err := r.push(ctx, "--file", data, "--chunk", "100", "--job-rows", "300")
 	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") {
 		t.Fatalf("interrupted push: %v\n%s\n%s", err, out, errOut)
 	}

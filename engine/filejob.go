@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/salesforce"
+)
+
+// The file path of a push (package filepush) streams a file's changed rows
+// straight into a Bulk upsert job and records the answers in one set-based
+// write (forcesync.PushRecorder), instead of the outbox's accept -> claim
+// -> complete round trip. The engine lends it what a batch would use: the
+// compiled mapping, the API budget, the Bulk job ledger and the usage.
+
+// StreamBulk is an optional capability of an API: a Bulk upsert whose
+// records are read from a sequence as the upload proceeds, so the caller
+// never holds them all.
+type StreamBulk interface {
+	BulkUpsertSeq(ctx context.Context, obj, extField string, fields []string, recs iter.Seq2[salesforce.Record, error]) (map[string]Result, error)
+}
+
+// ErrNoFileJob is returned by FileUpsert when the engine cannot run a file
+// job for the mapping now (its API cannot stream, the governor paused the
+// backfill lane, the schema no longer fits): the caller queues the rows
+// through the store instead.
+var ErrNoFileJob = errors.New("engine: no Bulk file job now")
+
+// FileJobOK reports whether a file push may send p's rows as its own Bulk
+// jobs: an External ID upsert mapping that pushes and creates, without the
+// features that need the engine's per-batch work (two-way echo notes,
+// passwords, alias filling, Lead promotion), on an API that streams Bulk
+// jobs. Rows the file path cannot judge on its own still go through the
+// store (filepush decides per row).
+func (e *Engine) FileJobOK(p *Pipe) bool {
+	c := p.Compiled
+	if _, ok := e.api.(StreamBulk); !ok {
+		return false
+	}
+	return e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID && p.Mapping.Pushes() &&
+		c.CanCreate() && c.ExternalIDField() != "" && len(c.Pulls()) == 0 && c.PasswordSource() == "" && !c.AliasFilled() &&
+		(!strings.EqualFold(c.Object(), "Contact") || e.leadPipe(p.Mapping.Source) == nil)
+}
+
+// BulkThreshold is the fewest records sent through Bulk API 2.0; fewer go
+// through Collections.
+func (e *Engine) BulkThreshold() int { return e.cfg.BulkThreshold }
+
+// FileUpsert runs one Bulk upsert of p with the records of recs (payload
+// fields, as mapping.Payload holds them), noted in
+// the Bulk job ledger while it runs (a failed call aborts what it left
+// unfinished), within the governor's backfill budget, and returns the
+// answers keyed by External ID value and the run to record with them
+// (API, calls, times; the caller counts the outcomes).
+func (e *Engine) FileUpsert(ctx context.Context, p *Pipe, fields []string, recs iter.Seq2[map[string]any, error]) (map[string]Result, *forcesync.Run, error) {
+	sb, ok := e.api.(StreamBulk)
+	if !ok || e.schemaPaused(p.Mapping.Name) != "" {
+		return nil, nil, ErrNoFileJob
+	}
+	e.observeUsage()
+	if b, ok := e.budgetFor(ctx, p); !ok || !b.bulk || b.priority != nil {
+		return nil, nil, ErrNoFileJob
+	}
+	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "bulk", Started: e.cfg.Now()}
+	var counter salesforce.CallCounter
+	ctx = salesforce.WithCallCounter(ctx, &counter)
+	c := p.Compiled
+	res, err := e.bulkJobs(ctx, p, c.Object(), func(bctx context.Context) (map[string]Result, error) {
+		seq := func(yield func(salesforce.Record, error) bool) {
+			for r, err := range recs {
+				if !yield(salesforce.Record(r), err) {
+					return
+				}
+			}
+		}
+		return sb.BulkUpsertSeq(bctx, c.Object(), c.ExternalIDField(), fields, seq)
+	})
+	run.Finished = e.cfg.Now()
+	run.APICalls = counter.Calls()
+	e.observeUsage()
+	e.gov.Spent(ctx, forcesync.LaneBackfill, run.APICalls)
+	if used, max := e.api.Usage(); max > 0 {
+		_ = e.store.RecordAPIUsage(context.WithoutCancel(ctx), forcesync.APIUsage{Connection: e.cfg.Connection,
+			Used: used, Max: max, Calls: map[string]int{run.API: run.APICalls}, At: run.Finished})
+	}
+	e.cfg.Metrics.batch(run)
+	return res, run, err
+}
+
+// bulkJobs runs call, whose Bulk jobs are noted in the store while they
+// run and forgotten after; when call fails, the jobs it left unfinished
+// are aborted first, so no stale job lands after a newer push.
+func (e *Engine) bulkJobs(ctx context.Context, p *Pipe, obj string, call func(context.Context) (map[string]Result, error)) (map[string]Result, error) {
+	var mu sync.Mutex
+	var ids []string
+	bctx := withBulkJobs(ctx, func(info salesforce.JobInfo) error {
+		mu.Lock()
+		ids = append(ids, info.ID)
+		mu.Unlock()
+		return e.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: e.cfg.Connection, ID: info.ID, Owner: e.cfg.Owner,
+			Mapping: p.Mapping.Name, Object: obj, Created: e.cfg.Now()})
+	})
+	res, err := call(bctx)
+	mu.Lock()
+	done := append([]string(nil), ids...)
+	mu.Unlock()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, id := range done {
+		if err != nil {
+			e.abortUnfinished(fctx, id)
+		}
+		if rerr := e.store.RemoveBulkJob(fctx, e.cfg.Connection, id); rerr != nil {
+			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", id, "err", rerr)
+		}
+	}
+	return res, err
+}
+
+// RecoverGoneJobs settles, at once rather than a lease later, the Bulk
+// jobs noted in the ledger by owners that gone reports stopped: a file push
+// calls it before its first job, since a push killed part way may have
+// left a job open or running that would otherwise land after the new
+// push's data, or stay open. An unfinished job is aborted, a finished one
+// forgotten (its records are sent again: the file is the intake).
+func (e *Engine) RecoverGoneJobs(ctx context.Context, gone func(owner string) bool) {
+	jobs, err := e.store.BulkJobs(ctx, e.cfg.Connection)
+	if err != nil {
+		e.cfg.Logger.Warn("listing Bulk jobs in flight", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "err", err)
+		return
+	}
+	for _, j := range jobs {
+		if j.Owner == e.cfg.Owner || !gone(j.Owner) {
+			continue
+		}
+		state, ok := e.abortUnfinished(ctx, j.ID)
+		if !ok {
+			continue
+		}
+		action := "forgotten"
+		if state != "gone" && !salesforce.JobState(state).Terminal() {
+			action = "aborted"
+		}
+		e.cfg.Logger.Warn("Bulk job left by a stopped push", "event", "bulk.orphan", "connection", e.cfg.Connection,
+			"job", j.ID, "mapping", j.Mapping, "owner", j.Owner, "state", state, "action", action)
+		if err := e.store.RemoveBulkJob(ctx, e.cfg.Connection, j.ID); err != nil {
+			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", j.ID, "err", err)
+		}
+	}
+}

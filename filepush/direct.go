@@ -1,0 +1,353 @@
+package filepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/engine"
+)
+
+// The direct path. When the source feeds one External ID mapping that the
+// engine lets a file push run itself (engine.FileJobOK) and the store can
+// record pushed rows (forcesync.PushRecorder), a changed row the push can
+// judge on its own — an upsert, new or synced, nothing queued, its payload
+// built without error — is not written before it is sent: it is streamed
+// from the file straight into the upload of a Bulk job, and once the job's
+// answers are in, every row of the job is recorded in one transaction
+// (record, binding, status) and the checkpoint moves past the job's rows.
+// The file is the intake: a push killed during a job resumes from the
+// checkpoint and sends those rows again (an upsert by External ID, so
+// never twice in Salesforce), after aborting the job the dead push left
+// (engine.RecoverGoneJobs). Every other row goes through the store's outbox
+// and the engine, as before. Memory holds one job's rows in compact form
+// (key, fields JSON, fingerprint), not the file.
+
+// directRow is what a job keeps of a row it sent, to record its answer.
+type directRow struct {
+	key, ext, fields string
+	version          int64
+	// fp is the fingerprint stored on success (the update form), heldFP
+	// the one stored when Salesforce refuses it.
+	fp, heldFP string
+	bound      bool
+}
+
+// recordPiece is the most rows of a job recorded in one transaction.
+const recordPiece = 10_000
+
+// directJob is one Bulk job fed from the file while it is read.
+type directJob struct {
+	rows []directRow
+	exts map[string]bool // External ID values in the job (folded when case-insensitive)
+	keys map[string]bool // record keys in the job
+	feed chan []map[string]any
+	done chan struct{}
+	// held keeps records until the job has min rows and starts.
+	held    [][]map[string]any
+	started bool
+	res     map[string]engine.Result
+	run     *forcesync.Run
+	err     error
+}
+
+// directPath is set up by Push when the direct path applies.
+type directPath struct {
+	eng    Engine
+	pipe   *engine.Pipe
+	rec    forcesync.PushRecorder
+	fields []string
+	fold   bool
+	// min is the fewest rows a job is started for (the engine's Bulk
+	// threshold): until then its records wait in memory, and a file that
+	// ends with fewer goes through the outbox, where Collections takes them.
+	min int
+	job *directJob
+}
+
+// newJob opens a job; it starts sending once it holds the direct path's
+// minimum of rows.
+func (p *push) newJob() *directJob {
+	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
+}
+
+// start runs FileUpsert in its own goroutine, reading the records fed to
+// the job until the feed is closed.
+func (p *push) start(ctx context.Context, j *directJob) {
+	d := p.direct
+	j.started = true
+	seq := iter.Seq2[map[string]any, error](func(yield func(map[string]any, error) bool) {
+		for recs := range j.feed {
+			for i, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+				recs[i] = nil
+			}
+		}
+	})
+	go func() {
+		defer close(j.done)
+		j.res, j.run, j.err = d.eng.FileUpsert(ctx, d.pipe, d.fields, seq)
+		// Let a reader blocked on the feed go on when the job ended early.
+		for range j.feed {
+		}
+	}()
+}
+
+// send hands a chunk's records to the job's upload, starting the job once
+// it holds min rows.
+func (p *push) send(ctx context.Context, j *directJob, recs []map[string]any) error {
+	if !j.started {
+		j.held = append(j.held, recs)
+		if len(j.rows) < p.direct.min {
+			return nil
+		}
+		p.start(ctx, j)
+		held := j.held
+		j.held = nil
+		for _, r := range held {
+			if err := j.push(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return j.push(ctx, recs)
+}
+
+func (j *directJob) push(ctx context.Context, recs []map[string]any) error {
+	select {
+	case j.feed <- recs:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// finishJob ends the open job's upload, waits for its answers and records
+// them. Rows the job did not settle (a retryable error, not processed, or
+// the whole job failed) go to the store's outbox for the engine.
+func (p *push) finishJob(ctx context.Context) error {
+	d := p.direct
+	j := d.job
+	if j == nil {
+		return nil
+	}
+	d.job = nil
+	if !j.started {
+		// Too few rows for a Bulk job: the engine sends them by Collections.
+		return p.queueRows(ctx, j.rows)
+	}
+	close(j.feed)
+	<-j.done
+	if j.err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // interrupted: the checkpoint stays before these rows
+		}
+		if !errors.Is(j.err, engine.ErrNoFileJob) {
+			fmt.Fprintf(p.o.Out, "Bulk job of %d rows failed (%v); queueing them for the engine instead.\n", len(j.rows), j.err)
+		}
+		return p.queueRows(ctx, j.rows)
+	}
+	if len(j.rows) == 0 {
+		return nil
+	}
+	m := d.pipe.Mapping.Name
+	// Recorded in pieces, each its own transaction: memory holds a piece's
+	// records, not the job's, and a crash between two pieces only sends the
+	// unrecorded rows again (the recorded ones compare unchanged). The run
+	// goes with the last piece, when its counts are known.
+	var retry []directRow
+	run := j.run
+	run.Records = len(j.rows)
+	out := make([]forcesync.PushedRecord, 0, min(len(j.rows), recordPiece))
+	fates := make([]engine.Settled, 0, cap(out))
+	for lo := 0; lo < len(j.rows); lo += recordPiece {
+		out, fates = out[:0], fates[:0]
+		for i := lo; i < min(lo+recordPiece, len(j.rows)); i++ {
+			r := &j.rows[i]
+			res, ok := j.res[r.ext]
+			switch {
+			case !ok || (res.Err != nil && res.Retryable):
+				retry = append(retry, *r)
+				continue
+			case res.Err != nil:
+				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateHeld,
+					Fingerprint: r.heldFP, Error: res.Err})
+				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateHeld})
+				run.Failed++
+			default:
+				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSynced,
+					SalesforceID: res.ID, Fingerprint: r.fp})
+				f := engine.FateUpdated
+				if res.Created {
+					f, run.Created = engine.FateCreated, run.Created+1
+				} else {
+					run.Updated++
+				}
+				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: f})
+			}
+		}
+		var withRun *forcesync.Run
+		if lo+recordPiece >= len(j.rows) {
+			withRun = run
+		}
+		// Salesforce has the data: record it even if ctx ended meanwhile.
+		if err := d.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, withRun); err != nil {
+			return fmt.Errorf("record a Bulk job's rows: %w", err)
+		}
+		p.streamed.Add(int64(len(out)))
+		p.tally.add(fates)
+	}
+	if len(retry) > 0 {
+		if err := p.queueRows(ctx, retry); err != nil {
+			return err
+		}
+	}
+	// The job's rows, answers and records are garbage now. Collect them
+	// before the next job grows: the collector would otherwise wait for the
+	// heap to double the size it had at the job's peak, and the peak
+	// memory would grow with the number of jobs, not stay one job's.
+	j.rows, j.res, out, fates = nil, nil, nil, nil
+	runtime.GC()
+	return nil
+}
+
+// dropJob ends an open job's feed when the read stops early (interrupted,
+// an error): its goroutine ends once FileUpsert returned, which aborts the
+// job it left unfinished. Its rows are not recorded: the checkpoint is
+// before them.
+func (p *push) dropJob() {
+	if p.direct == nil || p.direct.job == nil {
+		return
+	}
+	j := p.direct.job
+	p.direct.job = nil
+	if j.started {
+		close(j.feed)
+		<-j.done
+	}
+}
+
+// queueRows accepts rows of a job into the store's outbox, for the engine.
+func (p *push) queueRows(ctx context.Context, rows []directRow) error {
+	const piece = 5000
+	for lo := 0; lo < len(rows); lo += piece {
+		part := rows[lo:min(lo+piece, len(rows))]
+		cs := make([]forcesync.Change, len(part))
+		for i, r := range part {
+			cs[i] = forcesync.Change{Source: p.o.Source, Key: r.key, Op: forcesync.OpUpsert, FieldsJSON: []byte(r.fields),
+				Priority: forcesync.PriorityBackfill}
+		}
+		if _, err := p.st.Accept(ctx, p.sum.Mappings, cs); err != nil {
+			return fmt.Errorf("queue %d rows: %w", len(cs), err)
+		}
+		p.accepted.Add(int64(len(cs)))
+	}
+	return nil
+}
+
+// take decides whether the direct path sends c (stored is the chunk's
+// stored state; slowKeys the keys of this chunk already bound for the
+// outbox) and, if so, adds it to the open job, returning its record.
+func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, slowKeys map[string]bool) (map[string]any, bool) {
+	d := p.direct
+	if c.Op != forcesync.OpUpsert || c.Version != 0 || slowKeys[c.Key] {
+		return nil, false
+	}
+	m := d.pipe.Mapping.Name
+	cm := d.pipe.Compiled
+	s, known := stored[c.Key]
+	var sm forcesync.SettledMapping
+	has := false
+	if known {
+		if s.Deleted {
+			return nil, false
+		}
+		sm, has = s.Mappings[m]
+	}
+	if has && (sm.Queued || sm.State != forcesync.StateSynced || sm.SalesforceID == "" ||
+		sm.Fingerprint == forcesync.FingerprintConverted || sm.Fingerprint == forcesync.FingerprintDisabled) {
+		return nil, false
+	}
+	bound := has
+	if pass, err := cm.Filter(c.Fields); err != nil || !pass {
+		return nil, false
+	}
+	if cm.Disables() {
+		if off, err := cm.DisabledBy(c.Fields); err != nil || off {
+			return nil, false
+		}
+	}
+	if bound && !cm.CanUpdate() {
+		return nil, false
+	}
+	pl, err := cm.PayloadFor(c.Key, c.Fields, !bound)
+	if err != nil || len(pl.Warnings) > 0 || (bound && pl.Fingerprint == sm.Fingerprint) {
+		return nil, false
+	}
+	ext := pl.ExternalID
+	if ext == c.Key {
+		ext = c.Key // one string for both: a job holds 100,000 of them
+	}
+	fold := ext
+	if d.fold {
+		fold = strings.ToLower(ext)
+	}
+	j := d.job
+	if j.exts[fold] || j.keys[c.Key] {
+		return nil, false // twice in one job: the later row goes through the outbox
+	}
+	j.exts[fold] = true
+	j.keys[c.Key] = true
+	fp := pl.Fingerprint
+	if pl.UpdateFingerprint != "" {
+		fp = pl.UpdateFingerprint
+	}
+	j.rows = append(j.rows, directRow{key: c.Key, ext: ext, fields: string(c.FieldsJSON), version: s.Version + 1,
+		fp: fp, heldFP: pl.Fingerprint, bound: bound})
+	return pl.Fields, true
+}
+
+// Owner names a push process in the Bulk job ledger: host and pid, so the
+// next push on the same host can tell that a push that left jobs is gone.
+func Owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("push/%s/%d/%08x", host, os.Getpid(), rand.Uint32())
+}
+
+// OwnerGone reports whether a ledger owner is a push on this host whose
+// process no longer runs (or is a zombie). Owners of other kinds or other
+// hosts are not judged here: their jobs are recovered after a lease.
+func OwnerGone(owner string) bool {
+	parts := strings.Split(owner, "/")
+	if len(parts) != 4 || parts[0] != "push" {
+		return false
+	}
+	host, _ := os.Hostname()
+	pid, err := strconv.Atoi(parts[2])
+	if parts[1] != host || err != nil || pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + parts[2] + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] == 'Z'
+	}
+	return false
+}

@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/forcesync/forcesync"
+	"github.com/jackc/pgx/v5"
+)
+
+var _ forcesync.PushRecorder = (*Store)(nil)
+
+// RecordPushed implements forcesync.PushRecorder: three statements from
+// arrays (records, bindings, statuses) and the run, in one transaction,
+// rows in key order so concurrent writers lock in the same order. Keys with
+// an outbox row under mapping are left to the engine by a NOT EXISTS.
+func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows []forcesync.PushedRecord, run *forcesync.Run) error {
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(rows[a].Key, rows[b].Key) })
+	n := len(rows)
+	var (
+		keys, flds, states, ids, codes, msgs, efs, fps, helds = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		vers              = make([]int64, n)
+		bKeys, bIDs, bFPs []string
+	)
+	for j, i := range order {
+		r := &rows[i]
+		keys[j], flds[j], states[j], ids[j], vers[j] = r.Key, r.Fields, string(r.State), r.SalesforceID, r.Version
+		if r.State == forcesync.StateSynced {
+			fps[j] = r.Fingerprint
+			bKeys, bIDs, bFPs = append(bKeys, r.Key), append(bIDs, r.SalesforceID), append(bFPs, r.Fingerprint)
+		} else {
+			helds[j] = r.Fingerprint
+		}
+		if r.Error != nil {
+			codes[j], msgs[j] = r.Error.Code, r.Error.Message
+			if len(r.Error.Fields) > 0 {
+				b, _ := json.Marshal(r.Error.Fields)
+				efs[j] = string(b)
+			}
+		}
+	}
+	return s.inTx(ctx, "record pushed", func(tx pgx.Tx) error {
+		now := ms(s.now())
+		if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
+			SELECT $1, k, v, false, 'upsert', f, $6 FROM unnest($3::text[], $4::bigint[], $5::text[]) AS t(k, v, f)
+			WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = $2 AND o.key = t.k)
+			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = false, op = 'upsert',
+				fields = excluded.fields, updated = excluded.updated
+			WHERE excluded.version > source_records.version`, source, mapping, keys, vers, flds, now); err != nil {
+			return fmt.Errorf("records: %w", err)
+		}
+		if len(bKeys) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated)
+				SELECT $1, k, i, f, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(k, i, f)
+				ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`,
+				mapping, bKeys, bIDs, bFPs, now); err != nil {
+				return fmt.Errorf("bindings: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields,
+				fingerprint, held_fp, version, updated)
+			SELECT $1, k, $2, st, i, c, m, f, fp, h, v, $12
+			FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+				AS t(k, st, i, c, m, f, fp, h, v)
+			WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = $1 AND o.key = t.k)
+			ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
+				sf_id = CASE WHEN excluded.state = 'synced' THEN excluded.sf_id ELSE statuses.sf_id END,
+				error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
+				warnings = '', fingerprint = CASE WHEN excluded.state = 'synced' THEN excluded.fingerprint ELSE statuses.fingerprint END,
+				held_fp = excluded.held_fp, attempts = 0, next_attempt = 0,
+				version = GREATEST(statuses.version, excluded.version), updated = excluded.updated`,
+			mapping, source, keys, states, ids, codes, msgs, efs, fps, helds, vers, now); err != nil {
+			return fmt.Errorf("statuses: %w", err)
+		}
+		if run != nil {
+			if err := tx.QueryRow(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+				run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
+				run.Deleted, run.Failed, run.Skipped, run.APICalls).Scan(&run.ID); err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+		}
+		return nil
+	})
+}

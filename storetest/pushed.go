@@ -1,0 +1,124 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/forcesync/forcesync"
+)
+
+// testRecordPushed checks PushRecorder: a file push's own Bulk job answers
+// become records, bindings and statuses in one write; keys with queued
+// work are left to the engine (binding aside); older versions never win.
+func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
+	pr, ok := forcesync.StoreAs[forcesync.PushRecorder](s)
+	if !ok {
+		t.Skip("store does not implement PushRecorder")
+	}
+	// c has work queued before the job's answers are recorded (a later row
+	// of the file, or another door).
+	accept(t, s, []string{"m1"}, forcesync.Change{Key: "c", Op: forcesync.OpUpsert, Fields: map[string]any{"email": "c2@x.com"}})
+	run := &forcesync.Run{Mapping: "m1", API: "bulk", Started: clk.Now(), Finished: clk.Now(), Records: 3, Created: 2, Failed: 1, APICalls: 5}
+	err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "a", Version: 1, Fields: `{"email":"a@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000001AAA", Fingerprint: "fp-a"},
+		{Key: "b", Version: 1, Fields: `{"email":"bad"}`, State: forcesync.StateHeld, Fingerprint: "fp-b",
+			Error: &forcesync.RecordError{Code: "INVALID_EMAIL_ADDRESS", Message: "bad email", Fields: []string{"Email"}}},
+		{Key: "c", Version: 1, Fields: `{"email":"c1@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000003AAA", Fingerprint: "fp-c"},
+	}, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.ID == 0 {
+		t.Fatal("run has no id")
+	}
+	runs, err := s.Runs(ctx, 1)
+	if err != nil || len(runs) != 1 || runs[0].ID != run.ID || runs[0].Created != 2 || runs[0].Failed != 1 || runs[0].APICalls != 5 {
+		t.Fatalf("runs %+v %v", runs, err)
+	}
+	rec, err := s.SourceRecord(ctx, "contact", "a")
+	if err != nil || rec == nil || rec.Version != 1 || rec.Fields["email"] != "a@x.com" {
+		t.Fatalf("record a %+v %v", rec, err)
+	}
+	if b, err := s.Binding(ctx, "m1", "a"); err != nil || b == nil || b.SalesforceID != "00Q000000000001AAA" || b.Fingerprint != "fp-a" {
+		t.Fatalf("binding a %+v %v", b, err)
+	}
+	if st := statusOf(t, s, "a", "m1"); st.State != forcesync.StateSynced || st.SalesforceID != "00Q000000000001AAA" || st.Version != 1 || st.Error != nil {
+		t.Fatalf("status a %+v", st)
+	}
+	// b: held with Salesforce's error, no binding; the same payload stays
+	// held without a call when the engine sees it (held print).
+	if b, err := s.Binding(ctx, "m1", "b"); err != nil || b != nil {
+		t.Fatalf("binding b %+v %v", b, err)
+	}
+	if st := statusOf(t, s, "b", "m1"); st.State != forcesync.StateHeld || st.Error == nil || st.Error.Code != "INVALID_EMAIL_ADDRESS" ||
+		len(st.Error.Fields) != 1 || st.Error.Fields[0] != "Email" {
+		t.Fatalf("status b %+v", st)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "b"); err != nil || rec == nil || rec.Fields["email"] != "bad" {
+		t.Fatalf("record b %+v %v", rec, err)
+	}
+	// c: the queued change keeps its record and pending status; the
+	// binding Salesforce gave is kept; the outbox row is still there.
+	rec, err = s.SourceRecord(ctx, "contact", "c")
+	if err != nil || rec == nil || rec.Fields["email"] != "c2@x.com" {
+		t.Fatalf("record c %+v %v", rec, err)
+	}
+	if st := statusOf(t, s, "c", "m1"); st.State != forcesync.StatePending {
+		t.Fatalf("status c %+v", st)
+	}
+	if b, err := s.Binding(ctx, "m1", "c"); err != nil || b == nil || b.SalesforceID != "00Q000000000003AAA" {
+		t.Fatalf("binding c %+v %v", b, err)
+	}
+	if n, err := s.Backlog(ctx, "m1"); err != nil || n != 1 {
+		t.Fatalf("backlog %d %v, want c's", n, err)
+	}
+	items := claim(t, s, clk, "m1", "w", 10)
+	if len(items) != 1 || items[0].Key != "c" || items[0].Binding == nil || items[0].Fields["email"] != "c2@x.com" {
+		t.Fatalf("claim after the job %+v", items)
+	}
+
+	// A newer push of a updates it; an older answer recorded late loses.
+	if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "a", Version: 2, Fields: `{"email":"a2@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000001AAA", Fingerprint: "fp-a2"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "a", Version: 1, Fields: `{"email":"a@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000001AAA", Fingerprint: "fp-a"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "a"); err != nil || rec.Version != 2 || rec.Fields["email"] != "a2@x.com" {
+		t.Fatalf("record a after a late older answer %+v %v", rec, err)
+	}
+	if st := statusOf(t, s, "a", "m1"); st.Version != 2 {
+		t.Fatalf("status a version %d, want 2", st.Version)
+	}
+	// b pushed again and accepted: synced, error cleared, bound.
+	if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "b", Version: 2, Fields: `{"email":"b@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000002AAA", Fingerprint: "fp-b2"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := statusOf(t, s, "b", "m1"); st.State != forcesync.StateSynced || st.Error != nil || st.SalesforceID != "00Q000000000002AAA" {
+		t.Fatalf("status b after its fix %+v", st)
+	}
+	if c, err := s.Counts(ctx, "m1"); err != nil || c[forcesync.StateSynced] != 2 || c[forcesync.StatePending] != 1 {
+		t.Fatalf("counts %v %v", c, err)
+	}
+}
+
+// statusOf returns the status of key under mapping (source contact).
+func statusOf(t *testing.T, s forcesync.Store, key, mapping string) forcesync.RecordStatus {
+	t.Helper()
+	sts, err := s.Statuses(ctx, "contact", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if st.Mapping == mapping {
+			return st
+		}
+	}
+	t.Fatalf("no status of %s under %s: %+v", key, mapping, sts)
+	return forcesync.RecordStatus{}
+}
