@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Bind", testBind},
 		{"Settled", testSettled},         // file push (issue 15)
 		{"RenewLeases", testRenewLeases}, // short leases, renewed in flight (issue 15)
+		{"Ready", testReady},             // backfill holds (issue 15)
 		{"Sessions", testSessions},       // console sign-in (issue 13)
 		// Ledger (issue 9): storetest/ledger.go.
 		{"APICallLedger", testAPICallLedger},
