@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -109,7 +111,7 @@ func runBackfill(b *testing.B, n, maps, replicas int, fed bool) (calls, bulk, co
 		}
 		// serve's defaults: 15 s leases, 4 workers, Bulk from 2,000.
 		eng, err := engine.New(ctx, st, api, ms, engine.Config{Owner: fmt.Sprintf("replica%d", i),
-			Lease: 15 * time.Second, Workers: 4, SchemaEvery: -1})
+			Lease: 15 * time.Second, Workers: 4, SchemaEvery: -1, Logger: benchLogger()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -197,4 +199,11 @@ func emuCalls(emu *emulator.Emulator) int64 {
 		}
 	}
 	return n
+}
+
+func benchLogger() *slog.Logger {
+	if os.Getenv("FORCESYNC_BENCH_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -105,6 +105,11 @@ func (g *backfillGate) wait(mapping string, n, full int, now time.Time) (hold bo
 	st.count = n
 	switch {
 	case n == 0:
+		// Nothing to hold, but a backfill that lands between this look and
+		// the claim would go out unlooked at: claim realtime work only.
+		if st.holdAt.IsZero() {
+			return true, "", 0
+		}
 		change = "empty"
 	case n >= full:
 		change = "full"
@@ -124,5 +129,5 @@ func (g *backfillGate) wait(mapping string, n, full int, now time.Time) (hold bo
 	}
 	held = now.Sub(st.holdAt)
 	st.holdAt = time.Time{}
-	return false, change, held
+	return n == 0, change, held
 }
