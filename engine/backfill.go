@@ -18,8 +18,9 @@ import (
 // through Collections when it is small) and leave the backfill queued until
 //
 //   - the backlog holds a full Bulk job (BulkBatch records), or
-//   - it has not grown for backfillQuiet (the import paused or ended), or
-//   - backfill has been held back for backfillMaxWait (a steady trickle).
+//   - it has not grown for backfillQuiet, 5 s (the import paused or ended;
+//     posts under load can come seconds apart), or
+//   - backfill has been held back for backfillMaxWait, 30 s (a trickle).
 //
 // (The backlog here is the work a claim could take now: what other
 // replicas have in flight does not count.) Then the next claim takes up to
@@ -29,7 +30,7 @@ import (
 // to shred. Drain and DrainLarge do not hold anything back: their callers
 // want everything now.
 const (
-	backfillQuiet   = time.Second
+	backfillQuiet   = 5 * time.Second
 	backfillMaxWait = 30 * time.Second
 )
 

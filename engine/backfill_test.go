@@ -25,21 +25,44 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// lookCounter counts the engine's looks at the claimable backlog.
+type lookCounter struct {
+	forcesync.Store
+	looks atomic.Int64
+}
+
+func (l *lookCounter) Unwrap() forcesync.Store { return l.Store }
+
+func (l *lookCounter) Ready(ctx context.Context, mapping string, now time.Time) (int, error) {
+	defer l.looks.Add(1)
+	return l.Store.(forcesync.ReadyCounter).Ready(ctx, mapping, now)
+}
+
+// waitLooks waits until the engine has looked at the backlog twice more
+// (so at least once after what the test just did).
+func waitLooks(t *testing.T, l *lookCounter) {
+	t.Helper()
+	from := l.looks.Load()
+	waitFor(t, "the engine to look at the backlog", func() bool { return l.looks.Load() >= from+2 })
+}
+
 // heldRig is a rig whose engine runs on a clock of its own (now) that the
-// test moves, with a budget governor on the real clock.
-func heldRig(t *testing.T, workers int, now func() time.Time) *rig {
+// test moves, with a budget governor on the real clock; its store counts
+// the engine's looks at the backlog.
+func heldRig(t *testing.T, workers int, now func() time.Time) (*rig, *lookCounter) {
 	r := newRig(t, engine.Config{SchemaEvery: -1}, leadByExtID())
 	gov, err := engine.NewGovernor(context.Background(), engine.GovernorConfig{Connection: "default", Ledger: r.store, Share: 1,
 		Limits: r.api.DailyAPIUsage})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.eng, err = engine.New(context.Background(), r.store, r.api, []forcesync.Mapping{leadByExtID()},
+	looks := &lookCounter{Store: r.store}
+	r.eng, err = engine.New(context.Background(), looks, r.api, []forcesync.Mapping{leadByExtID()},
 		engine.Config{BulkThreshold: 2000, Workers: workers, Idle: 5 * time.Millisecond, Now: now, SchemaEvery: -1, Governor: gov})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return r, looks
 }
 
 func (r *rig) synced(mapping string) int {
@@ -59,7 +82,7 @@ func TestRunHoldsGrowingBackfill(t *testing.T) {
 	var offset atomic.Int64
 	base := time.Now().Add(time.Hour)
 	now := func() time.Time { return base.Add(time.Duration(offset.Load())) }
-	r := heldRig(t, 2, now)
+	r, looks := heldRig(t, 2, now)
 	r.emu.SetFinishBulkJobsAtOnce(true)
 	post := func(lo, hi int, prio forcesync.Priority) {
 		var cs []forcesync.Change
@@ -86,16 +109,11 @@ func TestRunHoldsGrowingBackfill(t *testing.T) {
 	if n := r.synced("contacts_to_leads"); n != 5 {
 		t.Fatalf("%d synced while the backfill grows; want only the 5 realtime records", n)
 	}
-	// The backlog has been quiet since. (A worker that first sees the last
-	// post after the clock moved takes it for growth: move it once more.)
-	step := time.Now()
-	waitFor(t, "the backfill", func() bool {
-		if time.Since(step) > 300*time.Millisecond {
-			offset.Add(int64(2 * time.Second))
-			step = time.Now()
-		}
-		return r.synced("contacts_to_leads") == 3000
-	})
+	// Once the engine has seen the last post, the clock moves on: the
+	// backlog has been quiet since.
+	waitLooks(t, looks)
+	offset.Store(int64(6 * time.Second))
+	waitFor(t, "the backfill", func() bool { return r.synced("contacts_to_leads") == 3000 })
 
 	runs, err := r.store.Runs(context.Background(), 100)
 	if err != nil {
@@ -123,7 +141,7 @@ func TestRunReleasesTrickleAfterMaxWait(t *testing.T) {
 	var offset atomic.Int64
 	base := time.Now().Add(time.Hour)
 	now := func() time.Time { return base.Add(time.Duration(offset.Load())) }
-	r := heldRig(t, 1, now)
+	r, looks := heldRig(t, 1, now)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -142,8 +160,8 @@ func TestRunReleasesTrickleAfterMaxWait(t *testing.T) {
 			}
 			return
 		}
-		// Let a worker look at the backlog before the clock moves on.
-		time.Sleep(20 * time.Millisecond)
+		// The engine sees each record before the clock moves on.
+		waitLooks(t, looks)
 		offset.Add(int64(500 * time.Millisecond))
 	}
 	waitFor(t, "the trickle", func() bool { return r.synced("contacts_to_leads") > 0 })

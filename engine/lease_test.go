@@ -50,14 +50,16 @@ func TestDeadReplicaWorkTakenOver(t *testing.T) {
 // leases' time keeps its work: a second replica sharing the store does not
 // take it over and push it again.
 func TestLeaseRenewedWhileBatchInFlight(t *testing.T) {
-	cfg := engine.Config{BulkThreshold: -1, Workers: 1, Idle: 10 * time.Millisecond, Lease: 300 * time.Millisecond, SchemaEvery: -1}
+	// Renewed every third of a second: a loaded machine may delay one a
+	// few hundred milliseconds without losing the lease.
+	cfg := engine.Config{BulkThreshold: -1, Workers: 1, Idle: 10 * time.Millisecond, Lease: time.Second, SchemaEvery: -1}
 	r := newRig(t, cfg, leadByExtID())
 	other, err := engine.New(context.Background(), r.store, r.api, []forcesync.Mapping{leadByExtID()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH", Path: "/services/data/**",
-		Latency: 6 * cfg.Lease, Count: 1}); err != nil {
+		Latency: 4 * cfg.Lease, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {
