@@ -47,6 +47,25 @@ type gateState struct {
 	holdAt time.Time // since when backfill is held back; zero when not
 }
 
+// pushHolding is pushBatch under the rule above. Realtime work is claimed
+// first without looking at the backlog, so a stream of realtime changes
+// pays no extra query; only when there is none is the backfill looked at.
+func (e *Engine) pushHolding(ctx context.Context, owner string, p *Pipe, b batchBudget) (int, error) {
+	if b.priority != nil || !b.bulk || e.cfg.BulkThreshold <= 0 || p.Mapping.Match.Kind != forcesync.MatchExternalID {
+		return e.pushBatch(ctx, owner, p, b)
+	}
+	rt := b
+	realtime := forcesync.PriorityRealtime
+	rt.priority = &realtime
+	if n, err := e.pushBatch(ctx, owner, p, rt); n > 0 || err != nil {
+		return n, err
+	}
+	if b = e.holdBackfill(ctx, p, b); b.priority != nil {
+		return 0, nil // held; the realtime work was just looked at
+	}
+	return e.pushBatch(ctx, owner, p, b)
+}
+
 // holdBackfill limits b to realtime work while p's backfill should wait
 // (see above). It looks only at batches that could go through Bulk: for the
 // others, waiting would save no call.

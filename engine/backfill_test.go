@@ -13,10 +13,11 @@ import (
 	"github.com/forcesync/forcesync/engine"
 )
 
-// waitFor polls cond until it holds; the test fails after a minute.
+// waitFor polls cond until it holds; the test fails after three minutes
+// (a Bulk job under -race on a loaded machine can take one).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("still waiting for %s", what)

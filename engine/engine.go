@@ -411,10 +411,11 @@ func (e *Engine) step(ctx context.Context, owner string, minBacklog int, hold bo
 		if !ok {
 			continue // paused: the governor logged why
 		}
+		push := e.pushBatch
 		if hold {
-			b = e.holdBackfill(ctx, p, b)
+			push = e.pushHolding // backfill.go
 		}
-		n, err := e.pushBatch(ctx, owner, p, b)
+		n, err := push(ctx, owner, p, b)
 		total += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))
