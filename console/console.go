@@ -62,6 +62,14 @@ type Config struct {
 	// Reload, when set, makes serve load the config the editor saved
 	// (queued work stays in the store); nil means a restart is needed.
 	Reload func(ctx context.Context) error
+	// Inspect, when set, serves the plan and reconcile pages and the
+	// editor's plan of a change (inspect.go).
+	Inspect Inspector
+	// Approve, when set, lifts a mapping's mass-change pause and says how
+	// many held records it requeued (the guard page's button).
+	Approve func(ctx context.Context, mapping string) (int, error)
+	// Pull, when set, is the pull side for the pull page.
+	Pull ChangesFeed
 	// OpenAPI is the REST API's OpenAPI document, shown on the API page.
 	OpenAPI []byte
 	// Compiled are the engines' compiled mappings by name, for payload

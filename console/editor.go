@@ -13,7 +13,6 @@ import (
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/mapping"
 	"github.com/forcesync/forcesync/salesforce"
-	"go.yaml.in/yaml/v3"
 )
 
 // Describer gives the mapping editor the org's objects and fields.
@@ -31,12 +30,13 @@ type ConfigFile interface {
 	Write(data []byte) (backup string, err error)
 }
 
-// editorRow is one field row of the editor's form.
-type editorRow struct{ Target, Source, Default string }
-
 // editorForm is the mapping editor's state, carried by the form itself.
 type editorForm struct {
+	// Editing is set when the form edits the existing mapping Name (its
+	// name is then fixed); otherwise it creates one.
+	Editing                          bool
 	Name, Source, Connection, Object string
+	Direction, Mode, Filter          string
 	MatchKind, MatchField            string
 	Rows                             []editorRow
 	Sources                          []string
@@ -44,21 +44,42 @@ type editorForm struct {
 	Objects                          []salesforce.SObjectInfo
 	Fields                           []salesforce.Field
 	SourceFields                     []string
-	SampleKey                        string
-	Problems                         []string
-	Preview                          string
-	YAML                             string
-	Plan                             string
-	Saved                            string
+	// Sample is the key of the record previewed; SampleKeys the choice.
+	Sample     string
+	SampleKeys []string
+	Problems   []string
+	Preview    string
+	YAML       string
+	Plan       *MappingPlan
+	PlanNote   string
+	Saved      string
+}
+
+// Action is where the form posts.
+func (f *editorForm) Action() string {
+	if f.Editing {
+		return "/mappings/" + pathEscape(f.Name) + "/edit"
+	}
+	return "/mappings/new"
+}
+
+// Title names the page.
+func (f *editorForm) Title() string {
+	if f.Editing {
+		return "Edit mapping " + f.Name
+	}
+	return "New mapping"
 }
 
 func (c *Console) editorAvailable() bool {
 	return c.cfg.Describer != nil && c.cfg.ConfigFile != nil
 }
 
+var errNoEditor = forcesync.Errorf(forcesync.ENotFound, "the mapping editor needs serve's config file and a connection")
+
 func (c *Console) handleEditor(w http.ResponseWriter, r *http.Request) {
 	if !c.editorAvailable() {
-		c.serverError(w, r, forcesync.Errorf(forcesync.ENotFound, "the mapping editor needs serve's config file and a connection"))
+		c.serverError(w, r, errNoEditor)
 		return
 	}
 	f := &editorForm{MatchKind: "external_id"}
@@ -69,14 +90,47 @@ func (c *Console) handleEditor(w http.ResponseWriter, r *http.Request) {
 		f.Connection = c.cfg.Connections[0].Name
 	}
 	c.fillEditor(r.Context(), f, false)
-	c.render(w, r, http.StatusOK, "editor.html", &pageData{Title: "New mapping", Nav: "mappings", Page: f})
+	c.render(w, r, http.StatusOK, "editor.html", &pageData{Title: f.Title(), Nav: "mappings", Page: f})
+}
+
+// handleEditMapping opens an existing mapping in the editor, as the
+// config file has it, checked, previewed and planned at once.
+func (c *Console) handleEditMapping(w http.ResponseWriter, r *http.Request) {
+	if !c.editorAvailable() {
+		c.serverError(w, r, errNoEditor)
+		return
+	}
+	name := r.PathValue("name")
+	data, _, err := c.cfg.ConfigFile.Read()
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	my, ok, err := config.LoadMapping(data, name)
+	if err != nil {
+		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "%s", err.Error()))
+		return
+	}
+	if !ok {
+		c.serverError(w, r, forcesync.Errorf(forcesync.ENotFound, "the config file has no mapping %q", name))
+		return
+	}
+	f := formFromYAML(my)
+	f.Sample = r.URL.Query().Get("sample")
+	if f.Connection == "" && len(c.cfg.Connections) > 0 {
+		f.Connection = c.cfg.Connections[0].Name
+	}
+	c.fillEditor(r.Context(), f, true)
+	c.render(w, r, http.StatusOK, "editor.html", &pageData{Title: f.Title(), Nav: "mappings", Page: f})
 }
 
 // handleEditorPost checks the form (action=check) or checks and saves it
-// (action=save). Every check runs on the config text that would be saved.
+// (action=save), for a new mapping (POST /mappings/new) or an existing one
+// (POST /mappings/{name}/edit). Every check runs on the config text that
+// would be saved.
 func (c *Console) handleEditorPost(w http.ResponseWriter, r *http.Request) {
 	if !c.editorAvailable() {
-		c.serverError(w, r, forcesync.Errorf(forcesync.ENotFound, "the mapping editor needs serve's config file and a connection"))
+		c.serverError(w, r, errNoEditor)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
@@ -84,53 +138,47 @@ func (c *Console) handleEditorPost(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "the form could not be read"))
 		return
 	}
-	pf := r.PostForm
-	f := &editorForm{Name: strings.TrimSpace(pf.Get("name")), Source: pf.Get("source"), Connection: pf.Get("connection"),
-		Object: pf.Get("object"), MatchKind: pf.Get("match_kind"), MatchField: pf.Get("match_field")}
-	targets, sources, defaults := pf["row_target"], pf["row_source"], pf["row_default"]
-	for i := range targets {
-		row := editorRow{Target: targets[i]}
-		if i < len(sources) {
-			row.Source = strings.TrimSpace(sources[i])
-		}
-		if i < len(defaults) {
-			row.Default = defaults[i]
-		}
-		if row.Target != "" || row.Source != "" || row.Default != "" {
-			f.Rows = append(f.Rows, row)
-		}
+	f := formFromPost(r)
+	if name := r.PathValue("name"); name != "" {
+		f.Editing, f.Name = true, name
 	}
 	text := c.fillEditor(r.Context(), f, true)
 	// The form comes back with its problems listed: a page like any
 	// other, so 200 (the problems are not an HTTP failure).
 	status := http.StatusOK
-	if pf.Get("action") == "save" && len(f.Problems) == 0 && text != nil {
-		backup, err := c.cfg.ConfigFile.Write(text)
-		if err != nil {
-			c.serverError(w, r, err)
-			return
-		}
-		f.Saved = "Saved. The previous config is kept as " + backup + "."
-		if c.cfg.Reload != nil {
-			if err := c.cfg.Reload(r.Context()); err != nil {
-				f.Problems = append(f.Problems, "The config was saved but serve could not load it: "+err.Error())
-				status = http.StatusInternalServerError
-			} else {
-				f.Saved += " serve loaded it: the mapping runs now; queued work was kept."
-			}
-		} else {
-			f.Saved += " Restart serve to run it."
-		}
-		c.cfg.Logger.Info("console: mapping saved", "user", user(r), "mapping", f.Name, "backup", backup)
+	if r.PostForm.Get("action") == "save" && len(f.Problems) == 0 && text != nil {
+		status = c.saveConfig(r, f, text)
 	}
-	c.render(w, r, status, "editor.html", &pageData{Title: "New mapping", Nav: "mappings", Page: f})
+	c.render(w, r, status, "editor.html", &pageData{Title: f.Title(), Nav: "mappings", Page: f})
+}
+
+// saveConfig writes text (backup first) and asks serve to reload it.
+func (c *Console) saveConfig(r *http.Request, f *editorForm, text []byte) int {
+	backup, err := c.cfg.ConfigFile.Write(text)
+	if err != nil {
+		c.cfg.Logger.Error("console: saving the config failed", "err", err)
+		f.Problems = append(f.Problems, "Saving the config failed: "+err.Error())
+		return http.StatusInternalServerError
+	}
+	f.Saved = "Saved. The previous config is kept as " + backup + "."
+	c.cfg.Logger.Info("console: mapping saved", "user", user(r), "mapping", f.Name, "edit", f.Editing, "backup", backup)
+	if c.cfg.Reload == nil {
+		f.Saved += " Restart serve to run it."
+		return http.StatusOK
+	}
+	if err := c.cfg.Reload(r.Context()); err != nil {
+		f.Problems = append(f.Problems, "The config was saved but serve could not load it: "+err.Error())
+		return http.StatusInternalServerError
+	}
+	f.Saved += " serve loaded it: the mapping runs now; queued work was kept."
+	return http.StatusOK
 }
 
 // fillEditor loads what the form offers (objects, fields, sample source
 // records) and, when check is set, builds the config text the form would
 // save, checks it (config rules, then mapping.Compile against the
-// describe) and previews one sample record's payload. It returns the text,
-// or nil when it cannot be built.
+// describe), previews one sample record's payload and plans the change.
+// It returns the text, or nil when it cannot be built.
 func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []byte {
 	for _, s := range c.cfg.Sources {
 		f.Sources = append(f.Sources, s.Name)
@@ -150,36 +198,18 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 			f.Fields = desc.Fields
 		}
 	}
-	// Sample records of the source give the source fields and the preview.
-	var samples []forcesync.SourceRecord
-	if f.Source != "" {
-		samples, err = c.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: f.Source, Limit: 20})
-		if err != nil {
-			f.Problems = append(f.Problems, "Reading sample records failed: "+err.Error())
-		}
-		seen := map[string]bool{}
-		for _, s := range samples {
-			for k := range s.Fields {
-				if !seen[k] {
-					seen[k] = true
-					f.SourceFields = append(f.SourceFields, k)
-				}
-			}
-		}
-		slices.Sort(f.SourceFields)
-	}
+	samples := c.samples(ctx, f)
 	// Offer the required fields first when the form has no rows yet.
 	if len(f.Rows) == 0 && desc != nil {
 		for _, fd := range desc.Fields {
 			if fd.RequiredOnCreate() {
-				f.Rows = append(f.Rows, editorRow{Target: fd.Name})
+				f.Rows = append(f.Rows, editorRow{Target: fd.Name, Kind: "source"})
 			}
 		}
 	}
-	blank := 3
 	defer func() {
-		for range blank {
-			f.Rows = append(f.Rows, editorRow{})
+		for range 3 {
+			f.Rows = append(f.Rows, editorRow{Kind: "source"})
 		}
 	}()
 	if !check {
@@ -189,25 +219,17 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 		f.Problems = append(f.Problems, "Choose the Salesforce object, then Check to load its fields.")
 		return nil
 	}
-	my := config.MappingYAML{Name: f.Name, Source: f.Source, Connection: f.Connection, Object: f.Object}
-	switch f.MatchKind {
-	case "external_id":
-		my.Match = map[string]any{"external_id": f.MatchField}
-	case "fields":
-		my.Match = map[string]any{"fields": []string{f.MatchField}}
-	default:
-		f.Problems = append(f.Problems, "Choose how records find their Salesforce twin.")
+	my, ok := f.toYAML()
+	if !ok {
 		return nil
 	}
-	for _, row := range f.Rows {
-		my.Fields = append(my.Fields, config.RowYAML{Target: row.Target, Source: row.Source, Default: row.Default})
-	}
-	snippet, err := yaml.Marshal([]config.MappingYAML{my})
-	if err == nil {
-		f.YAML = "mappings:\n" + indent(string(snippet))
-	}
-	if c.mappingByName(f.Name) != nil {
-		f.Problems = append(f.Problems, fmt.Sprintf("A mapping named %q exists; choose another name (the editor creates mappings).", f.Name))
+	exists := c.mappingByName(f.Name) != nil
+	switch {
+	case f.Editing && !exists:
+		f.Problems = append(f.Problems, fmt.Sprintf("serve runs no mapping named %q; reload or restart it first.", f.Name))
+		return nil
+	case !f.Editing && exists:
+		f.Problems = append(f.Problems, fmt.Sprintf("A mapping named %q exists; choose another name, or edit it from the mappings page.", f.Name))
 		return nil
 	}
 	data, name, err := c.cfg.ConfigFile.Read()
@@ -215,65 +237,147 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 		f.Problems = append(f.Problems, "Reading the config failed: "+err.Error())
 		return nil
 	}
+	if f.Editing && len(c.cfg.Connections) > 0 && my.Connection == c.cfg.Connections[0].Name {
+		// The form shows the default connection by name; a file that
+		// left it implicit keeps it so.
+		if old, ok, _ := config.LoadMapping(data, f.Name); ok && old.Connection == "" {
+			my.Connection = ""
+		}
+	}
 	text, err := config.SetMapping(data, my)
 	if err != nil {
 		f.Problems = append(f.Problems, err.Error())
 		return nil
 	}
+	f.YAML = config.MappingText(text, f.Name)
 	cfg, err := config.Parse(text, name)
 	if err != nil {
-		var list config.ErrorList
-		if errors.As(err, &list) {
-			for _, e := range list {
-				f.Problems = append(f.Problems, e.Error())
-			}
-		} else {
-			f.Problems = append(f.Problems, err.Error())
-		}
+		f.problems(err)
 		return nil
 	}
-	var m forcesync.Mapping
-	for _, cm := range cfg.Mappings {
-		if cm.Name == f.Name {
-			m = cm
-		}
-	}
+	m := *cfg.Mapping(f.Name)
 	comp, err := mapping.Compile(m, desc)
 	if err != nil {
 		var ce *mapping.CompileError
-		if errors.As(err, &ce) {
-			for _, p := range ce.Problems {
-				if p.Field != "" {
-					f.Problems = append(f.Problems, p.Field+": "+p.Message)
-				} else {
-					f.Problems = append(f.Problems, p.Message)
+		if !errors.As(err, &ce) {
+			f.Problems = append(f.Problems, err.Error())
+			return nil
+		}
+		for _, p := range ce.Problems {
+			if p.Field == "" {
+				f.Problems = append(f.Problems, p.Message)
+				continue
+			}
+			f.Problems = append(f.Problems, p.Field+": "+p.Message)
+			for i := range f.Rows {
+				if strings.EqualFold(f.Rows[i].Target, p.Field) {
+					f.Rows[i].Problem = p.Message
 				}
 			}
-		} else {
-			f.Problems = append(f.Problems, err.Error())
 		}
 		return nil
 	}
-	if len(samples) > 0 {
-		s := samples[0]
-		f.SampleKey = s.Key
-		if pl, err := comp.PayloadFor(s.Key, s.Fields, true); err != nil {
-			f.Preview = "This record would be held: " + err.Error()
-		} else if b, err := json.MarshalIndent(pl.Fields, "", "  "); err == nil {
-			f.Preview = string(b)
-		}
-	}
-	if n, err := c.cfg.Store.CountSourceRecords(ctx, forcesync.SourceQuery{Source: f.Source}); err == nil {
-		f.Plan = fmt.Sprintf("Saving adds mapping %s: the %d stored records of source %s are pushed to %s as they next change; new changes are pushed at once.",
-			f.Name, n, f.Source, f.Object)
-	}
+	f.preview(comp, samples)
+	c.planChange(ctx, f, m)
 	return text
 }
 
-func indent(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = "  " + l
+// samples reads stored records of the form's source: the source fields
+// offered, the keys to preview, and the records.
+func (c *Console) samples(ctx context.Context, f *editorForm) []forcesync.SourceRecord {
+	if f.Source == "" {
+		return nil
 	}
-	return strings.Join(lines, "\n") + "\n"
+	samples, err := c.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: f.Source, Limit: 20})
+	if err != nil {
+		f.Problems = append(f.Problems, "Reading sample records failed: "+err.Error())
+		return nil
+	}
+	if f.Sample != "" && !slices.ContainsFunc(samples, func(s forcesync.SourceRecord) bool { return s.Key == f.Sample }) {
+		if rec, err := c.cfg.Store.SourceRecord(ctx, f.Source, f.Sample); err == nil {
+			samples = append([]forcesync.SourceRecord{*rec}, samples...)
+		} else {
+			f.Problems = append(f.Problems, fmt.Sprintf("No stored record %q of source %s to preview.", f.Sample, f.Source))
+			f.Sample = ""
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range samples {
+		f.SampleKeys = append(f.SampleKeys, s.Key)
+		for k := range s.Fields {
+			if !seen[k] {
+				seen[k] = true
+				f.SourceFields = append(f.SourceFields, k)
+			}
+		}
+	}
+	slices.Sort(f.SourceFields)
+	return samples
+}
+
+// preview shows the payload the mapping makes of the chosen sample (the
+// first when none is chosen), as a create when unbound.
+func (f *editorForm) preview(comp *mapping.Compiled, samples []forcesync.SourceRecord) {
+	if len(samples) == 0 {
+		f.Preview = ""
+		return
+	}
+	s := samples[0]
+	for _, x := range samples {
+		if x.Key == f.Sample {
+			s = x
+		}
+	}
+	f.Sample = s.Key
+	if ok, err := comp.Filter(s.Fields); err != nil {
+		f.Preview = "The filter fails on this record: " + err.Error()
+		return
+	} else if !ok {
+		f.Preview = "The mapping's filter skips this record."
+		return
+	}
+	pl, err := comp.PayloadFor(s.Key, s.Fields, true)
+	if err != nil {
+		f.Preview = "This record would be held: " + err.Error()
+		return
+	}
+	if b, err := json.MarshalIndent(pl.Fields, "", "  "); err == nil {
+		f.Preview = string(b)
+	}
+}
+
+// planChange plans the edited mapping: what the next push would do once
+// it is saved (for a changed mapping, its held records come back).
+func (c *Console) planChange(ctx context.Context, f *editorForm, m forcesync.Mapping) {
+	if c.cfg.Inspect == nil {
+		return
+	}
+	p, err := c.cfg.Inspect.PlanMapping(ctx, m)
+	if err != nil {
+		f.PlanNote = "No plan: " + err.Error()
+		return
+	}
+	f.Plan = p
+	if !f.Editing {
+		if n, err := c.cfg.Store.CountSourceRecords(ctx, forcesync.SourceQuery{Source: f.Source}); err == nil {
+			f.PlanNote = fmt.Sprintf("A new mapping starts empty: the %d stored records of source %s are pushed to %s as they next change; new changes are pushed at once.",
+				n, f.Source, f.Object)
+		}
+	}
+}
+
+// problems lists a config error's problems one by one.
+func (f *editorForm) problems(err error) {
+	var list config.ErrorList
+	var one *config.Error
+	switch {
+	case errors.As(err, &list):
+		for _, e := range list {
+			f.Problems = append(f.Problems, e.Error())
+		}
+	case errors.As(err, &one):
+		f.Problems = append(f.Problems, one.Error())
+	default:
+		f.Problems = append(f.Problems, err.Error())
+	}
 }

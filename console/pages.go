@@ -271,6 +271,8 @@ type recordPage struct {
 	Fields    string // the record's fields as indented JSON
 	Mappings  []recordMapping
 	FieldsErr string
+	// Conflicts are the fields both sides changed, as pulls found them.
+	Conflicts []forcesync.Conflict
 }
 
 type recordMapping struct {
@@ -280,6 +282,10 @@ type recordMapping struct {
 	Payload string // the payload the mapping makes of the current fields
 	Problem string // why there is no payload
 	Advice  string
+	// History is the record's newest attempts under the mapping.
+	History []forcesync.Attempt
+	// HistoryKept says the store keeps histories at all.
+	HistoryKept bool
 }
 
 func (c *Console) handleRecord(w http.ResponseWriter, r *http.Request) {
@@ -325,7 +331,18 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 			rm.Advice = adviceFor(st.Error.Code)
 		}
 		rm.Payload, rm.Problem = c.preview(st.Mapping, key, rec.Fields, rm.Binding == nil || rm.Binding.SalesforceID == "")
+		if hs, ok := forcesync.StoreAs[forcesync.HistoryStore](c.cfg.Store); ok {
+			rm.HistoryKept = true
+			if rm.History, err = hs.RecordHistory(ctx, st.Mapping, key, 0); err != nil {
+				return nil, err
+			}
+		}
 		p.Mappings = append(p.Mappings, rm)
+	}
+	if c.cfg.Pull != nil {
+		if p.Conflicts, err = c.cfg.Pull.Conflicts(ctx, source, key); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

@@ -39,6 +39,13 @@ var funcs = template.FuncMap{
 	"pathEscape": pathEscape,
 	"count":      func(m map[forcesync.State]int, s string) int { return m[forcesync.State(s)] },
 	"mulf":       func(a, b float64) float64 { return a * b },
+	"list":       func(s ...string) []string { return s },
+	"short": func(s string) string {
+		if len(s) > 12 {
+			return s[:12] + "…"
+		}
+		return s
+	},
 }
 
 // parsePages parses each page with the shared layout.
@@ -50,10 +57,11 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "templates/")
-		if base == "layout.html" || base == "partials.html" {
+		if base == "layout.html" || base == "partials.html" || strings.HasPrefix(base, "part-") {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
+		// part-*.html hold more partials, shared like partials.html.
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/part-*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("console: template %s: %w", base, err)
 		}

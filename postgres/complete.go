@@ -40,18 +40,23 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 	}
 	return s.inTx(ctx, "complete", func(tx pgx.Tx) error {
 		now := ms(s.now())
-		for _, m := range order {
-			if err := completeMapping(ctx, tx, owner, m, byMapping[m], now); err != nil {
-				return fmt.Errorf("%s: %w", m, err)
-			}
-		}
+		// The run first, so each attempt of the history names it.
+		var runID int64
 		if run != nil {
 			if err := tx.QueryRow(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 				run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
-				run.Deleted, run.Failed, run.Skipped, run.APICalls).Scan(&run.ID); err != nil {
+				run.Deleted, run.Failed, run.Skipped, run.APICalls).Scan(&runID); err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
+		}
+		for _, m := range order {
+			if err := completeMapping(ctx, tx, owner, m, byMapping[m], now, runID); err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+		}
+		if run != nil {
+			run.ID = runID
 		}
 		return nil
 	})
@@ -72,7 +77,7 @@ func (r *statusRows) add(key, source string, s *storeplan.Status) {
 	r.next, r.versions = append(r.next, ms(s.NextAttempt)), append(r.versions, s.Version)
 }
 
-func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs []forcesync.Outcome, now int64) error {
+func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs []forcesync.Outcome, now, runID int64) error {
 	keys := make([]string, len(outs))
 	for i, o := range outs {
 		keys[i] = o.Item.Key
@@ -88,12 +93,20 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 	if _, err := pgx.ForEachRow(rows, []any{&k, &b.Seq, &b.Owner}, func() error { box[k] = b; return nil }); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	rows, err = tx.Query(ctx, `SELECT key, sf_id, held_fp FROM statuses WHERE mapping = $1 AND key = ANY($2)`, mapping, keys)
+	rows, err = tx.Query(ctx, `SELECT k.key, COALESCE(st.sf_id, ''), COALESCE(st.held_fp, ''),
+			COALESCE((SELECT MAX(h.n) FROM record_history h WHERE h.mapping = $1 AND h.key = k.key), 0)
+		FROM unnest($2::text[]) AS k(key) LEFT JOIN statuses st ON st.mapping = $1 AND st.key = k.key`, mapping, keys)
 	if err != nil {
 		return fmt.Errorf("statuses: %w", err)
 	}
 	var p storeplan.Prev
-	if _, err := pgx.ForEachRow(rows, []any{&k, &p.SalesforceID, &p.HeldFingerprint}, func() error { old[k] = p; return nil }); err != nil {
+	var n int64
+	attempts := map[string]int64{} // the key's last attempt number in the history
+	if _, err := pgx.ForEachRow(rows, []any{&k, &p.SalesforceID, &p.HeldFingerprint, &n}, func() error {
+		old[k] = p
+		attempts[k] = n
+		return nil
+	}); err != nil {
 		return fmt.Errorf("statuses: %w", err)
 	}
 
@@ -101,6 +114,7 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 	var retryDue []int64
 	var bindKeys, bindIDs, bindFPs []string
 	var sts statusRows
+	var hist historyRows
 	for i := range outs {
 		o := &outs[i]
 		it := &o.Item
@@ -130,6 +144,11 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 			unintent = append(unintent, it.Key)
 		}
 		sts.add(it.Key, it.Source, &step.Status)
+		attempts[it.Key]++
+		hist.add(storeplan.HistoryRow(o, attempts[it.Key]))
+	}
+	if err := hist.write(ctx, tx, mapping, now, runID); err != nil {
+		return err
 	}
 	if len(retryKeys) > 0 {
 		if _, err := tx.Exec(ctx, `UPDATE outbox o SET lease_owner = NULL, lease_until = 0, attempts = o.attempts + 1, due_at = t.due

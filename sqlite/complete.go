@@ -37,14 +37,8 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 			byMapping[m] = append(byMapping[m], o)
 		}
 	}
-	for _, m := range order {
-		os := byMapping[m]
-		if err := eachPiece(len(os), func(lo, hi int) error {
-			return completeChunk(ctx, tx, owner, m, os[lo:hi], now)
-		}); err != nil {
-			return fmt.Errorf("complete %s: %w", m, err)
-		}
-	}
+	// The run first, so each attempt of the history names it.
+	var runID int64
 	if run != nil {
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -53,10 +47,21 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		if err != nil {
 			return fmt.Errorf("complete: run: %w", err)
 		}
-		run.ID, _ = res.LastInsertId()
+		runID, _ = res.LastInsertId()
+	}
+	for _, m := range order {
+		os := byMapping[m]
+		if err := eachPiece(len(os), func(lo, hi int) error {
+			return completeChunk(ctx, tx, owner, m, os[lo:hi], now, runID)
+		}); err != nil {
+			return fmt.Errorf("complete %s: %w", m, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("complete: commit: %w", err)
+	}
+	if run != nil {
+		run.ID = runID
 	}
 	return nil
 }
@@ -70,7 +75,7 @@ func oneMapping(outcomes []forcesync.Outcome) bool {
 	return true
 }
 
-func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []forcesync.Outcome, now int64) error {
+func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []forcesync.Outcome, now, runID int64) error {
 	keys := make([]string, len(outs))
 	for i, o := range outs {
 		keys[i] = o.Item.Key
@@ -79,15 +84,17 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 	// every key, in one pass.
 	box := map[string]storeplan.Row{}
 	old := map[string]storeplan.Prev{}
+	attempts := map[string]int64{} // the key's last attempt number in the history
 	doc, err := json.Marshal(keys)
 	if err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT k.value, o.key IS NOT NULL, COALESCE(o.seq, 0), COALESCE(o.lease_owner, ''),
-			COALESCE(st.sf_id, ''), COALESCE(st.held_fp, '')
+			COALESCE(st.sf_id, ''), COALESCE(st.held_fp, ''),
+			COALESCE((SELECT MAX(h.n) FROM record_history h WHERE h.mapping = ? AND h.key = k.value), 0)
 		FROM json_each(?) k
 		LEFT JOIN outbox o ON o.mapping = ? AND o.key = k.value
-		LEFT JOIN statuses st ON st.mapping = ? AND st.key = k.value`, string(doc), mapping, mapping)
+		LEFT JOIN statuses st ON st.mapping = ? AND st.key = k.value`, mapping, string(doc), mapping, mapping)
 	if err != nil {
 		return err
 	}
@@ -97,8 +104,9 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 			inBox bool
 			b     storeplan.Row
 			p     storeplan.Prev
+			n     int64
 		)
-		if err := rows.Scan(&k, &inBox, &b.Seq, &b.Owner, &p.SalesforceID, &p.HeldFingerprint); err != nil {
+		if err := rows.Scan(&k, &inBox, &b.Seq, &b.Owner, &p.SalesforceID, &p.HeldFingerprint, &n); err != nil {
 			rows.Close()
 			return err
 		}
@@ -106,6 +114,7 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 			box[k] = b
 		}
 		old[k] = p
+		attempts[k] = n
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -115,6 +124,7 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 	bindArgs := make([]any, 0, len(outs)*5)
 	statusArgs := make([]any, 0, len(outs)*15)
 	syncedArgs := make([]any, 0, len(outs)*7)
+	historyArgs := make([]any, 0, len(outs)*14)
 	for i := range outs {
 		o := &outs[i]
 		it := &o.Item
@@ -146,6 +156,10 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 		if step.Unintent {
 			unintent = append(unintent, it.Key)
 		}
+		attempts[it.Key]++
+		h := storeplan.HistoryRow(o, attempts[it.Key])
+		historyArgs = append(historyArgs, mapping, h.Key, h.Slot, h.N, now, runID, h.Op, h.State, h.SalesforceID,
+			h.ErrorCode, h.ErrorMessage, h.ErrorFields, h.Fingerprint, h.Version)
 		st := &step.Status
 		if st.Plain() {
 			// The common case, written with half the parameters.
@@ -154,6 +168,14 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 		}
 		statusArgs = append(statusArgs, mapping, it.Key, it.Source, string(st.State), st.SalesforceID, st.ErrorCode, st.ErrorMessage,
 			st.ErrorFields, st.Warnings, st.Fingerprint, st.HeldFP, st.Attempts, ms(st.NextAttempt), st.Version, now)
+	}
+	if err := execRows(ctx, tx, `INSERT INTO record_history (mapping, key, slot, n, at, run_id, op, state, sf_id,
+			error_code, error_message, error_fields, fingerprint, version) VALUES `, "("+placeholders(14)+")", `
+			ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
+				op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
+				error_message = excluded.error_message, error_fields = excluded.error_fields,
+				fingerprint = excluded.fingerprint, version = excluded.version`, 14, historyArgs); err != nil {
+		return err
 	}
 	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
 		return err

@@ -55,10 +55,11 @@ func Run(t *testing.T, open Opener) {
 		{"SourceRecords", testSourceRecords},
 		{"MassGuard", testMassGuard}, // lifecycle: guard.go
 		{"Bind", testBind},
-		{"Settled", testSettled},         // file push (issue 15)
-		{"RenewLeases", testRenewLeases}, // short leases, renewed in flight (issue 15)
-		{"Ready", testReady},             // backfill holds (issue 15)
-		{"Sessions", testSessions},       // console sign-in (issue 13)
+		{"Settled", testSettled},             // file push (issue 15)
+		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
+		{"Ready", testReady},                 // backfill holds (issue 15)
+		{"Sessions", testSessions},           // console sign-in (issue 13)
+		{"RecordHistory", testRecordHistory}, // console record page (issue 13): history.go
 		// Ledger (issue 9): storetest/ledger.go.
 		{"APICallLedger", testAPICallLedger},
 		{"BudgetState", testBudgetState},

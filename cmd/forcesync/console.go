@@ -36,6 +36,12 @@ func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.E
 			cc.Compiled[p.Mapping.Name] = p.Compiled
 		}
 	}
+	// Plan, reconcile and the guard's approval: the API's own functions.
+	cc.Inspect = consoleInspect{si: newServedInspect(st, es), connections: cfg.Connections}
+	cc.Approve = approver(st, cfg)
+	if x.app != nil && x.app.pull != nil {
+		cc.Pull = x.app.pull.Feed
+	}
 	if x.app != nil && x.path != "" {
 		cc.Describer = consoleDescriber{x.app}
 		cc.ConfigFile = configFile{x.path}

@@ -309,6 +309,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 			if next == nil {
 				return cmp.Or(err, werr)
 			}
+			requeueChanged(gctx, a, next, logger) // reload_requeue.go: the old engines have stopped
 			a = next
 			sv.handler.Store(a.server)
 			logger.Info("config reloaded", "mappings", len(a.cfg.Mappings))

@@ -35,3 +35,43 @@
   label();
   el.appendChild(b);
 })();
+
+// The mapping editor checks, previews and plans as the form changes: it
+// posts the form (action=check, which saves nothing) and puts the answer's
+// check and results in place. Without script, "Check and preview" does
+// the same with a page load.
+(function () {
+  "use strict";
+  var form = document.getElementById("editor");
+  if (!form || !window.fetch || !window.DOMParser || !window.FormData) return;
+  var timer = null;
+  var seq = 0;
+  function swap(doc, id) {
+    var mine = document.getElementById(id);
+    var theirs = doc.getElementById(id);
+    if (mine && theirs) mine.innerHTML = theirs.innerHTML;
+  }
+  function check() {
+    var data = new URLSearchParams(new FormData(form));
+    data.set("action", "check");
+    var n = ++seq;
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        if (n !== seq) return; // a newer check is on its way
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        swap(doc, "live-check");
+        swap(doc, "live-results");
+        form.setAttribute("data-checked", String(n));
+      })
+      .catch(function () { /* the button still works */ });
+  }
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(check, 400);
+  }
+  // change, not input: each check reads the org (describe, plan), so it
+  // follows a finished edit rather than every keystroke.
+  form.addEventListener("change", later);
+  form.setAttribute("data-live", "on"); // the checks follow changes from now on
+})();

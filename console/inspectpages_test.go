@@ -1,0 +1,119 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/console"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// newInspectFixture is newFixture with the guard's approval wired to the
+// store (as serve wires engine.Approve) and a record of approvals.
+func newInspectFixture(t *testing.T) (*fixture, *[]string) {
+	f := newFixture(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var approved []string
+	c, err := console.New(console.Config{Store: f.store, Engine: &fakeEngine{}, Now: f.clk.Now,
+		Admins:      []console.Admin{{Username: "alice", PasswordHash: string(hash)}},
+		Sources:     []console.Source{{Name: "contact"}},
+		Mappings:    []forcesync.Mapping{{Name: "leads", Source: "contact", Object: "Lead", Connection: "org", Fields: []forcesync.FieldRow{{Target: "Email", SourceField: "email"}}}},
+		Connections: []forcesync.Connection{{Name: "org"}},
+		Approve: func(ctx context.Context, m string) (int, error) {
+			approved = append(approved, m)
+			if _, err := f.store.GuardApprove(ctx, m, f.clk.Now(), f.clk.Now().Add(time.Hour)); err != nil {
+				return 0, err
+			}
+			return f.store.Requeue(ctx, m, nil)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c = c
+	return f, &approved
+}
+
+// TestRecordPageShowsHistory: each attempt Complete recorded is on the
+// record's page, with its error and fingerprint.
+func TestRecordPageShowsHistory(t *testing.T) {
+	f := newFixture(t)
+	ck := f.signIn()
+	f.held("k1", "bad")
+	f.clk.Advance(time.Minute)
+	f.held("k1", "worse")
+	html := body(t, f.do("GET", "/records/contact/k1", nil, ck, nil))
+	if !strings.Contains(html, "History") || strings.Count(html, "<code>INVALID_EMAIL_ADDRESS</code> Email: invalid email address") != 2 ||
+		!strings.Contains(html, "invalid email address: worse") || !strings.Contains(html, `title="fp"`) {
+		t.Fatalf("record page lacks its history:\n%s", html)
+	}
+	// Newest first.
+	if strings.Index(html, "address: worse") > strings.Index(html, "address: bad</td>") {
+		t.Fatalf("history not newest first:\n%s", html)
+	}
+}
+
+// TestGuardPageApproves: a paused mapping shows Approve; approving it
+// calls the approval and comes back with what it requeued; an unknown
+// mapping is refused.
+func TestGuardPageApproves(t *testing.T) {
+	f, approved := newInspectFixture(t)
+	ck := f.signIn()
+	ctx := context.Background()
+	if _, ok, err := f.store.GuardTake(ctx, forcesync.GuardRequest{Name: "leads", N: 5, Limit: 2, Window: time.Hour, Now: f.clk.Now()}); err != nil || ok {
+		t.Fatalf("GuardTake: %v %v", ok, err)
+	}
+	html := body(t, f.do("GET", "/guard", nil, ck, nil))
+	if !strings.Contains(html, `id="approve-leads"`) || !strings.Contains(html, "state-paused") {
+		t.Fatalf("guard page:\n%s", html)
+	}
+	res := f.do("POST", "/guard/approve", url.Values{"mapping": {"nope"}}, ck, nil)
+	if res.StatusCode != http.StatusBadRequest || len(*approved) != 0 {
+		t.Fatalf("unknown mapping approved: %d %v", res.StatusCode, *approved)
+	}
+	res = f.do("POST", "/guard/approve", url.Values{"mapping": {"leads"}}, ck, nil)
+	if res.StatusCode != http.StatusSeeOther || len(*approved) != 1 || !strings.HasPrefix(res.Header.Get("Location"), "/guard?approved=") {
+		t.Fatalf("approve: %d %q %v", res.StatusCode, res.Header.Get("Location"), *approved)
+	}
+	html = body(t, f.do("GET", res.Header.Get("Location"), nil, ck, nil))
+	if !strings.Contains(html, "Approved leads") || strings.Contains(html, `id="approve-leads"`) {
+		t.Fatalf("guard page after approving:\n%s", html)
+	}
+}
+
+// TestReconcilePages lists stored runs and one run's findings.
+func TestReconcilePages(t *testing.T) {
+	f := newFixture(t)
+	ck := f.signIn()
+	run := &forcesync.ReconcileRun{Mapping: "leads", Started: f.clk.Now(), Finished: f.clk.Now(), Checked: 3, API: "query", APICalls: 1,
+		Counts: map[forcesync.DriftKind]int{forcesync.DriftFieldChanged: 1}}
+	if err := f.store.SaveReconcile(context.Background(), run, []forcesync.Finding{{Mapping: "leads", Key: "k9", SalesforceID: "00Q000000000001AAA",
+		Kind: forcesync.DriftFieldChanged, Fields: []forcesync.FieldDrift{{Field: "LastName", Salesforce: "Byron", Expected: "Lovelace"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	html := body(t, f.do("GET", "/reconcile", nil, ck, nil))
+	if !strings.Contains(html, `href="/reconcile/1"`) || !strings.Contains(html, "field_changed: 1") || strings.Contains(html, "reconcile-go") {
+		t.Fatalf("reconcile page (no Inspect: no button):\n%s", html)
+	}
+	html = body(t, f.do("GET", "/reconcile/1", nil, ck, nil))
+	if !strings.Contains(html, "k9") || !strings.Contains(html, "Byron → Lovelace") {
+		t.Fatalf("run page:\n%s", html)
+	}
+	if res := f.do("GET", "/reconcile/99", nil, ck, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown run: %d", res.StatusCode)
+	}
+	if res := f.do("GET", "/plan", nil, ck, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("plan without Inspect: %d", res.StatusCode)
+	}
+	if html := body(t, f.do("GET", "/pull", nil, ck, nil)); !strings.Contains(html, "No mapping pulls from Salesforce") {
+		t.Fatalf("pull page:\n%s", html)
+	}
+}
