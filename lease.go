@@ -16,3 +16,12 @@ type LeaseRenewer interface {
 	// over (after it ran out) is not owner's any more and stays as it is.
 	RenewLeases(ctx context.Context, mapping, owner string, until time.Time) (int, error)
 }
+
+// ReadyCounter is implemented by stores that can count a mapping's work a
+// claim could take now: due, and leased by no one (or by a lease that ran
+// out). The engine looks at it to tell a growing backfill from a settled
+// one without counting what other replicas have in flight. Both stores
+// implement it.
+type ReadyCounter interface {
+	Ready(ctx context.Context, mapping string, now time.Time) (int, error)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
@@ -56,12 +57,19 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 		limit = max(e.cfg.BulkBatch, e.cfg.BulkThreshold)
 	}
 	now := e.cfg.Now()
-	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: e.cfg.Lease, Limit: limit, Now: now,
+	// A claim of a large backlog can take longer than a short lease (tens
+	// of thousands of rows read with their records): its lease covers its
+	// own time, and is cut to the usual length as soon as it returns.
+	lease, long := e.cfg.Lease, limit > size
+	if long {
+		lease += time.Duration(limit) * time.Millisecond
+	}
+	items, err := e.store.Claim(ctx, forcesync.ClaimRequest{Mapping: p.Mapping.Name, Owner: owner, Lease: lease, Limit: limit, Now: now,
 		Priority: b.priority})
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
-	stopLeases := e.keepLeases(ctx, p, owner)
+	stopLeases := e.keepLeases(ctx, p, owner, now, long)
 	defer stopLeases()
 	useBulk := bulkOK && len(items) >= e.cfg.BulkThreshold
 	run := &forcesync.Run{Mapping: p.Mapping.Name, API: "collections", Started: now, Records: len(items)}
@@ -122,6 +130,10 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	run.APICalls = counter.Calls()
 	e.observeUsage()
 	e.gov.Spent(ctx, laneOf(items), run.APICalls)
+	// The renewals stop before Complete (which would wait on the rows a
+	// renewal locks, and the renewal on Complete's), leaving it a lease of
+	// its own.
+	stopLeases()
 	// Commit even when the context ended: Salesforce already has the data.
 	if err := e.store.Complete(context.WithoutCancel(ctx), owner, outs, run); err != nil {
 		return len(items), err

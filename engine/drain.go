@@ -16,7 +16,7 @@ func (e *Engine) DrainLarge(ctx context.Context, minBacklog int) (int, error) {
 	minBacklog = max(minBacklog, 1)
 	total := 0
 	for {
-		n, err := e.step(ctx, e.cfg.Owner, minBacklog)
+		n, err := e.step(ctx, e.cfg.Owner, minBacklog, false)
 		total += n
 		if err != nil || n == 0 {
 			return total, err

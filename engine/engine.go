@@ -27,8 +27,10 @@ type Config struct {
 	// make a batch go through Bulk API 2.0 instead of Collections. Zero
 	// means 2,000; a negative value turns Bulk off.
 	BulkThreshold int
-	// BulkBatch is the most records one Bulk job takes (at least
-	// BulkThreshold). Zero means 10,000.
+	// BulkBatch is the most records one claim, and so one Bulk job, takes
+	// (at least BulkThreshold; a job is split further only at Salesforce's
+	// 150 MB limit). Zero means 100,000: a backlog goes out in few jobs, at
+	// the cost of holding one job's records in memory.
 	BulkBatch int
 	// APIShare is the share of the org's daily API allowance the engine may
 	// spend (0 < share <= 1). Zero means 0.5.
@@ -92,6 +94,7 @@ type Engine struct {
 	// governor ([used, max]).
 	usageMu   sync.Mutex
 	usageSeen [2]int
+	gate      backfillGate // backfill.go
 	rnd       *rand.Rand
 	rndMu     sync.Mutex
 	// deferredUntil is the latest retry time (Unix ms) of a record put off
@@ -183,7 +186,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.BulkThreshold = 2000
 	}
 	if cfg.BulkBatch <= 0 {
-		cfg.BulkBatch = 10000
+		cfg.BulkBatch = 100_000
 	}
 	if cfg.APIShare <= 0 || cfg.APIShare > 1 {
 		cfg.APIShare = 0.5
@@ -336,7 +339,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			owner := fmt.Sprintf("%s/%d", e.cfg.Owner, w)
 			for {
 				woken := e.woken()
-				n, err := e.step(ctx, owner, 0)
+				n, err := e.step(ctx, owner, 0, true)
 				if ctx.Err() != nil {
 					return
 				}
@@ -381,7 +384,7 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 			go func() {
 				defer wg.Done()
 				for {
-					n, err := e.step(ctx, owner, 0)
+					n, err := e.step(ctx, owner, 0, false)
 					total.Add(int64(n))
 					if err != nil {
 						errs[w] = err
@@ -413,8 +416,8 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 }
 
 // step claims and pushes one batch of each mapping; it returns how many
-// records it handled.
-func (e *Engine) step(ctx context.Context, owner string, minBacklog int) (int, error) {
+// records it handled. hold lets a growing backfill wait (backfill.go).
+func (e *Engine) step(ctx context.Context, owner string, minBacklog int, hold bool) (int, error) {
 	e.observeUsage()
 	total := 0
 	var errs []error
@@ -437,7 +440,11 @@ func (e *Engine) step(ctx context.Context, owner string, minBacklog int) (int, e
 		if !ok {
 			continue // paused: the governor logged why
 		}
-		n, err := e.pushBatch(ctx, owner, p, b)
+		push := e.pushBatch
+		if hold {
+			push = e.pushHolding // backfill.go
+		}
+		n, err := push(ctx, owner, p, b)
 		total += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mapping %s: %w", p.Mapping.Name, err))

@@ -22,6 +22,7 @@ type Metrics struct {
 	batches  *prometheus.CounterVec
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	holds    *prometheus.CounterVec
 	mu       sync.Mutex
 	engines  []*Engine
 	scrapeTO time.Duration
@@ -41,9 +42,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "forcesync_salesforce_call_duration_seconds",
 			Help:    "Time of each HTTP exchange with Salesforce until its answer's headers, by connection and kind.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}}, []string{"connection", "kind"}),
+		holds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "forcesync_backfill_holds_total",
+			Help: "Times a mapping's backfill was held back while its backlog grew, to go out as one Bulk job (realtime work is not held)."},
+			[]string{"mapping"}),
 		scrapeTO: 5 * time.Second,
 	}
-	reg.MustRegister(m.records, m.batches, m.calls, m.latency, stateCollector{m})
+	reg.MustRegister(m.records, m.batches, m.calls, m.latency, m.holds, stateCollector{m})
 	return m
 }
 
@@ -70,6 +74,14 @@ func (m *Metrics) ObserveCall(connection string, info salesforce.CallInfo) {
 	}
 	m.calls.WithLabelValues(connection, string(info.Kind), status).Inc()
 	m.latency.WithLabelValues(connection, string(info.Kind)).Observe(info.Duration.Seconds())
+}
+
+// backfillHeld counts a hold of a mapping's backfill (backfill.go).
+func (m *Metrics) backfillHeld(mapping string) {
+	if m == nil {
+		return
+	}
+	m.holds.WithLabelValues(mapping).Inc()
 }
 
 // batch counts a pushed batch and its records' outcomes.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/forcesync/forcesync"
 )
@@ -126,46 +125,31 @@ func DecodeRecord(i int, raw json.RawMessage) (forcesync.Change, *Problem) {
 			rec.Key = n.String()
 		}
 	}
-	if strings.TrimSpace(rec.Key) == "" {
-		return bad("key", "is required and must be a non-empty string")
-	}
-	if len(rec.Key) > MaxKeyBytes {
-		return bad("key", fmt.Sprintf("is longer than %d bytes", MaxKeyBytes))
-	}
 	if v, ok := obj["op"]; ok {
 		if err := json.Unmarshal(v, &rec.Op); err != nil {
 			return bad("op", "must be a string: upsert, delete or disable")
 		}
 	}
-	op := forcesync.Op(rec.Op)
-	switch op {
-	case "":
-		op = forcesync.OpUpsert
-	case forcesync.OpUpsert, forcesync.OpDelete, forcesync.OpDisable:
-	default:
-		return bad("op", fmt.Sprintf("%q is not one of upsert, delete, disable", rec.Op))
-	}
 	if v, ok := obj["version"]; ok && string(v) != "null" {
-		if err := json.Unmarshal(v, &rec.Version); err != nil || rec.Version < 0 {
+		if err := json.Unmarshal(v, &rec.Version); err != nil {
 			return bad("version", "must be a non-negative integer")
-		}
-		if rec.Version > forcesync.MaxVersion {
-			return bad("version", fmt.Sprintf("%d is over the ceiling %d (a version that high would freeze the key)", rec.Version, forcesync.MaxVersion))
 		}
 	}
 	// The fields are kept as received (the body was parsed whole above, so
 	// they are valid JSON); the store needs them encoded anyway.
 	var fields json.RawMessage
 	if v, ok := obj["fields"]; ok && string(v) != "null" {
-		if v = bytes.TrimSpace(v); len(v) == 0 || v[0] != '{' {
-			return bad("fields", "must be a JSON object")
+		if fields = bytes.TrimSpace(v); len(fields) == 0 {
+			fields = json.RawMessage(" ") // not an object: Check says so
 		}
-		fields = v
 	}
-	if op == forcesync.OpUpsert && fields == nil {
-		return bad("fields", "is required for op upsert")
+	// The rest is the rule set every door shares (check.go).
+	c, p := Check(forcesync.Change{Key: rec.Key, Op: forcesync.Op(rec.Op), Version: rec.Version, FieldsJSON: fields})
+	if p != nil {
+		p.Index = i
+		return forcesync.Change{}, p
 	}
-	return forcesync.Change{Key: rec.Key, Op: op, Version: rec.Version, FieldsJSON: fields}, nil
+	return c, nil
 }
 
 // tooLarge reports whether err is the body size limit, which the caller

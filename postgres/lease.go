@@ -20,3 +20,17 @@ func (s *Store) RenewLeases(ctx context.Context, mapping, owner string, until ti
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+var _ forcesync.ReadyCounter = (*Store)(nil)
+
+// Ready implements forcesync.ReadyCounter.
+func (s *Store) Ready(ctx context.Context, mapping string, now time.Time) (int, error) {
+	var n int
+	u := now.UnixMilli()
+	err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE mapping = $1 AND due_at <= $2
+		AND (lease_owner IS NULL OR lease_until <= $2)`, mapping, u).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("ready %s: %w", mapping, err)
+	}
+	return n, nil
+}

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // Bulk API 2.0 (salesforce-api.md §7). Every path here streams: uploads are
@@ -985,11 +983,13 @@ func (c *Client) doStream(ctx context.Context, method, path string, body io.Read
 	attempts := c.cfg.Retry.attempts()
 	for attempt := 1; ; attempt++ {
 		tok, gen := c.current()
+		x := exchange{kind: KindBulk, method: method, target: target, header: header, tok: tok, attempt: attempt, headerTimeout: headerTimeout}
 		var tb *trackedBody
 		if body != nil {
 			tb = &trackedBody{r: body}
+			x.stream = tb
 		}
-		resp, err := c.sendStream(ctx, method, target, tb, header, tok, attempt, headerTimeout)
+		resp, err := c.exchange(ctx, x)
 		if err == nil {
 			return resp, nil
 		}
@@ -1015,75 +1015,6 @@ func (c *Client) doStream(ctx context.Context, method, path string, body io.Read
 			return nil, err
 		}
 	}
-}
-
-func (c *Client) sendStream(ctx context.Context, method, target string, body *trackedBody, header http.Header, tok *oauth2.Token, attempt int, headerTimeout time.Duration) (*http.Response, error) {
-	rctx, cancel := context.WithCancel(ctx)
-	var timer *time.Timer
-	if headerTimeout > 0 {
-		timer = time.AfterFunc(headerTimeout, cancel)
-	}
-	var rb io.Reader
-	if body != nil {
-		rb = body
-	}
-	req, err := http.NewRequestWithContext(rctx, method, target, rb)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("salesforce: %w", err)
-	}
-	for k, vs := range header {
-		req.Header[k] = append([]string(nil), vs...)
-	}
-	c.decorate(req)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	if body != nil {
-		req.ContentLength = -1
-		req.Header.Set("Expect", "100-continue")
-	}
-	start := time.Now()
-	info := CallInfo{Kind: KindBulk, Method: method, Path: req.URL.Path, Attempt: attempt}
-	resp, err := c.rawHC.Do(req)
-	if timer != nil && !timer.Stop() {
-		// The header deadline fired: the request was canceled.
-		if err == nil {
-			resp.Body.Close()
-		}
-		cancel()
-		err = fmt.Errorf("no response headers within %v: %w", headerTimeout, context.DeadlineExceeded)
-		info.Duration, info.Err = time.Since(start), err
-		c.report(info)
-		return nil, fmt.Errorf("salesforce: %s %s: %w", method, req.URL.Path, err)
-	}
-	if err != nil {
-		cancel()
-		info.Duration, info.Err = time.Since(start), err
-		c.report(info)
-		return nil, fmt.Errorf("salesforce: %s %s: %w", method, req.URL.Path, err)
-	}
-	info.Status = resp.StatusCode
-	c.observeLimits(resp.Header)
-	if err := decodeBody(resp); err != nil {
-		resp.Body.Close()
-		cancel()
-		info.Duration, info.Err = time.Since(start), err
-		c.report(info)
-		return nil, fmt.Errorf("salesforce: %s %s: %w", method, req.URL.Path, err)
-	}
-	if resp.StatusCode < 300 {
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
-		info.Duration = time.Since(start)
-		c.report(info)
-		return resp, nil
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-	cancel()
-	ae := ParseError(resp.StatusCode, b)
-	ae.Method, ae.Path = method, req.URL.Path
-	info.Duration, info.Err = time.Since(start), ae
-	c.report(info)
-	return nil, ae
 }
 
 // trackedBody records whether the transport has started reading the body:

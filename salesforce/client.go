@@ -419,11 +419,19 @@ func (c *Client) Do(ctx context.Context, kind CallKind, method, path string, bod
 		return nil, fmt.Errorf("salesforce: reading request body: %w", err)
 	}
 	safe := method != http.MethodPost || ctx.Value(retrySafeKey{}) != nil
+	var timeout time.Duration // per attempt; none when Config.Timeout < 0
+	if c.cfg.Timeout >= 0 {
+		timeout = c.cfg.Timeout
+		if timeout == 0 {
+			timeout = 2 * time.Minute
+		}
+	}
 	renewed := false
 	attempts := c.cfg.Retry.attempts()
 	for attempt := 1; ; attempt++ {
 		tok, gen := c.current()
-		resp, err := c.send(ctx, kind, method, target, getBody, size, header, tok, attempt)
+		resp, err := c.exchange(ctx, exchange{kind: kind, method: method, target: target, header: header, tok: tok, attempt: attempt,
+			getBody: getBody, size: size, timeout: timeout, redirects: true})
 		if err == nil {
 			return resp, nil
 		}
@@ -505,84 +513,6 @@ func replayable(body io.Reader) (func() (io.ReadCloser, error), int64, error) {
 		return nil, 0, err
 	}
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, int64(len(b)), nil
-}
-
-// send makes one attempt.
-func (c *Client) send(ctx context.Context, kind CallKind, method, target string, getBody func() (io.ReadCloser, error), size int64, header http.Header, tok *oauth2.Token, attempt int) (*http.Response, error) {
-	actx, cancel := ctx, context.CancelFunc(func() {})
-	if c.cfg.Timeout >= 0 {
-		t := c.cfg.Timeout
-		if t == 0 {
-			t = 2 * time.Minute
-		}
-		actx, cancel = context.WithTimeout(ctx, t)
-	}
-	var rc io.ReadCloser
-	if getBody != nil {
-		var err error
-		if rc, err = getBody(); err != nil {
-			cancel()
-			return nil, err
-		}
-	}
-	req, err := http.NewRequestWithContext(actx, method, target, rc)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("salesforce: %w", err)
-	}
-	req.GetBody = getBody
-	if getBody != nil {
-		req.ContentLength = size
-	}
-	for k, vs := range header {
-		req.Header[k] = append([]string(nil), vs...)
-	}
-	c.decorate(req)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	if getBody != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-
-	start := time.Now()
-	info := CallInfo{Kind: kind, Method: method, Path: req.URL.Path, Attempt: attempt}
-	resp, err := c.rawHC.Do(req)
-	if err != nil {
-		cancel()
-		info.Duration, info.Err = time.Since(start), err
-		c.report(info)
-		return nil, fmt.Errorf("salesforce: %s %s: %w", method, req.URL.Path, err)
-	}
-	info.Status = resp.StatusCode
-	c.observeLimits(resp.Header)
-	if err := decodeBody(resp); err != nil {
-		resp.Body.Close()
-		cancel()
-		info.Duration, info.Err = time.Since(start), err
-		c.report(info)
-		return nil, fmt.Errorf("salesforce: %s %s: %w", method, req.URL.Path, err)
-	}
-	if resp.StatusCode < 300 || resp.StatusCode == http.StatusMultipleChoices || resp.StatusCode == http.StatusNotModified {
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
-		info.Duration = time.Since(start)
-		c.report(info)
-		return resp, nil
-	}
-	b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-	cancel()
-	ae := ParseError(resp.StatusCode, b)
-	if rerr != nil && len(b) == 0 {
-		ae.Body = "(body unreadable: " + rerr.Error() + ")"
-	}
-	ae.Method, ae.Path = method, req.URL.Path
-	if s := resp.Header.Get("Retry-After"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			ae.retryAfter = time.Duration(n) * time.Second
-		}
-	}
-	info.Duration, info.Err = time.Since(start), ae
-	c.report(info)
-	return nil, ae
 }
 
 // decorate sets the headers every request carries.

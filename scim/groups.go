@@ -148,7 +148,11 @@ func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]a
 	if del {
 		op = forcesync.OpDelete
 	}
-	results, err := s.cfg.Store.Accept(ctx, nil, []forcesync.Change{{Source: s.groupSource(), Key: id, Op: op, Version: version, FieldsJSON: body}})
+	ch, err := checked("Group", forcesync.Change{Source: s.groupSource(), Key: id, Op: op, Version: version, FieldsJSON: body})
+	if err != nil {
+		return nil, err
+	}
+	results, err := s.cfg.Store.Accept(ctx, nil, []forcesync.Change{ch})
 	if err != nil {
 		return nil, err
 	}

@@ -404,9 +404,13 @@ func (s *Server) save(ctx context.Context, id string, res map[string]any, create
 	if err != nil {
 		return nil, errorf("invalidValue", "the User cannot be stored: %v", err)
 	}
-	results, err := s.cfg.Store.Accept(ctx, s.cfg.Engine.MappingsFor(s.cfg.Source), []forcesync.Change{{
+	ch, err := checked("User", forcesync.Change{
 		Source: s.cfg.Source, Key: id, Op: op, Version: version, FieldsJSON: body, Priority: forcesync.PriorityRealtime,
-	}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	results, err := s.cfg.Store.Accept(ctx, s.cfg.Engine.MappingsFor(s.cfg.Source), []forcesync.Change{ch})
 	if err != nil {
 		return nil, err
 	}

@@ -27,3 +27,16 @@ func (s *Store) RenewLeases(ctx context.Context, mapping, owner string, until ti
 	}
 	return int(n), nil
 }
+
+var _ forcesync.ReadyCounter = (*Store)(nil)
+
+// Ready implements forcesync.ReadyCounter.
+func (s *Store) Ready(ctx context.Context, mapping string, now time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE mapping = ? AND due_at <= ?
+		AND (lease_owner IS NULL OR lease_until <= ?)`, mapping, ms(now), ms(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("ready %s: %w", mapping, err)
+	}
+	return n, nil
+}

@@ -40,3 +40,30 @@ func testRenewLeases(t *testing.T, s forcesync.Store, clk *Clock) {
 		t.Fatalf("renew of a lost lease: %d, %v; want 0", n, err)
 	}
 }
+
+// testReady checks ReadyCounter: only due work that no live lease holds
+// counts; a lease that ran out counts again.
+func testReady(t *testing.T, s forcesync.Store, clk *Clock) {
+	rc, ok := s.(forcesync.ReadyCounter)
+	if !ok {
+		t.Skip("store does not implement ReadyCounter")
+	}
+	ready := func(want int) {
+		t.Helper()
+		if n, err := rc.Ready(ctx, "m1", clk.Now()); err != nil || n != want {
+			t.Fatalf("Ready: %d, %v; want %d", n, err, want)
+		}
+	}
+	ready(0)
+	accept(t, s, []string{"m1", "m2"},
+		forcesync.Change{Key: "a", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 1}},
+		forcesync.Change{Key: "b", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 2}},
+		forcesync.Change{Key: "c", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 3}, Priority: forcesync.PriorityBackfill})
+	ready(3)
+	if got := claim(t, s, clk, "m1", "w1", 2); len(got) != 2 {
+		t.Fatalf("w1 claimed %v", keys(got))
+	}
+	ready(1) // the two leased do not count; m2's work is m2's
+	clk.Advance(61 * time.Second)
+	ready(3) // w1's lease ran out
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"Settled", testSettled},             // file push (issue 15)
 		{"RecordPushed", testRecordPushed},   // file push's own Bulk jobs (issue 15)
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
+		{"Ready", testReady},                 // backfill holds (issue 15)
 		{"Sessions", testSessions},           // console sign-in (issue 13)
 		{"RecordHistory", testRecordHistory}, // console record page (issue 13): history.go
 		{"Admins", testAdmins},               // console admins in the store (storetest/admins.go)
