@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"engine":        {".", "salesforce", "mapping"},
 	"secret":        {},
 	"httpserver":    {".", "ingest"}, // the change codec is ingest's
-	"scim":          {"."},
+	"scim":          {".", "ingest"}, // one rule set for changes (ingest.Check)
 	// pull reads Salesforce back: the client to query, mapping to compare
 	// what the app would push, never the engine (serve wires them).
 	"pull": {".", "salesforce", "mapping"},
