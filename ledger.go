@@ -32,6 +32,9 @@ type Ledger interface {
 
 	// AddBulkJob notes a Bulk API job forcesync created and has not yet
 	// collected, so a process killed while it runs finds it at start.
+	// Noting a job again by the same owner moves its Created time to j's
+	// (the owner's heartbeat while the job runs, so a long job is not
+	// taken for a dead process's); another owner's note changes nothing.
 	AddBulkJob(ctx context.Context, j BulkJobRef) error
 	// RemoveBulkJob forgets a job whose results were collected or that was
 	// aborted. Forgetting an unknown job is not an error.
@@ -82,5 +85,7 @@ type BulkJobRef struct {
 	Owner   string
 	Mapping string
 	Object  string
+	// Created is when the job was noted, or last noted again by its owner
+	// while it runs (see Ledger.AddBulkJob).
 	Created time.Time
 }

@@ -47,16 +47,57 @@ func bulkJobHook(ctx context.Context) func(salesforce.JobInfo) error {
 // bulkUpsert runs a Bulk upsert whose jobs are noted in the store while
 // they run.
 func (e *Engine) bulkUpsert(ctx context.Context, p *Pipe, obj, ext string, fields []string, recs []salesforce.Record) (map[string]Result, error) {
+	return e.bulkJobs(ctx, p, obj, func(bctx context.Context) (map[string]Result, error) {
+		return e.api.BulkUpsert(bctx, obj, ext, fields, recs)
+	})
+}
+
+// bulkJobs runs call, whose Bulk jobs are noted in the store while they
+// run and forgotten after; when call fails, the jobs it left unfinished
+// are aborted first, so no stale job lands after a newer push. While call
+// runs, its jobs are noted again every bulkHeartbeat, so another process
+// (a replica of serve, a push) does not take a long job for a dead
+// process's and abort it.
+func (e *Engine) bulkJobs(ctx context.Context, p *Pipe, obj string, call func(context.Context) (map[string]Result, error)) (map[string]Result, error) {
 	var mu sync.Mutex
 	var ids []string
+	note := func(id string) error {
+		return e.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: e.cfg.Connection, ID: id, Owner: e.cfg.Owner,
+			Mapping: p.Mapping.Name, Object: obj, Created: e.cfg.Now()})
+	}
 	bctx := withBulkJobs(ctx, func(info salesforce.JobInfo) error {
 		mu.Lock()
 		ids = append(ids, info.ID)
 		mu.Unlock()
-		return e.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: e.cfg.Connection, ID: info.ID, Owner: e.cfg.Owner,
-			Mapping: p.Mapping.Name, Object: obj, Created: e.cfg.Now()})
+		return note(info.ID)
 	})
-	res, err := e.api.BulkUpsert(bctx, obj, ext, fields, recs)
+	stop := make(chan struct{})
+	beats := make(chan struct{})
+	go func() {
+		defer close(beats)
+		t := time.NewTicker(e.bulkHeartbeat())
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				mu.Lock()
+				live := append([]string(nil), ids...)
+				mu.Unlock()
+				for _, id := range live {
+					if err := note(id); err != nil && ctx.Err() == nil {
+						e.cfg.Logger.Warn("noting a running Bulk job again", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", id, "err", err)
+					}
+				}
+			}
+		}
+	}()
+	res, err := call(bctx)
+	close(stop)
+	<-beats
 	mu.Lock()
 	done := append([]string(nil), ids...)
 	mu.Unlock()
@@ -73,6 +114,20 @@ func (e *Engine) bulkUpsert(ctx context.Context, p *Pipe, obj, ext string, field
 		}
 	}
 	return res, err
+}
+
+// bulkHeartbeat is how often a running job is noted again: a third of the
+// lease, at most 5 s, so it stays well inside the age after which another
+// process, whatever its own lease, counts the job as orphaned.
+func (e *Engine) bulkHeartbeat() time.Duration {
+	d := e.cfg.Lease / 3
+	if d > 5*time.Second {
+		d = 5 * time.Second
+	}
+	if d < 50*time.Millisecond {
+		d = 50 * time.Millisecond
+	}
+	return d
 }
 
 // abortUnfinished aborts a job unless it is finished; it reports the state

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/salesforce"
 )
@@ -59,5 +60,57 @@ func TestOrphanedBulkJobAbortedAtStart(t *testing.T) {
 	}
 	if jobs, _ := r.store.BulkJobs(ctx, "default"); len(jobs) != 0 {
 		t.Fatalf("jobs still noted: %+v", jobs)
+	}
+}
+
+// TestLongBulkJobNotTakenForOrphan: a Bulk job that runs longer than the
+// lease is noted again while it runs, so another engine starting on the
+// same store (a replica, or a push) does not take it for a dead process's
+// and abort it. Before the heartbeat, the job's note kept the time it was
+// created and the second engine aborted the running job.
+func TestLongBulkJobNotTakenForOrphan(t *testing.T) {
+	const lease = time.Second
+	r := newRig(t, engine.Config{BulkThreshold: 10, Lease: lease, Owner: "first"}, leadByExtID())
+	r.emu.SetBulkPace(&emulator.BulkPace{RecordsPerSecond: 20})
+	ctx := context.Background()
+	var cs []forcesync.Change
+	for i := range 60 {
+		cs = append(cs, contact(fmt.Sprint(i), "Long", fmt.Sprintf("long%d@example.com", i), 80))
+	}
+	r.accept("contact", cs...)
+	drained := make(chan error)
+	go func() { _, err := r.eng.Drain(ctx); drained <- err }()
+
+	// Wait until the job has been running for more than a lease.
+	var job forcesync.BulkJobRef
+	var seen time.Time
+	for {
+		jobs, err := r.store.BulkJobs(ctx, "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) == 1 && seen.IsZero() {
+			job, seen = jobs[0], time.Now()
+		}
+		if !seen.IsZero() && time.Since(seen) > lease+lease/2 {
+			break
+		}
+		if len(jobs) == 0 && !seen.IsZero() {
+			t.Fatal("the job finished before it ran longer than a lease: pace it slower")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := engine.New(ctx, r.store, r.api, []forcesync.Mapping{leadByExtID()}, engine.Config{Lease: lease, Owner: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.api.Client.Bulk(salesforce.BulkConfig{}).IngestJobInfo(ctx, job.ID)
+	if err != nil || got.State != salesforce.JobComplete {
+		t.Fatalf("the running job was taken for an orphan: %+v %v", got, err)
+	}
+	if n := len(r.query("SELECT Id FROM Lead")); n != 60 {
+		t.Fatalf("%d leads, want 60", n)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"iter"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/salesforce"
@@ -90,36 +88,6 @@ func (e *Engine) FileUpsert(ctx context.Context, p *Pipe, fields []string, recs 
 	}
 	e.cfg.Metrics.batch(run)
 	return res, run, err
-}
-
-// bulkJobs runs call, whose Bulk jobs are noted in the store while they
-// run and forgotten after; when call fails, the jobs it left unfinished
-// are aborted first, so no stale job lands after a newer push.
-func (e *Engine) bulkJobs(ctx context.Context, p *Pipe, obj string, call func(context.Context) (map[string]Result, error)) (map[string]Result, error) {
-	var mu sync.Mutex
-	var ids []string
-	bctx := withBulkJobs(ctx, func(info salesforce.JobInfo) error {
-		mu.Lock()
-		ids = append(ids, info.ID)
-		mu.Unlock()
-		return e.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: e.cfg.Connection, ID: info.ID, Owner: e.cfg.Owner,
-			Mapping: p.Mapping.Name, Object: obj, Created: e.cfg.Now()})
-	})
-	res, err := call(bctx)
-	mu.Lock()
-	done := append([]string(nil), ids...)
-	mu.Unlock()
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	for _, id := range done {
-		if err != nil {
-			e.abortUnfinished(fctx, id)
-		}
-		if rerr := e.store.RemoveBulkJob(fctx, e.cfg.Connection, id); rerr != nil {
-			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", id, "err", rerr)
-		}
-	}
-	return res, err
 }
 
 // RecoverGoneJobs settles, at once rather than a lease later, the Bulk

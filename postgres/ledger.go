@@ -109,7 +109,8 @@ func (s *Store) AddBulkJob(ctx context.Context, j forcesync.BulkJobRef) error {
 	}
 	return s.inTx(ctx, "bulk job "+j.ID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO bulk_jobs (connection, id, owner, mapping, object, created) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (connection, id) DO NOTHING`, j.Connection, j.ID, j.Owner, j.Mapping, j.Object, ms(created))
+			ON CONFLICT (connection, id) DO UPDATE SET created = excluded.created
+			WHERE bulk_jobs.owner = excluded.owner AND excluded.created > bulk_jobs.created`, j.Connection, j.ID, j.Owner, j.Mapping, j.Object, ms(created))
 		return err
 	})
 }

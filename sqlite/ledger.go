@@ -129,7 +129,8 @@ func (s *Store) AddBulkJob(ctx context.Context, j forcesync.BulkJobRef) error {
 		created = s.now()
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_jobs (connection, id, owner, mapping, object, created) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (connection, id) DO NOTHING`, j.Connection, j.ID, j.Owner, j.Mapping, j.Object, ms(created)); err != nil {
+		ON CONFLICT (connection, id) DO UPDATE SET created = excluded.created
+		WHERE bulk_jobs.owner = excluded.owner AND excluded.created > bulk_jobs.created`, j.Connection, j.ID, j.Owner, j.Mapping, j.Object, ms(created)); err != nil {
 		return fmt.Errorf("bulk job %s: %w", j.ID, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -121,6 +121,25 @@ func testBulkJobsInFlight(t *testing.T, s forcesync.Store, clk *Clock) {
 	if err != nil || len(jobs) != 2 || jobs[0].ID != "750B" || jobs[1].ID != "750A" || jobs[0].Object != "Lead" || jobs[0].Mapping != "m" || jobs[0].Owner != "p1/0" || !jobs[0].Created.Equal(now) {
 		t.Fatalf("jobs %+v %v", jobs, err)
 	}
+	// The owner's heartbeat moves the time; another owner's note does not.
+	if err := s.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: "org", ID: "750B", Owner: "p2/0", Mapping: "m", Object: "Lead", Created: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := s.BulkJobs(ctx, "org"); len(jobs) != 2 || jobs[0].ID != "750B" || !jobs[0].Created.Equal(now) || jobs[0].Owner != "p1/0" {
+		t.Fatalf("another owner's note changed the job: %+v", jobs)
+	}
+	if err := s.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: "org", ID: "750B", Owner: "p1/0", Mapping: "m", Object: "Lead", Created: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := s.BulkJobs(ctx, "org"); len(jobs) != 2 || jobs[0].ID != "750A" || jobs[1].ID != "750B" || !jobs[1].Created.Equal(now.Add(time.Minute)) {
+		t.Fatalf("heartbeat: %+v", jobs)
+	}
+	if err := s.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: "org", ID: "750B", Owner: "p1/0", Mapping: "m", Object: "Lead", Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _ := s.BulkJobs(ctx, "org"); len(jobs) != 2 || !jobs[1].Created.Equal(now.Add(time.Minute)) {
+		t.Fatalf("an older heartbeat moved the time back: %+v", jobs)
+	}
 	if other, _ := s.BulkJobs(ctx, "other"); len(other) != 0 {
 		t.Fatalf("another connection's jobs: %v", other)
 	}
