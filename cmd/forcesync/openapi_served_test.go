@@ -67,10 +67,11 @@ func TestOpenAPIPlanAndReconcileServed(t *testing.T) {
 		{"GET", "/api/v1/plan?mapping=clients_to_leads", "", 200, false},
 		{"GET", "/api/v1/plan?mapping=nope", "", 404, false},
 		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", "", 200, false},
-		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true}`, 400, false},
-		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"max_changes":-1}`, 400, true},
-		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"max_changes":0}`, 409, false},
-		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"yes":true}`, 200, false},
+		// A heal asks the mass-change guard, not flags of its own: the
+		// old max_changes and yes are refused as unknown.
+		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"max_changes":0}`, 400, true},
+		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"yes":true}`, 400, true},
+		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true}`, 200, false},
 		{"POST", "/api/v1/mappings/clients_to_leads/reconcile", `{"heal":true,"colour":"red"}`, 400, true},
 		{"POST", "/api/v1/mappings/nope/reconcile", "", 404, false},
 	} {
@@ -140,7 +141,7 @@ func TestOpenAPIPlanAndReconcileServed(t *testing.T) {
 		Run      *forcesync.ReconcileRun `json:"run"`
 		Findings []forcesync.Finding     `json:"findings"`
 	}
-	if err := json.Unmarshal(bodies[`POST /api/v1/mappings/clients_to_leads/reconcile {"heal":true,"yes":true}`], &rec); err != nil ||
+	if err := json.Unmarshal(bodies[`POST /api/v1/mappings/clients_to_leads/reconcile {"heal":true}`], &rec); err != nil ||
 		rec.Run == nil || len(rec.Findings) == 0 || rec.Run.Healed == 0 {
 		t.Fatalf("heal: %v %+v", err, rec)
 	}
