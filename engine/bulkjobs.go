@@ -155,19 +155,26 @@ func (e *Engine) abortUnfinished(ctx context.Context, id string) (string, bool) 
 	return state, true
 }
 
-// recoverBulkJobs settles the jobs noted by other processes more than
+// recoverBulkJobs settles the jobs other processes last noted more than
 // minAge ago (their work's leases have run out by then, so they count as
 // gone): an unfinished job is aborted, a finished one forgotten. A job the
 // org cannot be asked about now stays noted for the next pass.
 func (e *Engine) recoverBulkJobs(ctx context.Context, minAge time.Duration) {
+	now := e.cfg.Now()
+	e.settleBulkJobs(ctx, "Bulk job left by a stopped process", func(j forcesync.BulkJobRef) bool { return now.Sub(j.Created) >= minAge })
+}
+
+// settleBulkJobs settles the jobs other owners noted for which orphaned
+// says yes: an unfinished job is aborted, a finished one forgotten; a job
+// the org cannot be asked about now stays noted for the next pass.
+func (e *Engine) settleBulkJobs(ctx context.Context, msg string, orphaned func(forcesync.BulkJobRef) bool) {
 	jobs, err := e.store.BulkJobs(ctx, e.cfg.Connection)
 	if err != nil {
 		e.cfg.Logger.Warn("listing Bulk jobs in flight", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "err", err)
 		return
 	}
-	now := e.cfg.Now()
 	for _, j := range jobs {
-		if j.Owner == e.cfg.Owner || now.Sub(j.Created) < minAge {
+		if j.Owner == e.cfg.Owner || !orphaned(j) {
 			continue
 		}
 		state, ok := e.abortUnfinished(ctx, j.ID)
@@ -178,7 +185,7 @@ func (e *Engine) recoverBulkJobs(ctx context.Context, minAge time.Duration) {
 		if state != "gone" && !salesforce.JobState(state).Terminal() {
 			action = "aborted"
 		}
-		e.cfg.Logger.Warn("Bulk job left by a stopped process", "event", "bulk.orphan", "connection", e.cfg.Connection,
+		e.cfg.Logger.Warn(msg, "event", "bulk.orphan", "connection", e.cfg.Connection,
 			"job", j.ID, "mapping", j.Mapping, "owner", j.Owner, "state", state, "action", action)
 		if err := e.store.RemoveBulkJob(ctx, e.cfg.Connection, j.ID); err != nil {
 			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", j.ID, "err", err)

@@ -97,27 +97,5 @@ func (e *Engine) FileUpsert(ctx context.Context, p *Pipe, fields []string, recs 
 // push's data, or stay open. An unfinished job is aborted, a finished one
 // forgotten (its records are sent again: the file is the intake).
 func (e *Engine) RecoverGoneJobs(ctx context.Context, gone func(owner string) bool) {
-	jobs, err := e.store.BulkJobs(ctx, e.cfg.Connection)
-	if err != nil {
-		e.cfg.Logger.Warn("listing Bulk jobs in flight", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "err", err)
-		return
-	}
-	for _, j := range jobs {
-		if j.Owner == e.cfg.Owner || !gone(j.Owner) {
-			continue
-		}
-		state, ok := e.abortUnfinished(ctx, j.ID)
-		if !ok {
-			continue
-		}
-		action := "forgotten"
-		if state != "gone" && !salesforce.JobState(state).Terminal() {
-			action = "aborted"
-		}
-		e.cfg.Logger.Warn("Bulk job left by a stopped push", "event", "bulk.orphan", "connection", e.cfg.Connection,
-			"job", j.ID, "mapping", j.Mapping, "owner", j.Owner, "state", state, "action", action)
-		if err := e.store.RemoveBulkJob(ctx, e.cfg.Connection, j.ID); err != nil {
-			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", j.ID, "err", err)
-		}
-	}
+	e.settleBulkJobs(ctx, "Bulk job left by a stopped push", func(j forcesync.BulkJobRef) bool { return gone(j.Owner) })
 }
