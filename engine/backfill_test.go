@@ -58,7 +58,7 @@ func heldRig(t *testing.T, workers int, now func() time.Time) (*rig, *lookCounte
 		t.Fatal(err)
 	}
 	looks := &lookCounter{Store: r.store}
-	r.eng, err = engine.New(context.Background(), looks, r.api, []forcesync.Mapping{leadByExtID()},
+	r.Eng, err = engine.New(context.Background(), looks, r.api, []forcesync.Mapping{leadByExtID()},
 		engine.Config{BulkThreshold: 2000, Workers: workers, Idle: 5 * time.Millisecond, Now: now, SchemaEvery: -1, Governor: gov})
 	if err != nil {
 		t.Fatal(err)
@@ -93,12 +93,12 @@ func TestRunHoldsGrowingBackfill(t *testing.T) {
 			cs = append(cs, c)
 		}
 		r.accept("contact", cs...)
-		r.eng.Notify()
+		r.Eng.Notify()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); r.eng.Run(ctx) }()
+	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
 	defer func() { cancel(); wg.Wait() }()
 
 	post(0, 1000, forcesync.PriorityBackfill)
@@ -146,7 +146,7 @@ func TestRunReleasesTrickleAfterMaxWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); r.eng.Run(ctx) }()
+	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
 	defer func() { cancel(); wg.Wait() }()
 	// A new record every half second of the engine's clock: never quiet
 	// for a second, never a full job.
@@ -154,7 +154,7 @@ func TestRunReleasesTrickleAfterMaxWait(t *testing.T) {
 		c := contact(fmt.Sprint(i), "T", fmt.Sprintf("t%d@example.com", i), 80)
 		c.Priority = forcesync.PriorityBackfill
 		r.accept("contact", c)
-		r.eng.Notify()
+		r.Eng.Notify()
 		if r.synced("contacts_to_leads") > 0 {
 			if i < 60 {
 				t.Fatalf("backfill went out after %d records, %v of the engine's clock; want it held 30 s", i+1, time.Duration(offset.Load()))

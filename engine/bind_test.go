@@ -35,7 +35,7 @@ func TestBindPreExistingRecords(t *testing.T) {
 		forcesync.Change{Key: "k6", Fields: map[string]any{"last": "NoMail"}},
 	)
 	before := r.calls()
-	rep, err := r.eng.Bind(ctx, "idp_to_contacts", engine.BindOptions{DryRun: true})
+	rep, err := r.Eng.Bind(ctx, "idp_to_contacts", engine.BindOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestBindPreExistingRecords(t *testing.T) {
 		t.Fatalf("a dry run bound k1: %+v", b)
 	}
 
-	rep, err = r.eng.Bind(ctx, "idp_to_contacts", engine.BindOptions{})
+	rep, err = r.Eng.Bind(ctx, "idp_to_contacts", engine.BindOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestBindPreExistingRecords(t *testing.T) {
 		t.Fatalf("k1's binding %+v, want %s", b, ids[0])
 	}
 	// A second run finds k1 bound: nothing left to link.
-	if rep, err = r.eng.Bind(ctx, "idp_to_contacts", engine.BindOptions{DryRun: true}); err != nil || rep.Counts[engine.BindLink] != 0 || len(rep.Records) != 5 {
+	if rep, err = r.Eng.Bind(ctx, "idp_to_contacts", engine.BindOptions{DryRun: true}); err != nil || rep.Counts[engine.BindLink] != 0 || len(rep.Records) != 5 {
 		t.Fatalf("after binding: %+v %v", rep, err)
 	}
 	r.drain()
@@ -85,7 +85,7 @@ func TestBindPreExistingRecords(t *testing.T) {
 		t.Fatalf("%d Contacts with k1's email after the push, want 1", n)
 	}
 
-	if _, err := r.eng.Bind(ctx, "nope", engine.BindOptions{}); forcesync.ErrorCode(err) != forcesync.ENotFound {
+	if _, err := r.Eng.Bind(ctx, "nope", engine.BindOptions{}); forcesync.ErrorCode(err) != forcesync.ENotFound {
 		t.Fatalf("unknown mapping: %v", err)
 	}
 }

@@ -79,7 +79,7 @@ func TestLongBulkJobNotTakenForOrphan(t *testing.T) {
 	}
 	r.accept("contact", cs...)
 	drained := make(chan error)
-	go func() { _, err := r.eng.Drain(ctx); drained <- err }()
+	go func() { _, err := r.Eng.Drain(ctx); drained <- err }()
 
 	// Wait until the job has been running for more than a lease.
 	var job forcesync.BulkJobRef

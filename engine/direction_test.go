@@ -42,7 +42,7 @@ func TestPullMappingNeverPushes(t *testing.T) {
 			{Target: "Company", SourceField: "company"},
 		}}
 	r := newRig(t, engine.Config{}, m)
-	if got := r.eng.MappingsFor("client"); len(got) != 0 {
+	if got := r.Eng.MappingsFor("client"); len(got) != 0 {
 		t.Fatalf("pull mapping fed by ingest: %v", got)
 	}
 	before := r.calls()

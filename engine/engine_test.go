@@ -23,7 +23,6 @@ type rig struct {
 	emu   *emulator.Emulator
 	store *sqlite.Store
 	api   *engine.SalesforceAPI
-	eng   *engine.Engine
 	url   string // the emulator's base URL (its admin API is under /__emulator/)
 }
 
@@ -34,7 +33,7 @@ func newRig(t testing.TB, cfg engine.Config, mappings ...forcesync.Mapping) *rig
 }
 
 func wrapRig(tr *testrig.Rig) *rig {
-	return &rig{Rig: tr, t: tr.T, emu: tr.Emu, store: tr.Store, api: tr.API, eng: tr.Eng, url: tr.URL}
+	return &rig{Rig: tr, t: tr.T, emu: tr.Emu, store: tr.Store, api: tr.API, url: tr.URL}
 }
 
 func (r *rig) accept(source string, cs ...forcesync.Change) { r.t.Helper(); r.Accept(source, cs...) }
@@ -190,7 +189,7 @@ func TestMatchByEmailTwinsAcrossWorkers(t *testing.T) {
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { r.eng.Run(ctx); close(done) }()
+	go func() { r.Eng.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	r.waitOneTwin()
 }
@@ -216,7 +215,7 @@ func TestMatchByEmailTwinsAcrossEngines(t *testing.T) {
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, e := range []*engine.Engine{r.eng, other} {
+	for _, e := range []*engine.Engine{r.Eng, other} {
 		wg.Add(1)
 		go func() { defer wg.Done(); e.Run(ctx) }()
 	}
@@ -408,7 +407,7 @@ func TestDeleteAndBudget(t *testing.T) {
 	if got := r.calls() - before; got != 0 {
 		t.Fatalf("paused engine spent %d calls", got)
 	}
-	if r.eng.Paused() == "" {
+	if r.Eng.Paused() == "" {
 		t.Fatalf("engine does not say it is paused")
 	}
 	if st := r.status("contact", "e"); st.State != forcesync.StatePending {
@@ -474,7 +473,7 @@ func TestInterruptedCallRetriedAtOnce(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the request is inside the fault's 300 ms wait
 		cancel()
 	}()
-	if _, err := r.eng.Drain(ctx); err == nil {
+	if _, err := r.Eng.Drain(ctx); err == nil {
 		t.Fatal("drain outlived its context")
 	}
 	for _, k := range []string{"a", "b"} {

@@ -183,7 +183,7 @@ func TestEngineChecksBudgetBeforeSpending(t *testing.T) {
 	if n := len(r.query("SELECT Id FROM Lead")); n != 0 {
 		t.Fatalf("%d leads written", n)
 	}
-	if why := r.eng.Paused(); !strings.Contains(why, "reserve") {
+	if why := r.Eng.Paused(); !strings.Contains(why, "reserve") {
 		t.Fatalf("paused %q", why)
 	}
 }
@@ -201,17 +201,17 @@ func TestEngineResumesByItself(t *testing.T) {
 		r.accept("contact", contact(fmt.Sprint(i), "L", fmt.Sprintf("p%d@example.com", i), 60))
 	}
 	r.drain()
-	if r.eng.Paused() == "" || len(r.query("SELECT Id FROM Lead")) != 0 {
+	if r.Eng.Paused() == "" || len(r.query("SELECT Id FROM Lead")) != 0 {
 		t.Fatal("not paused at 95%")
 	}
 	r.emu.SetAPIUsage(10, 100_000) // the window moved on
 	r.drain()
-	if r.eng.Paused() == "" {
+	if r.Eng.Paused() == "" {
 		t.Fatal("resumed before re-reading /limits a minute later")
 	}
 	clk.Advance(time.Minute)
 	r.drain()
-	if why := r.eng.Paused(); why != "" {
+	if why := r.Eng.Paused(); why != "" {
 		t.Fatalf("still paused: %s", why)
 	}
 	if n := len(r.query("SELECT Id FROM Lead")); n != 20 {
@@ -225,7 +225,7 @@ func TestEngineRealtimeLaneKeepsFlowing(t *testing.T) {
 	r := newRig(t, engine.Config{BulkThreshold: -1}, leadByExtID())
 	r.emu.SetAPIUsage(0, 1000) // budget 500; backfills stop at 400
 	r.query("SELECT Id FROM Lead")
-	r.eng.Governor().Spent(context.Background(), forcesync.LaneBackfill, 399)
+	r.Eng.Governor().Spent(context.Background(), forcesync.LaneBackfill, 399)
 	bf := contact("bf", "Back", "bf@example.com", 60)
 	bf.Priority = forcesync.PriorityBackfill
 	rt := contact("rt", "Real", "rt@example.com", 60)
@@ -237,7 +237,7 @@ func TestEngineRealtimeLaneKeepsFlowing(t *testing.T) {
 	if st := r.status("contact", "bf"); st.State != forcesync.StatePending {
 		t.Fatalf("backfill record %+v", st)
 	}
-	if st := r.eng.Governor().State(); len(st.Paused) != 1 || st.Paused[0] != forcesync.LaneBackfill {
+	if st := r.Eng.Governor().State(); len(st.Paused) != 1 || st.Paused[0] != forcesync.LaneBackfill {
 		t.Fatalf("governor %+v", st)
 	}
 }

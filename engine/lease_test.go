@@ -31,7 +31,7 @@ func TestDeadReplicaWorkTakenOver(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); r.eng.Run(rctx) }()
+	go func() { defer wg.Done(); r.Eng.Run(rctx) }()
 	defer func() { cancel(); wg.Wait() }()
 	waitFor(t, "the dead replica's work", func() bool { return r.synced("contacts_to_leads") == 5 })
 	runs, err := r.store.Runs(ctx, 10)
@@ -67,7 +67,7 @@ func TestLeaseRenewedWhileBatchInFlight(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, e := range []*engine.Engine{r.eng, other} {
+	for _, e := range []*engine.Engine{r.Eng, other} {
 		wg.Add(1)
 		go func() { defer wg.Done(); e.Run(ctx) }()
 	}

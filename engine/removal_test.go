@@ -44,7 +44,7 @@ func (r *rig) restart(log *syncBuffer, mappings ...forcesync.Mapping) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.eng = eng
+	r.Eng = eng
 }
 
 func (r *rig) guardState(name string) forcesync.GuardState {
@@ -171,7 +171,7 @@ func TestRemovedMappingDeprovisions(t *testing.T) {
 			if mm := r.memo(m.Name); mm.Removal != forcesync.RemovalDone {
 				t.Fatalf("memo after the removal %+v", mm)
 			}
-			if n := len(r.eng.RemovedPipes()); n != 0 {
+			if n := len(r.Eng.RemovedPipes()); n != 0 {
 				t.Fatalf("%d removed pipes after the removal was done", n)
 			}
 		})
@@ -239,7 +239,7 @@ func TestRemovedMappingKept(t *testing.T) {
 		t.Fatalf("kept status %+v", st)
 	}
 	r.restart(nil)
-	if n := len(r.eng.RemovedPipes()); n != 0 {
+	if n := len(r.Eng.RemovedPipes()); n != 0 {
 		t.Fatalf("a kept mapping is deprovisioned again: %d removed pipes", n)
 	}
 	// The mapping comes back: its records update the same Leads.
