@@ -29,24 +29,11 @@ standard input) and prints its bcrypt hash, to paste into the config:
         password_hash: '$2a$10$...'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cost < bcrypt.DefaultCost || cost > 14 {
-				return usageError{fmt.Errorf("--cost %d: want %d to 14", cost, bcrypt.DefaultCost)}
-			}
-			pass, err := readPassword(env)
+			h, err := hashPassword(env, cost)
 			if err != nil {
 				return err
 			}
-			if len(pass) < 8 {
-				return errors.New("the password is shorter than 8 characters")
-			}
-			if len(pass) > 72 {
-				return errors.New("the password is longer than 72 bytes, which bcrypt cannot hash")
-			}
-			h, err := bcrypt.GenerateFromPassword([]byte(pass), cost)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(env.Stdout, string(h))
+			fmt.Fprintln(env.Stdout, h)
 			return nil
 		},
 	}
@@ -54,6 +41,27 @@ standard input) and prints its bcrypt hash, to paste into the config:
 	cmd.AddCommand(hash)
 	addAdminStoreCmds(env, cmd) // admin_store.go: add, list, remove, passwd
 	return cmd
+}
+
+// hashPassword reads a password (readPassword) and returns its bcrypt hash
+// at cost, refusing a cost out of range and a password bcrypt cannot take
+// or too short to be one.
+func hashPassword(env *Env, cost int) (string, error) {
+	if cost < bcrypt.DefaultCost || cost > 14 {
+		return "", usageError{fmt.Errorf("--cost %d: want %d to 14", cost, bcrypt.DefaultCost)}
+	}
+	pass, err := readPassword(env)
+	if err != nil {
+		return "", err
+	}
+	if len(pass) < 8 {
+		return "", errors.New("the password is shorter than 8 characters")
+	}
+	if len(pass) > 72 {
+		return "", errors.New("the password is longer than 72 bytes, which bcrypt cannot hash")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), cost)
+	return string(h), err
 }
 
 // readPassword reads without echo from a terminal, else one line of stdin.

@@ -42,23 +42,21 @@ func addAdminStoreCmds(env *Env, cmd *cobra.Command) {
 		}
 		return false
 	}
-	newHash := func() (string, error) {
-		if cost < bcrypt.DefaultCost || cost > 14 {
-			return "", usageError{fmt.Errorf("--cost %d: want %d to 14", cost, bcrypt.DefaultCost)}
-		}
-		pass, err := readPassword(env)
+	// openStored opens the store for a command on the stored admin name,
+	// refusing a name the config lists (its hash would win), with hint
+	// saying where to make the change instead.
+	openStored := func(ctx context.Context, name, hint string) (forcesync.Store, forcesync.AdminStore, error) {
+		cfg, st, as, err := open(ctx)
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
-		if len(pass) < 8 {
-			return "", errors.New("the password is shorter than 8 characters")
+		if inConfig(cfg, name) {
+			st.Close()
+			return nil, nil, fmt.Errorf("admin %q is listed in the config (console.admins)"+hint, name)
 		}
-		if len(pass) > 72 {
-			return "", errors.New("the password is longer than 72 bytes, which bcrypt cannot hash")
-		}
-		h, err := bcrypt.GenerateFromPassword([]byte(pass), cost)
-		return string(h), err
+		return st, as, nil
 	}
+	newHash := func() (string, error) { return hashPassword(env, cost) }
 	checkName := func(name string) error {
 		if !config.AdminNameOK(name) {
 			return usageError{fmt.Errorf("admin name %q: use 1 to 100 letters, digits and . _ @ + -", name)}
@@ -78,14 +76,11 @@ input. Serve sees the new admin at once, without a reload.`,
 			if err := checkName(name); err != nil {
 				return err
 			}
-			cfg, st, as, err := open(cmd.Context())
+			st, as, err := openStored(cmd.Context(), name, "; change it there")
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if inConfig(cfg, name) {
-				return fmt.Errorf("admin %q is listed in the config (console.admins); change it there", name)
-			}
 			h, err := newHash()
 			if err != nil {
 				return err
@@ -107,14 +102,11 @@ input. Serve sees the new admin at once, without a reload.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			cfg, st, as, err := open(cmd.Context())
+			st, as, err := openStored(cmd.Context(), name, ": put a new hash there (forcesync admin hash-password)")
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if inConfig(cfg, name) {
-				return fmt.Errorf("admin %q is listed in the config (console.admins): put a new hash there (forcesync admin hash-password)", name)
-			}
 			if _, err := as.Admin(cmd.Context(), name); err != nil {
 				return err
 			}
@@ -135,14 +127,11 @@ input. Serve sees the new admin at once, without a reload.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			cfg, st, as, err := open(cmd.Context())
+			st, as, err := openStored(cmd.Context(), name, "; remove it there")
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if inConfig(cfg, name) {
-				return fmt.Errorf("admin %q is listed in the config (console.admins); remove it there", name)
-			}
 			if err := as.DeleteAdmin(cmd.Context(), name); err != nil {
 				return err
 			}
