@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ type emulatorFlags struct {
 	addr, tlsAddr, certFile string
 	dataFile, configFile    string
 	autoApprove, remote     bool
+	accessLog               bool
 	// Bulk pacing (emulator.Config.BulkRecordsPerSecond, BulkStartDelay).
 	bulkRate  float64
 	bulkDelay time.Duration
@@ -59,6 +61,7 @@ forcesync). --config adds connected apps, users, custom objects and fields.`,
 	fl.BoolVar(&f.autoApprove, "auto-approve", false, "approve OAuth authorize requests at once, without the login page (automation)")
 	fl.Float64Var(&f.bulkRate, "bulk-records-per-second", 0, "pace Bulk jobs at this many records a second so InProgress is seen (0: as fast as possible; overrides the config file)")
 	fl.DurationVar(&f.bulkDelay, "bulk-start-delay", 0, "how long a closed Bulk job waits before processing starts (overrides the config file)")
+	fl.BoolVar(&f.accessLog, "access-log", false, "print a line per request on stderr: start time, method, path (no query), status, bytes, duration")
 	fl.BoolVar(&f.remote, "allow-remote", false, "allow listening on non-loopback addresses (the emulator has well-known passwords)")
 	return cmd
 }
@@ -141,7 +144,11 @@ func runEmulator(ctx context.Context, env *Env, f emulatorFlags) error {
 	base := "http://" + ln.Addr().String()
 	printEmulatorBanner(env.Stdout, base, cfg, tlsLn, certFile)
 
-	srv := &http.Server{Handler: em, ReadHeaderTimeout: 30 * time.Second}
+	var h http.Handler = em
+	if f.accessLog {
+		h = accessLog(env.Stderr, em)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	serve := func(l net.Listener) func() error {
 		return func() error {
@@ -206,3 +213,42 @@ func printEmulatorBanner(w io.Writer, base string, cfg emulator.Config, tlsLn ne
 	fmt.Fprintf(w, "  try:           curl -s %s/services/oauth2/token -d grant_type=password -d client_id=%s -d client_secret=%s -d username=%s -d password=%s\n",
 		base, emulator.DemoClientID, emulator.DemoClientSecret, emulator.DefaultUsername, password)
 }
+
+// accessLog writes a line per request to w once it is answered: when it
+// started, method, path (the query is left out: OAuth codes travel there),
+// status, bytes answered and how long it took. It shows what a client
+// calls and when, to debug a client or time its phases.
+func accessLog(w io.Writer, next http.Handler) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		cw := &countingWriter{ResponseWriter: rw, status: http.StatusOK}
+		next.ServeHTTP(cw, r)
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%s %s %s %d %dB %s\n", start.Format("15:04:05.000"), r.Method, r.URL.Path, cw.status, cw.n,
+			time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// countingWriter notes the status and size of an answer.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// deadlines).
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

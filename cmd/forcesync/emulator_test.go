@@ -118,6 +118,29 @@ func TestEmulatorCommand(t *testing.T) {
 	}
 }
 
+// TestEmulatorAccessLog: --access-log prints a line per request with its
+// method, path, status and size, and never the query string (an OAuth
+// code or a SOQL filter travels there).
+func TestEmulatorAccessLog(t *testing.T) {
+	out, stop := startEmulatorCmd(t, "--addr", "127.0.0.1:0", "--access-log")
+	base := waitFor(t, out, listeningRE)[1]
+	resp, err := http.Get(base + "/services/data/v62.0/query?q=SELECT+Id+FROM+Lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	line := waitFor(t, out, regexp.MustCompile(`\d\d:\d\d:\d\d\.\d{3} GET /services/data/v62\.0/query (\d{3}) (\d+)B \S+\n`))
+	if line[1] != "401" || line[2] == "0" {
+		t.Errorf("access log line %q: want status 401 and the answer's size", line[0])
+	}
+	if strings.Contains(out.String(), "SELECT") {
+		t.Errorf("the access log shows a query string:\n%s", out)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestEmulatorCommandTLS(t *testing.T) {
 	certFile := filepath.Join(t.TempDir(), "emu.pem")
 	out, _ := startEmulatorCmd(t, "--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0", "--cert-file", certFile, "--auto-approve")
