@@ -10,10 +10,16 @@ import (
 
 var _ forcesync.PushRecorder = (*Store)(nil)
 
-// RecordPushed implements forcesync.PushRecorder with three multi-row
-// statements per piece of rows (records, bindings, statuses), in one
-// transaction. Keys with an outbox row under mapping are left to the
-// engine by a NOT EXISTS on the outbox's primary key.
+// RecordPushed implements forcesync.PushRecorder with multi-row statements
+// per piece of rows (records, bindings, statuses), in one transaction. Keys
+// with an outbox row under mapping are left to the engine by a NOT EXISTS
+// on the outbox's primary key.
+//
+// The statements are shaped for a big job: what every row shares (source,
+// mapping, time) is bound once per statement, a synced row's status binds
+// four values, a held row's status its own shape. The writer keeps its
+// statement journal in memory (temp_store, see Open): every upsert needs
+// one, and on disk it was a tenth of the cost.
 func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows []forcesync.PushedRecord, run *forcesync.Run) error {
 	now := ms(s.now())
 	tx, err := s.begin(ctx)
@@ -21,66 +27,7 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 		return fmt.Errorf("record pushed: %w", err)
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, min(len(rows), maxRows)*12+1)
-	err = eachPiece(len(rows), func(lo, hi int) error {
-		part := rows[lo:hi]
-		args = args[:0]
-		for i := range part {
-			r := &part[i]
-			args = append(args, source, r.Key, r.Version, r.Fields, now)
-		}
-		args = append(args, mapping)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
-			SELECT column1, column2, column3, 0, 'upsert', column4, column5 FROM (VALUES `+tuplesWith(len(part), "(?, ?, ?, ?, ?)")+`) v
-			WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = ? AND o.key = v.column2)
-			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = 0, op = 'upsert',
-				fields = excluded.fields, updated = excluded.updated
-			WHERE excluded.version > source_records.version`, args...); err != nil {
-			return fmt.Errorf("records: %w", err)
-		}
-		args = args[:0]
-		for i := range part {
-			if r := &part[i]; r.State == forcesync.StateSynced {
-				args = append(args, mapping, r.Key, r.SalesforceID, r.Fingerprint, now)
-			}
-		}
-		if err := execRows(ctx, tx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES `, "(?, ?, ?, ?, ?)", `
-			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`, 5, args); err != nil {
-			return fmt.Errorf("bindings: %w", err)
-		}
-		args = args[:0]
-		for i := range part {
-			r := &part[i]
-			var code, msg, fields, fp, held string
-			if r.State == forcesync.StateSynced {
-				fp = r.Fingerprint
-			} else {
-				held = r.Fingerprint
-			}
-			if r.Error != nil {
-				code, msg = r.Error.Code, r.Error.Message
-				if len(r.Error.Fields) > 0 {
-					b, _ := json.Marshal(r.Error.Fields)
-					fields = string(b)
-				}
-			}
-			args = append(args, mapping, r.Key, source, string(r.State), r.SalesforceID, code, msg, fields, fp, held, r.Version, now)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields,
-				fingerprint, held_fp, version, updated)
-			SELECT * FROM (VALUES `+tuplesWith(len(part), "("+placeholders(12)+")")+`) v
-			WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = v.column1 AND o.key = v.column2)
-			ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
-				sf_id = CASE WHEN excluded.state = 'synced' THEN excluded.sf_id ELSE statuses.sf_id END,
-				error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
-				warnings = '', fingerprint = CASE WHEN excluded.state = 'synced' THEN excluded.fingerprint ELSE statuses.fingerprint END,
-				held_fp = excluded.held_fp, attempts = 0, next_attempt = 0,
-				version = MAX(statuses.version, excluded.version), updated = excluded.updated`, args...); err != nil {
-			return fmt.Errorf("statuses: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := recordPushed(ctx, tx, source, mapping, rows, now); err != nil {
 		return fmt.Errorf("record pushed %s: %w", mapping, err)
 	}
 	if run != nil {
@@ -95,6 +42,107 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record pushed: commit: %w", err)
+	}
+	return nil
+}
+
+// The statements of recordPushed. Each starts with the values its rows
+// share as ?1, ?2, ?3 (source or mapping, mapping, now), so the rows'
+// plain ? marks are numbered after them. A synced row's status is the
+// common case and binds key, Salesforce Id, fingerprint and version.
+const (
+	pushedRecords = `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
+		SELECT c.source, v.column1, v.column2, 0, 'upsert', v.column3, c.now
+		FROM (SELECT ?1 AS source, ?2 AS mapping, ?3 AS now) c CROSS JOIN (VALUES %s) v
+		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = c.mapping AND o.key = v.column1)
+		ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = 0, op = 'upsert',
+			fields = excluded.fields, updated = excluded.updated
+		WHERE excluded.version > source_records.version`
+	pushedBindings = `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated)
+		SELECT c.mapping, v.column1, v.column2, v.column3, c.now
+		FROM (SELECT ?1 AS mapping, ?2 AS now) c CROSS JOIN (VALUES %s) v WHERE true
+		ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`
+	pushedSynced = `INSERT INTO statuses (mapping, key, source, state, sf_id, fingerprint, version, updated)
+		SELECT c.mapping, v.column1, c.source, 'synced', v.column2, v.column3, v.column4, c.now
+		FROM (SELECT ?1 AS source, ?2 AS mapping, ?3 AS now) c CROSS JOIN (VALUES %s) v
+		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = c.mapping AND o.key = v.column1)
+		ON CONFLICT (mapping, key) DO UPDATE SET state = 'synced', sf_id = excluded.sf_id,
+			error_code = '', error_message = '', error_fields = '', warnings = '', fingerprint = excluded.fingerprint,
+			held_fp = '', attempts = 0, next_attempt = 0,
+			version = MAX(statuses.version, excluded.version), updated = excluded.updated`
+	pushedHeld = `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields,
+			fingerprint, held_fp, version, updated)
+		SELECT c.mapping, v.column1, c.source, 'held', v.column2, v.column3, v.column4, v.column5, '', v.column6, v.column7, c.now
+		FROM (SELECT ?1 AS source, ?2 AS mapping, ?3 AS now) c CROSS JOIN (VALUES %s) v
+		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = c.mapping AND o.key = v.column1)
+		ON CONFLICT (mapping, key) DO UPDATE SET state = 'held',
+			error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
+			warnings = '', held_fp = excluded.held_fp, attempts = 0, next_attempt = 0,
+			version = MAX(statuses.version, excluded.version), updated = excluded.updated`
+)
+
+// recordPushed writes rows in runs of one state (synced or held), in the
+// rows' order, so a key given twice ends as its last row says.
+func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []forcesync.PushedRecord, now int64) error {
+	args := make([]any, 0, 3+min(len(rows), maxRows)*7)
+	for lo := 0; lo < len(rows); {
+		synced := rows[lo].State == forcesync.StateSynced
+		hi := lo + 1
+		for hi < len(rows) && (rows[hi].State == forcesync.StateSynced) == synced {
+			hi++
+		}
+		run := rows[lo:hi]
+		lo = hi
+		err := eachPiece(len(run), func(lo, hi int) error {
+			part := run[lo:hi]
+			args = append(args[:0], source, mapping, now)
+			for i := range part {
+				r := &part[i]
+				args = append(args, r.Key, r.Version, r.Fields)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedRecords, tuplesWith(len(part), "(?, ?, ?)")), args...); err != nil {
+				return fmt.Errorf("records: %w", err)
+			}
+			if !synced {
+				args = append(args[:0], source, mapping, now)
+				for i := range part {
+					r := &part[i]
+					var code, msg, fields string
+					if r.Error != nil {
+						code, msg = r.Error.Code, r.Error.Message
+						if len(r.Error.Fields) > 0 {
+							b, _ := json.Marshal(r.Error.Fields)
+							fields = string(b)
+						}
+					}
+					args = append(args, r.Key, r.SalesforceID, code, msg, fields, r.Fingerprint, r.Version)
+				}
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedHeld, tuplesWith(len(part), "(?, ?, ?, ?, ?, ?, ?)")), args...); err != nil {
+					return fmt.Errorf("statuses: %w", err)
+				}
+				return nil
+			}
+			args = append(args[:0], mapping, now)
+			for i := range part {
+				r := &part[i]
+				args = append(args, r.Key, r.SalesforceID, r.Fingerprint)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedBindings, tuplesWith(len(part), "(?, ?, ?)")), args...); err != nil {
+				return fmt.Errorf("bindings: %w", err)
+			}
+			args = append(args[:0], source, mapping, now)
+			for i := range part {
+				r := &part[i]
+				args = append(args, r.Key, r.SalesforceID, r.Fingerprint, r.Version)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedSynced, tuplesWith(len(part), "(?, ?, ?, ?)")), args...); err != nil {
+				return fmt.Errorf("statuses: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -48,3 +48,55 @@ func cpuSeconds() float64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// pushedRows returns n synced rows of a Lead-like file, keyed in file order.
+func pushedRows(n int) []forcesync.PushedRecord {
+	rows := make([]forcesync.PushedRecord, n)
+	for i := range rows {
+		rows[i] = forcesync.PushedRecord{Key: fmt.Sprintf("k%08d", i), Version: 1,
+			Fields:       fmt.Sprintf(`{"Company":"Company %d","Email":"user%d@example.com","FirstName":"First%d","LastName":"Last%d"}`, i%500, i, i, i),
+			State:        forcesync.StateSynced,
+			SalesforceID: fmt.Sprintf("00Q%015d", i), Fingerprint: fmt.Sprintf("%064x", i)}
+	}
+	return rows
+}
+
+// BenchmarkSettled100k reads back the stored state of 100,000 synced
+// records in chunks of 5,000 keys, as a re-push of the same file does
+// before it decides which rows changed.
+func BenchmarkSettled100k(b *testing.B) {
+	const n, chunk = 100_000, 5_000
+	rows := pushedRows(n)
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "fs.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for lo := 0; lo < n; lo += 10_000 {
+		if err := s.RecordPushed(ctx, "lead", "leads", rows[lo:lo+10_000], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	keys := make([]string, n)
+	for i := range rows {
+		keys[i] = rows[i].Key
+	}
+	mappings := []string{"leads"}
+	var cpu float64
+	b.ResetTimer()
+	for b.Loop() {
+		c0 := cpuSeconds()
+		for lo := 0; lo < n; lo += chunk {
+			got, err := s.Settled(ctx, "lead", mappings, keys[lo:lo+chunk])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if sm := got[keys[lo]].Mappings["leads"]; len(got) != chunk || sm.State != forcesync.StateSynced || sm.Fingerprint != rows[lo].Fingerprint {
+				b.Fatalf("chunk at %d: %d keys, first %+v", lo, len(got), sm)
+			}
+		}
+		cpu += cpuSeconds() - c0
+	}
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
+}

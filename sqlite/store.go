@@ -71,6 +71,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// The writer's statement journals (an upsert of many rows keeps the
+	// pages it changes, to undo just that statement) stay in memory rather
+	// than spilling to a temporary file past 64 KiB: a statement's pages,
+	// a few hundred KiB at most for maxRows rows.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
