@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"MappingMemory", testMappingMemory}, // lifecycle: memos.go
 		{"PasswordMarks", testPasswordMarks},
 		{"Settled", testSettled},             // file push (issue 15)
+		{"SettledChunks", testSettledChunks}, // file push re-reads (storetest/settled.go)
 		{"RecordPushed", testRecordPushed},   // file push's own Bulk jobs (issue 15)
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
 		{"Ready", testReady},                 // backfill holds (issue 15)
