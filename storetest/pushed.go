@@ -105,6 +105,31 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 	if c, err := s.Counts(ctx, "m1"); err != nil || c[forcesync.StateSynced] != 2 || c[forcesync.StatePending] != 1 {
 		t.Fatalf("counts %v %v", c, err)
 	}
+	// One job with runs of each state: a refused (held under its
+	// Salesforce Id and binding), b synced, d new and refused.
+	if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "a", Version: 3, Fields: `{"email":"bad"}`, State: forcesync.StateHeld, Fingerprint: "fp-a3",
+			Error: &forcesync.RecordError{Code: "INVALID_EMAIL_ADDRESS", Message: "bad email"}},
+		{Key: "b", Version: 3, Fields: `{"email":"b3@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000002AAA", Fingerprint: "fp-b3"},
+		{Key: "d", Version: 1, Fields: `{"email":"bad"}`, State: forcesync.StateHeld, Fingerprint: "fp-d",
+			Error: &forcesync.RecordError{Code: "INVALID_EMAIL_ADDRESS", Message: "bad email d"}},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := statusOf(t, s, "a", "m1"); st.State != forcesync.StateHeld || st.SalesforceID != "00Q000000000001AAA" ||
+		st.Error == nil || st.Error.Message != "bad email" || st.Version != 3 {
+		t.Fatalf("status a after its refusal %+v", st)
+	}
+	if st := statusOf(t, s, "d", "m1"); st.State != forcesync.StateHeld || st.SalesforceID != "" || st.Error == nil || st.Error.Message != "bad email d" {
+		t.Fatalf("status d %+v", st)
+	}
+	if b, err := s.Binding(ctx, "m1", "b"); err != nil || b == nil || b.Fingerprint != "fp-b3" {
+		t.Fatalf("binding b %+v %v", b, err)
+	}
+	// (The binding is the last synced answer's: the late one's above.)
+	if b, err := s.Binding(ctx, "m1", "a"); err != nil || b == nil || b.Fingerprint != "fp-a" || b.SalesforceID != "00Q000000000001AAA" {
+		t.Fatalf("binding a after its refusal %+v %v", b, err)
+	}
 }
 
 // statusOf returns the status of key under mapping (source contact).
