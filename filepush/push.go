@@ -308,8 +308,8 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	workers := judgeWorkers()
-	work := make(chan *chunk, workers)
-	ordered := make(chan *chunk, workers+1)
+	work := make(chan *chunk)
+	ordered := make(chan *chunk, workers)
 	var stages sync.WaitGroup
 	stages.Go(func() { p.readChunks(sctx, rows, skip, work, ordered) })
 	for range workers {
@@ -403,7 +403,7 @@ func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, er
 		}
 		if d != nil {
 			if d.job == nil {
-				d.job = p.newJob(int(min(int64(p.jobSize), p.totalRows)))
+				d.job = p.newJob(0)
 			}
 			if slowKeys == nil {
 				slowKeys = map[string]bool{}
