@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +18,7 @@ import (
 // serveIn runs serve on the config at path until stop is called.
 func serveIn(t *testing.T, emu *emulator.Emulator, path string) (s *served, stop func()) {
 	t.Helper()
-	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	vars := serveVars()
 	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
@@ -54,16 +53,11 @@ func serveIn(t *testing.T, emu *emulator.Emulator, path string) (s *served, stop
 // removed mapping and its Leads are deleted. The CLI's --keep refuses a
 // configured mapping and a name never seen.
 func TestServeRemovedMapping(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	path := filepath.Join(t.TempDir(), "forcesync.yaml")
-	with := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "    operations:\n      delete: delete\n",
+	with := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "    operations:\n      delete: delete\n",
 		"    guard: {max_records: 2}\n    operations:\n      remove_action: delete\n      deprovision_on_removal: true\n", 1)
-	if with == fmt.Sprintf(serveConfig, sf.URL) {
+	if with == fmt.Sprintf(serveConfig, sfURL) {
 		t.Fatal("config not edited")
 	}
 	if err := os.WriteFile(path, []byte(with), 0o600); err != nil {
@@ -89,7 +83,7 @@ func TestServeRemovedMapping(t *testing.T) {
 	if code != 200 || !strings.Contains(fmt.Sprint(out), "name:clients_to_leads") || !strings.Contains(fmt.Sprint(out), "paused:true") {
 		t.Fatalf("guard after the removal: %d %v", code, out)
 	}
-	if n := len(emuRecords(t, sf.URL, "SELECT Id FROM Lead")); n != 3 {
+	if n := len(emuRecords(t, sfURL, "SELECT Id FROM Lead")); n != 3 {
 		t.Fatalf("%d leads, want 3 kept by the guard", n)
 	}
 	var buf bytes.Buffer
@@ -104,9 +98,9 @@ func TestServeRemovedMapping(t *testing.T) {
 		t.Fatalf("approve: %d %v", code, out)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(emuRecords(t, sf.URL, "SELECT Id FROM Lead")) != 0 {
+	for len(emuRecords(t, sfURL, "SELECT Id FROM Lead")) != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("leads left after the approval: %v", emuRecords(t, sf.URL, "SELECT Id, LastName FROM Lead"))
+			t.Fatalf("leads left after the approval: %v", emuRecords(t, sfURL, "SELECT Id, LastName FROM Lead"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

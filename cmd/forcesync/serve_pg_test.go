@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -24,13 +23,8 @@ import (
 func TestServeReplicasOnPostgres(t *testing.T) {
 	dsn, schema := pgtest.Schema(t, "serve")
 	ctx := context.Background()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n",
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  sqlite: fs.db\n",
 		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\n", 1)
 	extra := map[string]string{"TEST_PG_DSN": dsn}
 	var reps [2]*served
@@ -66,12 +60,7 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 		}
 		posts.Wait()
 	}
-	client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: sf.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := emuClient(t, sfURL)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		recs := leadNames(t, client)
