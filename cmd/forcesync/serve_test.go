@@ -69,11 +69,18 @@ func startServe(t *testing.T) *served {
 // ends; vars add to the environment the config reads.
 func startServeWith(t *testing.T, emu *emulator.Emulator, config string, extra map[string]string) *served {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "forcesync.yaml")
+	path := filepath.Join(t.TempDir(), "forcesync.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return serveFile(t, emu, path, extra)
+}
+
+// serveFile runs forcesync serve on the config file at path against emu
+// until s.stop is called or the test ends; extra adds to serveVars. A test
+// that edits the file and serves it again keeps the store beside it.
+func serveFile(t *testing.T, emu *emulator.Emulator, path string, extra map[string]string) *served {
+	t.Helper()
 	vars := serveVars()
 	for k, v := range extra {
 		vars[k] = v
