@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -215,18 +214,7 @@ func TestServeReplicasLeadOnPostgres(t *testing.T) {
 		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\nengine:\n  leader_lease: 3s\n", 1)
 	cfg = twoWayScheduled(cfg)
 	extra := map[string]string{"TEST_PG_DSN": dsn}
-	reps := make([]*served, 3)
-	var wg sync.WaitGroup
-	for i := range reps {
-		wg.Add(1)
-		go func() { defer wg.Done(); reps[i] = startServeWith(t, emu, cfg, extra) }()
-	}
-	wg.Wait()
-	for i, r := range reps {
-		if r == nil {
-			t.Fatalf("replica %d did not start", i)
-		}
-	}
+	reps := startReplicas(t, emu, cfg, extra, 3)
 
 	// The missed firing runs once: the early records are pushed, once each.
 	earlyLeads(t, sfURL)

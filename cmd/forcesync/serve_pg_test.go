@@ -16,6 +16,25 @@ import (
 	"github.com/forcesync/forcesync/salesforce"
 )
 
+// startReplicas starts n serves on config at once, replicas of one
+// another when config's store is shared.
+func startReplicas(t *testing.T, emu *emulator.Emulator, config string, extra map[string]string, n int) []*served {
+	t.Helper()
+	reps := make([]*served, n)
+	var wg sync.WaitGroup
+	for i := range reps {
+		wg.Add(1)
+		go func() { defer wg.Done(); reps[i] = startServeWith(t, emu, config, extra) }()
+	}
+	wg.Wait()
+	for i, r := range reps {
+		if r == nil {
+			t.Fatalf("replica %d did not start", i)
+		}
+	}
+	return reps
+}
+
 // TestServeReplicasOnPostgres runs two forcesync serve processes' worth of
 // app (two stores, two engines, two APIs) on one PostgreSQL schema and one
 // org: records ingested through either replica reach Salesforce exactly
@@ -27,18 +46,7 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  sqlite: fs.db\n",
 		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\n", 1)
 	extra := map[string]string{"TEST_PG_DSN": dsn}
-	var reps [2]*served
-	var wg sync.WaitGroup
-	for i := range reps {
-		wg.Add(1)
-		go func() { defer wg.Done(); reps[i] = startServeWith(t, emu, cfg, extra) }()
-	}
-	wg.Wait()
-	for i, r := range reps {
-		if r == nil {
-			t.Fatalf("replica %d did not start", i)
-		}
-	}
+	reps := startReplicas(t, emu, cfg, extra, 2)
 
 	// 200 clients, each sent twice (created, then renamed), alternately
 	// through each replica, several bodies at once.
