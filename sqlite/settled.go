@@ -76,15 +76,17 @@ func settledRanges(ctx context.Context, tx *sql.Tx, source string, mappings []st
 	if err != nil {
 		return fmt.Errorf("settled %s: %w", source, err)
 	}
-	var key sql.RawBytes
+	// The driver makes a string of each text column anyway: scanning into
+	// strings takes them without a copy.
+	var key string
 	for rows.Next() {
 		var st forcesync.Settled
 		if err := rows.Scan(&key, &st.Version, &st.Deleted, &st.Fields); err != nil {
 			rows.Close()
 			return fmt.Errorf("settled %s: %w", source, err)
 		}
-		if _, ok := want[string(key)]; ok {
-			out[string(key)] = st
+		if _, ok := want[key]; ok {
+			out[key] = st
 		}
 	}
 	if err := rows.Close(); err != nil {
@@ -102,7 +104,7 @@ func settledRanges(ctx context.Context, tx *sql.Tx, source string, mappings []st
 // keys in [lo, hi] to the records in out. A binding or outbox row counts
 // only where the key has a status under m.
 func settledRange(ctx context.Context, tx *sql.Tx, m, lo, hi string, nm int, out map[string]forcesync.Settled) error {
-	var key sql.RawBytes
+	var key string
 	rows, err := tx.QueryContext(ctx, `SELECT key, state FROM statuses WHERE mapping = ? AND key BETWEEN ? AND ?`, m, lo, hi)
 	if err != nil {
 		return err
@@ -113,13 +115,13 @@ func settledRange(ctx context.Context, tx *sql.Tx, m, lo, hi string, nm int, out
 			rows.Close()
 			return err
 		}
-		st, ok := out[string(key)]
+		st, ok := out[key]
 		if !ok {
 			continue
 		}
 		if st.Mappings == nil {
 			st.Mappings = make(map[string]forcesync.SettledMapping, nm)
-			out[string(key)] = st
+			out[key] = st
 		}
 		st.Mappings[m] = forcesync.SettledMapping{State: forcesync.State(state)}
 	}
@@ -127,8 +129,8 @@ func settledRange(ctx context.Context, tx *sql.Tx, m, lo, hi string, nm int, out
 		return err
 	}
 	// mappingOf returns the key's entry under m, if it has a status.
-	mappingOf := func(k []byte) (map[string]forcesync.SettledMapping, forcesync.SettledMapping, bool) {
-		st, ok := out[string(k)]
+	mappingOf := func(k string) (map[string]forcesync.SettledMapping, forcesync.SettledMapping, bool) {
+		st, ok := out[k]
 		if !ok {
 			return nil, forcesync.SettledMapping{}, false
 		}
@@ -139,14 +141,14 @@ func settledRange(ctx context.Context, tx *sql.Tx, m, lo, hi string, nm int, out
 	if err != nil {
 		return err
 	}
-	var fp, id sql.RawBytes
+	var fp, id string
 	for rows.Next() {
 		if err := rows.Scan(&key, &fp, &id); err != nil {
 			rows.Close()
 			return err
 		}
 		if ms, sm, ok := mappingOf(key); ok {
-			sm.Fingerprint, sm.SalesforceID = string(fp), string(id)
+			sm.Fingerprint, sm.SalesforceID = fp, id
 			ms[m] = sm
 		}
 	}
@@ -199,7 +201,7 @@ func settledLookups(ctx context.Context, tx *sql.Tx, source string, mappings []s
 				st     forcesync.Settled
 				state  sql.NullString
 				sm     forcesync.SettledMapping
-				fields sql.RawBytes
+				fields string
 			)
 			if err := rows.Scan(&k, &st.Version, &st.Deleted, &fields, &state, &sm.Fingerprint, &sm.SalesforceID, &sm.Queued); err != nil {
 				rows.Close()
@@ -208,7 +210,7 @@ func settledLookups(ctx context.Context, tx *sql.Tx, source string, mappings []s
 			if i > 0 {
 				st = out[k]
 			} else {
-				st.Fields = string(fields)
+				st.Fields = fields
 			}
 			if state.Valid && m != "" {
 				sm.State = forcesync.State(state.String)
