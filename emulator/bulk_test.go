@@ -732,3 +732,61 @@ func FuzzBulkCSVScanner(f *testing.F) {
 		t.Fatalf("scanner did not finish %q", data)
 	})
 }
+
+// leadPushCSV is the push benchmark's file (scripts/pushbench/run.sh):
+// Leads keyed by Forcesync_Key__c, every tenth row with a changed FirstName
+// when changed is set.
+func leadPushCSV(rows int, changed bool) string {
+	var sb strings.Builder
+	sb.WriteString("Forcesync_Key__c,FirstName,LastName,Email,Company\n")
+	for i := 0; i < rows; i++ {
+		first := fmt.Sprintf("First%d", i)
+		if changed && i%10 == 0 {
+			first = fmt.Sprintf("Changed%d", i)
+		}
+		fmt.Fprintf(&sb, "k%08d,%s,Last%d,user%d@example.com,Company %d\n", i, first, i, i, i%500)
+	}
+	return sb.String()
+}
+
+// BenchmarkBulkLeadUpsert100k is the push benchmark's job: a 100,000-row
+// Lead upsert on Forcesync_Key__c, finished at once. New inserts every
+// row into an empty org (a fresh emulator per iteration, built with the
+// timer stopped); Update changes rows a previous job inserted.
+func BenchmarkBulkLeadUpsert100k(bm *testing.B) {
+	const rows = 100000
+	req := map[string]any{"object": "Lead", "operation": "upsert", "externalIdFieldName": "Forcesync_Key__c"}
+	check := func(bm *testing.B, ji map[string]any) {
+		if num(ji["numberRecordsProcessed"]) != rows || num(ji["numberRecordsFailed"]) != 0 {
+			bm.Fatalf("job %v", ji)
+		}
+	}
+	bm.Run("New", func(bm *testing.B) {
+		data := leadPushCSV(rows, false)
+		bm.SetBytes(int64(len(data)))
+		bm.ResetTimer()
+		for i := 0; i < bm.N; i++ {
+			bm.StopTimer()
+			b := newBulkEnv(bm, Config{})
+			b.e.SetFinishBulkJobsAtOnce(true)
+			bm.StartTimer()
+			_, ji := b.runIngest(req, data)
+			check(bm, ji)
+		}
+		bm.ReportMetric(float64(rows*bm.N)/bm.Elapsed().Seconds(), "rows/s")
+	})
+	bm.Run("Update", func(bm *testing.B) {
+		b := newBulkEnv(bm, Config{})
+		b.e.SetFinishBulkJobsAtOnce(true)
+		_, ji := b.runIngest(req, leadPushCSV(rows, false))
+		check(bm, ji)
+		data := leadPushCSV(rows, true)
+		bm.SetBytes(int64(len(data)))
+		bm.ResetTimer()
+		for i := 0; i < bm.N; i++ {
+			_, ji := b.runIngest(req, data)
+			check(bm, ji)
+		}
+		bm.ReportMetric(float64(rows*bm.N)/bm.Elapsed().Seconds(), "rows/s")
+	})
+}

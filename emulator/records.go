@@ -38,10 +38,15 @@ func (r *record) get(f *field) any {
 	if f.system && f.Name == "IsDeleted" {
 		return r.deleted
 	}
+	return slotValue(r.slots, f)
+}
+
+// slotValue returns the value of f held in slots, or nil.
+func slotValue(slots []slot, f *field) any {
 	p := uint16(f.pos)
-	for i := range r.slots {
-		if r.slots[i].pos == p {
-			return r.slots[i].v
+	for i := range slots {
+		if slots[i].pos == p {
+			return slots[i].v
 		}
 	}
 	return nil
@@ -128,6 +133,51 @@ func unindexRecord(r *record) {
 			delete(idx, k)
 		} else {
 			idx[k] = list
+		}
+	}
+}
+
+// reindexRecord moves the live record r in its object's indexes from the
+// values of oldSlots to its current ones. The outcome is that of
+// unindexRecord with the old values followed by indexRecord, which leaves
+// r last among the records sharing a key; an index whose key did not
+// change and lists r alone is left untouched.
+func reindexRecord(r *record, oldSlots []slot) {
+	o := r.obj
+	for pos, idx := range o.indexes {
+		f := o.Fields[pos]
+		oldV, newV := r.get(f), r.get(f)
+		if f.pos != 0 && !(f.system && f.Name == "IsDeleted") {
+			oldV = slotValue(oldSlots, f)
+		}
+		var oldK, newK string
+		if oldV != nil {
+			oldK = indexKey(f, oldV)
+		}
+		if newV != nil {
+			newK = indexKey(f, newV)
+		}
+		if oldV != nil && newV != nil && oldK == newK {
+			if list := idx[oldK]; len(list) == 1 && list[0] == r {
+				continue
+			}
+		}
+		if oldV != nil {
+			list := idx[oldK]
+			for i, x := range list {
+				if x == r {
+					list = append(list[:i:i], list[i+1:]...)
+					break
+				}
+			}
+			if len(list) == 0 {
+				delete(idx, oldK)
+			} else {
+				idx[oldK] = list
+			}
+		}
+		if newV != nil {
+			idx[newK] = append(idx[newK], r)
 		}
 	}
 }
@@ -291,6 +341,10 @@ func (t *txn) end() {
 		o.undo = nil
 	}
 }
+
+// undoing reports whether a transaction is open, so changes must record
+// how to undo them (callers skip building the undo closure otherwise).
+func (e *Emulator) undoing() bool { return e.org.openTxns > 0 }
 
 // onUndoLocked records how to undo a change when a transaction is open.
 func (e *Emulator) onUndoLocked(fn func()) {

@@ -524,18 +524,26 @@ func derivePersonName(e *Emulator, r *record) {
 	o := r.obj
 	fn, _ := r.get(o.field("FirstName")).(string)
 	ln, _ := r.get(o.field("LastName")).(string)
+	nf := o.field("Name")
+	if fn != "" && ln != "" {
+		// An update that leaves the name as it was (most of a Bulk job's
+		// rows) builds no new string.
+		if cur, ok := r.get(nf).(string); ok && len(cur) == len(fn)+1+len(ln) &&
+			cur[:len(fn)] == fn && cur[len(fn)] == ' ' && cur[len(fn)+1:] == ln {
+			return
+		}
+		r.set(nf, fn+" "+ln)
+		return
+	}
 	n := ln
-	switch {
-	case fn != "" && ln != "":
-		n = fn + " " + ln
-	case fn != "":
+	if fn != "" {
 		n = fn
 	}
 	if n == "" {
-		r.set(o.field("Name"), nil)
+		r.set(nf, nil)
 		return
 	}
-	r.set(o.field("Name"), n)
+	r.set(nf, n)
 }
 
 // deriveUser keeps Name and the AccountId of portal users (from ContactId).
