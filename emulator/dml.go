@@ -31,6 +31,15 @@ type fieldSet []bool
 
 func (s fieldSet) has(f *field) bool { return f != nil && f.pos < len(s) && s[f.pos] }
 
+// newFieldSet returns an empty set for n fields in buf when it is large
+// enough (a caller's array stays on its stack), else in new memory.
+func newFieldSet(n int, buf *[256]bool) fieldSet {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make(fieldSet, n)
+}
+
 // nowLocked returns the current time as Salesforce stores it (UTC, ms).
 // A frozen stamp (FreezeStamp, replication.go) stands in for the clock;
 // otherwise writes never share a millisecond (see monotonicLocked).
@@ -53,6 +62,17 @@ func (e *Emulator) actorLocked() string {
 // setActorLocked attributes the following DML to userID ("" = the admin).
 // REST handlers call it with the session's user before DML.
 func (e *Emulator) setActorLocked(userID string) { e.org.actor = userID }
+
+// actorValueLocked is actorLocked as a stored value, boxed once per actor
+// rather than once per write.
+func (e *Emulator) actorValueLocked() any {
+	o := e.org
+	a := e.actorLocked()
+	if s, ok := o.actorBox.(string); !ok || s != a {
+		o.actorBox = a
+	}
+	return o.actorBox
+}
 
 // prepareLocked resolves, coerces and validates the input fields of a DML
 // call in a fixed order: unknown fields (INVALID_FIELD), read-only fields
@@ -234,7 +254,7 @@ func canInsert(obj *sobject, system bool) *recordError {
 // rules, required and unique checks, then an Id (forcedID, or a new one).
 func (e *Emulator) insertAssignedLocked(obj *sobject, as []assignment, forcedID string) (string, *recordError) {
 	r := &record{obj: obj, slots: make([]slot, 0, len(as)+obj.stamped+2)}
-	given := make(fieldSet, len(obj.Fields))
+	given := newFieldSet(len(obj.Fields), &[256]bool{})
 	for _, a := range as {
 		if a.v != nil {
 			r.slots = append(r.slots, slot{uint16(a.f.pos), a.v})
@@ -245,7 +265,7 @@ func (e *Emulator) insertAssignedLocked(obj *sobject, as []assignment, forcedID 
 	// One boxed time shared by the three audit stamps, one boxed actor by
 	// the fields naming the user.
 	var stamp any = now
-	var actor any = e.actorLocked()
+	actor := e.actorValueLocked()
 	// Fields not given are absent from slots, so appending is safe.
 	for _, f := range obj.Fields {
 		if given[f.pos] {
@@ -373,7 +393,7 @@ func canUpdate(r *record) *recordError {
 func (e *Emulator) applyUpdateLocked(r *record, as []assignment) *recordError {
 	obj := r.obj
 	oldSlots, _, _ := r.snapshot()
-	touched := make(fieldSet, len(obj.Fields))
+	touched := newFieldSet(len(obj.Fields), &[256]bool{})
 	for _, a := range as {
 		r.set(a.f, a.v)
 		touched[a.f.pos] = true
@@ -399,7 +419,7 @@ func (e *Emulator) applyUpdateLocked(r *record, as []assignment) *recordError {
 	var stamp any = now
 	r.set(obj.field("LastModifiedDate"), stamp)
 	r.set(obj.field("SystemModstamp"), stamp)
-	r.set(obj.field("LastModifiedById"), e.actorLocked())
+	r.set(obj.field("LastModifiedById"), e.actorValueLocked())
 	reindexRecord(r, oldSlots)
 	if e.undoing() {
 		e.onUndoLocked(func() {
