@@ -189,14 +189,21 @@ func runBulkCases(t *testing.T, atOnce bool) string {
 	}
 	b.e.mu.RLock()
 	defer b.e.mu.RUnlock()
-	for _, name := range []string{"Account", "Contact", "Lead", "Gadget__c"} {
-		o := b.e.sobjectLocked(name)
-		fmt.Fprintf(&out, "== records of %s (live %d)\n", name, o.live)
+	dumpRecordsLocked(&out, b.e, "Account", "Contact", "Lead", "Gadget__c")
+	return out.String()
+}
+
+// dumpRecordsLocked describes every record of the objects, in store
+// order, and their indexes, keys sorted and each key's records in order.
+func dumpRecordsLocked(out *strings.Builder, e *Emulator, objects ...string) {
+	for _, name := range objects {
+		o := e.sobjectLocked(name)
+		fmt.Fprintf(out, "== records of %s (live %d)\n", name, o.live)
 		for _, r := range o.rows {
 			if r == nil {
 				continue
 			}
-			fmt.Fprintf(&out, "%s deleted=%v", r.ID, r.deleted)
+			fmt.Fprintf(out, "%s deleted=%v", r.ID, r.deleted)
 			for _, f := range o.Fields {
 				v := r.get(f)
 				if v == nil || f.pos == 0 || f.Name == "IsDeleted" {
@@ -205,7 +212,7 @@ func runBulkCases(t *testing.T, atOnce bool) string {
 				if tm, ok := v.(time.Time); ok {
 					v = formatDateTime(tm)
 				}
-				fmt.Fprintf(&out, " %s=%T:%q", f.Name, v, fmt.Sprint(v))
+				fmt.Fprintf(out, " %s=%T:%q", f.Name, v, fmt.Sprint(v))
 			}
 			out.WriteString("\n")
 		}
@@ -222,15 +229,14 @@ func runBulkCases(t *testing.T, atOnce bool) string {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Fprintf(&out, "index %s %q:", o.Fields[pos].Name, k)
+				fmt.Fprintf(out, "index %s %q:", o.Fields[pos].Name, k)
 				for _, r := range idx[k] {
-					fmt.Fprintf(&out, " %s", r.ID)
+					fmt.Fprintf(out, " %s", r.ID)
 				}
 				out.WriteString("\n")
 			}
 		}
 	}
-	return out.String()
 }
 
 // TestBulkIngestCasesGolden pins what clients see of a sequence of ingest
