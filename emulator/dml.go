@@ -187,8 +187,8 @@ func checkRequired(r *record, insert bool, touched fieldSet) *recordError {
 // checkUnique reports a clash of r's unique fields with other live records.
 func checkUnique(r *record) *recordError {
 	o := r.obj
-	for pos := range o.indexes {
-		f := o.Fields[pos]
+	for _, ix := range o.indexList {
+		f := ix.f
 		if !f.Unique {
 			continue
 		}

@@ -104,24 +104,23 @@ func indexKey(f *field, v any) string {
 
 // indexRecord adds the live record r to every index of its object.
 func indexRecord(r *record) {
-	o := r.obj
-	for pos, idx := range o.indexes {
-		if v := r.get(o.Fields[pos]); v != nil {
-			k := indexKey(o.Fields[pos], v)
-			idx[k] = append(idx[k], r)
+	for _, ix := range r.obj.indexList {
+		if v := r.get(ix.f); v != nil {
+			k := indexKey(ix.f, v)
+			ix.m[k] = append(ix.m[k], r)
 		}
 	}
 }
 
 // unindexRecord removes r from every index of its object.
 func unindexRecord(r *record) {
-	o := r.obj
-	for pos, idx := range o.indexes {
-		v := r.get(o.Fields[pos])
+	for _, ix := range r.obj.indexList {
+		idx := ix.m
+		v := r.get(ix.f)
 		if v == nil {
 			continue
 		}
-		k := indexKey(o.Fields[pos], v)
+		k := indexKey(ix.f, v)
 		list := idx[k]
 		for i, x := range list {
 			if x == r {
@@ -143,9 +142,8 @@ func unindexRecord(r *record) {
 // r last among the records sharing a key; an index whose key did not
 // change and lists r alone is left untouched.
 func reindexRecord(r *record, oldSlots []slot) {
-	o := r.obj
-	for pos, idx := range o.indexes {
-		f := o.Fields[pos]
+	for _, ix := range r.obj.indexList {
+		f, idx := ix.f, ix.m
 		oldV, newV := r.get(f), r.get(f)
 		if f.pos != 0 && !(f.system && f.Name == "IsDeleted") {
 			oldV = slotValue(oldSlots, f)
