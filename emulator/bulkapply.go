@@ -15,6 +15,11 @@ import (
 // per record, no sorting of keys, text values kept as the scanner gave
 // them. The upsert, insert and update rules below follow upsertLocked,
 // insertLocked and updateLocked step for step.
+//
+// A text value is stored as the scanner gave it, a piece of its record's
+// text, which it keeps alive. Values of indexed fields (External IDs) are
+// copied out: upserts by that key never replace them, so they would keep
+// the first record's text alive for as long as the record lives.
 
 // ingestApplier applies one record at a time; e.mu is held by the caller.
 type ingestApplier struct {
@@ -314,6 +319,9 @@ func (p *ingestApplier) upsert(key string) (id string, created bool, rerr *recor
 		// The key column's value gives way to the trimmed key.
 		var keyAs *assignment
 		if kv != nil {
+			if s, ok := kv.(string); ok {
+				kv = strings.Clone(s)
+			}
 			keyAs = &assignment{f: f, v: kv, form: coercedValue}
 		}
 		id, rerr := p.insert(p.extSlot, keyAs)
@@ -380,6 +388,9 @@ func (p *ingestApplier) prepareLocked(insert bool, skip int, extra *assignment) 
 		}
 		a := p.vals[slot]
 		a.f = f
+		if a.form == csvRaw && f.indexed() {
+			a.raw = strings.Clone(a.raw)
+		}
 		as = append(as, a)
 	}
 	if extra != nil {
