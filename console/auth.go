@@ -89,7 +89,12 @@ func (c *Console) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 
 // dummyHash is compared against when the username is unknown, so a wrong
 // name costs as much time as a wrong password and names cannot be probed.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("forcesync: no such admin"), bcrypt.DefaultCost)
+// Made once, when the first console is built (New), not at package init:
+// bcrypt's cost would otherwise be paid by every forcesync command.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("forcesync: no such admin"), bcrypt.DefaultCost)
+	return h
+})
 
 func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -113,7 +118,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, err)
 		return
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if known {
 		hash = []byte(stored)
 	}

@@ -118,6 +118,7 @@ type Console struct {
 
 // New returns the console; routes.go lists its routes.
 func New(cfg Config) (*Console, error) {
+	go dummyHash() // ready before the first sign-in, so it costs no more than any other
 	if cfg.Sessions == nil {
 		if s, ok := forcesync.StoreAs[forcesync.SessionStore](cfg.Store); ok {
 			cfg.Sessions = s

@@ -73,10 +73,11 @@ type directPath struct {
 	job *directJob
 }
 
-// newJob opens a job; it starts sending once it holds the direct path's
-// minimum of rows.
-func (p *push) newJob() *directJob {
-	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
+// newJob opens a job for up to rows rows; it starts sending once it holds
+// the direct path's minimum of rows.
+func (p *push) newJob(rows int) *directJob {
+	return &directJob{rows: make([]directRow, 0, rows), exts: make(map[string]bool, rows), keys: make(map[string]bool, rows),
+		feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 }
 
 // start runs FileUpsert in its own goroutine, reading the records fed to
@@ -202,7 +203,9 @@ func (p *push) finishJob(ctx context.Context) error {
 			withRun = run
 		}
 		// Salesforce has the data: record it even if ctx ended meanwhile.
-		if err := d.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, withRun); err != nil {
+		err := d.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, withRun)
+		p.gen.Add(1)
+		if err != nil {
 			return fmt.Errorf("record a Bulk job's rows: %w", err)
 		}
 		p.streamed.Add(int64(len(out)))
@@ -248,7 +251,9 @@ func (p *push) queueRows(ctx context.Context, rows []directRow) error {
 			cs[i] = forcesync.Change{Source: p.o.Source, Key: r.key, Op: forcesync.OpUpsert, FieldsJSON: []byte(r.fields),
 				Priority: forcesync.PriorityBackfill}
 		}
-		if _, err := p.st.Accept(ctx, p.sum.Mappings, cs); err != nil {
+		_, err := p.st.Accept(ctx, p.sum.Mappings, cs)
+		p.gen.Add(1)
+		if err != nil {
 			return fmt.Errorf("queue %d rows: %w", len(cs), err)
 		}
 		p.accepted.Add(int64(len(cs)))
@@ -256,13 +261,24 @@ func (p *push) queueRows(ctx context.Context, rows []directRow) error {
 	return nil
 }
 
-// take decides whether the direct path sends c (stored is the chunk's
-// stored state; slowKeys the keys of this chunk already bound for the
-// outbox) and, if so, adds it to the open job, returning its record.
-func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, slowKeys map[string]bool) (map[string]any, bool) {
+// verdict is the direct path's judgement of one changed row, made ahead of
+// time by a judging worker (pipeline.go): ok with the record to upload and
+// what to keep of the row, or not ok (the row goes through the outbox).
+type verdict struct {
+	ok   bool
+	rec  map[string]any
+	row  directRow
+	fold string // the External ID value as the job compares it
+}
+
+// judge decides, from the chunk's stored state alone, whether the direct
+// path can send c, and builds its record. It reads no job state, so
+// judging workers run it in parallel; admit then checks c against the
+// open job.
+func (p *push) judge(c *forcesync.Change, stored map[string]forcesync.Settled) verdict {
 	d := p.direct
-	if c.Op != forcesync.OpUpsert || c.Version != 0 || slowKeys[c.Key] {
-		return nil, false
+	if c.Op != forcesync.OpUpsert || c.Version != 0 {
+		return verdict{}
 	}
 	m := d.pipe.Mapping.Name
 	cm := d.pipe.Compiled
@@ -271,29 +287,29 @@ func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, sl
 	has := false
 	if known {
 		if s.Deleted {
-			return nil, false
+			return verdict{}
 		}
 		sm, has = s.Mappings[m]
 	}
 	if has && (sm.Queued || sm.State != forcesync.StateSynced || sm.SalesforceID == "" ||
 		sm.Fingerprint == forcesync.FingerprintConverted || sm.Fingerprint == forcesync.FingerprintDisabled) {
-		return nil, false
+		return verdict{}
 	}
 	bound := has
 	if pass, err := cm.Filter(c.Fields); err != nil || !pass {
-		return nil, false
+		return verdict{}
 	}
 	if cm.Disables() {
 		if off, err := cm.DisabledBy(c.Fields); err != nil || off {
-			return nil, false
+			return verdict{}
 		}
 	}
 	if bound && !cm.CanUpdate() {
-		return nil, false
+		return verdict{}
 	}
 	pl, err := cm.PayloadFor(c.Key, c.Fields, !bound)
 	if err != nil || len(pl.Warnings) > 0 || (bound && pl.Fingerprint == sm.Fingerprint) {
-		return nil, false
+		return verdict{}
 	}
 	ext := pl.ExternalID
 	if ext == c.Key {
@@ -303,19 +319,26 @@ func (p *push) take(c *forcesync.Change, stored map[string]forcesync.Settled, sl
 	if d.fold {
 		fold = strings.ToLower(ext)
 	}
-	j := d.job
-	if j.exts[fold] || j.keys[c.Key] {
-		return nil, false // twice in one job: the later row goes through the outbox
-	}
-	j.exts[fold] = true
-	j.keys[c.Key] = true
 	fp := pl.Fingerprint
 	if pl.UpdateFingerprint != "" {
 		fp = pl.UpdateFingerprint
 	}
-	j.rows = append(j.rows, directRow{key: c.Key, ext: ext, fields: string(c.FieldsJSON), version: s.Version + 1,
-		fp: fp, heldFP: pl.Fingerprint, bound: bound})
-	return pl.Fields, true
+	return verdict{ok: true, rec: pl.Fields, fold: fold, row: directRow{key: c.Key, ext: ext, fields: string(c.FieldsJSON),
+		version: s.Version + 1, fp: fp, heldFP: pl.Fingerprint, bound: bound}}
+}
+
+// admit adds a row judged sendable to the open job, unless its key or
+// External ID value is in the job already (slowKeys: keys of this chunk
+// bound for the outbox): that later row goes through the outbox.
+func (p *push) admit(v *verdict, slowKeys map[string]bool) bool {
+	j := p.direct.job
+	if !v.ok || slowKeys[v.row.key] || j.exts[v.fold] || j.keys[v.row.key] {
+		return false
+	}
+	j.exts[v.fold] = true
+	j.keys[v.row.key] = true
+	j.rows = append(j.rows, v.row)
+	return true
 }
 
 // Owner names a push process in the Bulk job ledger: host and pid, so the

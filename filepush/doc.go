@@ -1,7 +1,9 @@
 // Package filepush pushes a CSV or NDJSON file of records of one source
 // through its mappings: the door behind `forcesync push`.
 //
-// The file path is built for size. Rows are read in chunks; each chunk's
+// The file path is built for size. Rows are read in chunks, and chunks are
+// compared and judged by parallel workers ahead of their turn
+// (pipeline.go); each chunk's
 // stored state is read in one set-based query per mapping
 // (forcesync.SettledReader) and rows that would change nothing — same
 // fields, synced with the same payload fingerprint, nothing queued — are

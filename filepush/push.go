@@ -3,12 +3,11 @@ package filepush
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -163,6 +162,10 @@ type push struct {
 	direct  *directPath // nil: every changed row goes through the outbox
 
 	accepted, settledRows, bad, streamed atomic.Int64
+	// gen counts the push's committed store writes (pipeline.go).
+	gen atomic.Uint64
+	// totalRows is the file's data rows (after those skipped by resuming).
+	totalRows int64
 }
 
 func (p *push) run(ctx context.Context) (*Summary, error) {
@@ -205,6 +208,7 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 	if totalRows >= skip {
 		totalRows -= skip
 	}
+	p.totalRows = totalRows
 
 	lastRun, err := p.st.Runs(ctx, 1)
 	if err != nil {
@@ -275,17 +279,16 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 	return &p.sum, nil
 }
 
-// read consumes the file in chunks: each chunk's unchanged rows are
-// dropped, the rest either streamed into the open direct job (direct.go)
-// or accepted into the outbox, and the checkpoint advanced once they are
-// durable — for rows of a direct job, once the job's answers are recorded.
-// It signals bigBacklog when a Bulk job's worth was accepted into the
-// outbox since the last signal.
+// read consumes the file in chunks, through the stages of pipeline.go:
+// each chunk's unchanged rows are dropped, the rest either streamed into
+// the open direct job (direct.go) or accepted into the outbox, and the
+// checkpoint advanced once they are durable — for rows of a direct job,
+// once the job's answers are recorded. It signals bigBacklog when a Bulk
+// job's worth was accepted into the outbox since the last signal.
 func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoint, cpPath string, skip int64, bigBacklog chan<- struct{}) error {
 	o := p.o
-	var consumed, sinceSignal int64 // data rows read, good or bad
-	batch := make([]forcesync.Change, 0, o.Chunk)
-	checkpoint := func() error {
+	var sinceSignal int64
+	checkpoint := func(consumed int64) error {
 		// Durable in the store before the checkpoint says so.
 		cp.Rows = consumed
 		if err := cp.Save(cpPath); err != nil {
@@ -301,99 +304,118 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 		p.direct.eng.RecoverGoneJobs(ctx, OwnerGone)
 		defer p.dropJob()
 	}
-	flush := func(last bool) error {
-		if len(batch) > 0 {
-			changed, stored, err := p.dropSettled(ctx, batch)
+
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	workers := judgeWorkers()
+	work := make(chan *chunk)
+	ordered := make(chan *chunk, workers)
+	var stages sync.WaitGroup
+	stages.Go(func() { p.readChunks(sctx, rows, skip, work, ordered) })
+	for range workers {
+		stages.Go(func() { p.judgeChunks(sctx, work) })
+	}
+	defer func() {
+		stop()
+		for range ordered {
+		}
+		stages.Wait()
+	}()
+
+	take := func(c *chunk) error {
+		if c.err != nil {
+			return c.err
+		}
+		if c.jerr == nil && c.gen != p.gen.Load() {
+			p.judgeChunk(ctx, c) // the store changed since: judge again
+		}
+		if c.jerr != nil {
+			return fmt.Errorf("compare rows up to %d with the store: %w", c.consumed, c.jerr)
+		}
+		changed, err := p.sendDirect(ctx, c)
+		if err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			_, err := p.st.Accept(ctx, p.sum.Mappings, changed)
+			p.gen.Add(1)
 			if err != nil {
-				return fmt.Errorf("compare rows up to %d with the store: %w", consumed, err)
+				return fmt.Errorf("accept rows up to %d: %w", c.consumed, err)
 			}
-			p.settledRows.Add(int64(len(batch) - len(changed)))
-			changed, err = p.sendDirect(ctx, changed, stored)
-			if err != nil {
-				return err
-			}
-			if len(changed) > 0 {
-				if _, err := p.st.Accept(ctx, p.sum.Mappings, changed); err != nil {
-					return fmt.Errorf("accept rows up to %d: %w", consumed, err)
-				}
-				p.accepted.Add(int64(len(changed)))
-				sinceSignal += int64(len(changed))
-				if sinceSignal >= int64(p.jobSize) {
-					sinceSignal = 0
-					select {
-					case bigBacklog <- struct{}{}:
-					default:
-					}
+			p.accepted.Add(int64(len(changed)))
+			sinceSignal += int64(len(changed))
+			if sinceSignal >= int64(p.jobSize) {
+				sinceSignal = 0
+				select {
+				case bigBacklog <- struct{}{}:
+				default:
 				}
 			}
-			clear(batch)
-			batch = batch[:0]
 		}
 		if p.direct != nil && p.direct.job != nil {
-			if !last && len(p.direct.job.rows)+o.Chunk <= p.jobSize {
+			if !c.last && len(p.direct.job.rows)+o.Chunk <= p.jobSize {
 				return nil // the job takes the next chunk too: checkpoint after it
 			}
 			if err := p.finishJob(ctx); err != nil {
 				return err
 			}
 		}
-		return checkpoint()
+		return checkpoint(c.consumed)
 	}
-	for {
+	for c := range ordered {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		row, err := rows.Next()
-		if errors.Is(err, io.EOF) {
-			return flush(true)
+		if err := take(c); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.File, err)
-		}
-		consumed++
-		if consumed <= skip {
-			continue
-		}
-		p.sum.Rows++
-		if row.Bad != "" {
-			if n := p.bad.Add(1); n <= MaxBadShown {
-				p.sum.BadShown = n
-				fmt.Fprintf(o.Err, "%s:%d: skipped row: %s\n", o.File, row.Line, row.Bad)
-			}
-			continue
-		}
-		row.Change.Priority = forcesync.PriorityBackfill
-		row.Change.Received = time.Now()
-		batch = append(batch, row.Change)
-		if len(batch) >= o.Chunk {
-			if err := flush(false); err != nil {
-				return err
-			}
+		if c.last {
+			return nil
 		}
 	}
+	return ctx.Err()
 }
 
-// sendDirect streams the changes the direct path takes into the open job
-// (opening one when needed) and returns the rest, for the outbox.
-func (p *push) sendDirect(ctx context.Context, changed []forcesync.Change, stored map[string]forcesync.Settled) ([]forcesync.Change, error) {
+// sendDirect streams the rows of c the direct path takes into the open job
+// (opening one when needed) and returns the changed rows left for the
+// outbox. Rows judged unchanged are counted as settled, except those whose
+// key is in the open job: the store does not show that job's rows yet, so
+// they are changed after all.
+func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, error) {
 	d := p.direct
-	if d == nil || len(changed) == 0 {
-		return changed, nil
-	}
-	if d.job == nil {
-		d.job = p.newJob()
-	}
-	rest := changed[:0]
+	var rest []forcesync.Change
 	var recs []map[string]any
-	slowKeys := map[string]bool{}
-	for i := range changed {
-		c := &changed[i]
-		if rec, ok := p.take(c, stored, slowKeys); ok {
-			recs = append(recs, rec)
-			continue
+	var slowKeys map[string]bool
+	for i := range c.rows {
+		r := &c.rows[i]
+		if !c.keep[i] {
+			if d == nil || d.job == nil || !d.job.keys[r.Key] {
+				p.settledRows.Add(1)
+				continue
+			}
+			c.keep[i] = true
+			c.verdicts[i] = p.judge(r, c.stored)
 		}
-		slowKeys[c.Key] = true
-		rest = append(rest, *c)
+		if d != nil {
+			if d.job == nil {
+				d.job = p.newJob(0)
+			}
+			if slowKeys == nil {
+				slowKeys = map[string]bool{}
+			}
+			if p.admit(&c.verdicts[i], slowKeys) {
+				recs = append(recs, c.verdicts[i].rec)
+				c.verdicts[i] = verdict{}
+				continue
+			}
+			slowKeys[r.Key] = true
+		}
+		rest = append(rest, *r)
 	}
 	if len(recs) > 0 {
 		if err := p.send(ctx, d.job, recs); err != nil {
@@ -444,6 +466,13 @@ func (p *push) finish(ctx context.Context) error {
 		}
 		pending := 0
 		for _, m := range p.sum.Mappings {
+			// A pending record has an outbox row: an empty outbox (the
+			// usual end of a push) spares counting every status.
+			if n, err := p.st.Backlog(ctx, m); err != nil {
+				return err
+			} else if n == 0 {
+				continue
+			}
 			c, err := p.st.Counts(ctx, m)
 			if err != nil {
 				return err
@@ -471,59 +500,12 @@ func (p *push) finish(ctx context.Context) error {
 	}
 }
 
-// dropSettled returns the changes that would change something: those whose
-// stored record differs, or that some mapping has not pushed as they are,
-// with the stored state it read (nil without a SettledReader). Each
-// change's fields are encoded once here and handed on.
-func (p *push) dropSettled(ctx context.Context, batch []forcesync.Change) ([]forcesync.Change, map[string]forcesync.Settled, error) {
-	for i := range batch {
-		c := &batch[i]
-		if c.FieldsJSON == nil && c.Fields != nil {
-			b, err := json.Marshal(c.Fields)
-			if err != nil {
-				return nil, nil, forcesync.Errorf(forcesync.EInvalid, "row %s: fields: %v", c.Key, err)
-			}
-			c.FieldsJSON = b
-		}
-	}
-	if p.settled == nil {
-		return batch, nil, nil
-	}
-	keys := make([]string, 0, len(batch))
-	for i := range batch {
-		if batch[i].Op == forcesync.OpUpsert {
-			keys = append(keys, batch[i].Key)
-		}
-	}
-	if len(keys) == 0 {
-		return batch, nil, nil
-	}
-	stored, err := p.settled.Settled(ctx, p.o.Source, p.sum.Mappings, keys)
-	if err != nil {
-		return nil, nil, err
-	}
-	changed := batch[:0:0]
-	seen := make(map[string]bool, len(batch))
-	for i := range batch {
-		c := batch[i]
-		if seen[c.Key] || !p.unchanged(&c, stored) {
-			// A key twice in one chunk goes to Accept, which keeps the newest.
-			changed = append(changed, c)
-		}
-		seen[c.Key] = true
-	}
-	return changed, stored, nil
-}
-
 // unchanged reports whether pushing c would change nothing: the store holds
 // the same fields, and every mapping has the record synced with the same
 // payload (or skipped by its filter) with nothing queued.
 func (p *push) unchanged(c *forcesync.Change, stored map[string]forcesync.Settled) bool {
 	if c.Op != forcesync.OpUpsert {
 		return false
-	}
-	if p.direct != nil && p.direct.job != nil && p.direct.job.keys[c.Key] {
-		return false // sent in the open job: the store does not show it yet
 	}
 	s, ok := stored[c.Key]
 	if !ok || s.Deleted || s.Fields != string(c.FieldsJSON) || (c.Version != 0 && c.Version > s.Version) {

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -35,6 +37,19 @@ type CSV struct {
 	header []string
 	keyCol int
 	source string
+	// order lists, per distinct field name in sorted order, the name's
+	// JSON key (`"name":`) and its columns: Next writes a row's fields JSON
+	// itself, byte for byte what json.Marshal makes of the fields map.
+	order []jsonCol
+	buf   []byte
+}
+
+// jsonCol is one field name of the header and the columns carrying it
+// (more than one when the header repeats it: the last non-empty wins, as
+// in the fields map).
+type jsonCol struct {
+	key  []byte
+	cols []int
 }
 
 // NewCSV reads the header row of r; key is the column holding the record key.
@@ -57,15 +72,26 @@ func NewCSV(r io.Reader, source, key string) (*CSV, error) {
 	if c.keyCol < 0 {
 		return nil, fmt.Errorf("the header row has no %q column (the source's key)", key)
 	}
+	byName := map[string][]int{}
+	for i, h := range c.header {
+		byName[h] = append(byName[h], i)
+	}
+	for _, h := range slices.Sorted(maps.Keys(byName)) {
+		k, _ := json.Marshal(h)
+		c.order = append(c.order, jsonCol{key: append(k, ':'), cols: byName[h]})
+	}
 	return c, nil
 }
 
 // Next implements Reader.
 func (c *CSV) Next() (Row, error) {
 	rec, err := c.r.Read()
-	line, _ := c.r.FieldPos(0)
-	row := Row{Line: int64(line)}
-	if err != nil {
+	var row Row
+	if err == nil {
+		// FieldPos panics unless the last Read returned a record.
+		line, _ := c.r.FieldPos(0)
+		row.Line = int64(line)
+	} else {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			row.Line = int64(pe.Line)
@@ -93,8 +119,48 @@ func (c *CSV) Next() (Row, error) {
 			fields[c.header[i]] = v
 		}
 	}
-	row.Change = forcesync.Change{Source: c.source, Key: key, Op: forcesync.OpUpsert, Fields: fields}
+	row.Change = forcesync.Change{Source: c.source, Key: key, Op: forcesync.OpUpsert, Fields: fields, FieldsJSON: c.fieldsJSON(rec)}
 	return row, nil
+}
+
+// fieldsJSON encodes a record's non-empty cells as the JSON object
+// json.Marshal makes of its fields map: keys sorted, strings escaped the
+// same way (HTML characters too).
+func (c *CSV) fieldsJSON(rec []string) []byte {
+	b := append(c.buf[:0], '{')
+	for _, f := range c.order {
+		v := ""
+		for _, i := range f.cols {
+			if rec[i] != "" {
+				v = rec[i]
+			}
+		}
+		if v == "" {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, f.key...)
+		b = appendJSONString(b, v)
+	}
+	b = append(b, '}')
+	c.buf = b
+	return bytes.Clone(b)
+}
+
+// appendJSONString appends s as encoding/json writes a string: plain
+// printable ASCII as is, anything else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' || ch == '<' || ch == '>' || ch == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // MaxKeyBytes is the longest record key any door accepts.

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -99,6 +100,38 @@ func FuzzNDJSON(f *testing.F) {
 			}
 			if row.Bad == "" && (row.Change.Key == "" || len(row.Change.Key) > MaxKeyBytes) {
 				t.Fatalf("good row with key %q", row.Change.Key)
+			}
+		}
+	})
+}
+
+// FuzzCSVFieldsJSON: the fields JSON the CSV reader writes itself is byte
+// for byte what json.Marshal makes of the row's fields map (the store
+// compares stored fields by their bytes), whatever the header and cells:
+// repeated columns, HTML characters, control bytes, invalid UTF-8.
+func FuzzCSVFieldsJSON(f *testing.F) {
+	f.Add("id,name,name,b\n1,x,,<a&b>\n2,,y,\"q\"\"\"\n")
+	f.Add("id,z,a\nk,\u2028\xff,\t\n")
+	f.Add("id,é,E\nk,ü,\x01\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := NewCSV(strings.NewReader(s), "src", "id")
+		if err != nil {
+			return
+		}
+		for i := 0; i < 1000; i++ {
+			row, err := c.Next()
+			if err != nil {
+				return
+			}
+			if row.Bad != "" {
+				continue
+			}
+			want, err := json.Marshal(row.Change.Fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(row.Change.FieldsJSON) != string(want) {
+				t.Fatalf("fields JSON %s, json.Marshal %s", row.Change.FieldsJSON, want)
 			}
 		}
 	})

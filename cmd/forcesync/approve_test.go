@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -16,13 +15,8 @@ import (
 // TestServeMassChangeGuard: deletes past the mapping's guard are held, the
 // API lists the pause, and approving (API, then CLI) lets them through.
 func TestServeMassChangeGuard(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "    operations:\n", "    guard: {max_records: 2}\n    operations:\n", 1)
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "    operations:\n", "    guard: {max_records: 2}\n    operations:\n", 1)
 	s := startServeWith(t, emu, cfg, nil)
 	s.do("POST", "/api/v1/sources/client/records", `[{"key":"a","fields":{"last_name":"A"}},{"key":"b","fields":{"last_name":"B"}},{"key":"c","fields":{"last_name":"C"}}]`, true)
 	for _, k := range []string{"a", "b", "c"} {
@@ -33,7 +27,7 @@ func TestServeMassChangeGuard(t *testing.T) {
 	if st["error"].(map[string]any)["code"] != forcesync.CodeMassChangePaused {
 		t.Fatalf("held with %v", st["error"])
 	}
-	if n := len(emuRecords(t, sf.URL, "SELECT Id FROM Lead")); n != 3 {
+	if n := len(emuRecords(t, sfURL, "SELECT Id FROM Lead")); n != 3 {
 		t.Fatalf("%d leads, want 3 kept by the guard", n)
 	}
 	code, out := s.do("GET", "/api/v1/guard", "", true)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
 )
 
@@ -14,7 +15,7 @@ import (
 // (ambiguous), writing nothing; without --dry-run it binds the links, and
 // the first push updates those Leads instead of creating twins.
 func TestBindCommand(t *testing.T) {
-	emu, url := startOrg(t, "")
+	emu, url := startEmulator(t, emulator.Config{})
 	r := newCLIRig(t, url, strings.Replace(serveConfig, "external_id: Forcesync_Key__c", "fields: [Email]", 1))
 	ids, err := emu.Seed("Lead", []map[string]any{
 		{"LastName": "Before", "Company": "Acme", "Email": "one@example.com"},

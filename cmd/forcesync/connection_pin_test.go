@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,25 +16,13 @@ import (
 	"github.com/forcesync/forcesync/emulator"
 )
 
-// startOrg runs an emulator with the given org Id on loopback.
-func startOrg(t *testing.T, orgID string) (*emulator.Emulator, string) {
-	t.Helper()
-	emu, err := emulator.New(emulator.Config{OrgID: orgID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { srv.Close(); emu.Close() })
-	return emu, srv.URL
-}
-
 // TestOrgPinRefusesAnotherOrg points one connection at a second emulator
 // with another org Id: the engine refuses it, naming both orgs, until the
 // connection is re-pinned.
 func TestOrgPinRefusesAnotherOrg(t *testing.T) {
 	ctx := context.Background()
-	first, url1 := startOrg(t, "")
-	second, url2 := startOrg(t, "00D5e000000SEC1")
+	first, url1 := startEmulator(t, emulator.Config{})
+	second, url2 := startEmulator(t, emulator.Config{OrgID: "00D5e000000SEC1"})
 	if first.OrgID() == second.OrgID() {
 		t.Fatalf("both emulators serve org %s", first.OrgID())
 	}
@@ -46,7 +33,7 @@ func TestOrgPinRefusesAnotherOrg(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	vars := serveVars()
 	var out bytes.Buffer
 	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard}
 	logger := slog.New(slog.DiscardHandler)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,17 +26,9 @@ type cliOrg struct {
 
 func startCLIOrg(t *testing.T, cfg emulator.Config) *cliOrg {
 	t.Helper()
-	emu, err := emulator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() {
-		srv.Close()
-		emu.Close()
-	})
+	emu, url := startEmulator(t, cfg)
 	home := t.TempDir()
-	return &cliOrg{emu: emu, url: srv.URL, home: home, env: map[string]string{envHome: home}}
+	return &cliOrg{emu: emu, url: url, home: home, env: map[string]string{envHome: home}}
 }
 
 func (o *cliOrg) getenv(k string) string { return o.env[k] }

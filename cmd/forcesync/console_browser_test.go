@@ -197,14 +197,9 @@ func startConsoleServe(t *testing.T) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	s := startServeWith(t, emu, fmt.Sprintf(consoleServeConfig, sf.URL, hash), map[string]string{"FORCESYNC_HOME": t.TempDir()})
-	s.emuURL = sf.URL
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	s := startServeWith(t, emu, fmt.Sprintf(consoleServeConfig, sfURL, hash), map[string]string{"FORCESYNC_HOME": t.TempDir()})
+	s.emuURL = sfURL
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -64,17 +63,12 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	// The guard pauses the second delete in an hour; the editor must keep
 	// this key, which it does not manage.
-	cfg := strings.Replace(fmt.Sprintf(consoleServeConfig, sf.URL, hash), "    operations:\n", "    guard: {max_records: 1}\n    operations:\n", 1)
+	cfg := strings.Replace(fmt.Sprintf(consoleServeConfig, sfURL, hash), "    operations:\n", "    guard: {max_records: 1}\n    operations:\n", 1)
 	s := startServeWith(t, emu, cfg, map[string]string{"FORCESYNC_HOME": t.TempDir()})
-	s.emuURL = sf.URL
+	s.emuURL = sfURL
 	b.mu.Lock()
 	b.origin = s.base
 	b.mu.Unlock()
@@ -175,10 +169,10 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 	emu.ClearFaults()
 	s.waitState("c7", "synced")
 	s.waitState("c3", "synced")
-	if recs := emuRecords(t, sf.URL, "SELECT Id FROM Lead WHERE Email = 'alan@example.com'"); len(recs) != 1 {
+	if recs := emuRecords(t, sfURL, "SELECT Id FROM Lead WHERE Email = 'alan@example.com'"); len(recs) != 1 {
 		t.Fatalf("c3 did not arrive with its work email: %v", recs)
 	}
-	if recs := emuRecords(t, sf.URL, "SELECT Id FROM Lead WHERE Email = 'barbara@example.com'"); len(recs) != 1 {
+	if recs := emuRecords(t, sfURL, "SELECT Id FROM Lead WHERE Email = 'barbara@example.com'"); len(recs) != 1 {
 		t.Fatalf("the queued c7 was lost: %v", recs)
 	}
 
@@ -199,11 +193,11 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 		t.Fatalf("plan page:\n%s", txt)
 	}
 	// A Lead edited in Salesforce: reconcile finds it.
-	recs := emuRecords(t, sf.URL, "SELECT Id FROM Lead WHERE Email = 'ada@example.com'")
+	recs := emuRecords(t, sfURL, "SELECT Id FROM Lead WHERE Email = 'ada@example.com'")
 	if len(recs) != 1 {
 		t.Fatalf("c1's Lead: %v", recs)
 	}
-	emuUpdate(t, sf.URL, "Lead", fmt.Sprint(recs[0]["Id"]), map[string]any{"LastName": "Byron"})
+	emuUpdate(t, sfURL, "Lead", fmt.Sprint(recs[0]["Id"]), map[string]any{"LastName": "Byron"})
 	b.page(s.base+"/reconcile", "20-reconcile", "No reconcile has run yet")
 	b.run("reconciling", chromedp.Click(chromedp.ID("reconcile-go")), chromedp.WaitVisible(chromedp.ID("finding-counts")))
 	if txt := b.text(); !strings.Contains(txt, "field_changed: 1") || !strings.Contains(txt, "Byron") {
@@ -250,13 +244,7 @@ func TestConsoleBrowserEditMapping(t *testing.T) {
 // emuUpdate edits a record in the emulator as someone in Salesforce would.
 func emuUpdate(t *testing.T, loginURL, object, id string, fields map[string]any) {
 	t.Helper()
-	c, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: loginURL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Update(context.Background(), object, id, salesforce.Record(fields)); err != nil {
+	if err := emuClient(t, loginURL).Update(context.Background(), object, id, salesforce.Record(fields)); err != nil {
 		t.Fatal(err)
 	}
 }

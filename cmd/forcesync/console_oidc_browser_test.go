@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -16,13 +15,8 @@ import (
 // JWKS), serve the relying party.
 func TestConsoleBrowserOIDC(t *testing.T) {
 	b := newBrowser(t)
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	cfg := fmt.Sprintf(serveConfig, sf.URL) + fmt.Sprintf(`
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	cfg := fmt.Sprintf(serveConfig, sfURL) + fmt.Sprintf(`
 console:
   oidc:
     name: Salesforce
@@ -30,7 +24,7 @@ console:
     client_id: forcesync-demo
     client_secret_env: TEST_SF_SECRET
     allowed_domains: [forcesync.local]
-`, sf.URL)
+`, sfURL)
 	s := startServeWith(t, emu, cfg, map[string]string{"FORCESYNC_HOME": t.TempDir()})
 	b.mu.Lock()
 	b.origin = s.base

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync/emulator"
-	"github.com/forcesync/forcesync/salesforce"
 )
 
 // TestCookbookCMSOnCSV runs the cookbook's CMS story (block 3, with its
@@ -28,13 +26,8 @@ func TestCookbookCMSOnCSV(t *testing.T) {
 	if len(blocks) < 3 || !strings.Contains(blocks[2][1], "filter: (score ?? 0) >= 50") {
 		t.Fatal("cookbook block 3 is no longer the CMS story with the score filter")
 	}
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	cfg := strings.NewReplacer("login_url: sandbox", "login_url: "+sf.URL, "client_id: 3MVG9cms", "client_id: forcesync-demo",
+	_, sfURL := startEmulator(t, emulator.Config{})
+	cfg := strings.NewReplacer("login_url: sandbox", "login_url: "+sfURL, "client_id: 3MVG9cms", "client_id: forcesync-demo",
 		"username: cms@example.com", "username: admin@forcesync.local").Replace(blocks[2][1])
 	dir := t.TempDir()
 	path := filepath.Join(dir, "forcesync.yaml")
@@ -59,12 +52,7 @@ func TestCookbookCMSOnCSV(t *testing.T) {
 	if strings.Contains(out.String(), "FILTER_ERROR") || !strings.Contains(out.String(), "created 2,") || !strings.Contains(out.String(), "skipped 2,") {
 		t.Fatalf("summary:\n%s\n%s", out.String(), errOut.String())
 	}
-	c, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: sf.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret", Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := c.QueryRecords(context.Background(), "SELECT Forcesync_Key__c, Company, NumberOfEmployees FROM Lead ORDER BY Forcesync_Key__c")
+	recs, err := emuClient(t, sfURL).QueryRecords(context.Background(), "SELECT Forcesync_Key__c, Company, NumberOfEmployees FROM Lead ORDER BY Forcesync_Key__c")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,15 +32,7 @@ func cookbookForEmulator(t *testing.T, heading, sfURL string) string {
 	if m == nil {
 		t.Fatalf("section %q has no yaml block", heading)
 	}
-	conn := fmt.Sprintf(`connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
-sources:`, sfURL)
+	conn := fmt.Sprintf(emulatorConnection, sfURL) + "\nsources:"
 	out := regexp.MustCompile(`(?s)connections:\n.*?\nsources:`).ReplaceAllLiteralString(m[1], conn)
 	if out == m[1] {
 		t.Fatalf("section %q: no connections to replace", heading)
@@ -54,13 +45,8 @@ sources:`, sfURL)
 // converted, no twin), is disabled and enabled again, has an attribute
 // removed (cleared in Salesforce) and is deleted.
 func TestCookbookPingOne(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	s := startServeWith(t, emu, cookbookForEmulator(t, "## 5.", sf.URL),
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	s := startServeWith(t, emu, cookbookForEmulator(t, "## 5.", sfURL),
 		map[string]string{"FORCESYNC_API_TOKEN": "s3cret-token", "SCIM_TOKEN": "idp-token"})
 	scimDo := func(method, path, body string) map[string]any {
 		t.Helper()
@@ -88,7 +74,7 @@ func TestCookbookPingOne(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			recs := emuRecords(t, sf.URL, soql)
+			recs := emuRecords(t, sfURL, soql)
 			rows := make([]map[string]any, len(recs))
 			for i, r := range recs {
 				rows[i] = r
@@ -113,7 +99,7 @@ func TestCookbookPingOne(t *testing.T) {
 	contacts := until("the converted Contact", "SELECT Id, Forcesync_Key__c, Title FROM Contact", func(r []map[string]any) bool {
 		return len(r) == 1 && r[0]["Forcesync_Key__c"] == id
 	})
-	leads := emuRecords(t, sf.URL, "SELECT IsConverted, ConvertedContactId FROM Lead")
+	leads := emuRecords(t, sfURL, "SELECT IsConverted, ConvertedContactId FROM Lead")
 	if len(leads) != 1 || leads[0]["IsConverted"] != true || leads[0]["ConvertedContactId"] != contacts[0]["Id"] {
 		t.Fatalf("lead after promotion %v (contact %v)", leads, contacts)
 	}
@@ -142,7 +128,7 @@ func TestCookbookPingOne(t *testing.T) {
 	if st := s.waitStateOf("pingone_user", id, "pingone_prospects", "converted"); st["error"] != nil {
 		t.Fatalf("lead status %v", st)
 	}
-	if n := len(emuRecords(t, sf.URL, "SELECT Id FROM Contact")); n != 0 {
+	if n := len(emuRecords(t, sfURL, "SELECT Id FROM Contact")); n != 0 {
 		t.Fatalf("%d contacts left", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/pb33f/libopenapi"
@@ -35,7 +36,7 @@ func TestOpenAPIPlanAndReconcileServed(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("validator: %v", errs)
 	}
-	_, url := startOrg(t, "")
+	_, url := startEmulator(t, emulator.Config{})
 	r := newCLIRig(t, url, serveConfig)
 	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("c3", "Three", "three@example.com"),
 		clientChange("bad", "Bad", "not-an-email"))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,15 +24,10 @@ import (
 // no answer of its API.
 func TestPasswordStory(t *testing.T) {
 	const password = "Regist3redPassw0rd"
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "forcesync.yaml")
-	if err := os.WriteFile(path, []byte(cookbookForEmulator(t, "## 6.", sf.URL)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cookbookForEmulator(t, "## 6.", sfURL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]string{"FORCESYNC_API_TOKEN": "tok", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
@@ -78,7 +72,7 @@ func TestPasswordStory(t *testing.T) {
 		}
 	}
 	login := func() int {
-		resp, err := http.PostForm(sf.URL+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+		resp, err := http.PostForm(sfURL+"/services/oauth2/token", url.Values{"grant_type": {"password"},
 			"client_id": {"forcesync-demo"}, "client_secret": {"forcesync-demo-secret"},
 			"username": {"ada@example.com.wpdev"}, "password": {password}})
 		if err != nil {
@@ -91,7 +85,7 @@ func TestPasswordStory(t *testing.T) {
 	ingest(`[{"key":"42","fields":{"first_name":"Ada","last_name":"Lovelace","email":"Ada@Example.com","login":"ada","activated":false,"password":"` + password + `"}}]`)
 	st := state("disabled")
 	id := st["salesforce_id"].(string)
-	u := emuRecords(t, sf.URL, "SELECT Username, IsActive, Alias, TimeZoneSidKey, FederationIdentifier FROM User WHERE Id = '"+id+"'")[0]
+	u := emuRecords(t, sfURL, "SELECT Username, IsActive, Alias, TimeZoneSidKey, FederationIdentifier FROM User WHERE Id = '"+id+"'")[0]
 	if u["Username"] != "ada@example.com.wpdev" || u["IsActive"] != false || u["Alias"] != "alovelac" || u["TimeZoneSidKey"] != "Europe/Paris" || u["FederationIdentifier"] != "ada" {
 		t.Fatalf("registered user %v", u)
 	}
@@ -125,7 +119,7 @@ func TestPasswordStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := 0
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
 )
 
@@ -31,7 +32,7 @@ func newCLIRig(t *testing.T, url, config string) *cliRig {
 	t.Helper()
 	dir := t.TempDir()
 	r := &cliRig{t: t, dir: dir, path: filepath.Join(dir, "forcesync.yaml"), url: url,
-		vars: map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}}
+		vars: serveVars()}
 	r.write(r.path, config)
 	return r
 }
@@ -101,7 +102,7 @@ func clientChange(key, last, email string) forcesync.Change {
 }
 
 func TestPlanCommand(t *testing.T) {
-	_, url := startOrg(t, "")
+	_, url := startEmulator(t, emulator.Config{})
 	r := newCLIRig(t, url, serveConfig)
 	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("bad", "Bad", "not-an-email"))
 	r.accept("client", clientChange("c1", "Uno", "one@example.com"), clientChange("c2", "Two", "two@example.com"),

@@ -36,17 +36,7 @@ func cookbookTwoWay(t *testing.T, loginURL, hookURL string) string {
 		t.Fatal("the cookbook lost its two-way story")
 	}
 	conn := regexp.MustCompile(`(?s)connections:\n.*?\nsources:`)
-	cfg = conn.ReplaceAllLiteralString(cfg, fmt.Sprintf(`connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
-store:
-  sqlite: fs.db
-sources:`, loginURL))
+	cfg = conn.ReplaceAllLiteralString(cfg, fmt.Sprintf(emulatorConnection, loginURL)+"\nstore:\n  sqlite: fs.db\nsources:")
 	for old, repl := range map[string]string{
 		"https://www.example.com/wp-json/forcesync/v1/events": hookURL,
 		"poll_interval: 30s":                "poll_interval: 50ms",
@@ -68,12 +58,7 @@ sources:`, loginURL))
 // a sales rep, reaches the application's webhook receiver signed, shows in
 // the source record and the changes feed, and is not pushed back.
 func TestServeWebhookStory(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	var mu sync.Mutex
 	var got []webhookreceiver.Event
 	arrived := make(chan struct{}, 100)
@@ -85,7 +70,7 @@ func TestServeWebhookStory(t *testing.T) {
 		return nil
 	}))
 	t.Cleanup(recv.Close)
-	s := startServeWith(t, emu, cookbookTwoWay(t, sf.URL, recv.URL), map[string]string{
+	s := startServeWith(t, emu, cookbookTwoWay(t, sfURL, recv.URL), map[string]string{
 		"FORCESYNC_WEBHOOK_SECRET": "whsec_c2VjcmV0LWZvci10ZXN0cw==", "WP_PLUGIN_TOKEN": "wp-token"})
 
 	code, _ := s.do("POST", "/api/v1/sources/wp_user/records", `[{"key":"c1","fields":{"last_name":"Ada","phone":"111","user_email":"ada@example.com"}}]`, true)

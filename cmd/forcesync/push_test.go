@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,14 +18,7 @@ import (
 const pushConfig = `
 store:
   sqlite: fs.db
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + emulatorConnection + `
 sources:
   - name: client
     key: client_id
@@ -58,24 +50,13 @@ type pushRig struct {
 
 func newPushRig(t *testing.T) *pushRig {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "forcesync.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(pushConfig, sf.URL)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(pushConfig, sfURL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	client, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: sf.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &pushRig{t: t, dir: dir, config: path, client: client, emu: emu,
+	return &pushRig{t: t, dir: dir, config: path, client: emuClient(t, sfURL), emu: emu,
 		vars: map[string]string{"TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}}
 }
 

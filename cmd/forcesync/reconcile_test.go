@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,22 +14,12 @@ import (
 	"github.com/forcesync/forcesync/salesforce"
 )
 
-func emuClient(t *testing.T, url string) *salesforce.Client {
-	t.Helper()
-	c, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: url,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret", Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // TestReconcileCommand finds drift with the CLI and heals it through the
 // mapping's mass-change guard: a heal of more records than the guard lets
 // through changes nothing until the mapping is approved.
 func TestReconcileCommand(t *testing.T) {
 	ctx := context.Background()
-	emu, url := startOrg(t, "")
+	emu, url := startEmulator(t, emulator.Config{})
 	r := newCLIRig(t, url, strings.Replace(serveConfig, "      delete: delete\n", "      delete: delete\n    guard:\n      max_records: 1\n", 1))
 	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("c2", "Two", "two@example.com"), clientChange("c3", "Three", "three@example.com"))
 	sf := emuClient(t, url)
@@ -136,13 +125,8 @@ func jsonNumber(v any) string {
 }
 
 func TestServeReconcilesOnSchedule(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "    object: Lead\n", "    object: Lead\n    reconcile_every: 1h\n", 1)
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "    object: Lead\n", "    object: Lead\n    reconcile_every: 1h\n", 1)
 	s := startServeWith(t, emu, cfg, nil)
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,65 +15,28 @@ import (
 	"github.com/forcesync/forcesync/emulator"
 )
 
-// serveIn runs serve on the config at path until stop is called.
-func serveIn(t *testing.T, emu *emulator.Emulator, path string) (s *served, stop func()) {
-	t.Helper()
-	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
-	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, env, serveFlags{config: path, listen: "127.0.0.1:0"}, func(a string) { addr <- a })
-	}()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	select {
-	case a := <-addr:
-		return &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu}, stop
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	}
-	return nil, stop
-}
-
 // TestServeRemovedMapping: a mapping with deprovision_on_removal and bound
 // records leaves the config. serve, started again, pauses the removal at
 // once (the guard lists it; nothing is deleted); the API approves the
 // removed mapping and its Leads are deleted. The CLI's --keep refuses a
 // configured mapping and a name never seen.
 func TestServeRemovedMapping(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	path := filepath.Join(t.TempDir(), "forcesync.yaml")
-	with := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "    operations:\n      delete: delete\n",
+	with := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "    operations:\n      delete: delete\n",
 		"    guard: {max_records: 2}\n    operations:\n      remove_action: delete\n      deprovision_on_removal: true\n", 1)
-	if with == fmt.Sprintf(serveConfig, sf.URL) {
+	if with == fmt.Sprintf(serveConfig, sfURL) {
 		t.Fatal("config not edited")
 	}
 	if err := os.WriteFile(path, []byte(with), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, stop := serveIn(t, emu, path)
+	s := serveFile(t, emu, path, nil)
 	s.do("POST", "/api/v1/sources/client/records", `[{"key":"a","fields":{"last_name":"A"}},{"key":"b","fields":{"last_name":"B"}},{"key":"c","fields":{"last_name":"C"}}]`, true)
 	for _, k := range []string{"a", "b", "c"} {
 		s.waitState(k, "synced")
 	}
-	stop()
+	s.stop()
 	// The mapping leaves the config; another takes the source's place.
 	without := strings.Replace(with, "  - name: clients_to_leads\n", "  - name: clients_to_contacts\n", 1)
 	without = strings.Replace(without, "    object: Lead\n", "    object: Contact\n", 1)
@@ -84,12 +46,12 @@ func TestServeRemovedMapping(t *testing.T) {
 	if err := os.WriteFile(path, []byte(without), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, _ = serveIn(t, emu, path)
+	s = serveFile(t, emu, path, nil)
 	code, out := s.do("GET", "/api/v1/guard", "", true)
 	if code != 200 || !strings.Contains(fmt.Sprint(out), "name:clients_to_leads") || !strings.Contains(fmt.Sprint(out), "paused:true") {
 		t.Fatalf("guard after the removal: %d %v", code, out)
 	}
-	if n := len(emuRecords(t, sf.URL, "SELECT Id FROM Lead")); n != 3 {
+	if n := len(emuRecords(t, sfURL, "SELECT Id FROM Lead")); n != 3 {
 		t.Fatalf("%d leads, want 3 kept by the guard", n)
 	}
 	var buf bytes.Buffer
@@ -104,9 +66,9 @@ func TestServeRemovedMapping(t *testing.T) {
 		t.Fatalf("approve: %d %v", code, out)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(emuRecords(t, sf.URL, "SELECT Id FROM Lead")) != 0 {
+	for len(emuRecords(t, sfURL, "SELECT Id FROM Lead")) != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("leads left after the approval: %v", emuRecords(t, sf.URL, "SELECT Id, LastName FROM Lead"))
+			t.Fatalf("leads left after the approval: %v", emuRecords(t, sfURL, "SELECT Id, LastName FROM Lead"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,41 +247,6 @@ func (s *scenarioServe) waitEvent(name string) map[string]any {
 	}
 	s.t.Fatalf("no %s in the logs:\n%s", name, s.logs.String())
 	return nil
-}
-
-// metric sums the samples of name whose labels contain every one of labels
-// (`kind="collections"`).
-func (s *scenarioServe) metric(name string, labels ...string) float64 {
-	s.t.Helper()
-	req, _ := http.NewRequest("GET", s.base+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(line, l)
-		}
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			s.t.Fatalf("metric line %q", line)
-		}
-		sum += v
-	}
-	return sum
 }
 
 func (s *scenarioServe) health() (int, map[string]any) {

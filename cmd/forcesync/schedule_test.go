@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -135,21 +133,16 @@ func earlyLeads(t *testing.T, sfURL string) {
 // TestServeScheduleOnSQLite: one serve on SQLite holds every lease: the
 // missed replay runs once at start, and it polls the two-way mapping.
 func TestServeScheduleOnSQLite(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 	db := filepath.Join(t.TempDir(), "fs.db")
 	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	seedBeforeServe(t, st)
-	cfg := twoWayScheduled(strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n", "  sqlite: "+db+"\n", 1))
+	cfg := twoWayScheduled(strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  sqlite: fs.db\n", "  sqlite: "+db+"\n", 1))
 	s := startServeWith(t, emu, cfg, nil)
-	earlyLeads(t, sf.URL)
+	earlyLeads(t, sfURL)
 	if n := s.metric("forcesync_schedule_fired_total", `job="replay"`); n != 1 {
 		t.Fatalf("fired %v times, want 1", n)
 	}
@@ -206,12 +199,7 @@ func TestServeScheduleOnSQLite(t *testing.T) {
 func TestServeReplicasLeadOnPostgres(t *testing.T) {
 	dsn, schema := pgtest.Schema(t, "serve_lead")
 	ctx := context.Background()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
+	emu, sfURL := startEmulator(t, emulator.Config{})
 
 	// Before the replicas: records accepted while no mapping read the
 	// source, and the schedule's last firing, two days ago.
@@ -222,25 +210,14 @@ func TestServeReplicasLeadOnPostgres(t *testing.T) {
 	seedBeforeServe(t, st)
 
 	const every = 200 * time.Millisecond
-	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n",
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  sqlite: fs.db\n",
 		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\nengine:\n  leader_lease: 3s\n", 1)
 	cfg = twoWayScheduled(cfg)
 	extra := map[string]string{"TEST_PG_DSN": dsn}
-	reps := make([]*served, 3)
-	var wg sync.WaitGroup
-	for i := range reps {
-		wg.Add(1)
-		go func() { defer wg.Done(); reps[i] = startServeWith(t, emu, cfg, extra) }()
-	}
-	wg.Wait()
-	for i, r := range reps {
-		if r == nil {
-			t.Fatalf("replica %d did not start", i)
-		}
-	}
+	reps := startReplicas(t, emu, cfg, extra, 3)
 
 	// The missed firing runs once: the early records are pushed, once each.
-	earlyLeads(t, sf.URL)
+	earlyLeads(t, sfURL)
 	fired := 0.0
 	for _, r := range reps {
 		fired += r.metric("forcesync_schedule_fired_total", `mapping="clients_to_leads"`, `job="replay"`)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +14,7 @@ server:
   api_token: ${TEST_API_TOKEN}
 store:
   sqlite: fs.db
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + emulatorConnection + `
 sources:
   - name: client
 mappings:
@@ -46,15 +38,10 @@ mappings:
 // the next push is refused, the mapping pauses, the plan API says why
 // (naming the field and the change), and the record waits.
 func TestServePausesOnSchemaDrift(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
+	emu, sfURL := startEmulator(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead", Fields: []emulator.FieldConfig{
 		{Name: "Tier__c", Type: "picklist", Picklist: []string{"Gold", "Silver"}, Restricted: true},
 	}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	s := startServeWith(t, emu, fmt.Sprintf(schemaServeConfig, sf.URL), nil)
+	s := startServeWith(t, emu, fmt.Sprintf(schemaServeConfig, sfURL), nil)
 	s.do("POST", "/api/v1/sources/client/records", `[{"key":"c1","fields":{"last_name":"One","tier":"g"}}]`, true)
 	s.waitState("c1", "synced")
 	if err := emu.RenamePicklistValue("Lead", "Tier__c", "Gold", "Platinum"); err != nil {

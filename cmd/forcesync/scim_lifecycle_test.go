@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +21,7 @@ store:
 scim:
   source: idp_user
   token_env: TEST_SCIM_TOKEN
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + emulatorConnection + `
 sources:
   - name: idp_user
 mappings:
@@ -108,14 +100,9 @@ func (p *idpReplay) until(step, soql string, check func(r []map[string]any) bool
 }
 
 func startReplay(t *testing.T) *idpReplay {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	s := startServeWith(t, emu, fmt.Sprintf(groupsConfig, sf.URL), map[string]string{"TEST_SCIM_TOKEN": "idp-token"})
-	return &idpReplay{t: t, s: s, sf: sf.URL}
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	s := startServeWith(t, emu, fmt.Sprintf(groupsConfig, sfURL), map[string]string{"TEST_SCIM_TOKEN": "idp-token"})
+	return &idpReplay{t: t, s: s, sf: sfURL}
 }
 
 // checkLifecycle asserts Salesforce after each step of a replay; steps

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,27 +16,15 @@ import (
 	"github.com/forcesync/forcesync/salesforce"
 )
 
-// TestServeReplicasOnPostgres runs two forcesync serve processes' worth of
-// app (two stores, two engines, two APIs) on one PostgreSQL schema and one
-// org: records ingested through either replica reach Salesforce exactly
-// once, and `forcesync status` reads the shared store.
-func TestServeReplicasOnPostgres(t *testing.T) {
-	dsn, schema := pgtest.Schema(t, "serve")
-	ctx := context.Background()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	cfg := strings.Replace(fmt.Sprintf(serveConfig, sf.URL), "  sqlite: fs.db\n",
-		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\n", 1)
-	extra := map[string]string{"TEST_PG_DSN": dsn}
-	var reps [2]*served
+// startReplicas starts n serves on config at once, replicas of one
+// another when config's store is shared.
+func startReplicas(t *testing.T, emu *emulator.Emulator, config string, extra map[string]string, n int) []*served {
+	t.Helper()
+	reps := make([]*served, n)
 	var wg sync.WaitGroup
 	for i := range reps {
 		wg.Add(1)
-		go func() { defer wg.Done(); reps[i] = startServeWith(t, emu, cfg, extra) }()
+		go func() { defer wg.Done(); reps[i] = startServeWith(t, emu, config, extra) }()
 	}
 	wg.Wait()
 	for i, r := range reps {
@@ -45,6 +32,21 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 			t.Fatalf("replica %d did not start", i)
 		}
 	}
+	return reps
+}
+
+// TestServeReplicasOnPostgres runs two forcesync serve processes' worth of
+// app (two stores, two engines, two APIs) on one PostgreSQL schema and one
+// org: records ingested through either replica reach Salesforce exactly
+// once, and `forcesync status` reads the shared store.
+func TestServeReplicasOnPostgres(t *testing.T) {
+	dsn, schema := pgtest.Schema(t, "serve")
+	ctx := context.Background()
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  sqlite: fs.db\n",
+		"  postgres_dsn: ${TEST_PG_DSN}\n  postgres_schema: "+schema+"\n", 1)
+	extra := map[string]string{"TEST_PG_DSN": dsn}
+	reps := startReplicas(t, emu, cfg, extra, 2)
 
 	// 200 clients, each sent twice (created, then renamed), alternately
 	// through each replica, several bodies at once.
@@ -66,12 +68,7 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 		}
 		posts.Wait()
 	}
-	client, err := salesforce.NewClient(ctx, salesforce.Config{LoginURL: sf.URL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := emuClient(t, sfURL)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		recs := leadNames(t, client)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,13 +18,8 @@ import (
 // disk, serve gets a real SIGHUP; every record arrives in Salesforce, none
 // twice, and records pushed after the reload carry the new config's value.
 func TestServeReloadsOnSIGHUP(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	before := fmt.Sprintf(serveConfig, sf.URL) + "engine:\n  lease: 5s\n"
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	before := fmt.Sprintf(serveConfig, sfURL) + "engine:\n  lease: 5s\n"
 	after := strings.Replace(before, "value: Trading Clients", "value: Reloaded Co", 1)
 	if after == before {
 		t.Fatal("the config edit changed nothing")
@@ -34,7 +28,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	vars := serveVars()
 	var logs syncBuffer
 	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: &logs, Stderr: &logs}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -85,7 +79,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	}
 	leads := func() map[string]string { // key -> Company
 		out := map[string]string{}
-		for _, r := range emuRecords(t, sf.URL, "SELECT Forcesync_Key__c, Company FROM Lead") {
+		for _, r := range emuRecords(t, sfURL, "SELECT Forcesync_Key__c, Company FROM Lead") {
 			out[fmt.Sprint(r["Forcesync_Key__c"])] = fmt.Sprint(r["Company"])
 		}
 		return out
@@ -94,7 +88,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 	send(600, 5) // after the reload: the new config's value
 	waitUntil(t, "605 Leads", func() bool { return len(leads()) >= 605 })
 	got := leads()
-	if n := len(emuRecords(t, sf.URL, "SELECT Id FROM Lead")); n != 605 {
+	if n := len(emuRecords(t, sfURL, "SELECT Id FROM Lead")); n != 605 {
 		t.Fatalf("the emulator holds %d Leads, want 605 (one per record)", n)
 	}
 	for i := 0; i < 605; i++ {

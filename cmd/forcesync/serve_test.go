@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,14 +23,7 @@ server:
   api_token: ${TEST_API_TOKEN}
 store:
   sqlite: fs.db
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + emulatorConnection + `
 sources:
   - name: client
 mappings:
@@ -69,25 +61,27 @@ type served struct {
 
 func startServe(t *testing.T) *served {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	return startServeWith(t, emu, fmt.Sprintf(serveConfig, sf.URL), nil)
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	return startServeWith(t, emu, fmt.Sprintf(serveConfig, sfURL), nil)
 }
 
 // startServeWith runs forcesync serve on config against emu until the test
 // ends; vars add to the environment the config reads.
 func startServeWith(t *testing.T, emu *emulator.Emulator, config string, extra map[string]string) *served {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "forcesync.yaml")
+	path := filepath.Join(t.TempDir(), "forcesync.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"TEST_API_TOKEN": "s3cret-token", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	return serveFile(t, emu, path, extra)
+}
+
+// serveFile runs forcesync serve on the config file at path against emu
+// until s.stop is called or the test ends; extra adds to serveVars. A test
+// that edits the file and serves it again keeps the store beside it.
+func serveFile(t *testing.T, emu *emulator.Emulator, path string, extra map[string]string) *served {
+	t.Helper()
+	vars := serveVars()
 	for k, v := range extra {
 		vars[k] = v
 	}
@@ -277,14 +271,7 @@ func TestServeRefusesBadRequests(t *testing.T) {
 func TestServeWithSavedConnection(t *testing.T) {
 	o := startCLIOrg(t, emulator.Config{})
 	o.loginClientCredentials(t, "acme")
-	cfg := strings.Replace(serveConfig, `  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
-`, "  - name: org\n    saved: acme\n", 1)
+	cfg := strings.Replace(serveConfig, emulatorConnection, "connections:\n  - name: org\n    saved: acme", 1)
 	if strings.Contains(cfg, "%s") {
 		t.Fatal("config template changed; update this test")
 	}
@@ -323,14 +310,7 @@ store:
 scim:
   source: idp_user
   token_env: TEST_SCIM_TOKEN
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + emulatorConnection + `
 sources:
   - name: idp_user
 mappings:
@@ -357,13 +337,8 @@ mappings:
 // Salesforce through serve: a User becomes a Contact, a PATCH updates it,
 // a DELETE deletes it.
 func TestServeSCIMToSalesforce(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	s := startServeWith(t, emu, fmt.Sprintf(scimConfig, sf.URL), map[string]string{"TEST_SCIM_TOKEN": "idp-token"})
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	s := startServeWith(t, emu, fmt.Sprintf(scimConfig, sfURL), map[string]string{"TEST_SCIM_TOKEN": "idp-token"})
 	scimDo := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
@@ -405,7 +380,7 @@ func TestServeSCIMToSalesforce(t *testing.T) {
 	}
 	st := contact()
 	sfID := st["salesforce_id"].(string)
-	recs := emuRecords(t, sf.URL, "SELECT Id, FirstName, LastName, Email, Department FROM Contact")
+	recs := emuRecords(t, sfURL, "SELECT Id, FirstName, LastName, Email, Department FROM Contact")
 	if len(recs) != 1 || recs[0]["LastName"] != "Lovelace" || recs[0]["Department"] != "Engines" || recs[0]["Id"] != sfID {
 		t.Fatalf("contacts %v", recs)
 	}
@@ -415,7 +390,7 @@ func TestServeSCIMToSalesforce(t *testing.T) {
 		t.Fatalf("patch: %d", code)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		recs = emuRecords(t, sf.URL, "SELECT Id, LastName FROM Contact")
+		recs = emuRecords(t, sfURL, "SELECT Id, LastName FROM Contact")
 		if len(recs) == 1 && recs[0]["LastName"] == "King" {
 			break
 		}
@@ -428,7 +403,7 @@ func TestServeSCIMToSalesforce(t *testing.T) {
 		t.Fatalf("delete: %d", code)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		if recs = emuRecords(t, sf.URL, "SELECT Id FROM Contact"); len(recs) == 0 {
+		if recs = emuRecords(t, sfURL, "SELECT Id FROM Contact"); len(recs) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -441,13 +416,7 @@ func TestServeSCIMToSalesforce(t *testing.T) {
 // emuRecords queries the emulator as a client would.
 func emuRecords(t *testing.T, loginURL, soql string) []salesforce.Record {
 	t.Helper()
-	c, err := salesforce.NewClient(context.Background(), salesforce.Config{LoginURL: loginURL,
-		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
-			Username: "admin@forcesync.local", Password: "forcesync"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := c.QueryRecords(context.Background(), soql)
+	recs, err := emuClient(t, loginURL).QueryRecords(context.Background(), soql)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -19,14 +18,7 @@ store:
 scim:
   source: idp_user
   token_env: TEST_SCIM_TOKEN
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + emulatorConnection + `
 sources:
   - name: client
     api_token_env: CLIENT_TOKEN
@@ -54,13 +46,8 @@ mappings:
 // SCIM door the SCIM source's own token and the server's token work while
 // another source's token does not.
 func TestServeSourceTokens(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sf := httptest.NewServer(emu)
-	t.Cleanup(sf.Close)
-	s := startServeWith(t, emu, fmt.Sprintf(tokensConfig, sf.URL), map[string]string{
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	s := startServeWith(t, emu, fmt.Sprintf(tokensConfig, sfURL), map[string]string{
 		"TEST_SCIM_TOKEN": "scim-token", "CLIENT_TOKEN": "client-token", "PARTNER_TOKEN": "partner-token", "IDP_TOKEN": "idp-src-token"})
 	call := func(method, path, token, body string) (int, string) {
 		t.Helper()
