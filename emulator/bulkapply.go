@@ -294,13 +294,17 @@ func (p *ingestApplier) upsert(key string) (id string, created bool, rerr *recor
 		}
 		return r.ID, false, p.update(r, -1)
 	}
-	var kv any
-	if key != "" {
+	var kv any // the key coerced; nil when blank
+	var found []*record
+	textKey := key != "" && f.isText() && f.indexed()
+	if textKey {
+		// coerceValue keeps non-blank text as it is: look it up unboxed.
+		found = lookupIndexText(obj, f, key)
+	} else if key != "" {
 		if kv, rerr = coerceValue(f, key); rerr != nil {
 			return "", false, rerr
 		}
 	}
-	var found []*record
 	if kv != nil {
 		if f.indexed() {
 			found = lookupIndex(obj, f, kv)
@@ -318,10 +322,12 @@ func (p *ingestApplier) upsert(key string) (id string, created bool, rerr *recor
 	case 0:
 		// The key column's value gives way to the trimmed key.
 		var keyAs *assignment
-		if kv != nil {
-			if s, ok := kv.(string); ok {
-				kv = strings.Clone(s)
-			}
+		switch s, ok := kv.(string); {
+		case textKey:
+			keyAs = &assignment{f: f, v: strings.Clone(key), form: coercedValue}
+		case ok:
+			keyAs = &assignment{f: f, v: strings.Clone(s), form: coercedValue}
+		case kv != nil:
 			keyAs = &assignment{f: f, v: kv, form: coercedValue}
 		}
 		id, rerr := p.insert(p.extSlot, keyAs)

@@ -431,3 +431,22 @@ func TestUpdateMovesIndexEntries(t *testing.T) {
 		t.Errorf("K5 %v", got)
 	}
 }
+
+// TestCoerceCSVMatchesCoerceValue holds coerceCSV to coerceValue of a
+// csvString for every field kind, values good and bad.
+func TestCoerceCSVMatchesCoerceValue(t *testing.T) {
+	types := []string{"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "reference",
+		"boolean", "int", "double", "currency", "percent", "date", "datetime"}
+	inputs := []string{"", " ", "abc", " 1 ", "1", "0", "true", "FALSE", "1.5", "1e3", "NaN", "2024-02-03",
+		"2024-02-03T04:05:06Z", "2024-13-01", "#N/A", "001000000000001"}
+	for _, typ := range types {
+		f := fb("X__c", "X", typ)
+		for _, in := range inputs {
+			got, gerr := coerceCSV(f, in)
+			want, werr := coerceValue(f, csvString(in))
+			if fmt.Sprintf("%T %v %v", got, got, gerr) != fmt.Sprintf("%T %v %v", want, want, werr) {
+				t.Errorf("%s %q: got %T %v %v, want %T %v %v", typ, in, got, got, gerr, want, want, werr)
+			}
+		}
+	}
+}

@@ -190,6 +190,18 @@ func lookupIndex(o *sobject, f *field, v any) []*record {
 	return idx[indexKey(f, v)]
 }
 
+// lookupIndexText is lookupIndex of a text value, without boxing it.
+func lookupIndexText(o *sobject, f *field, s string) []*record {
+	idx := o.indexes[f.pos]
+	if idx == nil {
+		return nil
+	}
+	if !f.CaseSensitive {
+		s = strings.ToLower(s)
+	}
+	return idx[s]
+}
+
 // --- store ---------------------------------------------------------------------
 
 // addRecordLocked puts a new record into the store.

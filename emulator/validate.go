@@ -181,8 +181,7 @@ func coerceValue(f *field, in any) (any, *recordError) {
 // coerceCSV is coerceValue(f, csvString(s)) that keeps s itself (one
 // boxing, no copy) for the text kinds, which store CSV text as it is.
 func coerceCSV(f *field, s string) (any, *recordError) {
-	switch f.Type {
-	case "boolean", "int", "double", "currency", "percent", "date", "datetime":
+	if !f.isText() {
 		return coerceValue(f, csvString(s))
 	}
 	if s == "" {
