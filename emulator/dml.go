@@ -392,7 +392,17 @@ func canUpdate(r *record) *recordError {
 // out and putting it back did.
 func (e *Emulator) applyUpdateLocked(r *record, as []assignment) *recordError {
 	obj := r.obj
-	oldSlots, _, _ := r.snapshot()
+	// The values before the update: a copy of its own when a transaction
+	// may undo the update later, else one reused buffer (nothing keeps it
+	// past this call).
+	var oldSlots []slot
+	if e.undoing() {
+		oldSlots, _, _ = r.snapshot()
+	} else {
+		e.org.slotScratch = append(e.org.slotScratch[:0], r.slots...)
+		oldSlots = e.org.slotScratch
+		defer clear(oldSlots) // hold no values past the call
+	}
 	touched := newFieldSet(len(obj.Fields), &[256]bool{})
 	for _, a := range as {
 		r.set(a.f, a.v)
@@ -402,7 +412,7 @@ func (e *Emulator) applyUpdateLocked(r *record, as []assignment) *recordError {
 		obj.derive(e, r)
 	}
 	fail := func(rerr *recordError) *recordError {
-		r.slots = oldSlots
+		r.slots = append(r.slots[:0], oldSlots...)
 		reindexRecord(r, oldSlots)
 		return rerr
 	}

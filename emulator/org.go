@@ -50,6 +50,9 @@ type org struct {
 	actor   string // user DML is attributed to; "" = admin
 	// actorBox is the last actor boxed as a stored value (actorValueLocked).
 	actorBox any
+	// slotScratch is applyUpdateLocked's copy of a record's values when no
+	// transaction is open.
+	slotScratch []slot
 
 	// passwords maps a User Id to its password (OAUTH checks logins against it).
 	passwords map[string]string
