@@ -404,6 +404,16 @@ func TestUpdateMovesIndexEntries(t *testing.T) {
 	if got, none := ids("K2"), ids("K3"); len(got) != 1 || len(none) != 0 {
 		t.Errorf("after a failed update, K2 %v, K3 %v", got, none)
 	}
+	r := e.getRecordLocked(id)
+	if name, key := r.getName("Name"), r.getName("Ext__c"); name != "B" || key != "K2" {
+		t.Errorf("after a failed update, Name %v, Ext__c %v", name, key)
+	}
+	// The buffer that held the old values serves the next update, and keeps none.
+	for _, s := range e.org.slotScratch[:cap(e.org.slotScratch)] {
+		if s.v != nil {
+			t.Errorf("scratch holds %v", s.v)
+		}
+	}
 	// A rolled-back transaction undoes a key change and a kept key alike.
 	tx := e.beginLocked()
 	if rerr := e.updateLocked("Account", id, map[string]any{"Ext__c": "K4"}); rerr != nil {
