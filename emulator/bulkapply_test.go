@@ -460,3 +460,87 @@ func TestCoerceCSVMatchesCoerceValue(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkIngestObjectGone covers rows applied after the job's object left
+// the schema between chunks: the same errors as the field-map path.
+func TestBulkIngestObjectGone(t *testing.T) {
+	e, err := New(bulkCasesConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	acct := e.sobjectLocked("Account")
+	id, rerr := e.insertLocked("Account", map[string]any{"Name": "A", "Ext__c": "K1"})
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	cols, msg := e.bulkColumnsLocked(acct, []string{"Id", "Name", "Ext__c"})
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	delete(e.org.byName, "account")
+	for _, j := range []*bulkJob{
+		{operation: "insert", object: "Account"},
+		{operation: "update", object: "Account"},
+		{operation: "upsert", object: "Account", extField: "Ext__c"},
+		{operation: "upsert", object: "Account", extField: "Id"},
+	} {
+		for _, vals := range [][]string{{"", "B", "K1"}, {id, "B", ""}, {"bad", "B", "K2"}} {
+			p := newIngestApplier(e, j, cols)
+			p.refreshLocked()
+			ref := &refIngestApplier{e: e, j: j, cols: cols}
+			var got, want bulkRow
+			p.apply(&got, vals)
+			ref.apply(&want, vals)
+			if got.outcome != want.outcome || got.id != want.id || fmt.Sprint(p.errs) != fmt.Sprint(ref.errs) {
+				t.Errorf("%s %v: got %d %s %v, want %d %s %v", j.operation, vals, got.outcome, got.idString(), p.errs, want.outcome, want.idString(), ref.errs)
+			}
+		}
+	}
+}
+
+// TestBulkIngestFieldGone covers rows applied after a column's field was
+// deleted between chunks: INVALID_FIELD as the field-map path gives it.
+func TestBulkIngestFieldGone(t *testing.T) {
+	e, err := New(bulkCasesConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	if _, rerr := e.insertLocked("Gadget__c", map[string]any{"Key__c": "g1", "Req__c": "r"}); rerr != nil {
+		t.Fatal(rerr)
+	}
+	cols, msg := e.bulkColumnsLocked(e.sobjectLocked("Gadget__c"), []string{"Key__c", "Req__c", "Note__c", "Num__c", "CreatedDate"})
+	e.mu.Unlock()
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	if err := e.DeleteField("Gadget__c", "Note__c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DeleteField("Gadget__c", "Num__c"); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, j := range []*bulkJob{
+		{operation: "insert", object: "Gadget__c"},
+		{operation: "upsert", object: "Gadget__c", extField: "Key__c"},
+	} {
+		for _, vals := range [][]string{{"g1", "r", "n", "1", ""}, {"g2", "r", "", "1", "2024-01-01T00:00:00Z"}, {"g3", "r", "", "", ""}, {"g4", "", "n", "", ""}} {
+			p := newIngestApplier(e, j, cols)
+			p.refreshLocked()
+			ref := &refIngestApplier{e: e, j: j, cols: cols}
+			var got, want bulkRow
+			p.apply(&got, vals)
+			if got.outcome != rowFailed {
+				continue // a record was written; the reference would clash with it
+			}
+			ref.apply(&want, vals)
+			if got.outcome != want.outcome || fmt.Sprint(p.errs) != fmt.Sprint(ref.errs) {
+				t.Errorf("%s %v: got %d %v, want %d %v", j.operation, vals, got.outcome, p.errs, want.outcome, ref.errs)
+			}
+		}
+	}
+}
