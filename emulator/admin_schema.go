@@ -113,6 +113,7 @@ func (e *Emulator) DeleteField(object, name string) error {
 			}
 		}
 		obj.indexes = idx
+		obj.listIndexes()
 	}
 	e.touchSchemaLocked(obj)
 	return nil

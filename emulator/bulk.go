@@ -123,6 +123,16 @@ const (
 
 func (r *bulkRow) setID(id string) { copy(r.id[:], id) }
 
+// appendQuotedID appends the row's Id (empty when none) quoted, as
+// bulkQuote would, without making a string of it.
+func (r *bulkRow) appendQuotedID(b []byte) []byte {
+	b = append(b, '"')
+	if r.id[0] != 0 {
+		b = append(b, r.id[:]...)
+	}
+	return append(b, '"')
+}
+
 func (r *bulkRow) idString() string {
 	if r.id[0] == 0 {
 		return ""

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -692,14 +693,51 @@ func BenchmarkBulkUpsert100k(bm *testing.B) {
 	}
 	data := sb.String()
 	bm.SetBytes(int64(len(data)))
+	var cpu jobCPU
 	bm.ResetTimer()
 	for i := 0; i < bm.N; i++ {
-		_, ji := b.runIngest(map[string]any{"object": "Account", "operation": "upsert", "externalIdFieldName": "Ext__c"}, data)
+		ji := cpu.run(b, map[string]any{"object": "Account", "operation": "upsert", "externalIdFieldName": "Ext__c"}, data)
 		if num(ji["numberRecordsProcessed"]) != rows || num(ji["numberRecordsFailed"]) != 0 {
 			bm.Fatalf("job %v", ji)
 		}
 	}
 	bm.ReportMetric(float64(rows*bm.N)/bm.Elapsed().Seconds(), "rows/s")
+	cpu.report(bm)
+}
+
+// jobCPU adds up the process CPU time (user + system, GC included) of
+// benchmark jobs: the whole job, and the PATCH that closes it, which
+// processes the job with the finish-at-once knob. Steadier than wall time
+// on a shared machine.
+type jobCPU struct{ job, close float64 }
+
+// run creates, uploads, closes and polls one job like runIngest.
+func (c *jobCPU) run(b *bulkEnv, req map[string]any, data string) map[string]any {
+	b.t.Helper()
+	c0 := cpuSeconds()
+	id := b.createJob("ingest", req)["id"].(string)
+	b.upload(id, data)
+	c1 := cpuSeconds()
+	if st, ji := b.patchState("ingest", id, "UploadComplete"); st != 200 || ji["state"] != "UploadComplete" {
+		b.t.Fatalf("close: %d %v", st, ji)
+	}
+	c2 := cpuSeconds()
+	ji := b.waitJob("ingest", id)
+	c.close += c2 - c1
+	c.job += cpuSeconds() - c0
+	return ji
+}
+
+func (c *jobCPU) report(bm *testing.B) {
+	bm.ReportMetric(c.job/float64(bm.N), "cpu-s/op")
+	bm.ReportMetric(c.close/float64(bm.N), "close-cpu-s/op")
+}
+
+// cpuSeconds is the process's user + system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
 // FuzzBulkCSVScanner checks the scanner never panics and that every record
@@ -730,5 +768,65 @@ func FuzzBulkCSVScanner(f *testing.F) {
 			last = end
 		}
 		t.Fatalf("scanner did not finish %q", data)
+	})
+}
+
+// leadPushCSV is the push benchmark's file (scripts/pushbench/run.sh):
+// Leads keyed by Forcesync_Key__c, every tenth row with a changed FirstName
+// when changed is set.
+func leadPushCSV(rows int, changed bool) string {
+	var sb strings.Builder
+	sb.WriteString("Forcesync_Key__c,FirstName,LastName,Email,Company\n")
+	for i := 0; i < rows; i++ {
+		first := fmt.Sprintf("First%d", i)
+		if changed && i%10 == 0 {
+			first = fmt.Sprintf("Changed%d", i)
+		}
+		fmt.Fprintf(&sb, "k%08d,%s,Last%d,user%d@example.com,Company %d\n", i, first, i, i, i%500)
+	}
+	return sb.String()
+}
+
+// BenchmarkBulkLeadUpsert100k is the push benchmark's job: a 100,000-row
+// Lead upsert on Forcesync_Key__c, finished at once. New inserts every
+// row into an empty org (a fresh emulator per iteration, built with the
+// timer stopped); Update changes rows a previous job inserted.
+func BenchmarkBulkLeadUpsert100k(bm *testing.B) {
+	const rows = 100000
+	req := map[string]any{"object": "Lead", "operation": "upsert", "externalIdFieldName": "Forcesync_Key__c"}
+	check := func(bm *testing.B, ji map[string]any) {
+		if num(ji["numberRecordsProcessed"]) != rows || num(ji["numberRecordsFailed"]) != 0 {
+			bm.Fatalf("job %v", ji)
+		}
+	}
+	bm.Run("New", func(bm *testing.B) {
+		data := leadPushCSV(rows, false)
+		bm.SetBytes(int64(len(data)))
+		var cpu jobCPU
+		bm.ResetTimer()
+		for i := 0; i < bm.N; i++ {
+			bm.StopTimer()
+			b := newBulkEnv(bm, Config{})
+			b.e.SetFinishBulkJobsAtOnce(true)
+			bm.StartTimer()
+			check(bm, cpu.run(b, req, data))
+		}
+		bm.ReportMetric(float64(rows*bm.N)/bm.Elapsed().Seconds(), "rows/s")
+		cpu.report(bm)
+	})
+	bm.Run("Update", func(bm *testing.B) {
+		b := newBulkEnv(bm, Config{})
+		b.e.SetFinishBulkJobsAtOnce(true)
+		_, ji := b.runIngest(req, leadPushCSV(rows, false))
+		check(bm, ji)
+		data := leadPushCSV(rows, true)
+		bm.SetBytes(int64(len(data)))
+		var cpu jobCPU
+		bm.ResetTimer()
+		for i := 0; i < bm.N; i++ {
+			check(bm, cpu.run(b, req, data))
+		}
+		bm.ReportMetric(float64(rows*bm.N)/bm.Elapsed().Seconds(), "rows/s")
+		cpu.report(bm)
 	})
 }

@@ -35,6 +35,15 @@ type csvScanner struct {
 	crlf  bool // the job declared CRLF line endings
 	line  int  // 1-based line number of the record last read
 	buf   []byte
+	// spans are the fields of the record last read, as offsets in data.
+	spans []csvSpan
+}
+
+// csvSpan is one field of a record: its text is data[start:end], with
+// doubled quotes still doubled when escaped is set.
+type csvSpan struct {
+	start, end int
+	escaped    bool
 }
 
 // csvError is a parse failure that fails the whole job; msg is the job's
@@ -55,8 +64,49 @@ func newCSVScanner(data []byte, delim byte, crlf bool) *csvScanner {
 // next reads one record into fields (reusing its storage) and returns the
 // record's span [start, end) in data, without its line terminator. Blank
 // lines are skipped. ok is false at the end of the data.
+//
+// The fields share one string holding the record's text (a field with
+// doubled quotes gets a string of its own), so a record costs one
+// allocation however many fields it has; a field kept after the call keeps
+// its record's text alive.
 func (s *csvScanner) next(fields []string) (out []string, start, end int, ok bool, err error) {
 	out = fields[:0]
+	start, end, ok, err = s.scan()
+	if !ok || err != nil {
+		return out, start, end, ok, err
+	}
+	text := string(s.data[start:end])
+	for _, sp := range s.spans {
+		if !sp.escaped {
+			out = append(out, text[sp.start-start:sp.end-start])
+			continue
+		}
+		s.buf = s.buf[:0]
+		v := s.data[sp.start:sp.end]
+		for {
+			i := bytes.IndexByte(v, '"')
+			if i < 0 {
+				break
+			}
+			s.buf = append(s.buf, v[:i+1]...)
+			v = v[i+2:] // skip the second quote of the pair
+		}
+		s.buf = append(s.buf, v...)
+		out = append(out, string(s.buf))
+	}
+	return out, start, end, true, nil
+}
+
+// skip reads one record like next but keeps no text: it returns the
+// record's field count and span.
+func (s *csvScanner) skip() (n, start, end int, ok bool, err error) {
+	start, end, ok, err = s.scan()
+	return len(s.spans), start, end, ok, err
+}
+
+// scan reads one record into s.spans and returns its span in data.
+func (s *csvScanner) scan() (start, end int, ok bool, err error) {
+	s.spans = s.spans[:0]
 	// Skip blank lines (a trailing newline, or an empty line between records).
 	for s.pos < len(s.data) {
 		switch {
@@ -72,7 +122,7 @@ func (s *csvScanner) next(fields []string) (out []string, start, end int, ok boo
 		break
 	}
 	if s.pos >= len(s.data) {
-		return out, 0, 0, false, nil
+		return 0, 0, false, nil
 	}
 	s.line++
 	start = s.pos
@@ -81,43 +131,43 @@ func (s *csvScanner) next(fields []string) (out []string, start, end int, ok boo
 	for {
 		// One field starting at i.
 		if i < len(d) && d[i] == '"' {
-			s.buf = s.buf[:0]
 			i++
+			sp := csvSpan{start: i}
 			for {
 				j := bytes.IndexByte(d[i:], '"')
 				if j < 0 {
-					return out, 0, 0, false, &csvError{fmt.Sprintf("ClientInputError : Unterminated quoted field starting at line %d", s.line)}
+					return 0, 0, false, &csvError{fmt.Sprintf("ClientInputError : Unterminated quoted field starting at line %d", s.line)}
 				}
-				s.buf = append(s.buf, d[i:i+j]...)
 				i += j + 1
 				if i < len(d) && d[i] == '"' { // doubled quote
-					s.buf = append(s.buf, '"')
+					sp.escaped = true
 					i++
 					continue
 				}
 				break
 			}
-			out = append(out, string(s.buf))
+			sp.end = i - 1
+			s.spans = append(s.spans, sp)
 			if i < len(d) && d[i] != s.delim && d[i] != '\n' && d[i] != '\r' {
-				return out, 0, 0, false, &csvError{fmt.Sprintf("ClientInputError : Invalid quoted field at line %d: a closing quote must be followed by a delimiter or a line ending", s.line)}
+				return 0, 0, false, &csvError{fmt.Sprintf("ClientInputError : Invalid quoted field at line %d: a closing quote must be followed by a delimiter or a line ending", s.line)}
 			}
 		} else {
 			j := i
 			for j < len(d) && d[j] != s.delim && d[j] != '\n' {
 				j++
 			}
-			v := d[i:j]
+			sp := csvSpan{start: i, end: j}
 			i = j
-			if j < len(d) && d[j] == '\n' && len(v) > 0 && v[len(v)-1] == '\r' {
+			if j < len(d) && d[j] == '\n' && j > sp.start && d[j-1] == '\r' {
 				// The record ends in CRLF: leave i on the CR.
-				v = v[:len(v)-1]
+				sp.end = j - 1
 				i = j - 1
 			}
-			out = append(out, string(v))
+			s.spans = append(s.spans, sp)
 		}
 		if i >= len(d) {
 			s.pos = i
-			return out, start, i, true, nil
+			return start, i, true, nil
 		}
 		switch d[i] {
 		case s.delim:
@@ -128,7 +178,7 @@ func (s *csvScanner) next(fields []string) (out []string, start, end int, ok boo
 			end = i
 			if crlf {
 				if i+1 >= len(d) || d[i+1] != '\n' {
-					return out, 0, 0, false, &csvError{fmt.Sprintf("ClientInputError : Invalid line ending at line %d", s.line)}
+					return 0, 0, false, &csvError{fmt.Sprintf("ClientInputError : Invalid line ending at line %d", s.line)}
 				}
 				i += 2
 			} else {
@@ -140,10 +190,10 @@ func (s *csvScanner) next(fields []string) (out []string, start, end int, ok boo
 				if s.crlf {
 					name = "CRLF"
 				}
-				return out, 0, 0, false, &csvError{"ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + name}
+				return 0, 0, false, &csvError{"ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + name}
 			}
 			s.pos = i
-			return out, start, end, true, nil
+			return start, end, true, nil
 		}
 	}
 }

@@ -382,7 +382,7 @@ func (e *Emulator) jobResults(c *call, kind string) {
 			if r.outcome != rowCreated && r.outcome != rowUpdated {
 				continue
 			}
-			line = bulkQuote(line[:0], r.idString())
+			line = r.appendQuotedID(line[:0])
 			line = append(line, delim)
 			if r.outcome == rowCreated {
 				line = bulkQuote(line, "true")
@@ -407,12 +407,12 @@ func (e *Emulator) jobResults(c *call, kind string) {
 			if r.outcome != rowFailed {
 				continue
 			}
-			id := r.idString()
 			// Failed updates and deletes name their record from v53.0.
 			if version < 53 || op == "insert" {
-				id = ""
+				line = bulkQuote(line[:0], "")
+			} else {
+				line = r.appendQuotedID(line[:0])
 			}
-			line = bulkQuote(line[:0], id)
 			line = append(line, delim)
 			line = bulkQuote(line, errs[r.err])
 			line = append(line, delim)

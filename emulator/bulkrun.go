@@ -278,18 +278,16 @@ func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
 	// First pass: check the whole file and note each record's span, so a
 	// malformed file fails the job before any record is written.
 	var rows []bulkRow
-	var fields []string
 	for {
-		var s, en int
-		fields, s, en, ok, err = sc.next(fields)
+		n, s, en, ok, err := sc.skip()
 		if err != nil {
 			return err.Error()
 		}
 		if !ok {
 			break
 		}
-		if len(fields) != len(header) {
-			return fmt.Sprintf("ClientInputError : Line %d has %d columns, the header has %d", sc.line, len(fields), len(header))
+		if n != len(header) {
+			return fmt.Sprintf("ClientInputError : Line %d has %d columns, the header has %d", sc.line, n, len(header))
 		}
 		rows = append(rows, bulkRow{start: uint32(s), end: uint32(en)})
 	}
@@ -302,7 +300,8 @@ func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
 	// Second pass: apply records in chunks, re-reading them in order.
 	sc = newCSVScanner(data, bulkDelimiters[j.delimiter], j.lineEnding == "CRLF")
 	sc.pos = dataStart
-	p := &ingestApplier{e: e, j: j, obj: obj, cols: cols}
+	p := newIngestApplier(e, j, cols)
+	var fields []string
 	pacer := e.newBulkPacer()
 	chunk := pacer.chunk(bulkChunk)
 	for from := 0; from < len(rows); from += chunk {
@@ -316,6 +315,7 @@ func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
 		}
 		e.mu.Lock()
 		e.setActorLocked(j.createdBy)
+		p.refreshLocked()
 		for i := from; i < to; i++ {
 			fields, _, _, _, _ = sc.next(fields)
 			if !p.apply(&rows[i], fields) {
@@ -347,176 +347,4 @@ func (e *Emulator) runIngestJob(j *bulkJob, start time.Time) string {
 		runtime.Gosched()
 	}
 	return ""
-}
-
-// ingestApplier applies one record at a time; e.mu is held by the caller.
-type ingestApplier struct {
-	e      *Emulator
-	j      *bulkJob
-	obj    *sobject
-	cols   []bulkColumn
-	errs   []string
-	errIdx map[string]uint32
-}
-
-// fail records a row failure with Salesforce's sf__Error text.
-func (p *ingestApplier) fail(r *bulkRow, rerr *recordError) bool {
-	msg := rerr.Code + ":" + rerr.Message + ":"
-	if len(rerr.Fields) > 0 {
-		msg += strings.Join(rerr.Fields, ",") + " --"
-	} else {
-		msg += "--"
-	}
-	if p.errIdx == nil {
-		p.errIdx = map[string]uint32{}
-	}
-	idx, ok := p.errIdx[msg]
-	if !ok {
-		idx = uint32(len(p.errs))
-		p.errs = append(p.errs, msg)
-		p.errIdx[msg] = idx
-	}
-	r.outcome = rowFailed
-	r.err = idx
-	return false
-}
-
-// apply performs one record's operation; it reports success.
-func (p *ingestApplier) apply(r *bulkRow, vals []string) bool {
-	e := p.e
-	in := make(map[string]any, len(vals))
-	var id string
-	deleting := p.j.operation == "delete" || p.j.operation == "hardDelete"
-	for i, c := range p.cols {
-		v := vals[i]
-		if c.isID {
-			id = strings.TrimSpace(v)
-			continue
-		}
-		switch {
-		case deleting:
-			// Deletes only read the Id column.
-		case v == "":
-			// Blank leaves the field unset on insert, unchanged on update.
-		case v == "#N/A":
-			in[c.field.Name] = nil
-		case c.relObj != nil:
-			ref, rerr := e.resolveForeignKeyLocked(c, v)
-			if rerr != nil {
-				return p.fail(r, rerr)
-			}
-			in[c.field.Name] = ref
-		default:
-			in[c.field.Name] = csvString(v)
-		}
-	}
-	if id != "" {
-		if nid, ok := normalizeID(id); ok {
-			id = nid
-		}
-	}
-	obj := p.obj.Name
-	switch p.j.operation {
-	case "insert":
-		if id != "" {
-			return p.fail(r, newRecErr("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id"))
-		}
-		nid, rerr := e.insertLocked(obj, in)
-		if rerr != nil {
-			return p.fail(r, rerr)
-		}
-		r.setID(nid)
-		r.outcome = rowCreated
-	case "update":
-		if id == "" {
-			return p.fail(r, newRecErr("MISSING_ARGUMENT", "Id not specified in an update call"))
-		}
-		if looksLikeID(id) {
-			r.setID(id)
-		}
-		if rerr := e.updateLocked(obj, id, in); rerr != nil {
-			return p.fail(r, rerr)
-		}
-		r.outcome = rowUpdated
-	case "upsert":
-		ext := p.j.extField
-		key := id
-		if ext != "Id" {
-			key = ""
-			for i, c := range p.cols {
-				if c.relObj == nil && c.field.Name == ext {
-					key = strings.TrimSpace(vals[i])
-				}
-			}
-		}
-		nid, created, _, rerr := e.upsertLocked(obj, ext, key, in)
-		if rerr != nil {
-			return p.fail(r, rerr)
-		}
-		r.setID(nid)
-		r.outcome = rowUpdated
-		if created {
-			r.outcome = rowCreated
-		}
-	case "delete", "hardDelete":
-		if id == "" {
-			return p.fail(r, newRecErr("MISSING_ARGUMENT", "Id not specified in a delete call"))
-		}
-		if looksLikeID(id) {
-			r.setID(id)
-		}
-		var rerr *recordError
-		if p.j.operation == "delete" {
-			rerr = e.deleteLocked(obj, id)
-		} else {
-			rerr = e.hardDeleteLocked(obj, id)
-		}
-		if rerr != nil {
-			return p.fail(r, rerr)
-		}
-		r.outcome = rowUpdated
-	}
-	return true
-}
-
-// resolveForeignKeyLocked finds the Id of the record a relationship column
-// (Account.Ext__c) names by its external id value.
-func (e *Emulator) resolveForeignKeyLocked(c bulkColumn, v string) (any, *recordError) {
-	notFound := newRecErr("INVALID_FIELD",
-		fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", v, c.relField.Name, c.relObj.Name))
-	if c.relField.Name == "Id" {
-		nid, ok := normalizeID(v)
-		if !ok {
-			return nil, notFound
-		}
-		r := e.getRecordLocked(nid)
-		if r == nil || r.deleted || r.obj != c.relObj {
-			return nil, notFound
-		}
-		return nid, nil
-	}
-	key, rerr := coerceValue(c.relField, csvString(v))
-	if rerr != nil || key == nil {
-		return nil, notFound
-	}
-	var found []*record
-	if c.relField.indexed() {
-		found = lookupIndex(c.relObj, c.relField, key)
-	} else {
-		want := indexKey(c.relField, key)
-		e.eachRecordLocked(c.relObj, false, func(r *record) bool {
-			if x := r.get(c.relField); x != nil && indexKey(c.relField, x) == want {
-				found = append(found, r)
-			}
-			return len(found) < 2
-		})
-	}
-	switch len(found) {
-	case 0:
-		return nil, notFound
-	case 1:
-		return found[0].ID, nil
-	}
-	return nil, newRecErr("INVALID_FIELD",
-		fmt.Sprintf("Foreign key external ID: %s matched more than one record for field %s in entity %s", v, c.relField.Name, c.relObj.Name))
 }

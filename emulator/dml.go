@@ -11,6 +11,33 @@ import (
 type assignment struct {
 	f *field
 	v any // stored representation; nil clears
+	// form says what settleLocked must still do with the value.
+	form valueForm
+	raw  string // the value as a CSV file gave it (form csvRaw)
+}
+
+// valueForm is how far an assignment's value has come.
+type valueForm uint8
+
+const (
+	inputValue   valueForm = iota // v is input for coerceValue
+	csvRaw                        // raw is CSV text for coerceCSV; v unset
+	coercedValue                  // v is already coerced, not yet validated
+)
+
+// fieldSet is a set of an object's fields, indexed by field position; the
+// nil set is empty.
+type fieldSet []bool
+
+func (s fieldSet) has(f *field) bool { return f != nil && f.pos < len(s) && s[f.pos] }
+
+// newFieldSet returns an empty set for n fields in buf when it is large
+// enough (a caller's array stays on its stack), else in new memory.
+func newFieldSet(n int, buf *[256]bool) fieldSet {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make(fieldSet, n)
 }
 
 // nowLocked returns the current time as Salesforce stores it (UTC, ms).
@@ -35,6 +62,17 @@ func (e *Emulator) actorLocked() string {
 // setActorLocked attributes the following DML to userID ("" = the admin).
 // REST handlers call it with the session's user before DML.
 func (e *Emulator) setActorLocked(userID string) { e.org.actor = userID }
+
+// actorValueLocked is actorLocked as a stored value, boxed once per actor
+// rather than once per write.
+func (e *Emulator) actorValueLocked() any {
+	o := e.org
+	a := e.actorLocked()
+	if s, ok := o.actorBox.(string); !ok || s != a {
+		o.actorBox = a
+	}
+	return o.actorBox
+}
 
 // prepareLocked resolves, coerces and validates the input fields of a DML
 // call in a fixed order: unknown fields (INVALID_FIELD), read-only fields
@@ -72,17 +110,43 @@ func (e *Emulator) prepareLocked(obj *sobject, in map[string]any, insert bool, s
 		out = append(out, assignment{f: f, v: in[k]})
 	}
 	if len(readOnly) > 0 {
-		return nil, newRecErr("INVALID_FIELD_FOR_INSERT_UPDATE",
-			fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", strings.Join(readOnly, ", ")),
-			readOnly...)
+		return nil, readOnlyError(readOnly)
 	}
+	if rerr := e.settleLocked(out); rerr != nil {
+		return nil, rerr
+	}
+	return out, nil
+}
+
+// readOnlyError is the error for fields a DML call may not write, named in
+// the order of the input's keys.
+func readOnlyError(names []string) *recordError {
+	return newRecErr("INVALID_FIELD_FOR_INSERT_UPDATE",
+		fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", strings.Join(names, ", ")),
+		names...)
+}
+
+// settleLocked puts assignments in field order, then coerces every value
+// and validates every non-null one, stopping at the first error in that
+// order: prepareLocked's last steps, shared by the Bulk API's path.
+func (e *Emulator) settleLocked(out []assignment) *recordError {
 	slices.SortFunc(out, func(a, b assignment) int { return a.f.pos - b.f.pos })
 	for i := range out {
-		v, rerr := coerceValue(out[i].f, out[i].v)
-		if rerr != nil {
-			return nil, rerr
+		a := &out[i]
+		var v any
+		var rerr *recordError
+		switch a.form {
+		case csvRaw:
+			v, rerr = coerceCSV(a.f, a.raw)
+		case coercedValue:
+			v = a.v
+		default:
+			v, rerr = coerceValue(a.f, a.v)
 		}
-		out[i].v = v
+		if rerr != nil {
+			return rerr
+		}
+		a.v, a.form, a.raw = v, coercedValue, ""
 	}
 	for i := range out {
 		if out[i].v == nil {
@@ -90,21 +154,21 @@ func (e *Emulator) prepareLocked(obj *sobject, in map[string]any, insert bool, s
 		}
 		v, rerr := e.validateValue(out[i].f, out[i].v)
 		if rerr != nil {
-			return nil, rerr
+			return rerr
 		}
 		out[i].v = v
 	}
-	return out, nil
+	return nil
 }
 
 // checkRequired lists every required field of r that is blank.
-func checkRequired(r *record, insert bool, touched map[*field]bool) *recordError {
+func checkRequired(r *record, insert bool, touched fieldSet) *recordError {
 	var missing []string
 	for _, f := range r.obj.Fields {
 		if f.Nillable || f.system || f.Calculated || f.Type == "boolean" {
 			continue
 		}
-		if !insert && !touched[f] {
+		if !insert && !touched.has(f) {
 			continue
 		}
 		if !f.Createable && insert {
@@ -123,8 +187,8 @@ func checkRequired(r *record, insert bool, touched map[*field]bool) *recordError
 // checkUnique reports a clash of r's unique fields with other live records.
 func checkUnique(r *record) *recordError {
 	o := r.obj
-	for pos := range o.indexes {
-		f := o.Fields[pos]
+	for _, ix := range o.indexList {
+		f := ix.f
 		if !f.Unique {
 			continue
 		}
@@ -166,27 +230,42 @@ func (e *Emulator) insertRecordLocked(objName string, fields map[string]any, for
 	if obj == nil {
 		return "", &recordError{Code: "INVALID_TYPE", Message: fmt.Sprintf("sObject type '%s' is not supported.", objName)}
 	}
-	if !obj.Createable && !system {
-		return "", newRecErr("INVALID_TYPE_FOR_OPERATION", "entity type cannot be inserted")
+	if rerr := canInsert(obj, system); rerr != nil {
+		return "", rerr
 	}
 	as, rerr := e.prepareLocked(obj, fields, true, "", system)
 	if rerr != nil {
 		return "", rerr
 	}
+	return e.insertAssignedLocked(obj, as, forcedID)
+}
+
+// canInsert refuses inserts into an object that is not createable, unless
+// system (the emulator's own writes).
+func canInsert(obj *sobject, system bool) *recordError {
+	if !obj.Createable && !system {
+		return newRecErr("INVALID_TYPE_FOR_OPERATION", "entity type cannot be inserted")
+	}
+	return nil
+}
+
+// insertAssignedLocked creates a record of obj from prepared assignments
+// (see prepareLocked): defaults and audit stamps, derived fields, object
+// rules, required and unique checks, then an Id (forcedID, or a new one).
+func (e *Emulator) insertAssignedLocked(obj *sobject, as []assignment, forcedID string) (string, *recordError) {
 	r := &record{obj: obj, slots: make([]slot, 0, len(as)+obj.stamped+2)}
-	set := make(map[*field]bool, len(as))
-	given := make([]bool, len(obj.Fields))
+	given := newFieldSet(len(obj.Fields), &[256]bool{})
 	for _, a := range as {
 		if a.v != nil {
 			r.slots = append(r.slots, slot{uint16(a.f.pos), a.v})
 		}
-		set[a.f] = true
 		given[a.f.pos] = true
 	}
 	now := e.nowLocked()
-	actor := e.actorLocked()
-	// One boxed time shared by the three audit stamps.
+	// One boxed time shared by the three audit stamps, one boxed actor by
+	// the fields naming the user.
 	var stamp any = now
+	actor := e.actorValueLocked()
 	// Fields not given are absent from slots, so appending is safe.
 	for _, f := range obj.Fields {
 		if given[f.pos] {
@@ -213,7 +292,7 @@ func (e *Emulator) insertRecordLocked(objName string, fields map[string]any, for
 	if obj.derive != nil {
 		obj.derive(e, r)
 	}
-	if rerr := e.objectRulesLocked(r, set, true); rerr != nil {
+	if rerr := e.objectRulesLocked(r, given, true); rerr != nil {
 		return "", rerr
 	}
 	if rerr := checkRequired(r, true, nil); rerr != nil {
@@ -228,17 +307,19 @@ func (e *Emulator) insertRecordLocked(objName string, fields map[string]any, for
 		r.ID = e.newIDLocked(obj.KeyPrefix)
 	}
 	e.addRecordLocked(r)
-	e.onUndoLocked(func() { e.removeRecordLocked(r) })
+	if e.undoing() {
+		e.onUndoLocked(func() { e.removeRecordLocked(r) })
+	}
 	e.changedLocked()
 	return r.ID, nil
 }
 
 // objectRulesLocked applies per-object rules beyond field metadata.
-func (e *Emulator) objectRulesLocked(r *record, set map[*field]bool, insert bool) *recordError {
+func (e *Emulator) objectRulesLocked(r *record, set fieldSet, insert bool) *recordError {
 	o := r.obj
 	switch o.Name {
 	case "User":
-		if u, ok := r.getName("Username").(string); ok && set[o.field("Username")] && !validEmail(u) {
+		if u, ok := r.getName("Username").(string); ok && set.has(o.field("Username")) && !validEmail(u) {
 			// UNCONFIRMED: Salesforce's exact code for a username that is not
 			// email-shaped; INVALID_EMAIL_ADDRESS is the closest documented one.
 			return newRecErr("INVALID_EMAIL_ADDRESS", "Username: invalid email address: "+u, "Username")
@@ -280,37 +361,59 @@ func (e *Emulator) updateLocked(objName, id string, fields map[string]any) *reco
 	if rerr != nil {
 		return rerr
 	}
-	obj := r.obj
-	if !obj.Updateable {
-		return newRecErr("INVALID_TYPE_FOR_OPERATION", "entity type cannot be updated")
+	if rerr := canUpdate(r); rerr != nil {
+		return rerr
 	}
-	if obj.Name == "Lead" && r.getName("IsConverted") == true {
-		return newRecErr("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
-	}
-	as, rerr := e.prepareLocked(obj, fields, false, r.ID, false)
+	as, rerr := e.prepareLocked(r.obj, fields, false, r.ID, false)
 	if rerr != nil {
 		return rerr
 	}
 	return e.applyUpdateLocked(r, as)
 }
 
+// canUpdate refuses updates of a record whose object is not updateable
+// and of a converted Lead.
+func canUpdate(r *record) *recordError {
+	if !r.obj.Updateable {
+		return newRecErr("INVALID_TYPE_FOR_OPERATION", "entity type cannot be updated")
+	}
+	if r.obj.Name == "Lead" && r.getName("IsConverted") == true {
+		return newRecErr("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+	}
+	return nil
+}
+
 // applyUpdateLocked writes validated assignments to r, re-indexing it and
 // stamping LastModified*, undoing everything if a record rule fails.
+//
+// r stays in its indexes under its old values while the rules run
+// (checkUnique skips r itself) and moves once they pass; a failed update
+// still moves r to the end of the records sharing its keys, as taking it
+// out and putting it back did.
 func (e *Emulator) applyUpdateLocked(r *record, as []assignment) *recordError {
 	obj := r.obj
-	oldSlots, _, _ := r.snapshot()
-	touched := make(map[*field]bool, len(as))
-	unindexRecord(r)
+	// The values before the update: a copy of its own when a transaction
+	// may undo the update later, else one reused buffer (nothing keeps it
+	// past this call).
+	var oldSlots []slot
+	if e.undoing() {
+		oldSlots, _, _ = r.snapshot()
+	} else {
+		e.org.slotScratch = append(e.org.slotScratch[:0], r.slots...)
+		oldSlots = e.org.slotScratch
+		defer clear(oldSlots) // hold no values past the call
+	}
+	touched := newFieldSet(len(obj.Fields), &[256]bool{})
 	for _, a := range as {
 		r.set(a.f, a.v)
-		touched[a.f] = true
+		touched[a.f.pos] = true
 	}
 	if obj.derive != nil {
 		obj.derive(e, r)
 	}
 	fail := func(rerr *recordError) *recordError {
-		r.slots = oldSlots
-		indexRecord(r)
+		r.slots = append(r.slots[:0], oldSlots...)
+		reindexRecord(r, oldSlots)
 		return rerr
 	}
 	if rerr := e.objectRulesLocked(r, touched, false); rerr != nil {
@@ -326,13 +429,15 @@ func (e *Emulator) applyUpdateLocked(r *record, as []assignment) *recordError {
 	var stamp any = now
 	r.set(obj.field("LastModifiedDate"), stamp)
 	r.set(obj.field("SystemModstamp"), stamp)
-	r.set(obj.field("LastModifiedById"), e.actorLocked())
-	indexRecord(r)
-	e.onUndoLocked(func() {
-		unindexRecord(r)
-		r.slots = oldSlots
-		indexRecord(r)
-	})
+	r.set(obj.field("LastModifiedById"), e.actorValueLocked())
+	reindexRecord(r, oldSlots)
+	if e.undoing() {
+		e.onUndoLocked(func() {
+			cur := r.slots
+			r.slots = oldSlots
+			reindexRecord(r, cur)
+		})
+	}
 	e.changedLocked()
 	return nil
 }
@@ -642,11 +747,11 @@ func (e *Emulator) convertLeadLocked(id string) (accountID, contactID string, re
 	o := lead.obj
 	now := e.nowLocked()
 	rerr = e.applyUpdateLocked(lead, []assignment{
-		{o.field("IsConverted"), true},
-		{o.field("Status"), "Closed - Converted"},
-		{o.field("ConvertedDate"), now.Format("2006-01-02")},
-		{o.field("ConvertedAccountId"), accountID},
-		{o.field("ConvertedContactId"), contactID},
+		{f: o.field("IsConverted"), v: true},
+		{f: o.field("Status"), v: "Closed - Converted"},
+		{f: o.field("ConvertedDate"), v: now.Format("2006-01-02")},
+		{f: o.field("ConvertedAccountId"), v: accountID},
+		{f: o.field("ConvertedContactId"), v: contactID},
 	})
 	if rerr != nil {
 		t.rollback()

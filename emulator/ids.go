@@ -18,6 +18,12 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 // chunk of 5 characters, bit i (left to right, weight 1<<i) is set when
 // character i is an upper-case letter.
 func idChecksum(id15 string) string {
+	out := checksumOf(id15)
+	return string(out[:])
+}
+
+// checksumOf computes the 3-character suffix of an Id's first 15 characters.
+func checksumOf[T string | []byte](id15 T) [3]byte {
 	var out [3]byte
 	for chunk := 0; chunk < 3; chunk++ {
 		n := 0
@@ -29,7 +35,7 @@ func idChecksum(id15 string) string {
 		}
 		out[chunk] = idSuffixAlphabet[n]
 	}
-	return string(out[:])
+	return out
 }
 
 func isIDChar(c byte) bool {
@@ -109,11 +115,15 @@ func (e *Emulator) newIDLocked(prefix string) string {
 	o := e.org
 	o.nextID++
 	n := o.nextID
+	// Built in one buffer: the only allocation is the Id itself.
+	var buf [18]byte
+	id := append(append(buf[:0], prefix...), o.pod...)
 	var ctr [10]byte
 	for i := 9; i >= 0; i-- {
 		ctr[i] = base62[n%62]
 		n /= 62
 	}
-	id15 := prefix + o.pod + string(ctr[:])
-	return id15 + idChecksum(id15)
+	id = append(id, ctr[:]...)
+	sum := checksumOf(id)
+	return string(append(id, sum[:]...))
 }

@@ -48,6 +48,11 @@ type org struct {
 
 	adminID string // the seeded admin user
 	actor   string // user DML is attributed to; "" = admin
+	// actorBox is the last actor boxed as a stored value (actorValueLocked).
+	actorBox any
+	// slotScratch is applyUpdateLocked's copy of a record's values when no
+	// transaction is open.
+	slotScratch []slot
 
 	// passwords maps a User Id to its password (OAUTH checks logins against it).
 	passwords map[string]string

@@ -38,10 +38,15 @@ func (r *record) get(f *field) any {
 	if f.system && f.Name == "IsDeleted" {
 		return r.deleted
 	}
+	return slotValue(r.slots, f)
+}
+
+// slotValue returns the value of f held in slots, or nil.
+func slotValue(slots []slot, f *field) any {
 	p := uint16(f.pos)
-	for i := range r.slots {
-		if r.slots[i].pos == p {
-			return r.slots[i].v
+	for i := range slots {
+		if slots[i].pos == p {
+			return slots[i].v
 		}
 	}
 	return nil
@@ -99,24 +104,23 @@ func indexKey(f *field, v any) string {
 
 // indexRecord adds the live record r to every index of its object.
 func indexRecord(r *record) {
-	o := r.obj
-	for pos, idx := range o.indexes {
-		if v := r.get(o.Fields[pos]); v != nil {
-			k := indexKey(o.Fields[pos], v)
-			idx[k] = append(idx[k], r)
+	for _, ix := range r.obj.indexList {
+		if v := r.get(ix.f); v != nil {
+			k := indexKey(ix.f, v)
+			ix.m[k] = append(ix.m[k], r)
 		}
 	}
 }
 
 // unindexRecord removes r from every index of its object.
 func unindexRecord(r *record) {
-	o := r.obj
-	for pos, idx := range o.indexes {
-		v := r.get(o.Fields[pos])
+	for _, ix := range r.obj.indexList {
+		idx := ix.m
+		v := r.get(ix.f)
 		if v == nil {
 			continue
 		}
-		k := indexKey(o.Fields[pos], v)
+		k := indexKey(ix.f, v)
 		list := idx[k]
 		for i, x := range list {
 			if x == r {
@@ -132,6 +136,50 @@ func unindexRecord(r *record) {
 	}
 }
 
+// reindexRecord moves the live record r in its object's indexes from the
+// values of oldSlots to its current ones. The outcome is that of
+// unindexRecord with the old values followed by indexRecord, which leaves
+// r last among the records sharing a key; an index whose key did not
+// change and lists r alone is left untouched.
+func reindexRecord(r *record, oldSlots []slot) {
+	for _, ix := range r.obj.indexList {
+		f, idx := ix.f, ix.m
+		oldV, newV := r.get(f), r.get(f)
+		if f.pos != 0 && !(f.system && f.Name == "IsDeleted") {
+			oldV = slotValue(oldSlots, f)
+		}
+		var oldK, newK string
+		if oldV != nil {
+			oldK = indexKey(f, oldV)
+		}
+		if newV != nil {
+			newK = indexKey(f, newV)
+		}
+		if oldV != nil && newV != nil && oldK == newK {
+			if list := idx[oldK]; len(list) == 1 && list[0] == r {
+				continue
+			}
+		}
+		if oldV != nil {
+			list := idx[oldK]
+			for i, x := range list {
+				if x == r {
+					list = append(list[:i:i], list[i+1:]...)
+					break
+				}
+			}
+			if len(list) == 0 {
+				delete(idx, oldK)
+			} else {
+				idx[oldK] = list
+			}
+		}
+		if newV != nil {
+			idx[newK] = append(idx[newK], r)
+		}
+	}
+}
+
 // lookupIndexLocked returns the live records whose field f equals v
 // (normalised). f must be indexed.
 func lookupIndex(o *sobject, f *field, v any) []*record {
@@ -140,6 +188,18 @@ func lookupIndex(o *sobject, f *field, v any) []*record {
 		return nil
 	}
 	return idx[indexKey(f, v)]
+}
+
+// lookupIndexText is lookupIndex of a text value, without boxing it.
+func lookupIndexText(o *sobject, f *field, s string) []*record {
+	idx := o.indexes[f.pos]
+	if idx == nil {
+		return nil
+	}
+	if !f.CaseSensitive {
+		s = strings.ToLower(s)
+	}
+	return idx[s]
 }
 
 // --- store ---------------------------------------------------------------------
@@ -291,6 +351,10 @@ func (t *txn) end() {
 		o.undo = nil
 	}
 }
+
+// undoing reports whether a transaction is open, so changes must record
+// how to undo them (callers skip building the undo closure otherwise).
+func (e *Emulator) undoing() bool { return e.org.openTxns > 0 }
 
 // onUndoLocked records how to undo a change when a transaction is open.
 func (e *Emulator) onUndoLocked(fn func()) {

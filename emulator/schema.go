@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -42,12 +43,31 @@ type sobject struct {
 	// indexes maps the position of each unique or External ID field to
 	// its index: normalised value -> records holding it (live records only).
 	indexes map[int]map[string][]*record
+	// indexList is indexes in field order, for the writes that visit
+	// every index (a map's range costs more than the visit); kept by
+	// listIndexes whenever indexes changes.
+	indexList []fieldIndex
 	// deleteLog lists deletions for getDeleted, oldest first.
 	deleteLog []deletion
 
 	// derive recomputes read-only derived fields (Name of Contact/Lead/User)
 	// after a write; nil when the object has none.
 	derive func(e *Emulator, r *record)
+}
+
+// fieldIndex is one entry of sobject.indexList.
+type fieldIndex struct {
+	f *field
+	m map[string][]*record
+}
+
+// listIndexes rebuilds indexList from indexes.
+func (o *sobject) listIndexes() {
+	o.indexList = o.indexList[:0]
+	for pos, m := range o.indexes {
+		o.indexList = append(o.indexList, fieldIndex{o.Fields[pos], m})
+	}
+	slices.SortFunc(o.indexList, func(a, b fieldIndex) int { return a.f.pos - b.f.pos })
 }
 
 // deletion is one entry of an object's delete log.
@@ -185,6 +205,7 @@ func (o *sobject) addField(f *field) {
 			}
 		}
 		o.indexes[f.pos] = idx
+		o.listIndexes()
 	}
 }
 
@@ -524,18 +545,26 @@ func derivePersonName(e *Emulator, r *record) {
 	o := r.obj
 	fn, _ := r.get(o.field("FirstName")).(string)
 	ln, _ := r.get(o.field("LastName")).(string)
+	nf := o.field("Name")
+	if fn != "" && ln != "" {
+		// An update that leaves the name as it was (most of a Bulk job's
+		// rows) builds no new string.
+		if cur, ok := r.get(nf).(string); ok && len(cur) == len(fn)+1+len(ln) &&
+			cur[:len(fn)] == fn && cur[len(fn)] == ' ' && cur[len(fn)+1:] == ln {
+			return
+		}
+		r.set(nf, fn+" "+ln)
+		return
+	}
 	n := ln
-	switch {
-	case fn != "" && ln != "":
-		n = fn + " " + ln
-	case fn != "":
+	if fn != "" {
 		n = fn
 	}
 	if n == "" {
-		r.set(o.field("Name"), nil)
+		r.set(nf, nil)
 		return
 	}
-	r.set(o.field("Name"), n)
+	r.set(nf, n)
 }
 
 // deriveUser keeps Name and the AccountId of portal users (from ContactId).

@@ -178,6 +178,18 @@ func coerceValue(f *field, in any) (any, *recordError) {
 	return nil, typeError(f, in, fromCSV)
 }
 
+// coerceCSV is coerceValue(f, csvString(s)) that keeps s itself (one
+// boxing, no copy) for the text kinds, which store CSV text as it is.
+func coerceCSV(f *field, s string) (any, *recordError) {
+	if !f.isText() {
+		return coerceValue(f, csvString(s))
+	}
+	if s == "" {
+		return nil, nil
+	}
+	return s, nil
+}
+
 // dateTimeLayouts are the input forms Salesforce accepts for datetimes.
 var dateTimeLayouts = []string{
 	"2006-01-02T15:04:05.000-0700",
@@ -236,9 +248,12 @@ func (e *Emulator) validateValue(f *field, v any) (any, *recordError) {
 			return nil, newRecErr("INVALID_EMAIL_ADDRESS", fmt.Sprintf("%s: invalid email address: %s", f.Label, s), f.Name)
 		}
 		if f.Type == "email" {
-			s = strings.TrimSpace(s)
+			if t := strings.TrimSpace(s); t != s {
+				return t, nil
+			}
 		}
-		return s, nil
+		// v itself, not s boxed again: values unchanged keep their box.
+		return v, nil
 	case "picklist":
 		s := v.(string)
 		if f.RestrictedPicklist && !inPicklist(f, s) {
@@ -249,7 +264,7 @@ func (e *Emulator) validateValue(f *field, v any) (any, *recordError) {
 			return nil, newRecErr("STRING_TOO_LONG",
 				fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, s, f.Length), f.Name)
 		}
-		return s, nil
+		return v, nil
 	case "multipicklist":
 		s := v.(string)
 		if f.RestrictedPicklist {
@@ -264,7 +279,7 @@ func (e *Emulator) validateValue(f *field, v any) (any, *recordError) {
 			return nil, newRecErr("STRING_TOO_LONG",
 				fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, s, f.Length), f.Name)
 		}
-		return s, nil
+		return v, nil
 	case "int", "double", "currency", "percent":
 		n := v.(float64)
 		scale := f.Scale
@@ -285,6 +300,9 @@ func (e *Emulator) validateValue(f *field, v any) (any, *recordError) {
 		if f.Type == "int" && (n > math.MaxInt32 || n < math.MinInt32) {
 			return nil, newRecErr("NUMBER_OUTSIDE_VALID_RANGE",
 				fmt.Sprintf("%s: value outside of valid range on numeric field: %s", f.Label, strconv.FormatFloat(v.(float64), 'f', -1, 64)), f.Name)
+		}
+		if math.Float64bits(n) == math.Float64bits(v.(float64)) {
+			return v, nil
 		}
 		return n, nil
 	case "reference":
@@ -308,6 +326,9 @@ func (e *Emulator) validateValue(f *field, v any) (any, *recordError) {
 		r := e.org.records[id]
 		if r == nil || r.deleted {
 			return nil, newRecErr("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", f.Name)
+		}
+		if id == s {
+			return v, nil
 		}
 		return id, nil
 	}
