@@ -18,6 +18,15 @@ type PushRecorder interface {
 	// settles it. Its binding is written all the same: Salesforce holds
 	// the record under that Id. run, when not nil, is stored with the rows.
 	RecordPushed(ctx context.Context, source, mapping string, rows []PushedRecord, run *Run) error
+	// StageRecords writes, ahead of Salesforce's answers, the source
+	// record of each row as RecordPushed would (same version rule, keys
+	// with queued work left alone), so that RecordPushed, given the rows
+	// marked Staged, writes only bindings and statuses. A file push stages
+	// a job's records while Salesforce processes the job. Until the
+	// answers are recorded a staged record holds data its mapping has not
+	// pushed under its status; a push cut short in between sends the rows
+	// again when resumed (their statuses show them unpushed).
+	StageRecords(ctx context.Context, source, mapping string, rows []PushedRecord) error
 }
 
 // PushedRecord is the outcome of one record a file push sent.
@@ -35,4 +44,6 @@ type PushedRecord struct {
 	// equal payload stays held without a call).
 	Fingerprint string
 	Error       *RecordError
+	// Staged says StageRecords wrote the row's source record already.
+	Staged bool
 }

@@ -149,6 +149,9 @@ func (p *push) finishJob(ctx context.Context) error {
 		return p.queueRows(ctx, j.rows)
 	}
 	close(j.feed)
+	// While Salesforce takes the job, the job's source records are written
+	// (the rest once it answered); staged counts the rows written.
+	staged := p.stage(ctx, j)
 	<-j.done
 	if j.err != nil {
 		if ctx.Err() != nil {
@@ -183,12 +186,12 @@ func (p *push) finishJob(ctx context.Context) error {
 				continue
 			case res.Err != nil:
 				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateHeld,
-					Fingerprint: r.heldFP, Error: res.Err})
+					Fingerprint: r.heldFP, Error: res.Err, Staged: i < staged})
 				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateHeld})
 				run.Failed++
 			default:
 				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSynced,
-					SalesforceID: res.ID, Fingerprint: r.fp})
+					SalesforceID: res.ID, Fingerprint: r.fp, Staged: i < staged})
 				f := engine.FateUpdated
 				if res.Created {
 					f, run.Created = engine.FateCreated, run.Created+1
@@ -223,6 +226,38 @@ func (p *push) finishJob(ctx context.Context) error {
 	j.rows, j.res, out, fates = nil, nil, nil, nil
 	runtime.GC()
 	return nil
+}
+
+// stage writes the source records of j's rows (forcesync.PushRecorder's
+// StageRecords) in pieces, while the job is closed and processed, and
+// returns how many rows from the first are written. It stops at the first
+// failure (those rows' records are written with their answers instead) or
+// once the job ended in error: its rows go through the outbox then.
+func (p *push) stage(ctx context.Context, j *directJob) int {
+	d := p.direct
+	piece := make([]forcesync.PushedRecord, 0, min(len(j.rows), recordPiece))
+	n := 0
+	for lo := 0; lo < len(j.rows); lo += recordPiece {
+		select {
+		case <-j.done:
+			if j.err != nil {
+				return n
+			}
+		default:
+		}
+		piece = piece[:0]
+		for i := lo; i < min(lo+recordPiece, len(j.rows)); i++ {
+			r := &j.rows[i]
+			piece = append(piece, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields})
+		}
+		err := d.rec.StageRecords(ctx, p.o.Source, d.pipe.Mapping.Name, piece)
+		p.gen.Add(1)
+		if err != nil {
+			return n
+		}
+		n += len(piece)
+	}
+	return n
 }
 
 // dropJob ends an open job's feed when the read stops early (interrupted,

@@ -13,6 +13,37 @@ import (
 
 var _ forcesync.PushRecorder = (*Store)(nil)
 
+// StageRecords implements forcesync.PushRecorder: the records statement of
+// RecordPushed alone, rows in key order.
+func (s *Store) StageRecords(ctx context.Context, source, mapping string, rows []forcesync.PushedRecord) error {
+	sorted := slices.Clone(rows)
+	slices.SortFunc(sorted, func(a, b forcesync.PushedRecord) int { return strings.Compare(a.Key, b.Key) })
+	keys, flds, vers := make([]string, len(sorted)), make([]string, len(sorted)), make([]int64, len(sorted))
+	for i, r := range sorted {
+		keys[i], flds[i], vers[i] = r.Key, r.Fields, r.Version
+	}
+	return s.inTx(ctx, "stage records", func(tx pgx.Tx) error {
+		return writeRecords(ctx, tx, source, mapping, keys, vers, flds, ms(s.now()))
+	})
+}
+
+// writeRecords writes source records from arrays, skipping keys with an
+// outbox row under mapping and older versions.
+func writeRecords(ctx context.Context, tx pgx.Tx, source, mapping string, keys []string, vers []int64, flds []string, now int64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
+		SELECT $1, k, v, false, 'upsert', f, $6 FROM unnest($3::text[], $4::bigint[], $5::text[]) AS t(k, v, f)
+		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = $2 AND o.key = t.k)
+		ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = false, op = 'upsert',
+			fields = excluded.fields, updated = excluded.updated
+		WHERE excluded.version > source_records.version`, source, mapping, keys, vers, flds, now); err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	return nil
+}
+
 // RecordPushed implements forcesync.PushRecorder: three statements from
 // arrays (records, bindings, statuses) and the run, in one transaction,
 // rows in key order so concurrent writers lock in the same order. Keys with
@@ -47,15 +78,17 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 			}
 		}
 	}
+	var rKeys, rFlds []string
+	var rVers []int64
+	for j, i := range order {
+		if !rows[i].Staged {
+			rKeys, rFlds, rVers = append(rKeys, keys[j]), append(rFlds, flds[j]), append(rVers, vers[j])
+		}
+	}
 	return s.inTx(ctx, "record pushed", func(tx pgx.Tx) error {
 		now := ms(s.now())
-		if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated)
-			SELECT $1, k, v, false, 'upsert', f, $6 FROM unnest($3::text[], $4::bigint[], $5::text[]) AS t(k, v, f)
-			WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = $2 AND o.key = t.k)
-			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = false, op = 'upsert',
-				fields = excluded.fields, updated = excluded.updated
-			WHERE excluded.version > source_records.version`, source, mapping, keys, vers, flds, now); err != nil {
-			return fmt.Errorf("records: %w", err)
+		if err := writeRecords(ctx, tx, source, mapping, rKeys, rVers, rFlds, now); err != nil {
+			return err
 		}
 		if len(bKeys) > 0 {
 			if _, err := tx.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated)

@@ -81,9 +81,60 @@ const (
 			version = MAX(statuses.version, excluded.version), updated = excluded.updated`
 )
 
-// recordPushed writes rows in runs of one state (synced or held), in the
-// rows' order, so a key given twice ends as its last row says.
+// StageRecords implements forcesync.PushRecorder: the records statement of
+// RecordPushed alone, in one transaction.
+func (s *Store) StageRecords(ctx context.Context, source, mapping string, rows []forcesync.PushedRecord) error {
+	now := ms(s.now())
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("stage records: %w", err)
+	}
+	defer tx.Rollback()
+	if err := writeRecords(ctx, tx, source, mapping, rows, now); err != nil {
+		return fmt.Errorf("stage records %s: %w", mapping, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("stage records: commit: %w", err)
+	}
+	return nil
+}
+
+// writeRecords writes the source records of rows (pushedRecords).
+func writeRecords(ctx context.Context, tx *wtx, source, mapping string, rows []forcesync.PushedRecord, now int64) error {
+	args := make([]any, 0, 3+min(len(rows), maxRows)*3)
+	return eachPiece(len(rows), func(lo, hi int) error {
+		part := rows[lo:hi]
+		args = append(args[:0], source, mapping, now)
+		for i := range part {
+			r := &part[i]
+			args = append(args, r.Key, r.Version, r.Fields)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedRecords, tuplesWith(len(part), "(?, ?, ?)")), args...); err != nil {
+			return fmt.Errorf("records: %w", err)
+		}
+		return nil
+	})
+}
+
+// recordPushed writes the records of rows not staged, then bindings and
+// statuses in runs of one state (synced or held), in the rows' order, so
+// a key given twice ends as its last row says.
 func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []forcesync.PushedRecord, now int64) error {
+	unstaged := rows
+	for i := range rows {
+		if rows[i].Staged {
+			unstaged = make([]forcesync.PushedRecord, 0, len(rows)-i)
+			for _, r := range rows {
+				if !r.Staged {
+					unstaged = append(unstaged, r)
+				}
+			}
+			break
+		}
+	}
+	if err := writeRecords(ctx, tx, source, mapping, unstaged, now); err != nil {
+		return err
+	}
 	args := make([]any, 0, 3+min(len(rows), maxRows)*7)
 	for lo := 0; lo < len(rows); {
 		synced := rows[lo].State == forcesync.StateSynced
@@ -95,14 +146,6 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 		lo = hi
 		err := eachPiece(len(run), func(lo, hi int) error {
 			part := run[lo:hi]
-			args = append(args[:0], source, mapping, now)
-			for i := range part {
-				r := &part[i]
-				args = append(args, r.Key, r.Version, r.Fields)
-			}
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedRecords, tuplesWith(len(part), "(?, ?, ?)")), args...); err != nil {
-				return fmt.Errorf("records: %w", err)
-			}
 			if !synced {
 				args = append(args[:0], source, mapping, now)
 				for i := range part {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/forcesync/forcesync"
@@ -146,4 +147,82 @@ func statusOf(t *testing.T, s forcesync.Store, key, mapping string) forcesync.Re
 	}
 	t.Fatalf("no status of %s under %s: %+v", key, mapping, sts)
 	return forcesync.RecordStatus{}
+}
+
+// testStageRecords checks the staging half of PushRecorder: records
+// written before Salesforce answers (same rules as RecordPushed's), then
+// RecordPushed given the rows marked Staged writes bindings and statuses
+// and leaves the staged records as they are.
+func testStageRecords(t *testing.T, s forcesync.Store, clk *Clock) {
+	pr, ok := forcesync.StoreAs[forcesync.PushRecorder](s)
+	if !ok {
+		t.Skip("store does not implement PushRecorder")
+	}
+	// q has work queued (another door): staging leaves its record alone.
+	accept(t, s, []string{"m1"}, forcesync.Change{Key: "q", Op: forcesync.OpUpsert, Fields: map[string]any{"email": "q-newer@x.com"}})
+	// o holds a newer version than the job's row.
+	if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "o", Version: 5, Fields: `{"email":"o5@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000005AAA", Fingerprint: "fp-o5"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	job := []forcesync.PushedRecord{
+		{Key: "n", Version: 1, Fields: `{"email":"n@x.com"}`},
+		{Key: "q", Version: 1, Fields: `{"email":"q-file@x.com"}`},
+		{Key: "o", Version: 3, Fields: `{"email":"o3@x.com"}`},
+	}
+	if err := pr.StageRecords(ctx, "contact", "m1", job); err != nil {
+		t.Fatal(err)
+	}
+	// Staged: n's record is there, with no status or binding yet.
+	if rec, err := s.SourceRecord(ctx, "contact", "n"); err != nil || rec == nil || rec.Version != 1 || rec.Fields["email"] != "n@x.com" {
+		t.Fatalf("staged record n %+v %v", rec, err)
+	}
+	if sts, err := s.Statuses(ctx, "contact", "n"); err != nil || len(sts) != 0 {
+		t.Fatalf("statuses of n before the answers %+v %v", sts, err)
+	}
+	if b, err := s.Binding(ctx, "m1", "n"); err != nil || b != nil {
+		t.Fatalf("binding of n before the answers %+v %v", b, err)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "q"); err != nil || rec.Fields["email"] != "q-newer@x.com" {
+		t.Fatalf("record q with queued work %+v %v", rec, err)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "o"); err != nil || rec.Version != 5 || rec.Fields["email"] != "o5@x.com" {
+		t.Fatalf("record o, newer in the store %+v %v", rec, err)
+	}
+
+	// The answers, the rows marked Staged: RecordPushed writes no record
+	// (the Fields it is given here differ, and must not land).
+	for i := range job {
+		job[i].Staged, job[i].State, job[i].Fields = true, forcesync.StateSynced, `{"email":"not-written@x.com"}`
+		job[i].SalesforceID, job[i].Fingerprint = fmt.Sprintf("00Q00000000001%dAAA", i), "fp-"+job[i].Key
+	}
+	if err := pr.RecordPushed(ctx, "contact", "m1", job, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "n"); err != nil || rec.Version != 1 || rec.Fields["email"] != "n@x.com" {
+		t.Fatalf("record n after its answer %+v %v", rec, err)
+	}
+	if st := statusOf(t, s, "n", "m1"); st.State != forcesync.StateSynced || st.SalesforceID != "00Q000000000010AAA" || st.Version != 1 {
+		t.Fatalf("status n %+v", st)
+	}
+	if b, err := s.Binding(ctx, "m1", "n"); err != nil || b == nil || b.Fingerprint != "fp-n" {
+		t.Fatalf("binding n %+v %v", b, err)
+	}
+	if st := statusOf(t, s, "q", "m1"); st.State != forcesync.StatePending {
+		t.Fatalf("status q, work queued %+v", st)
+	}
+	// A row not staged in the same call still has its record written.
+	if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{
+		{Key: "n", Version: 2, Fields: `{"email":"n2@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000010AAA", Fingerprint: "fp-n2"},
+		{Key: "u", Version: 1, Fields: `{"email":"u@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000020AAA", Fingerprint: "fp-u", Staged: true},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "n"); err != nil || rec.Version != 2 || rec.Fields["email"] != "n2@x.com" {
+		t.Fatalf("record n, not staged %+v %v", rec, err)
+	}
+	if rec, _ := s.SourceRecord(ctx, "contact", "u"); rec != nil {
+		t.Fatalf("record u, marked staged but never staged: %+v", rec)
+	}
 }

@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"Settled", testSettled},             // file push (issue 15)
 		{"SettledChunks", testSettledChunks}, // file push re-reads (storetest/settled.go)
 		{"RecordPushed", testRecordPushed},   // file push's own Bulk jobs (issue 15)
+		{"StageRecords", testStageRecords},   // a job's records written while Salesforce works
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
 		{"Ready", testReady},                 // backfill holds (issue 15)
 		{"Sessions", testSessions},           // console sign-in (issue 13)
