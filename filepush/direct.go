@@ -137,7 +137,7 @@ func (j *directJob) push(ctx context.Context, recs []map[string]any) error {
 // finishJob ends the open job's upload, waits for its answers and records
 // them. Rows the job did not settle (a retryable error, not processed, or
 // the whole job failed) go to the store's outbox for the engine.
-func (p *push) finishJob(ctx context.Context) error {
+func (p *push) finishJob(ctx context.Context, last bool) error {
 	d := p.direct
 	j := d.job
 	if j == nil {
@@ -222,9 +222,12 @@ func (p *push) finishJob(ctx context.Context) error {
 	// The job's rows, answers and records are garbage now. Collect them
 	// before the next job grows: the collector would otherwise wait for the
 	// heap to double the size it had at the job's peak, and the peak
-	// memory would grow with the number of jobs, not stay one job's.
+	// memory would grow with the number of jobs, not stay one job's. After
+	// the file's last job there is no next one to make room for.
 	j.rows, j.res, out, fates = nil, nil, nil, nil
-	runtime.GC()
+	if !last {
+		runtime.GC()
+	}
 	return nil
 }
 

@@ -356,7 +356,7 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 			if !c.last && len(p.direct.job.rows)+o.Chunk <= p.jobSize {
 				return nil // the job takes the next chunk too: checkpoint after it
 			}
-			if err := p.finishJob(ctx); err != nil {
+			if err := p.finishJob(ctx, c.last); err != nil {
 				return err
 			}
 		}
