@@ -51,7 +51,7 @@ type Options struct {
 	// Restart ignores the checkpoint and starts from the first row.
 	Restart bool
 	// Chunk is how many rows are compared and accepted per transaction.
-	// Zero means 5,000.
+	// Zero means 1,000.
 	Chunk int
 	// ProgressEvery is how often plain progress lines are printed when Out
 	// is not a terminal. Zero means five seconds.
@@ -107,7 +107,7 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 		o.KeyField = "id"
 	}
 	if o.Chunk <= 0 {
-		o.Chunk = 5000
+		o.Chunk = 1000
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 5 * time.Second

@@ -84,7 +84,7 @@ Failures are written to FILE.failures.csv.`,
 	fl.StringVar(&f.file, "file", "", "CSV, NDJSON or JSONL file of records")
 	fl.StringVar(&f.format, "format", "", "csv or ndjson (default: from the file's extension)")
 	fl.BoolVar(&f.restart, "restart", false, "ignore the progress file and start from the first row")
-	fl.IntVar(&f.chunk, "chunk", 5000, "rows compared and accepted into the store per transaction")
+	fl.IntVar(&f.chunk, "chunk", 1000, "rows compared and accepted into the store per transaction (chunks are judged ahead in parallel: larger ones hold more memory)")
 	fl.IntVar(&f.jobRows, "job-rows", pushJobSize, "most records one Bulk job takes; a job's rows are held in memory until Salesforce answers, and the progress file moves past them then")
 	fl.DurationVar(&f.progressEvery, "progress-every", 5*time.Second, "how often progress lines are printed when the output is not a terminal")
 	return cmd
