@@ -21,9 +21,10 @@ import (
 // record pushed rows (forcesync.PushRecorder), a changed row the push can
 // judge on its own — an upsert, new or synced, nothing queued, its payload
 // built without error — is not written before it is sent: it is streamed
-// from the file straight into the upload of a Bulk job, and once the job's
-// answers are in, every row of the job is recorded in one transaction
-// (record, binding, status) and the checkpoint moves past the job's rows.
+// from the file straight into the upload of a Bulk job; while Salesforce
+// processes the job, the job's source records are written (stage), and
+// once its answers are in, its bindings and statuses, and the checkpoint
+// moves past the job's rows.
 // The file is the intake: a push killed during a job resumes from the
 // checkpoint and sends those rows again (an upsert by External ID, so
 // never twice in Salesforce), after aborting the job the dead push left

@@ -3,9 +3,8 @@
 //
 // The file path is built for size. Rows are read in chunks, and chunks are
 // compared and judged by parallel workers ahead of their turn
-// (pipeline.go); each chunk's
-// stored state is read in one set-based query per mapping
-// (forcesync.SettledReader) and rows that would change nothing — same
+// (pipeline.go); each chunk's stored state is read in one set-based query
+// per mapping (forcesync.SettledReader) and rows that would change nothing — same
 // fields, synced with the same payload fingerprint, nothing queued — are
 // dropped before anything is written, so a re-push of an unchanged file
 // writes no rows and makes no API call.
@@ -14,9 +13,10 @@
 //
 //   - The direct path (direct.go), for a source with one External ID
 //     mapping: a row the push can judge alone is streamed into the upload
-//     of the push's own Bulk job as the file is read, and once the job has
-//     answered, the job's rows are recorded in one set-based write
-//     (forcesync.PushRecorder: record, binding, status). No outbox row, no
+//     of the push's own Bulk job as the file is read; while Salesforce
+//     processes the job its source records are written, and once the job
+//     has answered, its bindings and statuses, in set-based writes
+//     (forcesync.PushRecorder: StageRecords, RecordPushed). No outbox row, no
 //     claim: a few statements per hundreds of rows instead of the accept ->
 //     claim -> complete round trip, and memory bounded by one job.
 //   - The outbox: every other row (deletes, rows queued, held or retrying,
