@@ -306,17 +306,7 @@ func (p *ingestApplier) upsert(key string) (id string, created bool, rerr *recor
 		}
 	}
 	if kv != nil {
-		if f.indexed() {
-			found = lookupIndex(obj, f, kv)
-		} else {
-			want := indexKey(f, kv)
-			e.eachRecordLocked(obj, false, func(r *record) bool {
-				if v := r.get(f); v != nil && indexKey(f, v) == want {
-					found = append(found, r)
-				}
-				return true
-			})
-		}
+		found = e.recordsByKeyLocked(obj, f, kv)
 	}
 	switch len(found) {
 	case 0:

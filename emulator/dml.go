@@ -505,17 +505,7 @@ func (e *Emulator) upsertLocked(objName, extField, extValue string, fields map[s
 	}
 	var found []*record
 	if key != nil {
-		if f.indexed() {
-			found = lookupIndex(obj, f, key)
-		} else {
-			want := indexKey(f, key)
-			e.eachRecordLocked(obj, false, func(r *record) bool {
-				if v := r.get(f); v != nil && indexKey(f, v) == want {
-					found = append(found, r)
-				}
-				return true
-			})
-		}
+		found = e.recordsByKeyLocked(obj, f, key)
 	}
 	switch len(found) {
 	case 0:

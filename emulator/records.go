@@ -362,3 +362,20 @@ func (e *Emulator) onUndoLocked(fn func()) {
 		e.org.undo = append(e.org.undo, fn)
 	}
 }
+
+// recordsByKeyLocked returns the records of obj whose field f holds v (a
+// coerced value): through f's index when it has one, else by a scan.
+func (e *Emulator) recordsByKeyLocked(obj *sobject, f *field, v any) []*record {
+	if f.indexed() {
+		return lookupIndex(obj, f, v)
+	}
+	var found []*record
+	want := indexKey(f, v)
+	e.eachRecordLocked(obj, false, func(r *record) bool {
+		if rv := r.get(f); rv != nil && indexKey(f, rv) == want {
+			found = append(found, r)
+		}
+		return true
+	})
+	return found
+}

@@ -64,18 +64,8 @@ func pushedRows(n int) []forcesync.PushedRecord {
 // the whole table.
 func BenchmarkSettled100k(b *testing.B) {
 	const n, chunk = 100_000, 5_000
-	rows := pushedRows(n)
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "fs.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	for lo := 0; lo < n; lo += 10_000 {
-		if err := s.RecordPushed(ctx, "lead", "leads", rows[lo:lo+10_000], nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s, rows := storeWithPushed(b, n)
 	fps := make(map[string]string, n)
 	sorted := make([]string, n)
 	for i := range rows {
@@ -115,18 +105,8 @@ func BenchmarkSettled100k(b *testing.B) {
 // whole table, so most of its pages are written.
 func BenchmarkRecordPushedRepush(b *testing.B) {
 	const n = 100_000
-	rows := pushedRows(n)
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "fs.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	for lo := 0; lo < n; lo += 10_000 {
-		if err := s.RecordPushed(ctx, "lead", "leads", rows[lo:lo+10_000], nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s, rows := storeWithPushed(b, n)
 	changed := make([]forcesync.PushedRecord, 0, n/10)
 	for i := 0; i < n; i += 10 {
 		changed = append(changed, rows[i])
@@ -146,4 +126,22 @@ func BenchmarkRecordPushedRepush(b *testing.B) {
 		cpu += cpuSeconds() - c0
 	}
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
+}
+
+// storeWithPushed opens a store holding n records pushed and synced, as a
+// file push records them (jobs of 10,000 rows), and returns it with the rows.
+func storeWithPushed(b *testing.B, n int) (*sqlite.Store, []forcesync.PushedRecord) {
+	b.Helper()
+	rows := pushedRows(n)
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "fs.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	for lo := 0; lo < n; lo += 10_000 {
+		if err := s.RecordPushed(context.Background(), "lead", "leads", rows[lo:min(lo+10_000, n)], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, rows
 }
