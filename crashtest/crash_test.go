@@ -20,6 +20,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/internal/testrig"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -55,14 +56,7 @@ store:
 engine:
   bulk_threshold: %d
   lease: 5s
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + testrig.EmulatorConnection + `
 sources:
   - name: app
 mappings:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/examples/webhookreceiver"
+	"github.com/forcesync/forcesync/internal/testrig"
 	"github.com/forcesync/forcesync/sqlite"
 )
 
@@ -24,14 +25,7 @@ store:
   sqlite: fs.db
 engine:
   leader_lease: 1s # a killed child's pull lease runs out soon: the next child pulls
-connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD
+` + testrig.EmulatorConnection + `
 sources:
   - name: app
 mappings:

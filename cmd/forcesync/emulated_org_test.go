@@ -6,23 +6,14 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/internal/testrig"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
-// emulatorConnection is the connections block of a test config: one
-// connection, "org", that logs in to the emulator at %s (its base URL)
-// with the password flow as the emulator's admin. The client secret and
-// the password come from TEST_SF_SECRET and TEST_SF_PASSWORD, which
-// serveVars sets. Configs embed it (it ends without a newline) and fill in
-// the URL with fmt.Sprintf.
-const emulatorConnection = `connections:
-  - name: org
-    login_url: %s
-    auth: password
-    client_id: forcesync-demo
-    client_secret: ${TEST_SF_SECRET}
-    username: admin@forcesync.local
-    password_env: TEST_SF_PASSWORD`
+// emulatorConnection is the connections block of a test config
+// (testrig.EmulatorConnection): one connection, "org", logging in to the
+// emulator at %s. serveVars sets its TEST_SF_SECRET and TEST_SF_PASSWORD.
+const emulatorConnection = testrig.EmulatorConnection
 
 // serveVars returns a new environment for a config built on
 // emulatorConnection: the emulator's demo secrets, and the API token

@@ -111,3 +111,18 @@ func (r *Rig) Query(soql string) []salesforce.Record {
 	}
 	return recs
 }
+
+// EmulatorConnection is the connections block of a test config: one
+// connection, "org", that logs in to the emulator at %s (its base URL,
+// for fmt.Sprintf) with the password flow as the emulator's admin. The
+// client secret and password come from the env vars TEST_SF_SECRET
+// (forcesync-demo-secret) and TEST_SF_PASSWORD (forcesync). It ends
+// without a newline.
+const EmulatorConnection = `connections:
+  - name: org
+    login_url: %s
+    auth: password
+    client_id: forcesync-demo
+    client_secret: ${TEST_SF_SECRET}
+    username: admin@forcesync.local
+    password_env: TEST_SF_PASSWORD`
