@@ -3,7 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +32,24 @@ type BulkJobControl interface {
 	// AbortBulkJob aborts an unfinished job.
 	AbortBulkJob(ctx context.Context, id string) error
 }
+
+// BulkJobLister is an optional capability of an API: listing the org's
+// Bulk ingest jobs, to find one a killed process created but had no time
+// to note.
+type BulkJobLister interface {
+	IngestJobs(ctx context.Context) ([]salesforce.JobInfo, error)
+}
+
+// A job is noted right after Salesforce created it; a process killed in
+// between leaves a job no ledger row names. So bulkJobs first notes an
+// intent: a ledger row whose ID starts with intentPrefix, for the object,
+// renewed while it runs and forgotten when it returns. The intent of a
+// process gone makes settleBulkJobs abort the org's Open jobs of that
+// object, created around the intent's last note and named by no row.
+const intentPrefix = "intent/"
+
+// IsBulkIntent reports whether a ledger row is an intent, not a job.
+func IsBulkIntent(id string) bool { return strings.HasPrefix(id, intentPrefix) }
 
 type bulkJobsKey struct{}
 
@@ -60,10 +81,14 @@ func (e *Engine) bulkUpsert(ctx context.Context, p *Pipe, obj, ext string, field
 // process's and abort it.
 func (e *Engine) bulkJobs(ctx context.Context, p *Pipe, obj string, call func(context.Context) (map[string]Result, error)) (map[string]Result, error) {
 	var mu sync.Mutex
-	var ids []string
+	intent := intentPrefix + e.cfg.Owner + "/" + strconv.FormatUint(e.intents.Add(1), 10)
+	ids := []string{intent} // the intent, then the jobs: all renewed while call runs
 	note := func(id string) error {
 		return e.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: e.cfg.Connection, ID: id, Owner: e.cfg.Owner,
 			Mapping: p.Mapping.Name, Object: obj, Created: e.cfg.Now()})
+	}
+	if err := note(intent); err != nil {
+		return nil, fmt.Errorf("note a Bulk job about to be created: %w", err)
 	}
 	bctx := withBulkJobs(ctx, func(info salesforce.JobInfo) error {
 		mu.Lock()
@@ -106,7 +131,7 @@ func (e *Engine) bulkJobs(ctx context.Context, p *Pipe, obj string, call func(co
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	for _, id := range done {
-		if err != nil {
+		if err != nil && id != intent {
 			e.abortUnfinished(fctx, id)
 		}
 		if rerr := e.store.RemoveBulkJob(fctx, e.cfg.Connection, id); rerr != nil {
@@ -173,8 +198,28 @@ func (e *Engine) settleBulkJobs(ctx context.Context, msg string, orphaned func(f
 		e.cfg.Logger.Warn("listing Bulk jobs in flight", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "err", err)
 		return
 	}
+	var (
+		seen   []salesforce.JobInfo
+		listed bool
+	)
+	noted := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		noted[j.ID] = true
+	}
 	for _, j := range jobs {
 		if j.Owner == e.cfg.Owner || !orphaned(j) {
+			continue
+		}
+		if IsBulkIntent(j.ID) {
+			if !listed {
+				seen, err = e.listIngestJobs(ctx)
+				if err != nil {
+					e.cfg.Logger.Warn("listing the org's Bulk jobs", "event", "bulk.job_error", "connection", e.cfg.Connection, "err", err)
+					return // the intents stay noted for the next pass
+				}
+				listed = true
+			}
+			e.settleIntent(ctx, msg, j, seen, noted)
 			continue
 		}
 		state, ok := e.abortUnfinished(ctx, j.ID)
@@ -191,6 +236,52 @@ func (e *Engine) settleBulkJobs(ctx context.Context, msg string, orphaned func(f
 			e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", j.ID, "err", err)
 		}
 	}
+}
+
+// listIngestJobs lists the org's ingest jobs; none when the API cannot.
+func (e *Engine) listIngestJobs(ctx context.Context) ([]salesforce.JobInfo, error) {
+	l, ok := e.api.(BulkJobLister)
+	if !ok {
+		return nil, nil
+	}
+	return l.IngestJobs(ctx)
+}
+
+// intentSkew is how far Salesforce's clock and ours may differ when the
+// jobs of a gone process's intent are looked for.
+const intentSkew = 2 * time.Minute
+
+// settleIntent aborts the Open jobs of the intent's object that no ledger
+// row names and that Salesforce created around the intent's last note (the
+// process died within a heartbeat of it), then forgets the intent.
+func (e *Engine) settleIntent(ctx context.Context, msg string, in forcesync.BulkJobRef, seen []salesforce.JobInfo, noted map[string]bool) {
+	from, to := in.Created.Add(-intentSkew), in.Created.Add(e.bulkHeartbeat()+intentSkew)
+	for _, j := range seen {
+		if j.State != salesforce.JobOpen || noted[j.ID] || !strings.EqualFold(j.Object, in.Object) {
+			continue
+		}
+		created, err := time.Parse(salesforce.DateTimeLayout, j.CreatedDate)
+		if err != nil {
+			created, err = time.Parse(time.RFC3339Nano, j.CreatedDate)
+		}
+		if err != nil || created.Before(from) || created.After(to) {
+			continue
+		}
+		state, ok := e.abortUnfinished(ctx, j.ID)
+		if !ok {
+			continue
+		}
+		e.cfg.Logger.Warn(msg, "event", "bulk.orphan", "connection", e.cfg.Connection,
+			"job", j.ID, "mapping", in.Mapping, "owner", in.Owner, "state", state, "action", "aborted", "noted", false)
+	}
+	if err := e.store.RemoveBulkJob(ctx, e.cfg.Connection, in.ID); err != nil {
+		e.cfg.Logger.Warn("forgetting a Bulk job", "event", "bulk.ledger_error", "connection", e.cfg.Connection, "job", in.ID, "err", err)
+	}
+}
+
+// IngestJobs implements BulkJobLister.
+func (a *SalesforceAPI) IngestJobs(ctx context.Context) ([]salesforce.JobInfo, error) {
+	return a.Client.Bulk(salesforce.BulkConfig{}).IngestJobs(ctx)
 }
 
 // BulkJobState implements BulkJobControl.

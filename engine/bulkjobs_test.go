@@ -85,9 +85,15 @@ func TestLongBulkJobNotTakenForOrphan(t *testing.T) {
 	var job forcesync.BulkJobRef
 	var seen time.Time
 	for {
-		jobs, err := r.store.BulkJobs(ctx, "default")
+		noted, err := r.store.BulkJobs(ctx, "default")
 		if err != nil {
 			t.Fatal(err)
+		}
+		var jobs []forcesync.BulkJobRef // the jobs, not the intent (bulkjobs.go)
+		for _, j := range noted {
+			if !engine.IsBulkIntent(j.ID) {
+				jobs = append(jobs, j)
+			}
 		}
 		if len(jobs) == 1 && seen.IsZero() {
 			job, seen = jobs[0], time.Now()
@@ -112,5 +118,52 @@ func TestLongBulkJobNotTakenForOrphan(t *testing.T) {
 	}
 	if n := len(r.query("SELECT Id FROM Lead")); n != 60 {
 		t.Fatalf("%d leads, want 60", n)
+	}
+}
+
+// TestUnnotedBulkJobOfGoneProcessAborted: a process killed after Salesforce
+// created its job but before it noted the job leaves only its intent in the
+// ledger. The next engine aborts the Open job of that object created around
+// the intent, and forgets the intent; a job another row names, a job of
+// another object and a job created long after the intent are left alone.
+func TestUnnotedBulkJobOfGoneProcessAborted(t *testing.T) {
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leadByExtID())
+	ctx := context.Background()
+	b := r.api.Client.Bulk(salesforce.BulkConfig{})
+	create := func(obj string) string {
+		info, err := b.CreateIngestJob(ctx, salesforce.IngestJob{Object: obj, Operation: salesforce.BulkInsert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.ID
+	}
+	orphan, named, contact := create("Lead"), create("Lead"), create("Contact")
+	now := time.Now()
+	for _, j := range []forcesync.BulkJobRef{
+		{Connection: "default", ID: "intent/killed/1", Owner: "killed", Mapping: "contacts_to_leads", Object: "Lead", Created: now},
+		// A live process's job: its own row names it.
+		{Connection: "default", ID: named, Owner: "alive", Mapping: "contacts_to_leads", Object: "Lead", Created: now},
+	} {
+		if err := r.store.AddBulkJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A later intent of the same dead process, noted an hour on: none of
+	// these jobs was created around it.
+	if err := r.store.AddBulkJob(ctx, forcesync.BulkJobRef{Connection: "default", ID: "intent/killed/2", Owner: "killed",
+		Mapping: "contacts_to_leads", Object: "Lead", Created: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e := r.Eng
+	e.RecoverGoneJobs(ctx, func(owner string) bool { return owner == "killed" })
+	for id, want := range map[string]salesforce.JobState{orphan: salesforce.JobAborted, named: salesforce.JobOpen, contact: salesforce.JobOpen} {
+		got, err := b.IngestJobInfo(ctx, id)
+		if err != nil || got.State != want {
+			t.Errorf("job %s: %+v %v, want %s", id, got, err, want)
+		}
+	}
+	jobs, _ := r.store.BulkJobs(ctx, "default")
+	if len(jobs) != 1 || jobs[0].ID != named {
+		t.Fatalf("ledger after recovery %+v, want only the live process's job", jobs)
 	}
 }

@@ -94,7 +94,8 @@ type Engine struct {
 	// governor ([used, max]).
 	usageMu   sync.Mutex
 	usageSeen [2]int
-	gate      backfillGate // backfill.go
+	gate      backfillGate  // backfill.go
+	intents   atomic.Uint64 // numbers the Bulk job intents (bulkjobs.go)
 	rnd       *rand.Rand
 	rndMu     sync.Mutex
 	// deferredUntil is the latest retry time (Unix ms) of a record put off

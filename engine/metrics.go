@@ -200,7 +200,13 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descResume, resume, conn)
 		if jobs, err := e.store.BulkJobs(ctx, conn); err == nil {
-			gauge(descBulk, float64(len(jobs)), conn)
+			n := 0
+			for _, j := range jobs {
+				if !IsBulkIntent(j.ID) {
+					n++
+				}
+			}
+			gauge(descBulk, float64(n), conn)
 		}
 		if e.cfg.Health != nil {
 			up := 1.0

@@ -364,6 +364,30 @@ func (b *Bulk) jobInfo(ctx context.Context, query bool, jobID string) (*JobInfo,
 	return &info, nil
 }
 
+// IngestJobs lists the org's ingest jobs (GET /jobs/ingest), following
+// nextRecordsUrl until done; at most maxPages pages.
+func (b *Bulk) IngestJobs(ctx context.Context) ([]JobInfo, error) {
+	const maxPages = 100
+	var out []JobInfo
+	p := b.ingestPath("")
+	for range maxPages {
+		var page struct {
+			Done           bool      `json:"done"`
+			Records        []JobInfo `json:"records"`
+			NextRecordsURL *string   `json:"nextRecordsUrl"`
+		}
+		if _, err := b.c.doJSON(ctx, KindBulk, http.MethodGet, p, nil, &page); err != nil {
+			return nil, fmt.Errorf("list bulk ingest jobs: %w", err)
+		}
+		out = append(out, page.Records...)
+		if page.Done || page.NextRecordsURL == nil || *page.NextRecordsURL == "" {
+			return out, nil
+		}
+		p = *page.NextRecordsURL
+	}
+	return out, nil
+}
+
 // DeleteJob deletes a closed or aborted ingest job and its data.
 func (b *Bulk) DeleteJob(ctx context.Context, jobID string) error {
 	return b.deleteJob(ctx, false, jobID)
