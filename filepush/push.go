@@ -250,15 +250,8 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 		return nil, runErr
 	}
 	sctx := context.WithoutCancel(ctx)
-	runs, err := p.st.Runs(sctx, 1_000_000)
-	if err != nil {
+	if p.sum.APICalls, err = p.apiCallsSince(sctx, baseRun); err != nil {
 		return nil, err
-	}
-	for _, r := range runs {
-		if r.ID <= baseRun {
-			break
-		}
-		p.sum.APICalls += r.APICalls
 	}
 	p.sum.Streamed = p.streamed.Load()
 	p.sum.Accepted = p.accepted.Load() + p.sum.Streamed
@@ -542,6 +535,29 @@ func (p *push) unchanged(c *forcesync.Change, stored map[string]forcesync.Settle
 		}
 	}
 	return true
+}
+
+// apiCallsSince sums the API calls of the runs recorded after the run
+// baseRun. It reads the store's newest runs in growing pages until it
+// reaches baseRun, not the whole history of a long-lived store.
+func (p *push) apiCallsSince(ctx context.Context, baseRun int64) (int, error) {
+	for limit := 64; ; limit *= 8 {
+		runs, err := p.st.Runs(ctx, limit)
+		if err != nil {
+			return 0, err
+		}
+		calls, reached := 0, len(runs) < limit || limit >= 1<<24
+		for _, r := range runs {
+			if r.ID <= baseRun {
+				reached = true
+				break
+			}
+			calls += r.APICalls
+		}
+		if reached {
+			return calls, nil
+		}
+	}
 }
 
 // backlog sums the queued work of the mappings.
