@@ -74,11 +74,10 @@ type directPath struct {
 	job *directJob
 }
 
-// newJob opens a job for up to rows rows; it starts sending once it holds
-// the direct path's minimum of rows.
-func (p *push) newJob(rows int) *directJob {
-	return &directJob{rows: make([]directRow, 0, rows), exts: make(map[string]bool, rows), keys: make(map[string]bool, rows),
-		feed: make(chan []map[string]any, 2), done: make(chan struct{})}
+// newJob opens a job; it starts sending once it holds the direct path's
+// minimum of rows.
+func (p *push) newJob() *directJob {
+	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 }
 
 // start runs FileUpsert in its own goroutine, reading the records fed to
@@ -290,12 +289,9 @@ func (p *push) queueRows(ctx context.Context, rows []directRow) error {
 			cs[i] = forcesync.Change{Source: p.o.Source, Key: r.key, Op: forcesync.OpUpsert, FieldsJSON: []byte(r.fields),
 				Priority: forcesync.PriorityBackfill}
 		}
-		_, err := p.st.Accept(ctx, p.sum.Mappings, cs)
-		p.gen.Add(1)
-		if err != nil {
+		if err := p.accept(ctx, cs); err != nil {
 			return fmt.Errorf("queue %d rows: %w", len(cs), err)
 		}
-		p.accepted.Add(int64(len(cs)))
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ type chunk struct {
 
 // judgeWorkers is how many chunks are judged at once: the cores, up to 4
 // (the store's read pool serves them).
-func judgeWorkers() int { return min(max(runtime.GOMAXPROCS(0), 1), 4) }
+func judgeWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
 
 // readChunks is stage 1: it reads the file from the row after skip and
 // hands each chunk both to the workers (work) and, in file order, to

@@ -164,8 +164,6 @@ type push struct {
 	accepted, settledRows, bad, streamed atomic.Int64
 	// gen counts the push's committed store writes (pipeline.go).
 	gen atomic.Uint64
-	// totalRows is the file's data rows (after those skipped by resuming).
-	totalRows int64
 }
 
 func (p *push) run(ctx context.Context) (*Summary, error) {
@@ -208,7 +206,6 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 	if totalRows >= skip {
 		totalRows -= skip
 	}
-	p.totalRows = totalRows
 
 	lastRun, err := p.st.Runs(ctx, 1)
 	if err != nil {
@@ -330,12 +327,9 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 			return err
 		}
 		if len(changed) > 0 {
-			_, err := p.st.Accept(ctx, p.sum.Mappings, changed)
-			p.gen.Add(1)
-			if err != nil {
+			if err := p.accept(ctx, changed); err != nil {
 				return fmt.Errorf("accept rows up to %d: %w", c.consumed, err)
 			}
-			p.accepted.Add(int64(len(changed)))
 			sinceSignal += int64(len(changed))
 			if sinceSignal >= int64(p.jobSize) {
 				sinceSignal = 0
@@ -374,6 +368,18 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 	return ctx.Err()
 }
 
+// accept queues changes in the store's outbox, for the engine. Like every
+// store write of the push, it moves the generation (pipeline.go).
+func (p *push) accept(ctx context.Context, cs []forcesync.Change) error {
+	_, err := p.st.Accept(ctx, p.sum.Mappings, cs)
+	p.gen.Add(1)
+	if err != nil {
+		return err
+	}
+	p.accepted.Add(int64(len(cs)))
+	return nil
+}
+
 // sendDirect streams the rows of c the direct path takes into the open job
 // (opening one when needed) and returns the changed rows left for the
 // outbox. Rows judged unchanged are counted as settled, except those whose
@@ -396,7 +402,7 @@ func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, er
 		}
 		if d != nil {
 			if d.job == nil {
-				d.job = p.newJob(0)
+				d.job = p.newJob()
 			}
 			if slowKeys == nil {
 				slowKeys = map[string]bool{}
