@@ -260,10 +260,7 @@ func (e *Engine) settleIntent(ctx context.Context, msg string, in forcesync.Bulk
 		if j.State != salesforce.JobOpen || noted[j.ID] || !strings.EqualFold(j.Object, in.Object) {
 			continue
 		}
-		created, err := time.Parse(salesforce.DateTimeLayout, j.CreatedDate)
-		if err != nil {
-			created, err = time.Parse(time.RFC3339Nano, j.CreatedDate)
-		}
+		created, err := salesforce.ParseDateTime(j.CreatedDate)
 		if err != nil || created.Before(from) || created.After(to) {
 			continue
 		}
