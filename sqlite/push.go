@@ -123,7 +123,7 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 	unstaged := rows
 	for i := range rows {
 		if rows[i].Staged {
-			unstaged = make([]forcesync.PushedRecord, 0, len(rows)-i)
+			unstaged = nil // rows of a staged job are all staged: usually none is left
 			for _, r := range rows {
 				if !r.Staged {
 					unstaged = append(unstaged, r)
