@@ -32,6 +32,12 @@ func checkQueryLength(text string) *queryError {
 // 431 when the URI and headers together exceed it (REST API status codes).
 const maxRequestLine = 16384
 
+// MaxHeaderBytes is the http.Server setting to serve the emulator with:
+// Go's default (1 MiB) answers a longer request line with a bare 431
+// before the emulator sees it, where Salesforce answers 414 with its
+// error body. Requests up to this size reach refuseOversizedRequest.
+const MaxHeaderBytes = 8 << 20
+
 // refuseOversizedRequest answers 414 or 431 for a request over the limits
 // above and reports whether it did. The JSON body is UNCONFIRMED: the
 // documentation names only the status codes.

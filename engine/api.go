@@ -199,9 +199,18 @@ func (a *SalesforceAPI) FindBy(ctx context.Context, obj, field string, values []
 	return out, nil
 }
 
-// maxInURLBytes bounds the URL-encoded values of one FindBy query, leaving
-// room under Salesforce's URI limit for the rest of the query and the path.
+// maxInURLBytes bounds the URL-encoded values of one query by values
+// (FindBy, Lookup, ReadWhere, bind), leaving room under Salesforce's URI
+// limit for the rest of the query and the path.
 const maxInURLBytes = 12 << 10
+
+// inBudget is the URL bytes left for the IN values of a query selecting
+// sel from obj by field: maxInURLBytes less the rest of the query, and at
+// least a quarter of it (a select list that long is a query of its own).
+func inBudget(sel []string, obj, field string) int {
+	rest := len(url.QueryEscape(strings.Join(sel, ", "))) + len(obj) + len(field)
+	return max(maxInURLBytes-rest, maxInURLBytes/4)
+}
 
 // chunkByURLLen splits values so that each chunk's values, quoted, escaped
 // and comma-separated as in an IN list, take at most max bytes of a URL. A

@@ -18,18 +18,14 @@ type Reader interface {
 	// ReadWhere returns obj's records whose field (Id, or an External ID
 	// or other filterable field) equals one of values, with fields (Id is
 	// always read). all includes deleted records (queryAll). Values are
-	// read in SOQL IN chunks that keep each query under maxSOQL
-	// characters.
+	// read in SOQL IN chunks that keep each query's URL under Salesforce's
+	// limit (api.go: chunkByURLLen).
 	ReadWhere(ctx context.Context, obj, field string, values, fields []string, all bool) ([]salesforce.Record, error)
 	// ReadAll streams every record of obj, with fields, through one Bulk
 	// API 2.0 query (a few calls for any number of records); where, when
 	// not nil, filters it.
 	ReadAll(ctx context.Context, obj string, fields []string, where salesforce.Cond, all bool, fn func(salesforce.Record) error) error
 }
-
-// maxSOQL is the longest query ReadWhere builds: Salesforce refuses SOQL
-// over 100,000 characters; the margin covers the SELECT and FROM.
-const maxSOQL = 100_000
 
 // ReadWhere implements Reader. Names are checked against the describe and
 // values escaped by the SOQL rules.
@@ -42,17 +38,8 @@ func (a *SalesforceAPI) ReadWhere(ctx context.Context, obj, field string, values
 		return nil, err
 	}
 	sel := selectList(fields)
-	base := len("SELECT  FROM  WHERE  IN ()") + len(strings.Join(sel, ", ")) + len(d.Name) + len(field) + 64
 	var out []salesforce.Record
-	for lo := 0; lo < len(values); {
-		n, size := 0, base
-		for lo+n < len(values) && (n == 0 || size+len(values[lo+n])*2+4 < maxSOQL) {
-			// *2: every character may need escaping.
-			size += len(values[lo+n])*2 + 4
-			n++
-		}
-		chunk := values[lo : lo+n]
-		lo += n
+	for _, chunk := range chunkByURLLen(values, inBudget(sel, d.Name, field)) {
 		q, err := salesforce.Select(sel...).From(d.Name).Where(salesforce.In(field, chunk...)).Build(d)
 		if err != nil {
 			return nil, fmt.Errorf("read %s by %s: %w", obj, field, err)

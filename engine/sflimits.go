@@ -41,11 +41,21 @@ func (a *SalesforceAPI) Lookup(ctx context.Context, obj string, fields []string,
 	if err != nil {
 		return nil, err
 	}
-	q, err := salesforce.Select(append([]string{"Id"}, fields...)...).From(d.Name).Where(salesforce.In(field, values...)).Build(d)
-	if err != nil {
-		return nil, fmt.Errorf("look up %s by %s: %w", obj, field, err)
+	sel := append([]string{"Id"}, fields...)
+	// The query travels in the URL: many values go in several queries.
+	var out []salesforce.Record
+	for _, chunk := range chunkByURLLen(values, inBudget(sel, d.Name, field)) {
+		q, err := salesforce.Select(sel...).From(d.Name).Where(salesforce.In(field, chunk...)).Build(d)
+		if err != nil {
+			return nil, fmt.Errorf("look up %s by %s: %w", obj, field, err)
+		}
+		recs, err := a.Client.QueryRecords(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
 	}
-	return a.Client.QueryRecords(ctx, q)
+	return out, nil
 }
 
 // afterLimits handles the known limits among a batch's held records.

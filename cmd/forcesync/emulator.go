@@ -148,7 +148,7 @@ func runEmulator(ctx context.Context, env *Env, f emulatorFlags) error {
 	if f.accessLog {
 		h = accessLog(env.Stderr, em)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: emulator.MaxHeaderBytes}
 	g, gctx := errgroup.WithContext(ctx)
 	serve := func(l net.Listener) func() error {
 		return func() error {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -135,6 +136,17 @@ func TestEmulatorAccessLog(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "SELECT") {
 		t.Errorf("the access log shows a query string:\n%s", out)
+	}
+	// A request line past Go's default header limit (1 MiB) still gets
+	// Salesforce's 414 and error body, not a bare 431 from net/http.
+	resp, err = http.Get(base + "/services/data/v62.0/query?q=" + strings.Repeat("a", 2<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestURITooLong || !strings.Contains(string(body), "URI_TOO_LONG") {
+		t.Errorf("2 MiB URI: %d %s, want 414 URI_TOO_LONG", resp.StatusCode, body)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
