@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -56,6 +57,20 @@ func (e *Engine) leadPipe(source string) *Pipe {
 	return nil
 }
 
+// settledUnder reads the stored records of ws and their state under q in
+// one read, when the store is a forcesync.SettledReader; nil otherwise.
+func (e *Engine) settledUnder(ctx context.Context, q *Pipe, ws []*work) (map[string]forcesync.Settled, error) {
+	sr, ok := forcesync.StoreAs[forcesync.SettledReader](e.store)
+	if !ok {
+		return nil, nil
+	}
+	keys := make([]string, len(ws))
+	for i, w := range ws {
+		keys[i] = w.item.Key
+	}
+	return sr.Settled(ctx, q.Mapping.Source, []string{q.Mapping.Name}, keys)
+}
+
 // promotedAway reports whether the Lead mapping p should leave a record
 // that left its scope to the source's Contact mapping: that mapping takes
 // the record (and will convert the Lead).
@@ -86,21 +101,45 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 	if !ok1 || !ok2 {
 		return nil
 	}
+	var cand []*work
+	for _, w := range ws {
+		if !w.done && !w.life && (w.item.Binding == nil || w.item.Binding.SalesforceID == "") {
+			cand = append(cand, w)
+		}
+	}
+	if len(cand) == 0 {
+		return nil
+	}
+	// The Lead bindings and source records of the batch, read at once when
+	// the store can (a Bulk claim holds up to 100,000 records: one read
+	// each was most of such a batch's time).
+	settled, err := e.settledUnder(ctx, lp, cand)
+	if err != nil {
+		return err
+	}
 	leadOf := map[*work]string{}
 	var leadIDs []string
-	for _, w := range ws {
-		if w.done || w.life || (w.item.Binding != nil && w.item.Binding.SalesforceID != "") {
+	for _, w := range cand {
+		id, ok := "", false
+		if s, in := settled[w.item.Key]; in {
+			var sm forcesync.SettledMapping
+			sm, ok = s.Mappings[lp.Mapping.Name]
+			id = sm.SalesforceID
+		}
+		if !ok {
+			b, err := e.store.Binding(ctx, lp.Mapping.Name, w.item.Key)
+			if err != nil {
+				return err
+			}
+			if b != nil {
+				id = b.SalesforceID
+			}
+		}
+		if id == "" {
 			continue
 		}
-		b, err := e.store.Binding(ctx, lp.Mapping.Name, w.item.Key)
-		if err != nil {
-			return err
-		}
-		if b == nil || b.SalesforceID == "" {
-			continue
-		}
-		leadOf[w] = b.SalesforceID
-		leadIDs = append(leadIDs, b.SalesforceID)
+		leadOf[w] = id
+		leadIDs = append(leadIDs, id)
 	}
 	if len(leadIDs) == 0 {
 		return nil
@@ -127,6 +166,11 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 			continue
 		}
 		fields := w.item.Fields
+		if s, ok := settled[w.item.Key]; fields == nil && ok && !s.Deleted && s.Fields != "" {
+			if err := json.Unmarshal([]byte(s.Fields), &fields); err != nil {
+				return fmt.Errorf("source record %s/%s: %w", p.Mapping.Source, w.item.Key, err)
+			}
+		}
 		if fields == nil {
 			rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
 			if err != nil {
