@@ -49,11 +49,15 @@ func TestOpenAPIPlanAndReconcileServed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, err := openApp(ctx, r.env(io.Discard), r.path, slog.New(slog.DiscardHandler))
+	env, logger := r.env(io.Discard), slog.New(slog.DiscardHandler)
+	a, err := openApp(ctx, env, r.path, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.store.Close()
+	if err := a.openDoors(env, r.path, logger, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	type apiCase struct {
 		method, path, body string

@@ -51,14 +51,19 @@ POST /api/v1/sources/{source}/records to send changes, GET /healthz, GET /metric
 	return cmd
 }
 
-// app is a running forcesync: store, engines and the HTTP API.
+// app is a running forcesync: store, engines and, once openDoors has
+// built them for serve, the HTTP API, SCIM and the console.
 type app struct {
 	cfg *config.Config
 	// store is what the doors write through (passwords stripped); base is
 	// the store itself, which a reload builds the next app over.
-	store    forcesync.Store
-	base     forcesync.Store
-	engines  []*engine.Engine
+	store   forcesync.Store
+	base    forcesync.Store
+	engines []*engine.Engine
+	// passwords hold Users' passwords between the doors and the engines.
+	passwords *engine.Passwords
+	// server is the REST API with the SCIM door and the console; nil
+	// until openDoors, which only the commands that serve HTTP call.
 	server   *httpserver.Server
 	registry *prometheus.Registry
 	// clients are the Salesforce clients by connection name.
@@ -74,15 +79,9 @@ type app struct {
 
 // openApp loads the config, opens the store, connects every connection in
 // use and compiles its mappings. tune, when given, adjusts each engine's
-// config (a file push takes larger Bulk jobs).
+// config (a file push takes larger Bulk jobs). The HTTP doors are not
+// built: a command that serves them calls openDoors next.
 func openApp(ctx context.Context, env *Env, path string, logger *slog.Logger, tune ...func(*engine.Config)) (*app, error) {
-	return openAppWith(ctx, env, path, logger, nil, tune...)
-}
-
-// openAppWith is openApp whose console asks reload to load a saved config
-// (nil: the console tells the admin to restart).
-func openAppWith(ctx context.Context, env *Env, path string, logger *slog.Logger, reload func(context.Context) error,
-	tune ...func(*engine.Config)) (*app, error) {
 	cfg, err := loadConfig(env, path)
 	if err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func openAppWith(ctx context.Context, env *Env, path string, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	a, err := buildApp(ctx, env, cfg, st, path, logger, reload, tune...)
+	a, err := buildApp(ctx, env, cfg, st, logger, tune...)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -110,16 +109,17 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// buildApp connects, compiles and wires cfg over an open store (which it
-// does not close on error); a reload builds a new app over the same store,
-// so queued work carries over.
-func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.Store, path string, logger *slog.Logger,
-	reload func(context.Context) error, tune ...func(*engine.Config)) (*app, error) {
+// buildApp connects, compiles and wires cfg's engines, pullers and
+// schedules over an open store (which it does not close on error); a
+// reload builds a new app over the same store, so queued work carries
+// over. The HTTP doors are openDoors' work.
+func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.Store, logger *slog.Logger,
+	tune ...func(*engine.Config)) (*app, error) {
 	reg, metrics := newRegistry() // ops.go
 	a := &app{cfg: cfg, base: st, registry: reg, clients: map[string]*salesforce.Client{}}
 	// Users' passwords go from the doors to the engines in memory only.
-	passwords := engine.NewPasswords(cfg.Mappings)
-	a.store = passwords.Intake(st) // every door (ingest, SCIM, push, console) accepts through it
+	a.passwords = engine.NewPasswords(cfg.Mappings)
+	a.store = a.passwords.Intake(st) // every door (ingest, SCIM, push, console) accepts through it
 	var conns []pullConn
 	byConn := map[string][]forcesync.Mapping{}
 	for _, m := range cfg.Mappings {
@@ -156,7 +156,7 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 		ecfg := engine.Config{
 			Lease: cfg.Engine.Lease, BulkThreshold: cfg.Engine.BulkThreshold, APIShare: share,
 			Workers: cfg.Engine.Workers, Logger: logger.With("connection", name), MaxBackoff: cfg.Engine.MaxBackoff,
-			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health, Passwords: passwords,
+			Connection: name, Governor: gov, Metrics: metrics, Health: obs.health, Passwords: a.passwords,
 			Configured: cfg.MappingNames(), // removal.go: a mapping the config lost is noticed
 		}
 		for _, t := range tune {
@@ -177,6 +177,17 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 	if err := a.openSchedules(st, logger); err != nil { // schedule.go
 		return nil, err
 	}
+	return a, nil
+}
+
+// openDoors builds what serve answers HTTP with: the REST API, the SCIM
+// door and the admin console, into a.server. Only the commands that serve
+// call it; the console's templates and its sign-in hash are not worth
+// building for a push. path is the config file the console's mapping
+// editor writes; reload, when not nil, is how the console asks for the
+// saved config to be loaded (nil: it tells the admin to restart).
+func (a *app) openDoors(env *Env, path string, logger *slog.Logger, reload func(context.Context) error) error {
+	cfg, st := a.cfg, a.base
 	var sources []string
 	sourceTokens := map[string]string{}
 	for _, s := range cfg.Sources {
@@ -187,9 +198,9 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 	}
 	var scimDoor http.Handler
 	if cfg.SCIM.Source != "" {
-		scimDoor = scim.New(scim.Config{Store: passwords.Intake(st), Engine: engines(a.engines), Source: cfg.SCIM.Source,
+		scimDoor = scim.New(scim.Config{Store: a.passwords.Intake(st), Engine: engines(a.engines), Source: cfg.SCIM.Source,
 			Token: cfg.SCIM.Token, Tokens: []string{cfg.Server.APIToken, sourceTokens[cfg.SCIM.Source]},
-			Passwords: passwords, Logger: logger.With("door", "scim")})
+			Passwords: a.passwords, Logger: logger.With("door", "scim")})
 	}
 	var feed httpserver.ChangesFeed
 	if a.pull != nil {
@@ -197,14 +208,14 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 	}
 	ui, err := newConsole(env, cfg, a.store, a.engines, logger, consoleExtras{app: a, env: env, path: path, reload: reload})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.server = httpserver.New(httpserver.Config{Store: a.store, Engine: engines(a.engines), Sources: sources,
 		APIToken: cfg.Server.APIToken, SourceTokens: sourceTokens, MaxBacklog: cfg.Server.MaxBacklog,
-		SCIM: scimDoor, Changes: feed, Console: ui, Logger: logger, Approve: approver(st, cfg), Keep: keeper(st, cfg), Registry: reg,
+		SCIM: scimDoor, Changes: feed, Console: ui, Logger: logger, Approve: approver(st, cfg), Keep: keeper(st, cfg), Registry: a.registry,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
 		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
-	return a, nil
+	return nil
 }
 
 // connect builds a client for a configured connection.
@@ -266,11 +277,14 @@ func (es engines) Paused() string {
 func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
 	logger := newServeLogger(env.Stderr)
 	sv := &serving{reqs: make(chan chan error)}
-	a, err := openAppWith(ctx, env, f.config, logger, sv.reload)
+	a, err := openApp(ctx, env, f.config, logger)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
+	if err := a.openDoors(env, f.config, logger, sv.reload); err != nil {
+		return err
+	}
 	sv.handler.Store(a.server)
 	addr := f.listen
 	if addr == "" {
@@ -315,7 +329,14 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 				if err != nil {
 					return nil, err
 				}
-				return buildApp(gctx, env, cfg, a.base, f.config, logger, sv.reload)
+				next, err := buildApp(gctx, env, cfg, a.base, logger)
+				if err != nil {
+					return nil, err
+				}
+				if err := next.openDoors(env, f.config, logger, sv.reload); err != nil {
+					return nil, err
+				}
+				return next, nil
 			}, logger)
 			cancel()
 			werr := <-done
