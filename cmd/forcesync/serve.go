@@ -171,8 +171,7 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 		conns = append(conns, pullConn{client, eng})
 	}
 	if err := a.openPull(ctx, st, conns, logger); err != nil {
-		st.Close()
-		return nil, err
+		return nil, err // the store is the caller's: a reload's is the running app's
 	}
 	if err := a.openSchedules(st, logger); err != nil { // schedule.go
 		return nil, err
