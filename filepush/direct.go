@@ -16,21 +16,23 @@ import (
 	"github.com/forcesync/forcesync/engine"
 )
 
-// The direct path. When the source feeds one External ID mapping that the
-// engine lets a file push run itself (engine.FileJobOK) and the store can
-// record pushed rows (forcesync.PushRecorder), a changed row the push can
-// judge on its own — an upsert, new or synced, nothing queued, its payload
-// built without error — is not written before it is sent: it is streamed
-// from the file straight into the upload of a Bulk job; while Salesforce
-// processes the job, the job's source records are written (stage), and
-// once its answers are in, its bindings and statuses, and the checkpoint
-// moves past the job's rows.
+// The direct path. When every mapping of the source is an External ID
+// mapping that its engine lets a file push run itself (engine.FileJobOK)
+// and the store can record pushed rows (forcesync.PushRecorder), a changed
+// row the push can judge on its own — an upsert, new or synced under each
+// mapping, nothing queued, its payloads built without error — is not
+// written before it is sent: it is streamed from the file straight into
+// the upload of a Bulk job per mapping (a lane); while Salesforce
+// processes the jobs, their source records are written (stage), and once
+// the answers are in, each mapping's bindings and statuses, and the
+// checkpoint moves past the jobs' rows.
 // The file is the intake: a push killed during a job resumes from the
 // checkpoint and sends those rows again (an upsert by External ID, so
-// never twice in Salesforce), after aborting the job the dead push left
-// (engine.RecoverGoneJobs). Every other row goes through the store's outbox
-// and the engine, as before. Memory holds one job's rows in compact form
-// (key, fields JSON, fingerprint), not the file.
+// never twice in Salesforce), after aborting the jobs the dead push left
+// (engine.RecoverGoneJobs). Every other row — among them a row that only
+// some of the mappings would send — goes through the store's outbox and
+// the engines, as before. Memory holds one job's rows per lane in compact
+// form (key, fields JSON, fingerprint), not the file.
 
 // directRow is what a job keeps of a row it sent, to record its answer.
 type directRow struct {
@@ -60,30 +62,50 @@ type directJob struct {
 	err     error
 }
 
-// directPath is set up by Push when the direct path applies.
-type directPath struct {
+// lane is one mapping's share of the direct path: its engine and the job
+// open for it. The lanes' open jobs hold the same rows in the same order.
+type lane struct {
 	eng    Engine
 	pipe   *engine.Pipe
-	rec    forcesync.PushRecorder
 	fields []string
 	fold   bool
-	// min is the fewest rows a job is started for (the engine's Bulk
+	job    *directJob
+}
+
+// directPath is set up by Push when the direct path applies.
+type directPath struct {
+	lanes []*lane // one per mapping of the source, in p.pipes' order
+	rec   forcesync.PushRecorder
+	// min is the fewest rows a job is started for (the engines' Bulk
 	// threshold): until then its records wait in memory, and a file that
 	// ends with fewer goes through the outbox, where Collections takes them.
 	min int
-	job *directJob
+}
+
+// open reports whether jobs are open (for every lane, or none).
+func (d *directPath) open() bool { return d.lanes[0].job != nil }
+
+// holds reports whether key is a row of the open jobs.
+func (d *directPath) holds(key string) bool { return d.open() && d.lanes[0].job.keys[key] }
+
+// rows is how many rows the open jobs hold.
+func (d *directPath) rows() int {
+	if !d.open() {
+		return 0
+	}
+	return len(d.lanes[0].job.rows)
 }
 
 // newJob opens a job; it starts sending once it holds the direct path's
 // minimum of rows.
-func (p *push) newJob() *directJob {
+func newJob() *directJob {
 	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 }
 
-// start runs FileUpsert in its own goroutine, reading the records fed to
-// the job until the feed is closed.
-func (p *push) start(ctx context.Context, j *directJob) {
-	d := p.direct
+// start runs FileUpsert of l's open job in its own goroutine, reading the
+// records fed to the job until the feed is closed.
+func (p *push) start(ctx context.Context, l *lane) {
+	j := l.job
 	j.started = true
 	seq := iter.Seq2[map[string]any, error](func(yield func(map[string]any, error) bool) {
 		for recs := range j.feed {
@@ -97,22 +119,23 @@ func (p *push) start(ctx context.Context, j *directJob) {
 	})
 	go func() {
 		defer close(j.done)
-		j.res, j.run, j.err = d.eng.FileUpsert(ctx, d.pipe, d.fields, seq)
+		j.res, j.run, j.err = l.eng.FileUpsert(ctx, l.pipe, l.fields, seq)
 		// Let a reader blocked on the feed go on when the job ended early.
 		for range j.feed {
 		}
 	}()
 }
 
-// send hands a chunk's records to the job's upload, starting the job once
+// send hands a chunk's records to l's job's upload, starting the job once
 // it holds min rows.
-func (p *push) send(ctx context.Context, j *directJob, recs []map[string]any) error {
+func (p *push) send(ctx context.Context, l *lane, recs []map[string]any) error {
+	j := l.job
 	if !j.started {
 		j.held = append(j.held, recs)
 		if len(j.rows) < p.direct.min {
 			return nil
 		}
-		p.start(ctx, j)
+		p.start(ctx, l)
 		held := j.held
 		j.held = nil
 		for _, r := range held {
@@ -134,38 +157,66 @@ func (j *directJob) push(ctx context.Context, recs []map[string]any) error {
 	}
 }
 
-// finishJob ends the open job's upload, waits for its answers and records
-// them. Rows the job did not settle (a retryable error, not processed, or
-// the whole job failed) go to the store's outbox for the engine.
+// finishJob ends the open jobs' uploads, waits for their answers and
+// records them. Rows a job did not settle (a retryable error, not
+// processed, or the whole job failed) go to the store's outbox, for that
+// job's mapping, for the engine.
 func (p *push) finishJob(ctx context.Context, last bool) error {
 	d := p.direct
-	j := d.job
-	if j == nil {
+	if !d.open() {
 		return nil
 	}
-	d.job = nil
-	if !j.started {
-		// Too few rows for a Bulk job: the engine sends them by Collections.
-		return p.queueRows(ctx, j.rows)
+	jobs := make([]*directJob, len(d.lanes))
+	for k, l := range d.lanes {
+		jobs[k], l.job = l.job, nil
 	}
-	close(j.feed)
-	// While Salesforce takes the job, the job's source records are written
+	if !jobs[0].started {
+		// Too few rows for a Bulk job: the engines send them by Collections.
+		return p.queueRows(ctx, jobs[0].rows, p.sum.Mappings, true)
+	}
+	for _, j := range jobs {
+		close(j.feed)
+	}
+	// While Salesforce takes the jobs, the rows' source records are written
 	// (the rest once it answered); staged counts the rows written.
-	staged := p.stage(ctx, j)
-	<-j.done
+	staged := p.stage(ctx, jobs)
+	for _, j := range jobs {
+		<-j.done
+	}
+	for k, l := range d.lanes {
+		if err := p.record(ctx, l, jobs[k], staged, k == 0); err != nil {
+			return err
+		}
+	}
+	// The jobs' rows, answers and records are garbage now. Collect them
+	// before the next jobs grow: the collector would otherwise wait for the
+	// heap to double the size it had at the jobs' peak, and the peak memory
+	// would grow with the number of jobs, not stay one set's. After the
+	// file's last jobs there is no next one to make room for.
+	if !last {
+		clear(jobs)
+		runtime.GC()
+	}
+	return nil
+}
+
+// record writes what l's finished job j came to. The first lane counts
+// the rows (streamed, or accepted when queued); the others count only
+// their records' fates.
+func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int, first bool) error {
+	m := l.pipe.Mapping.Name
 	if j.err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // interrupted: the checkpoint stays before these rows
 		}
 		if !errors.Is(j.err, engine.ErrNoFileJob) {
-			fmt.Fprintf(p.o.Out, "Bulk job of %d rows failed (%v); queueing them for the engine instead.\n", len(j.rows), j.err)
+			fmt.Fprintf(p.o.Out, "Bulk job of %d rows for %s failed (%v); queueing them for the engine instead.\n", len(j.rows), m, j.err)
 		}
-		return p.queueRows(ctx, j.rows)
+		return p.queueRows(ctx, j.rows, []string{m}, first)
 	}
 	if len(j.rows) == 0 {
 		return nil
 	}
-	m := d.pipe.Mapping.Name
 	// Recorded in pieces, each its own transaction: memory holds a piece's
 	// records, not the job's, and a crash between two pieces only sends the
 	// unrecorded rows again (the recorded ones compare unchanged). The run
@@ -206,54 +257,54 @@ func (p *push) finishJob(ctx context.Context, last bool) error {
 			withRun = run
 		}
 		// Salesforce has the data: record it even if ctx ended meanwhile.
-		err := d.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, withRun)
+		err := p.direct.rec.RecordPushed(context.WithoutCancel(ctx), p.o.Source, m, out, withRun)
 		p.gen.Add(1)
 		if err != nil {
 			return fmt.Errorf("record a Bulk job's rows: %w", err)
 		}
-		p.streamed.Add(int64(len(out)))
+		if first {
+			p.streamed.Add(int64(len(out)))
+		}
 		p.tally.add(fates)
 	}
 	if len(retry) > 0 {
-		if err := p.queueRows(ctx, retry); err != nil {
+		if err := p.queueRows(ctx, retry, []string{m}, first); err != nil {
 			return err
 		}
 	}
-	// The job's rows, answers and records are garbage now. Collect them
-	// before the next job grows: the collector would otherwise wait for the
-	// heap to double the size it had at the job's peak, and the peak
-	// memory would grow with the number of jobs, not stay one job's. After
-	// the file's last job there is no next one to make room for.
-	j.rows, j.res, out, fates = nil, nil, nil, nil
-	if !last {
-		runtime.GC()
-	}
+	j.rows, j.res = nil, nil
 	return nil
 }
 
-// stage writes the source records of j's rows (forcesync.PushRecorder's
-// StageRecords) in pieces, while the job is closed and processed, and
-// returns how many rows from the first are written. It stops at the first
-// failure (those rows' records are written with their answers instead) or
-// once the job ended in error: its rows go through the outbox then.
-func (p *push) stage(ctx context.Context, j *directJob) int {
+// stage writes the source records of the jobs' rows (forcesync.
+// PushRecorder's StageRecords) in pieces, while the jobs are closed and
+// processed, and returns how many rows from the first are written. It
+// stops at the first failure (those rows' records are written with their
+// answers instead) or once a job ended in error: its rows go through the
+// outbox then. The lanes' jobs hold the same rows; the first lane's
+// mapping names the queued work that keeps a record from being staged
+// (the doors queue a record for every mapping of its source).
+func (p *push) stage(ctx context.Context, jobs []*directJob) int {
 	d := p.direct
-	piece := make([]forcesync.PushedRecord, 0, min(len(j.rows), recordPiece))
+	rows := jobs[0].rows
+	piece := make([]forcesync.PushedRecord, 0, min(len(rows), recordPiece))
 	n := 0
-	for lo := 0; lo < len(j.rows); lo += recordPiece {
-		select {
-		case <-j.done:
-			if j.err != nil {
-				return n
+	for lo := 0; lo < len(rows); lo += recordPiece {
+		for _, j := range jobs {
+			select {
+			case <-j.done:
+				if j.err != nil {
+					return n
+				}
+			default:
 			}
-		default:
 		}
 		piece = piece[:0]
-		for i := lo; i < min(lo+recordPiece, len(j.rows)); i++ {
-			r := &j.rows[i]
+		for i := lo; i < min(lo+recordPiece, len(rows)); i++ {
+			r := &rows[i]
 			piece = append(piece, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields})
 		}
-		err := d.rec.StageRecords(ctx, p.o.Source, d.pipe.Mapping.Name, piece)
+		err := d.rec.StageRecords(ctx, p.o.Source, d.lanes[0].pipe.Mapping.Name, piece)
 		p.gen.Add(1)
 		if err != nil {
 			return n
@@ -263,24 +314,27 @@ func (p *push) stage(ctx context.Context, j *directJob) int {
 	return n
 }
 
-// dropJob ends an open job's feed when the read stops early (interrupted,
-// an error): its goroutine ends once FileUpsert returned, which aborts the
-// job it left unfinished. Its rows are not recorded: the checkpoint is
+// dropJob ends the open jobs' feeds when the read stops early (interrupted,
+// an error): each goroutine ends once FileUpsert returned, which aborts the
+// job it left unfinished. Their rows are not recorded: the checkpoint is
 // before them.
 func (p *push) dropJob() {
-	if p.direct == nil || p.direct.job == nil {
+	if p.direct == nil || !p.direct.open() {
 		return
 	}
-	j := p.direct.job
-	p.direct.job = nil
-	if j.started {
-		close(j.feed)
-		<-j.done
+	for _, l := range p.direct.lanes {
+		j := l.job
+		l.job = nil
+		if j.started {
+			close(j.feed)
+			<-j.done
+		}
 	}
 }
 
-// queueRows accepts rows of a job into the store's outbox, for the engine.
-func (p *push) queueRows(ctx context.Context, rows []directRow) error {
+// queueRows accepts rows of a job into the store's outbox, for the engines
+// of mappings. count says whether they count as accepted rows.
+func (p *push) queueRows(ctx context.Context, rows []directRow, mappings []string, count bool) error {
 	const piece = 5000
 	for lo := 0; lo < len(rows); lo += piece {
 		part := rows[lo:min(lo+piece, len(rows))]
@@ -289,16 +343,17 @@ func (p *push) queueRows(ctx context.Context, rows []directRow) error {
 			cs[i] = forcesync.Change{Source: p.o.Source, Key: r.key, Op: forcesync.OpUpsert, FieldsJSON: []byte(r.fields),
 				Priority: forcesync.PriorityBackfill}
 		}
-		if err := p.accept(ctx, cs); err != nil {
+		if err := p.accept(ctx, mappings, cs, count); err != nil {
 			return fmt.Errorf("queue %d rows: %w", len(cs), err)
 		}
 	}
 	return nil
 }
 
-// verdict is the direct path's judgement of one changed row, made ahead of
-// time by a judging worker (pipeline.go): ok with the record to upload and
-// what to keep of the row, or not ok (the row goes through the outbox).
+// verdict is the direct path's judgement of one changed row under one
+// lane, made ahead of time by a judging worker (pipeline.go): ok with the
+// record to upload and what to keep of the row, or not ok (the row goes
+// through the outbox).
 type verdict struct {
 	ok   bool
 	rec  map[string]any
@@ -306,17 +361,15 @@ type verdict struct {
 	fold string // the External ID value as the job compares it
 }
 
-// judge decides, from the chunk's stored state alone, whether the direct
-// path can send c, and builds its record. It reads no job state, so
-// judging workers run it in parallel; admit then checks c against the
-// open job.
-func (p *push) judge(c *forcesync.Change, stored map[string]forcesync.Settled) verdict {
-	d := p.direct
+// judge decides, from the chunk's stored state alone, whether l's job can
+// send c, and builds its record. It reads no job state, so judging workers
+// run it in parallel; admit then checks c against the open jobs.
+func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.Settled) verdict {
 	if c.Op != forcesync.OpUpsert || c.Version != 0 {
 		return verdict{}
 	}
-	m := d.pipe.Mapping.Name
-	cm := d.pipe.Compiled
+	m := l.pipe.Mapping.Name
+	cm := l.pipe.Compiled
 	s, known := stored[c.Key]
 	var sm forcesync.SettledMapping
 	has := false
@@ -351,7 +404,7 @@ func (p *push) judge(c *forcesync.Change, stored map[string]forcesync.Settled) v
 		ext = c.Key // one string for both: a job holds 100,000 of them
 	}
 	fold := ext
-	if d.fold {
+	if l.fold {
 		fold = strings.ToLower(ext)
 	}
 	fp := pl.Fingerprint
@@ -362,17 +415,23 @@ func (p *push) judge(c *forcesync.Change, stored map[string]forcesync.Settled) v
 		version: s.Version + 1, fp: fp, heldFP: pl.Fingerprint, bound: bound}}
 }
 
-// admit adds a row judged sendable to the open job, unless its key or
-// External ID value is in the job already (slowKeys: keys of this chunk
-// bound for the outbox): that later row goes through the outbox.
-func (p *push) admit(v *verdict, slowKeys map[string]bool) bool {
-	j := p.direct.job
-	if !v.ok || slowKeys[v.row.key] || j.exts[v.fold] || j.keys[v.row.key] {
-		return false
+// admit adds a row to every lane's open job when each lane judged it
+// sendable and none holds its key or External ID value already, nor is
+// the key among slowKeys (keys of this chunk bound for the outbox): such
+// a row goes through the outbox. vs holds the row's verdict per lane.
+func (p *push) admit(vs []verdict, slowKeys map[string]bool) bool {
+	for k, l := range p.direct.lanes {
+		v := &vs[k]
+		if !v.ok || slowKeys[v.row.key] || l.job.exts[v.fold] || l.job.keys[v.row.key] {
+			return false
+		}
 	}
-	j.exts[v.fold] = true
-	j.keys[v.row.key] = true
-	j.rows = append(j.rows, v.row)
+	for k, l := range p.direct.lanes {
+		v := &vs[k]
+		l.job.exts[v.fold] = true
+		l.job.keys[v.row.key] = true
+		l.job.rows = append(l.job.rows, v.row)
+	}
 	return true
 }
 

@@ -11,16 +11,18 @@
 //
 // Changed rows take one of two ways:
 //
-//   - The direct path (direct.go), for a source with one External ID
-//     mapping: a row the push can judge alone is streamed into the upload
-//     of the push's own Bulk job as the file is read; while Salesforce
-//     processes the job its source records are written, and once the job
-//     has answered, its bindings and statuses, in set-based writes
+//   - The direct path (direct.go), for a source whose mappings are all
+//     External ID upserts the engine lets a push run: a row the push can
+//     judge alone is streamed into the upload of the push's own Bulk job
+//     for each mapping as the file is read; while Salesforce processes the
+//     jobs the source records are written, and once the jobs have
+//     answered, their bindings and statuses, in set-based writes
 //     (forcesync.PushRecorder: StageRecords, RecordPushed). No outbox row, no
 //     claim: a few statements per hundreds of rows instead of the accept ->
 //     claim -> complete round trip, and memory bounded by one job.
 //   - The outbox: every other row (deletes, rows queued, held or retrying,
-//     a job below the Bulk threshold, several mappings) is accepted in
+//     a job below the Bulk threshold, a row only some mappings would send,
+//     a source with a mapping the direct path cannot take) is accepted in
 //     large transactions, and the engine is asked to push once a Bulk
 //     job's worth is waiting or the file is read.
 //

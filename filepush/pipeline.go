@@ -43,7 +43,7 @@ type chunk struct {
 	gen      uint64
 	keep     []bool // per row: pushing it would change something
 	stored   map[string]forcesync.Settled
-	verdicts []verdict // per row kept, on the direct path
+	verdicts []verdict // per row kept and lane, on the direct path: row i's at [i*lanes, (i+1)*lanes)
 	jerr     error
 	done     chan struct{}
 }
@@ -128,14 +128,18 @@ func (p *push) judgeChunk(ctx context.Context, c *chunk) {
 	if c.jerr != nil || p.direct == nil {
 		return
 	}
+	lanes := p.direct.lanes
 	if c.verdicts == nil {
-		c.verdicts = make([]verdict, len(c.rows))
+		c.verdicts = make([]verdict, len(c.rows)*len(lanes))
 	}
 	for i := range c.rows {
-		if c.keep[i] {
-			c.verdicts[i] = p.judge(&c.rows[i], c.stored)
-		} else {
-			c.verdicts[i] = verdict{}
+		vs := c.verdicts[i*len(lanes) : (i+1)*len(lanes)]
+		for k, l := range lanes {
+			if c.keep[i] {
+				vs[k] = p.judge(l, &c.rows[i], c.stored)
+			} else {
+				vs[k] = verdict{}
+			}
 		}
 	}
 }

@@ -119,13 +119,13 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 		o.Err = io.Discard
 	}
 	p := &push{o: o, st: st, engines: engines}
-	var pipeEngine Engine
+	var pipeEngines []Engine // the engine of each of p.pipes
 	for _, e := range engines {
 		for _, pipe := range e.Pipes() {
 			if pipe.Mapping.Source == o.Source {
 				p.pipes = append(p.pipes, pipe)
 				p.sum.Mappings = append(p.sum.Mappings, pipe.Mapping.Name)
-				pipeEngine = e
+				pipeEngines = append(pipeEngines, e)
 			}
 		}
 		p.jobSize = max(p.jobSize, e.BulkBatch())
@@ -137,11 +137,19 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 		p.jobSize = o.JobRows
 	}
 	p.settled, _ = forcesync.StoreAs[forcesync.SettledReader](st)
-	if rec, ok := forcesync.StoreAs[forcesync.PushRecorder](st); ok && p.settled != nil && len(p.pipes) == 1 &&
-		!o.NoDirect && pipeEngine.FileJobOK(p.pipes[0]) {
-		pipe := p.pipes[0]
-		p.direct = &directPath{eng: pipeEngine, pipe: pipe, rec: rec, fields: pipe.Compiled.TargetFields(),
-			fold: !pipe.Compiled.ExternalIDCaseSensitive(), min: pipeEngine.BulkThreshold()}
+	if rec, ok := forcesync.StoreAs[forcesync.PushRecorder](st); ok && p.settled != nil && !o.NoDirect {
+		d := &directPath{rec: rec}
+		for i, pipe := range p.pipes {
+			e := pipeEngines[i]
+			if !e.FileJobOK(pipe) {
+				d = nil
+				break
+			}
+			d.lanes = append(d.lanes, &lane{eng: e, pipe: pipe, fields: pipe.Compiled.TargetFields(),
+				fold: !pipe.Compiled.ExternalIDCaseSensitive()})
+			d.min = max(d.min, e.BulkThreshold())
+		}
+		p.direct = d
 	}
 	p.tally = newTally()
 	for _, e := range engines {
@@ -291,7 +299,13 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 	}
 	if p.direct != nil {
 		// Jobs a killed push left open or running are settled first.
-		p.direct.eng.RecoverGoneJobs(ctx, OwnerGone)
+		seen := map[Engine]bool{}
+		for _, l := range p.direct.lanes {
+			if !seen[l.eng] {
+				seen[l.eng] = true
+				l.eng.RecoverGoneJobs(ctx, OwnerGone)
+			}
+		}
 		defer p.dropJob()
 	}
 
@@ -327,7 +341,7 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 			return err
 		}
 		if len(changed) > 0 {
-			if err := p.accept(ctx, changed); err != nil {
+			if err := p.accept(ctx, p.sum.Mappings, changed, true); err != nil {
 				return fmt.Errorf("accept rows up to %d: %w", c.consumed, err)
 			}
 			sinceSignal += int64(len(changed))
@@ -339,8 +353,8 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 				}
 			}
 		}
-		if p.direct != nil && p.direct.job != nil {
-			if !c.last && len(p.direct.job.rows)+o.Chunk <= p.jobSize {
+		if p.direct != nil && p.direct.open() {
+			if !c.last && p.direct.rows()+o.Chunk <= p.jobSize {
 				return nil // the job takes the next chunk too: checkpoint after it
 			}
 			if err := p.finishJob(ctx, c.last); err != nil {
@@ -368,57 +382,70 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 	return ctx.Err()
 }
 
-// accept queues changes in the store's outbox, for the engine. Like every
+// accept queues changes in the store's outbox for the engines of
+// mappings; count says whether they count as accepted rows. Like every
 // store write of the push, it moves the generation (pipeline.go).
-func (p *push) accept(ctx context.Context, cs []forcesync.Change) error {
-	_, err := p.st.Accept(ctx, p.sum.Mappings, cs)
+func (p *push) accept(ctx context.Context, mappings []string, cs []forcesync.Change, count bool) error {
+	_, err := p.st.Accept(ctx, mappings, cs)
 	p.gen.Add(1)
 	if err != nil {
 		return err
 	}
-	p.accepted.Add(int64(len(cs)))
+	if count {
+		p.accepted.Add(int64(len(cs)))
+	}
 	return nil
 }
 
-// sendDirect streams the rows of c the direct path takes into the open job
-// (opening one when needed) and returns the changed rows left for the
-// outbox. Rows judged unchanged are counted as settled, except those whose
-// key is in the open job: the store does not show that job's rows yet, so
-// they are changed after all.
+// sendDirect streams the rows of c the direct path takes into the open
+// jobs (opening them when needed) and returns the changed rows left for
+// the outbox. Rows judged unchanged are counted as settled, except those
+// whose key is in the open jobs: the store does not show those rows yet,
+// so they are changed after all.
 func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, error) {
 	d := p.direct
 	var rest []forcesync.Change
-	var recs []map[string]any
+	var recs [][]map[string]any // per lane
 	var slowKeys map[string]bool
 	for i := range c.rows {
 		r := &c.rows[i]
 		if !c.keep[i] {
-			if d == nil || d.job == nil || !d.job.keys[r.Key] {
+			if d == nil || !d.holds(r.Key) {
 				p.settledRows.Add(1)
 				continue
 			}
 			c.keep[i] = true
-			c.verdicts[i] = p.judge(r, c.stored)
+			for k, l := range d.lanes {
+				c.verdicts[i*len(d.lanes)+k] = p.judge(l, r, c.stored)
+			}
 		}
 		if d != nil {
-			if d.job == nil {
-				d.job = p.newJob()
+			if !d.open() {
+				for _, l := range d.lanes {
+					l.job = newJob()
+				}
 			}
 			if slowKeys == nil {
 				slowKeys = map[string]bool{}
+				recs = make([][]map[string]any, len(d.lanes))
 			}
-			if p.admit(&c.verdicts[i], slowKeys) {
-				recs = append(recs, c.verdicts[i].rec)
-				c.verdicts[i] = verdict{}
+			vs := c.verdicts[i*len(d.lanes) : (i+1)*len(d.lanes)]
+			if p.admit(vs, slowKeys) {
+				for k := range vs {
+					recs[k] = append(recs[k], vs[k].rec)
+					vs[k] = verdict{}
+				}
 				continue
 			}
 			slowKeys[r.Key] = true
 		}
 		rest = append(rest, *r)
 	}
-	if len(recs) > 0 {
-		if err := p.send(ctx, d.job, recs); err != nil {
-			return nil, err
+	if len(recs) > 0 && len(recs[0]) > 0 {
+		for k, l := range d.lanes {
+			if err := p.send(ctx, l, recs[k]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return rest, nil

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/forcesync/forcesync/emulator"
 )
 
 // TestPushStreamsBulkJobsFromTheFile: a file's changed rows go straight into
@@ -141,5 +143,138 @@ func TestPushKeyAgainAfterItsJobWasRecorded(t *testing.T) {
 	}
 	if !strings.Contains(out, "6000 unchanged rows not written") {
 		t.Fatalf("push of the final state:\n%s", out)
+	}
+}
+
+// pushTwoConfig feeds one source to two External ID mappings the direct
+// path can take: Leads and a custom object. company reaches only the Lead.
+const pushTwoConfig = `
+store:
+  sqlite: fs.db
+` + emulatorConnection + `
+sources:
+  - name: client
+    key: client_id
+mappings:
+  - name: clients_to_leads
+    source: client
+    object: Lead
+    match:
+      external_id: Forcesync_Key__c
+    fields:
+      - {target: LastName, source: last_name}
+      - {target: Company, source: company}
+      - {target: Email, source: email}
+  - name: clients_to_accounts
+    source: client
+    object: Client_Account__c
+    match:
+      external_id: Client_Key__c
+    fields:
+      - {target: Holder__c, source: last_name}
+      - {target: Email__c, source: email}
+`
+
+// TestPushStreamsOneJobPerMapping: a source with two mappings goes the
+// direct path too, one Bulk job per mapping fed from the same read of the
+// file. A row that only one mapping would send goes through the outbox
+// (the other mapping settles it without a call); a re-push of the final
+// file finds every row unchanged.
+func TestPushStreamsOneJobPerMapping(t *testing.T) {
+	emu, sfURL := startEmulator(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Client_Account__c", Fields: []emulator.FieldConfig{
+		{Name: "Client_Key__c", Type: "string", Length: 80, Unique: true, ExternalID: true},
+		{Name: "Holder__c", Type: "string", Length: 80},
+		{Name: "Email__c", Type: "email"},
+	}}}})
+	r := newPushRig(t)
+	r.emu, r.client = emu, emuClient(t, sfURL)
+	if err := os.WriteFile(r.config, []byte(fmt.Sprintf(pushTwoConfig, sfURL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(r.dir, "clients.csv")
+	write := func(last func(i int) string, company func(i int) string) {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString("client_id,last_name,company,email\n")
+		for i := 1; i <= 6000; i++ {
+			fmt.Fprintf(&b, "k%d,%s,%s,k%d@example.com\n", i, last(i), company(i), i)
+		}
+		if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(soql string) int {
+		t.Helper()
+		recs, err := r.client.QueryRecords(context.Background(), soql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(recs)
+	}
+	last := func(i int) string { return fmt.Sprintf("Last%d", i) }
+	company := func(i int) string { return "Acme" }
+	write(last, company)
+	emu.SetFinishBulkJobsAtOnce(true) // a job's first poll is final: the count is exact
+	emu.ResetStats()
+	out, errOut, err := r.push(context.Background(), "--file", data, "--chunk", "500")
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	if st := emu.Stats(); st["bulk"] != 10 || st["collections"] != 0 || st["composite"] != 0 {
+		t.Fatalf("calls %v, want two jobs' 10 Bulk calls\n%s", st, out)
+	}
+	if !strings.Contains(out, "Accepted 6000 records") || !strings.Contains(out, "created 12000") ||
+		strings.Count(out, "synced 6000") != 2 {
+		t.Fatalf("summary:\n%s", out)
+	}
+	if n, m := count("SELECT Id FROM Lead"), count("SELECT Id FROM Client_Account__c"); n != 6000 || m != 6000 {
+		t.Fatalf("%d Leads and %d Client_Account__c, want 6000 each", n, m)
+	}
+
+	// Rows 1-2500 change a field both mappings send: straight into both
+	// jobs. Rows 4001-6000 change only the Lead's company: the outbox, where
+	// the other mapping finds nothing to send.
+	last = func(i int) string {
+		if i <= 2500 {
+			return fmt.Sprintf("New%d", i)
+		}
+		return fmt.Sprintf("Last%d", i)
+	}
+	company = func(i int) string {
+		if i > 4000 {
+			return "Globex"
+		}
+		return "Acme"
+	}
+	write(last, company)
+	emu.ResetStats()
+	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
+	if err != nil {
+		t.Fatalf("second push: %v\n%s\n%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "Accepted 4500 records") || !strings.Contains(out, "1500 unchanged rows not written") ||
+		!strings.Contains(out, "updated 7000, unchanged (no call) 5000") || strings.Count(out, "synced 6000") != 2 {
+		t.Fatalf("second push summary:\n%s", out)
+	}
+	if st := emu.Stats(); st["bulk"] != 15 {
+		t.Fatalf("second push calls %v: want 3 jobs (both mappings' direct jobs, the Lead's outbox job)\n%s", st, out)
+	}
+	if n := count("SELECT Id FROM Lead WHERE LastName LIKE 'New%'"); n != 2500 {
+		t.Fatalf("%d Leads renamed, want 2500", n)
+	}
+	if n := count("SELECT Id FROM Client_Account__c WHERE Holder__c LIKE 'New%'"); n != 2500 {
+		t.Fatalf("%d Client_Account__c renamed, want 2500", n)
+	}
+	if n := count("SELECT Id FROM Lead WHERE Company = 'Globex'"); n != 2000 {
+		t.Fatalf("%d Leads moved to Globex, want 2000", n)
+	}
+
+	emu.ResetStats()
+	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
+	if err != nil {
+		t.Fatalf("third push: %v\n%s\n%s", err, out, errOut)
+	}
+	if st := emu.Stats(); st["bulk"] != 0 || st["collections"] != 0 || st["composite"] != 0 || !strings.Contains(out, "6000 unchanged rows not written") {
+		t.Fatalf("third push of the same file: calls %v\n%s", st, out)
 	}
 }
