@@ -45,6 +45,30 @@ mappings:
         on: create
 `
 
+// pushCrashSecond is a second mapping of the source, on a custom object:
+// the push then runs one Bulk job per mapping.
+const pushCrashSecond = `  - name: app_to_clients
+    source: app
+    object: Crash_Client__c
+    match:
+      external_id: Client_Key__c
+    fields:
+      - target: First__c
+        source: first_name
+      - target: Last__c
+        source: last_name
+      - target: Email__c
+        source: email
+`
+
+// pushCrashObjects declares pushCrashSecond's object in the emulator.
+var pushCrashObjects = []emulator.ObjectConfig{{Name: "Crash_Client__c", Fields: []emulator.FieldConfig{
+	{Name: "Client_Key__c", Type: "string", Length: 80, Unique: true, ExternalID: true},
+	{Name: "First__c", Type: "string", Length: 80},
+	{Name: "Last__c", Type: "string", Length: 80},
+	{Name: "Email__c", Type: "email"},
+}}}
+
 // pushScale is the size of one run of the file push crash test: rows of
 // the file and kills of `forcesync push`.
 func pushScale() (rows, kills int) {
@@ -83,12 +107,17 @@ func writePushFile(t *testing.T, path string, rows, every, gen int) map[string]c
 // changes a quarter of the file half-way, and pushes it to the end: every
 // row must be in Salesforce once with the file's newest data, the store
 // must hold every record synced, and no Bulk job may be left unfinished.
-func TestCrashFilePush(t *testing.T) { runPushCrash(t, false) }
+func TestCrashFilePush(t *testing.T) { runPushCrash(t, false, false) }
 
 // TestCrashFilePushPostgres is TestCrashFilePush on a PostgreSQL schema.
-func TestCrashFilePushPostgres(t *testing.T) { runPushCrash(t, true) }
+func TestCrashFilePushPostgres(t *testing.T) { runPushCrash(t, true, false) }
 
-func runPushCrash(t *testing.T, pg bool) {
+// TestCrashFilePushTwoMappings is TestCrashFilePush with a second mapping
+// of the source: a Bulk job per mapping in flight when the push is killed,
+// each mapping's records once in Salesforce with the newest data.
+func TestCrashFilePushTwoMappings(t *testing.T) { runPushCrash(t, false, true) }
+
+func runPushCrash(t *testing.T, pg, two bool) {
 	if testing.Short() {
 		t.Skip("crash test is long")
 	}
@@ -101,7 +130,13 @@ func runPushCrash(t *testing.T, pg bool) {
 	}
 	rows, kills := pushScale()
 	rnd := rand.New(rand.NewPCG(20261204, 15))
-	emu, err := emulator.New(emulator.Config{})
+	var emuCfg emulator.Config
+	mappings := []string{"app_to_leads"}
+	if two {
+		emuCfg.Objects = pushCrashObjects
+		mappings = append(mappings, "app_to_clients")
+	}
+	emu, err := emulator.New(emuCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +145,9 @@ func runPushCrash(t *testing.T, pg bool) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "forcesync.yaml")
 	cfg := strings.Replace(fmt.Sprintf(pushCrashConfig, sf.URL), "  sqlite: fs.db\n", storeCfg, 1)
+	if two {
+		cfg += pushCrashSecond
+	}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -170,17 +208,32 @@ func runPushCrash(t *testing.T, pg bool) {
 	if dups != "" || diff != "" {
 		t.Fatalf("Salesforce differs from the file: duplicates %q; %s\n%s", dups, diff, tail(logPath))
 	}
+	if two {
+		recs, err := client.QueryRecords(context.Background(), "SELECT Id, Client_Key__c, First__c, Last__c, Email__c FROM Crash_Client__c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs { // in the Lead's names, for compare
+			r["Forcesync_Key__c"], r["FirstName"], r["LastName"], r["Email"] = r["Client_Key__c"], r["First__c"], r["Last__c"], r["Email__c"]
+		}
+		diff, dups := compare(recs, want, "Forcesync_Key__c")
+		if dups != "" || diff != "" {
+			t.Fatalf("Crash_Client__c differs from the file: duplicates %q; %s\n%s", dups, diff, tail(logPath))
+		}
+	}
 	st := openStore(t, dir, cfg)
 	defer st.Close()
-	counts, err := st.Counts(context.Background(), "app_to_leads")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if counts[forcesync.StateSynced] != rows || len(counts) != 1 {
-		t.Fatalf("store states %v, want %d synced", counts, rows)
-	}
-	if n, err := st.Backlog(context.Background(), "app_to_leads"); err != nil || n != 0 {
-		t.Fatalf("backlog %d %v, want 0", n, err)
+	for _, m := range mappings {
+		counts, err := st.Counts(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[forcesync.StateSynced] != rows || len(counts) != 1 {
+			t.Fatalf("%s: store states %v, want %d synced", m, counts, rows)
+		}
+		if n, err := st.Backlog(context.Background(), m); err != nil || n != 0 {
+			t.Fatalf("%s: backlog %d %v, want 0", m, n, err)
+		}
 	}
 	// No job is still running: a killed push's job finished on its own (the
 	// upload was closed) or its rows were pushed again by the next life.
