@@ -36,7 +36,9 @@ type PushedRecord struct {
 	Version int64
 	// Fields is the record's fields JSON, stored as the source record.
 	Fields string
-	// State is StateSynced, or StateHeld for a record Salesforce refused.
+	// State is StateSynced, StateHeld for a record Salesforce refused, or
+	// StateSkipped for a record out of the mapping's scope (its filter)
+	// and never bound under it, sent nowhere.
 	State        State
 	SalesforceID string
 	// Fingerprint of the payload Salesforce accepted (synced: stored in the

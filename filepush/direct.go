@@ -34,7 +34,8 @@ import (
 // the engines, as before. Memory holds one job's rows per lane in compact
 // form (key, fields JSON, fingerprint), not the file.
 
-// directRow is what a job keeps of a row it sent, to record its answer.
+// directRow is what a job keeps of a row it sent (or skipped), to record
+// its answer.
 type directRow struct {
 	key, ext, fields string
 	version          int64
@@ -42,18 +43,21 @@ type directRow struct {
 	// the one stored when Salesforce refuses it.
 	fp, heldFP string
 	bound      bool
+	idx        int // the row's place in the job set (directPath.set)
 }
 
 // recordPiece is the most rows of a job recorded in one transaction.
 const recordPiece = 10_000
 
-// directJob is one Bulk job fed from the file while it is read.
+// directJob is one lane's Bulk job, fed from the file while it is read.
 type directJob struct {
-	rows []directRow
-	exts map[string]bool // External ID values in the job (folded when case-insensitive)
-	keys map[string]bool // record keys in the job
-	feed chan []map[string]any
-	done chan struct{}
+	rows []directRow // sent
+	// skips are rows out of the mapping's scope (its filter), never bound
+	// under it: recorded skipped, without a call, as the engine would.
+	skips []directRow
+	exts  map[string]bool // External ID values in the job (folded when case-insensitive)
+	feed  chan []map[string]any
+	done  chan struct{}
 	// held keeps records until the job has min rows and starts.
 	held    [][]map[string]any
 	started bool
@@ -63,7 +67,7 @@ type directJob struct {
 }
 
 // lane is one mapping's share of the direct path: its engine and the job
-// open for it. The lanes' open jobs hold the same rows in the same order.
+// open for it.
 type lane struct {
 	eng    Engine
 	pipe   *engine.Pipe
@@ -72,34 +76,56 @@ type lane struct {
 	job    *directJob
 }
 
-// directPath is set up by Push when the direct path applies.
+// setRow is a row of the open job set, as staging writes it.
+type setRow struct {
+	key, fields string
+	version     int64
+}
+
+// directPath is set up by Push when the direct path applies. The lanes'
+// jobs open and close together, as a set: each row of the set is sent or
+// skipped by every lane.
 type directPath struct {
 	lanes []*lane // one per mapping of the source, in p.pipes' order
 	rec   forcesync.PushRecorder
 	// min is the fewest rows a job is started for (the engines' Bulk
-	// threshold): until then its records wait in memory, and a file that
-	// ends with fewer goes through the outbox, where Collections takes them.
+	// threshold): until then its records wait in memory, and a lane that
+	// ends with fewer sends them through the outbox, where Collections
+	// takes them.
 	min int
+
+	isOpen  bool
+	set     []setRow // the open set's rows, in the order they came
+	setKeys map[string]bool
 }
 
-// open reports whether jobs are open (for every lane, or none).
-func (d *directPath) open() bool { return d.lanes[0].job != nil }
+// open reports whether a job set is open.
+func (d *directPath) open() bool { return d.isOpen }
 
-// holds reports whether key is a row of the open jobs.
-func (d *directPath) holds(key string) bool { return d.open() && d.lanes[0].job.keys[key] }
+// holds reports whether key is a row of the open set.
+func (d *directPath) holds(key string) bool { return d.isOpen && d.setKeys[key] }
 
-// rows is how many rows the open jobs hold.
-func (d *directPath) rows() int {
-	if !d.open() {
-		return 0
+// rows is how many rows the open set holds.
+func (d *directPath) rows() int { return len(d.set) }
+
+// openSet opens a job per lane; each starts sending once it holds the
+// direct path's minimum of rows.
+func (d *directPath) openSet() {
+	for _, l := range d.lanes {
+		l.job = &directJob{exts: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 	}
-	return len(d.lanes[0].job.rows)
+	d.isOpen, d.set, d.setKeys = true, nil, map[string]bool{}
 }
 
-// newJob opens a job; it starts sending once it holds the direct path's
-// minimum of rows.
-func newJob() *directJob {
-	return &directJob{exts: map[string]bool{}, keys: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
+// closeSet detaches the open set: its rows and each lane's job.
+func (d *directPath) closeSet() ([]setRow, []*directJob) {
+	jobs := make([]*directJob, len(d.lanes))
+	for k, l := range d.lanes {
+		jobs[k], l.job = l.job, nil
+	}
+	set := d.set
+	d.isOpen, d.set, d.setKeys = false, nil, nil
+	return set, jobs
 }
 
 // start runs FileUpsert of l's open job in its own goroutine, reading the
@@ -157,79 +183,106 @@ func (j *directJob) push(ctx context.Context, recs []map[string]any) error {
 	}
 }
 
-// finishJob ends the open jobs' uploads, waits for their answers and
-// records them. Rows a job did not settle (a retryable error, not
-// processed, or the whole job failed) go to the store's outbox, for that
-// job's mapping, for the engine.
+// finishJob closes the open job set: it ends the started jobs' uploads,
+// stages the set's source records while Salesforce processes them, waits
+// for the answers and records them, lane by lane. Rows a lane did not
+// settle (its job stayed below the Bulk threshold, a retryable error, not
+// processed, or the whole job failed) go to the store's outbox for that
+// lane's mapping, for the engine.
 func (p *push) finishJob(ctx context.Context, last bool) error {
 	d := p.direct
 	if !d.open() {
 		return nil
 	}
-	jobs := make([]*directJob, len(d.lanes))
-	for k, l := range d.lanes {
-		jobs[k], l.job = l.job, nil
+	set, jobs := d.closeSet()
+	started := false
+	for _, j := range jobs {
+		if j.started {
+			close(j.feed)
+			started = true
+		}
 	}
-	if !jobs[0].started {
-		// Too few rows for a Bulk job: the engines send them by Collections.
-		return p.queueRows(ctx, jobs[0].rows, p.sum.Mappings, true)
+	// While Salesforce takes the jobs, the set's source records are written
+	// (the rest once it answered); staged counts the rows written. With no
+	// job started there is nothing to wait for: the rows are queued or
+	// recorded at once.
+	staged := 0
+	if started {
+		staged = p.stage(ctx, set, jobs)
 	}
 	for _, j := range jobs {
-		close(j.feed)
-	}
-	// While Salesforce takes the jobs, the rows' source records are written
-	// (the rest once it answered); staged counts the rows written.
-	staged := p.stage(ctx, jobs)
-	for _, j := range jobs {
-		<-j.done
+		if j.started {
+			<-j.done
+		}
 	}
 	for k, l := range d.lanes {
-		if err := p.record(ctx, l, jobs[k], staged, k == 0); err != nil {
+		if err := p.record(ctx, l, jobs[k], staged); err != nil {
 			return err
 		}
 	}
+	p.streamed.Add(int64(len(set)))
 	// The jobs' rows, answers and records are garbage now. Collect them
-	// before the next jobs grow: the collector would otherwise wait for the
-	// heap to double the size it had at the jobs' peak, and the peak memory
-	// would grow with the number of jobs, not stay one set's. After the
-	// file's last jobs there is no next one to make room for.
+	// before the next set grows: the collector would otherwise wait for the
+	// heap to double the size it had at the set's peak, and the peak memory
+	// would grow with the number of sets, not stay one set's. After the
+	// file's last set there is no next one to make room for.
 	if !last {
 		clear(jobs)
+		set = nil
 		runtime.GC()
 	}
 	return nil
 }
 
-// record writes what l's finished job j came to. The first lane counts
-// the rows (streamed, or accepted when queued); the others count only
-// their records' fates.
-func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int, first bool) error {
+// record writes what l's job j came to: its sent rows by their answers,
+// its skipped rows as skipped.
+func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) error {
 	m := l.pipe.Mapping.Name
-	if j.err != nil {
+	var run *forcesync.Run
+	switch {
+	case !j.started:
+		// Too few rows for a Bulk job: the engine sends them by Collections.
+		if err := p.queueRows(ctx, j.rows, []string{m}); err != nil {
+			return err
+		}
+	case j.err != nil:
 		if ctx.Err() != nil {
 			return ctx.Err() // interrupted: the checkpoint stays before these rows
 		}
 		if !errors.Is(j.err, engine.ErrNoFileJob) {
 			fmt.Fprintf(p.o.Out, "Bulk job of %d rows for %s failed (%v); queueing them for the engine instead.\n", len(j.rows), m, j.err)
 		}
-		return p.queueRows(ctx, j.rows, []string{m}, first)
-	}
-	if len(j.rows) == 0 {
-		return nil
+		if err := p.queueRows(ctx, j.rows, []string{m}); err != nil {
+			return err
+		}
+	default:
+		run = j.run
+		run.Records = len(j.rows) + len(j.skips)
+		run.Skipped = len(j.skips)
 	}
 	// Recorded in pieces, each its own transaction: memory holds a piece's
 	// records, not the job's, and a crash between two pieces only sends the
 	// unrecorded rows again (the recorded ones compare unchanged). The run
 	// goes with the last piece, when its counts are known.
 	var retry []directRow
-	run := j.run
-	run.Records = len(j.rows)
-	out := make([]forcesync.PushedRecord, 0, min(len(j.rows), recordPiece))
+	sent := j.rows
+	if run == nil {
+		sent = nil // queued above
+	}
+	all := len(sent) + len(j.skips)
+	out := make([]forcesync.PushedRecord, 0, min(all, recordPiece))
 	fates := make([]engine.Settled, 0, cap(out))
-	for lo := 0; lo < len(j.rows); lo += recordPiece {
+	for lo := 0; lo < all; lo += recordPiece {
 		out, fates = out[:0], fates[:0]
-		for i := lo; i < min(lo+recordPiece, len(j.rows)); i++ {
-			r := &j.rows[i]
+		for i := lo; i < min(lo+recordPiece, all); i++ {
+			if i >= len(sent) {
+				r := &j.skips[i-len(sent)]
+				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSkipped,
+					Staged: r.idx < staged})
+				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateSkipped})
+				continue
+			}
+			r := &sent[i]
 			res, ok := j.res[r.ext]
 			switch {
 			case !ok || (res.Err != nil && res.Retryable):
@@ -237,12 +290,12 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int, fi
 				continue
 			case res.Err != nil:
 				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateHeld,
-					Fingerprint: r.heldFP, Error: res.Err, Staged: i < staged})
+					Fingerprint: r.heldFP, Error: res.Err, Staged: r.idx < staged})
 				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateHeld})
 				run.Failed++
 			default:
 				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSynced,
-					SalesforceID: res.ID, Fingerprint: r.fp, Staged: i < staged})
+					SalesforceID: res.ID, Fingerprint: r.fp, Staged: r.idx < staged})
 				f := engine.FateUpdated
 				if res.Created {
 					f, run.Created = engine.FateCreated, run.Created+1
@@ -253,7 +306,7 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int, fi
 			}
 		}
 		var withRun *forcesync.Run
-		if lo+recordPiece >= len(j.rows) {
+		if lo+recordPiece >= all {
 			withRun = run
 		}
 		// Salesforce has the data: record it even if ctx ended meanwhile.
@@ -262,35 +315,34 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int, fi
 		if err != nil {
 			return fmt.Errorf("record a Bulk job's rows: %w", err)
 		}
-		if first {
-			p.streamed.Add(int64(len(out)))
-		}
 		p.tally.add(fates)
 	}
 	if len(retry) > 0 {
-		if err := p.queueRows(ctx, retry, []string{m}, first); err != nil {
+		if err := p.queueRows(ctx, retry, []string{m}); err != nil {
 			return err
 		}
 	}
-	j.rows, j.res = nil, nil
+	j.rows, j.skips, j.res = nil, nil, nil
 	return nil
 }
 
-// stage writes the source records of the jobs' rows (forcesync.
+// stage writes the source records of the set's rows (forcesync.
 // PushRecorder's StageRecords) in pieces, while the jobs are closed and
 // processed, and returns how many rows from the first are written. It
 // stops at the first failure (those rows' records are written with their
 // answers instead) or once a job ended in error: its rows go through the
-// outbox then. The lanes' jobs hold the same rows; the first lane's
-// mapping names the queued work that keeps a record from being staged
-// (the doors queue a record for every mapping of its source).
-func (p *push) stage(ctx context.Context, jobs []*directJob) int {
+// outbox then. The first lane's mapping names the queued work that keeps
+// a record from being staged (the doors queue a record for every mapping
+// of its source).
+func (p *push) stage(ctx context.Context, set []setRow, jobs []*directJob) int {
 	d := p.direct
-	rows := jobs[0].rows
-	piece := make([]forcesync.PushedRecord, 0, min(len(rows), recordPiece))
+	piece := make([]forcesync.PushedRecord, 0, min(len(set), recordPiece))
 	n := 0
-	for lo := 0; lo < len(rows); lo += recordPiece {
+	for lo := 0; lo < len(set); lo += recordPiece {
 		for _, j := range jobs {
+			if !j.started {
+				continue
+			}
 			select {
 			case <-j.done:
 				if j.err != nil {
@@ -300,8 +352,8 @@ func (p *push) stage(ctx context.Context, jobs []*directJob) int {
 			}
 		}
 		piece = piece[:0]
-		for i := lo; i < min(lo+recordPiece, len(rows)); i++ {
-			r := &rows[i]
+		for i := lo; i < min(lo+recordPiece, len(set)); i++ {
+			r := &set[i]
 			piece = append(piece, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields})
 		}
 		err := d.rec.StageRecords(ctx, p.o.Source, d.lanes[0].pipe.Mapping.Name, piece)
@@ -322,9 +374,8 @@ func (p *push) dropJob() {
 	if p.direct == nil || !p.direct.open() {
 		return
 	}
-	for _, l := range p.direct.lanes {
-		j := l.job
-		l.job = nil
+	_, jobs := p.direct.closeSet()
+	for _, j := range jobs {
 		if j.started {
 			close(j.feed)
 			<-j.done
@@ -333,8 +384,8 @@ func (p *push) dropJob() {
 }
 
 // queueRows accepts rows of a job into the store's outbox, for the engines
-// of mappings. count says whether they count as accepted rows.
-func (p *push) queueRows(ctx context.Context, rows []directRow, mappings []string, count bool) error {
+// of mappings. They were counted as the direct path's rows already.
+func (p *push) queueRows(ctx context.Context, rows []directRow, mappings []string) error {
 	const piece = 5000
 	for lo := 0; lo < len(rows); lo += piece {
 		part := rows[lo:min(lo+piece, len(rows))]
@@ -343,7 +394,7 @@ func (p *push) queueRows(ctx context.Context, rows []directRow, mappings []strin
 			cs[i] = forcesync.Change{Source: p.o.Source, Key: r.key, Op: forcesync.OpUpsert, FieldsJSON: []byte(r.fields),
 				Priority: forcesync.PriorityBackfill}
 		}
-		if err := p.accept(ctx, mappings, cs, count); err != nil {
+		if err := p.accept(ctx, mappings, cs, false); err != nil {
 			return fmt.Errorf("queue %d rows: %w", len(cs), err)
 		}
 	}
@@ -352,18 +403,19 @@ func (p *push) queueRows(ctx context.Context, rows []directRow, mappings []strin
 
 // verdict is the direct path's judgement of one changed row under one
 // lane, made ahead of time by a judging worker (pipeline.go): ok with the
-// record to upload and what to keep of the row, or not ok (the row goes
-// through the outbox).
+// record to upload and what to keep of the row; skip, out of the
+// mapping's scope and never bound under it (recorded skipped, no call);
+// or neither (the row goes through the outbox).
 type verdict struct {
-	ok   bool
-	rec  map[string]any
-	row  directRow
-	fold string // the External ID value as the job compares it
+	ok, skip bool
+	rec      map[string]any
+	row      directRow
+	fold     string // the External ID value as the job compares it
 }
 
 // judge decides, from the chunk's stored state alone, whether l's job can
-// send c, and builds its record. It reads no job state, so judging workers
-// run it in parallel; admit then checks c against the open jobs.
+// send or skip c, and builds its record. It reads no job state, so judging
+// workers run it in parallel; admit then checks c against the open set.
 func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.Settled) verdict {
 	if c.Op != forcesync.OpUpsert || c.Version != 0 {
 		return verdict{}
@@ -379,13 +431,23 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 		}
 		sm, has = s.Mappings[m]
 	}
-	if has && (sm.Queued || sm.State != forcesync.StateSynced || sm.SalesforceID == "" ||
-		sm.Fingerprint == forcesync.FingerprintConverted || sm.Fingerprint == forcesync.FingerprintDisabled) {
+	// Unbound and skipped or refused at creation: as new.
+	fresh := !has || (sm.SalesforceID == "" && (sm.State == forcesync.StateSkipped || sm.State == forcesync.StateHeld))
+	if has && (sm.Queued || (!fresh && (sm.State != forcesync.StateSynced || sm.SalesforceID == "" ||
+		sm.Fingerprint == forcesync.FingerprintConverted || sm.Fingerprint == forcesync.FingerprintDisabled))) {
 		return verdict{}
 	}
-	bound := has
-	if pass, err := cm.Filter(c.Fields); err != nil || !pass {
+	bound := !fresh
+	row := directRow{key: c.Key, fields: string(c.FieldsJSON), version: s.Version + 1, bound: bound}
+	pass, err := cm.Filter(c.Fields)
+	if err != nil {
 		return verdict{}
+	}
+	if !pass {
+		if bound {
+			return verdict{} // left its scope: the engine applies the mapping's rules
+		}
+		return verdict{skip: true, row: row}
 	}
 	if cm.Disables() {
 		if off, err := cm.DisabledBy(c.Fields); err != nil || off {
@@ -407,29 +469,41 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 	if l.fold {
 		fold = strings.ToLower(ext)
 	}
-	fp := pl.Fingerprint
+	row.ext, row.fp, row.heldFP = ext, pl.Fingerprint, pl.Fingerprint
 	if pl.UpdateFingerprint != "" {
-		fp = pl.UpdateFingerprint
+		row.fp = pl.UpdateFingerprint
 	}
-	return verdict{ok: true, rec: pl.Fields, fold: fold, row: directRow{key: c.Key, ext: ext, fields: string(c.FieldsJSON),
-		version: s.Version + 1, fp: fp, heldFP: pl.Fingerprint, bound: bound}}
+	return verdict{ok: true, rec: pl.Fields, fold: fold, row: row}
 }
 
-// admit adds a row to every lane's open job when each lane judged it
-// sendable and none holds its key or External ID value already, nor is
-// the key among slowKeys (keys of this chunk bound for the outbox): such
-// a row goes through the outbox. vs holds the row's verdict per lane.
+// admit adds a row to the open set when every lane judged it sendable or
+// skipped, no sending lane's job holds its External ID value already, and
+// its key is neither in the set nor among slowKeys (keys of this chunk
+// bound for the outbox): such a row goes through the outbox. vs holds the
+// row's verdict per lane.
 func (p *push) admit(vs []verdict, slowKeys map[string]bool) bool {
-	for k, l := range p.direct.lanes {
+	d := p.direct
+	key := vs[0].row.key
+	if slowKeys[key] || d.setKeys[key] {
+		return false
+	}
+	for k, l := range d.lanes {
 		v := &vs[k]
-		if !v.ok || slowKeys[v.row.key] || l.job.exts[v.fold] || l.job.keys[v.row.key] {
+		if !v.ok && !v.skip || v.ok && l.job.exts[v.fold] {
 			return false
 		}
 	}
-	for k, l := range p.direct.lanes {
+	idx := len(d.set)
+	d.set = append(d.set, setRow{key: key, fields: vs[0].row.fields, version: vs[0].row.version})
+	d.setKeys[key] = true
+	for k, l := range d.lanes {
 		v := &vs[k]
+		v.row.idx = idx
+		if v.skip {
+			l.job.skips = append(l.job.skips, v.row)
+			continue
+		}
 		l.job.exts[v.fold] = true
-		l.job.keys[v.row.key] = true
 		l.job.rows = append(l.job.rows, v.row)
 	}
 	return true

@@ -421,9 +421,7 @@ func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, er
 		}
 		if d != nil {
 			if !d.open() {
-				for _, l := range d.lanes {
-					l.job = newJob()
-				}
+				d.openSet()
 			}
 			if slowKeys == nil {
 				slowKeys = map[string]bool{}
@@ -432,7 +430,9 @@ func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, er
 			vs := c.verdicts[i*len(d.lanes) : (i+1)*len(d.lanes)]
 			if p.admit(vs, slowKeys) {
 				for k := range vs {
-					recs[k] = append(recs[k], vs[k].rec)
+					if vs[k].ok {
+						recs[k] = append(recs[k], vs[k].rec)
+					}
 					vs[k] = verdict{}
 				}
 				continue
@@ -441,9 +441,9 @@ func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, er
 		}
 		rest = append(rest, *r)
 	}
-	if len(recs) > 0 && len(recs[0]) > 0 {
-		for k, l := range d.lanes {
-			if err := p.send(ctx, l, recs[k]); err != nil {
+	for k := range recs {
+		if len(recs[k]) > 0 {
+			if err := p.send(ctx, d.lanes[k], recs[k]); err != nil {
 				return nil, err
 			}
 		}

@@ -70,12 +70,13 @@ const (
 			error_code = '', error_message = '', error_fields = '', warnings = '', fingerprint = excluded.fingerprint,
 			held_fp = '', attempts = 0, next_attempt = 0,
 			version = MAX(statuses.version, excluded.version), updated = excluded.updated`
-	pushedHeld = `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields,
+	// pushedUnsynced writes the statuses of held or skipped rows (?4).
+	pushedUnsynced = `INSERT INTO statuses (mapping, key, source, state, sf_id, error_code, error_message, error_fields,
 			fingerprint, held_fp, version, updated)
-		SELECT c.mapping, v.column1, c.source, 'held', v.column2, v.column3, v.column4, v.column5, '', v.column6, v.column7, c.now
-		FROM (SELECT ?1 AS source, ?2 AS mapping, ?3 AS now) c CROSS JOIN (VALUES %s) v
+		SELECT c.mapping, v.column1, c.source, c.state, v.column2, v.column3, v.column4, v.column5, '', v.column6, v.column7, c.now
+		FROM (SELECT ?1 AS source, ?2 AS mapping, ?3 AS now, ?4 AS state) c CROSS JOIN (VALUES %s) v
 		WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = c.mapping AND o.key = v.column1)
-		ON CONFLICT (mapping, key) DO UPDATE SET state = 'held',
+		ON CONFLICT (mapping, key) DO UPDATE SET state = excluded.state,
 			error_code = excluded.error_code, error_message = excluded.error_message, error_fields = excluded.error_fields,
 			warnings = '', held_fp = excluded.held_fp, attempts = 0, next_attempt = 0,
 			version = MAX(statuses.version, excluded.version), updated = excluded.updated`
@@ -117,7 +118,7 @@ func writeRecords(ctx context.Context, tx *wtx, source, mapping string, rows []f
 }
 
 // recordPushed writes the records of rows not staged, then bindings and
-// statuses in runs of one state (synced or held), in the rows' order, so
+// statuses in runs of one state (synced, held or skipped), in the rows' order, so
 // a key given twice ends as its last row says.
 func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []forcesync.PushedRecord, now int64) error {
 	unstaged := rows
@@ -137,9 +138,10 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 	}
 	args := make([]any, 0, 3+min(len(rows), maxRows)*7)
 	for lo := 0; lo < len(rows); {
-		synced := rows[lo].State == forcesync.StateSynced
+		state := rows[lo].State
+		synced := state == forcesync.StateSynced
 		hi := lo + 1
-		for hi < len(rows) && (rows[hi].State == forcesync.StateSynced) == synced {
+		for hi < len(rows) && rows[hi].State == state {
 			hi++
 		}
 		run := rows[lo:hi]
@@ -147,7 +149,7 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 		err := eachPiece(len(run), func(lo, hi int) error {
 			part := run[lo:hi]
 			if !synced {
-				args = append(args[:0], source, mapping, now)
+				args = append(args[:0], source, mapping, now, string(state))
 				for i := range part {
 					r := &part[i]
 					var code, msg, fields string
@@ -160,7 +162,7 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 					}
 					args = append(args, r.Key, r.SalesforceID, code, msg, fields, r.Fingerprint, r.Version)
 				}
-				if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedHeld, tuplesWith(len(part), "(?, ?, ?, ?, ?, ?, ?)")), args...); err != nil {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedUnsynced, tuplesWith(len(part), "(?, ?, ?, ?, ?, ?, ?)")), args...); err != nil {
 					return fmt.Errorf("statuses: %w", err)
 				}
 				return nil

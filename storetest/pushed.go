@@ -24,6 +24,7 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 		{Key: "b", Version: 1, Fields: `{"email":"bad"}`, State: forcesync.StateHeld, Fingerprint: "fp-b",
 			Error: &forcesync.RecordError{Code: "INVALID_EMAIL_ADDRESS", Message: "bad email", Fields: []string{"Email"}}},
 		{Key: "c", Version: 1, Fields: `{"email":"c1@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000003AAA", Fingerprint: "fp-c"},
+		{Key: "s", Version: 1, Fields: `{"email":"s@x.com","score":3}`, State: forcesync.StateSkipped},
 	}, run)
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +57,17 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 	}
 	if rec, err := s.SourceRecord(ctx, "contact", "b"); err != nil || rec == nil || rec.Fields["email"] != "bad" {
 		t.Fatalf("record b %+v %v", rec, err)
+	}
+	// s: out of the mapping's scope, skipped without a call: its record
+	// and status, no binding.
+	if st := statusOf(t, s, "s", "m1"); st.State != forcesync.StateSkipped || st.Error != nil || st.SalesforceID != "" || st.Version != 1 {
+		t.Fatalf("status s %+v", st)
+	}
+	if b, err := s.Binding(ctx, "m1", "s"); err != nil || b != nil {
+		t.Fatalf("binding s %+v %v", b, err)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "s"); err != nil || rec == nil || rec.Fields["email"] != "s@x.com" {
+		t.Fatalf("record s %+v %v", rec, err)
 	}
 	// c: the queued change keeps its record and pending status; the
 	// binding Salesforce gave is kept; the outbox row is still there.

@@ -148,9 +148,17 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "Mapping %s now: synced %d, skipped %d, held %d, retrying %d, pending %d, deleted %d.\n", m,
+		// The lifecycle's states show when some record is in them, so the
+		// line adds up to the mapping's records.
+		var life string
+		for _, st := range []forcesync.State{forcesync.StateDisabled, forcesync.StateDeprovisioned, forcesync.StateConverted} {
+			if n := counts[st]; n > 0 {
+				life += fmt.Sprintf(", %s %d", st, n)
+			}
+		}
+		fmt.Fprintf(out, "Mapping %s now: synced %d, skipped %d, held %d, retrying %d, pending %d, deleted %d%s.\n", m,
 			counts[forcesync.StateSynced], counts[forcesync.StateSkipped], counts[forcesync.StateHeld],
-			counts[forcesync.StateRetrying], counts[forcesync.StatePending], counts[forcesync.StateDeleted])
+			counts[forcesync.StateRetrying], counts[forcesync.StatePending], counts[forcesync.StateDeleted], life)
 	}
 	failures, ferr := filepush.Failures(sctx, a.store, mappings)
 	if ferr != nil {

@@ -278,3 +278,87 @@ func TestPushStreamsOneJobPerMapping(t *testing.T) {
 		t.Fatalf("third push of the same file: calls %v\n%s", st, out)
 	}
 }
+
+// TestPushFilteredMappingSkipsInTheJobSet: rows out of a mapping's scope
+// (its filter) and never bound under it are recorded skipped with the
+// job's rows instead of going through the outbox; a row that enters the
+// scope later is created, one that leaves it after being pushed goes
+// through the engine (the mapping's rules for records leaving scope).
+func TestPushFilteredMappingSkipsInTheJobSet(t *testing.T) {
+	r := newPushRig(t)
+	cfg, err := os.ReadFile(r.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "    object: Lead\n", "    object: Lead\n    filter: tier == \"gold\"\n", 1))
+	if err := os.WriteFile(r.config, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(r.dir, "clients.csv")
+	write := func(tier func(i int) string) {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString("client_id,last_name,email,tier\n")
+		for i := 1; i <= 6000; i++ {
+			fmt.Fprintf(&b, "k%d,Last%d,k%d@example.com,%s\n", i, i, i, tier(i))
+		}
+		if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	write(func(i int) string {
+		if i%2 == 0 {
+			return "gold"
+		}
+		return "basic"
+	})
+	r.emu.ResetStats()
+	out, errOut, err := r.push(context.Background(), "--file", data, "--chunk", "500")
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	if st := r.emu.Stats(); st["bulk"] != 5 || st["collections"] != 0 {
+		t.Fatalf("calls %v, want one Bulk job of the 3000 gold rows\n%s", st, out)
+	}
+	if !strings.Contains(out, "created 3000") || !strings.Contains(out, "skipped 3000") ||
+		!strings.Contains(out, "synced 3000, skipped 3000, held 0, retrying 0, pending 0") {
+		t.Fatalf("summary:\n%s", out)
+	}
+	if n := len(r.leadsByKey()); n != 3000 {
+		t.Fatalf("%d Leads, want the 3000 gold rows", n)
+	}
+	// The same file again: every row unchanged, skipped ones too.
+	r.emu.ResetStats()
+	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
+	if err != nil {
+		t.Fatalf("second push: %v\n%s\n%s", err, out, errOut)
+	}
+	if st := r.emu.Stats(); st["bulk"] != 0 || st["collections"] != 0 || !strings.Contains(out, "6000 unchanged rows not written") {
+		t.Fatalf("second push: calls %v\n%s", st, out)
+	}
+	// Every row turns gold but the first 1000 even rows, which turn basic:
+	// 3000 enter the scope (one Bulk job), 1000 leave it (the engine, by
+	// the mapping's rule for records leaving scope: deprovisioned, and a
+	// Lead is left as it is).
+	write(func(i int) string {
+		if i%2 == 0 && i <= 2000 {
+			return "basic"
+		}
+		return "gold"
+	})
+	r.emu.ResetStats()
+	out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
+	if err != nil {
+		t.Fatalf("third push: %v\n%s\n%s", err, out, errOut)
+	}
+	if st := r.emu.Stats(); st["bulk"] != 5 || st["collections"] != 0 {
+		t.Fatalf("third push: calls %v, want one Bulk job of the 3000 new gold rows\n%s", st, out)
+	}
+	if !strings.Contains(out, "created 3000") || !strings.Contains(out, "synced 5000, skipped 0, held 0, retrying 0, pending 0, deleted 0, deprovisioned 1000.") {
+		t.Fatalf("third push summary:\n%s", out)
+	}
+	if n := len(r.leadsByKey()); n != 6000 {
+		t.Fatalf("%d Leads, want 6000 (those that left the scope stay)", n)
+	}
+}
