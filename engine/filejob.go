@@ -32,18 +32,44 @@ var ErrNoFileJob = errors.New("engine: no Bulk file job now")
 // FileJobOK reports whether a file push may send p's rows as its own Bulk
 // jobs: an External ID upsert mapping that pushes and creates, without the
 // features that need the engine's per-batch work (two-way echo notes,
-// passwords, alias filling, Lead promotion), on an API that streams Bulk
-// jobs. Rows the file path cannot judge on its own still go through the
-// store (filepush decides per row).
+// passwords, alias filling), on an API that streams Bulk jobs. Rows the
+// file path cannot judge on its own still go through the store (filepush
+// decides per row; FileJobGuard names one such case).
 func (e *Engine) FileJobOK(p *Pipe) bool {
 	c := p.Compiled
 	if _, ok := e.api.(StreamBulk); !ok {
 		return false
 	}
 	return e.cfg.BulkThreshold > 0 && p.Mapping.Match.Kind == forcesync.MatchExternalID && p.Mapping.Pushes() &&
-		c.CanCreate() && c.ExternalIDField() != "" && len(c.Pulls()) == 0 && c.PasswordSource() == "" && !c.AliasFilled() &&
-		(!strings.EqualFold(c.Object(), "Contact") || e.leadPipe(p.Mapping.Source) == nil)
+		c.CanCreate() && c.ExternalIDField() != "" && len(c.Pulls()) == 0 && c.PasswordSource() == "" && !c.AliasFilled()
 }
+
+// FileJobGuard names the mapping whose binding of a record keeps a file
+// push from creating that record under p itself: for a Contact mapping,
+// the source's Lead mapping (a bound Lead is promoted: converted, or its
+// conversion followed, instead of a twin Contact created); for a Lead
+// mapping, the source's Contact mapping (a bound Contact is a demotion,
+// settled by the Contact mapping's operations.demote). "" when no other
+// mapping guards p's creates.
+func (e *Engine) FileJobGuard(p *Pipe) string {
+	obj := p.Compiled.Object()
+	var q *Pipe
+	switch {
+	case strings.EqualFold(obj, "Contact"):
+		q = e.leadPipe(p.Mapping.Source)
+	case strings.EqualFold(obj, "Lead"):
+		q = e.contactPipe(p.Mapping.Source)
+	}
+	if q == nil {
+		return ""
+	}
+	return q.Mapping.Name
+}
+
+// FileJobRetry reports whether a record error a file push's own job got is
+// one the engine handles rather than holds (sflimits.go): the push queues
+// such a record for the engine instead of recording it held.
+func FileJobRetry(code string) bool { return code == "CANNOT_UPDATE_CONVERTED_LEAD" }
 
 // BulkThreshold is the fewest records sent through Bulk API 2.0; fewer go
 // through Collections.

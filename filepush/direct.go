@@ -73,7 +73,10 @@ type lane struct {
 	pipe   *engine.Pipe
 	fields []string
 	fold   bool
-	job    *directJob
+	// guard is the mapping whose binding of a record keeps this lane from
+	// creating it (engine.FileJobGuard); "" for none.
+	guard string
+	job   *directJob
 }
 
 // setRow is a row of the open job set, as staging writes it.
@@ -285,7 +288,7 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 			r := &sent[i]
 			res, ok := j.res[r.ext]
 			switch {
-			case !ok || (res.Err != nil && res.Retryable):
+			case !ok || (res.Err != nil && (res.Retryable || engine.FileJobRetry(res.Err.Code))):
 				retry = append(retry, *r)
 				continue
 			case res.Err != nil:
@@ -431,8 +434,10 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 		}
 		sm, has = s.Mappings[m]
 	}
-	// Unbound and skipped or refused at creation: as new.
-	fresh := !has || (sm.SalesforceID == "" && (sm.State == forcesync.StateSkipped || sm.State == forcesync.StateHeld))
+	// Unbound and skipped: as new. (Refused at creation is the engine's: it
+	// keeps the record held without a call while its payload is the one
+	// Salesforce refused.)
+	fresh := !has || (sm.SalesforceID == "" && sm.State == forcesync.StateSkipped)
 	if has && (sm.Queued || (!fresh && (sm.State != forcesync.StateSynced || sm.SalesforceID == "" ||
 		sm.Fingerprint == forcesync.FingerprintConverted || sm.Fingerprint == forcesync.FingerprintDisabled))) {
 		return verdict{}
@@ -448,6 +453,9 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 			return verdict{} // left its scope: the engine applies the mapping's rules
 		}
 		return verdict{skip: true, row: row}
+	}
+	if !bound && l.guard != "" && s.Mappings[l.guard].SalesforceID != "" {
+		return verdict{} // a promotion or a demotion: the engine's
 	}
 	if cm.Disables() {
 		if off, err := cm.DisabledBy(c.Fields); err != nil || off {

@@ -34,6 +34,7 @@ type Engine interface {
 	// FileJobOK, FileUpsert and RecoverGoneJobs serve the direct path
 	// (direct.go): Bulk jobs fed straight from the file.
 	FileJobOK(p *engine.Pipe) bool
+	FileJobGuard(p *engine.Pipe) string
 	BulkThreshold() int
 	FileUpsert(ctx context.Context, p *engine.Pipe, fields []string, recs iter.Seq2[map[string]any, error]) (map[string]engine.Result, *forcesync.Run, error)
 	RecoverGoneJobs(ctx context.Context, gone func(owner string) bool)
@@ -146,7 +147,7 @@ func Push(ctx context.Context, st forcesync.Store, engines []Engine, o Options) 
 				break
 			}
 			d.lanes = append(d.lanes, &lane{eng: e, pipe: pipe, fields: pipe.Compiled.TargetFields(),
-				fold: !pipe.Compiled.ExternalIDCaseSensitive()})
+				fold: !pipe.Compiled.ExternalIDCaseSensitive(), guard: e.FileJobGuard(pipe)})
 			d.min = max(d.min, e.BulkThreshold())
 		}
 		p.direct = d

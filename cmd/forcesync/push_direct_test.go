@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/salesforce"
 )
 
 // TestPushStreamsBulkJobsFromTheFile: a file's changed rows go straight into
@@ -360,5 +361,137 @@ func TestPushFilteredMappingSkipsInTheJobSet(t *testing.T) {
 	}
 	if n := len(r.leadsByKey()); n != 6000 {
 		t.Fatalf("%d Leads, want 6000 (those that left the scope stay)", n)
+	}
+}
+
+// pushLeadContactConfig splits a source between a Lead mapping and a
+// Contact mapping by tier (LEADFILTER is replaced per test).
+const pushLeadContactConfig = `
+store:
+  sqlite: fs.db
+` + emulatorConnection + `
+sources:
+  - name: client
+    key: client_id
+mappings:
+  - name: leads
+    source: client
+    object: Lead
+    LEADFILTER
+    match:
+      external_id: Forcesync_Key__c
+    fields:
+      - {target: LastName, source: last_name}
+      - {target: Company, value: Acme}
+  - name: contacts
+    source: client
+    object: Contact
+    filter: tier == "gold"
+    match:
+      external_id: Client_Id__c
+    fields:
+      - {target: LastName, source: last_name}
+`
+
+// TestPushLeadsAndContactsDirect: a source split between a Lead mapping
+// and a Contact mapping goes the direct path, a job per mapping, each
+// skipping the other's rows. A record moving to the Contact mapping's
+// scope later is promoted by the engine (its Lead converted, or the
+// conversion a person made followed), never given a twin Contact.
+func TestPushLeadsAndContactsDirect(t *testing.T) {
+	for _, tc := range []struct {
+		name, leadFilter string
+	}{
+		{"split", `filter: tier != "gold"`}, // each record in one scope
+		{"both", ""},                        // gold records in both
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The Contact's External ID is a field of its own: a Lead's
+			// conversion does not carry it over, so a Contact created for a
+			// converted Lead's record would be a twin.
+			emu, url := startEmulator(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Contact", Fields: []emulator.FieldConfig{
+				{Name: "Client_Id__c", Type: "string", Length: 80, Unique: true, ExternalID: true}}}}})
+			r := newPushRig(t)
+			r.emu, r.client = emu, emuClient(t, url)
+			text := strings.Replace(fmt.Sprintf(pushLeadContactConfig, url), "LEADFILTER", tc.leadFilter, 1)
+			if err := os.WriteFile(r.config, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			data := filepath.Join(r.dir, "clients.csv")
+			write := func(gold func(i int) bool, last func(i int) string) {
+				t.Helper()
+				var b strings.Builder
+				b.WriteString("client_id,last_name,tier\n")
+				for i := 1; i <= 6000; i++ {
+					tier := "basic"
+					if gold(i) {
+						tier = "gold"
+					}
+					fmt.Fprintf(&b, "k%d,%s,%s\n", i, last(i), tier)
+				}
+				if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			count := func(soql string) int {
+				t.Helper()
+				recs, err := r.client.QueryRecords(context.Background(), soql)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(recs)
+			}
+			r.emu.SetFinishBulkJobsAtOnce(true)
+			plain := func(i int) string { return fmt.Sprintf("Last%d", i) }
+			write(func(i int) bool { return i%2 == 0 }, plain)
+			r.emu.ResetStats()
+			out, errOut, err := r.push(context.Background(), "--file", data, "--chunk", "500")
+			if err != nil {
+				t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+			}
+			leads := 3000
+			if tc.leadFilter == "" {
+				leads = 6000
+			}
+			if st := r.emu.Stats(); st["bulk"] != 10 || st["collections"] != 0 || st["composite"] != 0 || st["query"] != 0 {
+				t.Fatalf("calls %v, want a Bulk job per mapping\n%s", st, out)
+			}
+			if n, m := count("SELECT Id FROM Lead"), count("SELECT Id FROM Contact"); n != leads || m != 3000 {
+				t.Fatalf("%d Leads and %d Contacts, want %d and 3000\n%s", n, m, leads, out)
+			}
+			// A person converts Lead k1 in Salesforce; then the odd rows up to
+			// k4399 turn gold with a new name (2,200 rows, a Bulk job's worth
+			// for the Contact mapping): Leads bound, so promoted by the engine.
+			recs, err := r.client.QueryRecords(context.Background(), "SELECT Id FROM Lead WHERE Forcesync_Key__c = 'k1'")
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("Lead k1: %v %v", recs, err)
+			}
+			if res, err := r.client.ConvertLeads(context.Background(), []salesforce.LeadConvert{{LeadID: recs[0].ID()}}); err != nil || res[0].Err != nil {
+				t.Fatalf("convert k1: %+v %v", res, err)
+			}
+			promoted := func(i int) bool { return i%2 == 1 && i < 4400 }
+			write(func(i int) bool { return i%2 == 0 || promoted(i) }, func(i int) string {
+				if promoted(i) {
+					return fmt.Sprintf("Gold%d", i)
+				}
+				return plain(i)
+			})
+			out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
+			if err != nil {
+				t.Fatalf("second push: %v\n%s\n%s", err, out, errOut)
+			}
+			// 3000 + 2200 Contacts: the converted Lead's Contact carries k1,
+			// no twin of it was created.
+			if n := count("SELECT Id FROM Contact"); n != 5200 {
+				t.Fatalf("%d Contacts, want 5200 (no twin)\n%s", n, out)
+			}
+			recs, err = r.client.QueryRecords(context.Background(), "SELECT Id, LastName FROM Contact WHERE Client_Id__c = 'k1'")
+			if err != nil || len(recs) != 1 || recs[0]["LastName"] != "Gold1" {
+				t.Fatalf("Contact k1: %v %v\n%s", recs, err, out)
+			}
+			if !strings.Contains(out, "Mapping contacts now: synced 5200, skipped 800") {
+				t.Fatalf("second push summary:\n%s", out)
+			}
+		})
 	}
 }
