@@ -14,7 +14,9 @@
 //   - The direct path (direct.go), for a source whose mappings are all
 //     External ID upserts the engine lets a push run: a row the push can
 //     judge alone is streamed into the upload of the push's own Bulk job
-//     for each mapping as the file is read; while Salesforce processes the
+//     for each mapping as the file is read (or, out of a mapping's filter
+//     and never bound there, recorded skipped under it with the job's
+//     rows); while Salesforce processes the
 //     jobs the source records are written, and once the jobs have
 //     answered, their bindings and statuses, in set-based writes
 //     (forcesync.PushRecorder: StageRecords, RecordPushed). No outbox row, no
@@ -22,7 +24,8 @@
 //     claim -> complete round trip, and memory bounded by one job.
 //   - The outbox: every other row (deletes, rows queued, held or retrying,
 //     a job below the Bulk threshold, a row only some mappings would send,
-//     a source with a mapping the direct path cannot take) is accepted in
+//     a promotion or demotion between a Lead and a Contact mapping, a
+//     source with a mapping the direct path cannot take) is accepted in
 //     large transactions, and the engine is asked to push once a Bulk
 //     job's worth is waiting or the file is read.
 //
