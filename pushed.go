@@ -48,4 +48,9 @@ type PushedRecord struct {
 	Error       *RecordError
 	// Staged says StageRecords wrote the row's source record already.
 	Staged bool
+	// Unchanged marks a synced row whose payload under the mapping is the
+	// one its binding holds (its record changed in fields the mapping does
+	// not send): nothing was sent, its status is written and its binding
+	// left as it is.
+	Unchanged bool
 }

@@ -43,7 +43,8 @@ type directRow struct {
 	// the one stored when Salesforce refuses it.
 	fp, heldFP string
 	bound      bool
-	idx        int // the row's place in the job set (directPath.set)
+	idx        int    // the row's place in the job set (directPath.set)
+	sfID       string // same rows: the bound record's Id
 }
 
 // recordPiece is the most rows of a job recorded in one transaction.
@@ -55,6 +56,9 @@ type directJob struct {
 	// skips are rows out of the mapping's scope (its filter), never bound
 	// under it: recorded skipped, without a call, as the engine would.
 	skips []directRow
+	// sames are bound rows whose payload is the one the binding holds
+	// (another lane sends the row): recorded synced, without a call.
+	sames []directRow
 	exts  map[string]bool // External ID values in the job (folded when case-insensitive)
 	feed  chan []map[string]any
 	done  chan struct{}
@@ -223,7 +227,11 @@ func (p *push) finishJob(ctx context.Context, last bool) error {
 			return err
 		}
 	}
-	p.streamed.Add(int64(len(set)))
+	if started {
+		p.streamed.Add(int64(len(set)))
+	} else {
+		p.accepted.Add(int64(len(set))) // all queued or recorded without a job
+	}
 	// The jobs' rows, answers and records are garbage now. Collect them
 	// before the next set grows: the collector would otherwise wait for the
 	// heap to double the size it had at the set's peak, and the peak memory
@@ -260,8 +268,8 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 		}
 	default:
 		run = j.run
-		run.Records = len(j.rows) + len(j.skips)
-		run.Skipped = len(j.skips)
+		run.Records = len(j.rows) + len(j.skips) + len(j.sames)
+		run.Skipped, run.Unchanged = len(j.skips), len(j.sames)
 	}
 	// Recorded in pieces, each its own transaction: memory holds a piece's
 	// records, not the job's, and a crash between two pieces only sends the
@@ -272,17 +280,24 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 	if run == nil {
 		sent = nil // queued above
 	}
-	all := len(sent) + len(j.skips)
+	quiet := append(j.skips, j.sames...) // recorded without a call
+	all := len(sent) + len(quiet)
 	out := make([]forcesync.PushedRecord, 0, min(all, recordPiece))
 	fates := make([]engine.Settled, 0, cap(out))
 	for lo := 0; lo < all; lo += recordPiece {
 		out, fates = out[:0], fates[:0]
 		for i := lo; i < min(lo+recordPiece, all); i++ {
 			if i >= len(sent) {
-				r := &j.skips[i-len(sent)]
-				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSkipped,
-					Staged: r.idx < staged})
-				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateSkipped})
+				r := &quiet[i-len(sent)]
+				if r.sfID == "" {
+					out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSkipped,
+						Staged: r.idx < staged})
+					fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateSkipped})
+					continue
+				}
+				out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSynced,
+					SalesforceID: r.sfID, Fingerprint: r.fp, Unchanged: true, Staged: r.idx < staged})
+				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateUnchanged})
 				continue
 			}
 			r := &sent[i]
@@ -325,7 +340,7 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 			return err
 		}
 	}
-	j.rows, j.skips, j.res = nil, nil, nil
+	j.rows, j.skips, j.sames, j.res = nil, nil, nil, nil
 	return nil
 }
 
@@ -408,12 +423,13 @@ func (p *push) queueRows(ctx context.Context, rows []directRow, mappings []strin
 // lane, made ahead of time by a judging worker (pipeline.go): ok with the
 // record to upload and what to keep of the row; skip, out of the
 // mapping's scope and never bound under it (recorded skipped, no call);
-// or neither (the row goes through the outbox).
+// same, bound with the payload its binding holds (recorded synced, no
+// call); or none of these (the row goes through the outbox).
 type verdict struct {
-	ok, skip bool
-	rec      map[string]any
-	row      directRow
-	fold     string // the External ID value as the job compares it
+	ok, skip, same bool
+	rec            map[string]any
+	row            directRow
+	fold           string // the External ID value as the job compares it
 }
 
 // judge decides, from the chunk's stored state alone, whether l's job can
@@ -466,8 +482,12 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 		return verdict{}
 	}
 	pl, err := cm.PayloadFor(c.Key, c.Fields, !bound)
-	if err != nil || len(pl.Warnings) > 0 || (bound && pl.Fingerprint == sm.Fingerprint) {
+	if err != nil || len(pl.Warnings) > 0 {
 		return verdict{}
+	}
+	if bound && pl.Fingerprint == sm.Fingerprint {
+		row.sfID, row.fp = sm.SalesforceID, sm.Fingerprint
+		return verdict{same: true, row: row}
 	}
 	ext := pl.ExternalID
 	if ext == c.Key {
@@ -484,11 +504,11 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 	return verdict{ok: true, rec: pl.Fields, fold: fold, row: row}
 }
 
-// admit adds a row to the open set when every lane judged it sendable or
-// skipped, no sending lane's job holds its External ID value already, and
-// its key is neither in the set nor among slowKeys (keys of this chunk
-// bound for the outbox): such a row goes through the outbox. vs holds the
-// row's verdict per lane.
+// admit adds a row to the open set when every lane judged it sendable,
+// skipped or the same, no sending lane's job holds its External ID value
+// already, and its key is neither in the set nor among slowKeys (keys of
+// this chunk bound for the outbox); otherwise the row goes through the
+// outbox. vs holds the row's verdict per lane.
 func (p *push) admit(vs []verdict, slowKeys map[string]bool) bool {
 	d := p.direct
 	key := vs[0].row.key
@@ -497,7 +517,7 @@ func (p *push) admit(vs []verdict, slowKeys map[string]bool) bool {
 	}
 	for k, l := range d.lanes {
 		v := &vs[k]
-		if !v.ok && !v.skip || v.ok && l.job.exts[v.fold] {
+		if !v.ok && !v.skip && !v.same || v.ok && l.job.exts[v.fold] {
 			return false
 		}
 	}
@@ -507,8 +527,12 @@ func (p *push) admit(vs []verdict, slowKeys map[string]bool) bool {
 	for k, l := range d.lanes {
 		v := &vs[k]
 		v.row.idx = idx
-		if v.skip {
+		switch {
+		case v.skip:
 			l.job.skips = append(l.job.skips, v.row)
+			continue
+		case v.same:
+			l.job.sames = append(l.job.sames, v.row)
 			continue
 		}
 		l.job.exts[v.fold] = true

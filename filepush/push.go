@@ -80,7 +80,10 @@ type Summary struct {
 	// Bad is the rows refused (listed on Err, up to MaxBadShown).
 	Bad, BadShown int64
 	// Accepted is the rows taken for pushing: written to the store's
-	// outbox, or streamed into the push's own Bulk jobs (Streamed of them).
+	// outbox, or taken by the push's own Bulk jobs (Streamed of them: sent,
+	// or recorded with them without a call; a lane may still queue some
+	// for its engine, such as those Salesforce answered with a retryable
+	// error).
 	Accepted, Streamed int64
 	// Settled is the rows dropped before writing: nothing changed.
 	Settled int64

@@ -66,7 +66,9 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 		keys[j], flds[j], states[j], ids[j], vers[j] = r.Key, r.Fields, string(r.State), r.SalesforceID, r.Version
 		if r.State == forcesync.StateSynced {
 			fps[j] = r.Fingerprint
-			bKeys, bIDs, bFPs = append(bKeys, r.Key), append(bIDs, r.SalesforceID), append(bFPs, r.Fingerprint)
+			if !r.Unchanged {
+				bKeys, bIDs, bFPs = append(bKeys, r.Key), append(bIDs, r.SalesforceID), append(bFPs, r.Fingerprint)
+			}
 		} else {
 			helds[j] = r.Fingerprint
 		}

@@ -168,12 +168,18 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 				return nil
 			}
 			args = append(args[:0], mapping, now)
+			bound := 0
 			for i := range part {
 				r := &part[i]
-				args = append(args, r.Key, r.SalesforceID, r.Fingerprint)
+				if !r.Unchanged {
+					args = append(args, r.Key, r.SalesforceID, r.Fingerprint)
+					bound++
+				}
 			}
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedBindings, tuplesWith(len(part), "(?, ?, ?)")), args...); err != nil {
-				return fmt.Errorf("bindings: %w", err)
+			if bound > 0 {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedBindings, tuplesWith(bound, "(?, ?, ?)")), args...); err != nil {
+					return fmt.Errorf("bindings: %w", err)
+				}
 			}
 			args = append(args[:0], source, mapping, now)
 			for i := range part {

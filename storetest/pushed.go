@@ -58,6 +58,26 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 	if rec, err := s.SourceRecord(ctx, "contact", "b"); err != nil || rec == nil || rec.Fields["email"] != "bad" {
 		t.Fatalf("record b %+v %v", rec, err)
 	}
+	// u, pushed, then again changed in a field the mapping does not send:
+	// its record and status move on, its binding is left as it is.
+	for _, r := range []forcesync.PushedRecord{
+		{Key: "u", Version: 1, Fields: `{"email":"u@x.com"}`, State: forcesync.StateSynced, SalesforceID: "00Q000000000009AAA", Fingerprint: "fp-u"},
+		{Key: "u", Version: 2, Fields: `{"email":"u@x.com","note":"n"}`, State: forcesync.StateSynced, SalesforceID: "00Q00000000000XAAA",
+			Fingerprint: "fp-other", Unchanged: true},
+	} {
+		if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{r}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := s.Binding(ctx, "m1", "u"); err != nil || b == nil || b.SalesforceID != "00Q000000000009AAA" || b.Fingerprint != "fp-u" {
+		t.Fatalf("binding u after an unchanged row %+v %v", b, err)
+	}
+	if st := statusOf(t, s, "u", "m1"); st.State != forcesync.StateSynced || st.Version != 2 {
+		t.Fatalf("status u after an unchanged row %+v", st)
+	}
+	if rec, err := s.SourceRecord(ctx, "contact", "u"); err != nil || rec == nil || rec.Version != 2 || rec.Fields["note"] != "n" {
+		t.Fatalf("record u after an unchanged row %+v %v", rec, err)
+	}
 	// s: out of the mapping's scope, skipped without a call: its record
 	// and status, no binding.
 	if st := statusOf(t, s, "s", "m1"); st.State != forcesync.StateSkipped || st.Error != nil || st.SalesforceID != "" || st.Version != 1 {
@@ -115,7 +135,7 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 	if st := statusOf(t, s, "b", "m1"); st.State != forcesync.StateSynced || st.Error != nil || st.SalesforceID != "00Q000000000002AAA" {
 		t.Fatalf("status b after its fix %+v", st)
 	}
-	if c, err := s.Counts(ctx, "m1"); err != nil || c[forcesync.StateSynced] != 2 || c[forcesync.StatePending] != 1 {
+	if c, err := s.Counts(ctx, "m1"); err != nil || c[forcesync.StateSynced] != 3 || c[forcesync.StatePending] != 1 {
 		t.Fatalf("counts %v %v", c, err)
 	}
 	// One job with runs of each state: a refused (held under its

@@ -178,6 +178,9 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 
 func printPushSummary(out io.Writer, sum *filepush.Summary) {
 	fmt.Fprintf(out, "\nAccepted %d records", sum.Accepted)
+	if sum.Streamed > 0 {
+		fmt.Fprintf(out, " (%d by the push's own Bulk jobs)", sum.Streamed)
+	}
 	if sum.Resumed > 0 {
 		fmt.Fprintf(out, " (%d rows skipped: accepted by an earlier run)", sum.Resumed)
 	}
