@@ -149,15 +149,7 @@ func TestPushKeyAgainAfterItsJobWasRecorded(t *testing.T) {
 
 // pushTwoConfig feeds one source to two External ID mappings the direct
 // path can take: Leads and a custom object. company reaches only the Lead.
-const pushTwoConfig = `
-store:
-  sqlite: fs.db
-` + emulatorConnection + `
-sources:
-  - name: client
-    key: client_id
-mappings:
-  - name: clients_to_leads
+const pushTwoConfig = pushSourceHead + `  - name: clients_to_leads
     source: client
     object: Lead
     match:
@@ -194,24 +186,11 @@ func TestPushStreamsOneJobPerMapping(t *testing.T) {
 	}
 	data := filepath.Join(r.dir, "clients.csv")
 	write := func(last func(i int) string, company func(i int) string) {
-		t.Helper()
-		var b strings.Builder
-		b.WriteString("client_id,last_name,company,email\n")
-		for i := 1; i <= 6000; i++ {
-			fmt.Fprintf(&b, "k%d,%s,%s,k%d@example.com\n", i, last(i), company(i), i)
-		}
-		if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		r.writeRows(data, "client_id,last_name,company,email", 6000, func(i int) string {
+			return fmt.Sprintf("k%d,%s,%s,k%d@example.com", i, last(i), company(i), i)
+		})
 	}
-	count := func(soql string) int {
-		t.Helper()
-		recs, err := r.client.QueryRecords(context.Background(), soql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(recs)
-	}
+	count := r.count
 	last := func(i int) string { return fmt.Sprintf("Last%d", i) }
 	company := func(i int) string { return "Acme" }
 	write(last, company)
@@ -297,15 +276,9 @@ func TestPushFilteredMappingSkipsInTheJobSet(t *testing.T) {
 	}
 	data := filepath.Join(r.dir, "clients.csv")
 	write := func(tier func(i int) string) {
-		t.Helper()
-		var b strings.Builder
-		b.WriteString("client_id,last_name,email,tier\n")
-		for i := 1; i <= 6000; i++ {
-			fmt.Fprintf(&b, "k%d,Last%d,k%d@example.com,%s\n", i, i, i, tier(i))
-		}
-		if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		r.writeRows(data, "client_id,last_name,email,tier", 6000, func(i int) string {
+			return fmt.Sprintf("k%d,Last%d,k%d@example.com,%s", i, i, i, tier(i))
+		})
 	}
 	r.emu.SetFinishBulkJobsAtOnce(true)
 	write(func(i int) string {
@@ -366,15 +339,7 @@ func TestPushFilteredMappingSkipsInTheJobSet(t *testing.T) {
 
 // pushLeadContactConfig splits a source between a Lead mapping and a
 // Contact mapping by tier (LEADFILTER is replaced per test).
-const pushLeadContactConfig = `
-store:
-  sqlite: fs.db
-` + emulatorConnection + `
-sources:
-  - name: client
-    key: client_id
-mappings:
-  - name: leads
+const pushLeadContactConfig = pushSourceHead + `  - name: leads
     source: client
     object: Lead
     LEADFILTER
@@ -419,28 +384,15 @@ func TestPushLeadsAndContactsDirect(t *testing.T) {
 			}
 			data := filepath.Join(r.dir, "clients.csv")
 			write := func(gold func(i int) bool, last func(i int) string) {
-				t.Helper()
-				var b strings.Builder
-				b.WriteString("client_id,last_name,tier\n")
-				for i := 1; i <= 6000; i++ {
+				r.writeRows(data, "client_id,last_name,tier", 6000, func(i int) string {
 					tier := "basic"
 					if gold(i) {
 						tier = "gold"
 					}
-					fmt.Fprintf(&b, "k%d,%s,%s\n", i, last(i), tier)
-				}
-				if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
+					return fmt.Sprintf("k%d,%s,%s", i, last(i), tier)
+				})
 			}
-			count := func(soql string) int {
-				t.Helper()
-				recs, err := r.client.QueryRecords(context.Background(), soql)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return len(recs)
-			}
+			count := r.count
 			r.emu.SetFinishBulkJobsAtOnce(true)
 			plain := func(i int) string { return fmt.Sprintf("Last%d", i) }
 			write(func(i int) bool { return i%2 == 0 }, plain)
@@ -493,5 +445,28 @@ func TestPushLeadsAndContactsDirect(t *testing.T) {
 				t.Fatalf("second push summary:\n%s", out)
 			}
 		})
+	}
+}
+
+// count returns how many records a query of the emulator finds.
+func (r *pushRig) count(soql string) int {
+	r.t.Helper()
+	recs, err := r.client.QueryRecords(context.Background(), soql)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return len(recs)
+}
+
+// writeRows writes a CSV file of header and rows 1..n, row i as line(i).
+func (r *pushRig) writeRows(path, header string, n int, line func(i int) string) {
+	r.t.Helper()
+	var b strings.Builder
+	b.WriteString(header + "\n")
+	for i := 1; i <= n; i++ {
+		b.WriteString(line(i) + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		r.t.Fatal(err)
 	}
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/forcesync/forcesync/salesforce"
 )
 
-const pushConfig = `
+// pushSourceHead is the start of the push tests' configs: the store, the
+// emulator's connection and source client, keyed by client_id.
+const pushSourceHead = `
 store:
   sqlite: fs.db
 ` + emulatorConnection + `
@@ -23,7 +25,9 @@ sources:
   - name: client
     key: client_id
 mappings:
-  - name: clients_to_leads
+`
+
+const pushConfig = pushSourceHead + `  - name: clients_to_leads
     source: client
     object: Lead
     match:
