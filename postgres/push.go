@@ -123,6 +123,53 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 				return fmt.Errorf("run: %w", err)
 			}
 		}
-		return nil
+		return heldHistory(ctx, tx, mapping, rows, now, run)
 	})
+}
+
+// heldHistory records the attempts of the rows Salesforce refused, with
+// their errors, each numbered after its key's newest attempt, so the
+// record's history shows them as it shows the engine's. Synced and
+// skipped rows of a file push add no attempt: their status says what they
+// came to, and a history row each would cost the job's recording a fourth
+// write per row.
+func heldHistory(ctx context.Context, tx pgx.Tx, mapping string, rows []forcesync.PushedRecord, now int64, run *forcesync.Run) error {
+	var keys, ids, codes, msgs, efs, fps []string
+	var vers []int64
+	for i := range rows {
+		r := &rows[i]
+		if r.State != forcesync.StateHeld {
+			continue
+		}
+		var code, msg, fields string
+		if r.Error != nil {
+			code, msg = r.Error.Code, r.Error.Message
+			if len(r.Error.Fields) > 0 {
+				b, _ := json.Marshal(r.Error.Fields)
+				fields = string(b)
+			}
+		}
+		keys, ids, codes, msgs, efs, fps, vers = append(keys, r.Key), append(ids, r.SalesforceID), append(codes, code),
+			append(msgs, msg), append(efs, fields), append(fps, r.Fingerprint), append(vers, r.Version)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var runID int64
+	if run != nil {
+		runID = run.ID
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO record_history (mapping, key, slot, n, at, run_id, op, state, sf_id,
+			error_code, error_message, error_fields, fingerprint, version)
+		SELECT $1, x.k, x.n % $4, x.n, $2, $3, 'upsert', 'held', x.i, x.c, x.m, x.f, x.fp, x.v
+		FROM (SELECT t.*, (SELECT COALESCE(MAX(h.n), 0) + 1 FROM record_history h WHERE h.mapping = $1 AND h.key = t.k) AS n
+			FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]) AS t(k, i, c, m, f, fp, v)) x
+		ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
+			op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
+			error_message = excluded.error_message, error_fields = excluded.error_fields,
+			fingerprint = excluded.fingerprint, version = excluded.version`,
+		mapping, now, runID, forcesync.HistoryKept, keys, ids, codes, msgs, efs, fps, vers); err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
 }

@@ -40,10 +40,64 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 		}
 		run.ID, _ = res.LastInsertId()
 	}
+	var runID int64
+	if run != nil {
+		runID = run.ID
+	}
+	if err := heldHistory(ctx, tx, mapping, rows, now, runID); err != nil {
+		return fmt.Errorf("record pushed %s: %w", mapping, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record pushed: commit: %w", err)
 	}
 	return nil
+}
+
+// pushedHistory adds an attempt to the history of each key of its rows
+// (?1 mapping, ?2 now, ?3 run, ?4 forcesync.HistoryKept), numbered after
+// the key's newest.
+const pushedHistory = `WITH c (mapping, now, run, kept) AS (SELECT ?1, ?2, ?3, ?4),
+		v (key, sf_id, code, msg, fields, fp, version) AS (VALUES %s),
+		x AS (SELECT v.*, (SELECT COALESCE(MAX(h.n), 0) + 1 FROM record_history h, c WHERE h.mapping = c.mapping AND h.key = v.key) AS n FROM v)
+	INSERT INTO record_history (mapping, key, slot, n, at, run_id, op, state, sf_id, error_code, error_message, error_fields,
+		fingerprint, version)
+	SELECT c.mapping, x.key, x.n %% c.kept, x.n, c.now, c.run, 'upsert', 'held', x.sf_id, x.code, x.msg, x.fields, x.fp, x.version
+	FROM x CROSS JOIN c WHERE true
+	ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
+		op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
+		error_message = excluded.error_message, error_fields = excluded.error_fields,
+		fingerprint = excluded.fingerprint, version = excluded.version`
+
+// heldHistory records the attempts of the rows Salesforce refused, with
+// their errors, so the record's history shows them as it shows the
+// engine's. Synced and skipped rows of a file push add no attempt: their
+// status says what they came to, and a history row each would cost the
+// job's recording a fourth write per row.
+func heldHistory(ctx context.Context, tx *wtx, mapping string, rows []forcesync.PushedRecord, now, runID int64) error {
+	var held []*forcesync.PushedRecord
+	for i := range rows {
+		if rows[i].State == forcesync.StateHeld {
+			held = append(held, &rows[i])
+		}
+	}
+	return eachPiece(len(held), func(lo, hi int) error {
+		args := []any{mapping, now, runID, forcesync.HistoryKept}
+		for _, r := range held[lo:hi] {
+			var code, msg, fields string
+			if r.Error != nil {
+				code, msg = r.Error.Code, r.Error.Message
+				if len(r.Error.Fields) > 0 {
+					b, _ := json.Marshal(r.Error.Fields)
+					fields = string(b)
+				}
+			}
+			args = append(args, r.Key, r.SalesforceID, code, msg, fields, r.Fingerprint, r.Version)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedHistory, tuplesWith(hi-lo, "(?, ?, ?, ?, ?, ?, ?)")), args...); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		return nil
+	})
 }
 
 // The statements of recordPushed. Each starts with the values its rows

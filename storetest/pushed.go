@@ -78,6 +78,18 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 	if rec, err := s.SourceRecord(ctx, "contact", "u"); err != nil || rec == nil || rec.Version != 2 || rec.Fields["note"] != "n" {
 		t.Fatalf("record u after an unchanged row %+v %v", rec, err)
 	}
+	// b's refusal is an attempt in its history, with the job's run; a's
+	// sync adds none (its status says it).
+	if hs, ok := forcesync.StoreAs[forcesync.HistoryStore](s); ok {
+		h, err := hs.RecordHistory(ctx, "m1", "b", 0)
+		if err != nil || len(h) != 1 || h[0].State != forcesync.StateHeld || h[0].Error == nil || h[0].Error.Code != "INVALID_EMAIL_ADDRESS" ||
+			len(h[0].Error.Fields) != 1 || h[0].RunID != run.ID || h[0].Fingerprint != "fp-b" || h[0].Version != 1 || h[0].Op != forcesync.OpUpsert {
+			t.Fatalf("history of b %+v %v", h, err)
+		}
+		if h, err := hs.RecordHistory(ctx, "m1", "a", 0); err != nil || len(h) != 0 {
+			t.Fatalf("history of a %+v %v", h, err)
+		}
+	}
 	// s: out of the mapping's scope, skipped without a call: its record
 	// and status, no binding.
 	if st := statusOf(t, s, "s", "m1"); st.State != forcesync.StateSkipped || st.Error != nil || st.SalesforceID != "" || st.Version != 1 {
@@ -155,6 +167,17 @@ func testRecordPushed(t *testing.T, s forcesync.Store, clk *Clock) {
 	}
 	if st := statusOf(t, s, "d", "m1"); st.State != forcesync.StateHeld || st.SalesforceID != "" || st.Error == nil || st.Error.Message != "bad email d" {
 		t.Fatalf("status d %+v", st)
+	}
+	if hs, ok := forcesync.StoreAs[forcesync.HistoryStore](s); ok {
+		// d refused twice: two attempts, the newest first; no run given.
+		if err := pr.RecordPushed(ctx, "contact", "m1", []forcesync.PushedRecord{{Key: "d", Version: 2, Fields: `{"email":"worse"}`,
+			State: forcesync.StateHeld, Fingerprint: "fp-d2", Error: &forcesync.RecordError{Code: "INVALID_EMAIL_ADDRESS", Message: "worse"}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		h, err := hs.RecordHistory(ctx, "m1", "d", 0)
+		if err != nil || len(h) != 2 || h[0].Fingerprint != "fp-d2" || h[0].Version != 2 || h[1].Fingerprint != "fp-d" || h[0].RunID != 0 {
+			t.Fatalf("history of d %+v %v", h, err)
+		}
 	}
 	if b, err := s.Binding(ctx, "m1", "b"); err != nil || b == nil || b.Fingerprint != "fp-b3" {
 		t.Fatalf("binding b %+v %v", b, err)
