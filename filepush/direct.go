@@ -52,13 +52,13 @@ const recordPiece = 10_000
 
 // directJob is one lane's Bulk job, fed from the file while it is read.
 type directJob struct {
-	rows []directRow // sent
+	rows blocks[directRow] // sent
 	// skips are rows out of the mapping's scope (its filter), never bound
 	// under it: recorded skipped, without a call, as the engine would.
-	skips []directRow
+	skips blocks[directRow]
 	// sames are bound rows whose payload is the one the binding holds
 	// (another lane sends the row): recorded synced, without a call.
-	sames []directRow
+	sames blocks[directRow]
 	exts  map[string]bool // External ID values in the job (folded when case-insensitive)
 	feed  chan []map[string]any
 	done  chan struct{}
@@ -102,7 +102,7 @@ type directPath struct {
 	min int
 
 	isOpen  bool
-	set     []setRow // the open set's rows, in the order they came
+	set     *blocks[setRow] // the open set's rows, in the order they came
 	setKeys map[string]bool
 }
 
@@ -113,7 +113,12 @@ func (d *directPath) open() bool { return d.isOpen }
 func (d *directPath) holds(key string) bool { return d.isOpen && d.setKeys[key] }
 
 // rows is how many rows the open set holds.
-func (d *directPath) rows() int { return len(d.set) }
+func (d *directPath) rows() int {
+	if d.set == nil {
+		return 0
+	}
+	return d.set.len()
+}
 
 // openSet opens a job per lane; each starts sending once it holds the
 // direct path's minimum of rows.
@@ -121,11 +126,11 @@ func (d *directPath) openSet() {
 	for _, l := range d.lanes {
 		l.job = &directJob{exts: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 	}
-	d.isOpen, d.set, d.setKeys = true, nil, map[string]bool{}
+	d.isOpen, d.set, d.setKeys = true, &blocks[setRow]{}, map[string]bool{}
 }
 
 // closeSet detaches the open set: its rows and each lane's job.
-func (d *directPath) closeSet() ([]setRow, []*directJob) {
+func (d *directPath) closeSet() (*blocks[setRow], []*directJob) {
 	jobs := make([]*directJob, len(d.lanes))
 	for k, l := range d.lanes {
 		jobs[k], l.job = l.job, nil
@@ -165,7 +170,7 @@ func (p *push) send(ctx context.Context, l *lane, recs []map[string]any) error {
 	j := l.job
 	if !j.started {
 		j.held = append(j.held, recs)
-		if len(j.rows) < p.direct.min {
+		if j.rows.len() < p.direct.min {
 			return nil
 		}
 		p.start(ctx, l)
@@ -228,9 +233,9 @@ func (p *push) finishJob(ctx context.Context, last bool) error {
 		}
 	}
 	if started {
-		p.streamed.Add(int64(len(set)))
+		p.streamed.Add(int64(set.len()))
 	} else {
-		p.accepted.Add(int64(len(set))) // all queued or recorded without a job
+		p.accepted.Add(int64(set.len())) // all queued or recorded without a job
 	}
 	// The jobs' rows, answers and records are garbage now. Collect them
 	// before the next set grows: the collector would otherwise wait for the
@@ -253,7 +258,7 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 	switch {
 	case !j.started:
 		// Too few rows for a Bulk job: the engine sends them by Collections.
-		if err := p.queueRows(ctx, j.rows, []string{m}); err != nil {
+		if err := p.queueRows(ctx, j.rows.slice(), []string{m}); err != nil {
 			return err
 		}
 	case j.err != nil:
@@ -261,34 +266,40 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 			return ctx.Err() // interrupted: the checkpoint stays before these rows
 		}
 		if !errors.Is(j.err, engine.ErrNoFileJob) {
-			fmt.Fprintf(p.o.Out, "Bulk job of %d rows for %s failed (%v); queueing them for the engine instead.\n", len(j.rows), m, j.err)
+			fmt.Fprintf(p.o.Out, "Bulk job of %d rows for %s failed (%v); queueing them for the engine instead.\n", j.rows.len(), m, j.err)
 		}
-		if err := p.queueRows(ctx, j.rows, []string{m}); err != nil {
+		if err := p.queueRows(ctx, j.rows.slice(), []string{m}); err != nil {
 			return err
 		}
 	default:
 		run = j.run
-		run.Records = len(j.rows) + len(j.skips) + len(j.sames)
-		run.Skipped, run.Unchanged = len(j.skips), len(j.sames)
+		run.Records = j.rows.len() + j.skips.len() + j.sames.len()
+		run.Skipped, run.Unchanged = j.skips.len(), j.sames.len()
 	}
 	// Recorded in pieces, each its own transaction: memory holds a piece's
 	// records, not the job's, and a crash between two pieces only sends the
 	// unrecorded rows again (the recorded ones compare unchanged). The run
 	// goes with the last piece, when its counts are known.
 	var retry []directRow
-	sent := j.rows
+	sent := j.rows.len()
 	if run == nil {
-		sent = nil // queued above
+		sent = 0 // queued above
 	}
-	quiet := append(j.skips, j.sames...) // recorded without a call
-	all := len(sent) + len(quiet)
+	// After the sent rows come those recorded without a call.
+	quiet := func(i int) *directRow {
+		if i < j.skips.len() {
+			return j.skips.at(i)
+		}
+		return j.sames.at(i - j.skips.len())
+	}
+	all := sent + j.skips.len() + j.sames.len()
 	out := make([]forcesync.PushedRecord, 0, min(all, recordPiece))
 	fates := make([]engine.Settled, 0, cap(out))
 	for lo := 0; lo < all; lo += recordPiece {
 		out, fates = out[:0], fates[:0]
 		for i := lo; i < min(lo+recordPiece, all); i++ {
-			if i >= len(sent) {
-				r := &quiet[i-len(sent)]
+			if i >= sent {
+				r := quiet(i - sent)
 				if r.sfID == "" {
 					out = append(out, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields, State: forcesync.StateSkipped,
 						Staged: r.idx < staged})
@@ -300,7 +311,7 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 				fates = append(fates, engine.Settled{Mapping: m, Key: r.key, Fate: engine.FateUnchanged})
 				continue
 			}
-			r := &sent[i]
+			r := j.rows.at(i)
 			res, ok := j.res[r.ext]
 			switch {
 			case !ok || (res.Err != nil && (res.Retryable || engine.FileJobRetry(res.Err.Code))):
@@ -340,7 +351,7 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 			return err
 		}
 	}
-	j.rows, j.skips, j.sames, j.res = nil, nil, nil, nil
+	j.rows, j.skips, j.sames, j.res = blocks[directRow]{}, blocks[directRow]{}, blocks[directRow]{}, nil
 	return nil
 }
 
@@ -352,11 +363,11 @@ func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) er
 // outbox then. The first lane's mapping names the queued work that keeps
 // a record from being staged (the doors queue a record for every mapping
 // of its source).
-func (p *push) stage(ctx context.Context, set []setRow, jobs []*directJob) int {
+func (p *push) stage(ctx context.Context, set *blocks[setRow], jobs []*directJob) int {
 	d := p.direct
-	piece := make([]forcesync.PushedRecord, 0, min(len(set), recordPiece))
+	piece := make([]forcesync.PushedRecord, 0, min(set.len(), recordPiece))
 	n := 0
-	for lo := 0; lo < len(set); lo += recordPiece {
+	for lo := 0; lo < set.len(); lo += recordPiece {
 		for _, j := range jobs {
 			if !j.started {
 				continue
@@ -370,8 +381,8 @@ func (p *push) stage(ctx context.Context, set []setRow, jobs []*directJob) int {
 			}
 		}
 		piece = piece[:0]
-		for i := lo; i < min(lo+recordPiece, len(set)); i++ {
-			r := &set[i]
+		for i := lo; i < min(lo+recordPiece, set.len()); i++ {
+			r := set.at(i)
 			piece = append(piece, forcesync.PushedRecord{Key: r.key, Version: r.version, Fields: r.fields})
 		}
 		err := d.rec.StageRecords(ctx, p.o.Source, d.lanes[0].pipe.Mapping.Name, piece)
@@ -521,22 +532,22 @@ func (p *push) admit(vs []verdict, slowKeys map[string]bool) bool {
 			return false
 		}
 	}
-	idx := len(d.set)
-	d.set = append(d.set, setRow{key: key, fields: vs[0].row.fields, version: vs[0].row.version})
+	idx := d.set.len()
+	d.set.add(setRow{key: key, fields: vs[0].row.fields, version: vs[0].row.version})
 	d.setKeys[key] = true
 	for k, l := range d.lanes {
 		v := &vs[k]
 		v.row.idx = idx
 		switch {
 		case v.skip:
-			l.job.skips = append(l.job.skips, v.row)
+			l.job.skips.add(v.row)
 			continue
 		case v.same:
-			l.job.sames = append(l.job.sames, v.row)
+			l.job.sames.add(v.row)
 			continue
 		}
 		l.job.exts[v.fold] = true
-		l.job.rows = append(l.job.rows, v.row)
+		l.job.rows.add(v.row)
 	}
 	return true
 }
