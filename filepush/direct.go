@@ -250,8 +250,9 @@ func (p *push) finishJob(ctx context.Context, last bool) error {
 	return nil
 }
 
-// record writes what l's job j came to: its sent rows by their answers,
-// its skipped rows as skipped.
+// record writes what l's job j came to: its sent rows by their answers
+// (or queued, when the job never started or failed), its skipped rows as
+// skipped and its same rows as synced, unchanged.
 func (p *push) record(ctx context.Context, l *lane, j *directJob, staged int) error {
 	m := l.pipe.Mapping.Name
 	var run *forcesync.Run
