@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/salesforce"
-	"time"
 )
 
 // Reconcile compares what Salesforce holds for a mapping's bound records

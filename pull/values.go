@@ -3,8 +3,9 @@ package pull
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/forcesync/forcesync/mapping"
 	"strings"
+
+	"github.com/forcesync/forcesync/mapping"
 )
 
 // same compares two values of a field of type typ (mapping.SameValue).
