@@ -11,7 +11,8 @@ import "context"
 type PushRecorder interface {
 	// RecordPushed writes for each row, under mapping: the source record
 	// (at the row's Version, unless the store holds that version or a
-	// newer one), the binding (synced rows) and the status. A key whose
+	// newer one), the binding (synced rows, unless Unchanged), the status,
+	// and for a held row an attempt in the record's history. A key whose
 	// work is queued under mapping (an outbox row: a newer change came in
 	// by another door while the job ran, or the file had a later row for
 	// it) keeps its record and status; the engine pushes that work and
