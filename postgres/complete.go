@@ -43,10 +43,8 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		// The run first, so each attempt of the history names it.
 		var runID int64
 		if run != nil {
-			if err := tx.QueryRow(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-				run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
-				run.Deleted, run.Failed, run.Skipped, run.APICalls).Scan(&runID); err != nil {
+			var err error
+			if runID, err = insertRun(ctx, tx, run); err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
 		}
@@ -202,4 +200,14 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 		}
 	}
 	return nil
+}
+
+// insertRun writes a run of Complete or RecordPushed and returns its id.
+func insertRun(ctx context.Context, tx pgx.Tx, run *forcesync.Run) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
+		run.Deleted, run.Failed, run.Skipped, run.APICalls).Scan(&id)
+	return id, err
 }

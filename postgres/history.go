@@ -64,10 +64,7 @@ func (r *historyRows) write(ctx context.Context, tx pgx.Tx, mapping string, now,
 		SELECT $1, k, sl, n, $2, $3, o, st, i, c, m, f, fp, v
 		FROM unnest($4::text[], $5::integer[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
 			$12::text[], $13::text[], $14::bigint[]) AS t(k, sl, n, o, st, i, c, m, f, fp, v)
-		ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
-			op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
-			error_message = excluded.error_message, error_fields = excluded.error_fields,
-			fingerprint = excluded.fingerprint, version = excluded.version`,
+		`+storeplan.HistoryConflict,
 		mapping, now, runID, r.keys, r.slots, r.ns, r.ops, r.states, r.sfIDs, r.codes, r.msgs, r.fields, r.fps, r.versions)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)

@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -72,13 +72,7 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 		} else {
 			helds[j] = r.Fingerprint
 		}
-		if r.Error != nil {
-			codes[j], msgs[j] = r.Error.Code, r.Error.Message
-			if len(r.Error.Fields) > 0 {
-				b, _ := json.Marshal(r.Error.Fields)
-				efs[j] = string(b)
-			}
-		}
+		codes[j], msgs[j], efs[j] = storeplan.ErrorColumns(r.Error)
 	}
 	var rKeys, rFlds []string
 	var rVers []int64
@@ -116,10 +110,8 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 			return fmt.Errorf("statuses: %w", err)
 		}
 		if run != nil {
-			if err := tx.QueryRow(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-				run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
-				run.Deleted, run.Failed, run.Skipped, run.APICalls).Scan(&run.ID); err != nil {
+			var err error
+			if run.ID, err = insertRun(ctx, tx, run); err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
 		}
@@ -141,14 +133,7 @@ func heldHistory(ctx context.Context, tx pgx.Tx, mapping string, rows []forcesyn
 		if r.State != forcesync.StateHeld {
 			continue
 		}
-		var code, msg, fields string
-		if r.Error != nil {
-			code, msg = r.Error.Code, r.Error.Message
-			if len(r.Error.Fields) > 0 {
-				b, _ := json.Marshal(r.Error.Fields)
-				fields = string(b)
-			}
-		}
+		code, msg, fields := storeplan.ErrorColumns(r.Error)
 		keys, ids, codes, msgs, efs, fps, vers = append(keys, r.Key), append(ids, r.SalesforceID), append(codes, code),
 			append(msgs, msg), append(efs, fields), append(fps, r.Fingerprint), append(vers, r.Version)
 	}
@@ -164,10 +149,7 @@ func heldHistory(ctx context.Context, tx pgx.Tx, mapping string, rows []forcesyn
 		SELECT $1, x.k, x.n % $4, x.n, $2, $3, 'upsert', 'held', x.i, x.c, x.m, x.f, x.fp, x.v
 		FROM (SELECT t.*, (SELECT COALESCE(MAX(h.n), 0) + 1 FROM record_history h WHERE h.mapping = $1 AND h.key = t.k) AS n
 			FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]) AS t(k, i, c, m, f, fp, v)) x
-		ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
-			op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
-			error_message = excluded.error_message, error_fields = excluded.error_fields,
-			fingerprint = excluded.fingerprint, version = excluded.version`,
+		`+storeplan.HistoryConflict,
 		mapping, now, runID, forcesync.HistoryKept, keys, ids, codes, msgs, efs, fps, vers); err != nil {
 		return fmt.Errorf("history: %w", err)
 	}

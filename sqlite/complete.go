@@ -40,14 +40,9 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 	// The run first, so each attempt of the history names it.
 	var runID int64
 	if run != nil {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
-			run.Deleted, run.Failed, run.Skipped, run.APICalls)
-		if err != nil {
+		if runID, err = insertRun(ctx, tx, run); err != nil {
 			return fmt.Errorf("complete: run: %w", err)
 		}
-		runID, _ = res.LastInsertId()
 	}
 	for _, m := range order {
 		os := byMapping[m]
@@ -170,11 +165,8 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 			st.ErrorFields, st.Warnings, st.Fingerprint, st.HeldFP, st.Attempts, ms(st.NextAttempt), st.Version, now)
 	}
 	if err := execRows(ctx, tx, `INSERT INTO record_history (mapping, key, slot, n, at, run_id, op, state, sf_id,
-			error_code, error_message, error_fields, fingerprint, version) VALUES `, "("+placeholders(14)+")", `
-			ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
-				op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
-				error_message = excluded.error_message, error_fields = excluded.error_fields,
-				fingerprint = excluded.fingerprint, version = excluded.version`, 14, historyArgs); err != nil {
+			error_code, error_message, error_fields, fingerprint, version) VALUES `, "("+placeholders(14)+")",
+		storeplan.HistoryConflict, 14, historyArgs); err != nil {
 		return err
 	}
 	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
@@ -222,4 +214,16 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 		return err
 	}
 	return nil
+}
+
+// insertRun writes a run of Complete or RecordPushed and returns its id.
+func insertRun(ctx context.Context, tx *wtx, run *forcesync.Run) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
+		run.Deleted, run.Failed, run.Skipped, run.APICalls)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }

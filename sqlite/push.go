@@ -2,10 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 )
 
 var _ forcesync.PushRecorder = (*Store)(nil)
@@ -30,19 +30,12 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 	if err := recordPushed(ctx, tx, source, mapping, rows, now); err != nil {
 		return fmt.Errorf("record pushed %s: %w", mapping, err)
 	}
-	if run != nil {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (mapping, api, started, finished, records, created, updated, unchanged, deleted, failed, skipped, api_calls)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			run.Mapping, run.API, ms(run.Started), ms(run.Finished), run.Records, run.Created, run.Updated, run.Unchanged,
-			run.Deleted, run.Failed, run.Skipped, run.APICalls)
-		if err != nil {
-			return fmt.Errorf("record pushed: run: %w", err)
-		}
-		run.ID, _ = res.LastInsertId()
-	}
 	var runID int64
 	if run != nil {
-		runID = run.ID
+		if runID, err = insertRun(ctx, tx, run); err != nil {
+			return fmt.Errorf("record pushed: run: %w", err)
+		}
+		run.ID = runID
 	}
 	if err := heldHistory(ctx, tx, mapping, rows, now, runID); err != nil {
 		return fmt.Errorf("record pushed %s: %w", mapping, err)
@@ -63,10 +56,7 @@ const pushedHistory = `WITH c (mapping, now, run, kept) AS (SELECT ?1, ?2, ?3, ?
 		fingerprint, version)
 	SELECT c.mapping, x.key, x.n %% c.kept, x.n, c.now, c.run, 'upsert', 'held', x.sf_id, x.code, x.msg, x.fields, x.fp, x.version
 	FROM x CROSS JOIN c WHERE true
-	ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
-		op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
-		error_message = excluded.error_message, error_fields = excluded.error_fields,
-		fingerprint = excluded.fingerprint, version = excluded.version`
+	` + storeplan.HistoryConflict
 
 // heldHistory records the attempts of the rows Salesforce refused, with
 // their errors, so the record's history shows them as it shows the
@@ -83,14 +73,7 @@ func heldHistory(ctx context.Context, tx *wtx, mapping string, rows []forcesync.
 	return eachPiece(len(held), func(lo, hi int) error {
 		args := []any{mapping, now, runID, forcesync.HistoryKept}
 		for _, r := range held[lo:hi] {
-			var code, msg, fields string
-			if r.Error != nil {
-				code, msg = r.Error.Code, r.Error.Message
-				if len(r.Error.Fields) > 0 {
-					b, _ := json.Marshal(r.Error.Fields)
-					fields = string(b)
-				}
-			}
+			code, msg, fields := storeplan.ErrorColumns(r.Error)
 			args = append(args, r.Key, r.SalesforceID, code, msg, fields, r.Fingerprint, r.Version)
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedHistory, tuplesWith(hi-lo, "(?, ?, ?, ?, ?, ?, ?)")), args...); err != nil {
@@ -206,14 +189,7 @@ func recordPushed(ctx context.Context, tx *wtx, source, mapping string, rows []f
 				args = append(args[:0], source, mapping, now, string(state))
 				for i := range part {
 					r := &part[i]
-					var code, msg, fields string
-					if r.Error != nil {
-						code, msg = r.Error.Code, r.Error.Message
-						if len(r.Error.Fields) > 0 {
-							b, _ := json.Marshal(r.Error.Fields)
-							fields = string(b)
-						}
-					}
+					code, msg, fields := storeplan.ErrorColumns(r.Error)
 					args = append(args, r.Key, r.SalesforceID, code, msg, fields, r.Fingerprint, r.Version)
 				}
 				if _, err := tx.ExecContext(ctx, fmt.Sprintf(pushedUnsynced, tuplesWith(len(part), "(?, ?, ?, ?, ?, ?, ?)")), args...); err != nil {

@@ -23,15 +23,30 @@ type History struct {
 func HistoryRow(o *forcesync.Outcome, n int64) History {
 	h := History{Key: o.Item.Key, Op: string(o.Item.Op), State: string(o.State), SalesforceID: o.SalesforceID,
 		Fingerprint: o.Fingerprint, N: n, Slot: int(n % forcesync.HistoryKept), Version: o.Item.Version}
-	if o.Error != nil {
-		h.ErrorCode, h.ErrorMessage = o.Error.Code, o.Error.Message
-		if len(o.Error.Fields) > 0 {
-			b, _ := json.Marshal(o.Error.Fields)
-			h.ErrorFields = string(b)
-		}
-	}
+	h.ErrorCode, h.ErrorMessage, h.ErrorFields = ErrorColumns(o.Error)
 	return h
 }
+
+// ErrorColumns splits a record error into the columns both stores keep it
+// in (code, message, fields as a JSON array; "" for none). DecodeAttempt
+// reads them back.
+func ErrorColumns(e *forcesync.RecordError) (code, msg, fields string) {
+	if e == nil {
+		return "", "", ""
+	}
+	if len(e.Fields) > 0 {
+		b, _ := json.Marshal(e.Fields)
+		fields = string(b)
+	}
+	return e.Code, e.Message, fields
+}
+
+// HistoryConflict ends both stores' inserts into record_history: a newer
+// attempt takes the slot of the oldest kept.
+const HistoryConflict = `ON CONFLICT (mapping, key, slot) DO UPDATE SET n = excluded.n, at = excluded.at, run_id = excluded.run_id,
+	op = excluded.op, state = excluded.state, sf_id = excluded.sf_id, error_code = excluded.error_code,
+	error_message = excluded.error_message, error_fields = excluded.error_fields,
+	fingerprint = excluded.fingerprint, version = excluded.version`
 
 // DecodeAttempt fills a's error from its stored columns.
 func DecodeAttempt(a *forcesync.Attempt, code, msg, fields string) {

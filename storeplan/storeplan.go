@@ -183,13 +183,7 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 	if newer {
 		s.State = forcesync.StatePending
 	}
-	if o.Error != nil {
-		s.ErrorCode, s.ErrorMessage = o.Error.Code, o.Error.Message
-		if len(o.Error.Fields) > 0 {
-			b, _ := json.Marshal(o.Error.Fields)
-			s.ErrorFields = string(b)
-		}
-	}
+	s.ErrorCode, s.ErrorMessage, s.ErrorFields = ErrorColumns(o.Error)
 	if len(o.Warnings) > 0 {
 		b, _ := json.Marshal(o.Warnings)
 		s.Warnings = string(b)
