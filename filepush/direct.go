@@ -101,20 +101,19 @@ type directPath struct {
 	// takes them.
 	min int
 
-	isOpen  bool
-	set     *blocks[setRow] // the open set's rows, in the order they came
+	set     *blocks[setRow] // the open set's rows, in the order they came; nil when none is open
 	setKeys map[string]bool
 }
 
 // open reports whether a job set is open.
-func (d *directPath) open() bool { return d.isOpen }
+func (d *directPath) open() bool { return d.set != nil }
 
 // holds reports whether key is a row of the open set.
-func (d *directPath) holds(key string) bool { return d.isOpen && d.setKeys[key] }
+func (d *directPath) holds(key string) bool { return d.setKeys[key] }
 
 // rows is how many rows the open set holds.
 func (d *directPath) rows() int {
-	if d.set == nil {
+	if !d.open() {
 		return 0
 	}
 	return d.set.len()
@@ -126,7 +125,7 @@ func (d *directPath) openSet() {
 	for _, l := range d.lanes {
 		l.job = &directJob{exts: map[string]bool{}, feed: make(chan []map[string]any, 2), done: make(chan struct{})}
 	}
-	d.isOpen, d.set, d.setKeys = true, &blocks[setRow]{}, map[string]bool{}
+	d.set, d.setKeys = &blocks[setRow]{}, map[string]bool{}
 }
 
 // closeSet detaches the open set: its rows and each lane's job.
@@ -136,7 +135,7 @@ func (d *directPath) closeSet() (*blocks[setRow], []*directJob) {
 		jobs[k], l.job = l.job, nil
 	}
 	set := d.set
-	d.isOpen, d.set, d.setKeys = false, nil, nil
+	d.set, d.setKeys = nil, nil
 	return set, jobs
 }
 
