@@ -356,6 +356,8 @@ const pushLeadContactConfig = pushSourceHead + `  - name: leads
       external_id: Client_Id__c
     fields:
       - {target: LastName, source: last_name}
+engine:
+  bulk_threshold: 500
 `
 
 // TestPushLeadsAndContactsDirect: a source split between a Lead mapping
@@ -443,6 +445,38 @@ func TestPushLeadsAndContactsDirect(t *testing.T) {
 			}
 			if !strings.Contains(out, "Mapping contacts now: synced 5200, skipped 800") {
 				t.Fatalf("second push summary:\n%s", out)
+			}
+			// A person converts Lead k4401, still in the Lead scope only; the
+			// 800 remaining Leads get a new name, in the push's own Lead job.
+			// Salesforce refuses k4401's update (CANNOT_UPDATE_CONVERTED_LEAD);
+			// the engine takes it and holds it naming the Contact it became.
+			recs, err = r.client.QueryRecords(context.Background(), "SELECT Id FROM Lead WHERE Forcesync_Key__c = 'k4401'")
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("Lead k4401: %v %v", recs, err)
+			}
+			if res, err := r.client.ConvertLeads(context.Background(), []salesforce.LeadConvert{{LeadID: recs[0].ID()}}); err != nil || res[0].Err != nil {
+				t.Fatalf("convert k4401: %+v %v", res, err)
+			}
+			renamed := func(i int) bool { return i%2 == 1 && i >= 4400 }
+			write(func(i int) bool { return i%2 == 0 || promoted(i) }, func(i int) string {
+				switch {
+				case promoted(i):
+					return fmt.Sprintf("Gold%d", i)
+				case renamed(i):
+					return fmt.Sprintf("Renamed%d", i)
+				}
+				return plain(i)
+			})
+			out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
+			if err != nil {
+				t.Fatalf("third push: %v\n%s\n%s", err, out, errOut)
+			}
+			if !strings.Contains(out, "(800 by the push's own Bulk jobs)") {
+				t.Fatalf("third push summary:\n%s", out)
+			}
+			failures, err := os.ReadFile(data + ".failures.csv")
+			if err != nil || !strings.Contains(string(failures), "k4401") || !strings.Contains(string(failures), "LEAD_CONVERTED") {
+				t.Fatalf("failures %q %v, want k4401 held with LEAD_CONVERTED\n%s", failures, err, out)
 			}
 		})
 	}
