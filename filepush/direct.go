@@ -470,7 +470,10 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 		return verdict{}
 	}
 	bound := !fresh
-	row := directRow{key: c.Key, fields: string(c.FieldsJSON), version: s.Version + 1, bound: bound}
+	// The key is a slice of the CSV reader's string for the whole line: a
+	// copy of its own lets the line go (a job holds 100,000 rows).
+	key := strings.Clone(c.Key)
+	row := directRow{key: key, fields: string(c.FieldsJSON), version: s.Version + 1, bound: bound}
 	pass, err := cm.Filter(c.Fields)
 	if err != nil {
 		return verdict{}
@@ -501,8 +504,8 @@ func (p *push) judge(l *lane, c *forcesync.Change, stored map[string]forcesync.S
 		return verdict{same: true, row: row}
 	}
 	ext := pl.ExternalID
-	if ext == c.Key {
-		ext = c.Key // one string for both: a job holds 100,000 of them
+	if ext == key {
+		ext = key // one string for both: a job holds 100,000 of them
 	}
 	fold := ext
 	if l.fold {
