@@ -3,8 +3,10 @@ package filepush
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
 	"sync"
@@ -181,6 +183,9 @@ type push struct {
 func (p *push) run(ctx context.Context) (*Summary, error) {
 	o := p.o
 	file, err := os.Open(o.File)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, forcesync.Errorf(forcesync.ENotFound, "the file %s does not exist", o.File)
+	}
 	if err != nil {
 		return nil, err
 	}

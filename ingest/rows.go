@@ -58,7 +58,13 @@ func NewCSV(r io.Reader, source, key string) (*CSV, error) {
 	cr.FieldsPerRecord = -1 // a wrong column count is a bad row, not the end
 	cr.ReuseRecord = true
 	header, err := cr.Read()
-	if err != nil {
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, forcesync.Errorf(forcesync.EInvalid, "the file is empty: a CSV file starts with a header row naming its columns")
+	case errors.As(err, &pe):
+		return nil, forcesync.Errorf(forcesync.EInvalid, "the header row (line %d) is not valid CSV: %v", pe.Line, pe.Err)
+	case err != nil:
 		return nil, fmt.Errorf("read the header row: %w", err)
 	}
 	c := &CSV{r: cr, header: append([]string(nil), header...), keyCol: -1, source: source}
@@ -70,7 +76,7 @@ func NewCSV(r io.Reader, source, key string) (*CSV, error) {
 		}
 	}
 	if c.keyCol < 0 {
-		return nil, fmt.Errorf("the header row has no %q column (the source's key)", key)
+		return nil, forcesync.Errorf(forcesync.EInvalid, "the header row has no %q column (the source's key)", key)
 	}
 	byName := map[string][]int{}
 	for i, h := range c.header {

@@ -127,7 +127,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	}
 	mappings := engines(a.engines).MappingsFor(f.source)
 	if len(mappings) == 0 {
-		return fmt.Errorf("no mapping reads source %q: nothing to push", f.source)
+		return forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q in %s: nothing to push", f.source, f.config)
 	}
 	fmt.Fprintf(out, "Pushing %s as source %s through %s\n", f.file, f.source, strings.Join(mappings, ", "))
 	es := make([]filepush.Engine, len(a.engines))
@@ -173,7 +173,32 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	} else {
 		_ = os.Remove(failPath)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return pushOutcome(sum)
+}
+
+// pushOutcome is the error a push that ran to its end returns when some of
+// its rows did not make it, so a script or a scheduler sees it in the exit
+// code: bad rows and records Salesforce refused are bad input (3), records
+// left retrying after transient failures are an unavailable Salesforce (7).
+func pushOutcome(sum *filepush.Summary) error {
+	bad, held, retrying := sum.Bad, sum.Fates[engine.FateHeld], sum.Fates[engine.FateRetrying]
+	var what []string
+	if bad > 0 {
+		what = append(what, fmt.Sprintf("%d bad rows not read (listed above)", bad))
+	}
+	if held > 0 {
+		what = append(what, fmt.Sprintf("%d records refused by Salesforce (held: see the failures file)", held))
+	}
+	switch {
+	case len(what) > 0:
+		return forcesync.Errorf(forcesync.EInvalid, "%s", strings.Join(what, " and "))
+	case retrying > 0:
+		return forcesync.Errorf(forcesync.EUnavailable, "%d records are left retrying after transient failures: forcesync serve, or this push run again, sends them", retrying)
+	}
+	return nil
 }
 
 func printPushSummary(out io.Writer, sum *filepush.Summary) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/ingest"
 	"github.com/forcesync/forcesync/salesforce"
@@ -114,8 +115,9 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, err := r.push(context.Background(), "--file", data)
-	if err != nil {
-		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	if err == nil || forcesync.ErrorCode(err) != forcesync.EInvalid || exitCode(err) != exitInvalid ||
+		err.Error() != "3 bad rows not read (listed above) and 1 records refused by Salesforce (held: see the failures file)" {
+		t.Fatalf("push: %v (want exit 3 naming the bad rows and the held record)\n%s\n%s", err, out, errOut)
 	}
 	for _, want := range []string{"clients.csv:5: skipped row: 4 columns, the header has 3", "clients.csv:6: skipped row: empty key column", `clients.csv:8: skipped row: bare " in non-quoted-field`} {
 		if !strings.Contains(errOut, want) {
@@ -158,8 +160,8 @@ not json
 		t.Fatal(err)
 	}
 	out, errOut, err := r.push(context.Background(), "--file", data)
-	if err != nil {
-		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	if forcesync.ErrorCode(err) != forcesync.EInvalid { // its bad rows
+		t.Fatalf("push: %v (want EInvalid for the bad rows)\n%s\n%s", err, out, errOut)
 	}
 	for _, want := range []string{"clients.jsonl:5: skipped row: not a JSON object", `clients.jsonl:6: skipped row: op: "explode" is not one of upsert, delete, disable`, `clients.jsonl:7: skipped row: empty or missing key "client_id"`} {
 		if !strings.Contains(errOut, want) {
@@ -274,5 +276,44 @@ func TestPushRefusesBadUsage(t *testing.T) {
 		func(k string) string { return r.vars[k] }, strings.NewReader(""), &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), `source "nope"`) {
 		t.Fatalf("unknown source: %v", err)
+	}
+}
+
+// TestPushExitCodes checks that a script can tell from push's exit code
+// how the push went: rows that did not make it are not an exit 0.
+func TestPushExitCodes(t *testing.T) {
+	r := newPushRig(t)
+	write := func(name, content string) string {
+		path := filepath.Join(r.dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, c := range []struct {
+		name, file string
+		want       int
+		says       string
+	}{
+		{"missing file", filepath.Join(r.dir, "gone.csv"), exitNotFound, "gone.csv does not exist"},
+		{"empty file", write("empty.csv", ""), exitInvalid, "the file is empty"},
+		{"no key column", write("nokey.csv", "last_name,email\nAda,ada@example.com\n"), exitInvalid, `no "client_id" column`},
+		{"broken header", write("header.csv", "client_id,\"last_name\n"), exitInvalid, "the header row (line 1) is not valid CSV"},
+		{"all good", write("good.csv", "client_id,last_name,email\ng1,Ada,ada@example.com\ng2,Bob,bob@example.com\n"), exitOK, ""},
+	} {
+		out, errOut, err := r.push(context.Background(), "--file", c.file)
+		if exitCode(err) != c.want || c.says != "" && (err == nil || !strings.Contains(err.Error(), c.says)) {
+			t.Errorf("%s: exit %d (%v), want %d saying %q\n%s\n%s", c.name, exitCode(err), err, c.want, c.says, out, errOut)
+		}
+	}
+
+	// Salesforce locks every row: the records are left retrying, for serve
+	// or the next push, and the exit code says to try again later.
+	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLockRow, Method: "PATCH", Path: "/services/data/*/composite/sobjects/**"}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := r.push(context.Background(), "--file", write("locked.csv", "client_id,last_name,email\nl1,Lin,lin@example.com\nl2,Lee,lee@example.com\n"))
+	if exitCode(err) != exitUnavailable || !strings.Contains(out, "retrying 2;") {
+		t.Fatalf("locked rows: exit %d (%v), want %d with 2 retrying\n%s\n%s", exitCode(err), err, exitUnavailable, out, errOut)
 	}
 }
