@@ -86,6 +86,15 @@ func (e *Engine) promotedAway(p *Pipe, fields map[string]any) bool {
 	return err == nil && ok
 }
 
+// settlesConverted reports whether a Lead mapping's record, as read
+// before a promotion bound its Lead as converted, is settled as converted
+// or will be without being queued again: converted already, or a change
+// waiting for its first claim or in flight (a retry waits for its time:
+// queued again, it settles now).
+func settlesConverted(sm forcesync.SettledMapping) bool {
+	return sm.State == forcesync.StateConverted || sm.Queued && sm.State == forcesync.StatePending
+}
+
 // promote binds the unbound records a Contact mapping is about to create
 // to the Contacts their Leads became, converting those Leads first.
 func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
@@ -227,9 +236,15 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 		if err := e.store.Bind(ctx, forcesync.Binding{Mapping: lp.Mapping.Name, Key: w.item.Key, SalesforceID: lead, Fingerprint: forcesync.FingerprintConverted}); err != nil {
 			return err
 		}
-		// The Lead mapping settles the record as converted (no call).
-		if _, err := e.store.Requeue(ctx, lp.Mapping.Name, []string{w.item.Key}); err != nil {
-			return err
+		// The Lead mapping settles the record as converted (no call): queued
+		// again unless it already did, or a change of it is waiting there or
+		// in flight (out of the Lead scope, bound: it settles as converted).
+		// Queued again then, it would settle twice for one change, and a
+		// file push would count it twice.
+		if sm, ok := settled[w.item.Key].Mappings[lp.Mapping.Name]; !ok || !settlesConverted(sm) {
+			if _, err := e.store.Requeue(ctx, lp.Mapping.Name, []string{w.item.Key}); err != nil {
+				return err
+			}
 		}
 		w.item.Binding = &forcesync.Binding{Mapping: p.Mapping.Name, Key: w.item.Key, SalesforceID: contact}
 		w.out.SalesforceID = contact

@@ -26,7 +26,10 @@ type Settled struct {
 
 // OnSettled sets fn to receive, after each batch is committed, what each of
 // its items came to. A record pushed several times (a retry, a newer
-// change) is reported each time; its last report is its fate. Set it
+// change) is reported each time; its last report is its fate. One change
+// is reported once per mapping: following a Lead's conversion from the
+// other mapping (promote.go, sflimits.go) queues a record again only when
+// it is neither settled that way nor waiting there. Set it
 // before Run or Drain; fn is called from the workers, one batch at a time
 // per worker, so it must be safe for concurrent use.
 func (e *Engine) OnSettled(fn func([]Settled)) { e.onSettled = fn }

@@ -110,6 +110,12 @@ func (e *Engine) rebindConverted(ctx context.Context, lk Lookuper, p *Pipe, ws [
 		contactOf[r.ID()] = c
 	}
 	cp := e.contactPipe(p.Mapping.Source)
+	var settled map[string]forcesync.Settled
+	if cp != nil {
+		if settled, err = e.settledUnder(ctx, cp, ws); err != nil {
+			return err
+		}
+	}
 	for _, w := range ws {
 		contact := contactOf[w.out.SalesforceID]
 		if contact == "" {
@@ -125,17 +131,27 @@ func (e *Engine) rebindConverted(ctx context.Context, lk Lookuper, p *Pipe, ws [
 			if rec != nil && !rec.Deleted {
 				in, _ = cp.Compiled.Filter(rec.Fields)
 			}
-			if in && cp.Mapping.Match.Kind == forcesync.MatchExternalID {
+			// The Contact mapping may have followed the conversion already
+			// (its promotion found the converted Lead), or have a change of
+			// the record waiting or in flight, which reads the binding when
+			// claimed or follows the conversion itself: queued again, it
+			// would settle twice for one change.
+			sm, seen := settled[w.item.Key].Mappings[cp.Mapping.Name]
+			follows := seen && !sm.Queued && sm.State == forcesync.StateSynced && sm.SalesforceID == contact
+			waiting := seen && sm.Queued && sm.State == forcesync.StatePending
+			if in && !follows && cp.Mapping.Match.Kind == forcesync.MatchExternalID {
 				// The Contact mapping upserts by its External ID: stamp it on
 				// the converted Contact so the upsert finds that Contact.
 				if err := e.stampExternalID(ctx, cp, rec, contact); err != nil {
 					in, why = false, "stamping "+cp.Compiled.ExternalIDField()+" on it failed: "+err.Error()
 				}
 			}
-			if in {
+			if in && !follows {
 				if err := e.store.Bind(ctx, forcesync.Binding{Mapping: cp.Mapping.Name, Key: w.item.Key, SalesforceID: contact}); err != nil {
 					return err
 				}
+			}
+			if in && !follows && !waiting {
 				n, err := e.store.Requeue(ctx, cp.Mapping.Name, []string{w.item.Key})
 				if err != nil {
 					return err
@@ -146,6 +162,8 @@ func (e *Engine) rebindConverted(ctx context.Context, lk Lookuper, p *Pipe, ws [
 						return err
 					}
 				}
+			}
+			if in {
 				w.out.Error = nil
 				w.out.Fingerprint = forcesync.FingerprintConverted
 				w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("Lead %s was converted to Contact %s; the record continues under mapping %s",

@@ -214,8 +214,14 @@ func printPushSummary(out io.Writer, sum *filepush.Summary) {
 		fmt.Fprintf(out, " (first %d listed on stderr)", sum.BadShown)
 	}
 	fmt.Fprintf(out, "; %d unchanged rows not written", sum.Settled)
+	// One result per record and mapping: with several mappings the count
+	// is not the file's records, so the line says what it counts.
+	what := "records"
+	if n := len(sum.Mappings); n > 1 {
+		what = fmt.Sprintf("results over %d mappings (one per record and mapping)", n)
+	}
 	f := sum.Fates
-	fmt.Fprintf(out, ".\nThis run: %d records: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, held %d, retrying %d; %d API calls in %s.\n",
-		sum.Records, f[engine.FateCreated], f[engine.FateUpdated], f[engine.FateUnchanged], f[engine.FateDeleted],
+	fmt.Fprintf(out, ".\nThis run: %d %s: created %d, updated %d, unchanged (no call) %d, deleted %d, skipped %d, held %d, retrying %d; %d API calls in %s.\n",
+		sum.Records, what, f[engine.FateCreated], f[engine.FateUpdated], f[engine.FateUnchanged], f[engine.FateDeleted],
 		f[engine.FateSkipped], f[engine.FateHeld], f[engine.FateRetrying], sum.APICalls, sum.Elapsed.Round(time.Millisecond))
 }

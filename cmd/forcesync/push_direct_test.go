@@ -448,6 +448,10 @@ func TestPushLeadsAndContactsDirect(t *testing.T) {
 			if !strings.Contains(out, "Mapping contacts now: synced 5200, skipped 800") {
 				t.Fatalf("second push summary:\n%s", out)
 			}
+			// Each record once under each mapping, promoted or not.
+			if n := runCounts(t, out); n[0] != 12000 {
+				t.Fatalf("second push: %d results, want 6000 records x 2 mappings\n%s", n[0], out)
+			}
 			// A person converts Lead k4401, still in the Lead scope only; the
 			// 800 remaining Leads get a new name, in the push's own Lead job.
 			// Salesforce refuses k4401's update (CANNOT_UPDATE_CONVERTED_LEAD);

@@ -5,10 +5,13 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
@@ -315,5 +318,82 @@ func TestPushExitCodes(t *testing.T) {
 	out, errOut, err := r.push(context.Background(), "--file", write("locked.csv", "client_id,last_name,email\nl1,Lin,lin@example.com\nl2,Lee,lee@example.com\n"))
 	if exitCode(err) != exitUnavailable || !strings.Contains(out, "retrying 2;") {
 		t.Fatalf("locked rows: exit %d (%v), want %d with 2 retrying\n%s\n%s", exitCode(err), err, exitUnavailable, out, errOut)
+	}
+}
+
+// TestPushOpensNoDoors: a push builds no HTTP door (openDoors: console,
+// SCIM, REST API) and listens nowhere. The config names a free loopback
+// port as server.listen: nothing answers there while the push accepts its
+// chunks nor after it, and serve, given the same config, builds the doors
+// and listens there (so the probes can see a door).
+func TestPushOpensNoDoors(t *testing.T) {
+	r := newPushRig(t)
+	var built atomic.Int32
+	doorsHook = func() { built.Add(1) }
+	t.Cleanup(func() { doorsHook = nil })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := os.ReadFile(r.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append([]byte("server:\n  listen: "+addr+"\n"), cfg...)
+	if err := os.WriteFile(r.config, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listening := func() bool {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}
+	data := filepath.Join(r.dir, "clients.csv")
+	writeCSV(t, data, 300)
+	var probes, heard atomic.Int32
+	pushChunkHook = func(int64) {
+		probes.Add(1)
+		if listening() {
+			heard.Add(1)
+		}
+	}
+	t.Cleanup(func() { pushChunkHook = nil })
+	out, errOut, err := r.push(context.Background(), "--file", data, "--chunk", "100")
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	if probes.Load() == 0 || heard.Load() != 0 {
+		t.Fatalf("%d of %d probes during the push found %s listening", heard.Load(), probes.Load(), addr)
+	}
+	if listening() {
+		t.Fatalf("%s listens after the push", addr)
+	}
+	if n := built.Load(); n != 0 {
+		t.Fatalf("the push built the HTTP doors (openDoors called %d times)", n)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	env := &Env{Getenv: func(k string) string { return r.vars[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- runServe(ctx, env, serveFlags{config: r.config}, func(a string) { ready <- a }) }()
+	select {
+	case a := <-ready:
+		if a != addr || !listening() {
+			t.Errorf("serve listens on %s, want %s", a, addr)
+		}
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if n := built.Load(); n != 1 {
+		t.Fatalf("serve called openDoors %d times, want 1", n)
 	}
 }

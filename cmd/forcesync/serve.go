@@ -214,8 +214,15 @@ func (a *app) openDoors(env *Env, path string, logger *slog.Logger, reload func(
 		SCIM: scimDoor, Changes: feed, Console: ui, Logger: logger, Approve: approver(st, cfg), Keep: keeper(st, cfg), Registry: a.registry,
 		MetricsNeedsToken: cfg.Server.MetricsAuth == config.AuthToken, HealthzNeedsToken: cfg.Server.HealthzAuth == config.AuthToken,
 		Health: engines(a.engines).Health, Inspect: newServedInspect(st, a.engines)})
+	if doorsHook != nil {
+		doorsHook()
+	}
 	return nil
 }
+
+// doorsHook, when set by a test, is called each time openDoors has built
+// the doors: building them leaves no other trace before serve listens.
+var doorsHook func()
 
 // connect builds a client for a configured connection.
 func connect(ctx context.Context, env *Env, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, error) {

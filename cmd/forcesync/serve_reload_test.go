@@ -123,3 +123,89 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond) // poll interval
 	}
 }
+
+// TestServeReloadWhosePullSetupFailsKeepsTheStore: a reload whose pull
+// setup fails after its engine was built leaves the running app, and the
+// store it runs on, as they were. The pulled mapping members loses its
+// field Tier__c in Salesforce; a push refused for it pauses the mapping
+// (the pause is stored with the describe it fitted). The reload's engine
+// then starts it paused, compiled against that describe, and openPull
+// refuses it: the org's Contact has no field Tier__c. The running serve
+// still ingests, pushes and reports records through its store.
+func TestServeReloadWhosePullSetupFailsKeepsTheStore(t *testing.T) {
+	emu, sfURL := startEmulator(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Contact", Fields: []emulator.FieldConfig{
+		{Name: "Member_Id__c", Type: "string", Length: 80, Unique: true, ExternalID: true},
+		{Name: "Tier__c", Type: "string", Length: 40}}}}})
+	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  - name: client\n", "  - name: client\n  - name: member\n", 1) + `  - name: members
+    source: member
+    object: Contact
+    direction: both
+    match:
+      external_id: Member_Id__c
+    pull:
+      poll_interval: 200ms
+      into: [source]
+    fields:
+      - {target: LastName, source: last_name}
+      - {target: Tier__c, source: tier}
+`
+	path := filepath.Join(t.TempDir(), "forcesync.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := serveVars()
+	var logs syncBuffer
+	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: &logs, Stderr: &logs}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, env, serveFlags{config: path, listen: "127.0.0.1:0"}, func(a string) { addr <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	var s *served
+	select {
+	case a := <-addr:
+		s = &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu}
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	}
+	ingest := func(source, body string) {
+		t.Helper()
+		if code, out := s.do("POST", "/api/v1/sources/"+source+"/records", body, true); code != http.StatusAccepted {
+			t.Fatalf("ingest into %s: %d %v\n%s", source, code, out, logs.String())
+		}
+	}
+	count := func(soql string) int { return len(emuRecords(t, sfURL, soql)) }
+
+	ingest("member", `[{"key":"m1","fields":{"last_name":"One","tier":"gold"}}]`)
+	waitUntil(t, "Contact m1", func() bool { return count("SELECT Id FROM Contact WHERE Tier__c = 'gold'") == 1 })
+	if err := emu.DeleteField("Contact", "Tier__c"); err != nil {
+		t.Fatal(err)
+	}
+	ingest("member", `[{"key":"m2","fields":{"last_name":"Two","tier":"gold"}}]`)
+	waitUntil(t, "the schema pause of members", func() bool { return strings.Contains(logs.String(), "schema.pause") })
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the failed reload", func() bool { return strings.Contains(logs.String(), "reload failed") })
+	if l := logs.String(); !strings.Contains(l, "has no field Tier__c") || strings.Contains(l, "config reloaded") {
+		t.Fatalf("the reload did not fail in its pull setup:\n%s", l)
+	}
+
+	// The running app carries on over its store.
+	ingest("client", `[{"key":"c1","fields":{"last_name":"After","email":"after@example.com"}}]`)
+	st := s.waitState("c1", "synced")
+	if id, _ := st["salesforce_id"].(string); id == "" || count("SELECT Id FROM Lead WHERE Forcesync_Key__c = 'c1'") != 1 {
+		t.Fatalf("c1 synced as %v, but Salesforce holds no Lead c1", st)
+	}
+	if code, out := s.do("GET", "/api/v1/runs", "", true); code != http.StatusOK {
+		t.Fatalf("runs after the failed reload: %d %v", code, out)
+	}
+}
