@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -163,76 +162,4 @@ func (s *Store) release(ctx context.Context, mapping string, keys []string) erro
 		return fmt.Errorf("release %s: %w", mapping, err)
 	}
 	return tx.Commit()
-}
-
-// claimRead reads the leased rows of keys with their records, bindings,
-// intents and statuses, in the order of keys.
-func (s *Store) claimRead(ctx context.Context, mapping string, keys []string) ([]forcesync.WorkItem, error) {
-	doc, err := json.Marshal(keys)
-	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", mapping, err)
-	}
-	rows, err := s.cr.QueryContext(ctx, `SELECT o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued,
-			r.version, r.op, r.fields,
-			COALESCE(b.sf_id, ''), COALESCE(b.fingerprint, ''), COALESCE(b.modstamp, 0), COALESCE(b.updated, 0), b.key IS NOT NULL,
-			COALESCE(i.match, ''), COALESCE(i.at, 0), i.key IS NOT NULL,
-			COALESCE(st.held_fp, '')
-		FROM json_each(?) k
-		CROSS JOIN outbox o ON o.mapping = ? AND o.key = k.value -- CROSS: the keys drive the join
-		JOIN source_records r ON r.source = o.source AND r.key = o.key
-		LEFT JOIN bindings b ON b.mapping = o.mapping AND b.key = o.key
-		LEFT JOIN intents i ON i.mapping = o.mapping AND i.key = o.key
-		LEFT JOIN statuses st ON st.mapping = o.mapping AND st.key = o.key`, string(doc), mapping)
-	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", mapping, err)
-	}
-	defer rows.Close()
-	byKey := make(map[string]forcesync.WorkItem, len(keys))
-	for rows.Next() {
-		var (
-			it                            forcesync.WorkItem
-			prio                          int
-			forced, hasBinding, hasIntent bool
-			enq, bmod, bupd, iat          int64
-			op, sfID, fp, imatch, hf      string
-			fields                        sql.RawBytes // decoded at once; no copy
-		)
-		if err := rows.Scan(&it.Key, &it.Source, &prio, &it.Seq, &it.Attempts, &forced, &enq,
-			&it.Version, &op, &fields,
-			&sfID, &fp, &bmod, &bupd, &hasBinding,
-			&imatch, &iat, &hasIntent, &hf); err != nil {
-			return nil, fmt.Errorf("claim %s: %w", mapping, err)
-		}
-		it.Mapping = mapping
-		it.Priority = forcesync.Priority(prio)
-		it.Forced = forced
-		it.Enqueued = fromMS(enq)
-		it.Op = forcesync.Op(op)
-		it.HeldFingerprint = hf
-		if err := json.Unmarshal(fields, &it.Fields); err != nil {
-			return nil, fmt.Errorf("claim %s/%s: stored fields: %w", mapping, it.Key, err)
-		}
-		if hasBinding {
-			it.Binding = &forcesync.Binding{Mapping: mapping, Key: it.Key, SalesforceID: sfID,
-				Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}
-		}
-		if hasIntent {
-			in := &forcesync.Intent{Key: it.Key, At: fromMS(iat)}
-			if err := json.Unmarshal([]byte(imatch), &in.Match); err != nil {
-				return nil, fmt.Errorf("claim %s/%s: stored intent: %w", mapping, it.Key, err)
-			}
-			it.Intent = in
-		}
-		byKey[it.Key] = it
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim %s: %w", mapping, err)
-	}
-	items := make([]forcesync.WorkItem, 0, len(keys))
-	for _, k := range keys {
-		if it, ok := byKey[k]; ok {
-			items = append(items, it)
-		}
-	}
-	return items, nil
 }
