@@ -60,15 +60,16 @@ func (e *Engine) leadPipe(source string) *Pipe {
 // settledUnder reads the stored records of ws and their state under q in
 // one read, when the store is a forcesync.SettledReader; nil otherwise.
 func (e *Engine) settledUnder(ctx context.Context, q *Pipe, ws []*work) (map[string]forcesync.Settled, error) {
-	sr, ok := forcesync.StoreAs[forcesync.SettledReader](e.store)
-	if !ok {
-		return nil, nil
-	}
+	return readSettled(ctx, e.store, q.Mapping.Source, q.Mapping.Name, keysOf(ws))
+}
+
+// keysOf returns the record keys of ws, in order.
+func keysOf(ws []*work) []string {
 	keys := make([]string, len(ws))
 	for i, w := range ws {
 		keys[i] = w.item.Key
 	}
-	return sr.Settled(ctx, q.Mapping.Source, []string{q.Mapping.Name}, keys)
+	return keys
 }
 
 // promotedAway reports whether the Lead mapping p should leave a record
@@ -216,23 +217,29 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 			converted[chunk[i]] = r.ID
 		}
 	}
-	for w, lead := range leadOf {
+	// The batch's promoted records, in order, with the Contacts their Leads
+	// became.
+	var promoted []*work
+	for _, w := range cand {
+		if lead, ok := leadOf[w]; ok && converted[lead] != "" {
+			promoted = append(promoted, w)
+		}
+	}
+	stamps, err := e.stampPromoted(ctx, p, promoted, leadOf, converted)
+	if err != nil {
+		return err
+	}
+	for _, w := range promoted {
+		lead := leadOf[w]
 		contact := converted[lead]
-		if contact == "" {
+		if s := stamps[w]; s != nil && s.err != nil {
+			w.out.Fingerprint = ""
+			w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: forcesync.CodeLeadConverted,
+				Message: fmt.Sprintf("Lead %s became Contact %s, but stamping %s on it failed: %v", lead, contact, p.Compiled.ExternalIDField(), s.err)})
 			continue
 		}
-		if p.Mapping.Match.Kind == forcesync.MatchExternalID {
-			rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
-			if err != nil {
-				return err
-			}
-			if err := e.stampExternalID(ctx, p, rec, contact); err != nil {
-				w.out.Fingerprint = ""
-				w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: forcesync.CodeLeadConverted,
-					Message: fmt.Sprintf("Lead %s became Contact %s, but stamping %s on it failed: %v", lead, contact, p.Compiled.ExternalIDField(), err)})
-				continue
-			}
-		}
+		// Bound only once the stamp succeeded: bound without it, the
+		// upsert by External ID would create a twin beside the Contact.
 		if err := e.store.Bind(ctx, forcesync.Binding{Mapping: lp.Mapping.Name, Key: w.item.Key, SalesforceID: lead, Fingerprint: forcesync.FingerprintConverted}); err != nil {
 			return err
 		}
@@ -251,4 +258,30 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 		w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("promoted: Lead %s converted to Contact %s", lead, contact))
 	}
 	return nil
+}
+
+// stampPromoted stamps the External ID of the Contact mapping p, when it
+// upserts by one, on the Contacts the Leads of ws became: one read of their
+// source records (as stored now, after the conversion) and an Update call
+// per 200. It returns each record's stamp; none when p matches otherwise.
+func (e *Engine) stampPromoted(ctx context.Context, p *Pipe, ws []*work, leadOf map[*work]string, converted map[string]string) (map[*work]*stamp, error) {
+	if p.Mapping.Match.Kind != forcesync.MatchExternalID || len(ws) == 0 {
+		return nil, nil
+	}
+	settled, err := e.settledUnder(ctx, p, ws)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := e.sourceRecordsOf(ctx, p.Mapping.Source, keysOf(ws), settled)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[*work]*stamp, len(ws))
+	list := make([]*stamp, len(ws))
+	for i, w := range ws {
+		list[i] = &stamp{rec: recs[w.item.Key], id: converted[leadOf[w]]}
+		out[w] = list[i]
+	}
+	stampExternalIDs(ctx, e.api, p, list)
+	return out, nil
 }

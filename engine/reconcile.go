@@ -671,6 +671,7 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 				"Approve the mapping (forcesync approve %s), then heal again: %w", p.Mapping.Name, changes, st.Limit, p.Mapping.Name, ErrHealPaused)
 		}
 	}
+	rebinds := rc.prepareRebinds(ctx, p, cp, d, fs, plan)
 	var requeue, unbind []string
 	for _, r := range plan {
 		f := &fs[r.finding]
@@ -686,7 +687,7 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 				return err
 			}
 		case repairConvert:
-			if err := rc.rebindConverted(ctx, p, cp, d, f); err != nil {
+			if err := rc.rebindConverted(ctx, p, cp, d, f, rebinds[r.finding]); err != nil {
 				f.Detail += "; rebinding failed: " + err.Error()
 				continue
 			}
@@ -739,26 +740,78 @@ func convertBlock(p *Pipe, cp *Pipe, d *drift, key string) string {
 	return ""
 }
 
-// rebindConverted moves a converted Lead's record to the Contact it
-// became, as the push does when Salesforce refuses to update a converted
-// Lead (sflimits.go).
-func (rc *Reconciler) rebindConverted(ctx context.Context, p, cp *Pipe, d *drift, f *forcesync.Finding) error {
-	contact := d.contactOf[f.Key]
-	rec, err := rc.store.SourceRecord(ctx, p.Mapping.Source, f.Key)
-	if err != nil {
-		return err
-	}
-	if rec == nil || rec.Deleted {
-		return fmt.Errorf("the source record is gone")
-	}
-	if in, err := cp.Compiled.Filter(rec.Fields); err != nil || !in {
-		return fmt.Errorf("mapping %s's filter does not take the record", cp.Mapping.Name)
-	}
-	if cp.Mapping.Match.Kind == forcesync.MatchExternalID {
-		if err := stampExternalID(ctx, rc.api, cp, rec, contact); err != nil {
-			return fmt.Errorf("stamping %s on Contact %s: %w", cp.Compiled.ExternalIDField(), contact, err)
+// healRebind is a converted Lead's record that heal moves to the Contact
+// the Lead became: its source record, or why it cannot move.
+type healRebind struct {
+	rec *forcesync.SourceRecord
+	err error
+}
+
+// prepareRebinds makes ready the rebinds of plan's converted findings
+// (fs[i] by index i): their source records, read in one call when the
+// store can, checked against the Contact mapping cp's filter, and, when cp
+// upserts by an External ID, its value stamped on each Contact, 200 a
+// call. A record that cannot move gets its own error, as if it were the
+// only one.
+func (rc *Reconciler) prepareRebinds(ctx context.Context, p, cp *Pipe, d *drift, fs []forcesync.Finding, plan []repair) map[int]*healRebind {
+	var idx []int
+	var keys []string
+	for _, r := range plan {
+		if r.kind == repairConvert {
+			idx = append(idx, r.finding)
+			keys = append(keys, fs[r.finding].Key)
 		}
 	}
+	if len(idx) == 0 {
+		return nil
+	}
+	// A failed set-based read leaves each record to a read of its own.
+	settled, _ := readSettled(ctx, rc.store, p.Mapping.Source, cp.Mapping.Name, keys)
+	recs, errs := sourceRecords(ctx, rc.store, p.Mapping.Source, keys, settled)
+	out := make(map[int]*healRebind, len(idx))
+	var stamps []*stamp
+	var stamped []int
+	for _, i := range idx {
+		k := fs[i].Key
+		rb := &healRebind{rec: recs[k]}
+		out[i] = rb
+		switch {
+		case errs[k] != nil:
+			rb.err = errs[k]
+			continue
+		case rb.rec == nil || rb.rec.Deleted:
+			rb.err = fmt.Errorf("the source record is gone")
+			continue
+		}
+		if in, err := cp.Compiled.Filter(rb.rec.Fields); err != nil || !in {
+			rb.err = fmt.Errorf("mapping %s's filter does not take the record", cp.Mapping.Name)
+			continue
+		}
+		if cp.Mapping.Match.Kind == forcesync.MatchExternalID {
+			stamps = append(stamps, &stamp{rec: rb.rec, id: d.contactOf[k]})
+			stamped = append(stamped, i)
+		}
+	}
+	stampExternalIDs(ctx, rc.api, cp, stamps)
+	for j, s := range stamps {
+		if s.err != nil {
+			out[stamped[j]].err = fmt.Errorf("stamping %s on Contact %s: %w", cp.Compiled.ExternalIDField(), s.id, s.err)
+		}
+	}
+	return out
+}
+
+// rebindConverted moves a converted Lead's record to the Contact it
+// became, as the push does when Salesforce refuses to update a converted
+// Lead (sflimits.go), once prepareRebinds made it ready (rb).
+func (rc *Reconciler) rebindConverted(ctx context.Context, p, cp *Pipe, d *drift, f *forcesync.Finding, rb *healRebind) error {
+	if rb == nil {
+		return fmt.Errorf("not prepared")
+	}
+	if rb.err != nil {
+		return rb.err
+	}
+	contact, rec := d.contactOf[f.Key], rb.rec
 	if err := rc.store.Bind(ctx, forcesync.Binding{Mapping: cp.Mapping.Name, Key: f.Key, SalesforceID: contact}); err != nil {
 		return err
 	}

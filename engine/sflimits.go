@@ -110,75 +110,114 @@ func (e *Engine) rebindConverted(ctx context.Context, lk Lookuper, p *Pipe, ws [
 		contactOf[r.ID()] = c
 	}
 	cp := e.contactPipe(p.Mapping.Source)
-	var settled map[string]forcesync.Settled
-	if cp != nil {
-		if settled, err = e.settledUnder(ctx, cp, ws); err != nil {
-			return err
+	if cp == nil {
+		for _, w := range ws {
+			if contact := contactOf[w.out.SalesforceID]; contact != "" {
+				heldConverted(w, contact, "no Contact mapping of source "+p.Mapping.Source)
+			}
+		}
+		return nil
+	}
+	// The records the Contact mapping may take: their state under it and
+	// their source records, in one read when the store can.
+	var rbs []*rebind
+	var keys []string
+	for _, w := range ws {
+		if contact := contactOf[w.out.SalesforceID]; contact != "" { // else not converted after all: held as Salesforce said
+			rbs = append(rbs, &rebind{w: w, contact: contact})
+			keys = append(keys, w.item.Key)
 		}
 	}
-	for _, w := range ws {
-		contact := contactOf[w.out.SalesforceID]
-		if contact == "" {
-			continue // not converted after all: held as Salesforce said
+	if len(rbs) == 0 {
+		return nil
+	}
+	settled, err := e.settledUnder(ctx, cp, ws)
+	if err != nil {
+		return err
+	}
+	srcs, err := e.sourceRecordsOf(ctx, p.Mapping.Source, keys, settled)
+	if err != nil {
+		return err
+	}
+	var stamps []*stamp
+	for _, rb := range rbs {
+		rb.rec = srcs[rb.w.item.Key]
+		if rb.rec != nil && !rb.rec.Deleted {
+			rb.in, _ = cp.Compiled.Filter(rb.rec.Fields)
 		}
-		why := "no Contact mapping of source " + p.Mapping.Source
-		if cp != nil {
-			rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
+		// The Contact mapping may have followed the conversion already
+		// (its promotion found the converted Lead), or have a change of
+		// the record waiting or in flight, which reads the binding when
+		// claimed or follows the conversion itself: queued again, it
+		// would settle twice for one change.
+		sm, seen := settled[rb.w.item.Key].Mappings[cp.Mapping.Name]
+		rb.follows = seen && !sm.Queued && sm.State == forcesync.StateSynced && sm.SalesforceID == rb.contact
+		rb.waiting = seen && sm.Queued && sm.State == forcesync.StatePending
+		if rb.in && !rb.follows && cp.Mapping.Match.Kind == forcesync.MatchExternalID {
+			// The Contact mapping upserts by its External ID: stamp it on
+			// the converted Contact so the upsert finds that Contact.
+			rb.stamp = &stamp{rec: rb.rec, id: rb.contact}
+			stamps = append(stamps, rb.stamp)
+		}
+	}
+	stampExternalIDs(ctx, e.api, cp, stamps)
+	for _, rb := range rbs {
+		w, contact, in := rb.w, rb.contact, rb.in
+		why := "mapping " + cp.Mapping.Name + "'s filter does not take the record"
+		if rb.stamp != nil && rb.stamp.err != nil {
+			in, why = false, "stamping "+cp.Compiled.ExternalIDField()+" on it failed: "+rb.stamp.err.Error()
+		}
+		if !in {
+			heldConverted(w, contact, why)
+			continue
+		}
+		if !rb.follows {
+			// Bound only once the stamp succeeded.
+			if err := e.store.Bind(ctx, forcesync.Binding{Mapping: cp.Mapping.Name, Key: w.item.Key, SalesforceID: contact}); err != nil {
+				return err
+			}
+		}
+		if !rb.follows && !rb.waiting {
+			n, err := e.store.Requeue(ctx, cp.Mapping.Name, []string{w.item.Key})
 			if err != nil {
 				return err
 			}
-			in := false
-			if rec != nil && !rec.Deleted {
-				in, _ = cp.Compiled.Filter(rec.Fields)
-			}
-			// The Contact mapping may have followed the conversion already
-			// (its promotion found the converted Lead), or have a change of
-			// the record waiting or in flight, which reads the binding when
-			// claimed or follows the conversion itself: queued again, it
-			// would settle twice for one change.
-			sm, seen := settled[w.item.Key].Mappings[cp.Mapping.Name]
-			follows := seen && !sm.Queued && sm.State == forcesync.StateSynced && sm.SalesforceID == contact
-			waiting := seen && sm.Queued && sm.State == forcesync.StatePending
-			if in && !follows && cp.Mapping.Match.Kind == forcesync.MatchExternalID {
-				// The Contact mapping upserts by its External ID: stamp it on
-				// the converted Contact so the upsert finds that Contact.
-				if err := e.stampExternalID(ctx, cp, rec, contact); err != nil {
-					in, why = false, "stamping "+cp.Compiled.ExternalIDField()+" on it failed: "+err.Error()
-				}
-			}
-			if in && !follows {
-				if err := e.store.Bind(ctx, forcesync.Binding{Mapping: cp.Mapping.Name, Key: w.item.Key, SalesforceID: contact}); err != nil {
+			if n == 0 {
+				// The Contact mapping never saw the record: queue it there.
+				rec := rb.rec
+				if _, err := e.store.Accept(ctx, []string{cp.Mapping.Name}, []forcesync.Change{{Source: rec.Source, Key: rec.Key, Fields: rec.Fields}}); err != nil {
 					return err
 				}
-			}
-			if in && !follows && !waiting {
-				n, err := e.store.Requeue(ctx, cp.Mapping.Name, []string{w.item.Key})
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					// The Contact mapping never saw the record: queue it there.
-					if _, err := e.store.Accept(ctx, []string{cp.Mapping.Name}, []forcesync.Change{{Source: rec.Source, Key: rec.Key, Fields: rec.Fields}}); err != nil {
-						return err
-					}
-				}
-			}
-			if in {
-				w.out.Error = nil
-				w.out.Fingerprint = forcesync.FingerprintConverted
-				w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("Lead %s was converted to Contact %s; the record continues under mapping %s",
-					w.out.SalesforceID, contact, cp.Mapping.Name))
-				w.out.State = forcesync.StateConverted
-				continue
-			}
-			if why == "no Contact mapping of source "+p.Mapping.Source {
-				why = "mapping " + cp.Mapping.Name + "'s filter does not take the record"
 			}
 		}
-		w.out.Error = &forcesync.RecordError{Code: forcesync.CodeLeadConverted,
-			Message: fmt.Sprintf("Lead %s was converted to Contact %s, and %s; map the record to Contacts or retire it", w.out.SalesforceID, contact, why)}
+		w.out.Error = nil
+		w.out.Fingerprint = forcesync.FingerprintConverted
+		w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("Lead %s was converted to Contact %s; the record continues under mapping %s",
+			w.out.SalesforceID, contact, cp.Mapping.Name))
+		w.out.State = forcesync.StateConverted
 	}
 	return nil
+}
+
+// rebind is a converted Lead's record that the source's Contact mapping
+// may take, as rebindConverted decides it.
+type rebind struct {
+	w       *work
+	contact string // the Contact the Lead became
+	rec     *forcesync.SourceRecord
+	// in: the Contact mapping's filter takes the record; follows: that
+	// mapping is bound to the Contact already; waiting: a change of the
+	// record waits there for its first claim.
+	in, follows, waiting bool
+	stamp                *stamp // the External ID to write first, if any
+}
+
+// heldConverted leaves w held (as Salesforce refused it) with
+// LEAD_CONVERTED, naming the Contact its Lead became and why the record
+// does not follow it.
+func heldConverted(w *work, contact, why string) {
+	w.out.Error = &forcesync.RecordError{Code: forcesync.CodeLeadConverted,
+		Message: fmt.Sprintf("Lead %s was converted to Contact %s, and %s; map the record to Contacts or retire it", w.out.SalesforceID, contact, why)}
 }
 
 func (e *Engine) portalFallback(ctx context.Context, lk Lookuper, p *Pipe, ws []*work) error {
@@ -240,28 +279,6 @@ func (e *Engine) portalFallback(ctx context.Context, lk Lookuper, p *Pipe, ws []
 					Message: "deactivating the portal user of Contact " + w.out.SalesforceID + " failed: " + r.Err.Error()}
 			}
 		}
-	}
-	return nil
-}
-
-// stampExternalID writes the External ID value cp would upsert rec by on
-// the Contact id.
-func (e *Engine) stampExternalID(ctx context.Context, cp *Pipe, rec *forcesync.SourceRecord, id string) error {
-	return stampExternalID(ctx, e.api, cp, rec, id)
-}
-
-func stampExternalID(ctx context.Context, api API, cp *Pipe, rec *forcesync.SourceRecord, id string) error {
-	pl, err := cp.Compiled.PayloadFor(rec.Key, rec.Fields, false)
-	if err != nil {
-		return err
-	}
-	ext := cp.Compiled.ExternalIDField()
-	res, err := api.Update(ctx, cp.Compiled.Object(), []salesforce.Record{{"attributes": map[string]any{"type": cp.Compiled.Object()}, "Id": id, ext: pl.ExternalID}})
-	if err != nil {
-		return err
-	}
-	if res[0].Err != nil {
-		return res[0].Err
 	}
 	return nil
 }

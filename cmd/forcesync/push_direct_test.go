@@ -432,9 +432,17 @@ func TestPushLeadsAndContactsDirect(t *testing.T) {
 				}
 				return plain(i)
 			})
+			r.emu.ResetStats()
 			out, errOut, err = r.push(context.Background(), "--file", data, "--chunk", "500")
 			if err != nil {
 				t.Fatalf("second push: %v\n%s\n%s", err, out, errOut)
+			}
+			// Split, the 2,200 promotions stamp the Contact mapping's External
+			// ID on the converted Contacts 200 to a Collections update (the
+			// only Collections calls of this push: the upserts go through
+			// Bulk), not one call each.
+			if st := r.emu.Stats(); tc.leadFilter != "" && st["collections"] != 11 {
+				t.Fatalf("second push: %d Collections calls for 2200 stamps, want 11 (200 records a call); calls %v\n%s", st["collections"], st, out)
 			}
 			// 3000 + 2200 Contacts: the converted Lead's Contact carries k1,
 			// no twin of it was created.
