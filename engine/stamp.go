@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/salesforce"
@@ -34,10 +36,11 @@ const maxStamps = 200
 // stampExternalIDs writes, on each stamp's Contact, the External ID value
 // cp would upsert the stamp's record by, up to 200 records a Collections
 // update, in order, and sets each stamp's err. A record whose payload
-// cannot be built is not sent. A call refused as a whole (not record by
-// record) is sent again one record a call, so that every record gets the
-// answer a call of its own would get; a Contact stamped twice goes in two
-// calls, the later value last.
+// cannot be built, or whose Contact Id is malformed, is not sent. A call whose content Salesforce refused
+// as a whole (HTTP 400, not record by record) is sent again one record a
+// call, so that every record gets the answer a call of its own would get;
+// any other failure of the call (an outage, a limit) is every record's
+// error. A Contact stamped twice goes in two calls, the later value last.
 func stampExternalIDs(ctx context.Context, api API, cp *Pipe, stamps []*stamp) {
 	obj, ext := cp.Compiled.Object(), cp.Compiled.ExternalIDField()
 	var (
@@ -58,6 +61,9 @@ func stampExternalIDs(ctx context.Context, api API, cp *Pipe, stamps []*stamp) {
 			continue
 		}
 		pl, err := cp.Compiled.PayloadFor(s.rec.Key, s.rec.Fields, false)
+		if err == nil {
+			err = salesforce.CheckID(s.id) // the client would refuse the whole call for it
+		}
 		if err != nil {
 			s.err = err
 			continue
@@ -76,10 +82,17 @@ func stampExternalIDs(ctx context.Context, api API, cp *Pipe, stamps []*stamp) {
 // owners (recs[i] is owners[i]'s).
 func sendStamps(ctx context.Context, api API, obj string, recs []salesforce.Record, owners []*stamp) {
 	res, err := api.Update(ctx, obj, recs)
+	split := false
 	if err == nil && len(res) != len(recs) {
-		err = fmt.Errorf("update %s: %d results for %d records", obj, len(res), len(recs))
+		err, split = fmt.Errorf("update %s: %d results for %d records", obj, len(res), len(recs)), true
 	}
-	if err != nil && len(recs) > 1 {
+	if ae := (*salesforce.APIError)(nil); errors.As(err, &ae) && ae.Status == http.StatusBadRequest && !ae.Retryable() {
+		split = true // a refusal of the request's content, such as one malformed Id
+	}
+	// Only a refusal of what the call carried is worth a call per record:
+	// an outage, a limit or a lost session would refuse each of them too,
+	// at up to 200 calls the org pays for.
+	if split && len(recs) > 1 {
 		for i := range recs {
 			sendStamps(ctx, api, obj, recs[i:i+1], owners[i:i+1])
 		}

@@ -26,8 +26,9 @@ func (u *updateSizes) Update(ctx context.Context, obj string, recs []salesforce.
 
 // TestStampExternalIDs: stamps go 200 to a call, in order; a Contact
 // stamped twice goes in a later call, so the later value wins as it did
-// one call each; a call refused as a whole (a malformed Id, refused before
-// it is sent) is sent again one record a call, so only that record fails.
+// one call each; a malformed Id fails its own stamp without a call (the
+// client would refuse the whole call for it), the others go out together;
+// an outage fails every stamp of its call without a call per record.
 func TestStampExternalIDs(t *testing.T) {
 	ctx := context.Background()
 	emu, err := emulator.New(emulator.Config{})
@@ -101,8 +102,16 @@ func TestStampExternalIDs(t *testing.T) {
 		t.Fatalf("Contact stamped twice keyed %v, want the later value c", got)
 	}
 
-	check("malformed", []*stamp{stampOf("d", ids[2]), stampOf("e", "not-an-id"), stampOf("f", ids[3])}, []int{3, 1, 1, 1}, 1)
+	check("malformed", []*stamp{stampOf("d", ids[2]), stampOf("e", "not-an-id"), stampOf("f", ids[3])}, []int{2}, 1)
 	if d, f := keyOf(ids[2]), keyOf(ids[3]); d != "d" || f != "f" {
-		t.Fatalf("Contacts keyed %v and %v, want d and f: the refused call's well-formed stamps sent again alone", d, f)
+		t.Fatalf("Contacts keyed %v and %v, want d and f: the well-formed stamps beside the malformed one sent", d, f)
 	}
+
+	// An outage refuses the call, not its content: every stamp fails with
+	// it, and no call per record follows (the client's own retries aside).
+	if _, err := emu.AddFault(emulator.Fault{Type: emulator.FaultError, Status: 503, Method: "PATCH", Path: "/services/data/*/composite/sobjects"}); err != nil {
+		t.Fatal(err)
+	}
+	check("outage", []*stamp{stampOf("g", ids[4]), stampOf("h", ids[5]), stampOf("i", ids[6])}, []int{3}, 0, 1, 2)
+	emu.ClearFaults()
 }

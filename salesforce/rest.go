@@ -70,6 +70,10 @@ func checkName(kind, s string) error {
 	return nil
 }
 
+// CheckID reports whether id has the form of a Salesforce record Id (15
+// or 18 letters and digits), as the client checks before a call names it.
+func CheckID(id string) error { return checkID(id) }
+
 func checkID(id string) error {
 	if !idRE.MatchString(id) {
 		return fmt.Errorf("salesforce: invalid record Id %q", id)
