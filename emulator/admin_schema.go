@@ -9,7 +9,8 @@ import (
 
 // Admin endpoints that change an org's schema the way an administrator
 // does in Setup, for tests of integrations that must notice: a field's
-// length changed, a custom field deleted, a picklist value renamed. Each
+// length changed, a custom field deleted or created, a picklist value
+// renamed. Each
 // moves the object's describe Last-Modified forward, so If-Modified-Since
 // sees the change.
 
@@ -18,6 +19,7 @@ func (e *Emulator) schemaRoutes() {
 	post := func(h handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{"POST": h} }
 	e.handle("/__emulator/schema/field-length", KindNone, false, post(e.adminFieldLength))
 	e.handle("/__emulator/schema/delete-field", KindNone, false, post(e.adminDeleteField))
+	e.handle("/__emulator/schema/add-field", KindNone, false, post(e.adminAddField))
 	e.handle("/__emulator/schema/rename-picklist-value", KindNone, false, post(e.adminRenamePicklistValue))
 }
 
@@ -119,6 +121,33 @@ func (e *Emulator) DeleteField(object, name string) error {
 	return nil
 }
 
+// AddField creates a custom field on an object, as creating it in Setup
+// does: existing records hold no value in it. Re-creating a field that
+// DeleteField removed brings the field back, not its old values.
+func (e *Emulator) AddField(object string, fc FieldConfig) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	obj := e.sobjectLocked(object)
+	if obj == nil {
+		return fmt.Errorf("no object %q", object)
+	}
+	if f := obj.field(fc.Name); f != nil {
+		return fmt.Errorf("field %s.%s already exists", obj.Name, f.Name)
+	}
+	f, err := customField(fc)
+	if err != nil {
+		return fmt.Errorf("object %s: %w", obj.Name, err)
+	}
+	for _, t := range f.ReferenceTo {
+		if e.sobjectLocked(t) == nil {
+			return fmt.Errorf("object %s: field %s references unknown object %s", obj.Name, f.Name, t)
+		}
+	}
+	obj.addField(f)
+	e.touchSchemaLocked(obj)
+	return nil
+}
+
 // RenamePicklistValue renames a value of a picklist field, in the field's
 // values and in every record holding it.
 func (e *Emulator) RenamePicklistValue(object, name, from, to string) error {
@@ -177,6 +206,16 @@ func (e *Emulator) adminDeleteField(c *call) {
 	var req struct{ Object, Field string }
 	if c.readJSON(&req) {
 		c.schemaAnswer(e.DeleteField(req.Object, req.Field))
+	}
+}
+
+func (e *Emulator) adminAddField(c *call) {
+	var req struct {
+		Object string
+		Field  FieldConfig
+	}
+	if c.readJSON(&req) {
+		c.schemaAnswer(e.AddField(req.Object, req.Field))
 	}
 }
 

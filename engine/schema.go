@@ -322,6 +322,9 @@ func (e *Engine) applyDescribe(ctx context.Context, p *Pipe, d *salesforce.SObje
 	if wasPaused {
 		e.clearPause(ctx, name)
 		e.cfg.Logger.Info("mapping resumed: it fits the schema again", "event", "schema.resume", "mapping", name)
+		if err := e.requeueRefused(ctx, name); err != nil {
+			return err
+		}
 	}
 	if c.Version() == p.Compiled.Version() {
 		return nil
@@ -483,7 +486,40 @@ func (e *Engine) compileResuming(ctx context.Context, mappings []forcesync.Mappi
 		if _, was := stored[p.Mapping.Name]; was && e.schemaPaused(p.Mapping.Name) == "" {
 			e.clearPause(ctx, p.Mapping.Name)
 			e.cfg.Logger.Info("mapping resumed: it fits the schema again", "event", "schema.resume", "mapping", p.Mapping.Name)
+			if err := e.requeueRefused(ctx, p.Mapping.Name); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return pipes, nil
+}
+
+// requeueRefused queues again, as a paused mapping resumes, its held
+// records that Salesforce refused with a schema error: the change that
+// paused the mapping refused them (the push that revealed it, and any in
+// flight with it), and nothing else would send them again while their
+// data and the mapping's version stay as they were (a deleted field
+// created again compiles to the same version). One still refused is held
+// again, at the cost of its call.
+func (e *Engine) requeueRefused(ctx context.Context, name string) error {
+	sts, err := e.store.List(ctx, forcesync.StatusFilter{Mapping: name, States: []forcesync.State{forcesync.StateHeld}, Limit: 100_000})
+	if err != nil {
+		return fmt.Errorf("mapping %s: held records: %w", name, err)
+	}
+	var keys []string
+	for _, st := range sts {
+		if st.Error != nil && schemaCodes[st.Error.Code] {
+			keys = append(keys, st.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	n, err := e.store.Requeue(ctx, name, keys)
+	if err != nil {
+		return fmt.Errorf("mapping %s: requeue: %w", name, err)
+	}
+	e.Notify()
+	e.cfg.Logger.Info("records refused by the schema change queued again", "mapping", name, "requeued", n)
+	return nil
 }

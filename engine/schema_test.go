@@ -289,3 +289,100 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name, mapping string) (floa
 	t.Fatalf("no %s for mapping %s", name, mapping)
 	return 0, ""
 }
+
+// TestSchemaResumeRequeuesWhatThePauseRefused: the record whose push
+// revealed a deleted field is held (INVALID_FIELD) as the mapping pauses.
+// When the field is created again the mapping compiles to the version it
+// had, so nothing else would send the record again: the resume does, at
+// run time (a schema check) and at a start (the stored pause is found
+// fitting). A record held for its own data stays held.
+func TestSchemaResumeRequeuesWhatThePauseRefused(t *testing.T) {
+	ctx := context.Background()
+	legacy := emulator.FieldConfig{Name: "Legacy__c", Type: "string", Length: 40}
+	ms := []forcesync.Mapping{schemaLeadMapping("legacy", "Legacy__c", forcesync.FieldRow{SourceField: "legacy"})}
+	cfg := engine.Config{BulkThreshold: -1, SchemaEvery: -1}
+	tr := testrig.New(t, testrig.Options{Emulator: emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead",
+		Fields: []emulator.FieldConfig{legacy}}}}, Engine: cfg}, ms...)
+	state := func(key string) forcesync.RecordStatus {
+		t.Helper()
+		sts, err := tr.Store.Statuses(ctx, "legacy", key)
+		if err != nil || len(sts) != 1 {
+			t.Fatalf("status of %s: %+v %v", key, sts, err)
+		}
+		return sts[0]
+	}
+	accept := func(key, last string) {
+		t.Helper()
+		tr.Accept("legacy", forcesync.Change{Key: key, Fields: map[string]any{"last": last, "legacy": "v-" + key}})
+	}
+	accept("bad", "") // no LastName: held for its own data
+	accept("l1", "L1")
+	tr.Drain()
+	if st := state("bad"); st.State != forcesync.StateHeld || st.Error == nil || st.Error.Code != "REQUIRED_FIELD_MISSING" {
+		t.Fatalf("bad: %+v; want held with REQUIRED_FIELD_MISSING", st)
+	}
+
+	// Run time: the field goes, the push of l2 is refused and pauses the
+	// mapping; the field comes back, and a schema check resumes it.
+	if err := tr.Emu.DeleteField("Lead", "Legacy__c"); err != nil {
+		t.Fatal(err)
+	}
+	accept("l2", "L2")
+	tr.Drain()
+	if tr.Eng.SchemaPaused()["legacy"] == "" {
+		t.Fatal("legacy not paused by the refused push")
+	}
+	if st := state("l2"); st.State != forcesync.StateHeld || st.Error.Code != "INVALID_FIELD" {
+		t.Fatalf("l2: %+v; want held with INVALID_FIELD", st)
+	}
+	if err := tr.Emu.AddField("Lead", legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Eng.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if why := tr.Eng.SchemaPaused()["legacy"]; why != "" {
+		t.Fatalf("still paused after the field came back: %s", why)
+	}
+	tr.Drain()
+	if st := state("l2"); st.State != forcesync.StateSynced {
+		t.Fatalf("l2 after the resume: %+v; want synced", st)
+	}
+	if recs := tr.Query("SELECT Id FROM Lead WHERE Forcesync_Key__c = 'l2' AND Legacy__c = 'v-l2'"); len(recs) != 1 {
+		t.Fatalf("Salesforce holds %d Leads l2 with Legacy__c, want 1", len(recs))
+	}
+
+	// A start: paused again (l3 refused), the field comes back while
+	// forcesync is stopped, and a new engine finds the stored pause fits.
+	if err := tr.Emu.DeleteField("Lead", "Legacy__c"); err != nil {
+		t.Fatal(err)
+	}
+	accept("l3", "L3")
+	tr.Drain()
+	if err := tr.Eng.CheckSchema(ctx); err != nil { // errors prompt a check at most every 10s
+		t.Fatal(err)
+	}
+	if st := state("l3"); tr.Eng.SchemaPaused()["legacy"] == "" || st.State != forcesync.StateHeld {
+		t.Fatalf("l3: %+v, paused %q; want held and the mapping paused", st, tr.Eng.SchemaPaused()["legacy"])
+	}
+	if err := tr.Emu.AddField("Lead", legacy); err != nil {
+		t.Fatal(err)
+	}
+	tr.Client.ForgetDescribe("Lead") // a new process describes afresh
+	eng, err := engine.New(ctx, tr.Store, tr.API, ms, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := eng.SchemaPaused()["legacy"]; why != "" {
+		t.Fatalf("the new engine starts paused: %s", why)
+	}
+	if _, err := eng.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := state("l3"); st.State != forcesync.StateSynced {
+		t.Fatalf("l3 after the start: %+v; want synced", st)
+	}
+	if st := state("bad"); st.State != forcesync.StateHeld || st.Error.Code != "REQUIRED_FIELD_MISSING" {
+		t.Fatalf("bad after the resumes: %+v; want still held for its own data", st)
+	}
+}

@@ -35,6 +35,22 @@ type Config struct {
 	Budget func(ctx context.Context) string
 	// Spent is told the calls each poll made; may be nil.
 	Spent func(ctx context.Context, calls int)
+	// Hold says why the mapping's pull waits now ("" when it does not);
+	// serve passes the engine's schema pause of the mapping, so that a
+	// mapping whose object no longer fits it (a field deleted in
+	// Salesforce) waits, pull and push alike, until the schema or the
+	// config is fixed. It is asked before every poll (and by New, which
+	// then leaves the object undescribed); a held poll makes no call.
+	// Nothing is lost while held: the watermark stays where it was, and
+	// the first poll after the hold takes every change made meanwhile.
+	// Nil never holds.
+	Hold func() string
+	// Current returns the mapping compiled against its object's describe
+	// in force (serve: the engine's compiled form, which the schema drift
+	// guard replaces when it resumes the mapping). When a hold lifts, the
+	// puller builds its reader again from it and the object's describe as
+	// Querier answers it then. Nil, or a nil answer: Compiled.
+	Current func() *mapping.Compiled
 	// Batch is how many pulled records one store transaction commits;
 	// zero means 200.
 	Batch int
@@ -59,9 +75,13 @@ type Config struct {
 // each event at least once, with a stable event id.
 type Puller struct {
 	cfg      Config
-	reader   *Reader
 	settings forcesync.PullConfig
+	// compiled, fields and reader are what polls read by: built by New,
+	// or after a hold (held) by the first poll it lets through.
+	compiled *mapping.Compiled
 	fields   []mapping.PullField
+	reader   *Reader
+	held     bool
 	webhooks []string
 	events   bool
 	// writes counts the calls a poll made besides its query pages
@@ -72,6 +92,16 @@ type Puller struct {
 
 // ErrPaused is returned by Poll when the budget governor stopped calls.
 var ErrPaused = errors.New("pull paused by the API budget")
+
+// HeldError is Poll's answer while Config.Hold holds the mapping's pull;
+// the poll made no call.
+type HeldError struct {
+	Mapping string
+	// Reason is Hold's answer: why the mapping waits.
+	Reason string
+}
+
+func (e *HeldError) Error() string { return "pull of mapping " + e.Mapping + " held: " + e.Reason }
 
 // Stats counts what one poll did.
 type Stats struct {
@@ -92,7 +122,10 @@ type Stats struct {
 }
 
 // New builds a puller; cfg.Compiled must be the mapping compiled against
-// the object's describe.
+// the object's describe. The fields it pulls must exist in that describe
+// as Querier answers it (a mismatch is an EInvalid error naming the
+// field), unless cfg.Hold holds the mapping: its describe is then read
+// when the hold lifts.
 func New(ctx context.Context, cfg Config) (*Puller, error) {
 	m := cfg.Mapping
 	if !m.Pulls() {
@@ -119,24 +152,46 @@ func New(ctx context.Context, cfg Config) (*Puller, error) {
 	if cfg.Spent == nil {
 		cfg.Spent = func(context.Context, int) {}
 	}
-	p := &Puller{cfg: cfg, settings: m.PullSettings(), fields: cfg.Compiled.Pulls()}
-	names := make([]string, 0, len(p.fields)+1)
-	for _, f := range p.fields {
-		names = append(names, f.Target)
+	p := &Puller{cfg: cfg, settings: m.PullSettings()}
+	if p.Held() != "" {
+		p.held = true // the object may not fit the mapping now: described once the hold lifts
+	} else if err := p.build(ctx, cfg.Compiled); err != nil {
+		return nil, err
 	}
-	if m.Match.Kind == forcesync.MatchExternalID {
-		names = append(names, m.Match.Field) // the key rule reads it
-	}
-	r, err := NewReader(ctx, cfg.Querier, cfg.Compiled.Object(), names)
-	if err != nil {
-		return nil, fmt.Errorf("mapping %s: %w", m.Name, err)
-	}
-	p.reader = r
 	if p.settings.Has(forcesync.SinkWebhook) {
 		p.webhooks = []string{WebhookSink(m.Name)}
 	}
 	p.events = p.settings.Has(forcesync.SinkWebhook) || p.settings.Has(forcesync.SinkChanges)
 	return p, nil
+}
+
+// build makes the reader of c's pulled fields (and the match field the
+// key rule reads) against the object's describe.
+func (p *Puller) build(ctx context.Context, c *mapping.Compiled) error {
+	m := p.cfg.Mapping
+	fields := c.Pulls()
+	names := make([]string, 0, len(fields)+1)
+	for _, f := range fields {
+		names = append(names, f.Target)
+	}
+	if m.Match.Kind == forcesync.MatchExternalID {
+		names = append(names, m.Match.Field) // the key rule reads it
+	}
+	r, err := NewReader(ctx, p.cfg.Querier, c.Object(), names)
+	if err != nil {
+		return fmt.Errorf("mapping %s: %w", m.Name, err)
+	}
+	p.compiled, p.fields, p.reader = c, fields, r
+	return nil
+}
+
+// Held says why the mapping's pull waits now (Config.Hold), "" when it
+// does not. Safe to call while the puller polls.
+func (p *Puller) Held() string {
+	if p.cfg.Hold == nil {
+		return ""
+	}
+	return p.cfg.Hold()
 }
 
 // WebhookSink names the delivery sink of a mapping's webhook.
@@ -159,18 +214,37 @@ func (p *Puller) Prune(ctx context.Context) (int, error) {
 	return p.cfg.Store.PrunePulled(ctx, p.cfg.Mapping.Name, p.cfg.Now().Add(-p.Retention()))
 }
 
-// Reader returns the puller's reader (for reconciling by Id).
+// Reader returns the puller's reader (for reconciling by Id); nil while
+// a puller built held has not polled since its hold lifted.
 func (p *Puller) Reader() *Reader { return p.reader }
 
 // Poll reads every change since the watermark and commits it in batches.
-// An idle object costs one query call. It returns ErrPaused without a
-// call while the budget governor pauses.
+// An idle object costs one query call. It returns a *HeldError without a
+// call while Config.Hold holds the mapping, and ErrPaused without a call
+// while the budget governor pauses. The first poll after a hold builds
+// the reader again (Config.Current).
 func (p *Puller) Poll(ctx context.Context) (Stats, error) {
 	var st Stats
+	name := p.cfg.Mapping.Name
+	if why := p.Held(); why != "" {
+		p.held = true
+		return st, &HeldError{Mapping: name, Reason: why}
+	}
+	if p.held {
+		c := p.cfg.Compiled
+		if p.cfg.Current != nil {
+			if cur := p.cfg.Current(); cur != nil {
+				c = cur
+			}
+		}
+		if err := p.build(ctx, c); err != nil {
+			return st, err
+		}
+		p.held = false
+	}
 	if why := p.cfg.Budget(ctx); why != "" {
 		return st, fmt.Errorf("%w: %s", ErrPaused, why)
 	}
-	name := p.cfg.Mapping.Name
 	wm, err := p.cfg.Store.Watermark(ctx, name)
 	if err != nil {
 		return st, err
@@ -567,7 +641,7 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		}
 	}
 	// The app's side in Salesforce's terms: its payload now.
-	c := p.cfg.Compiled
+	c := p.compiled
 	var app map[string]any
 	var appFP string
 	if appFields != nil && p.cfg.Mapping.Pushes() {

@@ -162,15 +162,41 @@ func (r *Runner) lead(ctx context.Context, name string, run func(context.Context
 	r.Lead(ctx, name, run)
 }
 
+// Held lists the pulled mappings whose pull waits now (Config.Hold), with
+// why, by mapping; empty when none does. Safe to call while it runs.
+func (r *Runner) Held() map[string]string {
+	out := map[string]string{}
+	for _, p := range r.Pullers {
+		if why := p.Held(); why != "" {
+			out[p.Mapping().Name] = why
+		}
+	}
+	return out
+}
+
 func (r *Runner) runPuller(ctx context.Context, p *Puller) {
 	name := p.Mapping().Name
 	every := p.settings.PollInterval
+	heldFor := "" // the hold last logged; a hold is logged once, not every poll
 	for {
 		st, err := p.Poll(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		var held *HeldError
 		switch {
+		case errors.As(err, &held):
+			if held.Reason != heldFor {
+				r.Logger.Warn("pull held: the mapping waits until its schema or its config is fixed", "event", "pull.held",
+					"mapping", name, "reason", held.Reason)
+			}
+			heldFor = held.Reason
+		case heldFor != "":
+			heldFor = ""
+			r.Logger.Info("pull resumed", "event", "pull.resume", "mapping", name)
+		}
+		switch {
+		case held != nil:
 		case errors.Is(err, ErrPaused):
 			r.Logger.Info("pull paused", "mapping", name, "reason", err.Error())
 		case err != nil:

@@ -7,8 +7,10 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/engine"
+	"github.com/forcesync/forcesync/mapping"
 	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // pullConn is one connection's client and engine, for its pullers.
@@ -21,6 +23,17 @@ type pullConn struct {
 // the webhook deliverers and the changes feed; nil when nothing pulls.
 // Each puller spends from its connection's budget: the engine's governor
 // is asked before every poll.
+//
+// A mapping the engine holds paused for a schema change (a field it uses
+// was deleted in Salesforce; the pause is stored, so a start or a reload
+// finds it) is pulled no more than it is pushed: its puller is built held,
+// without checking its fields against the org's describe (they would not
+// fit), polls nothing, and resumes with the push side, when the engine's
+// schema check or a reload finds the mapping fits again. A pulled field
+// missing from the describe of a mapping that is not paused stays an
+// error: the engine refuses such a mapping before this, as a config
+// error (no stored pause says the field was there), so none reaches here
+// but by a fault.
 func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn, logger *slog.Logger) error {
 	pulls := false
 	for _, m := range a.cfg.Mappings {
@@ -35,7 +48,7 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 	if !ok {
 		return fmt.Errorf("store %T cannot pull", st)
 	}
-	r := &pull.Runner{Logger: logger.With("side", "pull"), OnPulled: engines(a.engines).Notify}
+	r := &pull.Runner{Logger: logger.With("side", "pull"), OnPulled: engines(a.engines).Notify, Polled: pollHook}
 	var pulled []forcesync.Mapping
 	for _, c := range conns {
 		for _, pipe := range c.eng.Pipes() {
@@ -43,9 +56,10 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 			if !m.Pulls() {
 				continue
 			}
+			hold, current := schemaHold(c.eng, m.Name)
 			p, err := pull.New(ctx, pull.Config{Mapping: m, Compiled: pipe.Compiled, Store: ps, Querier: c.client,
 				Queue: engines(a.engines).MappingsFor(m.Source), Budget: c.eng.PullBudget, Spent: c.eng.PullSpent,
-				Logger: logger.With("mapping", m.Name)})
+				Hold: hold, Current: current, Logger: logger.With("mapping", m.Name)})
 			if err != nil {
 				return err
 			}
@@ -63,5 +77,49 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 	}
 	r.Feed = pull.NewFeed(ps, pulled)
 	a.pull = r
+	if a.registry != nil {
+		a.registry.MustRegister(pullCollector{r})
+	}
 	return nil
+}
+
+// pollHook, when set by a test, is told of every poll of every puller
+// (held ones included, with a *pull.HeldError).
+var pollHook func(mapping string, st pull.Stats, err error)
+
+// schemaHold ties a pulled mapping to its engine's schema drift guard:
+// hold says why the engine pauses the mapping ("" when it does not), and
+// current is the mapping as the engine compiled it last (after a resume,
+// against the describe that fits again).
+func schemaHold(eng *engine.Engine, name string) (hold func() string, current func() *mapping.Compiled) {
+	hold = func() string { return eng.SchemaPaused()[name] }
+	current = func() *mapping.Compiled {
+		for _, p := range eng.Pipes() {
+			if p.Mapping.Name == name {
+				return p.Compiled
+			}
+		}
+		return nil
+	}
+	return hold, current
+}
+
+var descPullHeld = prometheus.NewDesc("forcesync_pull_held",
+	"1 while a pulled mapping's pull is held (a schema change paused the mapping: nothing is polled until it fits again), 0 otherwise.",
+	[]string{"mapping"}, nil)
+
+// pullCollector reports which pulled mappings are held, at scrape time.
+type pullCollector struct{ r *pull.Runner }
+
+func (c pullCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descPullHeld }
+
+func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
+	held := c.r.Held()
+	for _, p := range c.r.Pullers {
+		v := 0.0
+		if _, ok := held[p.Mapping().Name]; ok {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descPullHeld, prometheus.GaugeValue, v, p.Mapping().Name)
+	}
 }

@@ -220,6 +220,17 @@ func (a *app) openDoors(env *Env, path string, logger *slog.Logger, reload func(
 	return nil
 }
 
+// serveTune, when set by a test, adjusts the engines serve builds, at
+// start and on every reload (a shorter schema check, say).
+var serveTune func(*engine.Config)
+
+func serveTunes() []func(*engine.Config) {
+	if serveTune == nil {
+		return nil
+	}
+	return []func(*engine.Config){serveTune}
+}
+
 // doorsHook, when set by a test, is called each time openDoors has built
 // the doors: building them leaves no other trace before serve listens.
 var doorsHook func()
@@ -283,7 +294,7 @@ func (es engines) Paused() string {
 func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr string)) error {
 	logger := newServeLogger(env.Stderr)
 	sv := &serving{reqs: make(chan chan error)}
-	a, err := openApp(ctx, env, f.config, logger)
+	a, err := openApp(ctx, env, f.config, logger, serveTunes()...)
 	if err != nil {
 		return err
 	}
@@ -335,7 +346,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 				if err != nil {
 					return nil, err
 				}
-				next, err := buildApp(gctx, env, cfg, a.base, logger)
+				next, err := buildApp(gctx, env, cfg, a.base, logger, serveTunes()...)
 				if err != nil {
 					return nil, err
 				}

@@ -124,83 +124,52 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestServeReloadWhosePullSetupFailsKeepsTheStore: a reload whose pull
-// setup fails after its engine was built leaves the running app, and the
-// store it runs on, as they were. The pulled mapping members loses its
-// field Tier__c in Salesforce; a push refused for it pauses the mapping
-// (the pause is stored with the describe it fitted). The reload's engine
-// then starts it paused, compiled against that describe, and openPull
-// refuses it: the org's Contact has no field Tier__c. The running serve
-// still ingests, pushes and reports records through its store.
-func TestServeReloadWhosePullSetupFailsKeepsTheStore(t *testing.T) {
-	emu, sfURL := startEmulator(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Contact", Fields: []emulator.FieldConfig{
-		{Name: "Member_Id__c", Type: "string", Length: 80, Unique: true, ExternalID: true},
-		{Name: "Tier__c", Type: "string", Length: 40}}}}})
-	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  - name: client\n", "  - name: client\n  - name: member\n", 1) + `  - name: members
-    source: member
-    object: Contact
-    direction: both
-    match:
-      external_id: Member_Id__c
-    pull:
-      poll_interval: 200ms
-      into: [source]
-    fields:
-      - {target: LastName, source: last_name}
-      - {target: Tier__c, source: tier}
-`
+// TestServeFailedReloadKeepsTheStore: a reload that fails after it began
+// building over the running app's store leaves the running app, and the
+// store it runs on, as they were. The pulled mapping members is paused
+// first (Tier__c deleted in Salesforce, a push refused): a reload over it
+// builds, its pull held (it used to fail there, "Contact has no field
+// Tier__c"). Then the config names a field Lead never had, with no pause
+// to explain it: that reload is refused as the config error it is, and
+// the running serve still ingests, pushes and reports records through its
+// store.
+func TestServeFailedReloadKeepsTheStore(t *testing.T) {
+	emu, sfURL := membersEmulator(t)
+	cfg := membersConfig(sfURL)
 	path := filepath.Join(t.TempDir(), "forcesync.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars := serveVars()
-	var logs syncBuffer
-	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: &logs, Stderr: &logs}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, env, serveFlags{config: path, listen: "127.0.0.1:0"}, func(a string) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	var s *served
-	select {
-	case a := <-addr:
-		s = &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu}
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	}
-	ingest := func(source, body string) {
-		t.Helper()
-		if code, out := s.do("POST", "/api/v1/sources/"+source+"/records", body, true); code != http.StatusAccepted {
-			t.Fatalf("ingest into %s: %d %v\n%s", source, code, out, logs.String())
-		}
-	}
+	s, logs := serveLogged(t, emu, path)
+	pauseMembers(t, s, sfURL, logs)
 	count := func(soql string) int { return len(emuRecords(t, sfURL, soql)) }
-
-	ingest("member", `[{"key":"m1","fields":{"last_name":"One","tier":"gold"}}]`)
-	waitUntil(t, "Contact m1", func() bool { return count("SELECT Id FROM Contact WHERE Tier__c = 'gold'") == 1 })
-	if err := emu.DeleteField("Contact", "Tier__c"); err != nil {
-		t.Fatal(err)
-	}
-	ingest("member", `[{"key":"m2","fields":{"last_name":"Two","tier":"gold"}}]`)
-	waitUntil(t, "the schema pause of members", func() bool { return strings.Contains(logs.String(), "schema.pause") })
 
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
+	waitUntil(t, "the reload over the paused mapping", func() bool { return strings.Contains(logs.String(), "config reloaded") })
+	if l := logs.String(); strings.Contains(l, "reload failed") {
+		t.Fatalf("the reload over the paused pull mapping failed:\n%s", l)
+	}
+
+	bad := strings.Replace(cfg, "      - target: Email\n        source: email\n",
+		"      - target: Email\n        source: email\n      - target: Never_There__c\n        source: email\n", 1)
+	if bad == cfg {
+		t.Fatal("the config edit changed nothing")
+	}
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	waitUntil(t, "the failed reload", func() bool { return strings.Contains(logs.String(), "reload failed") })
-	if l := logs.String(); !strings.Contains(l, "has no field Tier__c") || strings.Contains(l, "config reloaded") {
-		t.Fatalf("the reload did not fail in its pull setup:\n%s", l)
+	if l := logs.String(); !strings.Contains(l, "Never_There__c") || strings.Count(l, "config reloaded") != 1 {
+		t.Fatalf("the reload did not fail on the field Lead never had:\n%s", l)
 	}
 
 	// The running app carries on over its store.
-	ingest("client", `[{"key":"c1","fields":{"last_name":"After","email":"after@example.com"}}]`)
+	s.ingest("client", `[{"key":"c1","fields":{"last_name":"After","email":"after@example.com"}}]`)
 	st := s.waitState("c1", "synced")
 	if id, _ := st["salesforce_id"].(string); id == "" || count("SELECT Id FROM Lead WHERE Forcesync_Key__c = 'c1'") != 1 {
 		t.Fatalf("c1 synced as %v, but Salesforce holds no Lead c1", st)
