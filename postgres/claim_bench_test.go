@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/internal/pgtest"
 	"github.com/forcesync/forcesync/postgres"
+	"github.com/forcesync/forcesync/storetest"
 )
 
 // benchBacklog opens a store in a fresh schema whose mappings "m" and "n"
@@ -27,36 +27,7 @@ func benchBacklog(b *testing.B, n int, now func() time.Time) *postgres.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	const post = 10_000
-	for lo := 0; lo < n; lo += post {
-		hi := min(lo+post, n)
-		pushed := make([]forcesync.PushedRecord, 0, hi-lo)
-		changes := make([]forcesync.Change, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			key := fmt.Sprintf("k%07d", i)
-			pushed = append(pushed, forcesync.PushedRecord{Key: key, Version: 1, Fields: `{"LastName":"Old"}`,
-				State: forcesync.StateSynced, SalesforceID: fmt.Sprintf("00Q%015d", i), Fingerprint: fmt.Sprintf("%064x", i)})
-			changes = append(changes, forcesync.Change{Source: "c", Key: key, Version: 2, Fields: map[string]any{
-				"LastName": fmt.Sprintf("Last%d", i), "FirstName": "First", "Company": "Bench Inc",
-				"Email": fmt.Sprintf("p%07d@example.com", i)}})
-		}
-		if err := s.RecordPushed(ctx, "c", "m", pushed, nil); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.Accept(ctx, []string{"m", "n"}, changes); err != nil {
-			b.Fatal(err)
-		}
-	}
-	perm := rand.New(rand.NewPCG(1, 2)).Perm(n)
-	for lo := 0; lo < min(n, 5000); lo += 100 {
-		changes := make([]forcesync.Change, 0, 100)
-		for _, i := range perm[lo : lo+100] {
-			changes = append(changes, forcesync.Change{Source: "c", Key: fmt.Sprintf("k%07d", i), Version: 3, Fields: map[string]any{"LastName": "Other"}})
-		}
-		if _, err := s.Accept(ctx, []string{"r"}, changes); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.FillBacklog(b, s, n)
 	return s
 }
 

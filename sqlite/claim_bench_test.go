@@ -3,19 +3,20 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storetest"
 )
 
 // benchBacklog opens a store whose mappings "m" and "n" (of source "c")
 // each have n records queued, accepted in key order in posts of 10,000;
 // the records were pushed once under "m" before, so each has a binding
-// and a status there.
+// and a status there; mapping "r" has 5,000 of them queued again, spread
+// over the source (storetest.FillBacklog).
 func benchBacklog(b *testing.B, n int) *Store {
 	b.Helper()
 	ctx := context.Background()
@@ -24,38 +25,7 @@ func benchBacklog(b *testing.B, n int) *Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	const post = 10_000
-	for lo := 0; lo < n; lo += post {
-		hi := min(lo+post, n)
-		pushed := make([]forcesync.PushedRecord, 0, hi-lo)
-		changes := make([]forcesync.Change, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			key := fmt.Sprintf("k%07d", i)
-			pushed = append(pushed, forcesync.PushedRecord{Key: key, Version: 1, Fields: `{"LastName":"Old"}`,
-				State: forcesync.StateSynced, SalesforceID: fmt.Sprintf("00Q%015d", i), Fingerprint: fmt.Sprintf("%064x", i)})
-			changes = append(changes, forcesync.Change{Source: "c", Key: key, Version: 2, Fields: map[string]any{
-				"LastName": fmt.Sprintf("Last%d", i), "FirstName": "First", "Company": "Bench Inc",
-				"Email": fmt.Sprintf("p%07d@example.com", i)}})
-		}
-		if err := s.RecordPushed(ctx, "c", "m", pushed, nil); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.Accept(ctx, []string{"m", "n"}, changes); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// Mapping "r" has realtime work: 5,000 of the records in posts of 100
-	// keys drawn from the whole source, so a claim's keys lie far apart.
-	perm := rand.New(rand.NewPCG(1, 2)).Perm(n)
-	for lo := 0; lo < min(n, 5000); lo += 100 {
-		changes := make([]forcesync.Change, 0, 100)
-		for _, i := range perm[lo : lo+100] {
-			changes = append(changes, forcesync.Change{Source: "c", Key: fmt.Sprintf("k%07d", i), Version: 3, Fields: map[string]any{"LastName": "Other"}})
-		}
-		if _, err := s.Accept(ctx, []string{"r"}, changes); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.FillBacklog(b, s, n)
 	return s
 }
 
