@@ -53,6 +53,13 @@ var schemaCodes = map[string]bool{
 // prompted by errors.
 const schemaRecheck = 10 * time.Second
 
+// pollRecheck is the least time between two checks of one mapping
+// prompted by failed polls (SuspectSchema). Longer than schemaRecheck: a
+// poll fails the same way every interval until the check pauses the
+// mapping, and a replica whose check failed should not describe the
+// object every poll.
+const pollRecheck = time.Minute
+
 type schemaState struct {
 	mu     sync.Mutex
 	paused map[string]string    // mapping -> why
@@ -62,6 +69,10 @@ type schemaState struct {
 	// good is, for a paused mapping, the describe its compiled form was
 	// compiled against (Pipe.Describe is the org's current one).
 	good map[string]*salesforce.SObjectDescribe
+	// polled is, by mapping, the last check prompted by a failed poll;
+	// checking holds the mappings whose poll-prompted check runs now.
+	polled   map[string]time.Time
+	checking map[string]bool
 }
 
 // SchemaPause is a mapping paused by a schema change, for /healthz and
@@ -239,6 +250,48 @@ func (e *Engine) schemaSuspect(ctx context.Context, p *Pipe, outs []forcesync.Ou
 	if err := e.CheckSchema(ctx, p.Mapping.Name); err != nil {
 		e.cfg.Logger.Warn("schema check failed", "mapping", p.Mapping.Name, "err", err)
 	}
+}
+
+// SuspectSchema is told that a read of mapping name's object (a poll of
+// its pull) failed with err. When Salesforce refused it with a code that
+// suggests the schema changed (INVALID_FIELD: a pulled field was deleted,
+// say), it checks the mapping's schema at once, as a push refused that
+// way does, and so pauses the mapping (and stores the pause) when it no
+// longer fits; a pull-only mapping, which pushes nothing to be refused,
+// is paused at its first failed poll instead of at the next periodic
+// check. Other errors (an outage, a lost login, a limit) check nothing.
+// At most one such check of a mapping runs at a time, and one starts at
+// most every minute per mapping; it runs in the caller. It reports
+// whether it checked. Safe for concurrent use.
+func (e *Engine) SuspectSchema(ctx context.Context, name string, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	if re, _ := recordErrorOf(err); !schemaCodes[re.Code] {
+		return false
+	}
+	now := e.cfg.Now()
+	e.schema.mu.Lock()
+	if e.schema.polled == nil {
+		e.schema.polled, e.schema.checking = map[string]time.Time{}, map[string]bool{}
+	}
+	last, ok := e.schema.polled[name]
+	if e.schema.checking[name] || ok && now.Sub(last) < pollRecheck {
+		e.schema.mu.Unlock()
+		return false
+	}
+	e.schema.polled[name], e.schema.checking[name] = now, true
+	e.schema.mu.Unlock()
+	defer func() {
+		e.schema.mu.Lock()
+		delete(e.schema.checking, name)
+		e.schema.mu.Unlock()
+	}()
+	e.cfg.Logger.Warn("a poll was refused for the schema: checking the mapping's schema", "mapping", name, "err", err)
+	if err := e.CheckSchema(ctx, name); err != nil && ctx.Err() == nil {
+		e.cfg.Logger.Warn("schema check failed", "mapping", name, "err", err)
+	}
+	return true
 }
 
 // CheckSchema asks Salesforce whether the objects of the named mappings

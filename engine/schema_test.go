@@ -2,10 +2,13 @@ package engine_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,5 +387,111 @@ func TestSchemaResumeRequeuesWhatThePauseRefused(t *testing.T) {
 	}
 	if st := state("bad"); st.State != forcesync.StateHeld || st.Error.Code != "REQUIRED_FIELD_MISSING" {
 		t.Fatalf("bad after the resumes: %+v; want still held for its own data", st)
+	}
+}
+
+// redescribes counts an API's Redescribe calls and, when block is set,
+// holds the next one until block is closed (entered says it began).
+type redescribes struct {
+	*engine.SalesforceAPI
+	mu      sync.Mutex
+	n       int
+	block   chan struct{}
+	entered chan struct{}
+}
+
+func (a *redescribes) Redescribe(ctx context.Context, obj string) (*salesforce.SObjectDescribe, bool, error) {
+	a.mu.Lock()
+	a.n++
+	block, entered := a.block, a.entered
+	a.block = nil
+	a.mu.Unlock()
+	if block != nil {
+		entered <- struct{}{}
+		<-block
+	}
+	return a.SalesforceAPI.Redescribe(ctx, obj)
+}
+
+func (a *redescribes) count() int { a.mu.Lock(); defer a.mu.Unlock(); return a.n }
+
+// TestSuspectSchemaFromAFailedRead: a read of a mapping's object that
+// Salesforce refused for the schema (a poll's INVALID_FIELD) checks the
+// mapping's schema at once and pauses it, storing the pause; an outage, a
+// lost login or a limit checks nothing. A second refusal within a minute
+// checks nothing more, nor does one while a check of the mapping runs.
+func TestSuspectSchemaFromAFailedRead(t *testing.T) {
+	ctx := context.Background()
+	legacy := emulator.FieldConfig{Name: "Legacy__c", Type: "string", Length: 40}
+	ms := []forcesync.Mapping{schemaLeadMapping("legacy", "Legacy__c", forcesync.FieldRow{SourceField: "legacy"})}
+	tr := testrig.New(t, testrig.Options{Emulator: emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Lead",
+		Fields: []emulator.FieldConfig{legacy}}}}, Engine: engine.Config{SchemaEvery: -1}}, ms...)
+	var clockMu sync.Mutex
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
+	api := &redescribes{SalesforceAPI: tr.API}
+	eng, err := engine.New(ctx, tr.Store, api, ms, engine.Config{SchemaEvery: -1,
+		Now: func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Emu.DeleteField("Lead", "Legacy__c"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, err := range []error{
+		&salesforce.APIError{Status: 503, Code: "SERVER_UNAVAILABLE", Message: "down for maintenance"},
+		&salesforce.APIError{Status: 403, Code: salesforce.CodeRequestLimitExceeded, Message: "TotalRequests Limit exceeded"},
+		&salesforce.AuthError{Status: 400, Code: "invalid_grant", Description: "expired access/refresh token"},
+		errors.New("dial tcp 127.0.0.1:1: connection refused"),
+		context.DeadlineExceeded,
+	} {
+		if eng.SuspectSchema(ctx, "legacy", fmt.Errorf("pull Lead: %w", err)) {
+			t.Errorf("%v prompted a schema check", err)
+		}
+	}
+	if n := api.count(); n != 0 || eng.SchemaPaused()["legacy"] != "" {
+		t.Fatalf("errors not of the schema: %d describes, paused %q; want none", n, eng.SchemaPaused()["legacy"])
+	}
+
+	refused := fmt.Errorf("query: %w", &salesforce.APIError{Status: 400, Code: "INVALID_FIELD", Message: "No such column 'Legacy__c' on entity 'Lead'"})
+	if !eng.SuspectSchema(ctx, "legacy", refused) {
+		t.Fatal("INVALID_FIELD prompted no schema check")
+	}
+	if why := eng.SchemaPaused()["legacy"]; !strings.Contains(why, "Legacy__c") || api.count() != 1 {
+		t.Fatalf("after the refused read: paused %q, %d describes; want paused naming Legacy__c, 1 describe", why, api.count())
+	}
+	sp, _ := forcesync.StoreAs[forcesync.SchemaPauses](tr.Store)
+	if stored, err := sp.SchemaPauses(ctx); err != nil || len(stored) != 1 || stored[0].Mapping != "legacy" {
+		t.Fatalf("stored pauses %+v, %v; want legacy's", stored, err)
+	}
+	advance(59 * time.Second)
+	if eng.SuspectSchema(ctx, "legacy", refused) || api.count() != 1 {
+		t.Fatalf("a second refusal within the minute checked again: %d describes", api.count())
+	}
+
+	// The field comes back; a refusal a minute later checks, and while
+	// that check runs another refusal checks nothing.
+	if err := tr.Emu.AddField("Lead", legacy); err != nil {
+		t.Fatal(err)
+	}
+	advance(2 * time.Second)
+	api.mu.Lock()
+	api.block, api.entered = make(chan struct{}), make(chan struct{}, 1)
+	block, entered := api.block, api.entered
+	api.mu.Unlock()
+	checked := make(chan bool, 1)
+	go func() { checked <- eng.SuspectSchema(ctx, "legacy", refused) }()
+	<-entered
+	advance(2 * time.Minute)
+	if eng.SuspectSchema(ctx, "legacy", refused) {
+		t.Error("a refusal during a running check checked again")
+	}
+	close(block)
+	if !<-checked {
+		t.Fatal("the refusal a minute later prompted no check")
+	}
+	if why := eng.SchemaPaused()["legacy"]; why != "" || api.count() != 2 {
+		t.Fatalf("after the field came back: paused %q, %d describes; want resumed, 2 describes", why, api.count())
 	}
 }

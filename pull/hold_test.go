@@ -128,6 +128,53 @@ func TestPullHeldWhileTheSchemaPausesTheMapping(t *testing.T) {
 	}
 }
 
+// TestPullRefusedForTheSchemaPausesTheMapping: Tier__c is deleted in
+// Salesforce and nothing is pushed, so only the poll learns it: the query
+// is refused with INVALID_FIELD, Config.Suspect (the engine's
+// SuspectSchema, as serve passes it) checks the schema at once, and the
+// engine pauses the mapping. The next poll is held, with no call. Suspect
+// is not told of held polls.
+func TestPullRefusedForTheSchemaPausesTheMapping(t *testing.T) {
+	ctx := context.Background()
+	r := tierRig(t)
+	var mu sync.Mutex
+	var told []error
+	p := r.puller(func(c *pull.Config) {
+		heldBy(r)(c)
+		c.Suspect = func(ctx context.Context, err error) {
+			mu.Lock()
+			told = append(told, err)
+			mu.Unlock()
+			r.eng.SuspectSchema(ctx, r.m.Name, err)
+		}
+	})
+	r.poll(p)
+	if err := r.emu.DeleteField("Lead", "Tier__c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Poll(ctx); err == nil || !strings.Contains(err.Error(), "INVALID_FIELD") {
+		t.Fatalf("the poll after the delete: %v; want INVALID_FIELD", err)
+	}
+	if why := r.eng.SchemaPaused()[r.m.Name]; !strings.Contains(why, "Tier__c") {
+		t.Fatalf("leads paused %q after the refused poll; want paused naming Tier__c", why)
+	}
+	before := r.calls()
+	var held *pull.HeldError
+	for range 3 {
+		if _, err := p.Poll(ctx); !errors.As(err, &held) {
+			t.Fatalf("a poll after the pause: %v; want held", err)
+		}
+	}
+	if d := r.calls() - before; d != 0 {
+		t.Fatalf("held polls cost %d calls", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 1 {
+		t.Fatalf("Suspect told of %d polls, want the refused one: %v", len(told), told)
+	}
+}
+
 // heldCompiled is the engine's compiled form of the paused mapping.
 func heldCompiled(r *rig) *mapping.Compiled {
 	for _, p := range r.eng.Pipes() {

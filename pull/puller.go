@@ -51,6 +51,14 @@ type Config struct {
 	// puller builds its reader again from it and the object's describe as
 	// Querier answers it then. Nil, or a nil answer: Compiled.
 	Current func() *mapping.Compiled
+	// Suspect is told of each poll that failed (but for a hold and the
+	// budget's pause) before Poll returns, with the error; serve passes
+	// the engine's SuspectSchema, so that a query Salesforce refuses
+	// because a pulled field was deleted gets the mapping's schema checked
+	// (and the mapping paused, which holds its pull) at once, instead of
+	// at the next periodic check. It runs in the polling goroutine and
+	// decides itself which errors matter. Nil: nothing is told.
+	Suspect func(ctx context.Context, err error)
 	// Batch is how many pulled records one store transaction commits;
 	// zero means 200.
 	Batch int
@@ -222,8 +230,18 @@ func (p *Puller) Reader() *Reader { return p.reader }
 // An idle object costs one query call. It returns a *HeldError without a
 // call while Config.Hold holds the mapping, and ErrPaused without a call
 // while the budget governor pauses. The first poll after a hold builds
-// the reader again (Config.Current).
+// the reader again (Config.Current). A poll that fails otherwise is told
+// to Config.Suspect.
 func (p *Puller) Poll(ctx context.Context) (Stats, error) {
+	st, err := p.poll(ctx)
+	var held *HeldError
+	if err != nil && p.cfg.Suspect != nil && ctx.Err() == nil && !errors.As(err, &held) && !errors.Is(err, ErrPaused) {
+		p.cfg.Suspect(ctx, err)
+	}
+	return st, err
+}
+
+func (p *Puller) poll(ctx context.Context) (Stats, error) {
 	var st Stats
 	name := p.cfg.Mapping.Name
 	if why := p.Held(); why != "" {

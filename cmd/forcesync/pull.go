@@ -59,7 +59,7 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 			hold, current := schemaHold(c.eng, m.Name)
 			p, err := pull.New(ctx, pull.Config{Mapping: m, Compiled: pipe.Compiled, Store: ps, Querier: c.client,
 				Queue: engines(a.engines).MappingsFor(m.Source), Budget: c.eng.PullBudget, Spent: c.eng.PullSpent,
-				Hold: hold, Current: current, Logger: logger.With("mapping", m.Name)})
+				Hold: hold, Current: current, Suspect: schemaSuspect(c.eng, m.Name), Logger: logger.With("mapping", m.Name)})
 			if err != nil {
 				return err
 			}
@@ -102,6 +102,16 @@ func schemaHold(eng *engine.Engine, name string) (hold func() string, current fu
 		return nil
 	}
 	return hold, current
+}
+
+// schemaSuspect hands a failed poll of a pulled mapping to its engine's
+// schema drift guard, which checks the mapping's schema at once when
+// Salesforce refused the query for the schema (a pulled field deleted),
+// so that a pull-only mapping, or a replica that did not see the pause
+// come, is paused (and its pull held) without waiting for the periodic
+// check.
+func schemaSuspect(eng *engine.Engine, name string) func(context.Context, error) {
+	return func(ctx context.Context, err error) { eng.SuspectSchema(ctx, name, err) }
 }
 
 var descPullHeld = prometheus.NewDesc("forcesync_pull_held",

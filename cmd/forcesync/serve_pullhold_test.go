@@ -269,3 +269,102 @@ func TestServeReloadResumesAPausedPull(t *testing.T) {
 	}
 	waitUntil(t, "m2 synced", func() bool { return s.memberState("m2") == "synced" })
 }
+
+// pullOnlyConfig is serveConfig with a source, member, into which the
+// pull-only mapping members_in pulls Contacts (Tier__c among their
+// fields) every 50ms.
+func pullOnlyConfig(sfURL string) string {
+	return strings.Replace(fmt.Sprintf(serveConfig, sfURL), "  - name: client\n", "  - name: client\n  - name: member\n", 1) + `  - name: members_in
+    source: member
+    object: Contact
+    direction: pull
+    match:
+      external_id: Member_Id__c
+    pull:
+      poll_interval: 50ms
+      into: [source]
+    fields:
+      - {target: LastName, source: last_name}
+      - {target: Tier__c, source: tier}
+`
+}
+
+// TestServePausesAPullOnlyMappingWhenItsPollIsRefused: members_in pulls
+// only, so no push is ever refused to tell the engine that Tier__c was
+// deleted in Salesforce. The poll Salesforce refuses (INVALID_FIELD) has
+// the engine check the mapping's schema at once: the mapping is paused
+// (logged, stored) after that one failed poll, long before the periodic
+// check (3s here) would have found it, and its polls are then held,
+// asking Salesforce nothing. The field comes back and the periodic check
+// resumes the mapping: a sales rep's edit made while held is pulled.
+func TestServePausesAPullOnlyMappingWhenItsPollIsRefused(t *testing.T) {
+	emu, sfURL := membersEmulator(t)
+	path := filepath.Join(t.TempDir(), "forcesync.yaml")
+	if err := os.WriteFile(path, []byte(pullOnlyConfig(sfURL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := emu.Seed("Contact", []map[string]any{{"LastName": "One", "Member_Id__c": "m1", "Tier__c": "gold"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ids[0]
+	seen := watchPolls(t)
+	serveTune = func(c *engine.Config) { c.SchemaEvery = 3 * time.Second }
+	t.Cleanup(func() { serveTune = nil })
+	s, logs := serveLogged(t, emu, path)
+	waitUntil(t, "m1 pulled", func() bool {
+		code, body := s.do("GET", "/api/v1/sources/member/records/m1", "", true)
+		f, _ := body["fields"].(map[string]any)
+		return code == http.StatusOK && f["tier"] == "gold"
+	})
+
+	if err := emu.DeleteField("Contact", "Tier__c"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "members_in's pull held", func() bool { held, _, _ := seen.counts("members_in"); return held > 0 })
+	_, _, errs := seen.counts("members_in")
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "INVALID_FIELD") {
+		t.Fatalf("members_in's polls failed %d times before the hold (%v); want once, with INVALID_FIELD", len(errs), errs)
+	}
+	l := logs.String()
+	if !strings.Contains(l, `"event":"schema.pause"`) || !strings.Contains(l, `"event":"pull.held"`) {
+		t.Fatalf("the pause and the hold were not logged:\n%s", l)
+	}
+	if n := strings.Count(l, "schema check failed"); n != 0 {
+		t.Fatalf("a schema check failed:\n%s", l)
+	}
+
+	// Held: no query reaches Salesforce, and the pause is stored.
+	emu.ResetStats()
+	if err := emu.UpdateAs("Contact", id, map[string]any{"LastName": "Uno"}); err != nil {
+		t.Fatal(err)
+	}
+	held0, _, _ := seen.counts("members_in")
+	waitUntil(t, "ten more held polls", func() bool { held, _, _ := seen.counts("members_in"); return held >= held0+10 })
+	if n := emu.Stats()[emulator.KindQuery]; n != 0 {
+		t.Fatalf("%d query calls reached Salesforce while members_in's pull was held", n)
+	}
+	if _, _, errs := seen.counts("members_in"); len(errs) != 1 {
+		t.Fatalf("members_in's polls failed again while held: %v", errs)
+	}
+	if v := s.metric("forcesync_pull_held", `mapping="members_in"`); v != 1 {
+		t.Fatalf("forcesync_pull_held{mapping=members_in} = %v, want 1", v)
+	}
+	if v := s.metric("forcesync_mapping_schema_paused", `mapping="members_in"`); v != 1 {
+		t.Fatalf("forcesync_mapping_schema_paused{mapping=members_in} = %v, want 1", v)
+	}
+
+	// The administrator creates the field again; the periodic check
+	// resumes the mapping and its pull.
+	if err := emu.AddField("Contact", tierField); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "m1's edit pulled", func() bool { return s.record("member", "m1")["fields"].(map[string]any)["last_name"] == "Uno" })
+	l = logs.String()
+	if !strings.Contains(l, `"event":"schema.resume"`) || !strings.Contains(l, `"event":"pull.resume"`) {
+		t.Fatalf("the resume was not logged:\n%s", l)
+	}
+	if v := s.metric("forcesync_pull_held", `mapping="members_in"`); v != 0 {
+		t.Fatalf("forcesync_pull_held{mapping=members_in} = %v after the resume, want 0", v)
+	}
+}
