@@ -86,15 +86,7 @@ func TestPromotionStampsInBatches(t *testing.T) {
 			converted[rec.ID()], _ = rec["ConvertedContactId"].(string)
 		}
 	}
-	byKey := map[string]salesforce.Record{}
-	contacts := r.query("SELECT Id, LastName, Forcesync_Key__c FROM Contact")
-	for _, rec := range contacts {
-		k, _ := rec["Forcesync_Key__c"].(string)
-		byKey[k] = rec
-	}
-	if len(contacts) != n+len(squatters) {
-		t.Fatalf("%d Contacts, want %d: one per converted Lead and the squatters, no twin", len(contacts), n+len(squatters))
-	}
+	byKey := contactsByKey(r, n+len(squatters))
 	for i := range n {
 		k := fmt.Sprintf("p%d", i)
 		contact := converted[leadOf[k]]
@@ -186,15 +178,7 @@ func TestConvertedLeadsStampInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.drain()
-	byKey := map[string]salesforce.Record{}
-	contacts := r.query("SELECT Id, LastName, Forcesync_Key__c FROM Contact")
-	for _, rec := range contacts {
-		k, _ := rec["Forcesync_Key__c"].(string)
-		byKey[k] = rec
-	}
-	if len(contacts) != n+len(squatters) {
-		t.Fatalf("%d Contacts, want %d: one per converted Lead and the squatters, no twin", len(contacts), n+len(squatters))
-	}
+	byKey := contactsByKey(r, n+len(squatters))
 	for i := range n {
 		k := fmt.Sprintf("p%d", i)
 		ls := r.statusOf(l.Name, k)
@@ -278,4 +262,21 @@ func TestReconcileHealStampsInBatches(t *testing.T) {
 			t.Fatalf("%s under %s: %+v; want synced to %s", k, c.Name, cs, contactOf[k])
 		}
 	}
+}
+
+// contactsByKey reads the org's Contacts by Forcesync_Key__c and fails
+// unless there are want of them: one per converted Lead and the
+// squatters, no twin.
+func contactsByKey(r *rig, want int) map[string]salesforce.Record {
+	r.t.Helper()
+	byKey := map[string]salesforce.Record{}
+	contacts := r.query("SELECT Id, LastName, Forcesync_Key__c FROM Contact")
+	for _, rec := range contacts {
+		k, _ := rec["Forcesync_Key__c"].(string)
+		byKey[k] = rec
+	}
+	if len(contacts) != want {
+		r.t.Fatalf("%d Contacts, want %d: one per converted Lead and the squatters, no twin", len(contacts), want)
+	}
+	return byKey
 }
