@@ -225,7 +225,7 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 			promoted = append(promoted, w)
 		}
 	}
-	stamps, err := e.stampPromoted(ctx, p, promoted, leadOf, converted)
+	stamps, err := e.stampPromoted(ctx, p, promoted, leadOf, converted, settled)
 	if err != nil {
 		return err
 	}
@@ -261,16 +261,14 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 }
 
 // stampPromoted stamps the External ID of the Contact mapping p, when it
-// upserts by one, on the Contacts the Leads of ws became: one read of their
-// source records (as stored now, after the conversion) and an Update call
-// per 200. It returns each record's stamp; none when p matches otherwise.
-func (e *Engine) stampPromoted(ctx context.Context, p *Pipe, ws []*work, leadOf map[*work]string, converted map[string]string) (map[*work]*stamp, error) {
+// upserts by one, on the Contacts the Leads of ws became, an Update call
+// per 200. Their source records come from settled, the batch's read that
+// decided the promotion (read one by one where it holds none). It returns
+// each record's stamp; none when p matches otherwise.
+func (e *Engine) stampPromoted(ctx context.Context, p *Pipe, ws []*work, leadOf map[*work]string, converted map[string]string,
+	settled map[string]forcesync.Settled) (map[*work]*stamp, error) {
 	if p.Mapping.Match.Kind != forcesync.MatchExternalID || len(ws) == 0 {
 		return nil, nil
-	}
-	settled, err := e.settledUnder(ctx, p, ws)
-	if err != nil {
-		return nil, err
 	}
 	recs, err := e.sourceRecordsOf(ctx, p.Mapping.Source, keysOf(ws), settled)
 	if err != nil {

@@ -131,7 +131,7 @@ func (e *Engine) rebindConverted(ctx context.Context, lk Lookuper, p *Pipe, ws [
 	if len(rbs) == 0 {
 		return nil
 	}
-	settled, err := e.settledUnder(ctx, cp, ws)
+	settled, err := readSettled(ctx, e.store, cp.Mapping.Source, cp.Mapping.Name, keys)
 	if err != nil {
 		return err
 	}
