@@ -310,6 +310,18 @@ func TestPushExitCodes(t *testing.T) {
 		}
 	}
 
+	// A source no mapping reads is the config's mistake, not a bug.
+	cfg, err := os.ReadFile(r.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unread := write("unread.yaml", strings.Replace(string(cfg), "mappings:\n", "  - name: unread\n    key: id\nmappings:\n", 1))
+	err = run(context.Background(), []string{"push", "--config", unread, "--source", "unread", "--file", filepath.Join(r.dir, "good.csv")},
+		func(k string) string { return r.vars[k] }, strings.NewReader(""), io.Discard, io.Discard)
+	if exitCode(err) != exitInvalid || err == nil || !strings.Contains(err.Error(), `no mapping reads source "unread"`) {
+		t.Errorf("a source no mapping reads: exit %d (%v), want %d", exitCode(err), err, exitInvalid)
+	}
+
 	// Salesforce locks every row: the records are left retrying, for serve
 	// or the next push, and the exit code says to try again later.
 	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLockRow, Method: "PATCH", Path: "/services/data/*/composite/sobjects/**"}); err != nil {
