@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,30 +51,8 @@ func membersEmulator(t *testing.T) (*emulator.Emulator, string) {
 // test ends or s.stop, keeping its logs.
 func serveLogged(t *testing.T, emu *emulator.Emulator, path string) (*served, *syncBuffer) {
 	t.Helper()
-	vars := serveVars()
 	logs := &syncBuffer{}
-	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: logs, Stderr: logs}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, env, serveFlags{config: path, listen: "127.0.0.1:0"}, func(a string) { addr <- a })
-	}()
-	stop := sync.OnceFunc(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	t.Cleanup(stop)
-	select {
-	case a := <-addr:
-		return &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu, stop: stop}, logs
-	case err := <-done:
-		done <- err // for the cleanup, which waits on it
-		t.Fatalf("serve stopped: %v\n%s", err, logs.String())
-	}
-	return nil, nil
+	return serveFileTo(t, emu, path, nil, logs), logs
 }
 
 // ingest sends records to a source of s.

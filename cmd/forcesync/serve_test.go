@@ -81,11 +81,21 @@ func startServeWith(t *testing.T, emu *emulator.Emulator, config string, extra m
 // that edits the file and serves it again keeps the store beside it.
 func serveFile(t *testing.T, emu *emulator.Emulator, path string, extra map[string]string) *served {
 	t.Helper()
+	return serveFileTo(t, emu, path, extra, nil)
+}
+
+// serveFileTo is serveFile writing serve's output to logs (nil: nowhere).
+func serveFileTo(t *testing.T, emu *emulator.Emulator, path string, extra map[string]string, logs *syncBuffer) *served {
+	t.Helper()
 	vars := serveVars()
 	for k, v := range extra {
 		vars[k] = v
 	}
-	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
+	var out io.Writer = io.Discard
+	if logs != nil {
+		out = logs
+	}
+	env := &Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: out, Stderr: out}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
@@ -104,6 +114,9 @@ func serveFile(t *testing.T, emu *emulator.Emulator, path string, extra map[stri
 		return &served{t: t, path: path, env: env, base: "http://" + a, token: "s3cret-token", emu: emu, stop: stop}
 	case err := <-done:
 		done <- err // for the cleanup, which waits on it
+		if logs != nil {
+			t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+		}
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
