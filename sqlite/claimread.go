@@ -49,39 +49,9 @@ func (s *Store) claimLookups(ctx context.Context, mapping string, keys []string)
 	defer rows.Close()
 	byKey := make(map[string]forcesync.WorkItem, len(keys))
 	for rows.Next() {
-		var (
-			it                            forcesync.WorkItem
-			prio                          int
-			forced, hasBinding, hasIntent bool
-			enq, bmod, bupd, iat          int64
-			op, sfID, fp, imatch, hf      string
-			fields                        sql.RawBytes // decoded at once; no copy
-		)
-		if err := rows.Scan(&it.Key, &it.Source, &prio, &it.Seq, &it.Attempts, &forced, &enq,
-			&it.Version, &op, &fields,
-			&sfID, &fp, &bmod, &bupd, &hasBinding,
-			&imatch, &iat, &hasIntent, &hf); err != nil {
-			return nil, fmt.Errorf("claim %s: %w", mapping, err)
-		}
-		it.Mapping = mapping
-		it.Priority = forcesync.Priority(prio)
-		it.Forced = forced
-		it.Enqueued = fromMS(enq)
-		it.Op = forcesync.Op(op)
-		it.HeldFingerprint = hf
-		if err := json.Unmarshal(fields, &it.Fields); err != nil {
-			return nil, fmt.Errorf("claim %s/%s: stored fields: %w", mapping, it.Key, err)
-		}
-		if hasBinding {
-			it.Binding = &forcesync.Binding{Mapping: mapping, Key: it.Key, SalesforceID: sfID,
-				Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}
-		}
-		if hasIntent {
-			in := &forcesync.Intent{Key: it.Key, At: fromMS(iat)}
-			if err := json.Unmarshal([]byte(imatch), &in.Match); err != nil {
-				return nil, fmt.Errorf("claim %s/%s: stored intent: %w", mapping, it.Key, err)
-			}
-			it.Intent = in
+		it, err := scanWorkItem(rows, mapping, "claim")
+		if err != nil {
+			return nil, err
 		}
 		byKey[it.Key] = it
 	}
@@ -332,4 +302,41 @@ func readKeyed(ctx context.Context, tx *sql.Tx, table, scope, value, cols string
 // prefixed puts p before each of the comma-separated columns in cols.
 func prefixed(p, cols string) string {
 	return p + strings.ReplaceAll(cols, ", ", ", "+p)
+}
+
+// scanWorkItem reads a work item from a row of the outbox joined with its
+// record, binding, intent and status, in the column order claimLookups
+// and Peek select; what names the caller in errors ("claim", "peek").
+func scanWorkItem(rows *sql.Rows, mapping, what string) (forcesync.WorkItem, error) {
+	var (
+		it                            forcesync.WorkItem
+		prio                          int
+		forced, hasBinding, hasIntent bool
+		enq, bmod, bupd, iat          int64
+		op, sfID, fp, imatch, hf      string
+		fields                        sql.RawBytes // decoded at once; no copy
+	)
+	if err := rows.Scan(&it.Key, &it.Source, &prio, &it.Seq, &it.Attempts, &forced, &enq,
+		&it.Version, &op, &fields,
+		&sfID, &fp, &bmod, &bupd, &hasBinding,
+		&imatch, &iat, &hasIntent, &hf); err != nil {
+		return it, fmt.Errorf("%s %s: %w", what, mapping, err)
+	}
+	it.Mapping, it.Priority, it.Forced, it.Enqueued = mapping, forcesync.Priority(prio), forced, fromMS(enq)
+	it.Op, it.HeldFingerprint = forcesync.Op(op), hf
+	if err := json.Unmarshal(fields, &it.Fields); err != nil {
+		return it, fmt.Errorf("%s %s/%s: stored fields: %w", what, mapping, it.Key, err)
+	}
+	if hasBinding {
+		it.Binding = &forcesync.Binding{Mapping: mapping, Key: it.Key, SalesforceID: sfID,
+			Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}
+	}
+	if hasIntent {
+		in := &forcesync.Intent{Key: it.Key, At: fromMS(iat)}
+		if err := json.Unmarshal([]byte(imatch), &in.Match); err != nil {
+			return it, fmt.Errorf("%s %s/%s: stored intent: %w", what, mapping, it.Key, err)
+		}
+		it.Intent = in
+	}
+	return it, nil
 }

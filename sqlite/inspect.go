@@ -55,33 +55,9 @@ func (s *Store) Peek(ctx context.Context, q forcesync.PeekQuery) ([]forcesync.Wo
 	defer rows.Close()
 	var items []forcesync.WorkItem
 	for rows.Next() {
-		var (
-			it                            forcesync.WorkItem
-			prio                          int
-			forced, hasBinding, hasIntent bool
-			enq, bmod, bupd, iat          int64
-			op, sfID, fp, imatch, hf      string
-			fields                        []byte
-		)
-		if err := rows.Scan(&it.Key, &it.Source, &prio, &it.Seq, &it.Attempts, &forced, &enq,
-			&it.Version, &op, &fields, &sfID, &fp, &bmod, &bupd, &hasBinding, &imatch, &iat, &hasIntent, &hf); err != nil {
-			return nil, fmt.Errorf("peek %s: %w", q.Mapping, err)
-		}
-		it.Mapping, it.Priority, it.Forced, it.Enqueued = q.Mapping, forcesync.Priority(prio), forced, fromMS(enq)
-		it.Op, it.HeldFingerprint = forcesync.Op(op), hf
-		if err := json.Unmarshal(fields, &it.Fields); err != nil {
-			return nil, fmt.Errorf("peek %s/%s: stored fields: %w", q.Mapping, it.Key, err)
-		}
-		if hasBinding {
-			it.Binding = &forcesync.Binding{Mapping: q.Mapping, Key: it.Key, SalesforceID: sfID,
-				Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}
-		}
-		if hasIntent {
-			in := &forcesync.Intent{Key: it.Key, At: fromMS(iat)}
-			if err := json.Unmarshal([]byte(imatch), &in.Match); err != nil {
-				return nil, fmt.Errorf("peek %s/%s: stored intent: %w", q.Mapping, it.Key, err)
-			}
-			it.Intent = in
+		it, err := scanWorkItem(rows, q.Mapping, "peek")
+		if err != nil {
+			return nil, err
 		}
 		items = append(items, it)
 	}
