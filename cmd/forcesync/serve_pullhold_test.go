@@ -202,9 +202,9 @@ func TestServeStartsWithAPausedPullMapping(t *testing.T) {
 	if !strings.Contains(l, `"event":"schema.resume"`) || !strings.Contains(l, `"event":"pull.resume"`) {
 		t.Fatalf("the resume was not logged:\n%s", l)
 	}
-	if _, ran, _ := seen.counts("members"); ran == 0 {
-		t.Fatal("members' pull never polled after the field came back")
-	}
+	// The poll that pulled the edit is told to the hook once it returned,
+	// after its records were committed: wait for it.
+	waitUntil(t, "members' pull polled after the field came back", func() bool { _, ran, _ := seen.counts("members"); return ran > 0 })
 	waitUntil(t, "m2 synced", func() bool { return s.memberState("m2") == "synced" })
 	if n := len(emuRecords(t, sfURL, "SELECT Id FROM Contact WHERE Member_Id__c = 'm2' AND Tier__c = 'gold'")); n != 1 {
 		t.Fatalf("Salesforce holds %d Contacts m2 with Tier__c gold, want 1", n)
