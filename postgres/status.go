@@ -31,7 +31,7 @@ func scanStatuses(rows pgx.Rows) ([]forcesync.RecordStatus, error) {
 
 // Statuses implements forcesync.Store.
 func (s *Store) Statuses(ctx context.Context, source, key string) ([]forcesync.RecordStatus, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+statusCols+` FROM statuses WHERE source = $1 AND key = $2 ORDER BY mapping`, source, key)
+	rows, err := s.pool.Query(ctx, storeplan.StatusesOfRecord(statusCols, "$1", "$2"), source, key)
 	if err != nil {
 		return nil, fmt.Errorf("statuses %s/%s: %w", source, key, err)
 	}

@@ -34,7 +34,7 @@ func scanStatuses(rows *sql.Rows) ([]forcesync.RecordStatus, error) {
 
 // Statuses implements forcesync.Store.
 func (s *Store) Statuses(ctx context.Context, source, key string) ([]forcesync.RecordStatus, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+statusCols+` FROM statuses WHERE source = ? AND key = ? ORDER BY mapping`, source, key)
+	rows, err := s.r.QueryContext(ctx, storeplan.StatusesOfRecord(statusCols, "?1", "?2"), source, key)
 	if err != nil {
 		return nil, fmt.Errorf("statuses %s/%s: %w", source, key, err)
 	}

@@ -321,3 +321,19 @@ func (row Usage) Decode(u *forcesync.APIUsage, at int64, today string) {
 		_ = json.Unmarshal([]byte(row.Calls), &u.Calls)
 	}
 }
+
+// StatusesOfRecord is the query of a record's statuses under every mapping
+// (cols selected; source and key bound as the dialect's placeholders src
+// and key), ordered by mapping. The statuses table has no index on
+// (source, key): each write of a status would pay for one, and this read is
+// rare. The recursive part walks the primary key (mapping, key) from one
+// distinct mapping to the next, a seek per mapping, and the key is then
+// looked up under each.
+func StatusesOfRecord(cols, src, key string) string {
+	return `WITH RECURSIVE m (name) AS (
+			SELECT (SELECT MIN(mapping) FROM statuses)
+			UNION ALL
+			SELECT (SELECT MIN(mapping) FROM statuses WHERE mapping > m.name) FROM m WHERE m.name IS NOT NULL)
+		SELECT ` + cols + ` FROM m JOIN statuses ON statuses.mapping = m.name AND statuses.key = ` + key + `
+		WHERE statuses.source = ` + src + ` ORDER BY statuses.mapping`
+}

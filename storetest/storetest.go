@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -38,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		fn   func(*testing.T, forcesync.Store, *Clock)
 	}{
 		{"AcceptAndClaim", testAcceptAndClaim},
+		{"StatusesOfRecord", testStatusesOfRecord},
 		{"OlderVersionIgnored", testOlderVersionIgnored},
 		{"FieldsAsJSON", testFieldsJSON},
 		{"Coalesce", testCoalesce},
@@ -197,6 +199,46 @@ func testAcceptAndClaim(t *testing.T, s forcesync.Store, clk *Clock) {
 	}
 	if !found {
 		t.Fatalf("changed record not re-queued")
+	}
+}
+
+// testStatusesOfRecord checks Statuses: one status per mapping of the
+// record's source, in mapping order, none of another source's record with
+// the same key (a mapping has one source), and none of a key that differs
+// only in case.
+func testStatusesOfRecord(t *testing.T, s forcesync.Store, clk *Clock) {
+	accept(t, s, []string{"m3", "m1", "m2"}, forcesync.Change{Key: "k", Fields: map[string]any{"n": "contact"}})
+	accept(t, s, []string{"m5", "m0"}, forcesync.Change{Source: "lead", Key: "k", Fields: map[string]any{"n": "lead"}})
+	accept(t, s, []string{"m1", "m4"}, forcesync.Change{Key: "K", Fields: map[string]any{"n": "other"}},
+		forcesync.Change{Key: "j", Fields: map[string]any{"n": "other"}})
+	got := func(source, key string) []string {
+		t.Helper()
+		sts, err := s.Statuses(ctx, source, key)
+		if err != nil {
+			t.Fatalf("Statuses(%s, %s): %v", source, key, err)
+		}
+		var out []string
+		for _, st := range sts {
+			if st.Source != source || st.Key != key {
+				t.Fatalf("Statuses(%s, %s) returned %s/%s", source, key, st.Source, st.Key)
+			}
+			out = append(out, st.Mapping)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		source, key string
+		want        []string
+	}{
+		{"contact", "k", []string{"m1", "m2", "m3"}},
+		{"lead", "k", []string{"m0", "m5"}},
+		{"contact", "K", []string{"m1", "m4"}},
+		{"contact", "x", nil},
+		{"nobody", "k", nil},
+	} {
+		if g := got(c.source, c.key); !slices.Equal(g, c.want) {
+			t.Errorf("Statuses(%s, %s) mappings = %v, want %v", c.source, c.key, g, c.want)
+		}
 	}
 }
 
