@@ -10,8 +10,11 @@ import (
 
 var _ forcesync.BindingsByFoldedKey = (*Store)(nil)
 
-// FoldedBindings implements forcesync.BindingsByFoldedKey through the
-// (mapping, lower(key)) index. SQLite's lower() folds ASCII letters only.
+// FoldedBindings implements forcesync.BindingsByFoldedKey. A bound key
+// that lower() changes is in the partial (mapping, lower(key)) index; one
+// it leaves alone is all lower case, so it is the lower-case spelling of
+// the key asked for and the primary key finds it. SQLite's lower() folds
+// ASCII letters only.
 func (s *Store) FoldedBindings(ctx context.Context, mapping string, keys []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	if len(keys) == 0 {
@@ -25,8 +28,12 @@ func (s *Store) FoldedBindings(ctx context.Context, mapping string, keys []strin
 	if err != nil {
 		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT key FROM bindings INDEXED BY bindings_key_fold WHERE mapping = ? AND sf_id != ''
-		AND lower(key) IN (SELECT lower(value) FROM json_each(?))`, mapping, string(arr))
+	rows, err := s.r.QueryContext(ctx, `SELECT key FROM bindings INDEXED BY bindings_key_fold WHERE mapping = ?1 AND sf_id != ''
+			AND key <> lower(key) AND lower(key) IN (SELECT lower(value) FROM json_each(?2))
+		UNION
+		SELECT key FROM bindings WHERE mapping = ?1 AND sf_id != '' AND key IN (SELECT lower(value) FROM json_each(?2))
+		ORDER BY 1`,
+		mapping, string(arr))
 	if err != nil {
 		return nil, fmt.Errorf("folded bindings %s: %w", mapping, err)
 	}

@@ -18,7 +18,10 @@ func testFoldedBindings(t *testing.T, s forcesync.Store, clk *Clock) {
 	accept(t, s, []string{"m1", "m2"},
 		forcesync.Change{Key: "sbulk-00005", Fields: map[string]any{}},
 		forcesync.Change{Key: "Other", Fields: map[string]any{}},
-		forcesync.Change{Key: "pending-only", Fields: map[string]any{}})
+		forcesync.Change{Key: "pending-only", Fields: map[string]any{}},
+		forcesync.Change{Key: "Mixed", Fields: map[string]any{}},
+		forcesync.Change{Key: "mIXED", Fields: map[string]any{}},
+		forcesync.Change{Key: "mixed", Fields: map[string]any{}})
 	var outs []forcesync.Outcome
 	for _, it := range claim(t, s, clk, "m1", "w", 10) {
 		if it.Key == "pending-only" {
@@ -27,11 +30,13 @@ func testFoldedBindings(t *testing.T, s forcesync.Store, clk *Clock) {
 		outs = append(outs, forcesync.Outcome{Item: it, State: forcesync.StateSynced, SalesforceID: "00Q" + it.Key})
 	}
 	complete(t, s, "w", outs...)
-	got, err := fb.FoldedBindings(ctx, "m1", []string{"SBULK-00005", "sbulk-00005", "other", "OTHER", "PENDING-ONLY", "nothing"})
+	got, err := fb.FoldedBindings(ctx, "m1", []string{"SBULK-00005", "sbulk-00005", "other", "OTHER", "PENDING-ONLY", "nothing",
+		"MIXED", "mixed"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]string{"SBULK-00005": {"sbulk-00005"}, "other": {"Other"}, "OTHER": {"Other"}}
+	want := map[string][]string{"SBULK-00005": {"sbulk-00005"}, "other": {"Other"}, "OTHER": {"Other"},
+		"MIXED": {"Mixed", "mIXED", "mixed"}, "mixed": {"Mixed", "mIXED"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("FoldedBindings = %v, want %v", got, want)
 	}
