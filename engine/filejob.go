@@ -44,6 +44,15 @@ func (e *Engine) FileJobOK(p *Pipe) bool {
 		c.CanCreate() && c.ExternalIDField() != "" && len(c.Pulls()) == 0 && c.PasswordSource() == "" && !c.AliasFilled()
 }
 
+// ForPlanning returns an engine over compiled pipes that only answers what
+// a dry-run file push asks (Pipes, FileJobOK, FileJobGuard, BulkThreshold,
+// BulkBatch), built without New's store writes (mapping versions,
+// requeues, removals, Bulk job recovery). It has no store: it must not
+// push, drain or run.
+func ForPlanning(api API, pipes []*Pipe, cfg Config) *Engine {
+	return &Engine{cfg: cfg.withDefaults(), api: api, pipes: pipes}
+}
+
 // FileJobGuard names the mapping whose binding of a record keeps a file
 // push from creating that record under p itself: for a Contact mapping,
 // the source's Lead mapping (a bound Lead is promoted: converted, or its

@@ -70,6 +70,10 @@ type Options struct {
 	// NoDirect sends every changed row through the store's outbox and the
 	// engine, never in the push's own Bulk jobs (direct.go).
 	NoDirect bool
+	// DryRun reads the file and works out what a push would do
+	// (Summary.Plan) without writing anything or calling Salesforce. The
+	// progress file is read, never written or removed.
+	DryRun bool
 }
 
 // Summary is what a push did.
@@ -98,6 +102,8 @@ type Summary struct {
 	APICalls int
 	// Interrupted is set when ctx ended before the file was done.
 	Interrupted bool
+	// Plan is what the push would do, for a dry run (Options.DryRun).
+	Plan *Plan
 	Elapsed     time.Duration
 }
 
@@ -197,7 +203,9 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 	cpPath := ingest.CheckpointPath(o.File)
 	var skip int64
 	if o.Restart {
-		_ = os.Remove(cpPath)
+		if !o.DryRun {
+			_ = os.Remove(cpPath)
+		}
 	} else if cp, note := ingest.LoadCheckpoint(cpPath, fi, o.Source); cp != nil {
 		skip = cp.Rows
 		fmt.Fprintf(o.Out, "Resuming: %d rows were accepted by an earlier run (%s); skipping them. --restart starts over.\n", skip, cpPath)
@@ -222,6 +230,17 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 	}
 	if totalRows >= skip {
 		totalRows -= skip
+	}
+
+	if o.DryRun {
+		start := time.Now()
+		if err := p.plan(ctx, rows, skip); err != nil {
+			return nil, err
+		}
+		p.sum.Settled = p.settledRows.Load()
+		p.sum.Bad = p.bad.Load()
+		p.sum.Elapsed = time.Since(start)
+		return &p.sum, nil
 	}
 
 	lastRun, err := p.st.Runs(ctx, 1)

@@ -32,6 +32,8 @@ type pushFlags struct {
 	// progressEvery is how often plain (non-terminal) progress lines are
 	// printed; zero means five seconds.
 	progressEvery time.Duration
+	// dryRun prints what the push would do, writing and sending nothing.
+	dryRun bool
 }
 
 func newPushCmd(env *Env) *cobra.Command {
@@ -50,7 +52,13 @@ at a time, so a large file costs a few API calls.
 
 The run is resumable: rows made durable so far are noted in FILE.forcesync-progress,
 and running the same command again skips them (--restart ignores the note).
-Failures are written to FILE.failures.csv.`,
+Failures are written to FILE.failures.csv.
+
+--dry-run reads the file and the store and says what the push would do, per
+mapping: rows sent (new or matched by External ID, and updates), rows recorded
+without a call, rows left to the engine, and the API calls it would spend. It
+writes nothing (not even the progress file) and sends nothing to Salesforce; it
+signs in and reads the objects' describes to compile the mappings.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.source == "" || f.file == "" {
@@ -75,6 +83,9 @@ Failures are written to FILE.failures.csv.`,
 			if f.jobRows < f.chunk {
 				return usageError{fmt.Errorf("--job-rows %d: want at least --chunk (%d)", f.jobRows, f.chunk)}
 			}
+			if f.dryRun {
+				return runPushDry(cmd.Context(), env, f)
+			}
 			return runPush(cmd.Context(), env, f)
 		},
 	}
@@ -87,6 +98,7 @@ Failures are written to FILE.failures.csv.`,
 	fl.IntVar(&f.chunk, "chunk", 1000, "rows compared and accepted into the store per transaction (chunks are judged ahead in parallel: larger ones hold more memory)")
 	fl.IntVar(&f.jobRows, "job-rows", pushJobSize, "most records one Bulk job takes; a job's rows are held in memory until Salesforce answers, and the progress file moves past them then")
 	fl.DurationVar(&f.progressEvery, "progress-every", 5*time.Second, "how often progress lines are printed when the output is not a terminal")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "say what the push would do, per mapping, without writing anything or sending anything to Salesforce")
 	return cmd
 }
 
