@@ -62,11 +62,21 @@ records too).`,
 				rows = c.QueryAll(ctx, soql, opt)
 			}
 			cols := selectColumns(soql)
-			if err := out.begin(cols); err != nil {
-				return err
+			// The header waits for Salesforce's first answer: a query it
+			// refuses prints the error alone.
+			begun := false
+			begin := func() error {
+				if begun {
+					return nil
+				}
+				begun = true
+				return out.begin(cols)
 			}
 			n := 0
 			for rows.Next() {
+				if err := begin(); err != nil {
+					return err
+				}
 				rec := rows.Record()
 				if err := out.write(cols, rec); err != nil {
 					return err
@@ -74,7 +84,12 @@ records too).`,
 				n++
 			}
 			if err := rows.Err(); err != nil {
-				out.end()
+				if begun {
+					out.end()
+				}
+				return classifyCall(err)
+			}
+			if err := begin(); err != nil {
 				return err
 			}
 			if err := out.end(); err != nil {
