@@ -75,6 +75,9 @@ Failures are written to FILE.failures.csv.`,
 			if f.jobRows < f.chunk {
 				return usageError{fmt.Errorf("--job-rows %d: want at least --chunk (%d)", f.jobRows, f.chunk)}
 			}
+			if f.progressEvery <= 0 {
+				return usageError{fmt.Errorf("--progress-every %v: want a positive duration, e.g. 30s", f.progressEvery)}
+			}
 			return runPush(cmd.Context(), env, f)
 		},
 	}
