@@ -87,3 +87,23 @@ func TestUsageMistakesExit2(t *testing.T) {
 		t.Errorf("connection alone: %v\n%s", err, out.String())
 	}
 }
+
+// TestFlagsOutsideTheirRangeExit2: a number flag outside the range its
+// help gives is refused before anything is read or sent.
+func TestFlagsOutsideTheirRangeExit2(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"query", "SELECT Id FROM Lead", "--batch-size", "5"}, "--batch-size 5"},
+		{[]string{"query", "SELECT Id FROM Lead", "--batch-size", "2001"}, "--batch-size 2001"},
+		{[]string{"plan", "--records", "-5"}, "--records -5"},
+		{[]string{"reconcile", "--mapping", "m", "--bulk-threshold", "-5"}, "--bulk-threshold -5"},
+	} {
+		err := run(context.Background(), tc.args, getenv, strings.NewReader(""), io.Discard, io.Discard)
+		if got := exitCode(err); got != exitUsage || err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%v: %v, exit %d, want %d saying %q", tc.args, err, got, exitUsage, tc.says)
+		}
+	}
+}

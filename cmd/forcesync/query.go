@@ -40,6 +40,9 @@ records too).`,
 			if soql == "" {
 				return usageError{errors.New("the query is empty")}
 			}
+			if batch != 0 && (batch < 200 || batch > 2000) {
+				return usageError{fmt.Errorf("--batch-size %d: Salesforce takes 200 to 2000 records a page (0: its default)", batch)}
+			}
 			var out recordWriter
 			switch format {
 			case "table":
