@@ -103,6 +103,11 @@ type directPath struct {
 
 	set     *blocks[setRow] // the open set's rows, in the order they came; nil when none is open
 	setKeys map[string]bool
+	// later holds the rows that came after a row of the open set with the
+	// same key (a key repeated in the file): they are accepted once the
+	// set is recorded, so the file's last row of a key is the one that
+	// stays, as when the rows go through the outbox in order.
+	later []forcesync.Change
 }
 
 // open reports whether a job set is open.
@@ -135,7 +140,7 @@ func (d *directPath) closeSet() (*blocks[setRow], []*directJob) {
 		jobs[k], l.job = l.job, nil
 	}
 	set := d.set
-	d.set, d.setKeys = nil, nil
+	d.set, d.setKeys, d.later = nil, nil, nil
 	return set, jobs
 }
 
@@ -205,6 +210,7 @@ func (p *push) finishJob(ctx context.Context, last bool) error {
 	if !d.open() {
 		return nil
 	}
+	later := d.later
 	set, jobs := d.closeSet()
 	started := false
 	for _, j := range jobs {
@@ -235,6 +241,11 @@ func (p *push) finishJob(ctx context.Context, last bool) error {
 		p.streamed.Add(int64(set.len()))
 	} else {
 		p.accepted.Add(int64(set.len())) // all queued or recorded without a job
+	}
+	if len(later) > 0 {
+		if err := p.accept(ctx, p.sum.Mappings, later, true); err != nil {
+			return fmt.Errorf("accept %d rows repeating a key of the Bulk job: %w", len(later), err)
+		}
 	}
 	// The jobs' rows, answers and records are garbage now. Collect them
 	// before the next set grows: the collector would otherwise wait for the

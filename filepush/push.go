@@ -465,6 +465,12 @@ func (p *push) sendDirect(ctx context.Context, c *chunk) ([]forcesync.Change, er
 				}
 				continue
 			}
+			if d.holds(r.Key) {
+				// An earlier row of the key is in the open set: this
+				// one must land after it, when the set is recorded.
+				d.later = append(d.later, *r)
+				continue
+			}
 			slowKeys[r.Key] = true
 		}
 		rest = append(rest, *r)

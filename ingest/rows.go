@@ -203,6 +203,11 @@ func (n *NDJSON) Next() (Row, error) {
 		}
 		n.line++
 		row := Row{Line: n.line}
+		if n.line == 1 {
+			// A byte order mark, as some editors write, is not data
+			// (the CSV reader drops it from the header too).
+			b = bytes.TrimPrefix(b, []byte("\ufeff"))
+		}
 		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue // blank lines are not rows
@@ -267,7 +272,12 @@ func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
 	ch.Key = keyString(fields[n.key])
 	ch.Fields = fields
 	if ch.Key == "" {
-		return ch, fmt.Sprintf("empty or missing key %q", n.key)
+		switch v := fields[n.key].(type) {
+		case nil, string:
+			return ch, fmt.Sprintf("empty or missing key %q", n.key)
+		default:
+			return ch, fmt.Sprintf("key %q is a JSON %s: it must be a string or a number", n.key, jsonKind(v))
+		}
 	}
 	if len(ch.Key) > MaxKeyBytes {
 		return ch, fmt.Sprintf("key %q is longer than %d bytes", n.key, MaxKeyBytes)
@@ -294,6 +304,19 @@ func isChangeObject(obj map[string]json.RawMessage) bool {
 		}
 	}
 	return true
+}
+
+// jsonKind names the JSON type of a decoded value, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "boolean"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // keyString renders a JSON key value (string or number) as the record key.

@@ -29,6 +29,10 @@ func TestNDJSONChangeObjectsAreStrict(t *testing.T) {
 		{line: `{"id":"p1","name":"plain"}`, key: "p1", op: forcesync.OpUpsert},
 		{line: `{"id":"` + long + `"}`, bad: `key "id" is longer than 255 bytes`},
 		{line: `[1]`, bad: "not a JSON object"},
+		{line: `{"id":true}`, bad: `key "id" is a JSON boolean: it must be a string or a number`},
+		{line: `{"id":{"x":1}}`, bad: `key "id" is a JSON object: it must be a string or a number`},
+		{line: `{"id":null}`, bad: `empty or missing key "id"`},
+		{line: "\ufeff" + `{"id":"bom"}`, key: "bom", op: forcesync.OpUpsert},
 	}
 	for _, tc := range cases {
 		r := NewNDJSON(strings.NewReader(tc.line+"\n"), "src", "id")

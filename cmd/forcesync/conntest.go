@@ -266,6 +266,25 @@ func classify(err error, def string) error {
 	return &codedError{code: code, err: err}
 }
 
+// classifyCall codes the error of a Salesforce call made for the user
+// (describe, query, limits), for the exit code: what Salesforce could not
+// find (404) is not found (4), a request it refused as malformed (400: a
+// SOQL syntax error, an unknown field) is bad input (3), refused
+// credentials are 6, no answer or a 5xx is 7; anything else stays 1.
+func classifyCall(err error) error {
+	var api *salesforce.APIError
+	def := forcesync.EInternal
+	if errors.As(err, &api) {
+		switch api.Status {
+		case 404:
+			def = forcesync.ENotFound
+		case 400:
+			def = forcesync.EInvalid
+		}
+	}
+	return classify(err, def)
+}
+
 // codedError gives err a forcesync code while keeping its text and chain.
 type codedError struct {
 	code string

@@ -66,7 +66,7 @@ func newDescribeCmd(env *Env) *cobra.Command {
 			}
 			d, err := c.Describe(ctx, args[0])
 			if err != nil {
-				return err
+				return classifyCall(err)
 			}
 			obj := describeRows(d)
 			if asJSON {

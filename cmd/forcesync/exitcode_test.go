@@ -60,3 +60,50 @@ func TestExitCodeThroughRun(t *testing.T) {
 		t.Errorf("unknown flag: %v, exit %d, want %d", err, got, exitUsage)
 	}
 }
+
+// TestUsageMistakesExit2: a missing or extra argument and an unknown
+// command are usage mistakes (exit 2), and the message names the command;
+// a group command called alone prints its help.
+func TestUsageMistakesExit2(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"describe"}, "forcesync describe: accepts 1 arg(s), received 0 (usage: forcesync describe OBJECT [flags])"},
+		{[]string{"query", "a", "b"}, "forcesync query: accepts 1 arg(s), received 2"},
+		{[]string{"connection", "test"}, "forcesync connection test: accepts 1 arg(s)"},
+		{[]string{"status", "extra"}, `unknown command "extra" for "forcesync status"`},
+		{[]string{"pull"}, `unknown command "pull" for "forcesync"; did you mean push?`},
+		{[]string{"connection", "nope"}, `unknown command "nope" for "forcesync connection"`},
+	} {
+		err := run(context.Background(), tc.args, getenv, strings.NewReader(""), io.Discard, io.Discard)
+		if got := exitCode(err); got != exitUsage || err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%v: %v, exit %d, want %d saying %q", tc.args, err, got, exitUsage, tc.says)
+		}
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"connection"}, getenv, strings.NewReader(""), &out, io.Discard); err != nil || !strings.Contains(out.String(), "Available Commands:") {
+		t.Errorf("connection alone: %v\n%s", err, out.String())
+	}
+}
+
+// TestFlagsOutsideTheirRangeExit2: a number flag outside the range its
+// help gives is refused before anything is read or sent.
+func TestFlagsOutsideTheirRangeExit2(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"query", "SELECT Id FROM Lead", "--batch-size", "5"}, "--batch-size 5"},
+		{[]string{"query", "SELECT Id FROM Lead", "--batch-size", "2001"}, "--batch-size 2001"},
+		{[]string{"plan", "--records", "-5"}, "--records -5"},
+		{[]string{"reconcile", "--mapping", "m", "--bulk-threshold", "-5"}, "--bulk-threshold -5"},
+	} {
+		err := run(context.Background(), tc.args, getenv, strings.NewReader(""), io.Discard, io.Discard)
+		if got := exitCode(err); got != exitUsage || err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%v: %v, exit %d, want %d saying %q", tc.args, err, got, exitUsage, tc.says)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func newLimitsCmd(env *Env) *cobra.Command {
 			}
 			limits, err := c.Limits(ctx)
 			if err != nil {
-				return err
+				return classifyCall(err)
 			}
 			if asJSON {
 				// Keys sorted by encoding/json: stable output for scripts.

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
 	"github.com/forcesync/forcesync/mapping"
 	"github.com/forcesync/forcesync/salesforce"
@@ -38,11 +38,11 @@ func newMappingCmd(env *Env) *cobra.Command {
 				if c == nil {
 					conn := cfg.Connection(name)
 					if conn == nil {
-						return fmt.Errorf("mapping %s: connection %q is not defined", m.Name, name)
+						return forcesync.Errorf(forcesync.ENotFound, "mapping %s: connection %q is not defined", m.Name, name)
 					}
 					c, err = connect(cmd.Context(), env, *conn, salesforce.Hooks{})
 					if err != nil {
-						return fmt.Errorf("connection %s: %w", name, err)
+						return fmt.Errorf("connection %s: %w", name, classify(err, forcesync.EInternal))
 					}
 					clients[name] = c
 				}
@@ -60,7 +60,7 @@ func newMappingCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(env.Stdout, "ok   %s: %s -> %s (%d fields)\n", m.Name, m.Source, d.Name, len(m.Fields))
 			}
 			if bad > 0 {
-				return errors.New(fmt.Sprint(bad, " mapping(s) cannot work against this org"))
+				return forcesync.Errorf(forcesync.EInvalid, "%d mapping(s) cannot work against this org", bad)
 			}
 			return nil
 		},

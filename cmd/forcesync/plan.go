@@ -61,8 +61,8 @@ func runPlan(ctx context.Context, env *Env, f planFlags) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want table, json or csv", f.format)}
 	}
-	if f.records == 0 {
-		return usageError{fmt.Errorf("--records 0: give a positive number, or -1 for all")}
+	if f.records == 0 || f.records < -1 {
+		return usageError{fmt.Errorf("--records %d: give a positive number, or -1 for all", f.records)}
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := openInspect(ctx, env, f.config, true, logger)

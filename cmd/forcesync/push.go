@@ -83,6 +83,9 @@ signs in and reads the objects' describes to compile the mappings.`,
 			if f.jobRows < f.chunk {
 				return usageError{fmt.Errorf("--job-rows %d: want at least --chunk (%d)", f.jobRows, f.chunk)}
 			}
+			if f.progressEvery <= 0 {
+				return usageError{fmt.Errorf("--progress-every %v: want a positive duration, e.g. 30s", f.progressEvery)}
+			}
 			if f.dryRun {
 				return runPushDry(cmd.Context(), env, f)
 			}

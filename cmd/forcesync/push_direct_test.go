@@ -518,3 +518,46 @@ func (r *pushRig) writeRows(path, header string, n int, line func(i int) string)
 		r.t.Fatal(err)
 	}
 }
+
+// TestPushKeyRepeatedInOneJobSet: a key the file repeats while its first
+// row waits in the open job set (a small file whose set never starts a
+// job, and a large one whose Bulk job takes the first row) ends with the
+// file's last row, in Salesforce and in the store: a push of the file's
+// final state finds every row unchanged.
+func TestPushKeyRepeatedInOneJobSet(t *testing.T) {
+	for _, n := range []int{2, 3000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			r := newPushRig(t)
+			r.emu.SetFinishBulkJobsAtOnce(true)
+			data, finalData := filepath.Join(r.dir, "clients.csv"), filepath.Join(r.dir, "final.csv")
+			r.writeRows(data, "client_id,last_name,email", n+1, func(i int) string {
+				if i == n+1 { // k1 again, its first row still in the set
+					return "k1,Again,again@example.com"
+				}
+				return fmt.Sprintf("k%d,Last%d,k%d@example.com", i, i, i)
+			})
+			r.writeRows(finalData, "client_id,last_name,email", n, func(i int) string {
+				if i == 1 {
+					return "k1,Again,again@example.com"
+				}
+				return fmt.Sprintf("k%d,Last%d,k%d@example.com", i, i, i)
+			})
+			out, errOut, err := r.push(context.Background(), "--file", data, "--chunk", "5000")
+			if err != nil {
+				t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+			}
+			recs, err := r.client.QueryRecords(context.Background(), "SELECT LastName, Email FROM Lead WHERE Forcesync_Key__c = 'k1'")
+			if err != nil || len(recs) != 1 || recs[0]["LastName"] != "Again" || recs[0]["Email"] != "again@example.com" {
+				t.Fatalf("k1 in Salesforce: %v %v (want the file's last row)\n%s", recs, err, out)
+			}
+			r.emu.ResetStats()
+			out, errOut, err = r.push(context.Background(), "--file", finalData)
+			if err != nil {
+				t.Fatalf("push of the final state: %v\n%s\n%s", err, out, errOut)
+			}
+			if want := fmt.Sprintf("%d unchanged rows not written", n); !strings.Contains(out, want) {
+				t.Fatalf("push of the final state (want %q):\n%s", want, out)
+			}
+		})
+	}
+}

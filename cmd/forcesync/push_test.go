@@ -267,6 +267,8 @@ func TestPushRefusesBadUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--file", "x.txt"},
 		{"--file", "x.csv", "--format", "xml"},
+		{"--file", "x.csv", "--progress-every", "0s"},
+		{"--file", "x.csv", "--progress-every", "-1s"},
 		{},
 	} {
 		_, _, err := r.push(context.Background(), args...)

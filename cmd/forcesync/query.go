@@ -40,6 +40,9 @@ records too).`,
 			if soql == "" {
 				return usageError{errors.New("the query is empty")}
 			}
+			if batch != 0 && (batch < 200 || batch > 2000) {
+				return usageError{fmt.Errorf("--batch-size %d: Salesforce takes 200 to 2000 records a page (0: its default)", batch)}
+			}
 			var out recordWriter
 			switch format {
 			case "table":
@@ -62,11 +65,21 @@ records too).`,
 				rows = c.QueryAll(ctx, soql, opt)
 			}
 			cols := selectColumns(soql)
-			if err := out.begin(cols); err != nil {
-				return err
+			// The header waits for Salesforce's first answer: a query it
+			// refuses prints the error alone.
+			begun := false
+			begin := func() error {
+				if begun {
+					return nil
+				}
+				begun = true
+				return out.begin(cols)
 			}
 			n := 0
 			for rows.Next() {
+				if err := begin(); err != nil {
+					return err
+				}
 				rec := rows.Record()
 				if err := out.write(cols, rec); err != nil {
 					return err
@@ -74,7 +87,12 @@ records too).`,
 				n++
 			}
 			if err := rows.Err(); err != nil {
-				out.end()
+				if begun {
+					out.end()
+				}
+				return classifyCall(err)
+			}
+			if err := begin(); err != nil {
 				return err
 			}
 			if err := out.end(); err != nil {

@@ -127,3 +127,34 @@ func FuzzSelectColumns(f *testing.F) {
 		}
 	})
 }
+
+// TestQueryAndDescribeRefusedExitCodes: what Salesforce refuses is the
+// user's input, not a bug: a query it cannot parse or whose field it does
+// not know exits 3 and prints no header; an object it does not have exits
+// 4; an empty answer still prints the header.
+func TestQueryAndDescribeRefusedExitCodes(t *testing.T) {
+	o := startCLIOrg(t, emulator.Config{})
+	o.loginClientCredentials(t, "default")
+	for _, tc := range []struct {
+		args []string
+		want int
+		says string
+	}{
+		{[]string{"query", "SELEKT"}, exitInvalid, "MALFORMED_QUERY"},
+		{[]string{"query", "SELECT Bogus FROM Lead"}, exitInvalid, "INVALID_FIELD"},
+		{[]string{"query", "SELECT Id FROM Nope__c", "--format", "json"}, exitInvalid, "INVALID_TYPE"},
+		{[]string{"describe", "Nope__c"}, exitNotFound, "NOT_FOUND"},
+	} {
+		out, stderr, err := o.runCLI(t, tc.args...)
+		if got := exitCode(err); got != tc.want || err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%v: %v, exit %d, want %d saying %q\n%s", tc.args, err, got, tc.want, tc.says, stderr)
+		}
+		if out != "" {
+			t.Errorf("%v: printed %q before the error", tc.args, out)
+		}
+	}
+	out, stderr, err := o.runCLI(t, "query", "SELECT Id, LastName FROM Lead WHERE LastName = 'nobody'", "--format", "csv")
+	if err != nil || out != "Id,LastName\n" {
+		t.Fatalf("empty answer: %v %q\n%s", err, out, stderr)
+	}
+}

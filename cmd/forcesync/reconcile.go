@@ -66,8 +66,8 @@ func runReconcile(ctx context.Context, env *Env, f reconcileFlags) error {
 		return usageError{fmt.Errorf("--mapping is required")}
 	case f.format != "table" && f.format != "json":
 		return usageError{fmt.Errorf("--format %q: want table or json", f.format)}
-	case f.bulkThreshold == 0:
-		return usageError{fmt.Errorf("--bulk-threshold 0: give a positive number, or -1 for never")}
+	case f.bulkThreshold == 0 || f.bulkThreshold < -1:
+		return usageError{fmt.Errorf("--bulk-threshold %d: give a positive number, or -1 for never", f.bulkThreshold)}
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := openInspect(ctx, env, f.config, !f.heal, logger)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -42,7 +45,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		byName[c.Name()] = c
 		root.AddCommand(c)
 	}
+	usageArgs(root)
 	return root.ExecuteContext(ctx)
+}
+
+// usageArgs makes the positional-argument checks of c and its subcommands
+// usage mistakes (exit 2) that name the command and its usage line, as
+// cobra's own errors ("accepts 1 arg(s), received 0") name neither. A
+// command that only groups others (forcesync, connection) prints its help
+// when called alone and refuses a subcommand it does not have.
+func usageArgs(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usageError{errors.New(msg)}
+		}
+	} else if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{fmt.Errorf("%s: %w (usage: %s)", cmd.CommandPath(), err, cmd.UseLine())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // usageError marks a mistake in how the command was called (exit code 2).
