@@ -21,7 +21,7 @@ func Check(c forcesync.Change) (forcesync.Change, *Problem) {
 		return forcesync.Change{}, &Problem{Key: c.Key, Field: field, Error: msg}
 	}
 	if strings.TrimSpace(c.Key) == "" {
-		return bad("key", "is required and must be a non-empty string")
+		return bad("key", "is required and must be a non-empty string or a number")
 	}
 	if len(c.Key) > MaxKeyBytes {
 		return bad("key", fmt.Sprintf("is longer than %d bytes", MaxKeyBytes))

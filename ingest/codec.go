@@ -120,7 +120,7 @@ func DecodeRecord(i int, raw json.RawMessage) (forcesync.Change, *Problem) {
 			dec := json.NewDecoder(bytes.NewReader(v))
 			dec.UseNumber()
 			if dec.Decode(&n) != nil {
-				return bad("key", "must be a non-empty string")
+				return bad("key", "must be a non-empty string or a number")
 			}
 			rec.Key = n.String()
 		}

@@ -184,7 +184,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		if err := filepush.WriteFailures(failPath, failures); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%d failures written to %s (retrying records are retried by forcesync serve).\n", len(failures), failPath)
+		fmt.Fprintf(out, "%d records of these mappings are held or retrying (from this push or earlier ones): listed in %s (retrying records are retried by forcesync serve).\n", len(failures), failPath)
 	} else {
 		_ = os.Remove(failPath)
 	}
@@ -205,7 +205,7 @@ func pushOutcome(sum *filepush.Summary) error {
 		what = append(what, fmt.Sprintf("%d bad rows not read (listed above)", bad))
 	}
 	if held > 0 {
-		what = append(what, fmt.Sprintf("%d records refused by Salesforce (held: see the failures file)", held))
+		what = append(what, fmt.Sprintf("%d records refused, by Salesforce or by forcesync's checks before a call (held: see the failures file)", held))
 	}
 	switch {
 	case len(what) > 0:

@@ -119,7 +119,7 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 	}
 	out, errOut, err := r.push(context.Background(), "--file", data)
 	if err == nil || forcesync.ErrorCode(err) != forcesync.EInvalid || exitCode(err) != exitInvalid ||
-		err.Error() != "3 bad rows not read (listed above) and 1 records refused by Salesforce (held: see the failures file)" {
+		err.Error() != "3 bad rows not read (listed above) and 1 records refused, by Salesforce or by forcesync's checks before a call (held: see the failures file)" {
 		t.Fatalf("push: %v (want exit 3 naming the bad rows and the held record)\n%s\n%s", err, out, errOut)
 	}
 	for _, want := range []string{"clients.csv:5: skipped row: 4 columns, the header has 3", "clients.csv:6: skipped row: empty key column", `clients.csv:8: skipped row: bare " in non-quoted-field`} {

@@ -24,6 +24,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Short:         "Keep your application's people in Salesforce",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
