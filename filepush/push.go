@@ -102,9 +102,9 @@ type Summary struct {
 	APICalls int
 	// Interrupted is set when ctx ended before the file was done.
 	Interrupted bool
+	Elapsed     time.Duration
 	// Plan is what the push would do, for a dry run (Options.DryRun).
 	Plan *Plan
-	Elapsed     time.Duration
 }
 
 // MaxBadShown caps the bad rows listed on Options.Err.
