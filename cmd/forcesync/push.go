@@ -217,7 +217,7 @@ func pushOutcome(sum *filepush.Summary) error {
 }
 
 func printPushSummary(out io.Writer, sum *filepush.Summary) {
-	fmt.Fprintf(out, "\nAccepted %d records", sum.Accepted)
+	fmt.Fprintf(out, "\nAccepted %d rows", sum.Accepted)
 	if sum.Streamed > 0 {
 		fmt.Fprintf(out, " (%d by the push's own Bulk jobs)", sum.Streamed)
 	}

@@ -40,7 +40,7 @@ func TestPushStreamsBulkJobsFromTheFile(t *testing.T) {
 	if stats["bulk"] != 5 {
 		t.Fatalf("bulk calls %d, want one job's 5 (stats %v)\n%s", stats["bulk"], stats, out)
 	}
-	if !strings.Contains(out, "Accepted 3001 records") || !strings.Contains(out, "synced 3000") {
+	if !strings.Contains(out, "Accepted 3001 rows") || !strings.Contains(out, "synced 3000") {
 		t.Fatalf("summary:\n%s", out)
 	}
 	got := r.leadsByKey()
@@ -204,7 +204,7 @@ func TestPushStreamsOneJobPerMapping(t *testing.T) {
 	if st := emu.Stats(); st["bulk"] != 10 || st["collections"] != 0 || st["composite"] != 0 {
 		t.Fatalf("calls %v, want two jobs' 10 Bulk calls\n%s", st, out)
 	}
-	if !strings.Contains(out, "Accepted 6000 records (6000 by the push's own Bulk jobs)") || !strings.Contains(out, "created 12000") ||
+	if !strings.Contains(out, "Accepted 6000 rows (6000 by the push's own Bulk jobs)") || !strings.Contains(out, "created 12000") ||
 		strings.Count(out, "synced 6000") != 2 {
 		t.Fatalf("summary:\n%s", out)
 	}
@@ -233,7 +233,7 @@ func TestPushStreamsOneJobPerMapping(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second push: %v\n%s\n%s", err, out, errOut)
 	}
-	if !strings.Contains(out, "Accepted 4500 records (4500 by the push's own Bulk jobs)") || !strings.Contains(out, "1500 unchanged rows not written") ||
+	if !strings.Contains(out, "Accepted 4500 rows (4500 by the push's own Bulk jobs)") || !strings.Contains(out, "1500 unchanged rows not written") ||
 		!strings.Contains(out, "updated 7000, unchanged (no call) 5000") || strings.Count(out, "synced 6000") != 2 {
 		t.Fatalf("second push summary:\n%s", out)
 	}
@@ -296,7 +296,7 @@ func TestPushFilteredMappingSkipsInTheJobSet(t *testing.T) {
 	if st := r.emu.Stats(); st["bulk"] != 5 || st["collections"] != 0 {
 		t.Fatalf("calls %v, want one Bulk job of the 3000 gold rows\n%s", st, out)
 	}
-	if !strings.Contains(out, "Accepted 6000 records (6000 by the push's own Bulk jobs)") ||
+	if !strings.Contains(out, "Accepted 6000 rows (6000 by the push's own Bulk jobs)") ||
 		!strings.Contains(out, "created 3000") || !strings.Contains(out, "skipped 3000") ||
 		!strings.Contains(out, "synced 3000, skipped 3000, held 0, retrying 0, pending 0") {
 		t.Fatalf("summary:\n%s", out)

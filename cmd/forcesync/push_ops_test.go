@@ -38,7 +38,7 @@ func TestPushNDJSONOpsAsIngest(t *testing.T) {
 	if !strings.Contains(errOut, "ops.jsonl:4: skipped row: version: 9223372036854775807 is over the ceiling") {
 		t.Errorf("MaxInt64 version not refused:\n%s", errOut)
 	}
-	if !strings.Contains(out, "Accepted 4 records; 1 bad row") {
+	if !strings.Contains(out, "Accepted 4 rows; 1 bad row") {
 		t.Errorf("summary:\n%s", out)
 	}
 	if got := r.leadsByKey(); got["o4"] != 1 || got["o3"] != 0 {

@@ -127,7 +127,7 @@ func TestPushCSVWithBadRowsAndFailures(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if !strings.Contains(out, "Accepted 5 records; 3 bad rows") || !strings.Contains(out, "created 4") {
+	if !strings.Contains(out, "Accepted 5 rows; 3 bad rows") || !strings.Contains(out, "created 4") {
 		t.Errorf("summary:\n%s", out)
 	}
 	got := r.leadsByKey()
@@ -208,7 +208,7 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resumed push: %v\n%s\n%s", err, out, errOut)
 	}
-	if !strings.Contains(out, "Resuming: 300 rows") || !strings.Contains(out, "Accepted 1200 records") {
+	if !strings.Contains(out, "Resuming: 300 rows") || !strings.Contains(out, "Accepted 1200 rows") {
 		t.Fatalf("resume summary:\n%s", out)
 	}
 	// Not a terminal: plain progress lines, no bar escape codes.
@@ -232,7 +232,7 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 	// --restart pushes the whole file again: accepted, but no API call for
 	// unchanged records and no duplicates.
 	out, _, err = r.push(context.Background(), "--file", data, "--restart")
-	if err != nil || !strings.Contains(out, "Accepted 0 records; 0 bad rows; 1500 unchanged rows not written") || !strings.Contains(out, " 0 API calls") {
+	if err != nil || !strings.Contains(out, "Accepted 0 rows; 0 bad rows; 1500 unchanged rows not written") || !strings.Contains(out, " 0 API calls") {
 		t.Fatalf("restart: %v\n%s", err, out)
 	}
 	if got := r.leadsByKey(); len(got) != 1500 {
@@ -253,7 +253,7 @@ func TestPushResumesAfterInterruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, err = r.push(context.Background(), "--file", data)
-	if err != nil || !strings.Contains(out, "Accepted 150 records; 0 bad rows; 1350 unchanged rows not written") || !strings.Contains(out, "updated 150") {
+	if err != nil || !strings.Contains(out, "Accepted 150 rows; 0 bad rows; 1350 unchanged rows not written") || !strings.Contains(out, "updated 150") {
 		t.Fatalf("10%% changed: %v\n%s", err, out)
 	}
 	recs, err := r.client.QueryRecords(context.Background(), "SELECT Forcesync_Key__c, LastName FROM Lead WHERE LastName LIKE 'Changed%'")
