@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/spf13/cobra"
 )
@@ -71,11 +70,8 @@ func runPlan(ctx context.Context, env *Env, f planFlags) error {
 	}
 	defer a.store.Close()
 	p, err := a.plan(ctx, engine.PlanOptions{Mappings: f.mappings, Records: f.records})
-	if forcesync.ErrorCode(err) == forcesync.ENotFound {
-		return usageError{err}
-	}
 	if err != nil {
-		return err
+		return err // a mapping not in the config is ENotFound: exit 4
 	}
 	switch f.format {
 	case "json":

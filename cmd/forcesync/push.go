@@ -138,7 +138,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	defer a.store.Close()
 	src := a.cfg.Source(f.source)
 	if src == nil {
-		return usageError{fmt.Errorf("source %q is not in %s", f.source, f.config)}
+		return forcesync.Errorf(forcesync.ENotFound, "source %q is not in %s", f.source, f.config)
 	}
 	mappings := engines(a.engines).MappingsFor(f.source)
 	if len(mappings) == 0 {

@@ -106,3 +106,25 @@ func TestPushDryRun(t *testing.T) {
 		t.Fatalf("the push spent %v, the dry run foretold one Collections call", st)
 	}
 }
+
+// TestUnknownNamesExit4: a source or a mapping the config does not have is
+// a named thing that does not exist (exit 4, as docs/real-org.md lists),
+// for push, its dry run, plan and reconcile alike.
+func TestUnknownNamesExit4(t *testing.T) {
+	r := newPushRig(t)
+	data := filepath.Join(r.dir, "clients.csv")
+	r.writeRows(data, "client_id,last_name,email", 1, func(i int) string { return "k1,Last1,k1@example.com" })
+	for _, args := range [][]string{
+		{"push", "--source", "nope", "--file", data},
+		{"push", "--source", "nope", "--file", data, "--dry-run"},
+		{"plan", "--mapping", "nope"},
+		{"reconcile", "--mapping", "nope"},
+	} {
+		all := append(args, "--config", r.config)
+		var out strings.Builder
+		err := run(context.Background(), all, func(k string) string { return r.vars[k] }, strings.NewReader(""), &out, &out)
+		if exitCode(err) != exitNotFound || !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("%v: exit %d (%v), want %d naming it\n%s", args, exitCode(err), err, exitNotFound, out.String())
+		}
+	}
+}

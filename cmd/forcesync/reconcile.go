@@ -78,10 +78,7 @@ func runReconcile(ctx context.Context, env *Env, f reconcileFlags) error {
 	opt := engine.ReconcileOptions{BulkThreshold: f.bulkThreshold, Heal: f.heal}
 	run, fs, err := reconcileAcross(ctx, a.store, a.conns, f.mapping, opt)
 	if run == nil {
-		if forcesync.ErrorCode(err) == forcesync.ENotFound {
-			return usageError{err}
-		}
-		return err
+		return err // a mapping not in the config is ENotFound: exit 4
 	}
 	if err == nil && run.Healed > 0 {
 		if derr := a.drainMapping(ctx, f.mapping); derr != nil {
