@@ -226,6 +226,11 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 		rows = c
 		totalRows-- // the header
 	} else {
+		if fi.Size() == 0 {
+			// Like an empty CSV: an export that wrote nothing is a mistake
+			// to see, not a push of nothing.
+			return nil, forcesync.Errorf(forcesync.EInvalid, "%s: the file is empty: an NDJSON file holds one record a line", o.File)
+		}
 		rows = ingest.NewNDJSON(br, o.Source, o.KeyField)
 	}
 	if totalRows >= skip {

@@ -302,6 +302,7 @@ func TestPushExitCodes(t *testing.T) {
 	}{
 		{"missing file", filepath.Join(r.dir, "gone.csv"), exitNotFound, "gone.csv does not exist"},
 		{"empty file", write("empty.csv", ""), exitInvalid, "the file is empty"},
+		{"empty NDJSON file", write("empty.ndjson", ""), exitInvalid, "the file is empty"},
 		{"no key column", write("nokey.csv", "last_name,email\nAda,ada@example.com\n"), exitInvalid, `no "client_id" column`},
 		{"broken header", write("header.csv", "client_id,\"last_name\n"), exitInvalid, "the header row (line 1) is not valid CSV"},
 		{"all good", write("good.csv", "client_id,last_name,email\ng1,Ada,ada@example.com\ng2,Bob,bob@example.com\n"), exitOK, ""},
