@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/ingest"
@@ -98,22 +97,8 @@ func (p *push) plan(ctx context.Context, rows ingest.Reader, skip int64) error {
 	}
 	p.sum.Plan = pl
 
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	workers := judgeWorkers()
-	work := make(chan *chunk)
-	ordered := make(chan *chunk, workers)
-	var stages sync.WaitGroup
-	stages.Go(func() { p.readChunks(sctx, rows, skip, work, ordered) })
-	for range workers {
-		stages.Go(func() { p.judgeChunks(sctx, work) })
-	}
-	defer func() {
-		stop()
-		for range ordered {
-		}
-		stages.Wait()
-	}()
+	ordered, stopStages := p.startStages(ctx, rows, skip)
+	defer stopStages()
 
 	changedKeys := map[string]bool{}
 	// The open set's External ID values per lane, as admit checks them:

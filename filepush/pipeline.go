@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -51,6 +52,27 @@ type chunk struct {
 // judgeWorkers is how many chunks are judged at once: the cores, up to 4
 // (the store's read pool serves them).
 func judgeWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
+
+// startStages starts stages 1 and 2 on rows (from the row after skip) and
+// returns the chunks in file order, for stage 3, and the stop that ends
+// the stages and waits for them (deferred by the caller).
+func (p *push) startStages(ctx context.Context, rows ingest.Reader, skip int64) (<-chan *chunk, func()) {
+	sctx, cancel := context.WithCancel(ctx)
+	workers := judgeWorkers()
+	work := make(chan *chunk)
+	ordered := make(chan *chunk, workers)
+	var stages sync.WaitGroup
+	stages.Go(func() { p.readChunks(sctx, rows, skip, work, ordered) })
+	for range workers {
+		stages.Go(func() { p.judgeChunks(sctx, work) })
+	}
+	return ordered, func() {
+		cancel()
+		for range ordered {
+		}
+		stages.Wait()
+	}
+}
 
 // readChunks is stage 1: it reads the file from the row after skip and
 // hands each chunk both to the workers (work) and, in file order, to

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"iter"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -342,22 +341,8 @@ func (p *push) read(ctx context.Context, rows ingest.Reader, cp *ingest.Checkpoi
 		defer p.dropJob()
 	}
 
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	workers := judgeWorkers()
-	work := make(chan *chunk)
-	ordered := make(chan *chunk, workers)
-	var stages sync.WaitGroup
-	stages.Go(func() { p.readChunks(sctx, rows, skip, work, ordered) })
-	for range workers {
-		stages.Go(func() { p.judgeChunks(sctx, work) })
-	}
-	defer func() {
-		stop()
-		for range ordered {
-		}
-		stages.Wait()
-	}()
+	ordered, stopStages := p.startStages(ctx, rows, skip)
+	defer stopStages()
 
 	take := func(c *chunk) error {
 		if c.err != nil {
