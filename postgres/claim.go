@@ -58,24 +58,7 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 			picked = pickFreeOrExpired
 			args = append(args, expired)
 		}
-		rows, err := tx.Query(ctx, `WITH picked AS (`+picked+`), lease AS (
-			INSERT INTO claim_leases (mapping, owner, until) SELECT $1, $4, $5 WHERE EXISTS (SELECT 1 FROM picked)
-			RETURNING id
-		), leased AS (
-			UPDATE outbox o SET lease = lease.id
-			FROM picked, lease WHERE o.mapping = $1 AND o.key = picked.key
-			RETURNING o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued, picked.due_at AS due
-		)
-		SELECT l.key, l.source, l.priority, l.seq, l.attempts, l.forced, l.enqueued, l.due,
-			r.version, r.op, r.fields,
-			b.sf_id, b.fingerprint, b.modstamp, b.updated,
-			i.match, i.at,
-			COALESCE(st.held_fp, '')
-		FROM leased l
-		JOIN source_records r ON r.source = l.source AND r.key = l.key
-		LEFT JOIN bindings b ON b.mapping = $1 AND b.key = l.key
-		LEFT JOIN intents i ON i.mapping = $1 AND i.key = l.key
-		LEFT JOIN statuses st ON st.mapping = $1 AND st.key = l.key`, args...)
+		rows, err := tx.Query(ctx, claimQuery(picked), args...)
 		if err != nil {
 			return err
 		}
@@ -133,6 +116,32 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 	return items, nil
 }
 
+// claimQuery is the claim's statement, picking its rows with picked
+// (pickFree or pickFreeOrExpired): it writes the lease row, points the
+// picked rows at it and reads them with their records, bindings, intents
+// and statuses. $1 mapping, $2 now, $3 limit, $4 owner, $5 the lease's
+// end, $6 the priority or NULL.
+func claimQuery(picked string) string {
+	return `WITH picked AS (` + picked + `), lease AS (
+		INSERT INTO claim_leases (mapping, owner, until) SELECT $1, $4, $5 WHERE EXISTS (SELECT 1 FROM picked)
+		RETURNING id
+	), leased AS (
+		UPDATE outbox o SET lease = lease.id
+		FROM picked, lease WHERE o.mapping = $1 AND o.key = picked.key
+		RETURNING o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued, picked.due_at AS due
+	)
+	SELECT l.key, l.source, l.priority, l.seq, l.attempts, l.forced, l.enqueued, l.due,
+		r.version, r.op, r.fields,
+		b.sf_id, b.fingerprint, b.modstamp, b.updated,
+		i.match, i.at,
+		COALESCE(st.held_fp, '')
+	FROM leased l
+	JOIN source_records r ON r.source = l.source AND r.key = l.key
+	LEFT JOIN bindings b ON b.mapping = $1 AND b.key = l.key
+	LEFT JOIN intents i ON i.mapping = $1 AND i.key = l.key
+	LEFT JOIN statuses st ON st.mapping = $1 AND st.key = l.key`
+}
+
 // pickFree picks a claim's rows among the free ones: $1 mapping, $2 now,
 // $3 limit, $6 the priority or NULL.
 const pickFree = `SELECT key, due_at FROM outbox
@@ -143,19 +152,25 @@ const pickFree = `SELECT key, due_at FROM outbox
 
 // pickFreeOrExpired is pickFree when the mapping has leases that ran out
 // ($7, their ids): the first rows in claim order of the free rows and of
-// those leases' rows together. Each branch locks no more rows than the
-// claim may take.
-const pickFreeOrExpired = `SELECT key, due_at FROM (
-	SELECT * FROM (SELECT key, priority, due_at, enqueued FROM outbox
-		WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-		ORDER BY priority, due_at, enqueued LIMIT $3 FOR UPDATE SKIP LOCKED) f
-	UNION ALL
-	SELECT * FROM (SELECT key, priority, due_at, enqueued FROM outbox
-		WHERE mapping = $1 AND lease = ANY($7::bigint[]) AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-		ORDER BY priority, due_at, enqueued LIMIT $3 FOR UPDATE SKIP LOCKED) x
-	) c
-	ORDER BY priority, due_at, enqueued
-	LIMIT $3`
+// those leases' rows together, each lease's read in claim order from
+// outbox_lease up to the limit. The rows are locked once chosen (a row
+// another transaction holds is left out), so no more rows are locked than
+// the claim may take; a row that changed since is checked again.
+const pickFreeOrExpired = `SELECT o.key, o.due_at FROM outbox o JOIN (
+		SELECT key FROM (
+			(SELECT key, priority, due_at, enqueued FROM outbox
+				WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+				ORDER BY priority, due_at, enqueued LIMIT $3)
+			UNION ALL
+			SELECT x.* FROM unnest($7::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
+				WHERE lease = e.id AND mapping = $1 AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+				ORDER BY priority, due_at, enqueued LIMIT $3) x
+		) c
+		ORDER BY priority, due_at, enqueued
+		LIMIT $3
+	) c ON o.mapping = $1 AND o.key = c.key
+	WHERE (o.lease IS NULL OR o.lease = ANY($7::bigint[])) AND o.due_at <= $2
+	FOR UPDATE OF o SKIP LOCKED`
 
 // dropEmptyLeases deletes owner's leases of mapping that no row names any
 // more: their work is done or given back. A lease that holds no rows

@@ -31,9 +31,9 @@ ALTER TABLE outbox DROP COLUMN lease_until;
 -- the range by a due_at moved to the lease's end.
 DROP INDEX outbox_due;
 CREATE INDEX outbox_free ON outbox (mapping, priority, due_at, enqueued) WHERE lease IS NULL;
--- Claims find the rows of leases that ran out; Complete, whether a lease
--- still holds rows.
-CREATE INDEX outbox_lease ON outbox (lease) WHERE lease IS NOT NULL;
+-- Claims read the rows of a lease that ran out in claim order; Complete
+-- looks whether a lease still holds rows.
+CREATE INDEX outbox_lease ON outbox (lease, priority, due_at, enqueued) WHERE lease IS NOT NULL;
 
 -- +goose Down
 DROP INDEX outbox_lease;
