@@ -16,9 +16,9 @@ import (
 // live lease holds (skipping rows another claim is locking right now),
 // writes one lease row for them, points them at it, and returns them
 // joined with their records, bindings, intents and statuses. Free rows are
-// found in an index of their own (outbox_free); the rows of leases that ran
-// out (a replica died) through their lease, in a second branch that only
-// claims finding such leases run.
+// found in an index of their own (outbox_free); when the mapping has
+// leases that ran out (a replica died), a statement before chooses among
+// the free rows and those leases' rows (outbox_lease) together.
 func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forcesync.WorkItem, error) {
 	if req.Limit <= 0 {
 		return nil, nil
@@ -55,8 +55,18 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 		args := []any{req.Mapping, nowMS, req.Limit, req.Owner, until, prio}
 		picked := pickFree
 		if len(expired) > 0 {
-			picked = pickFreeOrExpired
-			args = append(args, expired)
+			// Rare (a worker died or stalled): choose the rows first,
+			// then lock exactly those by key.
+			rows, err := tx.Query(ctx, chooseFreeOrExpired, req.Mapping, nowMS, req.Limit, prio, expired)
+			if err != nil {
+				return err
+			}
+			keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			picked = pickChosen
+			args = append(args, keys, expired)
 		}
 		rows, err := tx.Query(ctx, claimQuery(picked), args...)
 		if err != nil {
@@ -117,7 +127,7 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 }
 
 // claimQuery is the claim's statement, picking its rows with picked
-// (pickFree or pickFreeOrExpired): it writes the lease row, points the
+// (pickFree or pickChosen): it writes the lease row, points the
 // picked rows at it and reads them with their records, bindings, intents
 // and statuses. $1 mapping, $2 now, $3 limit, $4 owner, $5 the lease's
 // end, $6 the priority or NULL.
@@ -150,27 +160,32 @@ const pickFree = `SELECT key, due_at FROM outbox
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED`
 
-// pickFreeOrExpired is pickFree when the mapping has leases that ran out
-// ($7, their ids): the first rows in claim order of the free rows and of
-// those leases' rows together, each lease's read in claim order from
-// outbox_lease up to the limit. The rows are locked once chosen (a row
-// another transaction holds is left out), so no more rows are locked than
-// the claim may take; a row that changed since is checked again.
-const pickFreeOrExpired = `SELECT o.key, o.due_at FROM outbox o JOIN (
-		SELECT key FROM (
-			(SELECT key, priority, due_at, enqueued FROM outbox
-				WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-				ORDER BY priority, due_at, enqueued LIMIT $3)
-			UNION ALL
-			SELECT x.* FROM unnest($7::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
-				WHERE lease = e.id AND mapping = $1 AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-				ORDER BY priority, due_at, enqueued LIMIT $3) x
-		) c
-		ORDER BY priority, due_at, enqueued
-		LIMIT $3
-	) c ON o.mapping = $1 AND o.key = c.key
-	WHERE (o.lease IS NULL OR o.lease = ANY($7::bigint[])) AND o.due_at <= $2
-	FOR UPDATE OF o SKIP LOCKED`
+// chooseFreeOrExpired chooses a claim's rows when the mapping has leases
+// that ran out: the first in claim order of the free rows and of those
+// leases' rows together, each lease's rows read in claim order from
+// outbox_lease up to the limit. It locks nothing: pickChosen locks the
+// rows it chose. $1 mapping, $2 now, $3 limit, $4 the priority or NULL,
+// $5 the leases' ids.
+const chooseFreeOrExpired = `SELECT key FROM (
+		(SELECT key, priority, due_at, enqueued FROM outbox
+			WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($4::integer IS NULL OR priority = $4)
+			ORDER BY priority, due_at, enqueued LIMIT $3)
+		UNION ALL
+		SELECT x.* FROM unnest($5::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
+			WHERE lease = e.id AND due_at <= $2 AND ($4::integer IS NULL OR priority = $4)
+			ORDER BY priority, due_at, enqueued LIMIT $3) x
+	) c
+	ORDER BY priority, due_at, enqueued
+	LIMIT $3`
+
+// pickChosen picks the rows chooseFreeOrExpired chose ($7, their keys;
+// $8, the ids of the leases that ran out) that are still free or held by
+// one of those leases, skipping rows another transaction is locking.
+const pickChosen = `SELECT key, due_at FROM outbox
+	WHERE mapping = $1 AND key = ANY($7::text[]) AND (lease IS NULL OR lease = ANY($8::bigint[]))
+		AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+	LIMIT $3
+	FOR UPDATE SKIP LOCKED`
 
 // dropEmptyLeases deletes owner's leases of mapping that no row names any
 // more: their work is done or given back. A lease that holds no rows
