@@ -17,8 +17,8 @@ import (
 // writes one lease row for them, points them at it, and returns them
 // joined with their records, bindings, intents and statuses. Free rows are
 // found in an index of their own (outbox_free); when the mapping has
-// leases that ran out (a replica died), a statement before chooses among
-// the free rows and those leases' rows (outbox_lease) together.
+// leases that ran out (a replica died), the rows of those leases too
+// (outbox_lease).
 func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forcesync.WorkItem, error) {
 	if req.Limit <= 0 {
 		return nil, nil
@@ -55,18 +55,8 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 		args := []any{req.Mapping, nowMS, req.Limit, req.Owner, until, prio}
 		picked := pickFree
 		if len(expired) > 0 {
-			// Rare (a worker died or stalled): choose the rows first,
-			// then lock exactly those by key.
-			rows, err := tx.Query(ctx, chooseFreeOrExpired, req.Mapping, nowMS, req.Limit, prio, expired)
-			if err != nil {
-				return err
-			}
-			keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			picked = pickChosen
-			args = append(args, keys, expired)
+			picked = pickFreeOrExpired // rare: a worker died or stalled
+			args = append(args, expired)
 		}
 		rows, err := tx.Query(ctx, claimQuery(picked), args...)
 		if err != nil {
@@ -127,7 +117,7 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 }
 
 // claimQuery is the claim's statement, picking its rows with picked
-// (pickFree or pickChosen): it writes the lease row, points the
+// (pickFree or pickFreeOrExpired): it writes the lease row, points the
 // picked rows at it and reads them with their records, bindings, intents
 // and statuses. $1 mapping, $2 now, $3 limit, $4 owner, $5 the lease's
 // end, $6 the priority or NULL.
@@ -160,32 +150,23 @@ const pickFree = `SELECT key, due_at FROM outbox
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED`
 
-// chooseFreeOrExpired chooses a claim's rows when the mapping has leases
-// that ran out: the first in claim order of the free rows and of those
-// leases' rows together, each lease's rows read in claim order from
-// outbox_lease up to the limit. It locks nothing: pickChosen locks the
-// rows it chose. $1 mapping, $2 now, $3 limit, $4 the priority or NULL,
-// $5 the leases' ids.
-const chooseFreeOrExpired = `SELECT key FROM (
-		(SELECT key, priority, due_at, enqueued FROM outbox
-			WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($4::integer IS NULL OR priority = $4)
-			ORDER BY priority, due_at, enqueued LIMIT $3)
+// pickFreeOrExpired is pickFree when the mapping has leases that ran out
+// ($7, their ids): the first rows in claim order of the free rows and of
+// those leases' rows together. Each lease's rows are read in claim order
+// from outbox_lease, and each branch locks at most the limit, so with free
+// rows or several such leases a claim locks more rows than it takes (until
+// it commits) but reads no more than it may need.
+const pickFreeOrExpired = `SELECT key, due_at FROM (
+		SELECT * FROM (SELECT key, priority, due_at, enqueued FROM outbox
+			WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+			ORDER BY priority, due_at, enqueued LIMIT $3 FOR UPDATE SKIP LOCKED) f
 		UNION ALL
-		SELECT x.* FROM unnest($5::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
-			WHERE lease = e.id AND due_at <= $2 AND ($4::integer IS NULL OR priority = $4)
-			ORDER BY priority, due_at, enqueued LIMIT $3) x
+		SELECT x.* FROM unnest($7::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
+			WHERE lease = e.id AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+			ORDER BY priority, due_at, enqueued LIMIT $3 FOR UPDATE SKIP LOCKED) x
 	) c
 	ORDER BY priority, due_at, enqueued
 	LIMIT $3`
-
-// pickChosen picks the rows chooseFreeOrExpired chose ($7, their keys;
-// $8, the ids of the leases that ran out) that are still free or held by
-// one of those leases, skipping rows another transaction is locking.
-const pickChosen = `SELECT key, due_at FROM outbox
-	WHERE mapping = $1 AND key = ANY($7::text[]) AND (lease IS NULL OR lease = ANY($8::bigint[]))
-		AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED`
 
 // dropEmptyLeases deletes owner's leases of mapping that no row names any
 // more: their work is done or given back. A lease that holds no rows
