@@ -44,11 +44,19 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 		// claim takes), across replicas too: two at once would split the
 		// due rows between them, and a Bulk-sized batch would become two
 		// jobs, each with its fixed cost in API calls. The same round trip
-		// lists the mapping's leases that ran out (read as the lock is
-		// taken: one that ran out a moment later waits for the next claim).
+		// deletes the mapping's leases that ran out and hold no rows any
+		// more (claims took them over; an empty lease never gains rows, so
+		// that needs no lock) and lists those that still hold some, as the
+		// lock is taken (one that runs out a moment later waits for the
+		// next claim).
 		var expired []int64
-		if err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock($1),
-			ARRAY(SELECT id FROM claim_leases WHERE mapping = $2 AND until <= $3)`,
+		if err := tx.QueryRow(ctx, `WITH gone AS (
+				DELETE FROM claim_leases l WHERE l.mapping = $2 AND l.until <= $3
+					AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.lease = l.id)
+				RETURNING id
+			)
+			SELECT pg_advisory_xact_lock($1),
+				ARRAY(SELECT id FROM claim_leases WHERE mapping = $2 AND until <= $3 AND id NOT IN (SELECT id FROM gone))`,
 			s.lockKey("claim/"+req.Mapping), req.Mapping, nowMS).Scan(nil, &expired); err != nil {
 			return err
 		}
@@ -94,13 +102,7 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 			got = append(got, claimed{it: it, due: c.due, enq: c.enq})
 			return nil
 		})
-		if err != nil || len(expired) == 0 {
-			return err // a failed read rolls the leases back
-		}
-		// The leases whose rows were all taken over are done with.
-		_, err = tx.Exec(ctx, `DELETE FROM claim_leases
-			WHERE id = ANY($1) AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.lease = claim_leases.id)`, expired)
-		return err
+		return err // a failed read rolls the leases back
 	})
 	if err != nil {
 		return nil, err

@@ -12,10 +12,11 @@ var _ forcesync.LeaseRenewer = (*Store)(nil)
 
 // RenewLeases implements forcesync.LeaseRenewer: it writes the one lease
 // row of owner's latest claim of mapping, however many rows the claim
-// holds.
+// holds, if the claim still holds any.
 func (s *Store) RenewLeases(ctx context.Context, mapping, owner string, until time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE claim_leases SET until = $1
-		WHERE id = (SELECT MAX(id) FROM claim_leases WHERE mapping = $2 AND owner = $3)`, ms(until), mapping, owner)
+		WHERE id = (SELECT MAX(id) FROM claim_leases WHERE mapping = $2 AND owner = $3)
+			AND EXISTS (SELECT 1 FROM outbox o WHERE o.lease = claim_leases.id)`, ms(until), mapping, owner)
 	if err != nil {
 		return 0, fmt.Errorf("renew leases %s: %w", mapping, err)
 	}

@@ -12,7 +12,7 @@ var _ forcesync.LeaseRenewer = (*Store)(nil)
 
 // RenewLeases implements forcesync.LeaseRenewer: it writes the one lease
 // row of owner's latest claim of mapping, however many rows the claim
-// holds.
+// holds, if the claim still holds any.
 func (s *Store) RenewLeases(ctx context.Context, mapping, owner string, until time.Time) (int, error) {
 	tx, err := s.begin(ctx)
 	if err != nil {
@@ -21,7 +21,8 @@ func (s *Store) RenewLeases(ctx context.Context, mapping, owner string, until ti
 	defer tx.Rollback()
 	u := ms(until)
 	res, err := tx.ExecContext(ctx, `UPDATE claim_leases SET until = ?
-		WHERE id = (SELECT MAX(id) FROM claim_leases WHERE mapping = ? AND owner = ?)`, u, mapping, owner)
+		WHERE id = (SELECT MAX(id) FROM claim_leases WHERE mapping = ? AND owner = ?)
+			AND EXISTS (SELECT 1 FROM outbox o WHERE o.lease = claim_leases.id)`, u, mapping, owner)
 	if err != nil {
 		return 0, fmt.Errorf("renew leases %s: %w", mapping, err)
 	}
