@@ -16,7 +16,7 @@ var _ forcesync.LeaseRenewer = (*Store)(nil)
 func (s *Store) RenewLeases(ctx context.Context, mapping, owner string, until time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE claim_leases SET until = $1
 		WHERE id = (SELECT MAX(id) FROM claim_leases WHERE mapping = $2 AND owner = $3)
-			AND EXISTS (SELECT 1 FROM outbox o WHERE o.lease = claim_leases.id)`, ms(until), mapping, owner)
+			AND (SELECT 1 FROM outbox o WHERE o.lease = claim_leases.id LIMIT 1) IS NOT NULL`, ms(until), mapping, owner)
 	if err != nil {
 		return 0, fmt.Errorf("renew leases %s: %w", mapping, err)
 	}
