@@ -34,6 +34,10 @@ CREATE INDEX outbox_free ON outbox (mapping, priority, due_at, enqueued) WHERE l
 -- Claims read the rows of a lease that ran out in claim order; Complete
 -- looks whether a lease still holds rows.
 CREATE INDEX outbox_lease ON outbox (lease, priority, due_at, enqueued) WHERE lease IS NOT NULL;
+-- Claims filter on lease IS NULL: without statistics of the new column
+-- the planner takes a large claim for a few rows and joins its records
+-- row by row, until autovacuum gets to the table.
+ANALYZE outbox;
 
 -- +goose Down
 DROP INDEX outbox_lease;
