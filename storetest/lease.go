@@ -69,6 +69,32 @@ func testReady(t *testing.T, s forcesync.Store, clk *Clock) {
 	ready(3) // w1's lease ran out
 }
 
+// testRenewOneLease checks that a claim's rows share one lease: a renewal
+// reports one lease extended, however many rows the claim holds, and
+// every row of the claim is held by it.
+func testRenewOneLease(t *testing.T, s forcesync.Store, clk *Clock) {
+	lr, ok := s.(forcesync.LeaseRenewer)
+	if !ok {
+		t.Skip("store does not implement LeaseRenewer")
+	}
+	var cs []forcesync.Change
+	for i := range 5 {
+		cs = append(cs, forcesync.Change{Key: fmt.Sprintf("k%d", i), Op: forcesync.OpUpsert, Fields: map[string]any{"n": i}})
+	}
+	accept(t, s, []string{"m1"}, cs...)
+	if got := claim(t, s, clk, "m1", "w", 10); len(got) != 5 {
+		t.Fatalf("claimed %v", keys(got))
+	}
+	clk.Advance(50 * time.Second)
+	if n, err := lr.RenewLeases(ctx, "m1", "w", clk.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("renew: %d, %v; want the claim's one lease", n, err)
+	}
+	clk.Advance(20 * time.Second)
+	if got := claim(t, s, clk, "m1", "w2", 10); len(got) != 0 {
+		t.Fatalf("w2 claimed %v under the renewed lease", keys(got))
+	}
+}
+
 // testRenewOwnLease checks that a renewal extends only the given owner's
 // lease: another owner's claim of the same mapping runs out on time.
 func testRenewOwnLease(t *testing.T, s forcesync.Store, clk *Clock) {
