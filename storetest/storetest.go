@@ -62,7 +62,8 @@ func Run(t *testing.T, open Opener) {
 		{"RecordPushed", testRecordPushed},   // file push's own Bulk jobs (issue 15)
 		{"StageRecords", testStageRecords},   // a job's records written while Salesforce works
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
-		{"RenewOwnLease", testRenewOwnLease}, // a lease is one row per claim (storetest/lease.go)
+		{"RenewOneLease", testRenewOneLease}, // a lease is one row per claim (storetest/lease.go)
+		{"RenewOwnLease", testRenewOwnLease},
 		{"RenewLatestClaim", testRenewLatestClaim},
 		{"ClaimExpiredLease", testClaimExpiredLease},
 		{"RenewAfterTakeover", testRenewAfterTakeover},
