@@ -14,7 +14,7 @@ import (
 )
 
 // TestUpgradeKeepsLeases: rows leased when a store is upgraded to leases
-// of their own (migration 00160) stay leased until their lease's end, and
+// of their own (migration 00180) stay leased until their lease's end, and
 // their owner's renewal extends the rows it renewed last; free rows stay
 // free.
 func TestUpgradeKeepsLeases(t *testing.T) {
@@ -30,11 +30,11 @@ func TestUpgradeKeepsLeases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Down from 00160 too, so the way back is known to run.
-	if _, err := p.UpTo(ctx, 160); err != nil {
+	// Down from 00180 too, so the way back is known to run.
+	if _, err := p.UpTo(ctx, 180); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DownTo(ctx, 150); err != nil {
+	if _, err := p.DownTo(ctx, 170); err != nil {
 		t.Fatal(err)
 	}
 	// a: leased by "old" until now+60s (its latest claim); b: leased by
