@@ -11,9 +11,14 @@ import (
 // again seconds after it died rather than after a long lease. Both stores
 // implement it.
 type LeaseRenewer interface {
-	// RenewLeases extends to until every lease owner holds on mapping's
-	// work and returns how many it extended. A lease another owner took
-	// over (after it ran out) is not owner's any more and stays as it is.
+	// RenewLeases extends to until the lease of owner's latest claim of
+	// mapping, and returns how many leases it extended: 1, or 0 when owner
+	// holds none (its work is done, or the lease ran out and another claim
+	// took its rows over). A claim's lease is one row however many items
+	// it holds, so a renewal costs one row write. Rows another owner took
+	// over are not owner's any more and stay with that owner; leases of
+	// owner's earlier claims of mapping (a batch whose Complete failed) are
+	// not extended and run out on their own.
 	RenewLeases(ctx context.Context, mapping, owner string, until time.Time) (int, error)
 }
 

@@ -115,10 +115,13 @@ type AcceptResult struct {
 // ClaimRequest asks for due work.
 type ClaimRequest struct {
 	Mapping string
-	Owner   string
-	Lease   time.Duration
-	Limit   int
-	Now     time.Time
+	// Owner names the claiming worker in the claim's lease; Complete and
+	// LeaseRenewer name it again. A worker holds one claim of a mapping at
+	// a time: a renewal extends the owner's latest claim only.
+	Owner string
+	Lease time.Duration
+	Limit int
+	Now   time.Time
 	// Priority, when not nil, claims only that priority.
 	Priority *Priority
 }

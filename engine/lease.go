@@ -8,8 +8,9 @@ import (
 	"github.com/forcesync/forcesync"
 )
 
-// keepLeases renews owner's leases on p's work every third of the lease
-// while a batch is in flight, when the store can (forcesync.LeaseRenewer),
+// keepLeases renews the lease of owner's claim of p's work (one row in the
+// store, however large the claim) every third of the lease while a batch
+// is in flight, when the store can (forcesync.LeaseRenewer),
 // so leases can be short and a dead worker's work is taken over soon after
 // it died, however long a Bulk job takes. claimed is when the claim began
 // (its leases run from then): a claim that took more than a third of the

@@ -82,7 +82,8 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 	}
 	box := map[string]storeplan.Row{}
 	old := map[string]storeplan.Prev{}
-	rows, err := tx.Query(ctx, `SELECT key, seq, COALESCE(lease_owner, '') FROM outbox WHERE mapping = $1 AND key = ANY($2) ORDER BY key FOR UPDATE`, mapping, keys)
+	rows, err := tx.Query(ctx, `SELECT o.key, o.seq, COALESCE(l.owner, '') FROM outbox o LEFT JOIN claim_leases l ON l.id = o.lease
+		WHERE o.mapping = $1 AND o.key = ANY($2) ORDER BY o.key FOR UPDATE OF o`, mapping, keys)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -149,14 +150,14 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 		return err
 	}
 	if len(retryKeys) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE outbox o SET lease_owner = NULL, lease_until = 0, attempts = o.attempts + 1, due_at = t.due
+		if _, err := tx.Exec(ctx, `UPDATE outbox o SET lease = NULL, attempts = o.attempts + 1, due_at = t.due
 			FROM unnest($2::text[], $3::bigint[]) AS t(key, due) WHERE o.mapping = $1 AND o.key = t.key`, mapping, retryKeys, retryDue); err != nil {
 			return fmt.Errorf("retry: %w", err)
 		}
 	}
 	if len(release) > 0 {
 		// The newer change set due_at when it arrived; it stays.
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = false WHERE mapping = $1 AND key = ANY($2)`, mapping, release); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET lease = NULL, forced = false WHERE mapping = $1 AND key = ANY($2)`, mapping, release); err != nil {
 			return fmt.Errorf("release: %w", err)
 		}
 	}
@@ -198,6 +199,9 @@ func completeMapping(ctx context.Context, tx pgx.Tx, owner, mapping string, outs
 			sts.fps, sts.heldFPs, sts.attempts, sts.next, sts.versions, now); err != nil {
 			return fmt.Errorf("statuses: %w", err)
 		}
+	}
+	if err := dropEmptyLeases(ctx, tx, mapping, owner); err != nil {
+		return fmt.Errorf("leases: %w", err)
 	}
 	return nil
 }

@@ -44,7 +44,8 @@ func (s *Store) Peek(ctx context.Context, q forcesync.PeekQuery) ([]forcesync.Wo
 				COALESCE(st.held_fp, '')
 			FROM outbox x `+peekJoins+`
 			LEFT JOIN statuses st ON st.mapping = x.mapping AND st.key = x.key
-			WHERE x.mapping = $1 AND x.due_at <= $2 AND (x.lease_owner IS NULL OR x.lease_until <= $2)
+			WHERE x.mapping = $1 AND x.due_at <= $2
+				AND (x.lease IS NULL OR x.lease IN (SELECT id FROM claim_leases WHERE mapping = $1 AND until <= $2))
 			ORDER BY x.priority, x.due_at, x.enqueued, x.key LIMIT $3 OFFSET $4`, q.Mapping, ms(now), limit, q.Offset)
 	}
 	if err != nil {

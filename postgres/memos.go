@@ -68,6 +68,9 @@ func (s *Store) KeepMapping(ctx context.Context, name string) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE mapping = $1`, name); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM claim_leases WHERE mapping = $1`, name); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE statuses SET state = 'skipped', error_code = $1, error_message = $2, error_fields = '', held_fp = '', next_attempt = 0, updated = $3
 			WHERE mapping = $4 AND state IN ('pending', 'retrying', 'held')`,
 			forcesync.CodeMappingRemoved, "mapping "+name+" left the config; its Salesforce records and bindings were kept", now, name)

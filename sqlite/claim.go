@@ -38,20 +38,14 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
-	for {
-		// Sweep again when this lease may have run out, if no sweep is due sooner.
-		at := s.sweepAt.Load()
-		if at <= until || s.sweepAt.CompareAndSwap(at, until) {
-			break
-		}
-	}
+	s.sweepBy(until) // sweep again when this lease may have run out
 	if s.afterLease != nil {
 		s.afterLease()
 	}
 	items, err := s.claimRead(ctx, req.Mapping, keys)
 	if err != nil {
 		// Give the rows back rather than leave them leased for nothing.
-		if rerr := s.release(context.WithoutCancel(ctx), req.Mapping, keys); rerr != nil {
+		if rerr := s.release(context.WithoutCancel(ctx), req.Mapping, req.Owner, keys); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return nil, err
@@ -59,21 +53,25 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 	return items, nil
 }
 
-// sweep frees the rows whose lease ran out: their worker died or stalled,
-// and they are claimable again. It scans the outbox, so it runs only when
-// the earliest lease it knows of may have expired, and at least every
-// sweepEvery.
+// sweep frees the rows of the leases that ran out, whose workers died or
+// stalled, and deletes those leases: the rows are claimable again. It
+// reads the leases table and the leased rows of the expired leases only,
+// so it is cheap; it runs when the earliest lease it knows of may have run
+// out, and at least every sweepEvery.
 func (s *Store) sweep(ctx context.Context, nowMS int64) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sweep leases: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_owner IS NOT NULL AND lease_until <= ?`, nowMS); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease = NULL WHERE lease IN (SELECT id FROM claim_leases WHERE until <= ?)`, nowMS); err != nil {
+		return fmt.Errorf("sweep leases: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM claim_leases WHERE until <= ?`, nowMS); err != nil {
 		return fmt.Errorf("sweep leases: %w", err)
 	}
 	var next sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT MIN(lease_until) FROM outbox WHERE lease_owner IS NOT NULL`).Scan(&next); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT MIN(until) FROM claim_leases`).Scan(&next); err != nil {
 		return fmt.Errorf("sweep leases: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -87,14 +85,35 @@ func (s *Store) sweep(ctx context.Context, nowMS int64) error {
 	return nil
 }
 
+// sweepBy makes the next claim at or after until sweep, if no sweep is
+// due sooner: a lease ends then.
+func (s *Store) sweepBy(until int64) {
+	for {
+		at := s.sweepAt.Load()
+		if at <= until || s.sweepAt.CompareAndSwap(at, until) {
+			return
+		}
+	}
+}
+
 // lease leases up to req.Limit free rows that are due, the lowest priority
 // value first, then the longest due, and returns their keys in that order.
+// The rows name one new lease row, which holds the owner and the lease's
+// end; a claim that finds nothing leaves no lease.
 func (s *Store) lease(ctx context.Context, req forcesync.ClaimRequest, nowMS, until int64) ([]string, error) {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
 	}
 	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO claim_leases (mapping, owner, until) VALUES (?, ?, ?)`, req.Mapping, req.Owner, until)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: lease: %w", req.Mapping, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: lease: %w", req.Mapping, err)
+	}
 	type leased struct {
 		key      string
 		due, enq int64
@@ -110,7 +129,7 @@ func (s *Store) lease(ctx context.Context, req forcesync.ClaimRequest, nowMS, un
 		} else {
 			// The next priority present: one step down the index.
 			var next sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT MIN(priority) FROM outbox WHERE mapping = ? AND priority > ? AND lease_owner IS NULL`, req.Mapping, prio).Scan(&next); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT MIN(priority) FROM outbox WHERE mapping = ? AND priority > ? AND lease IS NULL`, req.Mapping, prio).Scan(&next); err != nil {
 				return nil, fmt.Errorf("claim %s: %w", req.Mapping, err)
 			}
 			if !next.Valid {
@@ -118,11 +137,11 @@ func (s *Store) lease(ctx context.Context, req forcesync.ClaimRequest, nowMS, un
 			}
 			prio = next.Int64
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease = ?
 			WHERE mapping = ? AND key IN (SELECT key FROM outbox
-				WHERE mapping = ? AND priority = ? AND lease_owner IS NULL AND due_at <= ?
+				WHERE mapping = ? AND priority = ? AND lease IS NULL AND due_at <= ?
 				ORDER BY due_at, enqueued LIMIT ?)
-			RETURNING key, due_at, enqueued`, req.Owner, until, req.Mapping, req.Mapping, prio, nowMS, req.Limit-len(keys))
+			RETURNING key, due_at, enqueued`, id, req.Mapping, req.Mapping, prio, nowMS, req.Limit-len(keys))
 		if err != nil {
 			return nil, fmt.Errorf("claim %s: lease: %w", req.Mapping, err)
 		}
@@ -145,21 +164,36 @@ func (s *Store) lease(ctx context.Context, req forcesync.ClaimRequest, nowMS, un
 			keys = append(keys, l.key)
 		}
 	}
+	if len(keys) == 0 {
+		return nil, nil // rolled back: no lease
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("claim %s: commit: %w", req.Mapping, err)
 	}
 	return keys, nil
 }
 
-// release gives leased rows back.
-func (s *Store) release(ctx context.Context, mapping string, keys []string) error {
+// release gives owner's leased rows back.
+func (s *Store) release(ctx context.Context, mapping, owner string, keys []string) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("release %s: %w", mapping, err)
 	}
 	defer tx.Rollback()
-	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE mapping = ? AND key IN (`, mapping, keys); err != nil {
+	if err := execKeys(ctx, tx, `UPDATE outbox SET lease = NULL WHERE mapping = ? AND key IN (`, mapping, keys); err != nil {
+		return fmt.Errorf("release %s: %w", mapping, err)
+	}
+	if err := dropEmptyLeases(ctx, tx, mapping, owner); err != nil {
 		return fmt.Errorf("release %s: %w", mapping, err)
 	}
 	return tx.Commit()
+}
+
+// dropEmptyLeases deletes owner's leases of mapping that no row names any
+// more: their work is done or given back. A lease that holds no rows
+// never gains any, so none is deleted that a row still needs.
+func dropEmptyLeases(ctx context.Context, tx *wtx, mapping, owner string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM claim_leases WHERE mapping = ? AND owner = ?
+		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.lease = claim_leases.id)`, mapping, owner)
+	return err
 }

@@ -51,6 +51,9 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		}); err != nil {
 			return fmt.Errorf("complete %s: %w", m, err)
 		}
+		if err := dropEmptyLeases(ctx, tx, m, owner); err != nil {
+			return fmt.Errorf("complete %s: leases: %w", m, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("complete: commit: %w", err)
@@ -84,11 +87,12 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT k.value, o.key IS NOT NULL, COALESCE(o.seq, 0), COALESCE(o.lease_owner, ''),
+	rows, err := tx.QueryContext(ctx, `SELECT k.value, o.key IS NOT NULL, COALESCE(o.seq, 0), COALESCE(l.owner, ''),
 			COALESCE(st.sf_id, ''), COALESCE(st.held_fp, ''),
 			COALESCE((SELECT MAX(h.n) FROM record_history h WHERE h.mapping = ? AND h.key = k.value), 0)
 		FROM json_each(?) k
 		LEFT JOIN outbox o ON o.mapping = ? AND o.key = k.value
+		LEFT JOIN claim_leases l ON l.id = o.lease
 		LEFT JOIN statuses st ON st.mapping = ? AND st.key = k.value`, mapping, string(doc), mapping, mapping)
 	if err != nil {
 		return err
@@ -135,7 +139,7 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 		case storeplan.OutboxRelease:
 			release = append(release, it.Key)
 		case storeplan.OutboxRetry:
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`,
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease = NULL, attempts = attempts + 1, due_at = ? WHERE mapping = ? AND key = ?`,
 				ms(o.NextAttempt), mapping, it.Key); err != nil {
 				return err
 			}
@@ -169,7 +173,7 @@ func completeChunk(ctx context.Context, tx *wtx, owner, mapping string, outs []f
 		storeplan.HistoryConflict, 14, historyArgs); err != nil {
 		return err
 	}
-	if err := execKeys(ctx, tx, `UPDATE outbox SET lease_owner = NULL, lease_until = 0, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
+	if err := execKeys(ctx, tx, `UPDATE outbox SET lease = NULL, forced = 0 WHERE mapping = ? AND key IN (`, mapping, release); err != nil {
 		return err
 	}
 	if err := execKeys(ctx, tx, `DELETE FROM outbox WHERE mapping = ? AND key IN (`, mapping, done); err != nil {

@@ -46,8 +46,9 @@ func (s *Store) Peek(ctx context.Context, q forcesync.PeekQuery) ([]forcesync.Wo
 				COALESCE(st.held_fp, '')
 			FROM outbox x `+peekJoins+`
 			LEFT JOIN statuses st ON st.mapping = x.mapping AND st.key = x.key
-			WHERE x.mapping = ? AND x.due_at <= ? AND (x.lease_owner IS NULL OR x.lease_until <= ?)
-			ORDER BY x.priority, x.due_at, x.enqueued, x.key LIMIT ? OFFSET ?`, q.Mapping, ms(now), ms(now), limit, q.Offset)
+			WHERE x.mapping = ?1 AND x.due_at <= ?2
+				AND (x.lease IS NULL OR x.lease IN (SELECT id FROM claim_leases WHERE mapping = ?1 AND until <= ?2))
+			ORDER BY x.priority, x.due_at, x.enqueued, x.key LIMIT ?3 OFFSET ?4`, q.Mapping, ms(now), limit, q.Offset)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("peek %s: %w", q.Mapping, err)

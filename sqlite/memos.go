@@ -76,6 +76,7 @@ func (s *Store) KeepMapping(ctx context.Context, name string) error {
 	}{
 		{`UPDATE mapping_memos SET memo = ?, updated = ? WHERE name = ?`, []any{string(nb), now, name}},
 		{`DELETE FROM outbox WHERE mapping = ?`, []any{name}},
+		{`DELETE FROM claim_leases WHERE mapping = ?`, []any{name}},
 		{`UPDATE statuses SET state = 'skipped', error_code = ?, error_message = ?, error_fields = '', held_fp = '', next_attempt = 0, updated = ?
 			WHERE mapping = ? AND state IN ('pending', 'retrying', 'held')`,
 			[]any{forcesync.CodeMappingRemoved, "mapping " + name + " left the config; its Salesforce records and bindings were kept", now, name}},

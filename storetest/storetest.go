@@ -64,6 +64,11 @@ func Run(t *testing.T, open Opener) {
 		{"RecordPushed", testRecordPushed},   // file push's own Bulk jobs (issue 15)
 		{"StageRecords", testStageRecords},   // a job's records written while Salesforce works
 		{"RenewLeases", testRenewLeases},     // short leases, renewed in flight (issue 15)
+		{"RenewOneLease", testRenewOneLease}, // a lease is one row per claim (storetest/lease.go)
+		{"RenewOwnLease", testRenewOwnLease},
+		{"RenewLatestClaim", testRenewLatestClaim},
+		{"ClaimExpiredLease", testClaimExpiredLease},
+		{"RenewAfterTakeover", testRenewAfterTakeover},
 		{"Ready", testReady},                 // backfill holds (issue 15)
 		{"Sessions", testSessions},           // console sign-in (issue 13)
 		{"RecordHistory", testRecordHistory}, // console record page (issue 13): history.go
