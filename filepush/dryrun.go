@@ -104,6 +104,9 @@ func (p *push) plan(ctx context.Context, rows ingest.Reader, skip int64) error {
 	// The open set's External ID values per lane, as admit checks them:
 	// a value twice in one job sends its second row through the outbox.
 	exts := make([]map[string]bool, len(lanes))
+	for k := range exts {
+		exts[k] = map[string]bool{}
+	}
 	setRows := 0
 	for c := range ordered {
 		select {
@@ -127,20 +130,15 @@ func (p *push) plan(ctx context.Context, rows ingest.Reader, skip int64) error {
 			fates := make([]string, len(pl.Lanes))
 			if changedKeys[r.Key] {
 				pl.Repeated++
-				p.toEngine(pl, fates)
+				toEngine(pl, fates)
 			} else {
 				changedKeys[r.Key] = true
 				var vs []verdict
 				if lanes != nil {
 					vs = c.verdicts[i*len(lanes) : (i+1)*len(lanes)]
 				}
-				if setRows == 0 {
-					for k := range exts {
-						exts[k] = map[string]bool{}
-					}
-				}
 				if vs == nil || !planAdmit(vs, exts) {
-					p.toEngine(pl, fates)
+					toEngine(pl, fates)
 				} else {
 					setRows++
 					for k, v := range vs {
@@ -171,6 +169,9 @@ func (p *push) plan(ctx context.Context, rows ingest.Reader, skip int64) error {
 		// The push closes its job set where the next chunk would not fit.
 		if setRows > 0 && setRows+p.o.Chunk > p.jobSize {
 			setRows = 0
+			for _, m := range exts {
+				clear(m)
+			}
 		}
 		if c.last {
 			break
@@ -197,7 +198,7 @@ func planAdmit(vs []verdict, exts []map[string]bool) bool {
 }
 
 // toEngine counts a changed row as left to every mapping's engine.
-func (p *push) toEngine(pl *Plan, fates []string) {
+func toEngine(pl *Plan, fates []string) {
 	for k := range pl.Lanes {
 		pl.Lanes[k].Engine++
 		fates[k] = "engine"
