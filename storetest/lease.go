@@ -8,13 +8,20 @@ import (
 	"github.com/forcesync/forcesync"
 )
 
-// testRenewLeases checks LeaseRenewer: a renewed lease outlives its first
-// term; a lease another owner took over is not renewed.
-func testRenewLeases(t *testing.T, s forcesync.Store, clk *Clock) {
+// renewer returns s as a LeaseRenewer, or skips the test.
+func renewer(t *testing.T, s forcesync.Store) forcesync.LeaseRenewer {
+	t.Helper()
 	lr, ok := s.(forcesync.LeaseRenewer)
 	if !ok {
 		t.Skip("store does not implement LeaseRenewer")
 	}
+	return lr
+}
+
+// testRenewLeases checks LeaseRenewer: a renewed lease outlives its first
+// term; a lease another owner took over is not renewed.
+func testRenewLeases(t *testing.T, s forcesync.Store, clk *Clock) {
+	lr := renewer(t, s)
 	accept(t, s, []string{"m1"},
 		forcesync.Change{Key: "a", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 1}},
 		forcesync.Change{Key: "b", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 2}})
@@ -73,10 +80,7 @@ func testReady(t *testing.T, s forcesync.Store, clk *Clock) {
 // reports one lease extended, however many rows the claim holds, and
 // every row of the claim is held by it.
 func testRenewOneLease(t *testing.T, s forcesync.Store, clk *Clock) {
-	lr, ok := s.(forcesync.LeaseRenewer)
-	if !ok {
-		t.Skip("store does not implement LeaseRenewer")
-	}
+	lr := renewer(t, s)
 	var cs []forcesync.Change
 	for i := range 5 {
 		cs = append(cs, forcesync.Change{Key: fmt.Sprintf("k%d", i), Op: forcesync.OpUpsert, Fields: map[string]any{"n": i}})
@@ -98,10 +102,7 @@ func testRenewOneLease(t *testing.T, s forcesync.Store, clk *Clock) {
 // testRenewOwnLease checks that a renewal extends only the given owner's
 // lease: another owner's claim of the same mapping runs out on time.
 func testRenewOwnLease(t *testing.T, s forcesync.Store, clk *Clock) {
-	lr, ok := s.(forcesync.LeaseRenewer)
-	if !ok {
-		t.Skip("store does not implement LeaseRenewer")
-	}
+	lr := renewer(t, s)
 	accept(t, s, []string{"m1"},
 		forcesync.Change{Key: "a", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 1}},
 		forcesync.Change{Key: "b", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 2}})
@@ -126,10 +127,7 @@ func testRenewOwnLease(t *testing.T, s forcesync.Store, clk *Clock) {
 // uncompleted (its Complete failed), runs out on time rather than live as
 // long as the owner's later batches.
 func testRenewLatestClaim(t *testing.T, s forcesync.Store, clk *Clock) {
-	lr, ok := s.(forcesync.LeaseRenewer)
-	if !ok {
-		t.Skip("store does not implement LeaseRenewer")
-	}
+	lr := renewer(t, s)
 	accept(t, s, []string{"m1"}, forcesync.Change{Key: "a", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 1}})
 	if got := keys(claim(t, s, clk, "m1", "w", 10)); fmt.Sprint(got) != "[a]" {
 		t.Fatalf("first claim %v", got)
@@ -210,10 +208,7 @@ func testClaimExpiredLease(t *testing.T, s forcesync.Store, clk *Clock) {
 // lease still runs out on its own terms, and the first owner's late
 // Complete writes nothing.
 func testRenewAfterTakeover(t *testing.T, s forcesync.Store, clk *Clock) {
-	lr, ok := s.(forcesync.LeaseRenewer)
-	if !ok {
-		t.Skip("store does not implement LeaseRenewer")
-	}
+	lr := renewer(t, s)
 	accept(t, s, []string{"m1"}, forcesync.Change{Key: "a", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 1}})
 	first := claim(t, s, clk, "m1", "w1", 10)
 	clk.Advance(61 * time.Second)
