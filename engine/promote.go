@@ -96,6 +96,10 @@ func settlesConverted(sm forcesync.SettledMapping) bool {
 	return sm.State == forcesync.StateConverted || sm.Queued && sm.State == forcesync.StatePending
 }
 
+// codeLeadPending defers a promotion while the source's Lead mapping has
+// the record in flight.
+const codeLeadPending = "LEAD_PENDING"
+
 // promote binds the unbound records a Contact mapping is about to create
 // to the Contacts their Leads became, converting those Leads first.
 func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
@@ -129,12 +133,23 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 	}
 	leadOf := map[*work]string{}
 	var leadIDs []string
+	now := e.cfg.Now()
 	for _, w := range cand {
 		id, ok := "", false
 		if s, in := settled[w.item.Key]; in {
 			var sm forcesync.SettledMapping
 			sm, ok = s.Mappings[lp.Mapping.Name]
 			id = sm.SalesforceID
+			if id == "" && sm.Claimed {
+				// The Lead mapping has the record in flight: Salesforce may
+				// have its Lead already, the store not yet. Created now,
+				// the Contact would be a twin beside that Lead.
+				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: codeLeadPending, Message: fmt.Sprintf(
+					"waiting for Lead mapping %s, which is pushing this record, to tell whether a Lead exists to convert", lp.Mapping.Name)})
+				w.out.NextAttempt = now.Add(matchWait)
+				e.deferUntil(w.out.NextAttempt)
+				continue
+			}
 		}
 		if !ok {
 			b, err := e.store.Binding(ctx, lp.Mapping.Name, w.item.Key)

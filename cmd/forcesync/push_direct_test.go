@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/sqlite"
 )
 
 // TestPushStreamsBulkJobsFromTheFile: a file's changed rows go straight into
@@ -559,5 +561,107 @@ func TestPushKeyRepeatedInOneJobSet(t *testing.T) {
 				t.Fatalf("push of the final state (want %q):\n%s", want, out)
 			}
 		})
+	}
+}
+
+// TestPushPromotionWaitsForALeadInFlight: a row entering the Contact
+// mapping's scope while a serve of the same store has the record in
+// flight under the Lead mapping (claimed, its Lead in Salesforce already,
+// not bound yet) is left to the engine (the Lead lane sees it queued), and
+// the engine waits for the Lead mapping's batch (LEAD_PENDING), then
+// converts the Lead: no twin Contact beside it.
+func TestPushPromotionWaitsForALeadInFlight(t *testing.T) {
+	ctx := context.Background()
+	emu, url := startEmulator(t, emulator.Config{Objects: []emulator.ObjectConfig{{Name: "Contact", Fields: []emulator.FieldConfig{
+		{Name: "Client_Id__c", Type: "string", Length: 80, Unique: true, ExternalID: true}}}}})
+	r := newPushRig(t)
+	r.emu, r.client = emu, emuClient(t, url)
+	text := strings.Replace(fmt.Sprintf(pushLeadContactConfig, url), "LEADFILTER", `filter: tier != "gold"`, 1)
+	if err := os.WriteFile(r.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	// The other process: k1 accepted as a Lead, skipped by the Contact
+	// mapping, claimed by the Lead mapping, its Lead created in Salesforce,
+	// the batch not completed yet.
+	st, err := sqlite.Open(ctx, filepath.Join(r.dir, "fs.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Accept(ctx, []string{"leads", "contacts"}, []forcesync.Change{{Source: "client", Key: "k1", Op: forcesync.OpUpsert,
+		Fields: map[string]any{"client_id": "k1", "last_name": "Last1", "tier": "basic"}}}); err != nil {
+		t.Fatal(err)
+	}
+	const other = "serve-elsewhere"
+	skip, err := st.Claim(ctx, forcesync.ClaimRequest{Mapping: "contacts", Owner: other, Lease: time.Minute, Limit: 10, Now: time.Now()})
+	if err != nil || len(skip) != 1 {
+		t.Fatalf("claim: %d items, %v", len(skip), err)
+	}
+	if err := st.Complete(ctx, other, []forcesync.Outcome{{Item: skip[0], State: forcesync.StateSkipped}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	items, err := st.Claim(ctx, forcesync.ClaimRequest{Mapping: "leads", Owner: other, Lease: time.Minute, Limit: 10, Now: time.Now()})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim: %d items, %v", len(items), err)
+	}
+	lead, err := r.client.Create(ctx, "Lead", salesforce.Record{"LastName": "Last1", "Company": "Acme", "Forcesync_Key__c": "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	data := filepath.Join(r.dir, "clients.csv")
+	r.writeRows(data, "client_id,last_name,tier", 600, func(i int) string { return fmt.Sprintf("k%d,Last%d,gold", i, i) })
+	type result struct {
+		out, errOut string
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, err := r.push(ctx, "--file", data, "--chunk", "500")
+		done <- result{out, errOut, err}
+	}()
+	// Once the engine puts k1 off for the Lead in flight, the other
+	// process's batch completes, binding the Lead.
+	var res result
+	waiting := false
+	for deadline := time.Now().Add(time.Minute); !waiting; {
+		select {
+		case res = <-done:
+			t.Fatalf("push ended without waiting for the Lead in flight: %v\n%s\n%s", res.err, res.out, res.errOut)
+		default:
+		}
+		sts, err := st.Statuses(ctx, "client", "k1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sts {
+			waiting = waiting || s.Mapping == "contacts" && s.State == forcesync.StateRetrying && s.Error != nil && s.Error.Code == "LEAD_PENDING"
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("k1 never waited for its Lead: %+v", sts)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := st.Complete(ctx, other, []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: lead, Fingerprint: "fp"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res = <-done
+	if res.err != nil {
+		t.Fatalf("push: %v\n%s\n%s", res.err, res.out, res.errOut)
+	}
+	if !strings.Contains(res.out, "(599 by the push's own Bulk jobs)") {
+		t.Fatalf("summary, want k1 left to the engine:\n%s", res.out)
+	}
+	recs, err := r.client.QueryRecords(ctx, "SELECT IsConverted, ConvertedContactId FROM Lead WHERE Id = '"+lead+"'")
+	if err != nil || len(recs) != 1 || recs[0]["IsConverted"] != true {
+		t.Fatalf("Lead k1: %v %v, want converted", recs, err)
+	}
+	if n := r.count("SELECT Id FROM Contact"); n != 600 {
+		t.Fatalf("%d Contacts, want 600 (k1's the converted Lead's, no twin)\n%s", n, res.out)
+	}
+	got, err := r.client.QueryRecords(ctx, "SELECT Id FROM Contact WHERE Client_Id__c = 'k1'")
+	if err != nil || len(got) != 1 || got[0].ID() != recs[0]["ConvertedContactId"] {
+		t.Fatalf("Contact k1: %v %v, want %v", got, err, recs[0]["ConvertedContactId"])
 	}
 }

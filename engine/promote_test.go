@@ -1,0 +1,74 @@
+package engine_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/emulator"
+	"github.com/forcesync/forcesync/engine"
+)
+
+// TestPromotionWaitsForTheLeadInFlight: a record promoted while the Lead
+// mapping is still pushing its Lead (the call in flight, no binding stored
+// yet) does not get a Contact of its own beside that Lead. The Contact
+// mapping waits for the Lead mapping's batch (LEAD_PENDING), then converts
+// the Lead it made, as when the promotion comes later.
+func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
+	ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
+	l, c := leadAndContact(ext, ext, `stage == "lead"`)
+	r := newRig(t, engine.Config{Workers: 2, BulkThreshold: -1, Idle: 10 * time.Millisecond}, l, c)
+	// The Lead's upsert waits before Salesforce takes it.
+	fid, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
+		Path: "/services/data/*/composite/sobjects/Lead/**", Latency: 700 * time.Millisecond, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "lead"}
+	r.accept("person", forcesync.Change{Key: "p1", Fields: f})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+
+	// Once the Lead's call is on its way, the record becomes a customer.
+	deadline := time.Now().Add(time.Minute)
+	for inFlight := false; !inFlight; {
+		inFlight = true
+		for _, fl := range r.emu.Faults() {
+			if fl.ID == fid {
+				inFlight = false // still waiting to fire
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Lead's upsert never went out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f = map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "customer"}
+	r.accept("person", forcesync.Change{Key: "p1", Fields: f})
+
+	for {
+		cs, ls := r.statusOf(c.Name, "p1"), r.statusOf(l.Name, "p1")
+		if cs.State == forcesync.StateSynced && ls.State == forcesync.StateConverted {
+			break
+		}
+		if cs.State == forcesync.StateHeld || time.Now().After(deadline) {
+			t.Fatalf("contact %+v, lead %+v; want synced and converted", cs, ls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	leads := r.query("SELECT Id, IsConverted, ConvertedContactId FROM Lead")
+	if len(leads) != 1 || leads[0]["IsConverted"] != true {
+		t.Fatalf("leads %v, want the one Lead, converted", leads)
+	}
+	if contacts := r.query("SELECT Id FROM Contact"); len(contacts) != 1 {
+		t.Fatalf("%d Contacts, want 1: the converted Lead's, no twin", len(contacts))
+	}
+	if cs := r.statusOf(c.Name, "p1"); cs.SalesforceID != leads[0]["ConvertedContactId"] {
+		t.Fatalf("contact status %+v, want bound to %v", cs, leads[0]["ConvertedContactId"])
+	}
+}
