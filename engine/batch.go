@@ -34,6 +34,16 @@ type work struct {
 	demoteCheck bool
 }
 
+// recodeError is err under code: a record error's message without its own
+// code (an expression's EXPRESSION_ERROR), which code replaces.
+func recodeError(code string, err error) *forcesync.RecordError {
+	msg := err.Error()
+	if re, ok := errors.AsType[*forcesync.RecordError](err); ok {
+		msg = re.Message
+	}
+	return &forcesync.RecordError{Code: code, Message: msg}
+}
+
 func (w *work) finish(state forcesync.State, err *forcesync.RecordError) {
 	w.out.State = state
 	w.out.Error = err
@@ -219,7 +229,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		ok, err := c.Filter(it.Fields)
 		if err != nil {
-			w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "FILTER_ERROR", Message: err.Error()})
+			w.finish(forcesync.StateHeld, recodeError("FILTER_ERROR", err))
 			continue
 		}
 		if !ok {
@@ -249,7 +259,7 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			disabled := it.Op == forcesync.OpDisable
 			if !disabled {
 				if disabled, err = c.DisabledBy(it.Fields); err != nil {
-					w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "DISABLE_WHEN_ERROR", Message: err.Error()})
+					w.finish(forcesync.StateHeld, recodeError("DISABLE_WHEN_ERROR", err))
 					continue
 				}
 			}

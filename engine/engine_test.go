@@ -523,3 +523,34 @@ func TestLostAnswerRetryThenUnchanged(t *testing.T) {
 		t.Fatalf("unchanged record cost %d calls after the retry", n)
 	}
 }
+
+// TestFilterErrorHolds: a record the mapping's filter (or disable_when)
+// cannot evaluate is held with FILTER_ERROR (DISABLE_WHEN_ERROR) and the
+// expression's own message, not the expression's code repeated in it.
+func TestFilterErrorHolds(t *testing.T) {
+	for _, tc := range []struct{ code, prefix, disableWhen string }{
+		{"FILTER_ERROR", "filter: ", ""},
+		{"DISABLE_WHEN_ERROR", "disable_when: ", "level > 3"},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			m := leadByExtID()
+			if tc.disableWhen != "" {
+				m.Filter, m.Operations.DisableWhen = "", tc.disableWhen
+			}
+			r := newRig(t, engine.Config{Workers: 1, BulkThreshold: -1}, m)
+			ok := contact("ok", "Ok", "ok@example.com", 60)
+			ok.Fields["level"] = 1
+			r.accept("contact", ok,
+				forcesync.Change{Key: "bad", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": "Bad", "score": "high", "level": "x"}})
+			r.drain()
+			st := r.status("contact", "bad")
+			if st.State != forcesync.StateHeld || st.Error == nil || st.Error.Code != tc.code ||
+				!strings.HasPrefix(st.Error.Message, tc.prefix) || strings.Contains(st.Error.Message, "EXPRESSION_ERROR") {
+				t.Fatalf("bad: %+v; want held %s with the expression's message", st, tc.code)
+			}
+			if st := r.status("contact", "ok"); st.State != forcesync.StateSynced {
+				t.Fatalf("ok: %+v", st)
+			}
+		})
+	}
+}
