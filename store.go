@@ -93,14 +93,19 @@ type Store interface {
 }
 
 // SourceQuery selects source records for listing (the SCIM door's
-// lookups and pages).
+// lookups and pages, reconcile's walk through a source).
 type SourceQuery struct {
 	Source string
 	// Field and Value, when Field is set, keep only records whose top-level
 	// field Field is a string equal to Value, ignoring case (userName,
 	// externalId). Field is letters, digits and underscores.
 	Field, Value string
-	Offset       int
+	// After, when set, keeps only the records whose key sorts after it in
+	// the store's key order: a caller paging through a whole source passes
+	// the last key of the page before, and each page costs its own rows
+	// where an Offset would walk past every record before it again.
+	After  string
+	Offset int
 	// Limit caps SourceRecords; zero means 100.
 	Limit int
 }

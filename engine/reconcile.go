@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -143,7 +144,7 @@ func (rc *Reconciler) Reconcile(ctx context.Context, mappingName string, opt Rec
 	}
 	run := &forcesync.ReconcileRun{Mapping: mappingName, Started: now().UTC(), API: "query", Counts: map[forcesync.DriftKind]int{}}
 	var d *drift
-	binds, err := rc.bindings(ctx, p)
+	binds, converted, err := rc.bindings(ctx, p)
 	var gov *Governor
 	if err == nil {
 		gov, err = rc.governor(ctx)
@@ -159,7 +160,7 @@ func (rc *Reconciler) Reconcile(ctx context.Context, mappingName string, opt Rec
 		if !ok {
 			err = fmt.Errorf("reconcile %s: %w: %s", mappingName, ErrBudgetSpent, why)
 		} else {
-			d, err = rc.compare(cctx, p, binds, threshold, run)
+			d, err = rc.compare(cctx, p, binds, converted, threshold, run)
 			if err == nil && opt.Heal {
 				err = rc.heal(cctx, p, d, run, now())
 			}
@@ -184,24 +185,29 @@ func (rc *Reconciler) Reconcile(ctx context.Context, mappingName string, opt Rec
 	return run, findings, err
 }
 
-// bindings lists every binding of p's mapping.
-func (rc *Reconciler) bindings(ctx context.Context, p *Pipe) ([]forcesync.Binding, error) {
-	var binds []forcesync.Binding
+// reconcilePage is how many bindings, source records or keys reconcile
+// reads from the store at a time: few statements for any number of
+// records, and a page's worth of memory.
+const reconcilePage = 5000
+
+// bindings lists the bindings of p's mapping that reconcile compares, and
+// the keys of the others: Leads converted and carried on under the Contact
+// mapping, settled rather than drift, but bound all the same.
+func (rc *Reconciler) bindings(ctx context.Context, p *Pipe) (binds []forcesync.Binding, converted []string, err error) {
 	for after := ""; ; {
-		page, err := rc.in.Bindings(ctx, p.Mapping.Name, after, 5000)
+		page, err := rc.in.Bindings(ctx, p.Mapping.Name, after, reconcilePage)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, b := range page {
 			if b.Fingerprint == forcesync.FingerprintConverted {
-				// A Lead converted and carried on under the Contact
-				// mapping: settled, not drift.
+				converted = append(converted, b.Key)
 				continue
 			}
 			binds = append(binds, b)
 		}
-		if len(page) < 5000 {
-			return binds, nil
+		if len(page) < reconcilePage {
+			return binds, converted, nil
 		}
 		after = page[len(page)-1].Key
 	}
@@ -256,16 +262,85 @@ func (rc *Reconciler) reconcileFields(ctx context.Context, p *Pipe) ([]string, s
 	return fields, matchField, nil
 }
 
-// compare reads Salesforce and lists the drift of p's records.
-func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Binding, threshold int, run *forcesync.ReconcileRun) (*drift, error) {
+// compare reads Salesforce and lists the drift of p's records; converted
+// are the keys of the mapping's other bindings (see bindings).
+func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Binding, converted []string, threshold int, run *forcesync.ReconcileRun) (*drift, error) {
 	run.Checked = len(binds)
 	fields, matchField, err := rc.reconcileFields(ctx, p)
 	if err != nil {
 		return nil, err
 	}
+	byID, byMatch, err := rc.readBound(ctx, p, binds, fields, matchField, threshold, run)
+	if err != nil {
+		return nil, err
+	}
+	d := &drift{contactOf: map[string]string{}, leadOf: map[string]string{}, twinsOf: map[string][]string{}, sources: map[string]*forcesync.SourceRecord{}}
+	// The bound records Salesforce holds live are compared with their
+	// source records, read in pages after this first pass.
+	var live []boundRecord
+	for _, b := range binds {
+		r, ok := byID[b.SalesforceID]
+		if !ok {
+			r, ok = byID[longID(b.SalesforceID, byID)]
+		}
+		switch {
+		case !ok:
+			d.add(p, b, forcesync.DriftMissing, "not in Salesforce, not even in the recycle bin", nil)
+		case r["IsDeleted"] == true:
+			if m := canonical(r["MasterRecordId"]); m != "" {
+				d.add(p, b, forcesync.DriftMerged, "merged into "+m, nil)
+			} else {
+				d.add(p, b, forcesync.DriftDeleted, "in the recycle bin", nil)
+			}
+		case r["IsConverted"] == true:
+			detail := "converted"
+			if c := canonical(r["ConvertedContactId"]); c != "" {
+				detail = "converted to Contact " + c
+				d.contactOf[b.Key], d.leadOf[b.Key] = c, r.ID()
+			}
+			d.add(p, b, forcesync.DriftConverted, detail, nil)
+		default:
+			live = append(live, boundRecord{b, r})
+		}
+	}
+	matchOf := map[string]string{} // key -> lower-cased match value, for twins
+	for lo := 0; lo < len(live); lo += reconcilePage {
+		if err := rc.compareFields(ctx, p, live[lo:min(lo+reconcilePage, len(live))], matchField, matchOf, d); err != nil {
+			return nil, err
+		}
+	}
+	if err := rc.findTwins(ctx, p, binds, matchField, matchOf, byMatch, run, d); err != nil {
+		return nil, err
+	}
+	never, err := rc.neverSynced(ctx, p, binds, converted, d)
+	if err != nil {
+		return nil, err
+	}
+	d.findings = append(d.findings, never...)
+	sort.SliceStable(d.findings, func(i, j int) bool { return d.findings[i].Key < d.findings[j].Key })
+	return d, nil
+}
+
+// add lists a finding of b's record.
+func (d *drift) add(p *Pipe, b forcesync.Binding, kind forcesync.DriftKind, detail string, fs []forcesync.FieldDrift) {
+	d.findings = append(d.findings, forcesync.Finding{Mapping: p.Mapping.Name, Key: b.Key, SalesforceID: b.SalesforceID,
+		Kind: kind, Detail: detail, Fields: fs})
+}
+
+// boundRecord is a binding with the live Salesforce record it points at.
+type boundRecord struct {
+	b forcesync.Binding
+	r salesforce.Record
+}
+
+// readBound reads fields of the bound records from Salesforce, by Id
+// (15- or 18-character), and, on a Bulk read, lists the live records of
+// the object by lower-cased match value, for twins.
+func (rc *Reconciler) readBound(ctx context.Context, p *Pipe, binds []forcesync.Binding, fields []string, matchField string, threshold int,
+	run *forcesync.ReconcileRun) (byID map[string]salesforce.Record, byMatch map[string][]string, err error) {
 	obj := p.Compiled.Object()
-	byID := map[string]salesforce.Record{}
-	byMatch := map[string][]string{} // live records by lower-cased match value
+	byID = map[string]salesforce.Record{}
+	byMatch = map[string][]string{} // live records by lower-cased match value
 	keep := func(r salesforce.Record) {
 		byID[r.ID()] = r
 		if deleted, _ := r["IsDeleted"].(bool); !deleted && matchField != "" {
@@ -278,7 +353,7 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Bi
 		run.API = "bulk"
 		err := rc.rd.ReadAll(ctx, obj, fields, rc.scope(p, binds, matchField), true, func(r salesforce.Record) error { keep(r); return nil })
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// Bound records the scope left out (someone cleared the field it
 		// selects by): by Id, so that they are not taken for missing.
@@ -290,7 +365,7 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Bi
 		}
 		recs, err := rc.rd.ReadWhere(ctx, obj, "Id", rest, fields, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range recs {
 			keep(r)
@@ -302,48 +377,32 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Bi
 		}
 		recs, err := rc.rd.ReadWhere(ctx, obj, "Id", ids, fields, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range recs {
 			keep(r)
 		}
 	}
-	d := &drift{contactOf: map[string]string{}, leadOf: map[string]string{}, twinsOf: map[string][]string{}, sources: map[string]*forcesync.SourceRecord{}}
-	add := func(b forcesync.Binding, kind forcesync.DriftKind, detail string, fs []forcesync.FieldDrift) {
-		d.findings = append(d.findings, forcesync.Finding{Mapping: p.Mapping.Name, Key: b.Key, SalesforceID: b.SalesforceID,
-			Kind: kind, Detail: detail, Fields: fs})
+	return byID, byMatch, nil
+}
+
+// compareFields compares the live bound records of page with what
+// forcesync would send from their source records now, read in one go,
+// lists the fields Salesforce no longer holds, and notes each record's
+// lower-cased match value in matchOf.
+func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRecord, matchField string, matchOf map[string]string, d *drift) error {
+	keys := make([]string, len(page))
+	for i, br := range page {
+		keys[i] = br.b.Key
 	}
-	matchOf := map[string]string{} // key -> lower-cased match value, for twins
-	for _, b := range binds {
-		r, ok := byID[b.SalesforceID]
-		if !ok {
-			r, ok = byID[longID(b.SalesforceID, byID)]
-		}
-		switch {
-		case !ok:
-			add(b, forcesync.DriftMissing, "not in Salesforce, not even in the recycle bin", nil)
-			continue
-		case r["IsDeleted"] == true:
-			if m := canonical(r["MasterRecordId"]); m != "" {
-				add(b, forcesync.DriftMerged, "merged into "+m, nil)
-			} else {
-				add(b, forcesync.DriftDeleted, "in the recycle bin", nil)
-			}
-			continue
-		case r["IsConverted"] == true:
-			detail := "converted"
-			if c := canonical(r["ConvertedContactId"]); c != "" {
-				detail = "converted to Contact " + c
-				d.contactOf[b.Key], d.leadOf[b.Key] = c, r.ID()
-			}
-			add(b, forcesync.DriftConverted, detail, nil)
-			continue
-		}
-		src, err := rc.store.SourceRecord(ctx, p.Mapping.Source, b.Key)
-		if err != nil {
-			return nil, err
-		}
-		if src == nil || src.Deleted {
+	srcs, err := liveSources(ctx, rc.store, p.Mapping.Source, keys)
+	if err != nil {
+		return err
+	}
+	for _, br := range page {
+		b, r := br.b, br.r
+		src := srcs[b.Key]
+		if src == nil {
 			continue // a delete on its way
 		}
 		if ok, err := p.Compiled.Filter(src.Fields); err != nil || !ok {
@@ -360,59 +419,98 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Bi
 			continue // the source changed since: a push is on its way
 		}
 		if diffs := fieldDrift(pl.Fields, r, p.Compiled.ExternalIDField()); len(diffs) > 0 {
-			add(b, forcesync.DriftFieldChanged, "", diffs)
+			d.add(p, b, forcesync.DriftFieldChanged, "", diffs)
 		}
 	}
-	// Twins: another live record with a bound record's match value.
-	if matchField != "" && len(matchOf) > 0 {
-		if run.API != "bulk" {
-			values := make([]string, 0, len(matchOf))
-			seen := map[string]bool{}
-			for _, v := range matchOf {
-				if !seen[v] {
-					seen[v] = true
-					values = append(values, v)
-				}
-			}
-			sort.Strings(values)
-			recs, err := rc.rd.ReadWhere(ctx, obj, matchField, values, []string{matchField}, false)
-			if err != nil {
-				return nil, err
-			}
-			byMatch = map[string][]string{}
-			for _, r := range recs {
-				v := strings.ToLower(canonical(r[matchField]))
-				byMatch[v] = append(byMatch[v], r.ID())
-			}
+	return nil
+}
+
+// liveSources returns the stored records of keys of source that are not
+// deleted; a deleted one is absent. They are read in one call when the
+// store is a forcesync.SettledReader. A key that read does not hold (or
+// holds in a form it cannot decode), and every key of another store, is
+// read on its own, so that it gets the store's own answer: a key with no
+// stored record fails the reconcile (not found), as it always has.
+func liveSources(ctx context.Context, store forcesync.Store, source string, keys []string) (map[string]*forcesync.SourceRecord, error) {
+	var settled map[string]forcesync.Settled
+	if sr, ok := forcesync.StoreAs[forcesync.SettledReader](store); ok {
+		var err error
+		if settled, err = sr.Settled(ctx, source, nil, keys); err != nil {
+			return nil, err
 		}
-		bound := make(map[string]bool, len(binds))
-		for _, b := range binds {
-			bound[id15(b.SalesforceID)] = true
-		}
-		for _, b := range binds {
-			v, ok := matchOf[b.Key]
-			if !ok || len(byMatch[v]) < 2 {
+	}
+	out := make(map[string]*forcesync.SourceRecord, len(keys))
+	for _, k := range keys {
+		if s, ok := settled[k]; ok {
+			if s.Deleted {
 				continue
 			}
-			ids := append([]string(nil), byMatch[v]...)
-			sort.Strings(ids)
-			var unbound []string
-			for _, id := range ids {
-				if !bound[id15(id)] {
-					unbound = append(unbound, id)
-				}
+			rec := &forcesync.SourceRecord{Source: source, Key: k, Version: s.Version}
+			if s.Fields != "" && json.Unmarshal([]byte(s.Fields), &rec.Fields) == nil {
+				out[k] = rec
+				continue
 			}
-			d.twinsOf[b.Key] = unbound
-			add(b, forcesync.DriftTwins, fmt.Sprintf("%d records have %s %q: %s (bound: %s)", len(ids), matchField, v, strings.Join(ids, ", "), b.SalesforceID), nil)
+		}
+		rec, err := store.SourceRecord(ctx, source, k)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil && !rec.Deleted {
+			out[k] = rec
 		}
 	}
-	never, err := rc.neverSynced(ctx, p, binds, d)
-	if err != nil {
-		return nil, err
+	return out, nil
+}
+
+// findTwins lists, for each bound record whose lower-cased match value
+// (matchOf) other live records carry, those records: from byMatch on a
+// Bulk read, by one query of the match values otherwise.
+func (rc *Reconciler) findTwins(ctx context.Context, p *Pipe, binds []forcesync.Binding, matchField string, matchOf map[string]string,
+	byMatch map[string][]string, run *forcesync.ReconcileRun, d *drift) error {
+	if matchField == "" || len(matchOf) == 0 {
+		return nil
 	}
-	d.findings = append(d.findings, never...)
-	sort.SliceStable(d.findings, func(i, j int) bool { return d.findings[i].Key < d.findings[j].Key })
-	return d, nil
+	if run.API != "bulk" {
+		values := make([]string, 0, len(matchOf))
+		seen := map[string]bool{}
+		for _, v := range matchOf {
+			if !seen[v] {
+				seen[v] = true
+				values = append(values, v)
+			}
+		}
+		sort.Strings(values)
+		recs, err := rc.rd.ReadWhere(ctx, p.Compiled.Object(), matchField, values, []string{matchField}, false)
+		if err != nil {
+			return err
+		}
+		byMatch = map[string][]string{}
+		for _, r := range recs {
+			v := strings.ToLower(canonical(r[matchField]))
+			byMatch[v] = append(byMatch[v], r.ID())
+		}
+	}
+	bound := make(map[string]bool, len(binds))
+	for _, b := range binds {
+		bound[id15(b.SalesforceID)] = true
+	}
+	for _, b := range binds {
+		v, ok := matchOf[b.Key]
+		if !ok || len(byMatch[v]) < 2 {
+			continue
+		}
+		ids := append([]string(nil), byMatch[v]...)
+		sort.Strings(ids)
+		var unbound []string
+		for _, id := range ids {
+			if !bound[id15(id)] {
+				unbound = append(unbound, id)
+			}
+		}
+		d.twinsOf[b.Key] = unbound
+		d.add(p, b, forcesync.DriftTwins, fmt.Sprintf("%d records have %s %q: %s (bound: %s)", len(ids), matchField, v, strings.Join(ids, ", "), b.SalesforceID), nil)
+	}
+	return nil
 }
 
 // scope is the filter of reconcile's Bulk read: the records forcesync may
@@ -482,34 +580,25 @@ func fieldDrift(fields map[string]any, r salesforce.Record, ext string) []forces
 }
 
 // neverSynced lists the source records the mapping takes that have no
-// twin and are not on their way (pending or retrying), and keeps them in
-// d.sources for heal.
-func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesync.Binding, d *drift) ([]forcesync.Finding, error) {
-	bound := make(map[string]bool, len(binds))
+// binding (converted are the keys of the bindings compare leaves out) and
+// are not on their way (pending or retrying), and keeps them in d.sources
+// for heal. It walks the source a page at a time by key and reads the
+// states of a page's unbound records in one go.
+func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesync.Binding, converted []string, d *drift) ([]forcesync.Finding, error) {
+	bound := make(map[string]bool, len(binds)+len(converted))
 	for _, b := range binds {
 		bound[b.Key] = true
 	}
-	// Converted Leads' bindings are left out of binds: they are bound.
-	for after := ""; ; {
-		page, err := rc.in.Bindings(ctx, p.Mapping.Name, after, 5000)
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range page {
-			bound[b.Key] = true
-		}
-		if len(page) < 5000 {
-			break
-		}
-		after = page[len(page)-1].Key
+	for _, k := range converted {
+		bound[k] = true
 	}
 	var out []forcesync.Finding
-	for off := 0; ; {
-		recs, err := rc.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, Offset: off, Limit: 1000})
+	for after := ""; ; {
+		recs, err := rc.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, After: after, Limit: reconcilePage})
 		if err != nil {
 			return nil, err
 		}
-		off += len(recs)
+		var unbound []*forcesync.SourceRecord
 		for i := range recs {
 			r := &recs[i]
 			if bound[r.Key] || r.Deleted {
@@ -518,38 +607,91 @@ func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesyn
 			if ok, err := p.Compiled.Filter(r.Fields); err != nil || !ok {
 				continue
 			}
-			detail := neverQueued
-			sts, err := rc.store.Statuses(ctx, p.Mapping.Source, r.Key)
-			if err != nil {
-				return nil, err
-			}
-			inFlight := false
-			for _, st := range sts {
-				if st.Mapping != p.Mapping.Name {
-					continue
-				}
-				switch st.State {
-				case forcesync.StatePending, forcesync.StateRetrying:
-					inFlight = true
-				case forcesync.StateHeld:
-					detail = "held"
-					if st.Error != nil {
-						detail = "held: " + st.Error.Code
-					}
-				default:
-					detail = string(st.State)
-				}
-			}
+			unbound = append(unbound, r)
+		}
+		statuses, err := rc.statusesOf(ctx, p, unbound)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range unbound {
+			detail, inFlight := neverSyncedDetail(p, statuses[r.Key])
 			if inFlight {
 				continue
 			}
 			d.sources[r.Key] = r
 			out = append(out, forcesync.Finding{Mapping: p.Mapping.Name, Key: r.Key, Kind: forcesync.DriftNeverSynced, Detail: detail})
 		}
-		if len(recs) < 1000 {
+		if len(recs) < reconcilePage {
 			return out, nil
 		}
+		after = recs[len(recs)-1].Key
 	}
+}
+
+// statusesOf returns, by key, the statuses of recs that neverSyncedDetail
+// needs: their states under p's mapping, read in one call when the store
+// is a forcesync.SettledReader. A held record's status is read on its own,
+// for its error code, and so is every record of another store, or one
+// that read does not hold.
+func (rc *Reconciler) statusesOf(ctx context.Context, p *Pipe, recs []*forcesync.SourceRecord) (map[string][]forcesync.RecordStatus, error) {
+	out := make(map[string][]forcesync.RecordStatus, len(recs))
+	if len(recs) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.Key
+	}
+	m := p.Mapping.Name
+	var settled map[string]forcesync.Settled
+	if sr, ok := forcesync.StoreAs[forcesync.SettledReader](rc.store); ok {
+		var err error
+		if settled, err = sr.Settled(ctx, p.Mapping.Source, []string{m}, keys); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys {
+		if s, ok := settled[k]; ok {
+			sm, ok := s.Mappings[m]
+			if !ok {
+				continue // no status under the mapping
+			}
+			if sm.State != forcesync.StateHeld {
+				out[k] = []forcesync.RecordStatus{{Mapping: m, Key: k, Source: p.Mapping.Source, State: sm.State}}
+				continue
+			}
+		}
+		sts, err := rc.store.Statuses(ctx, p.Mapping.Source, k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = sts
+	}
+	return out, nil
+}
+
+// neverSyncedDetail is the detail of an unbound record's never_synced
+// finding from its statuses (under every mapping), and whether it is on
+// its way instead (pending or retrying under p's mapping).
+func neverSyncedDetail(p *Pipe, sts []forcesync.RecordStatus) (detail string, inFlight bool) {
+	detail = neverQueued
+	for _, st := range sts {
+		if st.Mapping != p.Mapping.Name {
+			continue
+		}
+		switch st.State {
+		case forcesync.StatePending, forcesync.StateRetrying:
+			inFlight = true
+		case forcesync.StateHeld:
+			detail = "held"
+			if st.Error != nil {
+				detail = "held: " + st.Error.Code
+			}
+		default:
+			detail = string(st.State)
+		}
+	}
+	return detail, inFlight
 }
 
 // neverQueued is the detail of a never-synced record the mapping has no
@@ -673,6 +815,7 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 	}
 	rebinds := rc.prepareRebinds(ctx, p, cp, d, fs, plan)
 	var requeue, unbind []string
+	var enqueue []int // findings whose source records are accepted again
 	for _, r := range plan {
 		f := &fs[r.finding]
 		switch r.kind {
@@ -682,10 +825,8 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 			unbind = append(unbind, f.Key)
 			requeue = append(requeue, f.Key)
 		case repairEnqueue:
-			src := d.sources[f.Key]
-			if _, err := rc.store.Accept(ctx, []string{p.Mapping.Name}, []forcesync.Change{{Source: src.Source, Key: src.Key, Fields: src.Fields}}); err != nil {
-				return err
-			}
+			enqueue = append(enqueue, r.finding)
+			continue // healed once accepted, below
 		case repairConvert:
 			if err := rc.rebindConverted(ctx, p, cp, d, f, rebinds[r.finding]); err != nil {
 				f.Detail += "; rebinding failed: " + err.Error()
@@ -702,6 +843,9 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 		f.Healed = true
 		run.Healed++
 	}
+	if err := rc.enqueue(ctx, p, d, fs, enqueue, run); err != nil {
+		return err
+	}
 	if len(unbind) > 0 {
 		if err := rc.in.Unbind(ctx, p.Mapping.Name, unbind); err != nil {
 			return err
@@ -710,6 +854,28 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 	if len(requeue) > 0 {
 		if _, err := rc.store.Requeue(ctx, p.Mapping.Name, requeue); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// enqueue accepts again, for p's mapping alone, the source records of the
+// never-synced findings fs[i] (i in idx), a page of them a call, and marks
+// each page's findings healed once it is accepted.
+func (rc *Reconciler) enqueue(ctx context.Context, p *Pipe, d *drift, fs []forcesync.Finding, idx []int, run *forcesync.ReconcileRun) error {
+	for lo := 0; lo < len(idx); lo += reconcilePage {
+		page := idx[lo:min(lo+reconcilePage, len(idx))]
+		cs := make([]forcesync.Change, len(page))
+		for j, i := range page {
+			src := d.sources[fs[i].Key]
+			cs[j] = forcesync.Change{Source: src.Source, Key: src.Key, Fields: src.Fields}
+		}
+		if _, err := rc.store.Accept(ctx, []string{p.Mapping.Name}, cs); err != nil {
+			return err
+		}
+		for _, i := range page {
+			fs[i].Healed = true
+			run.Healed++
 		}
 	}
 	return nil

@@ -330,3 +330,144 @@ func TestPlanAndReconcileAskTheGovernor(t *testing.T) {
 		t.Fatalf("the ledger holds %d backfill calls; want the reconcile's %d reads and the plan's", backfill, run.APICalls-1)
 	}
 }
+
+// TestReconcileStoreCallsDoNotGrow checks that reconcile reads the store a
+// page of records at a time: 300 or 1,200 bound records, beside records
+// never synced (one held, the rest never queued) and one deleted in the
+// source with its delete not yet pushed, cost the same store calls to
+// compare and to heal, and the findings are the same as ever.
+func TestReconcileStoreCallsDoNotGrow(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	leads.Guard.Off = true
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingStore{Store: r.store, Inspector: r.store}
+	rc, err := engine.NewReconciler(cs, r.api, pipes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.accept("contact", contact("bad", "Bad", "not-an-email", 60))
+	var reads, heals []map[string]int
+	n := 0
+	for _, size := range []int{300, 1200} {
+		var changes []forcesync.Change
+		for ; n < size; n++ {
+			k := fmt.Sprint(n)
+			changes = append(changes, contact(k, "L"+k, "e"+k+"@example.com", 60))
+		}
+		r.accept("contact", changes...)
+		r.drain()
+		// Never queued for the mapping: accepted for no mapping.
+		var never []forcesync.Change
+		for i := range size / 10 {
+			k := fmt.Sprintf("never%d-%d", size, i)
+			never = append(never, forcesync.Change{Source: "contact", Key: k, Fields: map[string]any{"last_name": k, "score": 70.0}})
+		}
+		if _, err := r.store.Accept(ctx, nil, never); err != nil {
+			t.Fatal(err)
+		}
+		gone := fmt.Sprint(size - 1)
+		r.accept("contact", forcesync.Change{Key: gone, Op: forcesync.OpDelete})
+
+		cs.reset()
+		run, fs, err := rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
+		if err != nil || run.Checked < size {
+			t.Fatalf("%d records: run %+v, err %v", size, run, err)
+		}
+		reads = append(reads, cs.counts())
+		if len(fs) != 1+len(never) {
+			t.Fatalf("%d records: %d findings; want %d never synced: %+v", size, len(fs), 1+len(never), fs)
+		}
+		for _, f := range fs {
+			want := "never queued for this mapping"
+			if f.Key == "bad" {
+				want = "held: INVALID_EMAIL_ADDRESS"
+			}
+			if f.Kind != forcesync.DriftNeverSynced || f.Detail != want {
+				t.Fatalf("%d records: finding %+v; want never synced, %q", size, f, want)
+			}
+		}
+
+		cs.reset()
+		run, _, err = rc.Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true})
+		if err != nil || run.Healed != 1+len(never) {
+			t.Fatalf("%d records: heal %+v, err %v", size, run, err)
+		}
+		heals = append(heals, cs.counts())
+		if backlog, _ := r.store.Backlog(ctx, leads.Name); backlog != 2+len(never) {
+			t.Fatalf("%d records: backlog %d after the heal; want the delete, bad and the %d never queued", size, backlog, len(never))
+		}
+	}
+	t.Logf("store calls for 300 and 1,200 records: reconcile %v, heal %v", reads, heals)
+	if fmt.Sprint(reads[0]) != fmt.Sprint(reads[1]) || fmt.Sprint(heals[0]) != fmt.Sprint(heals[1]) {
+		t.Fatalf("store calls for 300 and 1,200 records: reconcile %v, heal %v; want the same for both", reads, heals)
+	}
+}
+
+// countingStore counts the calls reconcile makes to read records and
+// statuses and to accept changes.
+type countingStore struct {
+	forcesync.Store
+	forcesync.Inspector
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (s *countingStore) count(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == nil {
+		s.n = map[string]int{}
+	}
+	s.n[name]++
+}
+
+func (s *countingStore) reset() { s.mu.Lock(); s.n = nil; s.mu.Unlock() }
+
+func (s *countingStore) counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.n {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *countingStore) Unwrap() forcesync.Store { return s.Store }
+
+func (s *countingStore) SourceRecord(ctx context.Context, source, key string) (*forcesync.SourceRecord, error) {
+	s.count("SourceRecord")
+	return s.Store.SourceRecord(ctx, source, key)
+}
+
+func (s *countingStore) SourceRecords(ctx context.Context, q forcesync.SourceQuery) ([]forcesync.SourceRecord, error) {
+	s.count("SourceRecords")
+	return s.Store.SourceRecords(ctx, q)
+}
+
+func (s *countingStore) Statuses(ctx context.Context, source, key string) ([]forcesync.RecordStatus, error) {
+	s.count("Statuses")
+	return s.Store.Statuses(ctx, source, key)
+}
+
+func (s *countingStore) Accept(ctx context.Context, mappings []string, changes []forcesync.Change) ([]forcesync.AcceptResult, error) {
+	s.count("Accept")
+	return s.Store.Accept(ctx, mappings, changes)
+}
+
+func (s *countingStore) Bindings(ctx context.Context, mapping, after string, limit int) ([]forcesync.Binding, error) {
+	s.count("Bindings")
+	return s.Inspector.Bindings(ctx, mapping, after, limit)
+}
+
+func (s *countingStore) Settled(ctx context.Context, source string, mappings, keys []string) (map[string]forcesync.Settled, error) {
+	s.count("Settled")
+	sr, _ := forcesync.StoreAs[forcesync.SettledReader](s.Store)
+	return sr.Settled(ctx, source, mappings, keys)
+}

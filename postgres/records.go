@@ -42,6 +42,10 @@ func sourceWhere(q *forcesync.SourceQuery) (string, []any, error) {
 		where += ` AND lower(fields::jsonb ->> $2) = lower($3)`
 		args = append(args, q.Field, q.Value)
 	}
+	if q.After != "" {
+		args = append(args, q.After)
+		where += fmt.Sprintf(` AND key > $%d`, len(args))
+	}
 	return where, args, nil
 }
 

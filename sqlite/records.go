@@ -42,6 +42,10 @@ func sourceWhere(q *forcesync.SourceQuery) (string, []any, error) {
 		where += ` AND lower(json_extract(fields, ?)) = lower(?)`
 		args = append(args, "$."+q.Field, q.Value)
 	}
+	if q.After != "" {
+		where += ` AND key > ?`
+		args = append(args, q.After)
+	}
 	return where, args, nil
 }
 

@@ -644,8 +644,9 @@ func testMatchHolds(t *testing.T, s forcesync.Store, clk *Clock) {
 	}
 }
 
-// testSourceRecords: live records of one source in key order, pages,
-// case-insensitive lookups by a top-level field, and counts.
+// testSourceRecords: live records of one source in key order, pages (by
+// offset and after a key), case-insensitive lookups by a top-level field,
+// and counts.
 func testSourceRecords(t *testing.T, s forcesync.Store, clk *Clock) {
 	var cs []forcesync.Change
 	for i := range 5 {
@@ -675,6 +676,23 @@ func testSourceRecords(t *testing.T, s forcesync.Store, clk *Clock) {
 	}
 	if got := keysOf(forcesync.SourceQuery{Source: "idp", Offset: 1, Limit: 2}); got != "[u1 u2]" {
 		t.Fatalf("page %s", got)
+	}
+	// Paging by the last key seen: the deleted u3 is passed over, and a
+	// key that is not stored pages from where it would sort.
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", After: "u1", Limit: 2}); got != "[u2 u4]" {
+		t.Fatalf("page after u1: %s", got)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", After: "u10", Limit: 1}); got != "[u2]" {
+		t.Fatalf("page after u10: %s", got)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", After: "u4"}); got != "[]" {
+		t.Fatalf("page after the last key: %s", got)
+	}
+	if got := keysOf(forcesync.SourceQuery{Source: "idp", After: "u0", Field: "userName", Value: "user2@EXAMPLE.com"}); got != "[u2]" {
+		t.Fatalf("lookup after u0: %s", got)
+	}
+	if n, err := s.CountSourceRecords(ctx, forcesync.SourceQuery{Source: "idp", After: "u1"}); err != nil || n != 2 {
+		t.Fatalf("count after u1: %d %v", n, err)
 	}
 	if got := keysOf(forcesync.SourceQuery{Source: "idp", Field: "userName", Value: "USER1@example.COM"}); got != "[u1]" {
 		t.Fatalf("lookup %s", got)
