@@ -429,8 +429,8 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 // deleted; a deleted one is absent. They are read in one call when the
 // store is a forcesync.SettledReader. A key that read does not hold (or
 // holds in a form it cannot decode), and every key of another store, is
-// read on its own, so that it gets the store's own answer: a key with no
-// stored record fails the reconcile (not found), as it always has.
+// read on its own, so that it gets the store's own answer; a key with no
+// stored record is absent.
 func liveSources(ctx context.Context, store forcesync.Store, source string, keys []string) (map[string]*forcesync.SourceRecord, error) {
 	var settled map[string]forcesync.Settled
 	if sr, ok := forcesync.StoreAs[forcesync.SettledReader](store); ok {
@@ -452,6 +452,9 @@ func liveSources(ctx context.Context, store forcesync.Store, source string, keys
 			}
 		}
 		rec, err := store.SourceRecord(ctx, source, k)
+		if forcesync.ErrorCode(err) == forcesync.ENotFound {
+			continue // bound, but the store holds no record: nothing to compare
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -471,3 +471,33 @@ func (s *countingStore) Settled(ctx context.Context, source string, mappings, ke
 	sr, _ := forcesync.StoreAs[forcesync.SettledReader](s.Store)
 	return sr.Settled(ctx, source, mappings, keys)
 }
+
+// TestReconcileBindingWithoutSourceRecord: a binding whose source record
+// the store no longer holds has nothing to compare and is passed over; it
+// does not fail the whole reconcile.
+func TestReconcileBindingWithoutSourceRecord(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.accept("contact", contact("a", "Ada", "ada@example.com", 60))
+	r.drain()
+	id := r.status("contact", "a").SalesforceID
+	if err := r.store.Bind(ctx, forcesync.Binding{Mapping: leads.Name, Key: "orphan", SalesforceID: id, Fingerprint: "fp"}); err != nil {
+		t.Fatal(err)
+	}
+	run, fs, err := r.reconciler(leads).Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
+	if err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	if run.Checked != 2 {
+		t.Fatalf("checked %d, want both bindings", run.Checked)
+	}
+	for _, f := range fs {
+		if f.Key == "orphan" && f.Kind == forcesync.DriftFieldChanged {
+			t.Fatalf("finding %+v for a record with no source to compare", f)
+		}
+	}
+	if _, _, err := r.reconciler(leads).Reconcile(ctx, leads.Name, engine.ReconcileOptions{Heal: true}); err != nil {
+		t.Fatalf("reconcile with heal: %v", err)
+	}
+}
