@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/internal/sfid"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -281,7 +282,7 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Bi
 	for _, b := range binds {
 		r, ok := byID[b.SalesforceID]
 		if !ok {
-			r, ok = byID[longID(b.SalesforceID, byID)]
+			r, ok = byID[longID(b.SalesforceID)]
 		}
 		switch {
 		case !ok:
@@ -359,7 +360,7 @@ func (rc *Reconciler) readBound(ctx context.Context, p *Pipe, binds []forcesync.
 		// selects by): by Id, so that they are not taken for missing.
 		var rest []string
 		for _, b := range binds {
-			if _, ok := byID[b.SalesforceID]; !ok && byID[longID(b.SalesforceID, byID)] == nil {
+			if _, ok := byID[b.SalesforceID]; !ok && byID[longID(b.SalesforceID)] == nil {
 				rest = append(rest, b.SalesforceID)
 			}
 		}
@@ -546,19 +547,9 @@ func id15(id string) string {
 	return id
 }
 
-// longID finds the 18-character form of a 15-character Id among the read
-// records.
-func longID(id string, byID map[string]salesforce.Record) string {
-	if len(id) != 15 {
-		return id
-	}
-	for k := range byID {
-		if strings.HasPrefix(k, id) {
-			return k
-		}
-	}
-	return id
-}
+// longID is the 18-character form of a 15-character Id, as the read
+// records are keyed.
+func longID(id string) string { return sfid.ID18(id) }
 
 // fieldDrift lists the payload fields whose value Salesforce no longer holds.
 func fieldDrift(fields map[string]any, r salesforce.Record, ext string) []forcesync.FieldDrift {

@@ -501,3 +501,28 @@ func TestReconcileBindingWithoutSourceRecord(t *testing.T) {
 		t.Fatalf("reconcile with heal: %v", err)
 	}
 }
+
+// TestReconcileShortIDs: a binding holding a record's 15-character Id is
+// found among the records Salesforce answers with 18-character Ids.
+func TestReconcileShortIDs(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.accept("contact", contact("a", "Ada", "ada@example.com", 60))
+	r.drain()
+	b, err := r.store.Binding(ctx, leads.Name, "a")
+	if err != nil || b == nil || len(b.SalesforceID) != 18 {
+		t.Fatalf("binding %+v %v", b, err)
+	}
+	b.SalesforceID = b.SalesforceID[:15]
+	if err := r.store.Bind(ctx, *b); err != nil {
+		t.Fatal(err)
+	}
+	_, fs, err := r.reconciler(leads).Reconcile(ctx, leads.Name, engine.ReconcileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 0 {
+		t.Fatalf("findings %+v, want none: the short Id is the record's", fs)
+	}
+}
