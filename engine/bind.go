@@ -171,8 +171,8 @@ func (e *Engine) Bind(ctx context.Context, name string, opt BindOptions) (*BindR
 func (e *Engine) unboundRecords(ctx context.Context, p *Pipe, field string) ([]BindRecord, error) {
 	var out []BindRecord
 	const page = 1000
-	for off := 0; ; off += page {
-		srcs, err := e.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, Offset: off, Limit: page})
+	for after := ""; ; {
+		srcs, err := e.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, After: after, Limit: page})
 		if err != nil {
 			return nil, err
 		}
@@ -203,6 +203,7 @@ func (e *Engine) unboundRecords(ctx context.Context, p *Pipe, field string) ([]B
 		if len(srcs) < page {
 			break
 		}
+		after = srcs[len(srcs)-1].Key
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil

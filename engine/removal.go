@@ -238,8 +238,10 @@ func (e *Engine) fallingOut(ctx context.Context, p *Pipe) ([]string, error) {
 	if p.Removed || len(bound) == 0 {
 		return keys, nil
 	}
-	for off := 0; ; off += page {
-		recs, err := e.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, Offset: off, Limit: page})
+	// Paged by key: each page costs its own rows, and a record written
+	// meanwhile neither shifts a page nor is read twice.
+	for after := ""; ; {
+		recs, err := e.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, After: after, Limit: page})
 		if err != nil {
 			return nil, err
 		}
@@ -251,6 +253,7 @@ func (e *Engine) fallingOut(ctx context.Context, p *Pipe) ([]string, error) {
 		if len(recs) < page {
 			break
 		}
+		after = recs[len(recs)-1].Key
 	}
 	return keys, nil
 }
