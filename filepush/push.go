@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"iter"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -224,6 +226,7 @@ func (p *push) run(ctx context.Context) (*Summary, error) {
 		}
 		rows = c
 		totalRows-- // the header
+		p.unreadColumns(c.Columns())
 	} else {
 		if fi.Size() == 0 {
 			// Like an empty CSV: an export that wrote nothing is a mistake
@@ -592,6 +595,30 @@ func (p *push) unchanged(c *forcesync.Change, stored map[string]forcesync.Settle
 		}
 	}
 	return true
+}
+
+// unreadColumns says which of the file's columns no mapping of the source
+// reads: their values are stored with the records but never reach
+// Salesforce, which is what a misspelt header or a missing field row looks
+// like.
+func (p *push) unreadColumns(cols []string) {
+	var unread []string
+	for _, col := range cols {
+		read := false
+		for _, pipe := range p.pipes {
+			read = read || pipe.Compiled.ReadsField(col)
+		}
+		if !read {
+			unread = append(unread, strconv.Quote(col))
+		}
+	}
+	switch len(unread) {
+	case 0:
+	case 1:
+		fmt.Fprintf(p.o.Out, "Column %s is read by no mapping of source %s: its values are stored, not sent to Salesforce.\n", unread[0], p.o.Source)
+	default:
+		fmt.Fprintf(p.o.Out, "Columns %s are read by no mapping of source %s: their values are stored, not sent to Salesforce.\n", strings.Join(unread, ", "), p.o.Source)
+	}
 }
 
 // apiCallsSince sums the API calls of the runs recorded after the run

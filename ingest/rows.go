@@ -89,6 +89,20 @@ func NewCSV(r io.Reader, source, key string) (*CSV, error) {
 	return c, nil
 }
 
+// Columns returns the header's column names other than the key's, in
+// the header's order, each once.
+func (c *CSV) Columns() []string {
+	var out []string
+	seen := map[string]bool{c.header[c.keyCol]: true}
+	for _, h := range c.header {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // Next implements Reader.
 func (c *CSV) Next() (Row, error) {
 	rec, err := c.r.Read()

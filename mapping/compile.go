@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr/vm"
 	forcesync "github.com/forcesync/forcesync"
@@ -40,6 +41,11 @@ type Compiled struct {
 	fillAlias bool
 	// pulls are the rows read back from Salesforce (direction pull, both).
 	pulls []PullField
+	// reads are the source fields the mapping reads, readsAll set when an
+	// expression reads the whole record (ReadsField), found once.
+	readOnce sync.Once
+	reads    map[string]bool
+	readsAll bool
 }
 
 // PullField is one field a pulled mapping reads from Salesforce and writes

@@ -412,3 +412,22 @@ func TestPushOpensNoDoors(t *testing.T) {
 		t.Fatalf("serve called openDoors %d times, want 1", n)
 	}
 }
+
+// TestPushNamesUnreadColumns: a column no mapping of the source reads (a
+// misspelt header) is named before the push, once, whatever the number of
+// rows; the columns the mapping reads are not.
+func TestPushNamesUnreadColumns(t *testing.T) {
+	r := newPushRig(t)
+	data := filepath.Join(r.dir, "clients.csv")
+	if err := os.WriteFile(data, []byte("client_id,last_name,emial,phone\na1,Ada,ada@example.com,1\na2,Bob,bob@example.com,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := r.push(context.Background(), "--file", data)
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	want := `Columns "emial", "phone" are read by no mapping of source client: their values are stored, not sent to Salesforce.`
+	if strings.Count(out, want) != 1 || strings.Contains(out, `"last_name"`) || strings.Contains(out, `"client_id"`) {
+		t.Fatalf("output, want the unread columns named once:\n%s", out)
+	}
+}
