@@ -187,12 +187,19 @@ type push struct {
 	gen atomic.Uint64
 }
 
+// Open opens the file to push; one that does not exist is ENotFound (a
+// caller checks before it announces the push).
+func Open(path string) (*os.File, error) {
+	file, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, forcesync.Errorf(forcesync.ENotFound, "the file %s does not exist", path)
+	}
+	return file, err
+}
+
 func (p *push) run(ctx context.Context) (*Summary, error) {
 	o := p.o
-	file, err := os.Open(o.File)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, forcesync.Errorf(forcesync.ENotFound, "the file %s does not exist", o.File)
-	}
+	file, err := Open(o.File)
 	if err != nil {
 		return nil, err
 	}

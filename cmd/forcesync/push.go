@@ -144,6 +144,12 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if len(mappings) == 0 {
 		return forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q in %s: nothing to push", f.source, f.config)
 	}
+	// A missing file is said before the push is announced.
+	file, err := filepush.Open(f.file)
+	if err != nil {
+		return err
+	}
+	file.Close()
 	fmt.Fprintf(out, "Pushing %s as source %s through %s\n", f.file, f.source, strings.Join(mappings, ", "))
 	es := make([]filepush.Engine, len(a.engines))
 	for i, e := range a.engines {

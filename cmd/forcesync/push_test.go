@@ -311,6 +311,9 @@ func TestPushExitCodes(t *testing.T) {
 		if exitCode(err) != c.want || c.says != "" && (err == nil || !strings.Contains(err.Error(), c.says)) {
 			t.Errorf("%s: exit %d (%v), want %d saying %q\n%s\n%s", c.name, exitCode(err), err, c.want, c.says, out, errOut)
 		}
+		if c.want == exitNotFound && out != "" {
+			t.Errorf("%s: printed %q; a missing file announces no push", c.name, out)
+		}
 	}
 
 	// A source no mapping reads is the config's mistake, not a bug.
