@@ -34,9 +34,10 @@ type SettledMapping struct {
 	// Queued is set while an outbox row exists for the record (pending,
 	// leased or waiting for a retry).
 	Queued bool
-	// Claimed is set while that outbox row is held by a claim: a worker of
-	// some process may have a call for the record in flight (or died with
-	// one, until its lease runs out and the row is freed), so Salesforce
-	// may hold what the store does not show yet.
-	Claimed bool
+	// Overtaken is set while that outbox row is held by a claim of an
+	// earlier version of the record: a change was accepted after the
+	// claim, so a call for the older data may be in flight (in some
+	// process, or a dead worker's until its lease runs out), and
+	// Salesforce may hold what the store does not show yet.
+	Overtaken bool
 }

@@ -140,10 +140,11 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 			var sm forcesync.SettledMapping
 			sm, ok = s.Mappings[lp.Mapping.Name]
 			id = sm.SalesforceID
-			if id == "" && sm.Claimed {
-				// The Lead mapping has the record in flight: Salesforce may
-				// have its Lead already, the store not yet. Created now,
-				// the Contact would be a twin beside that Lead.
+			if id == "" && sm.Overtaken {
+				// The Lead mapping has an earlier version of the record in
+				// flight (one in its scope, maybe): Salesforce may have its
+				// Lead already, the store not yet. Created now, the Contact
+				// would be a twin beside that Lead.
 				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: codeLeadPending, Message: fmt.Sprintf(
 					"waiting for Lead mapping %s, which is pushing this record, to tell whether a Lead exists to convert", lp.Mapping.Name)})
 				w.out.NextAttempt = now.Add(matchWait)

@@ -128,7 +128,7 @@ func claimQuery(picked string) string {
 		INSERT INTO claim_leases (mapping, owner, until) SELECT $1, $4, $5 WHERE EXISTS (SELECT 1 FROM picked)
 		RETURNING id
 	), leased AS (
-		UPDATE outbox o SET lease = lease.id
+		UPDATE outbox o SET lease = lease.id, claimed_seq = o.seq
 		FROM picked, lease WHERE o.mapping = $1 AND o.key = picked.key
 		RETURNING o.key, o.source, o.priority, o.seq, o.attempts, o.forced, o.enqueued, picked.due_at AS due
 	)

@@ -36,7 +36,7 @@ func (s *Store) Settled(ctx context.Context, source string, mappings []string, k
 	}
 	for _, m := range mappings {
 		rows, err := s.pool.Query(ctx, `SELECT s.key, s.state, COALESCE(b.fingerprint, ''), COALESCE(b.sf_id, ''), o.key IS NOT NULL,
-				COALESCE(o.lease IS NOT NULL, false)
+				COALESCE(o.lease IS NOT NULL AND o.seq IS DISTINCT FROM o.claimed_seq, false)
 			FROM statuses s
 			LEFT JOIN bindings b ON b.mapping = s.mapping AND b.key = s.key
 			LEFT JOIN outbox o ON o.mapping = s.mapping AND o.key = s.key
@@ -47,7 +47,7 @@ func (s *Store) Settled(ctx context.Context, source string, mappings []string, k
 		for rows.Next() {
 			var k, state string
 			var sm forcesync.SettledMapping
-			if err := rows.Scan(&k, &state, &sm.Fingerprint, &sm.SalesforceID, &sm.Queued, &sm.Claimed); err != nil {
+			if err := rows.Scan(&k, &state, &sm.Fingerprint, &sm.SalesforceID, &sm.Queued, &sm.Overtaken); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("settled %s under %s: %w", source, m, err)
 			}

@@ -137,7 +137,7 @@ func (s *Store) lease(ctx context.Context, req forcesync.ClaimRequest, nowMS, un
 			}
 			prio = next.Int64
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease = ?
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease = ?, claimed_seq = seq
 			WHERE mapping = ? AND key IN (SELECT key FROM outbox
 				WHERE mapping = ? AND priority = ? AND lease IS NULL AND due_at <= ?
 				ORDER BY due_at, enqueued LIMIT ?)

@@ -155,18 +155,18 @@ func settledRange(ctx context.Context, tx *sql.Tx, m, lo, hi string, nm int, out
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT key, lease IS NOT NULL FROM outbox WHERE mapping = ? AND key BETWEEN ? AND ?`, m, lo, hi)
+	rows, err = tx.QueryContext(ctx, `SELECT key, lease IS NOT NULL AND seq IS NOT claimed_seq FROM outbox WHERE mapping = ? AND key BETWEEN ? AND ?`, m, lo, hi)
 	if err != nil {
 		return err
 	}
-	var claimed bool
+	var overtaken bool
 	for rows.Next() {
-		if err := rows.Scan(&key, &claimed); err != nil {
+		if err := rows.Scan(&key, &overtaken); err != nil {
 			rows.Close()
 			return err
 		}
 		if ms, sm, ok := mappingOf(key); ok {
-			sm.Queued, sm.Claimed = true, claimed
+			sm.Queued, sm.Overtaken = true, overtaken
 			ms[m] = sm
 		}
 	}
@@ -188,7 +188,7 @@ func settledLookups(ctx context.Context, tx *sql.Tx, source string, mappings []s
 	for i, m := range ms {
 		rows, err := tx.QueryContext(ctx, `SELECT r.key, r.version, r.deleted, r.fields,
 				s.state, COALESCE(b.fingerprint, ''), COALESCE(b.sf_id, ''), o.key IS NOT NULL,
-				COALESCE(o.lease IS NOT NULL, 0)
+				COALESCE(o.lease IS NOT NULL AND o.seq IS NOT o.claimed_seq, 0)
 			FROM json_each(?) k
 			CROSS JOIN source_records r ON r.source = ? AND r.key = k.value
 			LEFT JOIN statuses s ON s.mapping = ? AND s.key = r.key
@@ -205,7 +205,7 @@ func settledLookups(ctx context.Context, tx *sql.Tx, source string, mappings []s
 				sm     forcesync.SettledMapping
 				fields string
 			)
-			if err := rows.Scan(&k, &st.Version, &st.Deleted, &fields, &state, &sm.Fingerprint, &sm.SalesforceID, &sm.Queued, &sm.Claimed); err != nil {
+			if err := rows.Scan(&k, &st.Version, &st.Deleted, &fields, &state, &sm.Fingerprint, &sm.SalesforceID, &sm.Queued, &sm.Overtaken); err != nil {
 				rows.Close()
 				return fmt.Errorf("settled %s under %s: %w", source, m, err)
 			}

@@ -37,16 +37,14 @@ func testSettled(t *testing.T, s forcesync.Store, clk *Clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// While claimed, the rows are queued and held by the claim.
+	// While claimed, the rows are queued, the claim holds their latest
+	// version: not overtaken.
 	got, err = sr.Settled(ctx, "contact", []string{"m1", "m2"}, []string{"a", "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := got["a"].Mappings["m1"]; !m.Queued || !m.Claimed {
-		t.Fatalf("a under m1 while claimed = %+v, want queued and claimed", m)
-	}
-	if m := got["a"].Mappings["m2"]; !m.Queued || m.Claimed {
-		t.Fatalf("a under m2 while m1 is claimed = %+v, want queued, not claimed", m)
+	if m := got["a"].Mappings["m1"]; !m.Queued || m.Overtaken {
+		t.Fatalf("a under m1 while claimed = %+v, want queued, not overtaken", m)
 	}
 	var outs []forcesync.Outcome
 	for _, it := range items {
@@ -113,10 +111,12 @@ func testSettledChunks(t *testing.T, s forcesync.Store, clk *Clock) {
 		t.Fatal(err)
 	}
 	accept(t, s, []string{"m1"}, forcesync.Change{Key: "k7", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 70}})
-	// k7's change is in flight: claimed.
+	// k7's change is in flight, and k7 changes again meanwhile: the claim
+	// holds an older version, overtaken.
 	if items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m1", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()}); err != nil || len(items) != 1 {
 		t.Fatalf("claim k7: %d items, %v", len(items), err)
 	}
+	accept(t, s, []string{"m1"}, forcesync.Change{Key: "k7", Op: forcesync.OpUpsert, Fields: map[string]any{"n": 71}})
 	want := func(k string) forcesync.SettledMapping {
 		switch k {
 		case "k3":
@@ -124,7 +124,7 @@ func testSettledChunks(t *testing.T, s forcesync.Store, clk *Clock) {
 		case "k5":
 			return forcesync.SettledMapping{State: forcesync.StateHeld}
 		case "k7":
-			return forcesync.SettledMapping{State: forcesync.StatePending, Fingerprint: "fp-7", SalesforceID: "00Q000000000007AAA", Queued: true, Claimed: true}
+			return forcesync.SettledMapping{State: forcesync.StatePending, Fingerprint: "fp-7", SalesforceID: "00Q000000000007AAA", Queued: true, Overtaken: true}
 		}
 		i := k[1:]
 		return forcesync.SettledMapping{State: forcesync.StateSynced, Fingerprint: "fp-" + i, SalesforceID: "00Q00000000000" + i + "AAA"}
@@ -157,7 +157,7 @@ func testSettledChunks(t *testing.T, s forcesync.Store, clk *Clock) {
 			}
 			wantFields, wantVersion := fmt.Sprintf(`{"n":%d}`, i), int64(1)
 			if k == "k7" {
-				wantFields, wantVersion = `{"n":70}`, 2
+				wantFields, wantVersion = `{"n":71}`, 3
 			}
 			if st.Fields != wantFields || st.Version != wantVersion || st.Deleted || len(st.Mappings) != 1 || st.Mappings["m1"] != want(k) {
 				t.Fatalf("%v: %s = %+v, want fields %s, version %d, m1 %+v", keys, k, st, wantFields, wantVersion, want(k))
