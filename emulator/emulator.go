@@ -76,8 +76,12 @@ type Emulator struct {
 var versionRE = regexp.MustCompile(`^v(\d{2})\.0$`)
 
 // parseVersion turns "v65.0" into "65.0"; ok is false for an unknown or
-// retired version.
+// retired version. "latest" is Salesforce's alias for the newest version
+// (salesforce-api.md §1), here MaxVersion.
 func parseVersion(seg string) (string, bool) {
+	if seg == "latest" {
+		return strconv.Itoa(MaxVersion) + ".0", true
+	}
 	m := versionRE.FindStringSubmatch(seg)
 	if m == nil {
 		return "", false

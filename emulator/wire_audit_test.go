@@ -1,0 +1,33 @@
+package emulator
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Tests of the wire facts checked in the December 2026 audit against
+// salesforce-api.md, one per divergence that a real client could hit.
+
+// /services/data/latest resolves to the newest version (§1): the resource
+// map and every resource under it answer as under vNN.N, with URLs that name
+// the version it resolved to.
+func TestLatestVersionAlias(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	r := s.do(t, "GET", "/services/data/latest", nil)
+	wantStatus(t, r, 200)
+	m := r.json(t).(map[string]any)
+	if m["sobjects"] != "/services/data/v68.0/sobjects" {
+		t.Fatalf("resource map of latest: sobjects %v", m["sobjects"])
+	}
+	r = s.do(t, "POST", "/services/data/latest/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "/services/data/v68.0/sobjects/Lead/") {
+		t.Fatalf("Location %q", loc)
+	}
+	r = s.do(t, "GET", "/services/data/latest/query?q=SELECT+Id+FROM+Lead", nil)
+	wantStatus(t, r, 200)
+	if n := r.json(t).(map[string]any)["totalSize"]; fmt.Sprint(n) != "1" {
+		t.Fatalf("query under latest: %s", r.body)
+	}
+}
