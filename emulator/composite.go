@@ -476,7 +476,8 @@ func (s *subRecorder) status() int {
 	return s.code
 }
 
-// compositeRoutes registers /composite.
+// compositeRoutes registers /composite and its batch, tree and graph forms.
 func (e *Emulator) compositeRoutes() {
 	e.handle("/services/data/{version}/composite", KindComposite, true, map[string]handlerFunc{"POST": e.composite})
+	e.handle("/services/data/{version}/composite/batch", KindComposite, true, map[string]handlerFunc{"POST": e.compositeBatch})      // composite_batch.go
 }
