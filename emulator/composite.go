@@ -480,4 +480,5 @@ func (s *subRecorder) status() int {
 func (e *Emulator) compositeRoutes() {
 	e.handle("/services/data/{version}/composite", KindComposite, true, map[string]handlerFunc{"POST": e.composite})
 	e.handle("/services/data/{version}/composite/batch", KindComposite, true, map[string]handlerFunc{"POST": e.compositeBatch})      // composite_batch.go
+	e.handle("/services/data/{version}/composite/tree/{type}", KindComposite, true, map[string]handlerFunc{"POST": e.compositeTree}) // composite_tree.go
 }
