@@ -481,4 +481,5 @@ func (e *Emulator) compositeRoutes() {
 	e.handle("/services/data/{version}/composite", KindComposite, true, map[string]handlerFunc{"POST": e.composite})
 	e.handle("/services/data/{version}/composite/batch", KindComposite, true, map[string]handlerFunc{"POST": e.compositeBatch})      // composite_batch.go
 	e.handle("/services/data/{version}/composite/tree/{type}", KindComposite, true, map[string]handlerFunc{"POST": e.compositeTree}) // composite_tree.go
+	e.handle("/services/data/{version}/composite/graph", KindComposite, true, map[string]handlerFunc{"POST": e.compositeGraph})      // composite_graph.go
 }
