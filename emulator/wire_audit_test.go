@@ -31,3 +31,19 @@ func TestLatestVersionAlias(t *testing.T) {
 		t.Fatalf("query under latest: %s", r.body)
 	}
 }
+
+// simple-salesforce's get_unprocessed_records asks for
+// .../unprocessedRecords: it gets the same file as .../unprocessedrecords.
+func TestBulkUnprocessedRecordsSpelling(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	ji := b.createJob("ingest", map[string]any{"object": "Account", "operation": "insert"})
+	id := ji["id"].(string)
+	b.upload(id, "Name\nA\nB\n")
+	if st, _ := b.patchState("ingest", id, "Aborted"); st != 200 {
+		t.Fatalf("abort: %d", st)
+	}
+	want := fmt.Sprint(b.results(id, "unprocessedrecords", ','))
+	if got := fmt.Sprint(b.results(id, "unprocessedRecords", ',')); got != want || want != "[[Name] [A] [B]]" {
+		t.Fatalf("unprocessedRecords %s, unprocessedrecords %s", got, want)
+	}
+}
