@@ -261,6 +261,9 @@ func (e *Emulator) serveRetrieve(c *call) {
 	if !ok {
 		return
 	}
+	if r := e.org.records[id]; r != nil && !r.deleted && !preconditionsLocked(c, r) {
+		return
+	}
 	e.writeRecordLocked(c, e.org.records[id], fields)
 }
 
@@ -293,7 +296,17 @@ func (e *Emulator) serveUpdate(c *call) {
 		return
 	}
 	var rerr *recordError
-	e.withActor(c, func() { rerr = e.updateLocked(obj.Name, id, body) })
+	passed := true
+	e.withActor(c, func() {
+		if r := e.org.records[id]; r != nil && !r.deleted && !preconditionsLocked(c, r) {
+			passed = false
+			return
+		}
+		rerr = e.updateLocked(obj.Name, id, body)
+	})
+	if !passed {
+		return
+	}
 	if rerr != nil {
 		c.writeRecordError(rerr)
 		return
@@ -324,7 +337,17 @@ func (e *Emulator) serveDelete(c *call) {
 		return
 	}
 	var rerr *recordError
-	e.withActor(c, func() { rerr = e.deleteLocked(obj.Name, id) })
+	passed := true
+	e.withActor(c, func() {
+		if r := e.org.records[id]; r != nil && !r.deleted && !preconditionsLocked(c, r) {
+			passed = false
+			return
+		}
+		rerr = e.deleteLocked(obj.Name, id)
+	})
+	if !passed {
+		return
+	}
 	if rerr != nil {
 		c.writeRecordError(rerr)
 		return

@@ -2,8 +2,10 @@ package emulator
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Tests of the wire facts checked in the December 2026 audit against
@@ -46,4 +48,34 @@ func TestBulkUnprocessedRecordsSpelling(t *testing.T) {
 	if got := fmt.Sprint(b.results(id, "unprocessedRecords", ',')); got != want || want != "[[Name] [A] [B]]" {
 		t.Fatalf("unprocessedRecords %s, unprocessedrecords %s", got, want)
 	}
+}
+
+// Conditional requests on a record (§3.2, §3.4): If-Modified-Since not
+// older than the last change answers 304 without a body; If-Unmodified-Since
+// older than it answers 412 and changes nothing.
+func TestRecordConditionalRequests(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	path := "/services/data/v62.0/sobjects/Lead/" + r.json(t).(map[string]any)["id"].(string)
+	// newTestEmulator's clock starts at 2024-05-01T12:34:56Z.
+	created := time.Date(2024, 5, 1, 12, 34, 56, 0, time.UTC)
+	later := created.Add(time.Hour).Format(http.TimeFormat)
+	earlier := created.Add(-time.Hour).Format(http.TimeFormat)
+
+	r = s.do(t, "GET", path, nil, "If-Modified-Since", later)
+	wantStatus(t, r, 304)
+	if len(r.body) != 0 {
+		t.Errorf("304 with a body: %s", r.body)
+	}
+	wantStatus(t, s.do(t, "GET", path, nil, "If-Modified-Since", earlier), 200)
+
+	wantError(t, s.do(t, "PATCH", path, map[string]any{"LastName": "Li"}, "If-Unmodified-Since", earlier), 412, codePreconditionFailed, "")
+	wantError(t, s.do(t, "DELETE", path, nil, "If-Unmodified-Since", earlier), 412, codePreconditionFailed, "")
+	r = s.do(t, "GET", path+"?fields=LastName", nil)
+	if got := r.json(t).(map[string]any)["LastName"]; got != "Ng" {
+		t.Fatalf("a failed precondition changed the record: LastName %v", got)
+	}
+	wantStatus(t, s.do(t, "PATCH", path, map[string]any{"LastName": "Li"}, "If-Unmodified-Since", later), 204)
+	wantStatus(t, s.do(t, "DELETE", path, nil, "If-Unmodified-Since", later), 204)
 }
