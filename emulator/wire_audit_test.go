@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +79,25 @@ func TestRecordConditionalRequests(t *testing.T) {
 	}
 	wantStatus(t, s.do(t, "PATCH", path, map[string]any{"LastName": "Li"}, "If-Unmodified-Since", later), 204)
 	wantStatus(t, s.do(t, "DELETE", path, nil, "If-Unmodified-Since", later), 204)
+}
+
+// The relative date literals beyond days (THIS_YEAR, LAST_N_MONTHS:n, ...)
+// parse and filter; the test clock's today is 2024-05-01.
+func TestQueryDateLiterals(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	wantStatus(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme"}), 201)
+	for q, want := range map[string]string{
+		"SELECT Id FROM Lead WHERE CreatedDate = THIS_YEAR":       "1",
+		"SELECT Id FROM Lead WHERE CreatedDate = THIS_MONTH":      "1",
+		"SELECT Id FROM Lead WHERE CreatedDate = LAST_N_MONTHS:3": "0",
+		"SELECT Id FROM Lead WHERE CreatedDate < THIS_QUARTER":    "0",
+		"SELECT Id FROM Lead WHERE CreatedDate = LAST_90_DAYS":    "1",
+		"SELECT Id FROM Lead WHERE CreatedDate > LAST_WEEK":       "1",
+	} {
+		r := s.do(t, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(q), nil)
+		wantStatus(t, r, 200)
+		if n := fmt.Sprint(r.json(t).(map[string]any)["totalSize"]); n != want {
+			t.Errorf("%s: %s records, want %s", q, n, want)
+		}
+	}
 }

@@ -586,9 +586,8 @@ func (c *compiler) literal(fd *Field, v Value) (cmpFn, bool, error) {
 				return strings.Compare(s, d), true
 			}, false, nil
 		case KindDateConst:
-			from, to := dateConstants[v.Text].span(v.N)
-			lo := c.today.AddDate(0, 0, from).Format("2006-01-02")
-			hi := c.today.AddDate(0, 0, to).Format("2006-01-02")
+			from, to := dateConstants[v.Text].span(c.today, v.N)
+			lo, hi := from.Format("2006-01-02"), to.Format("2006-01-02")
 			return func(x any) (int, bool) {
 				s, ok := toDate(x)
 				if !ok {
@@ -610,8 +609,7 @@ func (c *compiler) literal(fd *Field, v Value) (cmpFn, bool, error) {
 				return xt.Compare(t), true
 			}, false, nil
 		case KindDateConst:
-			from, to := dateConstants[v.Text].span(v.N)
-			lo, hi := c.today.AddDate(0, 0, from), c.today.AddDate(0, 0, to)
+			lo, hi := dateConstants[v.Text].span(c.today, v.N)
 			return func(x any) (int, bool) {
 				xt, ok := toTime(x)
 				if !ok {
