@@ -54,6 +54,15 @@ func (q queryObject) Field(name string) *soql.Field {
 	return nil
 }
 
+// Fields implements soql.FieldLister (FIELDS(ALL) and friends).
+func (q queryObject) Fields() []*soql.Field {
+	out := make([]*soql.Field, 0, len(q.o.Fields))
+	for _, f := range q.o.Fields {
+		out = append(out, soqlField(f))
+	}
+	return out
+}
+
 func (q queryObject) Relationship(name string) *soql.Field {
 	for _, f := range q.o.Fields {
 		if f.RelationshipName != "" && strings.EqualFold(f.RelationshipName, name) {

@@ -101,3 +101,34 @@ func TestQueryDateLiterals(t *testing.T) {
 		}
 	}
 }
+
+// FIELDS(ALL|STANDARD|CUSTOM) selects the object's fields; ALL and CUSTOM
+// need a LIMIT of at most 200.
+func TestQueryFieldsFunction(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	wantStatus(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme", "Forcesync_Key__c": "k1"}), 201)
+	query := func(q string) resp {
+		return s.do(t, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(q), nil)
+	}
+	r := query("SELECT FIELDS(ALL) FROM Lead LIMIT 200")
+	wantStatus(t, r, 200)
+	rec := r.json(t).(map[string]any)["records"].([]any)[0].(map[string]any)
+	for _, f := range []string{"Id", "LastName", "Company", "Status", "SystemModstamp", "Forcesync_Key__c"} {
+		if _, ok := rec[f]; !ok {
+			t.Errorf("FIELDS(ALL) lacks %s: %v", f, rec)
+		}
+	}
+	r = query("SELECT Id, FIELDS(CUSTOM) FROM Lead LIMIT 1")
+	wantStatus(t, r, 200)
+	rec = r.json(t).(map[string]any)["records"].([]any)[0].(map[string]any)
+	if len(rec) != 3 || rec["Forcesync_Key__c"] != "k1" {
+		t.Errorf("Id, FIELDS(CUSTOM): %v", rec)
+	}
+	r = query("SELECT FIELDS(STANDARD) FROM Lead")
+	wantStatus(t, r, 200)
+	rec = r.json(t).(map[string]any)["records"].([]any)[0].(map[string]any)
+	if _, ok := rec["Forcesync_Key__c"]; ok || rec["LastName"] != "Ng" {
+		t.Errorf("FIELDS(STANDARD): %v", rec)
+	}
+	wantError(t, query("SELECT FIELDS(ALL) FROM Lead"), 400, "MALFORMED_QUERY", "")
+}

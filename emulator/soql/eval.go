@@ -204,6 +204,19 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 			}
 			p.CountOnly = true
 			continue
+		case it.Fields != nil:
+			cols, err := c.fieldsMacro(q, it.Fields)
+			if err != nil {
+				return err
+			}
+			for _, col := range cols {
+				// A field also named on its own is selected once.
+				if !seen[strings.ToLower(col.Path)] {
+					seen[strings.ToLower(col.Path)] = true
+					p.Columns = append(p.Columns, col)
+				}
+			}
+			continue
 		case it.Count != nil:
 			col, err := c.aggregateColumn(it.Count)
 			if err != nil {
@@ -220,6 +233,9 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 		col, err := c.resolve(it.Field)
 		if err != nil {
 			return err
+		}
+		if seen[strings.ToLower(col.Path)] && hasFieldsMacro(q) {
+			continue
 		}
 		if seen[strings.ToLower(col.Path)] {
 			return errAt(c.src, it.Field.Pos, CodeMalformedQuery, "duplicate field selected: %s", col.Path)
@@ -240,6 +256,55 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 		return errAt(c.src, q.From.Pos, CodeMalformedQuery, "Subqueries cannot be used with aggregate functions or GROUP BY")
 	}
 	return nil
+}
+
+// maxFieldsMacroLimit is the largest LIMIT a query with FIELDS(ALL) or
+// FIELDS(CUSTOM) may have.
+const maxFieldsMacroLimit = 200
+
+// hasFieldsMacro reports whether q selects FIELDS(...).
+func hasFieldsMacro(q *Query) bool {
+	for _, it := range q.Select {
+		if it.Fields != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldsMacro expands FIELDS(ALL|STANDARD|CUSTOM) into the object's
+// columns. ALL and CUSTOM need a LIMIT of at most 200; none of them mixes
+// with aggregates.
+func (c *compiler) fieldsMacro(q *Query, m *FieldsMacro) ([]*Column, error) {
+	if m.Set != "STANDARD" && (q.Limit == nil || q.Limit.Value > maxFieldsMacroLimit) {
+		return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "The SOQL FIELDS function must have a LIMIT of at most %d", maxFieldsMacroLimit)
+	}
+	if len(q.GroupBy) > 0 {
+		// UNCONFIRMED wording.
+		return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "FIELDS(%s) cannot be used with GROUP BY", m.Set)
+	}
+	for _, it := range q.Select {
+		if it.Count != nil {
+			// UNCONFIRMED wording.
+			return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "FIELDS(%s) cannot be used with aggregate functions", m.Set)
+		}
+	}
+	lister, ok := c.obj.(FieldLister)
+	if !ok {
+		return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "unexpected token: 'FIELDS'")
+	}
+	var cols []*Column
+	for _, f := range lister.Fields() {
+		if m.Set == "STANDARD" && f.Custom || m.Set == "CUSTOM" && !f.Custom {
+			continue
+		}
+		col, err := c.resolve(&FieldRef{Pos: m.Pos, Path: []string{f.Name}})
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, col)
+	}
+	return cols, nil
 }
 
 // maxParentDepth is how many relationships a path may cross (Salesforce's

@@ -58,6 +58,7 @@ func TestParsePrint(t *testing.T) {
 	tests := []struct{ in, out string }{
 		{"select id , Owner.Name from lead", "SELECT id, Owner.Name FROM lead"},
 		{"SELECT COUNT() FROM Lead", "SELECT COUNT() FROM Lead"},
+		{"select Id, fields(all) from Lead limit 5", "SELECT Id, FIELDS(ALL) FROM Lead LIMIT 5"},
 		{"SELECT count(Id) n FROM Lead l", "SELECT COUNT(Id) n FROM Lead l"},
 		{"SELECT Id FROM Lead WHERE (a = 1 AND (b = 'x' OR c != null)) AND NOT d <> true",
 			"SELECT Id FROM Lead WHERE (a = 1 AND (b = 'x' OR c != null)) AND NOT d != true"},

@@ -267,6 +267,21 @@ func (p *parser) aggregate(alias bool) (*CountExpr, error) {
 }
 
 func (p *parser) selectItem() (SelectItem, error) {
+	if t := p.peek(); t.kind == tIdent && strings.EqualFold(t.text, "FIELDS") && p.peekN(1).kind == tLParen {
+		p.advance()
+		p.advance()
+		set := p.peek()
+		switch up := strings.ToUpper(set.text); {
+		case set.kind == tIdent && (up == "ALL" || up == "STANDARD" || up == "CUSTOM"):
+			p.advance()
+			if _, err := p.expect(tRParen); err != nil {
+				return SelectItem{}, err
+			}
+			return SelectItem{Fields: &FieldsMacro{Pos: Pos(t.pos), Set: up}}, nil
+		default:
+			return SelectItem{}, p.unexpected(set)
+		}
+	}
 	if p.atAggregate() {
 		c, err := p.aggregate(true)
 		if err != nil {

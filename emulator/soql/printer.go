@@ -38,6 +38,8 @@ func (q *Query) write(b *strings.Builder) {
 			if it.Count.Alias != "" {
 				b.WriteString(" " + it.Count.Alias)
 			}
+		case it.Fields != nil:
+			b.WriteString("FIELDS(" + it.Fields.Set + ")")
 		default:
 			b.WriteString(it.Field.String())
 		}

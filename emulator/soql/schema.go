@@ -28,6 +28,13 @@ type ChildRelationships interface {
 	ChildRelationship(name string) (child Object, ref *Field, canonical string)
 }
 
+// FieldLister is implemented by Objects that serve FIELDS(ALL),
+// FIELDS(STANDARD) and FIELDS(CUSTOM).
+type FieldLister interface {
+	// Fields returns every queryable field, in describe order.
+	Fields() []*Field
+}
+
 // Field describes one field. Type is the describe type ("string", "id",
 // "reference", "double", "boolean", "date", "datetime", ...).
 type Field struct {
