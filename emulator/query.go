@@ -38,6 +38,16 @@ func (s querySchema) Object(name string) soql.Object {
 	return queryObject{o: o, schema: &s}
 }
 
+// Rows implements soql.RowSource (semi-joins): the live records of obj.
+func (s querySchema) Rows(obj soql.Object) iter.Seq[soql.Row] {
+	o := obj.(queryObject).o
+	return func(yield func(soql.Row) bool) {
+		s.e.eachRecordLocked(o, false, func(r *record) bool {
+			return yield(&queryRow{e: s.e, r: r})
+		})
+	}
+}
+
 // queryObject is an object as the compiler sees it; schema serves child
 // relationships (query_relations.go).
 type queryObject struct {

@@ -132,3 +132,36 @@ func TestQueryFieldsFunction(t *testing.T) {
 	}
 	wantError(t, query("SELECT FIELDS(ALL) FROM Lead"), 400, "MALFORMED_QUERY", "")
 }
+
+// Semi-joins and anti-joins: Id [NOT] IN (SELECT ref FROM Object WHERE ...).
+func TestQuerySemiJoin(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	create := func(obj string, fields map[string]any) string {
+		r := s.do(t, "POST", "/services/data/v62.0/sobjects/"+obj, fields)
+		wantStatus(t, r, 201)
+		return r.json(t).(map[string]any)["id"].(string)
+	}
+	acme := create("Account", map[string]any{"Name": "Acme"})
+	create("Account", map[string]any{"Name": "Globex"})
+	create("Contact", map[string]any{"LastName": "Ng", "AccountId": acme})
+	create("Contact", map[string]any{"LastName": "Orphan"})
+	names := func(q, field string) string {
+		r := s.do(t, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(q), nil)
+		wantStatus(t, r, 200)
+		var out []string
+		for _, rec := range r.json(t).(map[string]any)["records"].([]any) {
+			out = append(out, rec.(map[string]any)[field].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct{ q, field, want string }{
+		{"SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Contact)", "Name", "Acme"},
+		{"SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact WHERE LastName = 'Ng')", "Name", "Globex"},
+		{"SELECT LastName FROM Contact WHERE AccountId IN (SELECT Id FROM Account WHERE Name = 'Acme')", "LastName", "Ng"},
+		{"SELECT LastName FROM Contact WHERE AccountId NOT IN (SELECT Id FROM Account)", "LastName", "Orphan"},
+	} {
+		if got := names(tt.q, tt.field); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.q, got, tt.want)
+		}
+	}
+}

@@ -145,6 +145,9 @@ type In struct {
 	Not    bool
 	OpPos  Pos
 	Values []Value
+	// Sub is set instead of Values for a semi-join (IN) or anti-join
+	// (NOT IN): Id IN (SELECT AccountId FROM Contact WHERE ...).
+	Sub *Query
 }
 
 func (*Logical) exprNode() {}

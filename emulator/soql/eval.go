@@ -258,6 +258,53 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 	return nil
 }
 
+// semiJoin compiles Field [NOT] IN (SELECT field FROM Object ...): the
+// inner query runs once, now, and the row tests membership of its values.
+// Both sides must be Ids or references. The error texts are UNCONFIRMED.
+func (c *compiler) semiJoin(x *In, col *Column) (func(Row) bool, error) {
+	src, ok := c.schema.(RowSource)
+	if !ok {
+		return nil, errAt(c.src, x.Sub.From.Pos, CodeMalformedQuery, "unexpected token: 'SELECT'")
+	}
+	if typeOf(col.Field.Type) != vID {
+		return nil, errAt(c.src, x.OpPos, CodeInvalidFilterOp,
+			"The left operand of a semi join must be an Id or a reference field: %s", col.Path)
+	}
+	inner := c.schema.Object(x.Sub.From.Name)
+	if inner == nil {
+		return nil, errAt(c.src, x.Sub.From.Pos, CodeInvalidType,
+			"sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", x.Sub.From.Name)
+	}
+	if len(x.Sub.Select) != 1 || x.Sub.Select[0].Field == nil {
+		return nil, errAt(c.src, x.Sub.From.Pos, CodeMalformedQuery, "A semi join sub-select must select exactly one Id or reference field")
+	}
+	sc := &compiler{src: c.src, schema: c.schema, obj: inner, alias: x.Sub.From.Alias, today: c.today}
+	sp, err := sc.compile(x.Sub, inner)
+	if err != nil {
+		return nil, err
+	}
+	out := sp.Columns[0]
+	if typeOf(out.Field.Type) != vID {
+		return nil, errAt(c.src, x.Sub.Select[0].Field.Pos, CodeMalformedQuery,
+			"A semi join sub-select must select an Id or a reference field: %s", out.Path)
+	}
+	set := map[string]bool{}
+	for _, r := range sp.Select(src.Rows(inner)) {
+		if s, ok := out.Value(r).(string); ok && s != "" {
+			set[strings.ToLower(ID18(s))] = true
+		}
+	}
+	get := col.get
+	member := func(r Row) bool {
+		s, ok := get(r).(string)
+		return ok && s != "" && lowerLookup(set, s)
+	}
+	if x.Not {
+		return func(r Row) bool { return !member(r) }, nil
+	}
+	return member, nil
+}
+
 // maxFieldsMacroLimit is the largest LIMIT a query with FIELDS(ALL) or
 // FIELDS(CUSTOM) may have.
 const maxFieldsMacroLimit = 200
@@ -510,6 +557,9 @@ func (c *compiler) in(x *In) (func(Row) bool, error) {
 	col, err := c.operand(x.Field, x.Agg)
 	if err != nil {
 		return nil, err
+	}
+	if x.Sub != nil {
+		return c.semiJoin(x, col)
 	}
 	get, fd := col.get, col.Field
 	vt := typeOf(fd.Type)

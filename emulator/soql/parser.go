@@ -458,7 +458,12 @@ func (p *parser) predicate() (Expr, error) {
 			return nil, err
 		}
 		var err error
-		if in.Values, err = commaList(p, func() (Value, error) { return p.value(false) }); err != nil {
+		if isKeyword(p.peek(), "SELECT") {
+			in.Sub, err = p.queryBody(true)
+		} else {
+			in.Values, err = commaList(p, func() (Value, error) { return p.value(false) })
+		}
+		if err != nil {
 			return nil, err
 		}
 		if _, err := p.expect(tRParen); err != nil {

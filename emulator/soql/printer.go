@@ -141,6 +141,9 @@ func writeExpr(b *strings.Builder, x Expr, nested bool) {
 		} else {
 			b.WriteString(" IN (")
 		}
+		if x.Sub != nil {
+			x.Sub.write(b)
+		}
 		for i, v := range x.Values {
 			if i > 0 {
 				b.WriteString(", ")
