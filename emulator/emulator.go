@@ -183,6 +183,12 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 			c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid", nil)
 			return
 		}
+		if !hasScope(sess.Scopes, "api", "full") {
+			// A token granted without the api scope (scope=openid, say) is
+			// a live session but not one for the REST API (§3.5).
+			c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "This session is not valid for use with the REST API", nil)
+			return
+		}
 		c.sess = sess
 		if !e.spendAPICall(c) {
 			return

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -163,5 +164,39 @@ func TestQuerySemiJoin(t *testing.T) {
 		if got := names(tt.q, tt.field); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.q, got, tt.want)
 		}
+	}
+}
+
+// A token granted without the api scope is a live session (userinfo
+// answers) but the REST API refuses it: 401 INVALID_SESSION_ID "This
+// session is not valid for use with the REST API" (§3.5).
+func TestRESTNeedsAPIScope(t *testing.T) {
+	_, srv := oauthServer(t, Config{AutoApprove: true})
+	redirect := "http://127.0.0.1:1717/OauthRedirect"
+	token := func(scope string) string {
+		code := authorizeCode(t, srv.URL, url.Values{"client_id": {DemoClientID}, "redirect_uri": {redirect}, "scope": {scope}})
+		status, tok, _ := postForm(t, nil, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "redirect_uri": {redirect}}, "", "")
+		if status != 200 {
+			t.Fatalf("code exchange: %d %v", status, tok)
+		}
+		return tok["access_token"].(string)
+	}
+	get := func(tok, path string) resp {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return resp{res.StatusCode, res.Header, b}
+	}
+	openid := token("openid")
+	wantError(t, get(openid, "/services/data/v62.0/sobjects"), 401, "INVALID_SESSION_ID", "This session is not valid for use with the REST API")
+	wantStatus(t, get(openid, "/services/oauth2/userinfo"), 200)
+	for _, scope := range []string{"api", "full", "openid api refresh_token"} {
+		wantStatus(t, get(token(scope), "/services/data/v62.0/sobjects"), 200)
 	}
 }
