@@ -245,6 +245,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r2
 	}
+	r = methodOverride(r)
 	// Request limits and compression (soqllimits.go, gzip.go).
 	if refuseOversizedRequest(w, r) || !decodeRequestBody(w, r) {
 		return
@@ -252,6 +253,28 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w, done := withCompression(w, r)
 	e.mux.ServeHTTP(w, r)
 	done() // not deferred: a handler that panics (ErrAbortHandler) sends nothing more
+}
+
+// methodOverride serves POST ...?_HttpMethod=PATCH as a PATCH: the REST
+// guide ("Update a Record") offers the parameter to HTTP libraries that
+// cannot send PATCH (Java's HttpURLConnection), and Java clients use it.
+// The parameter is taken off the query the handler sees.
+func methodOverride(r *http.Request) *http.Request {
+	if r.Method != http.MethodPost || !strings.Contains(r.URL.RawQuery, "_HttpMethod=") {
+		return r
+	}
+	q := r.URL.Query()
+	m := strings.ToUpper(q.Get("_HttpMethod"))
+	switch m {
+	case http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodGet, http.MethodHead:
+	default:
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.Method = m
+	q.Del("_HttpMethod")
+	r2.URL.RawQuery = q.Encode()
+	return r2
 }
 
 // Handler returns the emulator as an http.Handler.

@@ -200,3 +200,20 @@ func TestRESTNeedsAPIScope(t *testing.T) {
 		wantStatus(t, get(token(scope), "/services/data/v62.0/sobjects"), 200)
 	}
 }
+
+// POST ...?_HttpMethod=PATCH is a PATCH (REST guide, "Update a Record"),
+// for Java clients whose HTTP library cannot send PATCH; upsert too.
+func TestHTTPMethodOverride(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	path := "/services/data/v62.0/sobjects/Lead/" + r.json(t).(map[string]any)["id"].(string)
+	wantStatus(t, s.do(t, "POST", path+"?_HttpMethod=PATCH", map[string]any{"LastName": "Li"}), 204)
+	r = s.do(t, "GET", path+"?fields=LastName", nil)
+	if got := r.json(t).(map[string]any)["LastName"]; got != "Li" {
+		t.Fatalf("LastName %v after POST ?_HttpMethod=PATCH", got)
+	}
+	r = s.do(t, "POST", "/services/data/v62.0/sobjects/Lead/Forcesync_Key__c/k9?_HttpMethod=PATCH", map[string]any{"LastName": "Ko", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	wantStatus(t, s.do(t, "POST", path+"?_HttpMethod=DELETE", nil), 204)
+}
