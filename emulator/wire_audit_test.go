@@ -217,3 +217,23 @@ func TestHTTPMethodOverride(t *testing.T) {
 	wantStatus(t, r, 201)
 	wantStatus(t, s.do(t, "POST", path+"?_HttpMethod=DELETE", nil), 204)
 }
+
+// From API 37.0, POST /sobjects/{type}/Id creates a record (Id as the
+// external ID field, its value null); PATCH .../Id/{id} updates by Id.
+func TestUpsertWithIdField(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead/Id", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	id, _ := r.json(t).(map[string]any)["id"].(string)
+	if len(id) != 18 || r.header.Get("Location") != "/services/data/v62.0/sobjects/Lead/"+id {
+		t.Fatalf("POST .../Id: id %q, Location %q", id, r.header.Get("Location"))
+	}
+	r = s.do(t, "PATCH", "/services/data/v62.0/sobjects/Lead/Id/"+id, map[string]any{"LastName": "Li"})
+	wantStatus(t, r, 200)
+	if m := r.json(t).(map[string]any); m["id"] != id || m["created"] != false {
+		t.Fatalf("PATCH .../Id/{id}: %s", r.body)
+	}
+	// Before 37.0, and on a record Id, POST is not allowed.
+	wantError(t, s.do(t, "POST", "/services/data/v36.0/sobjects/Lead/Id", map[string]any{"LastName": "Ng", "Company": "Acme"}), 405, "METHOD_NOT_ALLOWED", "")
+	wantError(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Lead/"+id, map[string]any{"LastName": "Ng"}), 405, "METHOD_NOT_ALLOWED", "")
+}
