@@ -237,3 +237,35 @@ func TestUpsertWithIdField(t *testing.T) {
 	wantError(t, s.do(t, "POST", "/services/data/v36.0/sobjects/Lead/Id", map[string]any{"LastName": "Ng", "Company": "Acme"}), 405, "METHOD_NOT_ALLOWED", "")
 	wantError(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Lead/"+id, map[string]any{"LastName": "Ng"}), 405, "METHOD_NOT_ALLOWED", "")
 }
+
+// The user-agent flow (§2.1): response_type=token redirects with the token
+// in the fragment, and that token works on the REST API.
+func TestUserAgentFlow(t *testing.T) {
+	_, srv := oauthServer(t, Config{AutoApprove: true})
+	q := url.Values{"response_type": {"token"}, "client_id": {DemoClientID},
+		"redirect_uri": {"http://127.0.0.1:1717/OauthRedirect"}, "state": {"s 1"}}
+	res, err := noRedirect().Get(srv.URL + "/services/oauth2/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != 302 || err != nil || loc.RawQuery != "" {
+		t.Fatalf("authorize: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	f, err := url.ParseQuery(loc.Fragment)
+	if err != nil || f.Get("access_token") == "" || f.Get("instance_url") != srv.URL || f.Get("token_type") != "Bearer" ||
+		f.Get("state") != "s 1" || f.Get("issued_at") == "" || f.Get("signature") == "" || f.Has("expires_in") {
+		t.Fatalf("fragment %q", loc.Fragment)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/services/data/v62.0/limits", nil)
+	req.Header.Set("Authorization", "Bearer "+f.Get("access_token"))
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != 200 {
+		t.Fatalf("REST with the user-agent flow's token: %d", r2.StatusCode)
+	}
+}
