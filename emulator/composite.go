@@ -90,57 +90,77 @@ func (e *Emulator) composite(c *call) {
 		c.writeError(http.StatusBadRequest, "INVALID_INPUT", msg, nil) // UNCONFIRMED: errorCode of malformed composite calls
 		return
 	}
-	var t *txn
 	if req.AllOrNone {
 		e.gate.Lock()
 		defer e.gate.Unlock()
-		e.mu.Lock()
-		t = e.beginLocked()
-		e.mu.Unlock()
 	} else {
 		e.gate.RLock()
 		defer e.gate.RUnlock()
 	}
+	out, _ := e.runCompositeGated(c, req.CompositeRequest, req.AllOrNone)
+	c.writeJSON(http.StatusOK, map[string]any{"compositeResponse": out})
+}
 
-	subs := req.CompositeRequest
+// runCompositeGated runs subs in order, each able to refer to the earlier
+// ones, and reports whether all succeeded. With allOrNone the subrequests
+// are one transaction: at the first failure it stops, undoes everything and
+// answers PROCESSING_HALTED for every other subrequest. The caller holds
+// e.gate: its write lock when allOrNone.
+func (e *Emulator) runCompositeGated(c *call, subs []compositeSubrequest, allOrNone bool) ([]compositeSubresponse, bool) {
+	var t *txn
+	if allOrNone {
+		e.mu.Lock()
+		t = e.beginLocked()
+		e.mu.Unlock()
+	}
 	out := make([]compositeSubresponse, len(subs))
 	done := map[string]*subResult{}
 	failedAt := -1
+	allOK := true
 	for i, sr := range subs {
 		res := e.runSubrequest(c, sr, done)
 		out[i] = res.resp
 		done[sr.ReferenceID] = res
-		if req.AllOrNone && !res.ok {
+		allOK = allOK && res.ok
+		if allOrNone && !res.ok {
 			failedAt = i
 			break
 		}
 	}
-	if req.AllOrNone {
-		e.mu.Lock()
-		if failedAt >= 0 {
-			t.rollback()
-		} else {
-			t.commit()
-		}
-		e.mu.Unlock()
-		if failedAt >= 0 {
-			for i := range out {
-				if i != failedAt {
-					out[i] = haltedResponse(subs[i].ReferenceID, msgProcessingHalted)
-				}
+	if !allOrNone {
+		return out, allOK
+	}
+	e.mu.Lock()
+	if failedAt >= 0 {
+		t.rollback()
+	} else {
+		t.commit()
+	}
+	e.mu.Unlock()
+	if failedAt >= 0 {
+		for i := range out {
+			if i != failedAt {
+				out[i] = haltedResponse(subs[i].ReferenceID, msgProcessingHalted)
 			}
 		}
 	}
-	c.writeJSON(http.StatusOK, map[string]any{"compositeResponse": out})
+	return out, failedAt < 0
 }
 
 // checkComposite validates the subrequest list; "" when well formed.
 func checkComposite(subs []compositeSubrequest) string {
-	if len(subs) == 0 {
-		return "compositeRequest is required and must hold at least one subrequest."
-	}
 	if len(subs) > maxCompositeSubrequests {
 		return fmt.Sprintf("Composite requests cannot have more than %d subrequests.", maxCompositeSubrequests)
+	}
+	return checkSubrequests(subs, maxCompositeQueries)
+}
+
+// checkSubrequests validates the subrequests of a composite call or of one
+// graph: references, methods, URLs, and at most maxHeavy query and
+// collections subrequests (0: no cap). "" when well formed.
+func checkSubrequests(subs []compositeSubrequest, maxHeavy int) string {
+	if len(subs) == 0 {
+		return "compositeRequest is required and must hold at least one subrequest."
 	}
 	seen := map[string]bool{}
 	heavy := 0
@@ -176,7 +196,7 @@ func checkComposite(subs []compositeSubrequest) string {
 			heavy++
 		}
 	}
-	if heavy > maxCompositeQueries {
+	if maxHeavy > 0 && heavy > maxHeavy {
 		return fmt.Sprintf("A composite request can hold at most %d query and sObject Collections subrequests.", maxCompositeQueries)
 	}
 	return ""
@@ -216,34 +236,10 @@ func (e *Emulator) runSubrequest(c *call, sr compositeSubrequest, done map[strin
 		body = buf.Bytes()
 	}
 	method := strings.ToUpper(sr.Method)
-	ctx := context.WithValue(c.r.Context(), subrequestKey{}, c.sess)
-	r, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		b, _ := json.Marshal([]APIError{{Message: "Invalid url: " + url, ErrorCode: "NOT_FOUND"}})
-		return &subResult{resp: compositeSubresponse{Body: b, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusNotFound, ReferenceID: sr.ReferenceID}}
-	}
-	r.Host = c.r.Host
-	r.TLS = c.r.TLS
-	r.RemoteAddr = c.r.RemoteAddr
-	for k, v := range sr.HTTPHeaders {
-		r.Header.Set(k, v)
-	}
-	if body != nil && r.Header.Get("Content-Type") == "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if a := c.r.Header.Get("Authorization"); a != "" {
-		r.Header.Set("Authorization", a)
-	}
-	rec := &subRecorder{header: http.Header{}}
-	e.ServeHTTP(rec, r)
-
-	res := &subResult{resp: compositeSubresponse{HTTPHeaders: map[string]string{}, HTTPStatusCode: rec.status(), ReferenceID: sr.ReferenceID}}
-	raw := bytes.TrimSpace(rec.body.Bytes())
-	if len(raw) == 0 || !json.Valid(raw) {
-		res.resp.Body = json.RawMessage("null")
-	} else {
-		res.resp.Body = json.RawMessage(raw)
-		dec := json.NewDecoder(bytes.NewReader(raw))
+	rec := e.serveSubrequest(c, method, url, body, sr.HTTPHeaders)
+	res := &subResult{resp: compositeSubresponse{Body: rec.jsonBody(), HTTPHeaders: map[string]string{}, HTTPStatusCode: rec.status(), ReferenceID: sr.ReferenceID}}
+	if string(res.resp.Body) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(res.resp.Body))
 		dec.UseNumber()
 		_ = dec.Decode(&res.body)
 	}
@@ -260,6 +256,35 @@ func (e *Emulator) runSubrequest(c *call, sr compositeSubrequest, done map[strin
 	}
 	res.ok = res.resp.HTTPStatusCode < 400 && !collectionFailed(method, url, res.body)
 	return res
+}
+
+// serveSubrequest serves one subrequest of a composite, batch or graph call
+// in process, as the caller c: its session, host and TLS state. The
+// subrequest skips counting, faults and authentication (serveRoute).
+func (e *Emulator) serveSubrequest(c *call, method, url string, body []byte, headers map[string]string) *subRecorder {
+	rec := &subRecorder{header: http.Header{}}
+	ctx := context.WithValue(c.r.Context(), subrequestKey{}, c.sess)
+	r, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		b, _ := json.Marshal([]APIError{{Message: "Invalid url: " + url, ErrorCode: "NOT_FOUND"}})
+		rec.WriteHeader(http.StatusNotFound)
+		rec.body.Write(b)
+		return rec
+	}
+	r.Host = c.r.Host
+	r.TLS = c.r.TLS
+	r.RemoteAddr = c.r.RemoteAddr
+	for k, v := range headers {
+		r.Header.Set(k, v)
+	}
+	if body != nil && r.Header.Get("Content-Type") == "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if a := c.r.Header.Get("Authorization"); a != "" {
+		r.Header.Set("Authorization", a)
+	}
+	e.ServeHTTP(rec, r)
+	return rec
 }
 
 // collectionFailed reports whether a collection write answered 200 with a
@@ -434,6 +459,16 @@ func (s *subRecorder) WriteHeader(code int) {
 		s.code = code
 	}
 }
+
+// jsonBody is the captured body as JSON: null when empty (204) or not JSON.
+func (s *subRecorder) jsonBody() json.RawMessage {
+	raw := bytes.TrimSpace(s.body.Bytes())
+	if len(raw) == 0 || !json.Valid(raw) {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(raw)
+}
+
 func (s *subRecorder) status() int {
 	if s.code == 0 {
 		return http.StatusOK
@@ -441,7 +476,10 @@ func (s *subRecorder) status() int {
 	return s.code
 }
 
-// compositeRoutes registers /composite.
+// compositeRoutes registers /composite and its batch, tree and graph forms.
 func (e *Emulator) compositeRoutes() {
 	e.handle("/services/data/{version}/composite", KindComposite, true, map[string]handlerFunc{"POST": e.composite})
+	e.handle("/services/data/{version}/composite/batch", KindComposite, true, map[string]handlerFunc{"POST": e.compositeBatch})      // composite_batch.go
+	e.handle("/services/data/{version}/composite/tree/{type}", KindComposite, true, map[string]handlerFunc{"POST": e.compositeTree}) // composite_tree.go
+	e.handle("/services/data/{version}/composite/graph", KindComposite, true, map[string]handlerFunc{"POST": e.compositeGraph})      // composite_graph.go
 }

@@ -76,8 +76,12 @@ type Emulator struct {
 var versionRE = regexp.MustCompile(`^v(\d{2})\.0$`)
 
 // parseVersion turns "v65.0" into "65.0"; ok is false for an unknown or
-// retired version.
+// retired version. "latest" is Salesforce's alias for the newest version
+// (salesforce-api.md §1), here MaxVersion.
 func parseVersion(seg string) (string, bool) {
+	if seg == "latest" {
+		return strconv.Itoa(MaxVersion) + ".0", true
+	}
 	m := versionRE.FindStringSubmatch(seg)
 	if m == nil {
 		return "", false
@@ -179,6 +183,12 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 			c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid", nil)
 			return
 		}
+		if !hasScope(sess.Scopes, "api", "full") {
+			// A token granted without the api scope (scope=openid, say) is
+			// a live session but not one for the REST API (§3.5).
+			c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "This session is not valid for use with the REST API", nil)
+			return
+		}
 		c.sess = sess
 		if !e.spendAPICall(c) {
 			return
@@ -235,6 +245,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r2
 	}
+	r = methodOverride(r)
 	// Request limits and compression (soqllimits.go, gzip.go).
 	if refuseOversizedRequest(w, r) || !decodeRequestBody(w, r) {
 		return
@@ -242,6 +253,28 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w, done := withCompression(w, r)
 	e.mux.ServeHTTP(w, r)
 	done() // not deferred: a handler that panics (ErrAbortHandler) sends nothing more
+}
+
+// methodOverride serves POST ...?_HttpMethod=PATCH as a PATCH: the REST
+// guide ("Update a Record") offers the parameter to HTTP libraries that
+// cannot send PATCH (Java's HttpURLConnection), and Java clients use it.
+// The parameter is taken off the query the handler sees.
+func methodOverride(r *http.Request) *http.Request {
+	if r.Method != http.MethodPost || !strings.Contains(r.URL.RawQuery, "_HttpMethod=") {
+		return r
+	}
+	q := r.URL.Query()
+	m := strings.ToUpper(q.Get("_HttpMethod"))
+	switch m {
+	case http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodGet, http.MethodHead:
+	default:
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.Method = m
+	q.Del("_HttpMethod")
+	r2.URL.RawQuery = q.Encode()
+	return r2
 }
 
 // Handler returns the emulator as an http.Handler.

@@ -33,6 +33,9 @@ type authorizeRequest struct {
 	loginHint           string
 	prompt              string
 	nonce               string
+	// responseType is "code" (web-server flow) or "token" (user-agent
+	// flow: the token itself comes back in the redirect's fragment).
+	responseType string
 }
 
 // hidden lists the request's parameters for the forms of the login and approve
@@ -126,13 +129,14 @@ func (e *Emulator) serveAuthorize(c *call) {
 		loginHint:           r.Form.Get("login_hint"),
 		prompt:              r.Form.Get("prompt"),
 		nonce:               r.Form.Get("nonce"),
+		responseType:        r.Form.Get("response_type"),
 	}
 	if ar.redirectURI == "" || !app.allowsRedirect(ar.redirectURI) {
 		renderPage(w, http.StatusBadRequest, loginPageData{Page: "error", Title: "Error",
 			ErrorCode: "redirect_uri_mismatch", ErrorDescription: "redirect_uri must match configuration"})
 		return
 	}
-	if rt := r.Form.Get("response_type"); rt != "code" {
+	if rt := ar.responseType; rt != "code" && rt != "token" {
 		desc := "response type not supported"
 		if rt == "" {
 			desc = "response_type is missing"
@@ -296,6 +300,10 @@ func containsString(list []string, s string) bool {
 // issueCodeLocked stores an authorization code for u and redirects the
 // browser to the client with it.
 func (e *Emulator) issueCodeLocked(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, u *oauthUser) {
+	if ar.responseType == "token" {
+		e.issueTokenLocked(w, r, ar, u)
+		return
+	}
 	now := e.now()
 	for k, ac := range e.authCodes { // forget codes nobody exchanged
 		if !now.Before(ac.Expires) {
@@ -319,6 +327,32 @@ func (e *Emulator) issueCodeLocked(w http.ResponseWriter, r *http.Request, ar *a
 		q.Set("state", ar.state)
 	}
 	redirectWith(w, r, ar.redirectURI, q)
+}
+
+// issueTokenLocked ends the user-agent flow (response_type=token,
+// salesforce-api.md §2.1): it mints a session for u and redirects to the
+// client with the token response's fields in the URL fragment, where a
+// browser app reads them (#access_token=..&instance_url=..&id=..).
+func (e *Emulator) issueTokenLocked(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, u *oauthUser) {
+	withRefresh := ar.app.alwaysRefresh || hasScope(ar.scopes, "refresh_token", "offline_access", "full")
+	tok := e.grantLocked(r, ar.app, u, ar.scopes, withRefresh, false, "", true, ar.nonce)
+	f := url.Values{
+		"access_token": {tok.AccessToken}, "instance_url": {tok.InstanceURL}, "id": {tok.ID},
+		"issued_at": {tok.IssuedAt}, "signature": {tok.Signature}, "scope": {tok.Scope}, "token_type": {tok.TokenType},
+	}
+	if tok.RefreshToken != "" {
+		f.Set("refresh_token", tok.RefreshToken)
+	}
+	if tok.IDToken != "" {
+		f.Set("id_token", tok.IDToken)
+	}
+	if ar.state != "" {
+		f.Set("state", ar.state)
+	}
+	u2, _ := url.Parse(ar.redirectURI) // validated by allowsRedirect
+	u2.Fragment = ""
+	w.Header().Set("Cache-Control", "no-cache,must-revalidate,max-age=0,no-store,private")
+	http.Redirect(w, r, u2.String()+"#"+f.Encode(), http.StatusFound)
 }
 
 // redirectError sends an authorize error back to the client's redirect URI.

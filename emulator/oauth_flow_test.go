@@ -260,7 +260,7 @@ func TestAuthorizeErrorsShownOnPage(t *testing.T) {
 	}
 	// Errors once the redirect URI is trusted go back to it.
 	for _, tc := range []struct{ q, code string }{
-		{"response_type=token", "unsupported_response_type"},
+		{"response_type=bogus", "unsupported_response_type"},
 		{"response_type=code&code_challenge_method=S512&code_challenge=" + strings.Repeat("a", 43), "invalid_request"},
 		{"response_type=code&code_challenge=short", "invalid_request"},
 	} {

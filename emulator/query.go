@@ -38,6 +38,16 @@ func (s querySchema) Object(name string) soql.Object {
 	return queryObject{o: o, schema: &s}
 }
 
+// Rows implements soql.RowSource (semi-joins): the live records of obj.
+func (s querySchema) Rows(obj soql.Object) iter.Seq[soql.Row] {
+	o := obj.(queryObject).o
+	return func(yield func(soql.Row) bool) {
+		s.e.eachRecordLocked(o, false, func(r *record) bool {
+			return yield(&queryRow{e: s.e, r: r})
+		})
+	}
+}
+
 // queryObject is an object as the compiler sees it; schema serves child
 // relationships (query_relations.go).
 type queryObject struct {
@@ -52,6 +62,15 @@ func (q queryObject) Field(name string) *soql.Field {
 		return soqlField(f)
 	}
 	return nil
+}
+
+// Fields implements soql.FieldLister (FIELDS(ALL) and friends).
+func (q queryObject) Fields() []*soql.Field {
+	out := make([]*soql.Field, 0, len(q.o.Fields))
+	for _, f := range q.o.Fields {
+		out = append(out, soqlField(f))
+	}
+	return out
 }
 
 func (q queryObject) Relationship(name string) *soql.Field {

@@ -25,7 +25,7 @@ func (e *Emulator) coreRoutes() {
 	e.handle(v+"/sobjects/{type}/updated", KindREST, true, map[string]handlerFunc{"GET": e.serveUpdated})
 	e.handle(v+"/sobjects/{type}/deleted", KindREST, true, map[string]handlerFunc{"GET": e.serveDeleted})
 	e.handle(v+"/sobjects/{type}/{id}", KindREST, true, map[string]handlerFunc{
-		"GET": e.serveRetrieve, "PATCH": e.serveUpdate, "DELETE": e.serveDelete})
+		"GET": e.serveRetrieve, "PATCH": e.serveUpdate, "DELETE": e.serveDelete, "POST": e.serveCreateByIdField})
 	e.handle(v+"/sobjects/{type}/{field}/{value}", KindREST, true, map[string]handlerFunc{
 		"GET": e.serveByExternalID, "PATCH": e.serveUpsert, "DELETE": e.serveDeleteByExternalID})
 	e.handle(v+"/sobjects/{type}/{id}/password", KindREST, true, map[string]handlerFunc{
@@ -206,6 +206,19 @@ func (e *Emulator) serveCreate(c *call) {
 	c.writeJSON(http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
 }
 
+// serveCreateByIdField serves POST /sobjects/{type}/Id: from API 37.0 the
+// upsert resource creates a record this way, Id standing as the external
+// ID field with a null value (REST guide, "Insert or Update (Upsert) a
+// Record Using an External ID"). Any other segment takes no POST.
+func (e *Emulator) serveCreateByIdField(c *call) {
+	if c.r.PathValue("id") != "Id" || versionNumber(c.version) < 37 {
+		c.w.Header().Set("Allow", "HEAD, GET, PATCH, DELETE")
+		c.writeError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE", nil)
+		return
+	}
+	e.serveCreate(c)
+}
+
 // resolveIDSegment reads the {id} segment of obj: a 15/18-character Id of
 // obj, else (as Salesforce reads it) the name of an external-id field.
 // It answers 404 and returns "" when the segment is not an Id of obj.
@@ -261,6 +274,9 @@ func (e *Emulator) serveRetrieve(c *call) {
 	if !ok {
 		return
 	}
+	if r := e.org.records[id]; r != nil && !r.deleted && !preconditionsLocked(c, r) {
+		return
+	}
 	e.writeRecordLocked(c, e.org.records[id], fields)
 }
 
@@ -293,7 +309,17 @@ func (e *Emulator) serveUpdate(c *call) {
 		return
 	}
 	var rerr *recordError
-	e.withActor(c, func() { rerr = e.updateLocked(obj.Name, id, body) })
+	passed := true
+	e.withActor(c, func() {
+		if r := e.org.records[id]; r != nil && !r.deleted && !preconditionsLocked(c, r) {
+			passed = false
+			return
+		}
+		rerr = e.updateLocked(obj.Name, id, body)
+	})
+	if !passed {
+		return
+	}
 	if rerr != nil {
 		c.writeRecordError(rerr)
 		return
@@ -324,7 +350,17 @@ func (e *Emulator) serveDelete(c *call) {
 		return
 	}
 	var rerr *recordError
-	e.withActor(c, func() { rerr = e.deleteLocked(obj.Name, id) })
+	passed := true
+	e.withActor(c, func() {
+		if r := e.org.records[id]; r != nil && !r.deleted && !preconditionsLocked(c, r) {
+			passed = false
+			return
+		}
+		rerr = e.deleteLocked(obj.Name, id)
+	})
+	if !passed {
+		return
+	}
 	if rerr != nil {
 		c.writeRecordError(rerr)
 		return

@@ -55,6 +55,12 @@ func (e *Emulator) routes() {
 			"GET": func(c *call) { e.jobResults(c, kind) },
 		})
 	}
+	// simple-salesforce asks for unprocessedRecords (capital R) where the
+	// Bulk 2.0 guide writes unprocessedrecords; its users get the records,
+	// so Salesforce serves that spelling too (UNCONFIRMED by a recording).
+	e.handle("/services/data/{version}/jobs/ingest/{id}/unprocessedRecords", KindBulk, true, map[string]handlerFunc{
+		"GET": func(c *call) { e.jobResults(c, "unprocessedrecords") },
+	})
 	e.handle("/services/data/{version}/jobs/query", KindBulk, true, map[string]handlerFunc{
 		"POST": e.createQueryJob, "GET": func(c *call) { e.listJobs(c, true) },
 	})

@@ -32,6 +32,15 @@ type SelectItem struct {
 	Count *CountExpr
 	// Sub is set for a subquery: (SELECT LastName FROM Contacts).
 	Sub *Query
+	// Fields is set for FIELDS(ALL), FIELDS(STANDARD) or FIELDS(CUSTOM).
+	Fields *FieldsMacro
+}
+
+// FieldsMacro is FIELDS(Set): the object's fields, all of them, the
+// standard ones or the custom ones. Set is upper-case.
+type FieldsMacro struct {
+	Pos Pos
+	Set string
 }
 
 // CountExpr is an aggregate function call with an optional alias: COUNT()
@@ -136,6 +145,9 @@ type In struct {
 	Not    bool
 	OpPos  Pos
 	Values []Value
+	// Sub is set instead of Values for a semi-join (IN) or anti-join
+	// (NOT IN): Id IN (SELECT AccountId FROM Contact WHERE ...).
+	Sub *Query
 }
 
 func (*Logical) exprNode() {}

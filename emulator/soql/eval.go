@@ -204,6 +204,19 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 			}
 			p.CountOnly = true
 			continue
+		case it.Fields != nil:
+			cols, err := c.fieldsMacro(q, it.Fields)
+			if err != nil {
+				return err
+			}
+			for _, col := range cols {
+				// A field also named on its own is selected once.
+				if !seen[strings.ToLower(col.Path)] {
+					seen[strings.ToLower(col.Path)] = true
+					p.Columns = append(p.Columns, col)
+				}
+			}
+			continue
 		case it.Count != nil:
 			col, err := c.aggregateColumn(it.Count)
 			if err != nil {
@@ -220,6 +233,9 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 		col, err := c.resolve(it.Field)
 		if err != nil {
 			return err
+		}
+		if seen[strings.ToLower(col.Path)] && hasFieldsMacro(q) {
+			continue
 		}
 		if seen[strings.ToLower(col.Path)] {
 			return errAt(c.src, it.Field.Pos, CodeMalformedQuery, "duplicate field selected: %s", col.Path)
@@ -240,6 +256,102 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 		return errAt(c.src, q.From.Pos, CodeMalformedQuery, "Subqueries cannot be used with aggregate functions or GROUP BY")
 	}
 	return nil
+}
+
+// semiJoin compiles Field [NOT] IN (SELECT field FROM Object ...): the
+// inner query runs once, now, and the row tests membership of its values.
+// Both sides must be Ids or references. The error texts are UNCONFIRMED.
+func (c *compiler) semiJoin(x *In, col *Column) (func(Row) bool, error) {
+	src, ok := c.schema.(RowSource)
+	if !ok {
+		return nil, errAt(c.src, x.Sub.From.Pos, CodeMalformedQuery, "unexpected token: 'SELECT'")
+	}
+	if typeOf(col.Field.Type) != vID {
+		return nil, errAt(c.src, x.OpPos, CodeInvalidFilterOp,
+			"The left operand of a semi join must be an Id or a reference field: %s", col.Path)
+	}
+	inner := c.schema.Object(x.Sub.From.Name)
+	if inner == nil {
+		return nil, errAt(c.src, x.Sub.From.Pos, CodeInvalidType,
+			"sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", x.Sub.From.Name)
+	}
+	if len(x.Sub.Select) != 1 || x.Sub.Select[0].Field == nil {
+		return nil, errAt(c.src, x.Sub.From.Pos, CodeMalformedQuery, "A semi join sub-select must select exactly one Id or reference field")
+	}
+	sc := &compiler{src: c.src, schema: c.schema, obj: inner, alias: x.Sub.From.Alias, today: c.today}
+	sp, err := sc.compile(x.Sub, inner)
+	if err != nil {
+		return nil, err
+	}
+	out := sp.Columns[0]
+	if typeOf(out.Field.Type) != vID {
+		return nil, errAt(c.src, x.Sub.Select[0].Field.Pos, CodeMalformedQuery,
+			"A semi join sub-select must select an Id or a reference field: %s", out.Path)
+	}
+	set := map[string]bool{}
+	for _, r := range sp.Select(src.Rows(inner)) {
+		if s, ok := out.Value(r).(string); ok && s != "" {
+			set[strings.ToLower(ID18(s))] = true
+		}
+	}
+	get := col.get
+	member := func(r Row) bool {
+		s, ok := get(r).(string)
+		return ok && s != "" && lowerLookup(set, s)
+	}
+	if x.Not {
+		return func(r Row) bool { return !member(r) }, nil
+	}
+	return member, nil
+}
+
+// maxFieldsMacroLimit is the largest LIMIT a query with FIELDS(ALL) or
+// FIELDS(CUSTOM) may have.
+const maxFieldsMacroLimit = 200
+
+// hasFieldsMacro reports whether q selects FIELDS(...).
+func hasFieldsMacro(q *Query) bool {
+	for _, it := range q.Select {
+		if it.Fields != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldsMacro expands FIELDS(ALL|STANDARD|CUSTOM) into the object's
+// columns. ALL and CUSTOM need a LIMIT of at most 200; none of them mixes
+// with aggregates.
+func (c *compiler) fieldsMacro(q *Query, m *FieldsMacro) ([]*Column, error) {
+	if m.Set != "STANDARD" && (q.Limit == nil || q.Limit.Value > maxFieldsMacroLimit) {
+		return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "The SOQL FIELDS function must have a LIMIT of at most %d", maxFieldsMacroLimit)
+	}
+	if len(q.GroupBy) > 0 {
+		// UNCONFIRMED wording.
+		return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "FIELDS(%s) cannot be used with GROUP BY", m.Set)
+	}
+	for _, it := range q.Select {
+		if it.Count != nil {
+			// UNCONFIRMED wording.
+			return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "FIELDS(%s) cannot be used with aggregate functions", m.Set)
+		}
+	}
+	lister, ok := c.obj.(FieldLister)
+	if !ok {
+		return nil, errAt(c.src, m.Pos, CodeMalformedQuery, "unexpected token: 'FIELDS'")
+	}
+	var cols []*Column
+	for _, f := range lister.Fields() {
+		if m.Set == "STANDARD" && f.Custom || m.Set == "CUSTOM" && !f.Custom {
+			continue
+		}
+		col, err := c.resolve(&FieldRef{Pos: m.Pos, Path: []string{f.Name}})
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, col)
+	}
+	return cols, nil
 }
 
 // maxParentDepth is how many relationships a path may cross (Salesforce's
@@ -446,6 +558,9 @@ func (c *compiler) in(x *In) (func(Row) bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x.Sub != nil {
+		return c.semiJoin(x, col)
+	}
 	get, fd := col.get, col.Field
 	vt := typeOf(fd.Type)
 	var lits []cmpFn
@@ -586,9 +701,8 @@ func (c *compiler) literal(fd *Field, v Value) (cmpFn, bool, error) {
 				return strings.Compare(s, d), true
 			}, false, nil
 		case KindDateConst:
-			from, to := dateConstants[v.Text].span(v.N)
-			lo := c.today.AddDate(0, 0, from).Format("2006-01-02")
-			hi := c.today.AddDate(0, 0, to).Format("2006-01-02")
+			from, to := dateConstants[v.Text].span(c.today, v.N)
+			lo, hi := from.Format("2006-01-02"), to.Format("2006-01-02")
 			return func(x any) (int, bool) {
 				s, ok := toDate(x)
 				if !ok {
@@ -610,8 +724,7 @@ func (c *compiler) literal(fd *Field, v Value) (cmpFn, bool, error) {
 				return xt.Compare(t), true
 			}, false, nil
 		case KindDateConst:
-			from, to := dateConstants[v.Text].span(v.N)
-			lo, hi := c.today.AddDate(0, 0, from), c.today.AddDate(0, 0, to)
+			lo, hi := dateConstants[v.Text].span(c.today, v.N)
 			return func(x any) (int, bool) {
 				xt, ok := toTime(x)
 				if !ok {

@@ -294,3 +294,46 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// The relative date literals cover the documented ranges; today is
+// Wednesday 2024-05-15 and weeks start on Sunday.
+func TestDateLiteralSpans(t *testing.T) {
+	today := time.Date(2024, 5, 15, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		lit      string
+		n        int
+		from, to string
+	}{
+		{"TODAY", 0, "2024-05-15", "2024-05-16"},
+		{"LAST_N_DAYS", 2, "2024-05-13", "2024-05-16"},
+		{"NEXT_N_DAYS", 2, "2024-05-16", "2024-05-18"},
+		{"LAST_90_DAYS", 0, "2024-02-15", "2024-05-16"},
+		{"NEXT_90_DAYS", 0, "2024-05-16", "2024-08-14"},
+		{"THIS_WEEK", 0, "2024-05-12", "2024-05-19"},
+		{"LAST_WEEK", 0, "2024-05-05", "2024-05-12"},
+		{"NEXT_N_WEEKS", 2, "2024-05-19", "2024-06-02"},
+		{"N_WEEKS_AGO", 2, "2024-04-28", "2024-05-05"},
+		{"THIS_MONTH", 0, "2024-05-01", "2024-06-01"},
+		{"LAST_N_MONTHS", 2, "2024-03-01", "2024-05-01"},
+		{"NEXT_MONTH", 0, "2024-06-01", "2024-07-01"},
+		{"N_MONTHS_AGO", 5, "2023-12-01", "2024-01-01"},
+		{"THIS_QUARTER", 0, "2024-04-01", "2024-07-01"},
+		{"LAST_QUARTER", 0, "2024-01-01", "2024-04-01"},
+		{"NEXT_N_QUARTERS", 2, "2024-07-01", "2025-01-01"},
+		{"THIS_FISCAL_QUARTER", 0, "2024-04-01", "2024-07-01"},
+		{"THIS_YEAR", 0, "2024-01-01", "2025-01-01"},
+		{"LAST_N_YEARS", 2, "2022-01-01", "2024-01-01"},
+		{"N_FISCAL_YEARS_AGO", 1, "2023-01-01", "2024-01-01"},
+	}
+	for _, tt := range tests {
+		dc := dateConstants[tt.lit]
+		if !dc.ok || dc.takesN != (tt.n > 0) {
+			t.Errorf("%s: known %v, takes n %v", tt.lit, dc.ok, dc.takesN)
+			continue
+		}
+		from, to := dc.span(today, tt.n)
+		if got := from.Format("2006-01-02") + " " + to.Format("2006-01-02"); got != tt.from+" "+tt.to {
+			t.Errorf("%s:%d covers %s, want %s %s", tt.lit, tt.n, got, tt.from, tt.to)
+		}
+	}
+}

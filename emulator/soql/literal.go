@@ -28,23 +28,73 @@ func parseDateTime(s string) (time.Time, bool) {
 }
 
 // dateConstant describes a relative date literal such as TODAY or
-// LAST_N_DAYS:n. span returns the covered range of days [from, to) as
-// offsets from today, given n.
+// LAST_N_DAYS:n. span returns the covered range of days [from, to), given
+// today (midnight UTC) and n. Weeks start on Sunday (the en_US locale);
+// quarters and years are calendar ones, and the fiscal forms equal them
+// (an org's fiscal year starts in January unless set otherwise).
 type dateConstant struct {
 	ok     bool
 	takesN bool
-	span   func(n int) (from, to int)
+	span   func(today time.Time, n int) (from, to time.Time)
 }
 
+// days, weeks, months, quarters and years build the spans of the date
+// literals: the unit containing today shifted by first units, lasting count.
+func days(first, count int) func(time.Time, int) (time.Time, time.Time) {
+	return func(today time.Time, _ int) (time.Time, time.Time) {
+		return today.AddDate(0, 0, first), today.AddDate(0, 0, first+count)
+	}
+}
+
+// unitSpan returns a span function over units of size months (0: weeks)
+// whose offset and length depend on n.
+func unitSpan(months int, first, count func(n int) int) func(time.Time, int) (time.Time, time.Time) {
+	return func(today time.Time, n int) (time.Time, time.Time) {
+		if months == 0 {
+			start := today.AddDate(0, 0, -int(today.Weekday()))
+			return start.AddDate(0, 0, 7*first(n)), start.AddDate(0, 0, 7*(first(n)+count(n)))
+		}
+		m := int(today.Month()) - 1
+		start := time.Date(today.Year(), time.Month(m-m%months+1), 1, 0, 0, 0, 0, time.UTC)
+		return start.AddDate(0, months*first(n), 0), start.AddDate(0, months*(first(n)+count(n)), 0)
+	}
+}
+
+func fixed(k int) func(int) int { return func(int) int { return k } }
+func minusN(n int) int          { return -n }
+func nAfter(n int) int          { return n }
+
+// dateConstants are the relative date literals of SOQL ("Date Formats and
+// Date Literals" in the SOQL reference).
 var dateConstants = map[string]dateConstant{
-	"YESTERDAY": {ok: true, span: func(int) (int, int) { return -1, 0 }},
-	"TODAY":     {ok: true, span: func(int) (int, int) { return 0, 1 }},
-	"TOMORROW":  {ok: true, span: func(int) (int, int) { return 1, 2 }},
+	"YESTERDAY": {ok: true, span: days(-1, 1)},
+	"TODAY":     {ok: true, span: days(0, 1)},
+	"TOMORROW":  {ok: true, span: days(1, 1)},
 	// LAST_N_DAYS:n covers today and the n days before it.
-	"LAST_N_DAYS": {ok: true, takesN: true, span: func(n int) (int, int) { return -n, 1 }},
+	"LAST_N_DAYS": {ok: true, takesN: true, span: func(t time.Time, n int) (time.Time, time.Time) { return days(-n, n+1)(t, n) }},
 	// NEXT_N_DAYS:n covers the n days after today (today excluded).
-	"NEXT_N_DAYS": {ok: true, takesN: true, span: func(n int) (int, int) { return 1, n + 1 }},
-	"N_DAYS_AGO":  {ok: true, takesN: true, span: func(n int) (int, int) { return -n, -n + 1 }},
+	"NEXT_N_DAYS":  {ok: true, takesN: true, span: func(t time.Time, n int) (time.Time, time.Time) { return days(1, n)(t, n) }},
+	"N_DAYS_AGO":   {ok: true, takesN: true, span: func(t time.Time, n int) (time.Time, time.Time) { return days(-n, 1)(t, n) }},
+	"LAST_90_DAYS": {ok: true, span: days(-90, 91)},
+	"NEXT_90_DAYS": {ok: true, span: days(1, 90)},
+}
+
+func init() {
+	units := []struct {
+		name   string
+		months int
+	}{{"WEEK", 0}, {"MONTH", 1}, {"QUARTER", 3}, {"YEAR", 12}, {"FISCAL_QUARTER", 3}, {"FISCAL_YEAR", 12}}
+	for _, u := range units {
+		plural := u.name + "S"
+		dateConstants["THIS_"+u.name] = dateConstant{ok: true, span: unitSpan(u.months, fixed(0), fixed(1))}
+		dateConstants["LAST_"+u.name] = dateConstant{ok: true, span: unitSpan(u.months, fixed(-1), fixed(1))}
+		dateConstants["NEXT_"+u.name] = dateConstant{ok: true, span: unitSpan(u.months, fixed(1), fixed(1))}
+		// LAST_N_MONTHS:n: the n whole months before this one; NEXT_N_MONTHS:n:
+		// the n after it; N_MONTHS_AGO:n: the one month n months back.
+		dateConstants["LAST_N_"+plural] = dateConstant{ok: true, takesN: true, span: unitSpan(u.months, minusN, nAfter)}
+		dateConstants["NEXT_N_"+plural] = dateConstant{ok: true, takesN: true, span: unitSpan(u.months, fixed(1), nAfter)}
+		dateConstants["N_"+plural+"_AGO"] = dateConstant{ok: true, takesN: true, span: unitSpan(u.months, minusN, fixed(1))}
+	}
 }
 
 // decodeString decodes the escapes of a string literal (already validated).

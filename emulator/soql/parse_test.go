@@ -27,7 +27,7 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT Id FROM Lead LIMIT 1.5", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead OFFSET 2001", CodeNumberOutsideRange, ""},
 		{"SELECT Id FROM Lead WHERE d = 2024-02-30", CodeMalformedQuery, ""},
-		{"SELECT Id FROM Lead WHERE Id IN (SELECT Id FROM Lead)", CodeMalformedQuery, ""},
+		{"SELECT Id FROM Lead WHERE Id IN (SELECT Id FROM Lead GROUP BY Id)", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead GROUP BY", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead WITH SHARING", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead FOR DELETE", CodeMalformedQuery, ""},
@@ -58,6 +58,9 @@ func TestParsePrint(t *testing.T) {
 	tests := []struct{ in, out string }{
 		{"select id , Owner.Name from lead", "SELECT id, Owner.Name FROM lead"},
 		{"SELECT COUNT() FROM Lead", "SELECT COUNT() FROM Lead"},
+		{"select Id, fields(all) from Lead limit 5", "SELECT Id, FIELDS(ALL) FROM Lead LIMIT 5"},
+		{"select Id from Account where Id not in (select AccountId from Contact where Email != null)",
+			"SELECT Id FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact WHERE Email != null)"},
 		{"SELECT count(Id) n FROM Lead l", "SELECT COUNT(Id) n FROM Lead l"},
 		{"SELECT Id FROM Lead WHERE (a = 1 AND (b = 'x' OR c != null)) AND NOT d <> true",
 			"SELECT Id FROM Lead WHERE (a = 1 AND (b = 'x' OR c != null)) AND NOT d != true"},

@@ -267,6 +267,21 @@ func (p *parser) aggregate(alias bool) (*CountExpr, error) {
 }
 
 func (p *parser) selectItem() (SelectItem, error) {
+	if t := p.peek(); t.kind == tIdent && strings.EqualFold(t.text, "FIELDS") && p.peekN(1).kind == tLParen {
+		p.advance()
+		p.advance()
+		set := p.peek()
+		switch up := strings.ToUpper(set.text); {
+		case set.kind == tIdent && (up == "ALL" || up == "STANDARD" || up == "CUSTOM"):
+			p.advance()
+			if _, err := p.expect(tRParen); err != nil {
+				return SelectItem{}, err
+			}
+			return SelectItem{Fields: &FieldsMacro{Pos: Pos(t.pos), Set: up}}, nil
+		default:
+			return SelectItem{}, p.unexpected(set)
+		}
+	}
 	if p.atAggregate() {
 		c, err := p.aggregate(true)
 		if err != nil {
@@ -443,7 +458,12 @@ func (p *parser) predicate() (Expr, error) {
 			return nil, err
 		}
 		var err error
-		if in.Values, err = commaList(p, func() (Value, error) { return p.value(false) }); err != nil {
+		if isKeyword(p.peek(), "SELECT") {
+			in.Sub, err = p.queryBody(true)
+		} else {
+			in.Values, err = commaList(p, func() (Value, error) { return p.value(false) })
+		}
+		if err != nil {
 			return nil, err
 		}
 		if _, err := p.expect(tRParen); err != nil {

@@ -38,6 +38,8 @@ func (q *Query) write(b *strings.Builder) {
 			if it.Count.Alias != "" {
 				b.WriteString(" " + it.Count.Alias)
 			}
+		case it.Fields != nil:
+			b.WriteString("FIELDS(" + it.Fields.Set + ")")
 		default:
 			b.WriteString(it.Field.String())
 		}
@@ -138,6 +140,9 @@ func writeExpr(b *strings.Builder, x Expr, nested bool) {
 			b.WriteString(" NOT IN (")
 		} else {
 			b.WriteString(" IN (")
+		}
+		if x.Sub != nil {
+			x.Sub.write(b)
 		}
 		for i, v := range x.Values {
 			if i > 0 {

@@ -1,5 +1,7 @@
 package soql
 
+import "iter"
+
 // Schema resolves object names for Compile. Names are matched
 // case-insensitively.
 type Schema interface {
@@ -26,6 +28,21 @@ type ChildRelationships interface {
 	// (case-insensitive), with the name's canonical spelling; nil when
 	// there is none.
 	ChildRelationship(name string) (child Object, ref *Field, canonical string)
+}
+
+// RowSource is implemented by Schemas that serve semi-joins and
+// anti-joins (Id IN (SELECT AccountId FROM Contact)): Compile reads the
+// inner query's object through it.
+type RowSource interface {
+	// Rows yields the live records of obj.
+	Rows(obj Object) iter.Seq[Row]
+}
+
+// FieldLister is implemented by Objects that serve FIELDS(ALL),
+// FIELDS(STANDARD) and FIELDS(CUSTOM).
+type FieldLister interface {
+	// Fields returns every queryable field, in describe order.
+	Fields() []*Field
 }
 
 // Field describes one field. Type is the describe type ("string", "id",

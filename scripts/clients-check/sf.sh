@@ -139,6 +139,16 @@ sed -n '1p;2,11p' "$WORK/export.csv" 2>/dev/null | cut -d, -f1 > "$WORK/delete.c
 step "data delete bulk (10)" 'json "(j.result.processedRecords ?? j.result.jobInfo.numberRecordsProcessed)===10" >/dev/null' -- \
   sf data delete bulk --file "$WORK/delete.csv" --sobject Lead --wait 2 --target-org emu --json
 
+# Tree import (POST /composite/tree/{type}) and export (a parent-to-child query).
+cat > "$WORK/tree.json" <<EOF
+{"records":[{"attributes":{"type":"Account","referenceId":"AccRef1"},"Name":"Tree $RUN",
+ "Contacts":{"records":[{"attributes":{"type":"Contact","referenceId":"ConRef1"},"LastName":"Tree $RUN"}]}}]}
+EOF
+step "data import tree (account with a contact)" 'json "j.result.length===2 && j.result.every(r=>r.id)" >/dev/null' -- \
+  sf data import tree --files "$WORK/tree.json" --target-org emu --json
+step "data export tree --plan" '[ -f "$WORK/tree-out/Contact.json" ] && grep -q "@AccountRef1" "$WORK/tree-out/Contact.json"' -- \
+  sf data export tree --query "SELECT Name, (SELECT LastName FROM Contacts) FROM Account WHERE Name = 'Tree $RUN'" --plan --output-dir "$WORK/tree-out" --target-org emu --json
+
 step "org logout" '' -- sf org logout --target-org emu --no-prompt --json
 
 if [ $failed -eq 0 ]; then echo "sf: all steps passed"; else echo "sf: $failed step(s) failed"; fi
