@@ -170,17 +170,24 @@ func (e *Emulator) grantClientCredentialsLocked(r *http.Request) (tokenResponse,
 	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", true, ""), nil
 }
 
-// appScopesNoRefresh is the scope of a flow that never issues refresh tokens.
+// appScopesNoRefresh is the scope of a flow that never issues refresh
+// tokens (password, client credentials, JWT bearer). These flows have no
+// consent step: the token carries the connected app's scopes, which
+// include api, whatever scope the request names, so a client that sends
+// scope=openid (or refresh_token) still gets a token the REST API takes.
 func appScopesNoRefresh(requested string) []string {
 	scopes := parseScopes(requested)
 	if len(scopes) == 0 {
 		scopes = defaultScopes
 	}
-	out := make([]string, 0, len(scopes))
+	out := make([]string, 0, len(scopes)+1)
 	for _, s := range scopes {
 		if s != "refresh_token" && s != "offline_access" {
 			out = append(out, s)
 		}
+	}
+	if !hasScope(out, "api", "full") {
+		out = append(out, "api")
 	}
 	return out
 }

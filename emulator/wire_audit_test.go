@@ -199,6 +199,17 @@ func TestRESTNeedsAPIScope(t *testing.T) {
 	for _, scope := range []string{"api", "full", "openid api refresh_token"} {
 		wantStatus(t, get(token(scope), "/services/data/v62.0/sobjects"), 200)
 	}
+	// The password flow has no consent step: its token carries the app's
+	// scopes, api among them, whatever scope the request names.
+	for _, scope := range []string{"openid", "refresh_token"} {
+		status, tok, _ := postForm(t, nil, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+			"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "username": {DefaultUsername}, "password": {DefaultPassword},
+			"scope": {scope}}, "", "")
+		if status != 200 {
+			t.Fatalf("password grant with scope %s: %d %v", scope, status, tok)
+		}
+		wantStatus(t, get(tok["access_token"].(string), "/services/data/v62.0/sobjects"), 200)
+	}
 }
 
 // POST ...?_HttpMethod=PATCH is a PATCH (REST guide, "Update a Record"),
