@@ -80,19 +80,54 @@ func (e *Engine) holdDemoted(ctx context.Context, p *Pipe, ws []*work) error {
 	if cp == nil {
 		return nil
 	}
+	var cand []*work
 	for _, w := range ws {
-		if w.done || !w.demoteCheck {
+		if !w.done && w.demoteCheck {
+			cand = append(cand, w)
+		}
+	}
+	if len(cand) == 0 {
+		return nil
+	}
+	// The Contact bindings of the batch, read at once when the store can.
+	settled, err := e.settledUnder(ctx, cp, cand)
+	if err != nil {
+		return err
+	}
+	now := e.cfg.Now()
+	for _, w := range cand {
+		var id, fp string
+		sm, ok := settled[w.item.Key].Mappings[cp.Mapping.Name]
+		if ok {
+			id, fp = sm.SalesforceID, sm.Fingerprint
+		} else {
+			b, err := e.store.Binding(ctx, cp.Mapping.Name, w.item.Key)
+			if err != nil {
+				return err
+			}
+			if b != nil {
+				id, fp = b.SalesforceID, b.Fingerprint
+			}
+		}
+		if id == "" && sm.Overtaken {
+			// The Contact mapping has an earlier version of the record in
+			// flight: Salesforce may have its Contact already, the store
+			// not yet. A Lead created now would be a twin beside it.
+			w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: codeContactPending, Message: fmt.Sprintf(
+				"waiting for Contact mapping %s, which is pushing this record, to tell whether a Contact exists", cp.Mapping.Name)})
+			w.out.NextAttempt = now.Add(matchWait)
+			e.deferUntil(w.out.NextAttempt)
 			continue
 		}
-		b, err := e.store.Binding(ctx, cp.Mapping.Name, w.item.Key)
-		if err != nil {
-			return err
-		}
-		if b == nil || b.SalesforceID == "" || b.Fingerprint == forcesync.FingerprintDisabled {
+		if id == "" || fp == forcesync.FingerprintDisabled {
 			continue // no live Contact: a Lead of its own is no twin
 		}
 		w.out.Fingerprint = ""
-		w.finish(forcesync.StateHeld, cannotDemote(cp, p.Mapping.Name, b.SalesforceID))
+		w.finish(forcesync.StateHeld, cannotDemote(cp, p.Mapping.Name, id))
 	}
 	return nil
 }
+
+// codeContactPending defers a demoted record's Lead while the source's
+// Contact mapping has the record in flight.
+const codeContactPending = "CONTACT_PENDING"

@@ -36,18 +36,7 @@ func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
 
 	// Once the Lead's call is on its way, the record becomes a customer.
 	deadline := time.Now().Add(time.Minute)
-	for inFlight := false; !inFlight; {
-		inFlight = true
-		for _, fl := range r.emu.Faults() {
-			if fl.ID == fid {
-				inFlight = false // still waiting to fire
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the Lead's upsert never went out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	r.waitFired(fid, deadline)
 	f = map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "customer"}
 	r.accept("person", forcesync.Change{Key: "p1", Fields: f})
 
@@ -70,5 +59,69 @@ func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
 	}
 	if cs := r.statusOf(c.Name, "p1"); cs.SalesforceID != leads[0]["ConvertedContactId"] {
 		t.Fatalf("contact status %+v, want bound to %v", cs, leads[0]["ConvertedContactId"])
+	}
+}
+
+// TestDemotionWaitsForTheContactInFlight: the other way, a record that
+// goes back among the prospects while the Contact mapping is still
+// creating its Contact gets no Lead beside that Contact: the Lead mapping
+// waits (CONTACT_PENDING), then holds it with CANNOT_DEMOTE (demote: hold).
+func TestDemotionWaitsForTheContactInFlight(t *testing.T) {
+	ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
+	l, c := leadAndContact(ext, ext, `stage == "lead"`)
+	r := newRig(t, engine.Config{Workers: 2, BulkThreshold: -1, Idle: 10 * time.Millisecond}, l, c)
+	fid, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
+		Path: "/services/data/*/composite/sobjects/Contact/**", Latency: 700 * time.Millisecond, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.accept("person", forcesync.Change{Key: "p1", Fields: map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "customer"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	r.waitFired(fid, deadline)
+	r.accept("person", forcesync.Change{Key: "p1", Fields: map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "lead"}})
+
+	for {
+		cs, ls := r.statusOf(c.Name, "p1"), r.statusOf(l.Name, "p1")
+		if ls.State == forcesync.StateHeld || ls.State == forcesync.StateSynced {
+			if ls.State != forcesync.StateHeld || ls.Error == nil || ls.Error.Code != forcesync.CodeCannotDemote {
+				t.Fatalf("lead %+v, want held CANNOT_DEMOTE (contact %+v)", ls, cs)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("contact %+v, lead %+v", cs, ls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if leads := r.query("SELECT Id FROM Lead"); len(leads) != 0 {
+		t.Fatalf("leads %v, want none beside the Contact", leads)
+	}
+	if contacts := r.query("SELECT Id FROM Contact"); len(contacts) != 1 {
+		t.Fatalf("%d Contacts, want 1", len(contacts))
+	}
+}
+
+// waitFired waits until fault id has fired (and retired: Count 1).
+func (r *rig) waitFired(id string, deadline time.Time) {
+	r.t.Helper()
+	for {
+		gone := true
+		for _, fl := range r.emu.Faults() {
+			if fl.ID == id {
+				gone = false
+			}
+		}
+		if gone {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatal("the delayed call never went out")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
