@@ -67,7 +67,7 @@ func (e *Emulator) compositeBatch(c *call) {
 		switch {
 		case halted:
 			results[i] = batchError(http.StatusPreconditionFailed, "BATCH_PROCESSING_HALTED", msgBatchHalted)
-		case i > 0 && !e.spendSubrequestCall(c):
+		case i > 0 && !e.spendCall(c):
 			// The batch call itself paid for its first subrequest.
 			results[i] = batchError(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 		default:
@@ -135,22 +135,4 @@ func (e *Emulator) runBatchSubrequest(c *call, sr batchSubrequest) batchResult {
 func batchError(status int, code, msg string) batchResult {
 	b, _ := json.Marshal([]APIError{{Message: msg, ErrorCode: code}})
 	return batchResult{StatusCode: status, Result: b}
-}
-
-// spendSubrequestCall counts one more call against the daily allowance for
-// a batch subrequest and refreshes the caller's Sforce-Limit-Info. It
-// reports false, spending nothing, when the allowance is used up.
-func (e *Emulator) spendSubrequestCall(c *call) bool {
-	e.mu.Lock()
-	o := e.org
-	if o.apiUsed >= o.apiMax+e.apiOverageLocked() {
-		e.mu.Unlock()
-		return false
-	}
-	o.apiUsed++
-	used, max := o.apiUsed, o.apiMax
-	e.changedLocked()
-	e.mu.Unlock()
-	c.w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, max))
-	return true
 }

@@ -14,21 +14,28 @@ import (
 // Sforce-Limit-Info. When the allowance is spent it answers 403
 // REQUEST_LIMIT_EXCEEDED and returns false.
 func (e *Emulator) spendAPICall(c *call) bool {
-	e.mu.Lock()
-	o := e.org
-	if o.apiUsed >= o.apiMax+e.apiOverageLocked() {
-		used, max := o.apiUsed, o.apiMax
-		e.mu.Unlock()
-		c.w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, max))
+	if !e.spendCall(c) {
 		c.writeError(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", nil)
 		return false
 	}
-	o.apiUsed++
+	return true
+}
+
+// spendCall counts one call against the allowance, unless it is spent,
+// and sets c's Sforce-Limit-Info either way; it reports whether the call
+// was counted.
+func (e *Emulator) spendCall(c *call) bool {
+	e.mu.Lock()
+	o := e.org
+	ok := o.apiUsed < o.apiMax+e.apiOverageLocked()
+	if ok {
+		o.apiUsed++
+		e.changedLocked()
+	}
 	used, max := o.apiUsed, o.apiMax
-	e.changedLocked()
 	e.mu.Unlock()
 	c.w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, max))
-	return true
+	return ok
 }
 
 // SetAPIUsage sets the calls used and the daily allowance (max <= 0 keeps

@@ -94,29 +94,18 @@ func (e *Engine) holdDemoted(ctx context.Context, p *Pipe, ws []*work) error {
 	if err != nil {
 		return err
 	}
-	now := e.cfg.Now()
 	for _, w := range cand {
-		var id, fp string
-		sm, ok := settled[w.item.Key].Mappings[cp.Mapping.Name]
-		if ok {
-			id, fp = sm.SalesforceID, sm.Fingerprint
-		} else {
-			b, err := e.store.Binding(ctx, cp.Mapping.Name, w.item.Key)
-			if err != nil {
-				return err
-			}
-			if b != nil {
-				id, fp = b.SalesforceID, b.Fingerprint
-			}
+		sm, err := e.boundUnder(ctx, cp, settled, w)
+		if err != nil {
+			return err
 		}
+		id, fp := sm.SalesforceID, sm.Fingerprint
 		if id == "" && sm.Overtaken {
 			// The Contact mapping has an earlier version of the record in
 			// flight: Salesforce may have its Contact already, the store
 			// not yet. A Lead created now would be a twin beside it.
-			w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: codeContactPending, Message: fmt.Sprintf(
-				"waiting for Contact mapping %s, which is pushing this record, to tell whether a Contact exists", cp.Mapping.Name)})
-			w.out.NextAttempt = now.Add(matchWait)
-			e.deferUntil(w.out.NextAttempt)
+			e.waitFor(w, codeContactPending, fmt.Sprintf(
+				"waiting for Contact mapping %s, which is pushing this record, to tell whether a Contact exists", cp.Mapping.Name))
 			continue
 		}
 		if id == "" || fp == forcesync.FingerprintDisabled {

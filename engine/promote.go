@@ -96,6 +96,27 @@ func settlesConverted(sm forcesync.SettledMapping) bool {
 	return sm.State == forcesync.StateConverted || sm.Queued && sm.State == forcesync.StatePending
 }
 
+// boundUnder returns w's state under q from settled (settledUnder's read),
+// or, for a record it lacks, its binding under q read on its own.
+func (e *Engine) boundUnder(ctx context.Context, q *Pipe, settled map[string]forcesync.Settled, w *work) (forcesync.SettledMapping, error) {
+	if sm, ok := settled[w.item.Key].Mappings[q.Mapping.Name]; ok {
+		return sm, nil
+	}
+	b, err := e.store.Binding(ctx, q.Mapping.Name, w.item.Key)
+	if err != nil || b == nil {
+		return forcesync.SettledMapping{}, err
+	}
+	return forcesync.SettledMapping{SalesforceID: b.SalesforceID, Fingerprint: b.Fingerprint}, nil
+}
+
+// waitFor puts w off for a second, retrying with code: another mapping's
+// batch must end before w can be decided.
+func (e *Engine) waitFor(w *work, code, msg string) {
+	w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: code, Message: msg})
+	w.out.NextAttempt = e.cfg.Now().Add(matchWait)
+	e.deferUntil(w.out.NextAttempt)
+}
+
 // codeLeadPending defers a promotion while the source's Lead mapping has
 // the record in flight.
 const codeLeadPending = "LEAD_PENDING"
@@ -133,33 +154,20 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 	}
 	leadOf := map[*work]string{}
 	var leadIDs []string
-	now := e.cfg.Now()
 	for _, w := range cand {
-		id, ok := "", false
-		if s, in := settled[w.item.Key]; in {
-			var sm forcesync.SettledMapping
-			sm, ok = s.Mappings[lp.Mapping.Name]
-			id = sm.SalesforceID
-			if id == "" && sm.Overtaken {
-				// The Lead mapping has an earlier version of the record in
-				// flight (one in its scope, maybe): Salesforce may have its
-				// Lead already, the store not yet. Created now, the Contact
-				// would be a twin beside that Lead.
-				w.finish(forcesync.StateRetrying, &forcesync.RecordError{Code: codeLeadPending, Message: fmt.Sprintf(
-					"waiting for Lead mapping %s, which is pushing this record, to tell whether a Lead exists to convert", lp.Mapping.Name)})
-				w.out.NextAttempt = now.Add(matchWait)
-				e.deferUntil(w.out.NextAttempt)
-				continue
-			}
+		sm, err := e.boundUnder(ctx, lp, settled, w)
+		if err != nil {
+			return err
 		}
-		if !ok {
-			b, err := e.store.Binding(ctx, lp.Mapping.Name, w.item.Key)
-			if err != nil {
-				return err
-			}
-			if b != nil {
-				id = b.SalesforceID
-			}
+		id := sm.SalesforceID
+		if id == "" && sm.Overtaken {
+			// The Lead mapping has an earlier version of the record in
+			// flight (one in its scope, maybe): Salesforce may have its
+			// Lead already, the store not yet. Created now, the Contact
+			// would be a twin beside that Lead.
+			e.waitFor(w, codeLeadPending, fmt.Sprintf(
+				"waiting for Lead mapping %s, which is pushing this record, to tell whether a Lead exists to convert", lp.Mapping.Name))
+			continue
 		}
 		if id == "" {
 			continue

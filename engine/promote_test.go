@@ -17,15 +17,7 @@ import (
 // mapping waits for the Lead mapping's batch (LEAD_PENDING), then converts
 // the Lead it made, as when the promotion comes later.
 func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
-	ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
-	l, c := leadAndContact(ext, ext, `stage == "lead"`)
-	r := newRig(t, engine.Config{Workers: 2, BulkThreshold: -1, Idle: 10 * time.Millisecond}, l, c)
-	// The Lead's upsert waits before Salesforce takes it.
-	fid, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
-		Path: "/services/data/*/composite/sobjects/Lead/**", Latency: 700 * time.Millisecond, Count: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, l, c, fid := slowUpsertRig(t, "Lead")
 	f := map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "lead"}
 	r.accept("person", forcesync.Change{Key: "p1", Fields: f})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -67,14 +59,7 @@ func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
 // creating its Contact gets no Lead beside that Contact: the Lead mapping
 // waits (CONTACT_PENDING), then holds it with CANNOT_DEMOTE (demote: hold).
 func TestDemotionWaitsForTheContactInFlight(t *testing.T) {
-	ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
-	l, c := leadAndContact(ext, ext, `stage == "lead"`)
-	r := newRig(t, engine.Config{Workers: 2, BulkThreshold: -1, Idle: 10 * time.Millisecond}, l, c)
-	fid, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
-		Path: "/services/data/*/composite/sobjects/Contact/**", Latency: 700 * time.Millisecond, Count: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, l, c, fid := slowUpsertRig(t, "Contact")
 	r.accept("person", forcesync.Change{Key: "p1", Fields: map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "customer"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -104,6 +89,22 @@ func TestDemotionWaitsForTheContactInFlight(t *testing.T) {
 	if contacts := r.query("SELECT Id FROM Contact"); len(contacts) != 1 {
 		t.Fatalf("%d Contacts, want 1", len(contacts))
 	}
+}
+
+// slowUpsertRig is a source's Lead and Contact mappings (by External ID,
+// two workers) whose first upsert of obj waits 700 ms before Salesforce
+// takes it; fid is that fault.
+func slowUpsertRig(t *testing.T, obj string) (r *rig, l, c forcesync.Mapping, fid string) {
+	t.Helper()
+	ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
+	l, c = leadAndContact(ext, ext, `stage == "lead"`)
+	r = newRig(t, engine.Config{Workers: 2, BulkThreshold: -1, Idle: 10 * time.Millisecond}, l, c)
+	fid, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
+		Path: "/services/data/*/composite/sobjects/" + obj + "/**", Latency: 700 * time.Millisecond, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, l, c, fid
 }
 
 // waitFired waits until fault id has fired (and retired: Count 1).
