@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/forcesync/forcesync"
-	"github.com/forcesync/forcesync/internal/sfid"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -549,7 +548,7 @@ func id15(id string) string {
 
 // longID is the 18-character form of a 15-character Id, as the read
 // records are keyed.
-func longID(id string) string { return sfid.ID18(id) }
+func longID(id string) string { return salesforce.ID18(id) }
 
 // fieldDrift lists the payload fields whose value Salesforce no longer holds.
 func fieldDrift(fields map[string]any, r salesforce.Record, ext string) []forcesync.FieldDrift {

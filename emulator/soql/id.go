@@ -1,7 +1,5 @@
 package soql
 
-import "github.com/forcesync/forcesync/internal/sfid"
-
 // ValidID reports whether s has the shape of a Salesforce Id: 15 or 18
 // letters and digits.
 func ValidID(s string) bool {
@@ -18,4 +16,20 @@ func ValidID(s string) bool {
 
 // ID18 returns the 18-character form of a 15-character Id (appending the
 // case checksum); other strings come back unchanged.
-func ID18(s string) string { return sfid.ID18(s) }
+func ID18(s string) string {
+	if len(s) != 15 {
+		return s
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+	var suffix [3]byte
+	for chunk := 0; chunk < 3; chunk++ {
+		n := 0
+		for i := 0; i < 5; i++ {
+			if c := s[chunk*5+i]; c >= 'A' && c <= 'Z' {
+				n |= 1 << i
+			}
+		}
+		suffix[chunk] = alphabet[n]
+	}
+	return s + string(suffix[:])
+}

@@ -1,6 +1,4 @@
-// Package sfid knows the shape of Salesforce record Ids, for the client
-// side and the emulator alike.
-package sfid
+package salesforce
 
 // ID18 returns the 18-character form of a 15-character Id: the Id with a
 // three-character suffix that encodes which of its letters are upper
