@@ -69,3 +69,52 @@ func TestEntraFlaggedRequestsThroughSCIM(t *testing.T) {
 		return len(r) == 1 && r[0]["HasOptedOutOfEmail"] == true
 	})
 }
+
+// usersConfig provisions SCIM Users to Salesforce Users found by their
+// FederationIdentifier; a deleted SCIM User deactivates its User.
+const usersConfig = `
+server:
+  api_token: ${TEST_API_TOKEN}
+store:
+  sqlite: fs.db
+scim:
+  source: idp_user
+  token_env: TEST_SCIM_TOKEN
+` + emulatorConnection + `
+sources:
+  - name: idp_user
+mappings:
+  - name: idp_users
+    source: idp_user
+    object: User
+    match: {fields: [FederationIdentifier]}
+    operations:
+      remove_action: deactivate
+    fields:
+      - {target: FederationIdentifier, source: userName}
+      - {target: Email, source: email}
+      - {target: LastName, source: familyName, default: Unknown}
+      - {target: ProfileId, value: Standard User}
+`
+
+// TestSCIMUserProvisionedAgainAfterDelete: Entra ID deletes a person (the
+// Salesforce User is deactivated), then provisions them again: a new SCIM
+// id with the same userName. The new record finds the inactive User by
+// FederationIdentifier and must activate it, not leave it unable to log in.
+func TestSCIMUserProvisionedAgainAfterDelete(t *testing.T) {
+	emu, sfURL := startEmulator(t, emulator.Config{})
+	s := startServeWith(t, emu, fmt.Sprintf(usersConfig, sfURL), map[string]string{"TEST_SCIM_TOKEN": "idp-token"})
+	p := &idpReplay{t: t, s: s, sf: sfURL}
+	const body = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@contoso.com","active":true,
+		"emails":[{"primary":true,"type":"work","value":"ada@contoso.com"}],"name":{"familyName":"Lovelace"}}`
+	user := "SELECT Id, IsActive FROM User WHERE FederationIdentifier = 'ada@contoso.com'"
+	id := p.do("POST", "/Users", body, 201)["id"].(string)
+	p.until("create: an active User", user, func(r []map[string]any) bool { return len(r) == 1 && r[0]["IsActive"] == true })
+	sfID := emuRecords(t, sfURL, user)[0]["Id"]
+	p.do("DELETE", "/Users/"+id, "", 204)
+	p.until("delete: the User deactivated", user, func(r []map[string]any) bool { return len(r) == 1 && r[0]["IsActive"] == false })
+	p.do("POST", "/Users", body, 201)
+	p.until("provisioned again: the same User, active", user, func(r []map[string]any) bool {
+		return len(r) == 1 && r[0]["Id"] == sfID && r[0]["IsActive"] == true
+	})
+}
