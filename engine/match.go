@@ -119,6 +119,13 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 					w.finish(forcesync.StateHeld, re)
 					continue
 				}
+				if c.Reactivates() && !w.createDisabled {
+					// Found, not bound: the User may have been deactivated
+					// before this record existed (an identity provider
+					// deleted the person, then provisions them again under
+					// a new SCIM id). The record is enabled, so is its User.
+					pl.Fields["IsActive"] = true
+				}
 				w.payload = pl
 				w.out.Fingerprint = pl.Fingerprint
 				w.item.Binding = &forcesync.Binding{SalesforceID: ids[0]}

@@ -6,7 +6,7 @@ import (
 )
 
 // The discovery endpoints (RFC 7644 §4) say what this server does: Users
-// with filters and PATCH; no Groups, bulk, sorting, ETag preconditions or
+// and Groups with filters, PATCH, sorting and ETags; no bulk and no
 // password changes.
 
 func (s *Server) handleSPC(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +104,7 @@ func refTypes(ts ...string) func(map[string]any) {
 func multi(d map[string]any)    { d["multiValued"] = true }
 func required(d map[string]any) { d["required"] = true }
 func unique(d map[string]any)   { d["uniqueness"] = "server" }
+func readOnly(d map[string]any) { d["mutability"] = "readOnly" }
 func writeOnly(d map[string]any) {
 	d["mutability"], d["returned"] = "writeOnly", "never"
 }
@@ -136,6 +137,8 @@ func userSchema(r *http.Request) map[string]any {
 			def("addresses", "complex", multi, subs(def("formatted", "string"), def("streetAddress", "string"),
 				def("locality", "string"), def("region", "string"), def("postalCode", "string"), def("country", "string"),
 				def("type", "string"), def("primary", "boolean"))),
+			def("groups", "complex", multi, readOnly, subs(def("value", "string", readOnly), def("$ref", "reference", refTypes("Group"), readOnly),
+				def("display", "string", readOnly), def("type", "string", readOnly, func(d map[string]any) { d["canonicalValues"] = []string{"direct", "indirect"} }))),
 			valued("entitlements"), valued("roles"), valued("x509Certificates"),
 			def("externalId", "string", func(d map[string]any) { d["caseExact"] = true }),
 		},

@@ -112,16 +112,196 @@ func parseFilterExpr(s string) (filter.Expression, *Error) {
 	if msg := checkFilterText(s); msg != "" {
 		return nil, errorf("invalidFilter", "filter %s", msg)
 	}
+	text, subs, toS := splitValuePathSubs(s)
 	expr, err := callParser(func() (filter.Expression, error) {
-		return filter.ParseFilterNumber([]byte(s))
+		return filter.ParseFilterNumber([]byte(text))
 	})
 	if err != nil {
-		return nil, errorf("invalidFilter", "%s", describeParseError(s, err, filterSyntaxHint))
+		return nil, errorf("invalidFilter", "%s", describeParseErrorIn(s, text, toS, err, filterSyntaxHint))
+	}
+	if err := joinValuePathSubs(expr, subs); err != nil {
+		return nil, errorf("invalidFilter", "%s", err)
 	}
 	if err := prepareExpr(expr); err != nil {
 		return nil, errorf("invalidFilter", "%s", err)
 	}
 	return expr, nil
+}
+
+// Microsoft Entra ID looks Users up with a comparison on a sub-attribute
+// of a value path, such as
+//
+//	emails[type eq "work"].value eq "a@example.com"
+//
+// which RFC 7644's filter grammar (and the parser) do not allow; Microsoft
+// acknowledges the deviation and keeps sending it. It means "an email of
+// type work whose value is a@example.com", that is
+// emails[type eq "work" and value eq "a@example.com"]. splitValuePathSubs
+// takes each such trailing ".sub op value" out of s and returns what is
+// left, with the comparisons keyed by the ordinal (from 0) of the value
+// path's "[" in s; joinValuePathSubs adds them to the parsed value paths'
+// filters with "and".
+
+// splitValuePathSubs returns s without the sub-attribute comparisons that
+// follow value paths, those comparisons ("value eq \"x\"") by the ordinal
+// of their value path, and a function mapping a byte offset in the text
+// returned to one in s. Text it does not recognise is left for the parser
+// to report.
+func splitValuePathSubs(s string) (string, map[int]string, func(int) int) {
+	type cut struct{ at, n int } // n bytes of s were taken out at offset at of the text
+	var (
+		out      strings.Builder
+		subs     map[int]string
+		cuts     []cut
+		open     []int // ordinals of the value paths open at this point
+		brackets int   // "[" seen so far, outside strings
+		inString bool
+		escaped  bool
+	)
+	toS := func(col int) int {
+		for _, c := range cuts {
+			if c.at <= col {
+				col += c.n
+			}
+		}
+		return col
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		out.WriteByte(c)
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[':
+			open = append(open, brackets)
+			brackets++
+		case c == ']' && len(open) > 0:
+			ord := open[len(open)-1]
+			open = open[:len(open)-1]
+			if cmp, n := subComparison(s[i+1:]); n > 0 {
+				if subs == nil {
+					subs = map[int]string{}
+				}
+				subs[ord] = cmp
+				cuts = append(cuts, cut{at: out.Len(), n: n})
+				i += n
+			}
+		}
+	}
+	return out.String(), subs, toS
+}
+
+// subComparison reads ".sub op value" (or ".sub pr") at the start of s and
+// returns it without the dot, and how many bytes of s it took; 0 when s
+// does not start with one.
+func subComparison(s string) (string, int) {
+	if len(s) < 2 || s[0] != '.' {
+		return "", 0
+	}
+	i := 1
+	for i < len(s) && (isNameByte(s[i]) || (i == 1 && s[i] == '$')) {
+		i++
+	}
+	name := s[1:i]
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		return "", 0
+	}
+	j := skipSpaces(s, i)
+	if j == i || j+2 > len(s) {
+		return "", 0
+	}
+	op := strings.ToLower(s[j : j+2])
+	k := j + 2
+	if op == "pr" {
+		if k < len(s) && s[k] != ' ' && s[k] != ')' {
+			return "", 0
+		}
+		return name + " pr", k
+	}
+	switch op {
+	case "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le":
+	default:
+		return "", 0
+	}
+	v := skipSpaces(s, k)
+	if v == k || v == len(s) {
+		return "", 0
+	}
+	end := v
+	if s[v] == '"' {
+		escaped := false
+		for end = v + 1; end < len(s); end++ {
+			if escaped {
+				escaped = false
+			} else if s[end] == '\\' {
+				escaped = true
+			} else if s[end] == '"' {
+				break
+			}
+		}
+		if end == len(s) {
+			return "", 0
+		}
+		end++
+	} else {
+		for end < len(s) && s[end] != ' ' && s[end] != ')' {
+			end++
+		}
+	}
+	return name + " " + op + " " + s[v:end], end
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// joinValuePathSubs adds each comparison of subs to the filter of its
+// value path in e (value paths are numbered in the order their "[" came
+// in the text, which is the order of a left-to-right walk).
+func joinValuePathSubs(e filter.Expression, subs map[int]string) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	ord := 0
+	var walk func(e filter.Expression) error
+	walk = func(e filter.Expression) error {
+		switch e := e.(type) {
+		case *filter.LogicalExpression:
+			if err := walk(e.Left); err != nil {
+				return err
+			}
+			return walk(e.Right)
+		case *filter.NotExpression:
+			return walk(e.Expression)
+		case *filter.ValuePath:
+			text, ok := subs[ord]
+			ord++
+			if !ok {
+				return nil
+			}
+			cmp, err := callParser(func() (filter.AttributeExpression, error) {
+				return filter.ParseAttrExpNumber([]byte(text))
+			})
+			if err != nil {
+				return fmt.Errorf("%s[...].%s: %s", e.AttributePath, text, describeParseError(text, err, filterSyntaxHint))
+			}
+			e.ValueFilter = &filter.LogicalExpression{Left: e.ValueFilter, Right: &cmp, Operator: filter.AND}
+		}
+		return nil
+	}
+	return walk(e)
 }
 
 // checkFilterText rejects input the parser should never see or would
@@ -184,6 +364,13 @@ func callParser[T any](parse func() (T, error)) (v T, err error) {
 // describeParseError turns a parser error for input s into a message that
 // says where parsing stopped; hint describes the expected syntax.
 func describeParseError(s string, err error, hint string) string {
+	return describeParseErrorIn(s, s, func(col int) int { return col }, err, hint)
+}
+
+// describeParseErrorIn is describeParseError for an error in text, a
+// rewriting of s: toS maps a byte offset in text to one in s, so the
+// message points into what the client sent.
+func describeParseErrorIn(s, text string, toS func(int) int, err error, hint string) string {
 	var pe *parser.ExpectedParseError
 	if !errors.As(err, &pe) {
 		return fmt.Sprintf("syntax error in %q: %s", snippet(s), hint)
@@ -193,13 +380,14 @@ func describeParseError(s string, err error, hint string) string {
 	// where the conflict starts.
 	_, end := pe.Conflict.Position()
 	col := 0
-	if end >= 0 && end < len(s) {
-		_, size := utf8.DecodeRuneInString(s[end:])
+	if end >= 0 && end < len(text) {
+		_, size := utf8.DecodeRuneInString(text[end:])
 		col = end + size - len(pe.String)
 	}
-	if col <= 0 || col >= len(s) || !utf8.RuneStart(s[col]) {
+	if col <= 0 || col >= len(text) || !utf8.RuneStart(text[col]) {
 		return fmt.Sprintf("syntax error at the start of %q: %s", snippet(s), hint)
 	}
+	col = toS(col)
 	return fmt.Sprintf("syntax error at position %d, near %q", col+1, snippet(s[col:]))
 }
 

@@ -107,6 +107,17 @@ var filterMatchTests = []struct {
 	{`name[givenName eq "barbara"]`, true},
 	{`nickNames[value eq "x"]`, false},
 
+	// A comparison on a sub-attribute after a value path, as Entra ID sends
+	// it: the same element must match both.
+	{`emails[type eq "work"].value eq "BJENSEN@example.com"`, true},
+	{`emails[type eq "home"].value eq "bjensen@example.com"`, false},
+	{`emails[type eq "work"].value eq "babs@jensen.org"`, false},
+	{`emails[type eq "home"].value co "jensen.org" and userName pr`, true},
+	{`userName pr and (emails[type eq "work" or type eq "home"].value ew ".org")`, true},
+	{`emails[type eq "work"].value eq "a]b" or emails[type eq "home"].primary pr`, false},
+	{`emails[not (type eq "home")].value sw "bjensen"`, true},
+	{`phoneNumbers[type eq "work"].value pr`, true},
+
 	// Booleans and numbers.
 	{`active eq true`, true},
 	{`active eq false`, false},
@@ -240,7 +251,9 @@ var filterErrorTests = []struct {
 	{`userName eq "a\"`, "unterminated string"},
 	{`emails[type eq "work"`, "unclosed"},
 	{`emails[type eq "work")`, "syntax error"},
-	{`emails[type eq "work"].value eq "x"`, `position 23, near ".value`},
+	{`emails[type eq "work"].value eq`, `position 23, near ".value`},
+	{`emails[type eq "work"].value eq "x" and`, `position 36, near " and"`},
+	{`emails[type eq "work"].value zz "x"`, `position 23, near ".value`},
 	{`emails[type eq "a" and value eq "b" and primary eq true]`, "syntax error"},
 	{`active gt true`, "operator gt"},
 	{`loginCount lt null`, "operator lt"},

@@ -21,7 +21,8 @@ package scim
 //   - remove of a multi-valued attribute with a value, which removes only the
 //     listed values (Entra removes group members that way);
 //   - attribute paths as keys of a pathless add/replace value, such as
-//     {"name.givenName": "x"} or a URN-qualified attribute name.
+//     {"name.givenName": "x"}, {"emails[type eq \"work\"].value": "x"} or
+//     a URN-qualified attribute name.
 //
 // A JSON null value, in a pathless object or with a path, unassigns the
 // target (RFC 7643 §2.5) instead of storing null.
@@ -229,15 +230,14 @@ func isVersion(s string) bool {
 }
 
 // writeResource applies a pathless add or replace: each attribute of obj is
-// written as if it were the operation's path.
+// written as if it were the operation's path. That includes value-filter
+// paths: Entra ID (with its aadOptscim062020 flag) sends
+// {"op":"replace","value":{"emails[type eq \"work\"].value":"x"}}.
 func writeResource(res map[string]any, kind patchKind, obj map[string]any) *Error {
 	for _, key := range slices.Sorted(maps.Keys(obj)) {
 		t, err := parsePatchPath(res, key)
 		if err != nil {
 			return errorf("invalidValue", "attribute %q in value: %s", snippet(key), err.Detail)
-		}
-		if t.filter != nil {
-			return errorf("invalidValue", "attribute %q in value must not contain a filter", snippet(key))
 		}
 		if t.readOnly() {
 			continue // read-only attributes in a pathless value are ignored

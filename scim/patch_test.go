@@ -308,6 +308,13 @@ var patchTests = []struct {
 		want: `{"name": {"givenName": "Babs", "familyName": "J"}}`,
 	},
 	{
+		name: "entra pathless value keys may be value-filter paths",
+		ops: `[{"op":"replace","value":{"emails[type eq \"work\"].value":"new@work.example",
+		        "phoneNumbers[type eq \"mobile\"].value":"+1 555 0100"}}]`,
+		want: `{"emails": [{"value": "new@work.example", "type": "work", "primary": true}, {"value": "b@home.example", "type": "home"}],
+		        "phoneNumbers": [{"type": "mobile", "value": "+1 555 0100"}]}`,
+	},
+	{
 		name: "pathless value keys may be URN-qualified",
 		ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Tours",
 		        "urn:ietf:params:scim:schemas:core:2.0:User:title":"Boss"}}]`,
@@ -493,7 +500,6 @@ var patchErrorTests = []struct {
 	{"replace without path or value", "", []PatchOp{{Op: "replace"}}, "invalidValue", "object of attributes"},
 	{"pathless add of a non-object", "", []PatchOp{{Op: "add", Value: json.RawMessage(`"x"`)}}, "invalidValue", "object of attributes"},
 	{"pathless key that is not an attribute", "", []PatchOp{{Op: "add", Value: json.RawMessage(`{"not an attr":1}`)}}, "invalidValue", "not an attr"},
-	{"pathless key with a filter", "", []PatchOp{{Op: "add", Value: json.RawMessage(`{"emails[type eq \"work\"].value":"x"}`)}}, "invalidValue", "filter"},
 	{"path syntax", "", []PatchOp{{Op: "add", Path: "emails[type eq", Value: json.RawMessage(`"x"`)}}, "invalidPath", "emails[type eq"},
 	{"path with spaces", "", []PatchOp{{Op: "add", Path: "display name", Value: json.RawMessage(`"x"`)}}, "invalidPath", "position 8"},
 	{"path filter with a bad operator value", "", []PatchOp{{Op: "remove", Path: `emails[value co 5]`}}, "invalidPath", "operator co"},

@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,14 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("PUT /scim/v2/Groups/{id}", s.handleGroupReplace)
 	s.mux.HandleFunc("PATCH /scim/v2/Groups/{id}", s.handleGroupPatch)
 	s.mux.HandleFunc("DELETE /scim/v2/Groups/{id}", s.handleGroupDelete)
+	// RFC 7644 §3.11: a server without /Me answers 501; /Bulk likewise
+	// (ServiceProviderConfig says bulk is not supported).
+	notImplemented := func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, &Error{Status: http.StatusNotImplemented, Detail: r.URL.Path + " is not implemented by forcesync"})
+	}
+	s.mux.HandleFunc("/scim/v2/Me", notImplemented)
+	s.mux.HandleFunc("/scim/v2/Me/", notImplemented)
+	s.mux.HandleFunc("/scim/v2/Bulk", notImplemented)
 	s.mux.HandleFunc("/scim/v2/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, &Error{Status: http.StatusNotFound, Detail: "no such SCIM endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -129,8 +138,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
+	// The scheme is case-insensitive (RFC 7235 §2.1): some clients send
+	// "bearer".
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
 	tok = strings.TrimSpace(tok)
@@ -293,28 +304,42 @@ func clean(res map[string]any) error {
 	if strings.TrimSpace(name) == "" {
 		return errorf("invalidValue", "userName is required and must be a non-empty string")
 	}
-	if v, ok := attrKey(res, "active"); ok {
-		b, err := boolValue(res[v])
+	// The same leniency as PATCH (patch.go's normalizeValue): "True" and
+	// "False" strings for active and for primary (Entra sends
+	// "primary": "True", and Flatten picks the primary email by it), a
+	// manager given as a plain string. Nulls are unassigned attributes.
+	for k, v := range res {
+		nv, err := normalizeValue(k, v)
 		if err != nil {
-			return errorf("invalidValue", "active: %v", err)
+			return err
 		}
-		res[v] = b
+		if nv = dropNullsDeep(nv); nv == nil {
+			delete(res, k)
+		} else {
+			res[k] = nv
+		}
 	}
 	return nil
 }
 
-// boolValue reads a boolean, also as the strings "true"/"false" that some
-// identity providers send.
-func boolValue(v any) (bool, error) {
+// dropNullsDeep removes null-valued attributes from the objects in v, at
+// any depth, and returns v (nil when v itself is null).
+func dropNullsDeep(v any) any {
 	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case string:
-		if b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(x))); err == nil {
-			return b, nil
+	case map[string]any:
+		for k, child := range x {
+			if child = dropNullsDeep(child); child == nil {
+				delete(x, k)
+			} else {
+				x[k] = child
+			}
+		}
+	case []any:
+		for i, child := range x {
+			x[i] = dropNullsDeep(child)
 		}
 	}
-	return false, fmt.Errorf("expected true or false, got %v", v)
+	return v
 }
 
 // attr returns the attribute name of res, ignoring case; nil when absent.
@@ -421,14 +446,24 @@ func (s *Server) save(ctx context.Context, id string, res map[string]any, create
 	return &forcesync.SourceRecord{Source: s.cfg.Source, Key: id, Version: results[0].Version, Fields: fields, Updated: s.cfg.Now()}, nil
 }
 
-// schemasOf lists the core schema, and the enterprise extension when res
-// carries it.
+// schemasOf lists the core schema and every extension res carries (RFC
+// 7643 §3: "schemas" names each schema the resource's attributes come
+// from): the enterprise extension, and others such as the custom ones an
+// Entra ID admin adds, kept as the client sent them.
 func schemasOf(res map[string]any) []string {
 	out := []string{SchemaUser}
 	if _, ok := attrKey(res, SchemaEnterpriseUser); ok {
 		out = append(out, SchemaEnterpriseUser)
 	}
-	return out
+	var others []string
+	for k, v := range res {
+		if _, isObject := v.(map[string]any); isObject && len(k) > 4 && strings.EqualFold(k[:4], "urn:") &&
+			!strings.EqualFold(k, SchemaEnterpriseUser) && !isCoreSchemaURN(k) {
+			others = append(others, k)
+		}
+	}
+	slices.Sort(others)
+	return append(out, others...)
 }
 
 func createdOf(res map[string]any) string {
