@@ -18,8 +18,11 @@ type caller struct {
 // source's token, in constant time per comparison. ok is false when the
 // token matches none.
 func (s *Server) identify(r *http.Request) (c caller, ok bool) {
-	got, has := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !has || got == "" {
+	// The scheme is case-insensitive (RFC 7235 §2.1): some clients send
+	// "bearer".
+	scheme, got, has := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	got = strings.TrimSpace(got)
+	if !has || !strings.EqualFold(scheme, "Bearer") || got == "" {
 		return caller{}, false
 	}
 	if equalToken(got, s.cfg.APIToken) {

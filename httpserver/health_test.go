@@ -79,6 +79,16 @@ func TestEndpointAuth(t *testing.T) {
 			t.Fatalf("%s with the token: %d", p, code)
 		}
 	}
+	// The scheme is case-insensitive; another scheme or no token is refused.
+	for header, want := range map[string]int{"bearer tok": 200, "BEARER  tok": 200, "Basic tok": 401, "Bearer": 401, "Bearer ": 401, "tok": 401} {
+		req := httptest.NewRequest("GET", "/healthz", nil)
+		req.Header.Set("Authorization", header)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Errorf("Authorization %q: %d, want %d", header, w.Code, want)
+		}
+	}
 	open := New(Config{Engine: fakeEngine{}, APIToken: "tok"})
 	for _, p := range []string{"/metrics", "/healthz"} {
 		if code, _ := get(t, open, p, ""); code != 200 {
