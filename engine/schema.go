@@ -378,6 +378,9 @@ func (e *Engine) applyDescribe(ctx context.Context, p *Pipe, d *salesforce.SObje
 		if err := e.requeueRefused(ctx, name); err != nil {
 			return err
 		}
+		if err := e.refill(ctx, np, recreated(p.Describe, d, p.Mapping)); err != nil {
+			return err
+		}
 	}
 	if c.Version() == p.Compiled.Version() {
 		return nil
@@ -536,15 +539,95 @@ func (e *Engine) compileResuming(ctx context.Context, mappings []forcesync.Mappi
 		return nil, err
 	}
 	for _, p := range pipes {
-		if _, was := stored[p.Mapping.Name]; was && e.schemaPaused(p.Mapping.Name) == "" {
+		if sp, was := stored[p.Mapping.Name]; was && e.schemaPaused(p.Mapping.Name) == "" {
 			e.clearPause(ctx, p.Mapping.Name)
 			e.cfg.Logger.Info("mapping resumed: it fits the schema again", "event", "schema.resume", "mapping", p.Mapping.Name)
 			if err := e.requeueRefused(ctx, p.Mapping.Name); err != nil {
 				return nil, err
 			}
+			if err := e.refill(ctx, p, deletedIn(sp.Reason, p)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return pipes, nil
+}
+
+// recreated names the fields p pushes that paused lacks and cur has: a
+// field deleted in Salesforce (which paused the mapping) and created
+// again, empty.
+func recreated(paused, cur *salesforce.SObjectDescribe, m forcesync.Mapping) []string {
+	var out []string
+	for _, r := range m.Fields {
+		if m.RowDirection(&r) == forcesync.Pull || paused == nil {
+			continue
+		}
+		if paused.Field(r.Target) == nil && cur.Field(r.Target) != nil {
+			out = append(out, r.Target)
+		}
+	}
+	return out
+}
+
+// deletedIn names the fields p pushes that a stored pause's reason says
+// were deleted (describeChanges' "field X deleted") and that p's describe
+// has again: what recreated finds when the resume comes with a restart,
+// which has only the pause's words for the describe of the pause.
+func deletedIn(reason string, p *Pipe) []string {
+	var out []string
+	for _, r := range p.Mapping.Fields {
+		if p.Mapping.RowDirection(&r) == forcesync.Pull || p.Describe == nil {
+			continue
+		}
+		if f := p.Describe.Field(r.Target); f != nil && strings.Contains(reason, "field "+f.Name+" deleted") {
+			out = append(out, r.Target)
+		}
+	}
+	return out
+}
+
+// refill queues again, forced, every record p has bound, when fields (the
+// fields p pushes that were deleted in Salesforce and created again while
+// it was paused) is not empty: Salesforce emptied those fields on every
+// record, and nothing else would send their values again while the
+// records and the mapping stay as they were. A Bulk job's worth of
+// records costs a few calls.
+func (e *Engine) refill(ctx context.Context, p *Pipe, fields []string) error {
+	if len(fields) == 0 || !p.Mapping.Pushes() {
+		return nil
+	}
+	in, ok := forcesync.StoreAs[forcesync.Inspector](e.store)
+	if !ok {
+		return nil
+	}
+	name, n := p.Mapping.Name, 0
+	for after := ""; ; {
+		page, err := in.Bindings(ctx, name, after, 5000)
+		if err != nil {
+			return fmt.Errorf("mapping %s: bindings: %w", name, err)
+		}
+		keys := make([]string, 0, len(page))
+		for _, b := range page {
+			if b.SalesforceID != "" && b.Fingerprint != forcesync.FingerprintConverted {
+				keys = append(keys, b.Key)
+			}
+		}
+		if len(keys) > 0 {
+			k, err := e.store.Requeue(ctx, name, keys)
+			if err != nil {
+				return fmt.Errorf("mapping %s: requeue: %w", name, err)
+			}
+			n += k
+		}
+		if len(page) < 5000 {
+			break
+		}
+		after = page[len(page)-1].Key
+	}
+	e.Notify()
+	e.cfg.Logger.Info("fields created again in Salesforce, empty: the mapping's records are pushed again to fill them",
+		"event", "schema.refill", "mapping", name, "fields", strings.Join(fields, ", "), "requeued", n)
+	return nil
 }
 
 // requeueRefused queues again, as a paused mapping resumes, its held

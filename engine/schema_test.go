@@ -298,7 +298,9 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name, mapping string) (floa
 // When the field is created again the mapping compiles to the version it
 // had, so nothing else would send the record again: the resume does, at
 // run time (a schema check) and at a start (the stored pause is found
-// fitting). A record held for its own data stays held.
+// fitting). Salesforce created the field again empty: the resume pushes
+// the mapping's bound records again too, filling it. A record held for its
+// own data stays held.
 func TestSchemaResumeRequeuesWhatThePauseRefused(t *testing.T) {
 	ctx := context.Background()
 	legacy := emulator.FieldConfig{Name: "Legacy__c", Type: "string", Length: 40}
@@ -351,8 +353,12 @@ func TestSchemaResumeRequeuesWhatThePauseRefused(t *testing.T) {
 	if st := state("l2"); st.State != forcesync.StateSynced {
 		t.Fatalf("l2 after the resume: %+v; want synced", st)
 	}
-	if recs := tr.Query("SELECT Id FROM Lead WHERE Forcesync_Key__c = 'l2' AND Legacy__c = 'v-l2'"); len(recs) != 1 {
-		t.Fatalf("Salesforce holds %d Leads l2 with Legacy__c, want 1", len(recs))
+	// The field came back empty on every Lead: the resume pushes the
+	// mapping's records again, so l1, synced before, has its value again.
+	for _, k := range []string{"l1", "l2"} {
+		if recs := tr.Query("SELECT Id FROM Lead WHERE Forcesync_Key__c = '" + k + "' AND Legacy__c = 'v-" + k + "'"); len(recs) != 1 {
+			t.Fatalf("Salesforce holds %d Leads %s with Legacy__c, want 1", len(recs), k)
+		}
 	}
 
 	// A start: paused again (l3 refused), the field comes back while
@@ -384,6 +390,11 @@ func TestSchemaResumeRequeuesWhatThePauseRefused(t *testing.T) {
 	}
 	if st := state("l3"); st.State != forcesync.StateSynced {
 		t.Fatalf("l3 after the start: %+v; want synced", st)
+	}
+	for _, k := range []string{"l1", "l2", "l3"} {
+		if recs := tr.Query("SELECT Id FROM Lead WHERE Forcesync_Key__c = '" + k + "' AND Legacy__c = 'v-" + k + "'"); len(recs) != 1 {
+			t.Fatalf("after the start Salesforce holds %d Leads %s with Legacy__c, want 1 (filled again)", len(recs), k)
+		}
 	}
 	if st := state("bad"); st.State != forcesync.StateHeld || st.Error.Code != "REQUIRED_FIELD_MISSING" {
 		t.Fatalf("bad after the resumes: %+v; want still held for its own data", st)
