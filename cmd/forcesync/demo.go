@@ -485,7 +485,11 @@ func printTally(out io.Writer, t *demoTally) {
 	fmt.Fprintf(out, "  API calls: %s\n", strings.Join(kinds, ", "))
 	sent := t.created + t.updated
 	if apiCalls > 0 {
-		fmt.Fprintf(out, "  records written per API call: %.1f (%d records, %d calls)\n", float64(sent)/float64(apiCalls), sent, apiCalls)
+		calls := "calls"
+		if apiCalls == 1 {
+			calls = "call"
+		}
+		fmt.Fprintf(out, "  records written per API call: %.1f (%d records, %d %s)\n", float64(sent)/float64(apiCalls), sent, apiCalls, calls)
 	}
 	fmt.Fprintf(out, "  elapsed %s\n", t.elapsed.Round(time.Millisecond))
 }
