@@ -687,6 +687,12 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 			old, known = getPath(appFields, f.Source), true
 		}
 		if known && same(f.Type, s, old) {
+			if appFields == nil {
+				// No live record in the app (it deleted it, or never had
+				// it): Salesforce's values make the record whole, should
+				// another field's change bring it back.
+				setPath(merged, f.Source, plain(s))
+			}
 			ev.Fields[f.Source] = plain(getPath(merged, f.Source))
 			if !f.Both {
 				ev.Fields[f.Source] = plain(s)
