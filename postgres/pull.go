@@ -158,6 +158,9 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 		if _, err := tx.Exec(ctx, `DELETE FROM pull_bases WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
 			return fmt.Errorf("unbind: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
+			return fmt.Errorf("unbind: %w", err)
+		}
 	case r.Bind:
 		if _, err := tx.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, modstamp, updated) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint,
@@ -180,7 +183,11 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 			ON CONFLICT (mapping, key) DO UPDATE SET base = excluded.base`, c.Mapping, r.Key, b); err != nil {
 			return fmt.Errorf("base: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
+		// The notes the decision read are settled; a push still in flight
+		// (noted under another fingerprint) keeps its note, so its write is
+		// known for forcesync's own when it comes back.
+		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2 AND (fingerprint = $3 OR at < $4)`,
+			c.Mapping, r.Key, r.ExpectFingerprint, now-storeplan.NoteKept.Milliseconds()); err != nil {
 			return fmt.Errorf("notes: %w", err)
 		}
 	}

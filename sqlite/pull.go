@@ -156,6 +156,9 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pull_bases WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
 			return fmt.Errorf("commit pull: unbind: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
+			return fmt.Errorf("commit pull: unbind: %w", err)
+		}
 	case r.Bind:
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, modstamp, updated) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint,
@@ -178,7 +181,11 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 			ON CONFLICT (mapping, key) DO UPDATE SET base = excluded.base`, c.Mapping, r.Key, b); err != nil {
 			return fmt.Errorf("commit pull: base: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
+		// The notes the decision read are settled; a push still in flight
+		// (noted under another fingerprint) keeps its note, so its write is
+		// known for forcesync's own when it comes back.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ? AND (fingerprint = ? OR at < ?)`,
+			c.Mapping, r.Key, r.ExpectFingerprint, now-storeplan.NoteKept.Milliseconds()); err != nil {
 			return fmt.Errorf("commit pull: notes: %w", err)
 		}
 	}

@@ -59,6 +59,13 @@ func DecodeSeen(s string) (map[string]time.Time, error) {
 	return out, nil
 }
 
+// NoteKept is how long a push note (forcesync.PushNote) outlives a pull
+// commit that did not read it: the note of a push still in flight (its
+// write not yet seen, or seen before the push completed) must outlast it,
+// so that its write is recognised as forcesync's own when it comes back;
+// a note of a push that never reached Salesforce goes after this.
+const NoteKept = 24 * time.Hour
+
 // StalePull is CommitPull's answer when a record changed since the puller
 // read it: nothing was written; the puller reads again and decides again.
 func StalePull(mapping, key, what string) error {

@@ -242,6 +242,52 @@ func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 	if pbs["00Q9"].Pushed != nil || pbs["00Q9"].Base["Phone"] != "B" {
 		t.Fatalf("after rebase: %+v", pbs)
 	}
+
+	// A push in flight during a rebase (noted under another fingerprint,
+	// not complete yet) keeps its note: when it completes, its write is
+	// known for forcesync's own.
+	res, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _ = s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpC", Fields: map[string]any{"Phone": "C"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Watermark: forcesync.Watermark{Gen: 1},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q9", ExpectFingerprint: "fpB", ExpectVersion: res[0].Version, Base: map[string]any{"Phone": "rep"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpC"}},
+		&forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ = ps.PullBindings(ctx, "m", []string{"00Q9"})
+	if pbs["00Q9"].Pushed["Phone"] != "C" {
+		t.Fatalf("a rebase during a push lost the push's note: %+v", pbs)
+	}
+	// A note a day old is taken for a push that never reached Salesforce:
+	// the next rebase forgets it.
+	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpD", Fields: map[string]any{"Phone": "D"}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(25 * time.Hour)
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Watermark: forcesync.Watermark{Gen: 2},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q9", ExpectFingerprint: "fpC", ExpectVersion: res[0].Version, Base: map[string]any{"Phone": "C"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ = s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpD"}},
+		&forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ = ps.PullBindings(ctx, "m", []string{"00Q9"})
+	if pbs["00Q9"].Pushed != nil {
+		t.Fatalf("a day-old note outlived a rebase: %+v", pbs)
+	}
 }
 
 func testDeliveriesOrdered(t *testing.T, _ forcesync.Store, ps forcesync.PullStore, clk *Clock) {
