@@ -144,6 +144,9 @@ type PullBinding struct {
 	// after Base was taken: those values are Salesforce's now (they come
 	// back as an echo).
 	Pushed map[string]any
+	// Held is the PushNote.Held of that push: the fields it held back, each
+	// with the SystemModstamp the push read.
+	Held map[string]time.Time
 }
 
 // PushNote is a payload about to be pushed for a pulled mapping, noted
@@ -153,6 +156,12 @@ type PushNote struct {
 	Key         string
 	Fingerprint string
 	Fields      map[string]any
+	// Held names the two-way fields the push held back because Salesforce
+	// changed them since the last sync, each with the SystemModstamp the
+	// push read (Salesforce's edit is no later). The push's own write
+	// moves SystemModstamp past the app's change, so newest_wins judges
+	// such a field by this time instead.
+	Held map[string]time.Time
 }
 
 // PullCommit is one step of a pull, committed in one transaction.

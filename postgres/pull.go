@@ -33,7 +33,7 @@ func (s *Store) Watermark(ctx context.Context, mapping string) (forcesync.Waterm
 // PullBindings implements forcesync.PullStore.
 func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) (map[string]forcesync.PullBinding, error) {
 	out := map[string]forcesync.PullBinding{}
-	rows, err := s.pool.Query(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, '')
+	rows, err := s.pool.Query(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, ''), COALESCE(pn.held, '')
 		FROM bindings b
 		LEFT JOIN pull_bases pb ON pb.mapping = b.mapping AND pb.key = b.key
 		LEFT JOIN push_notes pn ON pn.mapping = b.mapping AND pn.key = b.key AND pn.fingerprint = b.fingerprint
@@ -44,9 +44,12 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 	defer rows.Close()
 	for rows.Next() {
 		var b forcesync.PullBinding
-		var base, pushed string
-		if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed); err != nil {
+		var base, pushed, held string
+		if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed, &held); err != nil {
 			return nil, fmt.Errorf("pull bindings %s: %w", mapping, err)
+		}
+		if b.Held, err = storeplan.DecodeHeld(held); err != nil {
+			return nil, err
 		}
 		if b.Base, err = storeplan.DecodeMap(base); err != nil {
 			return nil, err
@@ -71,9 +74,13 @@ func (s *Store) NotePushed(ctx context.Context, mapping string, notes []forcesyn
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, at = excluded.at`,
-				mapping, n.Key, n.Fingerprint, f, now); err != nil {
+			held, err := storeplan.EncodeHeld(n.Held)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, held, at) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, held = excluded.held, at = excluded.at`,
+				mapping, n.Key, n.Fingerprint, f, held, now); err != nil {
 				return err
 			}
 		}

@@ -709,16 +709,23 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 			case known && same(f.Type, a, old):
 				// only Salesforce changed it
 			default:
+				// Salesforce's side is as new as the record's SystemModstamp,
+				// or as the one a push read when it held the field back: its
+				// own write of the app's other fields moved it on since.
+				sfAt := stamp
+				if t, ok := b.Held[f.Target]; ok && t.Before(sfAt) {
+					sfAt = t
+				}
 				winner := "salesforce"
 				switch {
 				case frozen:
 					// A converted Lead takes no more writes: it keeps its value.
 				case f.Policy == forcesync.AppWins:
 					winner = "app"
-				case f.Policy == forcesync.NewestWins && appUpdated.After(stamp):
+				case f.Policy == forcesync.NewestWins && appUpdated.After(sfAt):
 					winner = "app"
 				}
-				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: stamp})
+				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: sfAt})
 				st.Conflicts++
 				if winner == "app" {
 					takeSF = false

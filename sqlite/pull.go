@@ -39,7 +39,7 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, '')
+		rows, err := s.r.QueryContext(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, ''), COALESCE(pn.held, '')
 			FROM bindings b
 			LEFT JOIN pull_bases pb ON pb.mapping = b.mapping AND pb.key = b.key
 			LEFT JOIN push_notes pn ON pn.mapping = b.mapping AND pn.key = b.key AND pn.fingerprint = b.fingerprint
@@ -50,8 +50,11 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 		defer rows.Close()
 		for rows.Next() {
 			var b forcesync.PullBinding
-			var base, pushed string
-			if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed); err != nil {
+			var base, pushed, held string
+			if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed, &held); err != nil {
+				return err
+			}
+			if b.Held, err = storeplan.DecodeHeld(held); err != nil {
 				return err
 			}
 			if b.Base, err = storeplan.DecodeMap(base); err != nil {
@@ -86,9 +89,13 @@ func (s *Store) NotePushed(ctx context.Context, mapping string, notes []forcesyn
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, at = excluded.at`,
-			mapping, n.Key, n.Fingerprint, f, now); err != nil {
+		held, err := storeplan.EncodeHeld(n.Held)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, held, at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, held = excluded.held, at = excluded.at`,
+			mapping, n.Key, n.Fingerprint, f, held, now); err != nil {
 			return fmt.Errorf("note pushed: %w", err)
 		}
 	}

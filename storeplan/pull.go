@@ -66,6 +66,23 @@ func DecodeSeen(s string) (map[string]time.Time, error) {
 // a note of a push that never reached Salesforce goes after this.
 const NoteKept = 24 * time.Hour
 
+// EncodeHeld encodes a push note's held-back fields (PushNote.Held) as
+// JSON {field: Unix ms}; none is "".
+func EncodeHeld(held map[string]time.Time) (string, error) {
+	if len(held) == 0 {
+		return "", nil
+	}
+	return EncodeSeen(held)
+}
+
+// DecodeHeld decodes EncodeHeld's text; "" is nil.
+func DecodeHeld(s string) (map[string]time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return DecodeSeen(s)
+}
+
 // StalePull is CommitPull's answer when a record changed since the puller
 // read it: nothing was written; the puller reads again and decides again.
 func StalePull(mapping, key, what string) error {

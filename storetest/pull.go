@@ -221,8 +221,9 @@ func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 		t.Fatal(err)
 	}
 	items, _ := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	readAt := clk.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpA", Fields: map[string]any{"Phone": "A"}},
-		{Key: "k", Fingerprint: "fpB", Fields: map[string]any{"Phone": "B"}}}); err != nil {
+		{Key: "k", Fingerprint: "fpB", Fields: map[string]any{"Phone": "B"}, Held: map[string]time.Time{"Title": readAt}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpB"}},
@@ -232,6 +233,9 @@ func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 	pbs, err := ps.PullBindings(ctx, "m", []string{"00Q9"})
 	if err != nil || pbs["00Q9"].Pushed["Phone"] != "B" || pbs["00Q9"].Base != nil {
 		t.Fatalf("pushed values of the binding's fingerprint: %+v %v", pbs, err)
+	}
+	if h := pbs["00Q9"].Held; len(h) != 1 || !h["Title"].Equal(readAt) {
+		t.Fatalf("held-back fields of the binding's push: %+v", h)
 	}
 	// A pull that rebases forgets the notes.
 	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
