@@ -184,12 +184,14 @@ type PullCommit struct {
 type PulledRecord struct {
 	Key          string
 	SalesforceID string
-	// ExpectFingerprint and ExpectVersion are the binding fingerprint and
-	// source version the decision was made on ("" / 0: none); when the
-	// store holds others, CommitPull fails with EConflict and changes
-	// nothing, and the puller decides again.
+	// ExpectFingerprint, ExpectVersion and ExpectPullRev are the binding
+	// fingerprint and the source record's Version and PullRev the
+	// decision was made on ("" / 0: none); when the store holds others,
+	// CommitPull fails with EConflict and changes nothing, and the puller
+	// decides again.
 	ExpectFingerprint string
 	ExpectVersion     int64
+	ExpectPullRev     int64
 	// Bind (re)binds Key to SalesforceID with Fingerprint; Unbind removes
 	// Key's binding.
 	Bind, Unbind bool
@@ -197,8 +199,10 @@ type PulledRecord struct {
 	// Base, when not nil, replaces the sync base.
 	Base     map[string]any
 	Modstamp time.Time
-	// SourceFields, when not nil, becomes the stored source record (a new
-	// version); DeleteSource marks it deleted.
+	// SourceFields, when not nil, becomes the stored source record;
+	// DeleteSource marks it deleted. Either keeps the record's Version
+	// and Updated (a new record gets version 1 and the commit's time)
+	// and adds one to its PullRev.
 	SourceFields map[string]any
 	DeleteSource bool
 	// Event, when not nil, is delivered (changes feed, webhooks).

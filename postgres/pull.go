@@ -149,12 +149,12 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 	if fp != r.ExpectFingerprint {
 		return storeplan.StalePull(c.Mapping, r.Key, "its binding")
 	}
-	var version int64
-	err = tx.QueryRow(ctx, `SELECT version FROM source_records WHERE source = $1 AND key = $2 FOR UPDATE`, c.Source, r.Key).Scan(&version)
+	var version, rev, updated int64
+	err = tx.QueryRow(ctx, `SELECT version, pull_rev, updated FROM source_records WHERE source = $1 AND key = $2 FOR UPDATE`, c.Source, r.Key).Scan(&version, &rev, &updated)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("source record: %w", err)
 	}
-	if version != r.ExpectVersion {
+	if version != r.ExpectVersion || rev != r.ExpectPullRev {
 		return storeplan.StalePull(c.Mapping, r.Key, "its source record")
 	}
 	switch {
@@ -212,13 +212,13 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 		if r.DeleteSource {
 			op = forcesync.OpDelete
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		version, updated = storeplan.PulledVersion(version, updated, now)
+		if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated, pull_rev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-				op = excluded.op, fields = excluded.fields, updated = excluded.updated`,
-			c.Source, r.Key, version+1, r.DeleteSource, string(op), f, now); err != nil {
+				op = excluded.op, fields = excluded.fields, updated = excluded.updated, pull_rev = excluded.pull_rev`,
+			c.Source, r.Key, version, r.DeleteSource, string(op), f, updated, rev+1); err != nil {
 			return fmt.Errorf("source record: %w", err)
 		}
-		version++
 		if !r.DeleteSource {
 			queue = c.Queue
 		}

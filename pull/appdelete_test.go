@@ -57,3 +57,34 @@ func TestEditOfARecordTheAppDeleted(t *testing.T) {
 		t.Fatalf("LastName %v after the push", got)
 	}
 }
+
+// TestPulledEditKeepsTheAppsVersions: an application numbering its own
+// changes (1, 2, 3...) sends its next change after Salesforce's edit came
+// back with the next number. The pull must not have taken that number:
+// the change is accepted, not ignored as old, and reaches Salesforce.
+func TestPulledEditKeepsTheAppsVersions(t *testing.T) {
+	r := newRig(t, leadsBoth(forcesync.NewestWins))
+	p := r.puller(nil)
+	r.Accept("client", forcesync.Change{Key: "k", Version: 10, Fields: map[string]any{"last": "L", "company": "C", "phone": "111"}})
+	r.drain()
+	r.poll(p)
+	id := r.sfID("k")
+	if err := r.emu.UpdateAs("Lead", id, map[string]any{"Title": "CTO"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.poll(p); st.Changed != 1 || r.src("k").Fields["title"] != "CTO" {
+		t.Fatalf("rep's edit not pulled: %+v %+v", st, r.src("k"))
+	}
+	res, err := r.store.Accept(t.Context(), r.eng.MappingsFor("client"), []forcesync.Change{{Source: "client", Key: "k", Version: 11,
+		Fields: map[string]any{"last": "L", "company": "C", "phone": "222", "title": "CTO"}}})
+	if err != nil || len(res) != 1 || res[0].Ignored {
+		t.Fatalf("the app's version 11 after a pulled edit: %+v %v", res, err)
+	}
+	r.drain()
+	if got := r.sf(id, "Phone"); got != "222" {
+		t.Fatalf("the app's change did not reach Salesforce: Phone %v", got)
+	}
+	if rec := r.src("k"); rec.Version != 11 || rec.Fields["phone"] != "222" || rec.Fields["title"] != "CTO" {
+		t.Fatalf("source record %+v", rec)
+	}
+}

@@ -147,12 +147,12 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 	if fp != r.ExpectFingerprint {
 		return storeplan.StalePull(c.Mapping, r.Key, "its binding")
 	}
-	var version int64
-	err = tx.QueryRowContext(ctx, `SELECT version FROM source_records WHERE source = ? AND key = ?`, c.Source, r.Key).Scan(&version)
+	var version, rev, updated int64
+	err = tx.QueryRowContext(ctx, `SELECT version, pull_rev, updated FROM source_records WHERE source = ? AND key = ?`, c.Source, r.Key).Scan(&version, &rev, &updated)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("commit pull: source record: %w", err)
 	}
-	if version != r.ExpectVersion {
+	if version != r.ExpectVersion || rev != r.ExpectPullRev {
 		return storeplan.StalePull(c.Mapping, r.Key, "its source record")
 	}
 	switch {
@@ -210,13 +210,13 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 		if r.DeleteSource {
 			op = forcesync.OpDelete
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
+		version, updated = storeplan.PulledVersion(version, updated, now)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated, pull_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-				op = excluded.op, fields = excluded.fields, updated = excluded.updated`,
-			c.Source, r.Key, version+1, r.DeleteSource, op, f, now); err != nil {
+				op = excluded.op, fields = excluded.fields, updated = excluded.updated, pull_rev = excluded.pull_rev`,
+			c.Source, r.Key, version, r.DeleteSource, op, f, updated, rev+1); err != nil {
 			return fmt.Errorf("commit pull: source record: %w", err)
 		}
-		version++
 		if !r.DeleteSource {
 			queue = c.Queue
 		}

@@ -83,6 +83,18 @@ func DecodeHeld(s string) (map[string]time.Time, error) {
 	return DecodeSeen(s)
 }
 
+// PulledVersion is the version and accept time (Unix ms) a source
+// record keeps when a pulled change is written to it: the application's
+// own, so that its next change, numbered after its last, is not refused
+// as old; a record the pull creates (none stored, or an Accept's
+// placeholder of version 0) gets version 1 and now.
+func PulledVersion(version, updated, now int64) (int64, int64) {
+	if version == 0 {
+		return 1, now
+	}
+	return version, updated
+}
+
 // StalePull is CommitPull's answer when a record changed since the puller
 // read it: nothing was written; the puller reads again and decides again.
 func StalePull(mapping, key, what string) error {

@@ -184,8 +184,10 @@ func testPullSourceAndQueue(t *testing.T, s forcesync.Store, ps forcesync.PullSt
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The pulled change keeps the application's version and accept time,
+	// and counts itself in PullRev.
 	rec, err := s.SourceRecord(ctx, "s", "k")
-	if err != nil || rec.Version != 2 || rec.Fields["phone"] != "2" || rec.Fields["a"] != "1" {
+	if err != nil || rec.Version != 1 || rec.PullRev != 1 || rec.Fields["phone"] != "2" || rec.Fields["a"] != "1" {
 		t.Fatalf("source record %+v %v", rec, err)
 	}
 	if b, _ := s.Binding(ctx, "m", "k"); b == nil || b.Fingerprint != "fp2" || !b.Modstamp.Equal(stamp) {
@@ -193,14 +195,29 @@ func testPullSourceAndQueue(t *testing.T, s forcesync.Store, ps forcesync.PullSt
 	}
 	for _, m := range []string{"m", "other"} {
 		items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: m, Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
-		if err != nil || len(items) != 1 || items[0].Version != 2 || items[0].Fields["phone"] != "2" {
+		if err != nil || len(items) != 1 || items[0].Version != 1 || items[0].Fields["phone"] != "2" {
 			t.Fatalf("%s: queued after pull: %+v %v", m, items, err)
 		}
+	}
+	// A decision made before that pull (PullRev 0) is refused.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 1,
+			SourceFields: map[string]any{"a": "1", "phone": "3"}}}})
+	if forcesync.ErrorCode(err) != forcesync.EConflict {
+		t.Fatalf("a decision made before another pull: %v, want %s", err, forcesync.EConflict)
+	}
+	// The application's next version is newer than its last, the pull
+	// between them notwithstanding.
+	res, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Version: 2, Fields: map[string]any{"a": "2", "phone": "2"}}})
+	if err != nil || res[0].Ignored || res[0].Version != 2 {
+		t.Fatalf("the app's version 2 after a pull: %+v %v", res, err)
 	}
 	// A pulled delete marks the record deleted and queues nothing.
 	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Queue: []string{"x"},
 		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
-		Records:   []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 2, Unbind: true, DeleteSource: true}}})
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 2, ExpectPullRev: 1,
+			Unbind: true, DeleteSource: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
