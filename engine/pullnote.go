@@ -178,7 +178,7 @@ func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bas
 			}
 			c.w.payload.Fingerprint = heldBackPrefix + c.w.payload.Fingerprint
 			c.w.out.Fingerprint = c.w.payload.Fingerprint
-			e.cfg.Logger.Info("push held back fields Salesforce changed since the last poll",
+			e.cfg.Logger.Info("push held back fields Salesforce changed since the last poll", "event", "push.held_back",
 				"mapping", p.Mapping.Name, "key", c.w.item.Key, "fields", slices.Sorted(maps.Keys(held[c.w])))
 		}
 	}
