@@ -58,6 +58,11 @@ const (
 )
 
 // SourceRecord is the stored latest state of one application record.
+//
+// Version and Updated are the application's: the version of its last
+// change and when it was accepted. A change pulled from Salesforce
+// (package pull) keeps both, so that the application's next version is
+// not taken for an old one, and counts itself in PullRev instead.
 type SourceRecord struct {
 	Source  string
 	Key     string
@@ -65,4 +70,7 @@ type SourceRecord struct {
 	Deleted bool
 	Fields  map[string]any
 	Updated time.Time
+	// PullRev counts the pulled changes written to the record: with
+	// Version it tells the record apart from itself before a pull.
+	PullRev int64
 }

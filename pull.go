@@ -144,6 +144,9 @@ type PullBinding struct {
 	// after Base was taken: those values are Salesforce's now (they come
 	// back as an echo).
 	Pushed map[string]any
+	// Held is the PushNote.Held of that push: the fields it held back, each
+	// with the SystemModstamp the push read.
+	Held map[string]time.Time
 }
 
 // PushNote is a payload about to be pushed for a pulled mapping, noted
@@ -153,6 +156,12 @@ type PushNote struct {
 	Key         string
 	Fingerprint string
 	Fields      map[string]any
+	// Held names the two-way fields the push held back because Salesforce
+	// changed them since the last sync, each with the SystemModstamp the
+	// push read (Salesforce's edit is no later). The push's own write
+	// moves SystemModstamp past the app's change, so newest_wins judges
+	// such a field by this time instead.
+	Held map[string]time.Time
 }
 
 // PullCommit is one step of a pull, committed in one transaction.
@@ -175,12 +184,14 @@ type PullCommit struct {
 type PulledRecord struct {
 	Key          string
 	SalesforceID string
-	// ExpectFingerprint and ExpectVersion are the binding fingerprint and
-	// source version the decision was made on ("" / 0: none); when the
-	// store holds others, CommitPull fails with EConflict and changes
-	// nothing, and the puller decides again.
+	// ExpectFingerprint, ExpectVersion and ExpectPullRev are the binding
+	// fingerprint and the source record's Version and PullRev the
+	// decision was made on ("" / 0: none); when the store holds others,
+	// CommitPull fails with EConflict and changes nothing, and the puller
+	// decides again.
 	ExpectFingerprint string
 	ExpectVersion     int64
+	ExpectPullRev     int64
 	// Bind (re)binds Key to SalesforceID with Fingerprint; Unbind removes
 	// Key's binding.
 	Bind, Unbind bool
@@ -188,8 +199,10 @@ type PulledRecord struct {
 	// Base, when not nil, replaces the sync base.
 	Base     map[string]any
 	Modstamp time.Time
-	// SourceFields, when not nil, becomes the stored source record (a new
-	// version); DeleteSource marks it deleted.
+	// SourceFields, when not nil, becomes the stored source record;
+	// DeleteSource marks it deleted. Either keeps the record's Version
+	// and Updated (a new record gets version 1 and the commit's time)
+	// and adds one to its PullRev.
 	SourceFields map[string]any
 	DeleteSource bool
 	// Event, when not nil, is delivered (changes feed, webhooks).

@@ -17,6 +17,44 @@ func (e *Emulator) driftRoutes() {
 	post := func(h handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{"POST": h} }
 	e.handle("/__emulator/merge", KindNone, false, post(e.adminMerge))
 	e.handle("/__emulator/purge", KindNone, false, post(e.adminPurge))
+	e.handle("/__emulator/undelete", KindNone, false, post(e.adminUndelete))
+}
+
+// Undelete restores records from the recycle bin, as a user does from the
+// Recycle Bin tab (or Apex's undelete): each comes back live with its
+// fields, and its SystemModstamp moves, so a reader by SystemModstamp sees
+// it again. All or nothing.
+func (e *Emulator) Undelete(ids ...string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.setActorLocked("")
+	t := e.beginLocked()
+	for _, id := range ids {
+		if rerr := e.undeleteLocked(id); rerr != nil {
+			t.rollback()
+			return rerr
+		}
+	}
+	t.commit()
+	return nil
+}
+
+// adminUndelete serves POST /__emulator/undelete {"ids":[...]}: 204, or
+// 400 with the error (UNDELETE_FAILED for a record not in the recycle bin)
+// and nothing restored.
+func (e *Emulator) adminUndelete(c *call) {
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if !c.readJSON(&req) {
+		return
+	}
+	if err := e.Undelete(req.IDs...); err != nil {
+		re := err.(*recordError)
+		c.writeError(http.StatusBadRequest, re.Code, re.Message, re.Fields)
+		return
+	}
+	c.writeNoContent()
 }
 
 // Merge merges duplicates of object into master, as a user merging Leads,

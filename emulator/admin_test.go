@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"testing"
+	"time"
 )
 
 func TestAdminStats(t *testing.T) {
@@ -117,5 +118,44 @@ func TestAdminKnobs(t *testing.T) {
 	}
 	if used, _ := v.e.APIUsage(); used != 0 {
 		t.Errorf("admin calls spent %d API calls", used)
+	}
+}
+
+// TestAdminUndelete: a record deleted (to the recycle bin) comes back
+// live with its fields and a later SystemModstamp, so queries and readers
+// by SystemModstamp see it again; a live record is refused with
+// UNDELETE_FAILED and nothing is restored.
+func TestAdminUndelete(t *testing.T) {
+	v := newAPIEnv(t, Config{})
+	var seeded struct{ IDs []string }
+	if st := v.doJSON("POST", "/__emulator/seed", map[string]any{"object": "Lead", "records": []any{
+		map[string]any{"LastName": "Lovelace", "Company": "Analytical"}, map[string]any{"LastName": "Hopper", "Company": "Navy"},
+	}}, &seeded); st != 200 {
+		t.Fatalf("seed: %d", st)
+	}
+	id := seeded.IDs[0]
+	before := v.fieldOf(id, "SystemModstamp")
+	if st, _, b := v.do("DELETE", "sobjects/Lead/"+id, nil); st != 204 {
+		t.Fatalf("delete: %d %s", st, b)
+	}
+	if v.countLive("Lead") != 1 {
+		t.Fatalf("delete left %d leads", v.countLive("Lead"))
+	}
+	var errs []apiErr
+	if st := v.doJSON("POST", "/__emulator/undelete", map[string]any{"ids": []string{id, seeded.IDs[1]}}, &errs); st != 400 || errs[0].ErrorCode != "UNDELETE_FAILED" {
+		t.Fatalf("undelete of a live record: %d %+v", st, errs)
+	}
+	if v.countLive("Lead") != 1 {
+		t.Fatalf("a refused undelete restored records: %d leads", v.countLive("Lead"))
+	}
+	if st, _, b := v.do("POST", "/__emulator/undelete", map[string]any{"ids": []string{id}}); st != 204 {
+		t.Fatalf("undelete: %d %s", st, b)
+	}
+	if v.countLive("Lead") != 2 || v.fieldOf(id, "LastName") != "Lovelace" {
+		t.Fatalf("after undelete: %d leads, LastName %v", v.countLive("Lead"), v.fieldOf(id, "LastName"))
+	}
+	b, _ := before.(time.Time)
+	if a, _ := v.fieldOf(id, "SystemModstamp").(time.Time); !a.After(b) {
+		t.Fatalf("SystemModstamp did not move: %v then %v", before, v.fieldOf(id, "SystemModstamp"))
 	}
 }

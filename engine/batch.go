@@ -106,12 +106,20 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 	if callErr == nil {
 		callErr = e.notePushes(ctx, p, ws) // two-way mappings: know the echo
 	}
+	wctx := ctx
+	if p.Mapping.Pulls() && !useBulk {
+		// A two-way mapping's write follows its read of Salesforce's values
+		// (notePushes): retried in the client, the write would land seconds
+		// after the read, over any edit made meanwhile. A failed call is
+		// retried by the engine instead, which reads again first.
+		wctx = salesforce.WithoutRetries(ctx)
+	}
 	switch {
 	case callErr != nil:
 	case p.Mapping.Match.Kind == forcesync.MatchExternalID:
-		callErr = e.pushUpserts(ctx, p, ws, useBulk, size)
+		callErr = e.pushUpserts(wctx, p, ws, useBulk, size)
 	default:
-		callErr = e.pushMatched(ctx, owner, p, ws)
+		callErr = e.pushMatched(wctx, owner, p, ws)
 	}
 	if callErr == nil {
 		callErr = e.pushLifecycle(ctx, owner, p, ws)

@@ -2,6 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/mapping"
@@ -57,16 +61,18 @@ func (e *Engine) notePushes(ctx context.Context, p *Pipe, ws []*work) error {
 			fp = w.payload.Fingerprint
 		}
 		fields := whole[w]
-		if h := held[w]; len(h) > 0 {
+		h := held[w]
+		if len(h) > 0 {
 			// The held-back fields were not sent: the note leaves them out,
 			// so the puller compares Salesforce's edit with the last agreed
-			// value and settles the conflict by policy (and records it).
+			// value and settles the conflict by policy (and records it),
+			// judging newest_wins by the SystemModstamp read here.
 			fields = copyMap(fields)
-			for _, f := range h {
+			for f := range h {
 				delete(fields, f)
 			}
 		}
-		notes = append(notes, forcesync.PushNote{Key: w.item.Key, Fingerprint: fp, Fields: fields})
+		notes = append(notes, forcesync.PushNote{Key: w.item.Key, Fingerprint: fp, Fields: fields, Held: h})
 	}
 	if len(notes) == 0 {
 		return nil
@@ -85,8 +91,10 @@ const heldBackPrefix = "held-back:"
 // agreed one nor forcesync's own last push): that is an edit the puller
 // has not read yet, and both sides changed the field. Fields whose policy
 // is app_wins are sent anyway (the app wins; no read is made for them).
-// It returns the held-back fields per work item.
-func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bases map[string]forcesync.PullBinding) (map[*work][]string, error) {
+// It returns the held-back fields per work item, each with the
+// SystemModstamp read (Salesforce's edit is no later than it; the push's
+// own write of the other fields moves SystemModstamp on).
+func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bases map[string]forcesync.PullBinding) (map[*work]map[string]time.Time, error) {
 	rd, ok := e.api.(Reader)
 	if !ok {
 		return nil, nil
@@ -99,7 +107,7 @@ func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bas
 	var checks []check
 	var ids []string
 	read := map[string]bool{}
-	var names []string
+	names := []string{"SystemModstamp"}
 	for _, w := range ws {
 		if w.done || w.item.Op == forcesync.OpDelete || w.payload.Fields == nil || w.item.Binding == nil {
 			continue
@@ -134,11 +142,16 @@ func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bas
 	for _, r := range recs {
 		now[r.ID()] = r
 	}
-	held := map[*work][]string{}
+	held := map[*work]map[string]time.Time{}
 	for _, c := range checks {
 		sf, ok := now[c.b.SalesforceID]
 		if !ok {
 			continue // deleted or merged: the push's own answer says so
+		}
+		stamp, _ := sf["SystemModstamp"].(string)
+		readAt, err := salesforce.ParseDateTime(stamp)
+		if err != nil {
+			return nil, fmt.Errorf("hold back conflicts: %s: %w", c.b.SalesforceID, err)
 		}
 		var send map[string]any
 		for _, f := range c.fields {
@@ -153,7 +166,10 @@ func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bas
 				send = copyMap(c.w.payload.Fields)
 			}
 			delete(send, f.Target)
-			held[c.w] = append(held[c.w], f.Target)
+			if held[c.w] == nil {
+				held[c.w] = map[string]time.Time{}
+			}
+			held[c.w][f.Target] = readAt
 		}
 		if send != nil {
 			c.w.payload.Fields = send
@@ -162,8 +178,8 @@ func (e *Engine) holdBackConflicts(ctx context.Context, p *Pipe, ws []*work, bas
 			}
 			c.w.payload.Fingerprint = heldBackPrefix + c.w.payload.Fingerprint
 			c.w.out.Fingerprint = c.w.payload.Fingerprint
-			e.cfg.Logger.Info("push held back fields Salesforce changed since the last poll",
-				"mapping", p.Mapping.Name, "key", c.w.item.Key, "fields", held[c.w])
+			e.cfg.Logger.Info("push held back fields Salesforce changed since the last poll", "event", "push.held_back",
+				"mapping", p.Mapping.Name, "key", c.w.item.Key, "fields", slices.Sorted(maps.Keys(held[c.w])))
 		}
 	}
 	return held, nil

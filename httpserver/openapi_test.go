@@ -293,7 +293,7 @@ func TestOpenAPIPullAndGuard(t *testing.T) {
 	// below what was pruned is gone (410); after=0 reads what is kept.
 	if err := st.CommitPull(ctx, &forcesync.PullCommit{Mapping: "inbound", Source: "contact", Now: now,
 		Watermark: forcesync.Watermark{Gen: 1},
-		Records: []forcesync.PulledRecord{{Key: "p1", SalesforceID: "003000000000001AAA", ExpectFingerprint: "fp", ExpectVersion: 1, Modstamp: now,
+		Records: []forcesync.PulledRecord{{Key: "p1", SalesforceID: "003000000000001AAA", ExpectFingerprint: "fp", ExpectVersion: 1, ExpectPullRev: 1, Modstamp: now,
 			Event: &forcesync.PulledChange{Key: "p1", Op: forcesync.PulledConvert, SalesforceID: "003000000000001AAA", ConvertedTo: "003000000000002AAA", Modstamp: now}}}}); err != nil {
 		t.Fatal(err)
 	}

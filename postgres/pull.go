@@ -33,7 +33,7 @@ func (s *Store) Watermark(ctx context.Context, mapping string) (forcesync.Waterm
 // PullBindings implements forcesync.PullStore.
 func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) (map[string]forcesync.PullBinding, error) {
 	out := map[string]forcesync.PullBinding{}
-	rows, err := s.pool.Query(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, '')
+	rows, err := s.pool.Query(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, ''), COALESCE(pn.held, '')
 		FROM bindings b
 		LEFT JOIN pull_bases pb ON pb.mapping = b.mapping AND pb.key = b.key
 		LEFT JOIN push_notes pn ON pn.mapping = b.mapping AND pn.key = b.key AND pn.fingerprint = b.fingerprint
@@ -44,9 +44,12 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 	defer rows.Close()
 	for rows.Next() {
 		var b forcesync.PullBinding
-		var base, pushed string
-		if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed); err != nil {
+		var base, pushed, held string
+		if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed, &held); err != nil {
 			return nil, fmt.Errorf("pull bindings %s: %w", mapping, err)
+		}
+		if b.Held, err = storeplan.DecodeHeld(held); err != nil {
+			return nil, err
 		}
 		if b.Base, err = storeplan.DecodeMap(base); err != nil {
 			return nil, err
@@ -71,9 +74,13 @@ func (s *Store) NotePushed(ctx context.Context, mapping string, notes []forcesyn
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, at = excluded.at`,
-				mapping, n.Key, n.Fingerprint, f, now); err != nil {
+			held, err := storeplan.EncodeHeld(n.Held)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, held, at) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, held = excluded.held, at = excluded.at`,
+				mapping, n.Key, n.Fingerprint, f, held, now); err != nil {
 				return err
 			}
 		}
@@ -142,12 +149,12 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 	if fp != r.ExpectFingerprint {
 		return storeplan.StalePull(c.Mapping, r.Key, "its binding")
 	}
-	var version int64
-	err = tx.QueryRow(ctx, `SELECT version FROM source_records WHERE source = $1 AND key = $2 FOR UPDATE`, c.Source, r.Key).Scan(&version)
+	var version, rev, updated int64
+	err = tx.QueryRow(ctx, `SELECT version, pull_rev, updated FROM source_records WHERE source = $1 AND key = $2 FOR UPDATE`, c.Source, r.Key).Scan(&version, &rev, &updated)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("source record: %w", err)
 	}
-	if version != r.ExpectVersion {
+	if version != r.ExpectVersion || rev != r.ExpectPullRev {
 		return storeplan.StalePull(c.Mapping, r.Key, "its source record")
 	}
 	switch {
@@ -156,6 +163,9 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 			return fmt.Errorf("unbind: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM pull_bases WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
+			return fmt.Errorf("unbind: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
 			return fmt.Errorf("unbind: %w", err)
 		}
 	case r.Bind:
@@ -180,7 +190,11 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 			ON CONFLICT (mapping, key) DO UPDATE SET base = excluded.base`, c.Mapping, r.Key, b); err != nil {
 			return fmt.Errorf("base: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
+		// The notes the decision read are settled; a push still in flight
+		// (noted under another fingerprint) keeps its note, so its write is
+		// known for forcesync's own when it comes back.
+		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2 AND (fingerprint = $3 OR at < $4)`,
+			c.Mapping, r.Key, r.ExpectFingerprint, now-storeplan.NoteKept.Milliseconds()); err != nil {
 			return fmt.Errorf("notes: %w", err)
 		}
 	}
@@ -198,13 +212,13 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 		if r.DeleteSource {
 			op = forcesync.OpDelete
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		version, updated = storeplan.PulledVersion(version, updated, now)
+		if _, err := tx.Exec(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated, pull_rev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-				op = excluded.op, fields = excluded.fields, updated = excluded.updated`,
-			c.Source, r.Key, version+1, r.DeleteSource, string(op), f, now); err != nil {
+				op = excluded.op, fields = excluded.fields, updated = excluded.updated, pull_rev = excluded.pull_rev`,
+			c.Source, r.Key, version, r.DeleteSource, string(op), f, updated, rev+1); err != nil {
 			return fmt.Errorf("source record: %w", err)
 		}
-		version++
 		if !r.DeleteSource {
 			queue = c.Queue
 		}

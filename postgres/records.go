@@ -17,8 +17,8 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 		fields  string
 		updated int64
 	)
-	err := s.pool.QueryRow(ctx, `SELECT version, deleted, fields, updated FROM source_records WHERE source = $1 AND key = $2 AND version > 0`, source, key).
-		Scan(&rec.Version, &rec.Deleted, &fields, &updated)
+	err := s.pool.QueryRow(ctx, `SELECT version, deleted, fields, updated, pull_rev FROM source_records WHERE source = $1 AND key = $2 AND version > 0`, source, key).
+		Scan(&rec.Version, &rec.Deleted, &fields, &updated, &rec.PullRev)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, forcesync.Errorf(forcesync.ENotFound, "record %s/%s not found", source, key)
 	}

@@ -1,7 +1,9 @@
 package pull_test
 
 import (
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 )
@@ -12,7 +14,10 @@ import (
 // salesforce_wins and newest_wins the push holds the field back (one read
 // per batch tells it) and the next poll settles the conflict by policy and
 // records it; under app_wins the push sends it, as the policy says.
-// Either way both sides end equal.
+// Either way both sides end equal. Under newest_wins the app's change,
+// made after the rep's, wins: it is judged against the SystemModstamp the
+// push read, not the later one the push's own write (of the app's other
+// fields) gave the record.
 func TestPushDoesNotOverwriteUnpulledEdit(t *testing.T) {
 	for _, tc := range []struct {
 		policy forcesync.ConflictPolicy
@@ -20,7 +25,7 @@ func TestPushDoesNotOverwriteUnpulledEdit(t *testing.T) {
 	}{
 		{forcesync.SalesforceWins, "555-rep"},
 		{forcesync.AppWins, "555-app"},
-		{forcesync.NewestWins, ""},
+		{forcesync.NewestWins, "555-app"}, // the app's change is the later one
 	} {
 		t.Run(string(tc.policy), func(t *testing.T) {
 			r := newRig(t, leadsBoth(tc.policy))
@@ -31,6 +36,10 @@ func TestPushDoesNotOverwriteUnpulledEdit(t *testing.T) {
 			id := r.sfID("k")
 			if err := r.emu.UpdateAs("Lead", id, map[string]any{"Phone": "555-rep"}); err != nil {
 				t.Fatal(err)
+			}
+			// The app's change comes a clock tick after the rep's edit.
+			for edited := time.Now(); !time.Now().After(edited.Add(time.Millisecond)); {
+				runtime.Gosched()
 			}
 			r.accept("k", map[string]any{"last": "K2", "company": "C", "phone": "555-app"})
 			r.drain() // before the poll has read the rep's edit

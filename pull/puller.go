@@ -512,7 +512,7 @@ func (p *Puller) decideDelete(v *view, rec salesforce.Record, st *Stats) (*force
 	}
 	r := &forcesync.PulledRecord{Key: b.Key, SalesforceID: id, ExpectFingerprint: b.Fingerprint, Modstamp: stamp}
 	if src != nil {
-		r.ExpectVersion = src.Version
+		r.ExpectVersion, r.ExpectPullRev = src.Version, src.PullRev
 	}
 	ev := &forcesync.PulledChange{Key: b.Key, SalesforceID: id, Modstamp: stamp}
 	master, _ := rec["MasterRecordId"].(string)
@@ -541,7 +541,7 @@ func (p *Puller) decideDelete(v *view, rec salesforce.Record, st *Stats) (*force
 		r.Unbind, r.DeleteSource = true, intoSource
 	}
 	if r.DeleteSource {
-		v.sources[b.Key] = &forcesync.SourceRecord{Key: b.Key, Version: r.ExpectVersion + 1, Deleted: true}
+		v.sources[b.Key] = &forcesync.SourceRecord{Key: b.Key, Version: src.Version, PullRev: src.PullRev + 1, Updated: src.Updated, Deleted: true}
 	}
 	r.Event = ev
 	return r, nil
@@ -653,7 +653,7 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 	var appFields map[string]any
 	var appUpdated time.Time
 	if src != nil {
-		r.ExpectVersion = src.Version
+		r.ExpectVersion, r.ExpectPullRev = src.Version, src.PullRev
 		if !src.Deleted {
 			appFields, appUpdated = src.Fields, src.Updated
 		}
@@ -687,6 +687,12 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 			old, known = getPath(appFields, f.Source), true
 		}
 		if known && same(f.Type, s, old) {
+			if appFields == nil {
+				// No live record in the app (it deleted it, or never had
+				// it): Salesforce's values make the record whole, should
+				// another field's change bring it back.
+				setPath(merged, f.Source, plain(s))
+			}
 			ev.Fields[f.Source] = plain(getPath(merged, f.Source))
 			if !f.Both {
 				ev.Fields[f.Source] = plain(s)
@@ -703,16 +709,23 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 			case known && same(f.Type, a, old):
 				// only Salesforce changed it
 			default:
+				// Salesforce's side is as new as the record's SystemModstamp,
+				// or as the one a push read when it held the field back: its
+				// own write of the app's other fields moved it on since.
+				sfAt := stamp
+				if t, ok := b.Held[f.Target]; ok && t.Before(sfAt) {
+					sfAt = t
+				}
 				winner := "salesforce"
 				switch {
 				case frozen:
 					// A converted Lead takes no more writes: it keeps its value.
 				case f.Policy == forcesync.AppWins:
 					winner = "app"
-				case f.Policy == forcesync.NewestWins && appUpdated.After(stamp):
+				case f.Policy == forcesync.NewestWins && appUpdated.After(sfAt):
 					winner = "app"
 				}
-				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: stamp})
+				r.Conflicts = append(r.Conflicts, forcesync.Conflict{Field: f.Target, App: a, Remote: plain(s), Policy: f.Policy, Winner: winner, Modstamp: sfAt})
 				st.Conflicts++
 				if winner == "app" {
 					takeSF = false
@@ -732,7 +745,13 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 	r.Base = base
 	if wrote && p.settings.Has(forcesync.SinkSource) {
 		r.SourceFields = merged
-		v.sources[b.Key] = &forcesync.SourceRecord{Key: b.Key, Version: r.ExpectVersion + 1, Fields: merged, Updated: p.cfg.Now()}
+		// What the commit will store: the app's version and accept time
+		// kept (a new record: version 1, now), one more pulled change.
+		next := &forcesync.SourceRecord{Key: b.Key, Version: 1, Fields: merged, Updated: p.cfg.Now(), PullRev: r.ExpectPullRev + 1}
+		if src != nil && src.Version > 0 {
+			next.Version, next.Updated = src.Version, src.Updated
+		}
+		v.sources[b.Key] = next
 	}
 	// The binding's fingerprint follows the merged record when the app had
 	// nothing unpushed: its payload is what Salesforce holds now, so the

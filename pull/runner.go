@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/salesforce"
 )
 
 // Feed is the changes feed's view of the store for the HTTP API: the
@@ -100,6 +102,83 @@ type Runner struct {
 	// sharing a store poll a mapping once per poll_interval in all, and
 	// post each webhook from one replica. nil runs them all here.
 	Lead func(ctx context.Context, name string, run func(ctx context.Context))
+
+	mu     sync.Mutex
+	counts map[string]*PullCounts // by mapping
+}
+
+// PullCounts is what a Runner counted of one pulled mapping since it
+// started (for the metrics).
+type PullCounts struct {
+	// Polls by outcome: PollOK, PollFailed, PollHeld, PollPaused.
+	Polls map[string]int64
+	// Records by what the polls did with them: "changed", "echo",
+	// "created", "deleted", "merged", "converted", "conflict".
+	Records map[string]int64
+	// LastOK is when a poll last succeeded; zero when none did yet.
+	LastOK time.Time
+	// Deliveries counts the attempts of the mapping's webhook by outcome
+	// (Deliverer.Counts); nil without a webhook.
+	Deliveries map[string]int64
+}
+
+// Poll outcomes, as PullCounts reports them.
+const (
+	PollOK     = "ok"     // read and committed (or overtaken by a replica)
+	PollFailed = "failed" // Salesforce or the store failed; the next poll tries again from the watermark
+	PollHeld   = "held"   // a schema change holds the mapping: no call
+	PollPaused = "paused" // the API budget pauses calls: no call
+)
+
+// Counts returns what the runner counted, by mapping.
+func (r *Runner) Counts() map[string]PullCounts {
+	r.mu.Lock()
+	out := make(map[string]PullCounts, len(r.Pullers))
+	for _, p := range r.Pullers {
+		name := p.Mapping().Name
+		c := PullCounts{Polls: map[string]int64{}, Records: map[string]int64{}}
+		if got := r.counts[name]; got != nil {
+			c.LastOK = got.LastOK
+			for k, v := range got.Polls {
+				c.Polls[k] = v
+			}
+			for k, v := range got.Records {
+				c.Records[k] = v
+			}
+		}
+		out[name] = c
+	}
+	r.mu.Unlock()
+	for _, d := range r.Deliverers {
+		name := strings.TrimPrefix(d.Sink, "webhook:")
+		if c, ok := out[name]; ok {
+			c.Deliveries = d.Counts()
+			out[name] = c
+		}
+	}
+	return out
+}
+
+// count adds one poll's outcome to the mapping's counts.
+func (r *Runner) count(name, outcome string, st Stats, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.counts == nil {
+		r.counts = map[string]*PullCounts{}
+	}
+	c := r.counts[name]
+	if c == nil {
+		c = &PullCounts{Polls: map[string]int64{}, Records: map[string]int64{}}
+		r.counts[name] = c
+	}
+	c.Polls[outcome]++
+	if outcome == PollOK {
+		c.LastOK = at
+	}
+	for k, n := range map[string]int{"changed": st.Changed, "echo": st.Echoes, "created": st.Created, "deleted": st.Deleted,
+		"merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts} {
+		c.Records[k] += int64(n)
+	}
 }
 
 // Run runs every puller and deliverer; it returns when ctx ends.
@@ -195,16 +274,22 @@ func (r *Runner) runPuller(ctx context.Context, p *Puller) {
 			heldFor = ""
 			r.Logger.Info("pull resumed", "event", "pull.resume", "mapping", name)
 		}
+		outcome := PollOK
 		switch {
 		case held != nil:
+			outcome = PollHeld
 		case errors.Is(err, ErrPaused):
-			r.Logger.Info("pull paused", "mapping", name, "reason", err.Error())
+			outcome = PollPaused
+			r.Logger.Info("pull paused by the API budget", "event", "pull.paused", "mapping", name, "reason", err.Error())
 		case err != nil:
-			r.Logger.Error("pull failed", "mapping", name, "err", err)
+			outcome = PollFailed
+			r.Logger.Error("pull failed: the next poll reads again from the watermark", append([]any{"event", "pull.failed", "mapping", name},
+				errAttrs(err)...)...)
 		case st.Read > 0:
-			r.Logger.Info("pulled", "mapping", name, "read", st.Read, "changed", st.Changed, "echoes", st.Echoes,
+			r.Logger.Info("pulled", "event", "pull.read", "mapping", name, "read", st.Read, "changed", st.Changed, "echoes", st.Echoes,
 				"created", st.Created, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
 		}
+		r.count(name, outcome, st, time.Now())
 		if st.Read > 0 {
 			if r.Feed != nil {
 				r.Feed.Notify()
@@ -237,7 +322,7 @@ func (r *Runner) runDeliverer(ctx context.Context, d *Deliverer) {
 			return
 		}
 		if err != nil {
-			r.Logger.Error("webhook delivery failed", "sink", d.Sink, "err", err)
+			r.Logger.Error("webhook deliveries not recorded: the store failed", "event", "webhook.store_error", "sink", d.Sink, "err", err)
 		}
 		if n > 0 && err == nil {
 			continue
@@ -270,9 +355,9 @@ func (r *Runner) runPruner(ctx context.Context) {
 			}
 			switch {
 			case err != nil:
-				r.Logger.Error("pruning pulled changes failed", "mapping", p.Mapping().Name, "err", err)
+				r.Logger.Error("pruning pulled changes failed", "event", "pull.prune_error", "mapping", p.Mapping().Name, "err", err)
 			case n > 0:
-				r.Logger.Info("pruned pulled changes", "mapping", p.Mapping().Name, "events", n, "retention", p.Retention().String())
+				r.Logger.Info("pruned pulled changes", "event", "pull.pruned", "mapping", p.Mapping().Name, "events", n, "retention", p.Retention().String())
 			}
 		}
 		t := time.NewTimer(every)
@@ -283,4 +368,15 @@ func (r *Runner) runPruner(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// errAttrs describes a failed poll for the log without Salesforce's
+// message, which can quote data: the error code, the HTTP status and the
+// call; other errors (the store's, the network's) as they are.
+func errAttrs(err error) []any {
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) {
+		return []any{"code", ae.Code, "status", ae.Status, "call", ae.Method + " " + ae.Path}
+	}
+	return []any{"err", err}
 }

@@ -7,13 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -61,6 +65,11 @@ func secretKey(secret string) ([]byte, error) {
 //
 // Delivery contract: at least once per event; a receiver de-duplicates
 // by webhook-id. An event is marked delivered only after a 2xx answer.
+//
+// Every round of attempts with failures is logged (webhook.retry, with
+// the reasons counted), every event given up (webhook.dead), and the
+// first round without failures after them (webhook.recovered); Counts
+// counts the attempts by outcome.
 type Deliverer struct {
 	Sink    string
 	Webhook forcesync.Webhook
@@ -71,6 +80,40 @@ type Deliverer struct {
 	MaxBackoff time.Duration
 	Now        func() time.Time
 	Logger     *slog.Logger
+
+	mu     sync.Mutex
+	counts map[string]int64 // attempts by outcome: delivered, failed, dead
+	// failingSince is when the receiver began failing (zero while it
+	// answers): the first success after it logs webhook.recovered.
+	failingSince time.Time
+}
+
+// Delivery attempt outcomes, as Counts reports them.
+const (
+	DeliveryDelivered = "delivered" // the receiver answered 2xx
+	DeliveryFailed    = "failed"    // it did not; the event goes again after its backoff
+	DeliveryDead      = "dead"      // it did not, the last attempt: the event is in the dead letters
+)
+
+// Counts returns the attempts made since the Deliverer was made, by
+// outcome (DeliveryDelivered, DeliveryFailed, DeliveryDead).
+func (d *Deliverer) Counts() map[string]int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]int64, 3)
+	for _, k := range []string{DeliveryDelivered, DeliveryFailed, DeliveryDead} {
+		out[k] = d.counts[k]
+	}
+	return out
+}
+
+func (d *Deliverer) count(outcome string) {
+	d.mu.Lock()
+	if d.counts == nil {
+		d.counts = map[string]int64{}
+	}
+	d.counts[outcome]++
+	d.mu.Unlock()
 }
 
 func (d *Deliverer) defaults() {
@@ -100,29 +143,119 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	results := make([]forcesync.DeliveryResult, 0, len(ds))
+	reasons := map[string]int{} // failures of this round (dead ones included), by reason
+	var next time.Time          // the earliest retry of this round
+	delivered := 0
 	for _, dl := range ds {
 		res := forcesync.DeliveryResult{Seq: dl.Change.Seq}
-		if err := d.post(ctx, &dl.Change); err != nil {
-			if ctx.Err() != nil {
-				break // shutting down: the attempt does not count
-			}
-			res.Error = err.Error()
-			attempts := dl.Attempts + 1
-			if attempts >= d.Webhook.MaxAttempts {
-				res.Dead = true
-				d.Logger.Warn("webhook delivery gave up", "sink", d.Sink, "event", dl.Change.EventID, "attempts", attempts, "err", res.Error)
-			} else {
-				res.NextAttempt = d.Now().Add(d.backoff(attempts))
-			}
-		} else {
+		err := d.post(ctx, &dl.Change)
+		if err != nil && ctx.Err() != nil {
+			break // shutting down: the attempt does not count
+		}
+		switch attempts := dl.Attempts + 1; {
+		case err == nil:
 			res.OK = true
+			d.count(DeliveryDelivered)
+			delivered++
+		case attempts >= d.Webhook.MaxAttempts:
+			res.Error, res.Dead = err.Error(), true
+			reasons[failureReason(err)]++
+			d.count(DeliveryDead)
+			d.Logger.Error("webhook delivery gave up: the event is in the dead letters", "event", "webhook.dead", "sink", d.Sink,
+				"event_id", dl.Change.EventID, "key", dl.Change.Key, "attempts", attempts, "reason", failureReason(err))
+		default:
+			res.Error = err.Error()
+			res.NextAttempt = d.Now().Add(d.backoff(attempts))
+			reasons[failureReason(err)]++
+			d.count(DeliveryFailed)
+			if next.IsZero() || res.NextAttempt.Before(next) {
+				next = res.NextAttempt
+			}
 		}
 		results = append(results, res)
+	}
+	if len(reasons) > 0 {
+		d.failing()
+		attrs := []any{"event", "webhook.retry", "sink", d.Sink, "failed", sum(reasons), "reasons", reasonCounts(reasons)}
+		if !next.IsZero() {
+			attrs = append(attrs, "next_attempt", next)
+		}
+		d.Logger.Warn("webhook deliveries failed", attrs...)
+	} else if delivered > 0 {
+		d.recovered()
 	}
 	if err := d.Store.FinishDeliveries(context.WithoutCancel(ctx), d.Sink, results); err != nil {
 		return len(results), err
 	}
 	return len(results), nil
+}
+
+// failing notes that the receiver fails, from now if it did not already.
+func (d *Deliverer) failing() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failingSince.IsZero() {
+		d.failingSince = d.Now()
+	}
+}
+
+// recovered logs the first round without a failure after failures.
+func (d *Deliverer) recovered() {
+	d.mu.Lock()
+	since := d.failingSince
+	d.failingSince = time.Time{}
+	d.mu.Unlock()
+	if !since.IsZero() {
+		d.Logger.Info("webhook deliveries succeed again", "event", "webhook.recovered", "sink", d.Sink,
+			"failed_for", d.Now().Sub(since).Round(time.Millisecond).String())
+	}
+}
+
+// deliveryError is a failed POST: the receiver's status, or no answer.
+type deliveryError struct {
+	status int    // the receiver's HTTP status; 0 when none came
+	text   string // what happened, without the URL (its query may hold a token)
+	cause  error  // the transport's error, when no answer came
+}
+
+func (e *deliveryError) Error() string { return e.text }
+func (e *deliveryError) Unwrap() error { return e.cause }
+
+// failureReason names a failure for the logs: "HTTP 503", "timeout" or
+// "no answer".
+func failureReason(err error) string {
+	var de *deliveryError
+	switch {
+	case errors.As(err, &de) && de.status != 0:
+		return "HTTP " + strconv.Itoa(de.status)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return "timeout"
+	}
+	return "no answer"
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// reasonCounts renders {"HTTP 503": 2, "timeout": 1} as
+// "HTTP 503=2,timeout=1", in order.
+func reasonCounts(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+"="+strconv.Itoa(v))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
 }
 
 func (d *Deliverer) backoff(attempts int) time.Duration {
@@ -153,12 +286,17 @@ func (d *Deliverer) post(ctx context.Context, ev *forcesync.PulledChange) error 
 	req.Header.Set("webhook-signature", sig)
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post: %w", err)
+		// The url.Error's text repeats the URL; what went wrong is its Err.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return &deliveryError{text: "post: " + err.Error(), cause: err}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("receiver answered %s", resp.Status)
+		return &deliveryError{status: resp.StatusCode, text: "receiver answered " + resp.Status}
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package pull_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +50,9 @@ func TestDeliverer(t *testing.T) {
 	}
 	r.poll(p) // a second event of the same record
 	now := time.Now()
-	d := &pull.Deliverer{Sink: pull.WebhookSink(m.Name), Webhook: *m.Pull.Webhook, Store: r.store, Now: func() time.Time { return now }}
+	var logs bytes.Buffer
+	d := &pull.Deliverer{Sink: pull.WebhookSink(m.Name), Webhook: *m.Pull.Webhook, Store: r.store, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	ctx := context.Background()
 	deliver := func() int {
 		n, err := d.DeliverDue(ctx)
@@ -84,5 +89,17 @@ func TestDeliverer(t *testing.T) {
 	defer mu.Unlock()
 	if len(ids) != 4 || ids[3] == ids[0] {
 		t.Fatalf("deliveries %v", ids)
+	}
+	// Each failed round, the event given up and the recovery are logged
+	// with their events, and every attempt is counted.
+	out := logs.String()
+	for _, want := range []string{`"event":"webhook.retry"`, `"reasons":"HTTP 500=1"`, `"event":"webhook.dead"`,
+		`"event_id":"` + dead[0].Change.EventID + `"`, `"event":"webhook.recovered"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %s:\n%s", want, out)
+		}
+	}
+	if got := d.Counts(); got[pull.DeliveryFailed] != 2 || got[pull.DeliveryDead] != 1 || got[pull.DeliveryDelivered] != 1 {
+		t.Errorf("counts %v, want 2 failed, 1 dead, 1 delivered", got)
 	}
 }

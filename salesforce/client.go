@@ -391,6 +391,17 @@ func WithRetrySafe(ctx context.Context) context.Context {
 	return context.WithValue(ctx, retrySafeKey{}, true)
 }
 
+type noRetryKey struct{}
+
+// WithoutRetries makes the calls made with ctx try once: a retryable
+// failure is returned at once for the caller to retry when it sees fit
+// (a renewal of an expired session still replays the call). A caller
+// that read what it is about to write uses it, so that the time between
+// its read and its write is one exchange, not the retries' backoff.
+func WithoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
 // Do sends one authenticated request to path, relative to the instance
 // ("/services/data/v65.0/jobs/ingest", optionally with a query string) or
 // an absolute URL on the instance host; the token is never sent to another
@@ -428,6 +439,9 @@ func (c *Client) Do(ctx context.Context, kind CallKind, method, path string, bod
 	}
 	renewed := false
 	attempts := c.cfg.Retry.attempts()
+	if ctx.Value(noRetryKey{}) != nil {
+		attempts = 1
+	}
 	for attempt := 1; ; attempt++ {
 		tok, gen := c.current()
 		resp, err := c.exchange(ctx, exchange{kind: kind, method: method, target: target, header: header, tok: tok, attempt: attempt,

@@ -212,6 +212,13 @@ func TestRetryPolicy(t *testing.T) {
 		t.Fatalf("err %v after %d delays", err, len(delays))
 	}
 
+	// WithoutRetries tries once and returns the retryable error.
+	n.Store(-10)
+	delays = nil
+	if _, err := c.Limits(WithoutRetries(context.Background())); !errors.As(err, &ae) || ae.Status != 500 || len(delays) != 0 || n.Load() != -9 {
+		t.Fatalf("without retries: err %v after %d delays, %d calls", err, len(delays), n.Load()+10)
+	}
+
 	// A canceled context stops the backoff at once.
 	n.Store(-10)
 	ctx, cancel := context.WithCancel(context.Background())

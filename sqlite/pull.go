@@ -39,7 +39,7 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, '')
+		rows, err := s.r.QueryContext(ctx, `SELECT b.key, b.sf_id, b.fingerprint, COALESCE(pb.base, ''), COALESCE(pn.fields, ''), COALESCE(pn.held, '')
 			FROM bindings b
 			LEFT JOIN pull_bases pb ON pb.mapping = b.mapping AND pb.key = b.key
 			LEFT JOIN push_notes pn ON pn.mapping = b.mapping AND pn.key = b.key AND pn.fingerprint = b.fingerprint
@@ -50,8 +50,11 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 		defer rows.Close()
 		for rows.Next() {
 			var b forcesync.PullBinding
-			var base, pushed string
-			if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed); err != nil {
+			var base, pushed, held string
+			if err := rows.Scan(&b.Key, &b.SalesforceID, &b.Fingerprint, &base, &pushed, &held); err != nil {
+				return err
+			}
+			if b.Held, err = storeplan.DecodeHeld(held); err != nil {
 				return err
 			}
 			if b.Base, err = storeplan.DecodeMap(base); err != nil {
@@ -86,9 +89,13 @@ func (s *Store) NotePushed(ctx context.Context, mapping string, notes []forcesyn
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, at = excluded.at`,
-			mapping, n.Key, n.Fingerprint, f, now); err != nil {
+		held, err := storeplan.EncodeHeld(n.Held)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_notes (mapping, key, fingerprint, fields, held, at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mapping, key, fingerprint) DO UPDATE SET fields = excluded.fields, held = excluded.held, at = excluded.at`,
+			mapping, n.Key, n.Fingerprint, f, held, now); err != nil {
 			return fmt.Errorf("note pushed: %w", err)
 		}
 	}
@@ -140,12 +147,12 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 	if fp != r.ExpectFingerprint {
 		return storeplan.StalePull(c.Mapping, r.Key, "its binding")
 	}
-	var version int64
-	err = tx.QueryRowContext(ctx, `SELECT version FROM source_records WHERE source = ? AND key = ?`, c.Source, r.Key).Scan(&version)
+	var version, rev, updated int64
+	err = tx.QueryRowContext(ctx, `SELECT version, pull_rev, updated FROM source_records WHERE source = ? AND key = ?`, c.Source, r.Key).Scan(&version, &rev, &updated)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("commit pull: source record: %w", err)
 	}
-	if version != r.ExpectVersion {
+	if version != r.ExpectVersion || rev != r.ExpectPullRev {
 		return storeplan.StalePull(c.Mapping, r.Key, "its source record")
 	}
 	switch {
@@ -154,6 +161,9 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 			return fmt.Errorf("commit pull: unbind: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pull_bases WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
+			return fmt.Errorf("commit pull: unbind: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
 			return fmt.Errorf("commit pull: unbind: %w", err)
 		}
 	case r.Bind:
@@ -178,7 +188,11 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 			ON CONFLICT (mapping, key) DO UPDATE SET base = excluded.base`, c.Mapping, r.Key, b); err != nil {
 			return fmt.Errorf("commit pull: base: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
+		// The notes the decision read are settled; a push still in flight
+		// (noted under another fingerprint) keeps its note, so its write is
+		// known for forcesync's own when it comes back.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ? AND (fingerprint = ? OR at < ?)`,
+			c.Mapping, r.Key, r.ExpectFingerprint, now-storeplan.NoteKept.Milliseconds()); err != nil {
 			return fmt.Errorf("commit pull: notes: %w", err)
 		}
 	}
@@ -196,13 +210,13 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 		if r.DeleteSource {
 			op = forcesync.OpDelete
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
+		version, updated = storeplan.PulledVersion(version, updated, now)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO source_records (source, key, version, deleted, op, fields, updated, pull_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (source, key) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-				op = excluded.op, fields = excluded.fields, updated = excluded.updated`,
-			c.Source, r.Key, version+1, r.DeleteSource, op, f, now); err != nil {
+				op = excluded.op, fields = excluded.fields, updated = excluded.updated, pull_rev = excluded.pull_rev`,
+			c.Source, r.Key, version, r.DeleteSource, op, f, updated, rev+1); err != nil {
 			return fmt.Errorf("commit pull: source record: %w", err)
 		}
-		version++
 		if !r.DeleteSource {
 			queue = c.Queue
 		}

@@ -18,8 +18,8 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 		fields  string
 		updated int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT version, deleted, fields, updated FROM source_records WHERE source = ? AND key = ?`, source, key).
-		Scan(&rec.Version, &rec.Deleted, &fields, &updated)
+	err := s.r.QueryRowContext(ctx, `SELECT version, deleted, fields, updated, pull_rev FROM source_records WHERE source = ? AND key = ?`, source, key).
+		Scan(&rec.Version, &rec.Deleted, &fields, &updated, &rec.PullRev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, forcesync.Errorf(forcesync.ENotFound, "record %s/%s not found", source, key)
 	}

@@ -59,6 +59,42 @@ func DecodeSeen(s string) (map[string]time.Time, error) {
 	return out, nil
 }
 
+// NoteKept is how long a push note (forcesync.PushNote) outlives a pull
+// commit that did not read it: the note of a push still in flight (its
+// write not yet seen, or seen before the push completed) must outlast it,
+// so that its write is recognised as forcesync's own when it comes back;
+// a note of a push that never reached Salesforce goes after this.
+const NoteKept = 24 * time.Hour
+
+// EncodeHeld encodes a push note's held-back fields (PushNote.Held) as
+// JSON {field: Unix ms}; none is "".
+func EncodeHeld(held map[string]time.Time) (string, error) {
+	if len(held) == 0 {
+		return "", nil
+	}
+	return EncodeSeen(held)
+}
+
+// DecodeHeld decodes EncodeHeld's text; "" is nil.
+func DecodeHeld(s string) (map[string]time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return DecodeSeen(s)
+}
+
+// PulledVersion is the version and accept time (Unix ms) a source
+// record keeps when a pulled change is written to it: the application's
+// own, so that its next change, numbered after its last, is not refused
+// as old; a record the pull creates (none stored, or an Accept's
+// placeholder of version 0) gets version 1 and now.
+func PulledVersion(version, updated, now int64) (int64, int64) {
+	if version == 0 {
+		return 1, now
+	}
+	return version, updated
+}
+
 // StalePull is CommitPull's answer when a record changed since the puller
 // read it: nothing was written; the puller reads again and decides again.
 func StalePull(mapping, key, what string) error {

@@ -184,8 +184,10 @@ func testPullSourceAndQueue(t *testing.T, s forcesync.Store, ps forcesync.PullSt
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The pulled change keeps the application's version and accept time,
+	// and counts itself in PullRev.
 	rec, err := s.SourceRecord(ctx, "s", "k")
-	if err != nil || rec.Version != 2 || rec.Fields["phone"] != "2" || rec.Fields["a"] != "1" {
+	if err != nil || rec.Version != 1 || rec.PullRev != 1 || rec.Fields["phone"] != "2" || rec.Fields["a"] != "1" {
 		t.Fatalf("source record %+v %v", rec, err)
 	}
 	if b, _ := s.Binding(ctx, "m", "k"); b == nil || b.Fingerprint != "fp2" || !b.Modstamp.Equal(stamp) {
@@ -193,14 +195,29 @@ func testPullSourceAndQueue(t *testing.T, s forcesync.Store, ps forcesync.PullSt
 	}
 	for _, m := range []string{"m", "other"} {
 		items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: m, Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
-		if err != nil || len(items) != 1 || items[0].Version != 2 || items[0].Fields["phone"] != "2" {
+		if err != nil || len(items) != 1 || items[0].Version != 1 || items[0].Fields["phone"] != "2" {
 			t.Fatalf("%s: queued after pull: %+v %v", m, items, err)
 		}
+	}
+	// A decision made before that pull (PullRev 0) is refused.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 1,
+			SourceFields: map[string]any{"a": "1", "phone": "3"}}}})
+	if forcesync.ErrorCode(err) != forcesync.EConflict {
+		t.Fatalf("a decision made before another pull: %v, want %s", err, forcesync.EConflict)
+	}
+	// The application's next version is newer than its last, the pull
+	// between them notwithstanding.
+	res, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Version: 2, Fields: map[string]any{"a": "2", "phone": "2"}}})
+	if err != nil || res[0].Ignored || res[0].Version != 2 {
+		t.Fatalf("the app's version 2 after a pull: %+v %v", res, err)
 	}
 	// A pulled delete marks the record deleted and queues nothing.
 	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Queue: []string{"x"},
 		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
-		Records:   []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 2, Unbind: true, DeleteSource: true}}})
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: "fp2", ExpectVersion: 2, ExpectPullRev: 1,
+			Unbind: true, DeleteSource: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +238,9 @@ func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 		t.Fatal(err)
 	}
 	items, _ := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	readAt := clk.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpA", Fields: map[string]any{"Phone": "A"}},
-		{Key: "k", Fingerprint: "fpB", Fields: map[string]any{"Phone": "B"}}}); err != nil {
+		{Key: "k", Fingerprint: "fpB", Fields: map[string]any{"Phone": "B"}, Held: map[string]time.Time{"Title": readAt}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpB"}},
@@ -233,6 +251,9 @@ func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 	if err != nil || pbs["00Q9"].Pushed["Phone"] != "B" || pbs["00Q9"].Base != nil {
 		t.Fatalf("pushed values of the binding's fingerprint: %+v %v", pbs, err)
 	}
+	if h := pbs["00Q9"].Held; len(h) != 1 || !h["Title"].Equal(readAt) {
+		t.Fatalf("held-back fields of the binding's push: %+v", h)
+	}
 	// A pull that rebases forgets the notes.
 	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
 		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q9", ExpectFingerprint: "fpB", ExpectVersion: 1, Base: map[string]any{"Phone": "B"}}}}); err != nil {
@@ -241,6 +262,52 @@ func testPushNotes(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 	pbs, _ = ps.PullBindings(ctx, "m", []string{"00Q9"})
 	if pbs["00Q9"].Pushed != nil || pbs["00Q9"].Base["Phone"] != "B" {
 		t.Fatalf("after rebase: %+v", pbs)
+	}
+
+	// A push in flight during a rebase (noted under another fingerprint,
+	// not complete yet) keeps its note: when it completes, its write is
+	// known for forcesync's own.
+	res, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _ = s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpC", Fields: map[string]any{"Phone": "C"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Watermark: forcesync.Watermark{Gen: 1},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q9", ExpectFingerprint: "fpB", ExpectVersion: res[0].Version, Base: map[string]any{"Phone": "rep"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpC"}},
+		&forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ = ps.PullBindings(ctx, "m", []string{"00Q9"})
+	if pbs["00Q9"].Pushed["Phone"] != "C" {
+		t.Fatalf("a rebase during a push lost the push's note: %+v", pbs)
+	}
+	// A note a day old is taken for a push that never reached Salesforce:
+	// the next rebase forgets it.
+	if err := ps.NotePushed(ctx, "m", []forcesync.PushNote{{Key: "k", Fingerprint: "fpD", Fields: map[string]any{"Phone": "D"}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(25 * time.Hour)
+	if err := ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Watermark: forcesync.Watermark{Gen: 2},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q9", ExpectFingerprint: "fpC", ExpectVersion: res[0].Version, Base: map[string]any{"Phone": "C"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"a": "3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ = s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "00Q9", Fingerprint: "fpD"}},
+		&forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ = ps.PullBindings(ctx, "m", []string{"00Q9"})
+	if pbs["00Q9"].Pushed != nil {
+		t.Fatalf("a day-old note outlived a rebase: %+v", pbs)
 	}
 }
 

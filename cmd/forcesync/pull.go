@@ -68,7 +68,7 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 			set := m.PullSettings()
 			if set.Has(forcesync.SinkWebhook) {
 				r.Deliverers = append(r.Deliverers, &pull.Deliverer{Sink: pull.WebhookSink(m.Name), Webhook: *set.Webhook,
-					Store: ps, Logger: logger.With("mapping", m.Name, "sink", "webhook")})
+					Store: ps, Logger: logger.With("mapping", m.Name)})
 			}
 		}
 	}
@@ -114,22 +114,60 @@ func schemaSuspect(eng *engine.Engine, name string) func(context.Context, error)
 	return func(ctx context.Context, err error) { eng.SuspectSchema(ctx, name, err) }
 }
 
-var descPullHeld = prometheus.NewDesc("forcesync_pull_held",
-	"1 while a pulled mapping's pull is held (a schema change paused the mapping: nothing is polled until it fits again), 0 otherwise.",
-	[]string{"mapping"}, nil)
+var (
+	descPullHeld = prometheus.NewDesc("forcesync_pull_held",
+		"1 while a pulled mapping's pull is held (a schema change paused the mapping: nothing is polled until it fits again), 0 otherwise.",
+		[]string{"mapping"}, nil)
+	descPullPolls = prometheus.NewDesc("forcesync_pull_polls_total",
+		"Polls of a pulled mapping by outcome: ok, failed (retried at the next poll from the watermark), held (schema pause), paused (API budget).",
+		[]string{"mapping", "outcome"}, nil)
+	descPulledRecords = prometheus.NewDesc("forcesync_pulled_records_total",
+		"Records polls read, by what they were: changed (delivered), echo (forcesync's own push), created, deleted, merged, converted, conflict.",
+		[]string{"mapping", "kind"}, nil)
+	descPullLastOK = prometheus.NewDesc("forcesync_pull_last_success_timestamp_seconds",
+		"When a poll of the mapping last succeeded (Unix seconds); 0 before the first since start.",
+		[]string{"mapping"}, nil)
+	descWebhookDeliveries = prometheus.NewDesc("forcesync_webhook_deliveries_total",
+		"Webhook delivery attempts by outcome: delivered (2xx), failed (retried after its backoff), dead (gave up: in the dead letters).",
+		[]string{"mapping", "outcome"}, nil)
+)
 
-// pullCollector reports which pulled mappings are held, at scrape time.
+// pullCollector reports the pulled mappings' holds and counts, at scrape
+// time.
 type pullCollector struct{ r *pull.Runner }
 
-func (c pullCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descPullHeld }
+func (c pullCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries} {
+		ch <- d
+	}
+}
 
 func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 	held := c.r.Held()
+	counts := c.r.Counts()
 	for _, p := range c.r.Pullers {
+		name := p.Mapping().Name
 		v := 0.0
-		if _, ok := held[p.Mapping().Name]; ok {
+		if _, ok := held[name]; ok {
 			v = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descPullHeld, prometheus.GaugeValue, v, p.Mapping().Name)
+		ch <- prometheus.MustNewConstMetric(descPullHeld, prometheus.GaugeValue, v, name)
+		cs := counts[name]
+		for _, o := range []string{pull.PollOK, pull.PollFailed, pull.PollHeld, pull.PollPaused} {
+			ch <- prometheus.MustNewConstMetric(descPullPolls, prometheus.CounterValue, float64(cs.Polls[o]), name, o)
+		}
+		for _, k := range []string{"changed", "echo", "created", "deleted", "merged", "converted", "conflict"} {
+			ch <- prometheus.MustNewConstMetric(descPulledRecords, prometheus.CounterValue, float64(cs.Records[k]), name, k)
+		}
+		last := 0.0
+		if !cs.LastOK.IsZero() {
+			last = float64(cs.LastOK.UnixMilli()) / 1000
+		}
+		ch <- prometheus.MustNewConstMetric(descPullLastOK, prometheus.GaugeValue, last, name)
+		if cs.Deliveries != nil {
+			for _, o := range []string{pull.DeliveryDelivered, pull.DeliveryFailed, pull.DeliveryDead} {
+				ch <- prometheus.MustNewConstMetric(descWebhookDeliveries, prometheus.CounterValue, float64(cs.Deliveries[o]), name, o)
+			}
+		}
 	}
 }

@@ -33,6 +33,9 @@ type Rig struct {
 type Options struct {
 	Emulator emulator.Config
 	Engine   engine.Config
+	// Retry is the client's retry policy; MaxAttempts 0 tries each call
+	// once, so that a test's fault fails at once.
+	Retry salesforce.RetryPolicy
 }
 
 // New starts a bench for mappings.
@@ -46,12 +49,16 @@ func New(t testing.TB, opt Options, mappings ...forcesync.Mapping) *Rig {
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	api := &engine.SalesforceAPI{}
+	retry := opt.Retry
+	if retry.MaxAttempts == 0 {
+		retry.MaxAttempts = 1
+	}
 	client, err := salesforce.NewClient(ctx, salesforce.Config{
 		LoginURL: srv.URL,
 		Auth: salesforce.Password{ClientID: "forcesync-demo", ClientSecret: "forcesync-demo-secret",
 			Username: "admin@forcesync.local", Password: "forcesync"},
 		Hooks: salesforce.Hooks{OnCall: api.CountCall},
-		Retry: salesforce.RetryPolicy{MaxAttempts: 1},
+		Retry: retry,
 	})
 	if err != nil {
 		t.Fatal(err)
