@@ -75,9 +75,14 @@ func (c *Console) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// safeNext keeps a post-sign-in destination on this site.
+// safeNext keeps a post-sign-in destination on this site. Browsers drop
+// tabs and newlines from a URL and read a backslash as a slash, so
+// "/\t/evil.example" or "/\\evil.example" would leave the site: a
+// destination holding a control character is refused too (the console's
+// own links never hold one unescaped).
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next

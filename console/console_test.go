@@ -253,7 +253,9 @@ func TestUnknownUserAndOpenRedirect(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body(t, res), "Wrong username or password") {
 		t.Fatalf("unknown user: %d", res.StatusCode)
 	}
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+	// Browsers drop tabs and newlines from a Location, so "/\t/evil.example"
+	// would land on //evil.example.
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example/", "/\r\n/evil.example/"} {
 		res := f.do("POST", "/login", url.Values{"username": {"alice"}, "password": {password}, "next": {next}}, nil, nil)
 		if loc := res.Header.Get("Location"); loc != "/" {
 			t.Errorf("next=%q redirected to %q", next, loc)
