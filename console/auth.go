@@ -114,7 +114,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if wait := c.limiter.blocked(keys, now); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		d := c.loginPage(r, next)
-		d.Username, d.Message = name, "Too many failed sign-ins. Wait "+wait.Round(time.Second).String()+" and try again."
+		d.Username, d.Error = name, "Too many failed sign-ins. Wait "+wait.Round(time.Second).String()+" and try again."
 		c.render(w, r, http.StatusTooManyRequests, "login.html", d)
 		return
 	}
@@ -131,7 +131,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		c.limiter.fail(keys, now)
 		c.cfg.Logger.Warn("console: failed sign-in", "username", name, "client", clientIP(r))
 		d := c.loginPage(r, next)
-		d.Username, d.Message = name, "Wrong username or password."
+		d.Username, d.Error = name, "Wrong username or password."
 		c.render(w, r, http.StatusUnauthorized, "login.html", d)
 		return
 	}

@@ -161,7 +161,11 @@ func (c *Console) handleRecords(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "records.html", &pageData{Title: "Records", Nav: "records", Page: p})
+	d := &pageData{Title: "Records", Nav: "records", Page: p}
+	if r.URL.Query().Get("done") == "retry" {
+		d.Message = "Queued again; the states below change once the engine has pushed the records."
+	}
+	c.render(w, r, http.StatusOK, "records.html", d)
 }
 
 // search finds records by key, by email (the source field each mapping
