@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -448,7 +449,40 @@ func decodeFields(text string) (fields map[string]any, problem string) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Sprintf("must be one JSON object: there is more text after its closing } (at character %d)", dec.InputOffset())
 	}
+	if path, n := outOfRange("", fields); path != "" {
+		// The stores read fields back as float64: a number past its range
+		// would make the record unreadable and stall its mappings.
+		return nil, fmt.Sprintf("%s: %s is too large a number (numbers go up to about 1.8e308; send it as a string)", path, n)
+	}
 	return fields, ""
+}
+
+// outOfRange finds a number in v that a float64 cannot hold, and its path
+// (email, address.zip, phones[1]); "" when there is none.
+func outOfRange(path string, v any) (string, json.Number) {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
+			return path, x
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(mapsKeys(x)) {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if bad, n := outOfRange(p, x[k]); bad != "" {
+				return bad, n
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if bad, n := outOfRange(fmt.Sprintf("%s[%d]", path, i), e); bad != "" {
+				return bad, n
+			}
+		}
+	}
+	return "", ""
 }
 
 // jsonKind names the kind of a decoded JSON value.
