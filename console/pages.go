@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/ingest"
 )
 
 // mappingRow is one mapping on the overview and mappings pages.
@@ -400,23 +400,38 @@ func (c *Console) handleEditFields(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "the form could not be read"))
 		return
 	}
-	fields, problem := decodeFields(r.PostForm.Get("fields"))
-	if problem != "" {
-		p, perr := c.recordPage(r.Context(), source, key)
-		if perr != nil {
-			c.serverError(w, r, perr)
+	// refuse shows the record again with what was typed and why it was
+	// not taken.
+	refuse := func(why string) {
+		p, err := c.recordPage(r.Context(), source, key)
+		if err != nil {
+			c.serverError(w, r, err)
 			return
 		}
-		p.Fields = r.PostForm.Get("fields")
-		p.FieldsErr = "Fields " + problem + "."
+		p.Fields, p.FieldsErr = r.PostForm.Get("fields"), why
 		c.render(w, r, http.StatusBadRequest, "record.html", &pageData{Title: "Record " + key, Nav: "records", Page: p})
+	}
+	fields, problem := decodeFields(r.PostForm.Get("fields"))
+	if problem != "" {
+		refuse("Fields " + problem + ".")
+		return
+	}
+	// Then the rules every door shares (ingest.Check): a number past
+	// float64's range, which the stores could not read back, is refused
+	// by its path.
+	ch, bad := ingest.Check(forcesync.Change{Source: source, Key: key, Op: forcesync.OpUpsert, Fields: fields, Received: c.cfg.Now()})
+	if bad != nil {
+		what := "Fields"
+		if bad.Field != "fields" {
+			what = "The record's " + bad.Field // its key, from the URL
+		}
+		refuse(what + " " + bad.Error + ".")
 		return
 	}
 	var mappings []string
 	if c.cfg.Engine != nil {
 		mappings = c.cfg.Engine.MappingsFor(source)
 	}
-	ch := forcesync.Change{Source: source, Key: key, Op: forcesync.OpUpsert, Fields: fields, Received: c.cfg.Now()}
 	if _, err := c.cfg.Store.Accept(r.Context(), mappings, []forcesync.Change{ch}); err != nil {
 		c.serverError(w, r, err)
 		return
@@ -449,40 +464,7 @@ func decodeFields(text string) (fields map[string]any, problem string) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Sprintf("must be one JSON object: there is more text after its closing } (at character %d)", dec.InputOffset())
 	}
-	if path, n := outOfRange("", fields); path != "" {
-		// The stores read fields back as float64: a number past its range
-		// would make the record unreadable and stall its mappings.
-		return nil, fmt.Sprintf("%s: %s is too large a number (numbers go up to about 1.8e308; send it as a string)", path, n)
-	}
 	return fields, ""
-}
-
-// outOfRange finds a number in v that a float64 cannot hold, and its path
-// (email, address.zip, phones[1]); "" when there is none.
-func outOfRange(path string, v any) (string, json.Number) {
-	switch x := v.(type) {
-	case json.Number:
-		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
-			return path, x
-		}
-	case map[string]any:
-		for _, k := range slices.Sorted(mapsKeys(x)) {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			if bad, n := outOfRange(p, x[k]); bad != "" {
-				return bad, n
-			}
-		}
-	case []any:
-		for i, e := range x {
-			if bad, n := outOfRange(fmt.Sprintf("%s[%d]", path, i), e); bad != "" {
-				return bad, n
-			}
-		}
-	}
-	return "", ""
 }
 
 // jsonKind names the kind of a decoded JSON value.
