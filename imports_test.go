@@ -40,7 +40,7 @@ var allowed = map[string][]string{
 	// schedule runs duties once across replicas (leader leases, cron
 	// firings) through the Store's contracts only; serve wires the work.
 	"schedule": {"."},
-	"console":  {".", "mapping", "salesforce", "config", "secret"}, // the domain through the Store; previews and type checks (mapping); the OAuth flow and describes (salesforce); the YAML the editor writes (config); sealed pending flows (secret)
+	"console":  {".", "mapping", "salesforce", "config", "secret", "ingest"}, // the domain through the Store; previews and type checks (mapping); the OAuth flow and describes (salesforce); the YAML the editor writes (config); sealed pending flows (secret); the record editor is a door: one rule set for changes (ingest.Check)
 }
 
 // TestImportRules fails when a package imports one of ours it must not.

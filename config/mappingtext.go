@@ -31,3 +31,19 @@ func MappingText(data []byte, name string) string {
 	}
 	return ""
 }
+
+// MappingIndex returns the position of the mapping named name in the
+// mappings list of the config text data (the N of a problem's path
+// "mappings[N]"), or -1 when it has none.
+func MappingIndex(data []byte, name string) int {
+	_, seq, err := mappingsOf(data)
+	if err != nil || seq == nil {
+		return -1
+	}
+	for i, n := range seq.Content {
+		if n.Kind == yaml.MappingNode && value(n, "name") == name {
+			return i
+		}
+	}
+	return -1
+}

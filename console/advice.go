@@ -17,6 +17,7 @@ var advice = map[string]string{
 	"INSUFFICIENT_ACCESS_OR_READONLY":         "The integration user lacks access to this record or object. Fix its profile or permission set, then retry.",
 	"UNABLE_TO_LOCK_ROW":                      "Salesforce was busy with the same records; forcesync retries these by itself.",
 	"REQUEST_LIMIT_EXCEEDED":                  "The org's API limit was reached; forcesync retries once the budget allows.",
+	"MASS_CHANGE_PAUSED":                      "The mass-change guard paused more deletes or disables than the mapping's limit. If they are meant, approve them on the Guard page (or forcesync approve MAPPING); retrying without approving holds them again.",
 }
 
 func adviceFor(code string) string {

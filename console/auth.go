@@ -75,9 +75,14 @@ func (c *Console) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// safeNext keeps a post-sign-in destination on this site.
+// safeNext keeps a post-sign-in destination on this site. Browsers drop
+// tabs and newlines from a URL and read a backslash as a slash, so
+// "/\t/evil.example" or "/\\evil.example" would leave the site: a
+// destination holding a control character is refused too (the console's
+// own links never hold one unescaped).
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next
@@ -109,7 +114,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if wait := c.limiter.blocked(keys, now); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		d := c.loginPage(r, next)
-		d.Username, d.Message = name, "Too many failed sign-ins. Wait "+wait.Round(time.Second).String()+" and try again."
+		d.Username, d.Error = name, "Too many failed sign-ins. Wait "+wait.Round(time.Second).String()+" and try again."
 		c.render(w, r, http.StatusTooManyRequests, "login.html", d)
 		return
 	}
@@ -126,7 +131,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		c.limiter.fail(keys, now)
 		c.cfg.Logger.Warn("console: failed sign-in", "username", name, "client", clientIP(r))
 		d := c.loginPage(r, next)
-		d.Username, d.Message = name, "Wrong username or password."
+		d.Username, d.Error = name, "Wrong username or password."
 		c.render(w, r, http.StatusUnauthorized, "login.html", d)
 		return
 	}

@@ -253,7 +253,9 @@ func TestUnknownUserAndOpenRedirect(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body(t, res), "Wrong username or password") {
 		t.Fatalf("unknown user: %d", res.StatusCode)
 	}
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+	// Browsers drop tabs and newlines from a Location, so "/\t/evil.example"
+	// would land on //evil.example.
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example/", "/\r\n/evil.example/"} {
 		res := f.do("POST", "/login", url.Values{"username": {"alice"}, "password": {password}, "next": {next}}, nil, nil)
 		if loc := res.Header.Get("Location"); loc != "/" {
 			t.Errorf("next=%q redirected to %q", next, loc)
@@ -390,5 +392,43 @@ func TestPagesRender(t *testing.T) {
 		if strings.Contains(html, "style=") {
 			t.Errorf("GET %s has an inline style (the CSP refuses it)", p)
 		}
+	}
+}
+
+// TestSignInFailureIsAnError: a refused sign-in is said as an error (an
+// alert a screen reader announces), not as a notice of success.
+func TestSignInFailureIsAnError(t *testing.T) {
+	f := newFixture(t)
+	html := body(t, f.do("POST", "/login", url.Values{"username": {"alice"}, "password": {"wrong"}}, nil, nil))
+	if !strings.Contains(html, `<p class="banner err" role="alert">Wrong username or password.</p>`) {
+		t.Fatalf("failed sign-in:\n%s", html)
+	}
+	for range 5 {
+		f.do("POST", "/login", url.Values{"username": {"alice"}, "password": {"wrong"}}, nil, nil)
+	}
+	html = body(t, f.do("POST", "/login", url.Values{"username": {"alice"}, "password": {"wrong"}}, nil, nil))
+	if !strings.Contains(html, `<p class="banner err" role="alert">Too many failed sign-ins.`) {
+		t.Fatalf("refused sign-in:\n%s", html)
+	}
+}
+
+// TestRecordsSyncSelectedSaysSo: "Sync selected now" comes back to the
+// search it was pressed on, which says the records were queued; a query
+// with & or # comes back whole.
+func TestRecordsSyncSelectedSaysSo(t *testing.T) {
+	f := newFixture(t)
+	ck := f.signIn()
+	f.held("k1", "bad")
+	f.held("k2&x#y", "bad")
+	html := body(t, f.do("GET", "/records?q="+url.QueryEscape("k2&x#y"), nil, ck, nil))
+	if !strings.Contains(html, `name="back" value="/records?q=k2%26x%23y"`) {
+		t.Fatalf("records page's way back:\n%s", html)
+	}
+	res := f.do("POST", "/retry", url.Values{"item": {"leads/k1"}, "back": {"/records?q=k1"}}, ck, nil)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/records?q=k1&done=retry" {
+		t.Fatalf("sync selected: %d %q", res.StatusCode, loc)
+	}
+	if html := body(t, f.do("GET", "/records?q=k1&done=retry", nil, ck, nil)); !strings.Contains(html, "Queued again") {
+		t.Fatalf("records page after syncing:\n%s", html)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -44,15 +46,19 @@ type editorForm struct {
 	Objects                          []salesforce.SObjectInfo
 	Fields                           []salesforce.Field
 	SourceFields                     []string
-	// Sample is the key of the record previewed; SampleKeys the choice.
+	// Sample is the key of the record previewed; SampleKeys the choice;
+	// SampleNote says why another record than the one asked is shown.
 	Sample     string
 	SampleKeys []string
-	Problems   []string
-	Preview    string
-	YAML       string
-	Plan       *MappingPlan
-	PlanNote   string
-	Saved      string
+	SampleNote string
+	// Warnings say what the preview's payload changed to fit.
+	Warnings []string
+	Problems []string
+	Preview  string
+	YAML     string
+	Plan     *MappingPlan
+	PlanNote string
+	Saved    string
 }
 
 // Action is where the form posts.
@@ -171,6 +177,10 @@ func (c *Console) saveConfig(r *http.Request, f *editorForm, text []byte) int {
 		return http.StatusInternalServerError
 	}
 	f.Saved += " serve loaded it: the mapping runs now; queued work was kept."
+	// serve runs the mapping now: the form goes on as its editor, so a
+	// further Save edits it rather than being refused as a second one of
+	// the same name.
+	f.Editing = true
 	return http.StatusOK
 }
 
@@ -252,7 +262,7 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 	f.YAML = config.MappingText(text, f.Name)
 	cfg, err := config.Parse(text, name)
 	if err != nil {
-		f.problems(err)
+		f.problems(err, config.MappingIndex(text, f.Name))
 		return nil
 	}
 	m := *cfg.Mapping(f.Name)
@@ -271,7 +281,7 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 			f.Problems = append(f.Problems, p.Field+": "+p.Message)
 			for i := range f.Rows {
 				if strings.EqualFold(f.Rows[i].Target, p.Field) {
-					f.Rows[i].Problem = p.Message
+					f.Rows[i].addProblem(p.Message)
 				}
 			}
 		}
@@ -297,7 +307,9 @@ func (c *Console) samples(ctx context.Context, f *editorForm) []forcesync.Source
 		if rec, err := c.cfg.Store.SourceRecord(ctx, f.Source, f.Sample); err == nil {
 			samples = append([]forcesync.SourceRecord{*rec}, samples...)
 		} else {
-			f.Problems = append(f.Problems, fmt.Sprintf("No stored record %q of source %s to preview.", f.Sample, f.Source))
+			// Not a problem of the mapping (the source was changed since the
+			// sample was chosen, or the record is gone): preview another.
+			f.SampleNote = fmt.Sprintf("Source %s has no stored record %q; the preview shows another.", f.Source, f.Sample)
 			f.Sample = ""
 		}
 	}
@@ -342,7 +354,7 @@ func (f *editorForm) preview(comp *mapping.Compiled, samples []forcesync.SourceR
 		return
 	}
 	if b, err := json.MarshalIndent(pl.Fields, "", "  "); err == nil {
-		f.Preview = string(b)
+		f.Preview, f.Warnings = string(b), pl.Warnings
 	}
 }
 
@@ -366,18 +378,53 @@ func (c *Console) planChange(ctx context.Context, f *editorForm, m forcesync.Map
 	}
 }
 
-// problems lists a config error's problems one by one.
-func (f *editorForm) problems(err error) {
+// formLabels name the editor's inputs by the mapping key they write.
+var formLabels = map[string]string{"name": "Name", "source": "Source", "connection": "Connection", "object": "Salesforce object",
+	"direction": "Direction", "mode": "Mode", "filter": "Filter", "match": "Match"}
+
+// rowPathRe reads a problem's path inside the edited mapping: its row.
+var rowPathRe = regexp.MustCompile(`^fields\[(\d+)\]`)
+
+// problems lists a config error's problems one by one. A problem of the
+// edited mapping (the index-th of the file; -1 when not known) is said
+// with the form's label, and a row's is put on its row too, rather than
+// by the line and path of a file the admin is not looking at. Problems
+// elsewhere in the file are said as the file has them.
+func (f *editorForm) problems(err error, index int) {
 	var list config.ErrorList
 	var one *config.Error
 	switch {
 	case errors.As(err, &list):
-		for _, e := range list {
-			f.Problems = append(f.Problems, e.Error())
-		}
 	case errors.As(err, &one):
-		f.Problems = append(f.Problems, one.Error())
+		list = config.ErrorList{one}
 	default:
 		f.Problems = append(f.Problems, err.Error())
+		return
+	}
+	prefix := fmt.Sprintf("mappings[%d]", index)
+	for _, e := range list {
+		_, path, _ := strings.Cut(e.Pos, ": ")
+		rest, ours := strings.CutPrefix(path, prefix)
+		if index < 0 || !ours || (rest != "" && rest[0] != '.') {
+			f.Problems = append(f.Problems, e.Error())
+			continue
+		}
+		rest = strings.TrimPrefix(rest, ".")
+		if m := rowPathRe.FindStringSubmatch(rest); m != nil {
+			if j, _ := strconv.Atoi(m[1]); j < len(f.Rows) {
+				if f.Rows[j].formChecked {
+					continue
+				}
+				f.Rows[j].addProblem(e.Msg)
+				f.Problems = append(f.Problems, f.Rows[j].name(j)+": "+e.Msg)
+				continue
+			}
+		}
+		key, _, _ := strings.Cut(rest, ".")
+		label := formLabels[key]
+		if label == "" {
+			label = "The mapping"
+		}
+		f.Problems = append(f.Problems, label+": "+e.Msg)
 	}
 }

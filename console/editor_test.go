@@ -168,3 +168,158 @@ func TestEditorEditsEveryRowKind(t *testing.T) {
 		t.Fatalf("unknown mapping: %d", res.StatusCode)
 	}
 }
+
+// newEditorFixture serves editorConfig, with a second source client,
+// from a file to an editor whose Reload builds the console again from the
+// saved file, as serve does.
+func newEditorFixture(t *testing.T) (*fixture, string) {
+	t.Helper()
+	f := newFixture(t)
+	path := filepath.Join(t.TempDir(), "forcesync.yaml")
+	text := strings.Replace(editorConfig, "  - name: contact\n", "  - name: contact\n  - name: client\n", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var build func() (*console.Console, error)
+	build = func() (*console.Console, error) {
+		cfg, err := config.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return console.New(console.Config{Store: f.store, Engine: &fakeEngine{}, Now: f.clk.Now,
+			Admins: []console.Admin{{Username: "alice", PasswordHash: string(hash)}}, Sources: []console.Source{{Name: "contact"}, {Name: "client"}},
+			Mappings: cfg.Mappings, Connections: cfg.Connections, Describer: leadDescribe{}, ConfigFile: fileConfig{path},
+			Reload: func(context.Context) error {
+				c, err := build()
+				if err == nil {
+					f.c = c // the next request meets the new console, as serve swaps its routes
+				}
+				return err
+			}})
+	}
+	if f.c, err = build(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []forcesync.Change{{Source: "contact", Key: "p1", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": "Lovelace"}},
+		{Source: "client", Key: "c1", Op: forcesync.OpUpsert, Fields: map[string]any{"surname": "Hopper", "bio": strings.Repeat("b", 90)}}} {
+		if _, err := f.store.Accept(context.Background(), nil, []forcesync.Change{ch}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f, path
+}
+
+// newMappingForm is the editor's form for a new mapping of source
+// client with the given rows (target, kind, value).
+func newMappingForm(name string, rows ...[3]string) url.Values {
+	form := url.Values{"name": {name}, "source": {"client"}, "connection": {"org"}, "object": {"Lead"}, "match_kind": {"external_id"},
+		"match_field": {"Key__c"}, "action": {"check"}}
+	for _, r := range rows {
+		for i, k := range []string{"row_target", "row_kind", "row_value"} {
+			form.Add(k, r[i])
+		}
+		for _, k := range []string{"row_default", "row_map", "row_on", "row_direction", "row_conflict", "row_clear"} {
+			form.Add(k, "")
+		}
+	}
+	return form
+}
+
+// TestEditorNewMappingOfAnotherSource: the form opens on the first
+// source with one of its records to preview; changing the source keeps
+// that choice in the form, which is no problem of the mapping: the check
+// passes, previews a record of the new source, and Save saves.
+func TestEditorNewMappingOfAnotherSource(t *testing.T) {
+	f, path := newEditorFixture(t)
+	ck := f.signIn()
+	form := newMappingForm("client_leads", [3]string{"LastName", "source", "surname"})
+	form.Set("sample", "p1") // a record of source contact, offered when the form opened
+	html := body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	if strings.Contains(html, `id="problems"`) || !strings.Contains(html, "Type check passed") ||
+		!strings.Contains(html, "&#34;LastName&#34;: &#34;Hopper&#34;") || !strings.Contains(html, `id="sample-note"`) {
+		t.Fatalf("check of a new mapping after changing the source:\n%s", html)
+	}
+	form.Set("action", "save")
+	if html := body(t, f.do("POST", "/mappings/new", form, ck, nil)); !strings.Contains(html, `id="saved"`) {
+		t.Fatalf("save refused:\n%s", html)
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "name: client_leads") {
+		t.Fatalf("not saved:\n%s", b)
+	}
+}
+
+// TestEditorNewMappingEditedAfterSaving: once a new mapping is saved and
+// serve runs it, the page edits it: a further change saved from the same
+// page is written, not refused as a second mapping of that name.
+func TestEditorNewMappingEditedAfterSaving(t *testing.T) {
+	f, path := newEditorFixture(t)
+	ck := f.signIn()
+	form := newMappingForm("client_leads", [3]string{"LastName", "source", "surname"})
+	form.Set("action", "save")
+	html := body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	if !strings.Contains(html, `id="saved"`) || !strings.Contains(html, `action="/mappings/client_leads/edit"`) {
+		t.Fatalf("after saving a new mapping the form does not edit it:\n%s", html)
+	}
+	form.Add("row_target", "Description")
+	for k, v := range map[string]string{"row_kind": "source", "row_value": "bio", "row_default": "", "row_map": "", "row_on": "",
+		"row_direction": "", "row_conflict": "", "row_clear": ""} {
+		form.Add(k, v)
+	}
+	if html := body(t, f.do("POST", "/mappings/client_leads/edit", form, ck, nil)); !strings.Contains(html, `id="saved"`) {
+		t.Fatalf("second save:\n%s", html)
+	}
+	after, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := after.Mapping("client_leads"); m == nil || len(m.Fields) != 2 {
+		t.Fatalf("saved: %+v", m)
+	}
+}
+
+// TestEditorProblemsNameTheForm: problems the config's rules find in the
+// edited mapping are said with the form's labels and shown on their row,
+// not as a line and path of the file; the preview says what it cut.
+func TestEditorProblemsNameTheForm(t *testing.T) {
+	f, _ := newEditorFixture(t)
+	ck := f.signIn()
+	form := newMappingForm("client_leads", [3]string{"LastName", "source", "surname"}, [3]string{"Email", "expr", "lower(surname) +"},
+		[3]string{"Description", "source", ""})
+	form.Set("filter", "surname ==")
+	html := body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	for _, want := range []string{"<li>Row 1 (Email): invalid expression", "<li>Filter: invalid", `<p class="field-err" id="p1">invalid expression`,
+		"<li>Row 2 (Description): enter what the row sends: the source field it reads", `id="p2"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("check lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "forcesync.yaml:") || t.Failed() {
+		t.Fatalf("problems of the form:\n%s", html)
+	}
+	form = newMappingForm("", [3]string{"LastName", "source", "surname"})
+	form.Set("match_field", "")
+	html = body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	if !strings.Contains(html, "<li>Name: enter a name") {
+		t.Fatalf("no name:\n%s", html)
+	}
+	form.Set("name", "client_leads")
+	html = body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	if !strings.Contains(html, "<li>Match: ") || strings.Contains(html, "forcesync.yaml:") {
+		t.Fatalf("no match field:\n%s", html)
+	}
+	form = newMappingForm("client_leads", [3]string{"LastName", "source", "surname"}, [3]string{"Description", "source", "bio"})
+	form.Set("sample", "c1")
+	html = body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	if !strings.Contains(html, "Type check passed") || strings.Contains(html, "Changed to fit") {
+		t.Fatalf("a long description fits a textarea:\n%s", html)
+	}
+	form = newMappingForm("client_leads", [3]string{"LastName", "source", "bio"})
+	html = body(t, f.do("POST", "/mappings/new", form, ck, nil))
+	if !strings.Contains(html, "Changed to fit: LastName truncated from 90 to 80") {
+		t.Errorf("the preview does not say what it cut:\n%s", html)
+	}
+}

@@ -28,6 +28,26 @@ type editorRow struct {
 	Clear string
 	// Problem is the type check's finding on this row.
 	Problem string
+	// formChecked: the form's own check found Problem, which the
+	// config's findings on the row would only repeat.
+	formChecked bool
+}
+
+// name says which row it is, as its legend does.
+func (r editorRow) name(i int) string {
+	if r.Target == "" {
+		return fmt.Sprintf("Row %d", i)
+	}
+	return fmt.Sprintf("Row %d (%s)", i, r.Target)
+}
+
+// addProblem notes a finding on the row, after any noted already.
+func (r *editorRow) addProblem(msg string) {
+	if r.Problem == "" {
+		r.Problem = msg
+		return
+	}
+	r.Problem += "; " + msg
 }
 
 // rowKinds are the kinds a row may be, with what the editor calls them.
@@ -35,6 +55,10 @@ var rowKinds = []struct{ Kind, Label string }{
 	{"source", "source field"}, {"value", "constant"}, {"expr", "expression"},
 	{"template", "template"}, {"first_of", "first of (fallbacks)"},
 }
+
+// rowKindText says what a row of each kind needs typed.
+var rowKindText = map[string]string{"source": "the source field it reads", "expr": "the expression",
+	"template": "the template", "first_of": "the fallbacks, comma-separated"}
 
 // Kinds lists the row kinds for the template.
 func (editorRow) Kinds() []struct{ Kind, Label string } { return rowKinds }
@@ -152,9 +176,22 @@ func (f *editorForm) toYAML() (config.MappingYAML, bool) {
 		f.Problems = append(f.Problems, "Choose how records find their Salesforce twin.")
 		return my, false
 	}
+	if f.Name == "" {
+		f.Problems = append(f.Problems, "Name: enter a name for the mapping (letters, digits, _ . -).")
+		return my, false
+	}
 	ok := true
 	for i := range f.Rows {
 		row := &f.Rows[i]
+		// A row with something typed but no field, or no value to send,
+		// is said so here, in the form's words; the config's check still
+		// runs on the other rows (and its "set exactly one of source,
+		// value, ..." for this one is left out: problems).
+		if row.Target == "" {
+			row.Problem, row.formChecked = "choose the Salesforce field this row sets", true
+		} else if row.Value == "" && row.Kind != "value" {
+			row.Problem, row.formChecked = "enter what the row sends: "+rowKindText[row.Kind], true
+		}
 		ry := config.RowYAML{Target: row.Target, Default: config.Scalar(row.Default), On: row.On,
 			Direction: row.Direction, Conflict: row.Conflict, ClearWhenEmpty: row.Clear == "yes"}
 		switch row.Kind {
@@ -190,7 +227,7 @@ func (f *editorForm) toYAML() (config.MappingYAML, bool) {
 			}
 		}
 		if row.Problem != "" {
-			f.Problems = append(f.Problems, "Row "+row.Target+": "+row.Problem)
+			f.Problems = append(f.Problems, row.name(i)+": "+row.Problem)
 		}
 		my.Fields = append(my.Fields, ry)
 	}

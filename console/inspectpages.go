@@ -151,8 +151,12 @@ func (c *Console) handleGuard(w http.ResponseWriter, r *http.Request) {
 			Approved: st.ApprovedUntil.After(now)})
 	}
 	d := &pageData{Title: "Mass-change guard", Nav: "guard", Page: rows}
-	if n := r.URL.Query().Get("approved"); n != "" {
-		d.Message = "Approved " + r.URL.Query().Get("mapping") + ": " + n + " held records were queued again."
+	// The notice after approving comes back in the URL: say it only of a
+	// mapping of the config and a count, so a crafted link cannot make the
+	// page state anything else.
+	q := r.URL.Query()
+	if n, err := strconv.Atoi(q.Get("approved")); err == nil && n >= 0 && c.mappingByName(q.Get("mapping")) != nil {
+		d.Message = "Approved " + q.Get("mapping") + ": " + strconv.Itoa(n) + " held records were queued again."
 	}
 	c.render(w, r, http.StatusOK, "guard.html", d)
 }

@@ -87,6 +87,35 @@ func TestGuardPageApproves(t *testing.T) {
 	if !strings.Contains(html, "Approved leads") || strings.Contains(html, `id="approve-leads"`) {
 		t.Fatalf("guard page after approving:\n%s", html)
 	}
+	// The notice comes from the URL: a crafted one states nothing.
+	for _, q := range []string{"approved=5000&mapping=" + url.QueryEscape("everything, call +1 555"), "approved=all&mapping=leads"} {
+		if html := body(t, f.do("GET", "/guard?"+q, nil, ck, nil)); strings.Contains(html, "Approved") {
+			t.Errorf("guard page for %s states an approval:\n%s", q, html)
+		}
+	}
+}
+
+// TestMassChangePausedAdvice: records the guard paused are explained as
+// waiting for an approval, not as data to correct.
+func TestMassChangePausedAdvice(t *testing.T) {
+	f := newFixture(t)
+	ck := f.signIn()
+	ctx := context.Background()
+	if _, err := f.store.Accept(ctx, []string{"leads"}, []forcesync.Change{{Source: "contact", Key: "k1", Op: forcesync.OpDelete}}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.store.Claim(ctx, forcesync.ClaimRequest{Mapping: "leads", Owner: "w", Lease: time.Minute, Limit: 10, Now: f.clk.Now()})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim: %v %d", err, len(items))
+	}
+	if err := f.store.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateHeld,
+		Error: &forcesync.RecordError{Code: "MASS_CHANGE_PAUSED", Message: "held until approved"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	html := body(t, f.do("GET", "/failures", nil, ck, nil))
+	if !strings.Contains(html, "MASS_CHANGE_PAUSED</code> in leads") || !strings.Contains(html, "approve them on the Guard page") {
+		t.Fatalf("failures page:\n%s", html)
+	}
 }
 
 // TestReconcilePages lists stored runs and one run's findings.

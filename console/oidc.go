@@ -294,7 +294,7 @@ func (c *Console) oidcEmail(ctx context.Context, code string, f *oidcFlow) (stri
 
 func (c *Console) oidcFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	d := c.loginPage(r, "/")
-	d.Message = msg
+	d.Error = msg
 	c.render(w, r, status, "login.html", d)
 }
 

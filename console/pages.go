@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/ingest"
 )
 
 // mappingRow is one mapping on the overview and mappings pages.
@@ -159,7 +162,11 @@ func (c *Console) handleRecords(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "records.html", &pageData{Title: "Records", Nav: "records", Page: p})
+	d := &pageData{Title: "Records", Nav: "records", Page: p}
+	if r.URL.Query().Get("done") == "retry" {
+		d.Message = "Queued again; the states below change once the engine has pushed the records."
+	}
+	c.render(w, r, http.StatusOK, "records.html", d)
 }
 
 // search finds records by key, by email (the source field each mapping
@@ -280,8 +287,10 @@ type recordMapping struct {
 	Binding *forcesync.Binding
 	Object  string
 	Payload string // the payload the mapping makes of the current fields
-	Problem string // why there is no payload
-	Advice  string
+	// Warnings say what the payload changed to fit (a value cut short).
+	Warnings []string
+	Problem  string // why there is no payload
+	Advice   string
 	// History is the record's newest attempts under the mapping.
 	History []forcesync.Attempt
 	// HistoryKept says the store keeps histories at all.
@@ -330,7 +339,13 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 		if st.Error != nil {
 			rm.Advice = adviceFor(st.Error.Code)
 		}
-		rm.Payload, rm.Problem = c.preview(st.Mapping, key, rec.Fields, rm.Binding == nil || rm.Binding.SalesforceID == "")
+		if rec.Deleted {
+			// Nothing is sent of a deleted record's fields: previewing its
+			// empty fields as a create would show a record nobody sends.
+			rm.Problem = "The application deleted this record; no payload is sent (the mapping's delete operation applies)."
+		} else {
+			rm.Payload, rm.Warnings, rm.Problem = c.preview(st.Mapping, key, rec.Fields, rm.Binding == nil || rm.Binding.SalesforceID == "")
+		}
 		if hs, ok := forcesync.StoreAs[forcesync.HistoryStore](c.cfg.Store); ok {
 			rm.HistoryKept = true
 			if rm.History, err = hs.RecordHistory(ctx, st.Mapping, key, 0); err != nil {
@@ -348,28 +363,28 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 }
 
 // preview compiles the payload a mapping makes of fields, as the engine
-// would send it now.
-func (c *Console) preview(mappingName, key string, fields map[string]any, create bool) (payload, problem string) {
+// would send it now, with what it changed to make the record fit.
+func (c *Console) preview(mappingName, key string, fields map[string]any, create bool) (payload string, warnings []string, problem string) {
 	comp := c.cfg.Compiled[mappingName]
 	if comp == nil {
-		return "", "no compiled mapping to preview with"
+		return "", nil, "no compiled mapping to preview with"
 	}
 	ok, err := comp.Filter(fields)
 	if err != nil {
-		return "", "filter: " + err.Error()
+		return "", nil, "filter: " + err.Error()
 	}
 	if !ok {
-		return "", "the mapping's filter skips this record"
+		return "", nil, "the mapping's filter skips this record"
 	}
 	pl, err := comp.PayloadFor(key, fields, create)
 	if err != nil {
-		return "", err.Error()
+		return "", nil, err.Error()
 	}
 	b, err := json.MarshalIndent(pl.Fields, "", "  ")
 	if err != nil {
-		return "", err.Error()
+		return "", nil, err.Error()
 	}
-	return string(b), ""
+	return string(b), pl.Warnings, ""
 }
 
 // handleEditFields stores new fields for a record (the admin fixing its
@@ -385,29 +400,38 @@ func (c *Console) handleEditFields(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "the form could not be read"))
 		return
 	}
-	var fields map[string]any
-	dec := json.NewDecoder(strings.NewReader(r.PostForm.Get("fields")))
-	dec.UseNumber()
-	if err := dec.Decode(&fields); err != nil || fields == nil {
-		p, perr := c.recordPage(r.Context(), source, key)
-		if perr != nil {
-			c.serverError(w, r, perr)
+	// refuse shows the record again with what was typed and why it was
+	// not taken.
+	refuse := func(why string) {
+		p, err := c.recordPage(r.Context(), source, key)
+		if err != nil {
+			c.serverError(w, r, err)
 			return
 		}
-		p.Fields = r.PostForm.Get("fields")
-		msg := "must be a JSON object"
-		if err != nil {
-			msg += ": " + err.Error()
-		}
-		p.FieldsErr = "Fields " + msg + "."
+		p.Fields, p.FieldsErr = r.PostForm.Get("fields"), why
 		c.render(w, r, http.StatusBadRequest, "record.html", &pageData{Title: "Record " + key, Nav: "records", Page: p})
+	}
+	fields, problem := decodeFields(r.PostForm.Get("fields"))
+	if problem != "" {
+		refuse("Fields " + problem + ".")
+		return
+	}
+	// Then the rules every door shares (ingest.Check): a number past
+	// float64's range, which the stores could not read back, is refused
+	// by its path.
+	ch, bad := ingest.Check(forcesync.Change{Source: source, Key: key, Op: forcesync.OpUpsert, Fields: fields, Received: c.cfg.Now()})
+	if bad != nil {
+		what := "Fields"
+		if bad.Field != "fields" {
+			what = "The record's " + bad.Field // its key, from the URL
+		}
+		refuse(what + " " + bad.Error + ".")
 		return
 	}
 	var mappings []string
 	if c.cfg.Engine != nil {
 		mappings = c.cfg.Engine.MappingsFor(source)
 	}
-	ch := forcesync.Change{Source: source, Key: key, Op: forcesync.OpUpsert, Fields: fields, Received: c.cfg.Now()}
 	if _, err := c.cfg.Store.Accept(r.Context(), mappings, []forcesync.Change{ch}); err != nil {
 		c.serverError(w, r, err)
 		return
@@ -417,6 +441,47 @@ func (c *Console) handleEditFields(w http.ResponseWriter, r *http.Request) {
 		c.cfg.Engine.Notify()
 	}
 	http.Redirect(w, r, "/records/"+pathEscape(source)+"/"+pathEscape(key)+"?done=fields", http.StatusSeeOther)
+}
+
+// decodeFields reads the record editor's JSON: one object and nothing
+// after it (what follows the object would otherwise be dropped unseen).
+// problem says what is wrong, to follow "Fields ".
+func decodeFields(text string) (fields map[string]any, problem string) {
+	const want = "must be a JSON object such as {\"email\": \"ada@example.com\"}"
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		if err == io.EOF {
+			return nil, want + ", but the box is empty"
+		}
+		return nil, want + ": " + err.Error()
+	}
+	fields, ok := v.(map[string]any)
+	if !ok {
+		return nil, want + fmt.Sprintf(", not %s", jsonKind(v))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Sprintf("must be one JSON object: there is more text after its closing } (at character %d)", dec.InputOffset())
+	}
+	return fields, ""
+}
+
+// jsonKind names the kind of a decoded JSON value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "an object"
 }
 
 // handleRetry queues records again: each "item" is mapping/key (a

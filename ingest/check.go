@@ -2,7 +2,10 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -40,12 +43,99 @@ func Check(c forcesync.Change) (forcesync.Change, *Problem) {
 		return bad("version", fmt.Sprintf("%d is over the ceiling %d (a version that high would freeze the key)", c.Version, forcesync.MaxVersion))
 	}
 	if c.FieldsJSON != nil {
-		if v := bytes.TrimSpace(c.FieldsJSON); len(v) == 0 || v[0] != '{' {
+		v := bytes.TrimSpace(c.FieldsJSON)
+		if len(v) == 0 || v[0] != '{' {
 			return bad("fields", "must be a JSON object")
 		}
+		if mayOverflow(v) {
+			var fields map[string]any
+			dec := json.NewDecoder(bytes.NewReader(v))
+			dec.UseNumber()
+			if dec.Decode(&fields) == nil {
+				if path, n := outOfRange("", fields); path != "" {
+					return bad("fields", outOfRangeMsg(path, n))
+				}
+			}
+		}
+	}
+	if path, n := outOfRange("", c.Fields); path != "" {
+		return bad("fields", outOfRangeMsg(path, n))
 	}
 	if c.Op == forcesync.OpUpsert && c.FieldsJSON == nil && c.Fields == nil {
 		return bad("fields", "is required for op upsert")
 	}
 	return c, nil
+}
+
+// A number past float64's range (1e400) is valid JSON, but the stores read
+// fields back as float64: stored, it would make the record unreadable and
+// stall every push of its mappings. Such a number is refused, by path.
+
+// mayOverflow reports whether the JSON text could hold a number past
+// float64's range: an exponent of three digits or more, or a run of 309
+// digits. It is a cheap scan, so the full decode runs only for those.
+func mayOverflow(b []byte) bool {
+	run := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if run++; run >= 309 {
+				return true
+			}
+			continue
+		case c == 'e' || c == 'E':
+			j := i + 1
+			if j < len(b) && (b[j] == '+' || b[j] == '-') {
+				j++
+			}
+			k := j
+			for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+				k++
+			}
+			if k-j >= 3 {
+				return true
+			}
+		}
+		run = 0
+	}
+	return false
+}
+
+// outOfRange finds a number in v (decoded with UseNumber) that a float64
+// cannot hold, and its path (email, address.zip, phones[1]); "" when
+// there is none.
+func outOfRange(path string, v any) (string, json.Number) {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
+			return path, x
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if bad, n := outOfRange(p, x[k]); bad != "" {
+				return bad, n
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if bad, n := outOfRange(fmt.Sprintf("%s[%d]", path, i), e); bad != "" {
+				return bad, n
+			}
+		}
+	}
+	return "", ""
+}
+
+func outOfRangeMsg(path string, n json.Number) string {
+	return fmt.Sprintf("%s: %s is too large a number (numbers go up to about 1.8e308; send it as a string)", path, n)
 }

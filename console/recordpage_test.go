@@ -1,0 +1,115 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/console"
+	"github.com/forcesync/forcesync/mapping"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// newPreviewFixture is newFixture whose mapping leads is compiled against
+// leadDescribe, so record pages preview payloads as serve's do.
+func newPreviewFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	m := forcesync.Mapping{Name: "leads", Source: "contact", Object: "Lead", Connection: "org",
+		Match: forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Key__c"},
+		Fields: []forcesync.FieldRow{{Target: "LastName", SourceField: "last_name", Default: "Unknown", On: forcesync.Always},
+			{Target: "Email", SourceField: "email", On: forcesync.Always}}}
+	desc, err := leadDescribe{}.Describe(context.Background(), "org", "Lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := mapping.Compile(m, desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.c, err = console.New(console.Config{Store: f.store, Engine: &fakeEngine{}, Now: f.clk.Now,
+		Admins: []console.Admin{{Username: "alice", PasswordHash: string(hash)}}, Sources: []console.Source{{Name: "contact"}},
+		Mappings: []forcesync.Mapping{m}, Connections: []forcesync.Connection{{Name: "org"}},
+		Compiled: map[string]*mapping.Compiled{"leads": comp}}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) accept(ch forcesync.Change) {
+	f.t.Helper()
+	ch.Source = "contact"
+	if _, err := f.store.Accept(context.Background(), []string{"leads"}, []forcesync.Change{ch}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestRecordPageDeletedRecordHasNoPayload: a record the application
+// deleted is sent as a delete; its page must not preview a create made of
+// its empty fields (the mapping's defaults alone).
+func TestRecordPageDeletedRecordHasNoPayload(t *testing.T) {
+	f := newPreviewFixture(t)
+	ck := f.signIn()
+	f.accept(forcesync.Change{Key: "k1", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": "Lovelace", "email": "ada@example.com"}})
+	html := body(t, f.do("GET", "/records/contact/k1", nil, ck, nil))
+	if !strings.Contains(html, "&#34;LastName&#34;: &#34;Lovelace&#34;") {
+		t.Fatalf("a live record's page lacks its payload:\n%s", html)
+	}
+	f.accept(forcesync.Change{Key: "k1", Op: forcesync.OpDelete})
+	html = body(t, f.do("GET", "/records/contact/k1", nil, ck, nil))
+	if strings.Contains(html, "&#34;LastName&#34;") || !strings.Contains(html, "The application deleted this record") {
+		t.Fatalf("a deleted record's page previews a payload:\n%s", html)
+	}
+}
+
+// TestRecordPageShowsWhatThePayloadCut: a value cut to fit its field is
+// said beside the payload, as the engine warns when it sends it.
+func TestRecordPageShowsWhatThePayloadCut(t *testing.T) {
+	f := newPreviewFixture(t)
+	ck := f.signIn()
+	f.accept(forcesync.Change{Key: "k1", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": strings.Repeat("x", 90)}})
+	html := body(t, f.do("GET", "/records/contact/k1", nil, ck, nil))
+	if !strings.Contains(html, "Changed to fit: LastName truncated from 90 to 80 characters") {
+		t.Fatalf("record page does not say the last name was cut:\n%s", html)
+	}
+}
+
+// TestRecordFieldsEditRefusesWhatItWouldDrop: the fields box takes one
+// JSON object; text after it, or another kind of value, is refused with
+// the reason and the record keeps its fields.
+func TestRecordFieldsEditRefusesWhatItWouldDrop(t *testing.T) {
+	f := newPreviewFixture(t)
+	ck := f.signIn()
+	f.accept(forcesync.Change{Key: "k1", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": "Lovelace"}})
+	for text, want := range map[string]string{
+		`{"last_name": "Byron"} {"email": "ada@example.com"}`: "there is more text after its closing }",
+		`{"last_name": "Byron"}, "email": "ada@example.com"}`: "there is more text after its closing }",
+		`[{"last_name": "Byron"}]`:                            "not an array",
+		`null`:                                                "not null",
+		"  ":                                                  "the box is empty",
+		// The stores read fields as float64: 1e400 would stall the mapping.
+		`{"last_name": "Byron", "address": {"zip": 1e400}}`: "address.zip: 1e400 is too large a number",
+		`{"scores": [1, -2e999]}`:                           "scores[1]: -2e999 is too large a number",
+	} {
+		res := f.do("POST", "/records/contact/k1/fields", url.Values{"fields": {text}}, ck, nil)
+		html := body(t, res)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(html, "Fields ") || !strings.Contains(html, want) {
+			t.Errorf("fields %q: %d, want %q in:\n%s", text, res.StatusCode, want, html)
+		}
+	}
+	rec, err := f.store.SourceRecord(context.Background(), "contact", "k1")
+	if err != nil || rec.Version != 1 || rec.Fields["last_name"] != "Lovelace" {
+		t.Fatalf("a refused edit changed the record: %+v %v", rec, err)
+	}
+	res := f.do("POST", "/records/contact/k1/fields", url.Values{"fields": {"{\"last_name\": \"Byron\"}\n"}}, ck, nil)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("one object and a newline: %d", res.StatusCode)
+	}
+}
