@@ -9,19 +9,7 @@ import (
 
 // entraConfig provisions SCIM Users to Contacts; a disabled User is opted
 // out of email.
-const entraConfig = `
-server:
-  api_token: ${TEST_API_TOKEN}
-store:
-  sqlite: fs.db
-scim:
-  source: idp_user
-  token_env: TEST_SCIM_TOKEN
-` + emulatorConnection + `
-sources:
-  - name: idp_user
-mappings:
-  - name: idp_contacts
+const entraConfig = scimConfigHead + `  - name: idp_contacts
     source: idp_user
     object: Contact
     match: {external_id: Forcesync_Key__c}
@@ -72,19 +60,7 @@ func TestEntraFlaggedRequestsThroughSCIM(t *testing.T) {
 
 // usersConfig provisions SCIM Users to Salesforce Users found by their
 // FederationIdentifier; a deleted SCIM User deactivates its User.
-const usersConfig = `
-server:
-  api_token: ${TEST_API_TOKEN}
-store:
-  sqlite: fs.db
-scim:
-  source: idp_user
-  token_env: TEST_SCIM_TOKEN
-` + emulatorConnection + `
-sources:
-  - name: idp_user
-mappings:
-  - name: idp_users
+const usersConfig = scimConfigHead + `  - name: idp_users
     source: idp_user
     object: User
     match: {fields: [FederationIdentifier]}

@@ -13,19 +13,7 @@ import (
 
 // groupsConfig scopes prospects (group "prospects") to Leads and customers
 // (group "customers") to Contacts, with the whole lifecycle on.
-const groupsConfig = `
-server:
-  api_token: ${TEST_API_TOKEN}
-store:
-  sqlite: fs.db
-scim:
-  source: idp_user
-  token_env: TEST_SCIM_TOKEN
-` + emulatorConnection + `
-sources:
-  - name: idp_user
-mappings:
-  - name: prospects
+const groupsConfig = scimConfigHead + `  - name: prospects
     source: idp_user
     object: Lead
     filter: '"prospects" in groups'

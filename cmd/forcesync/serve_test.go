@@ -316,7 +316,10 @@ func TestServeWithSavedConnection(t *testing.T) {
 	}
 }
 
-const scimConfig = `
+// scimConfigHead is a serve config with the SCIM door on source idp_user
+// (token TEST_SCIM_TOKEN) and the emulator's connection, up to its
+// mappings.
+const scimConfigHead = `
 server:
   api_token: ${TEST_API_TOKEN}
 store:
@@ -328,7 +331,9 @@ scim:
 sources:
   - name: idp_user
 mappings:
-  - name: idp_to_contacts
+`
+
+const scimConfig = scimConfigHead + `  - name: idp_to_contacts
     source: idp_user
     object: Contact
     match:
