@@ -141,15 +141,9 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		return forcesync.Errorf(forcesync.ENotFound, "source %q is not in %s", f.source, f.config)
 	}
 	mappings := engines(a.engines).MappingsFor(f.source)
-	if len(mappings) == 0 {
-		return forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q in %s: nothing to push", f.source, f.config)
-	}
-	// A missing file is said before the push is announced.
-	file, err := filepush.Open(f.file)
-	if err != nil {
+	if err := pushable(f, mappings); err != nil {
 		return err
 	}
-	file.Close()
 	fmt.Fprintf(out, "Pushing %s as source %s through %s\n", f.file, f.source, strings.Join(mappings, ", "))
 	es := make([]filepush.Engine, len(a.engines))
 	for i, e := range a.engines {
@@ -198,6 +192,19 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 		return err
 	}
 	return pushOutcome(sum)
+}
+
+// pushable refuses, before a push (or its dry run) is announced, one with
+// nothing to read: no mapping of the source, or no file.
+func pushable(f pushFlags, mappings []string) error {
+	if len(mappings) == 0 {
+		return forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q in %s: nothing to push", f.source, f.config)
+	}
+	file, err := filepush.Open(f.file)
+	if err != nil {
+		return err
+	}
+	return file.Close()
 }
 
 // pushOutcome is the error a push that ran to its end returns when some of

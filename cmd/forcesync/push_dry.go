@@ -39,15 +39,9 @@ func runPushDry(ctx context.Context, env *Env, f pushFlags) error {
 			}
 		}
 	}
-	if len(mappings) == 0 {
-		return forcesync.Errorf(forcesync.EInvalid, "no mapping reads source %q in %s: nothing to push", f.source, f.config)
-	}
-	// A missing file is said before the push is announced.
-	file, err := filepush.Open(f.file)
-	if err != nil {
+	if err := pushable(f, mappings); err != nil {
 		return err
 	}
-	file.Close()
 	fmt.Fprintf(out, "Dry run: what pushing %s as source %s through %s would do (nothing is written or sent)\n",
 		f.file, f.source, strings.Join(mappings, ", "))
 	sum, err := filepush.Push(ctx, a.store, es, filepush.Options{
