@@ -17,21 +17,9 @@ import (
 // mapping waits for the Lead mapping's batch (LEAD_PENDING), then converts
 // the Lead it made, as when the promotion comes later.
 func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
-	r, l, c, fid := slowUpsertRig(t, "Lead")
-	f := map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "lead"}
-	r.accept("person", forcesync.Change{Key: "p1", Fields: f})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
-
 	// Once the Lead's call is on its way, the record becomes a customer.
+	r, l, c := overtakenRig(t, "Lead", "lead", "customer")
 	deadline := time.Now().Add(time.Minute)
-	r.waitFired(fid, deadline)
-	f = map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "customer"}
-	r.accept("person", forcesync.Change{Key: "p1", Fields: f})
-
 	for {
 		cs, ls := r.statusOf(c.Name, "p1"), r.statusOf(l.Name, "p1")
 		if cs.State == forcesync.StateSynced && ls.State == forcesync.StateConverted {
@@ -59,17 +47,8 @@ func TestPromotionWaitsForTheLeadInFlight(t *testing.T) {
 // creating its Contact gets no Lead beside that Contact: the Lead mapping
 // waits (CONTACT_PENDING), then holds it with CANNOT_DEMOTE (demote: hold).
 func TestDemotionWaitsForTheContactInFlight(t *testing.T) {
-	r, l, c, fid := slowUpsertRig(t, "Contact")
-	r.accept("person", forcesync.Change{Key: "p1", Fields: map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "customer"}})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	r, l, c := overtakenRig(t, "Contact", "customer", "lead")
 	deadline := time.Now().Add(time.Minute)
-	r.waitFired(fid, deadline)
-	r.accept("person", forcesync.Change{Key: "p1", Fields: map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "lead"}})
-
 	for {
 		cs, ls := r.statusOf(c.Name, "p1"), r.statusOf(l.Name, "p1")
 		if ls.State == forcesync.StateHeld || ls.State == forcesync.StateSynced {
@@ -91,10 +70,12 @@ func TestDemotionWaitsForTheContactInFlight(t *testing.T) {
 	}
 }
 
-// slowUpsertRig is a source's Lead and Contact mappings (by External ID,
-// two workers) whose first upsert of obj waits 700 ms before Salesforce
-// takes it; fid is that fault.
-func slowUpsertRig(t *testing.T, obj string) (r *rig, l, c forcesync.Mapping, fid string) {
+// overtakenRig is a source's Lead and Contact mappings (by External ID,
+// two workers, the engine running until the test ends) whose first upsert
+// of obj waits 700 ms before Salesforce takes it: record p1 is accepted at
+// stage from, and once obj's upsert is on its way, at stage to, a change
+// that overtakes the batch in flight.
+func overtakenRig(t *testing.T, obj, from, to string) (r *rig, l, c forcesync.Mapping) {
 	t.Helper()
 	ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
 	l, c = leadAndContact(ext, ext, `stage == "lead"`)
@@ -104,7 +85,18 @@ func slowUpsertRig(t *testing.T, obj string) (r *rig, l, c forcesync.Mapping, fi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, l, c, fid
+	p1 := func(stage string) {
+		r.accept("person", forcesync.Change{Key: "p1", Fields: map[string]any{"last": "Ada", "email": "ada@example.com", "stage": stage}})
+	}
+	p1(from)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.Eng.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	r.waitFired(fid, time.Now().Add(time.Minute))
+	p1(to)
+	return r, l, c
 }
 
 // waitFired waits until fault id has fired (and retired: Count 1).
