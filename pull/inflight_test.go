@@ -9,6 +9,7 @@ import (
 	"github.com/forcesync/forcesync/emulator"
 	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/internal/testrig"
+	"github.com/forcesync/forcesync/pull"
 	"github.com/forcesync/forcesync/salesforce"
 )
 
@@ -29,22 +30,8 @@ func TestPollDuringAPushInFlight(t *testing.T) {
 			r.poll(p)
 			id := r.sfID("k")
 
-			if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
-				Path: "re:/composite/sobjects", Latency: time.Second, Count: 1}); err != nil {
-				t.Fatal(err)
-			}
-			r.accept("k", map[string]any{"last": "L", "company": "C", "phone": "app"})
-			pushed := make(chan error, 1)
-			go func() { _, err := r.eng.Drain(context.Background()); pushed <- err }()
-			// Wait until the push's write is on its way (its read is done):
-			// the rule is gone once it fired.
-			deadline := time.Now().Add(10 * time.Second)
-			for len(r.emu.Faults()) > 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the push never wrote")
-				}
-				time.Sleep(time.Millisecond)
-			}
+			pushed := r.pushAppPhone(emulator.Fault{Type: emulator.FaultLatency, Method: "PATCH",
+				Path: "re:/composite/sobjects", Latency: time.Second, Count: 1})
 			if err := r.emu.UpdateAs("Lead", id, map[string]any{"Phone": "sf"}); err != nil {
 				t.Fatal(err)
 			}
@@ -54,17 +41,7 @@ func TestPollDuringAPushInFlight(t *testing.T) {
 			if err := <-pushed; err != nil {
 				t.Fatal(err)
 			}
-			for range 4 {
-				r.poll(p)
-				r.drain()
-			}
-			cfs, err := r.store.Conflicts(t.Context(), "leads", "k")
-			if err != nil || len(cfs) != 1 || cfs[0].Winner != "salesforce" {
-				t.Fatalf("conflicts %+v %v", cfs, err)
-			}
-			if app, sf := r.src("k").Fields["phone"], r.sf(id, "Phone"); app != "sf" || sf != "sf" {
-				t.Fatalf("ended with app %v, Salesforce %v; want both %q (Salesforce won the conflict)", app, sf, "sf")
-			}
+			r.settledForSalesforce(p, id, "sf")
 		})
 	}
 }
@@ -88,20 +65,8 @@ func TestFailedPushIsNotRetriedOverAnEditMadeMeanwhile(t *testing.T) {
 	r.poll(p)
 	id := r.sfID("k")
 
-	if _, err := r.emu.AddFault(emulator.Fault{Type: emulator.FaultError, Method: "PATCH", Path: "re:/composite/sobjects",
-		Status: 503, Latency: 200 * time.Millisecond, Count: 1}); err != nil {
-		t.Fatal(err)
-	}
-	r.accept("k", map[string]any{"last": "L", "company": "C", "phone": "app"})
-	pushed := make(chan error, 1)
-	go func() { _, err := r.eng.Drain(context.Background()); pushed <- err }()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(r.emu.Faults()) > 0 { // the write is on its way, to fail
-		if time.Now().After(deadline) {
-			t.Fatal("the push never wrote")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	pushed := r.pushAppPhone(emulator.Fault{Type: emulator.FaultError, Method: "PATCH", Path: "re:/composite/sobjects",
+		Status: 503, Latency: 200 * time.Millisecond, Count: 1}) // the write is on its way, to fail
 	if err := r.emu.UpdateAs("Lead", id, map[string]any{"Phone": "rep"}); err != nil {
 		t.Fatal(err)
 	}
@@ -111,15 +76,45 @@ func TestFailedPushIsNotRetriedOverAnEditMadeMeanwhile(t *testing.T) {
 	if got := r.sf(id, "Phone"); got != "rep" {
 		t.Fatalf("the failed write was sent again over the rep's edit: Phone %v", got)
 	}
+	r.settledForSalesforce(p, id, "rep")
+}
+
+// pushAppPhone arms f, accepts the app's change of k's phone to "app" and
+// starts a push of it; it returns once f fired (the rule is gone: the
+// push's write is on its way, its read done), with the push's outcome to
+// come.
+func (r *rig) pushAppPhone(f emulator.Fault) <-chan error {
+	r.t.Helper()
+	if _, err := r.emu.AddFault(f); err != nil {
+		r.t.Fatal(err)
+	}
+	r.accept("k", map[string]any{"last": "L", "company": "C", "phone": "app"})
+	pushed := make(chan error, 1)
+	go func() { _, err := r.eng.Drain(context.Background()); pushed <- err }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.emu.Faults()) > 0 {
+		if time.Now().After(deadline) {
+			r.t.Fatal("the push never wrote")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return pushed
+}
+
+// settledForSalesforce polls and pushes until k settles, and checks its one
+// conflict went to Salesforce and both sides (the app's record and
+// Salesforce's record id) hold want.
+func (r *rig) settledForSalesforce(p *pull.Puller, id, want string) {
+	r.t.Helper()
 	for range 4 {
 		r.poll(p)
 		r.drain()
 	}
-	cfs, err := r.store.Conflicts(t.Context(), "leads", "k")
+	cfs, err := r.store.Conflicts(r.t.Context(), "leads", "k")
 	if err != nil || len(cfs) != 1 || cfs[0].Winner != "salesforce" {
-		t.Fatalf("conflicts %+v %v", cfs, err)
+		r.t.Fatalf("conflicts %+v %v", cfs, err)
 	}
-	if app, sf := r.src("k").Fields["phone"], r.sf(id, "Phone"); app != "rep" || sf != "rep" {
-		t.Fatalf("ended with app %v, Salesforce %v; want both %q", app, sf, "rep")
+	if app, sf := r.src("k").Fields["phone"], r.sf(id, "Phone"); app != want || sf != want {
+		r.t.Fatalf("ended with app %v, Salesforce %v; want both %q (Salesforce won the conflict)", app, sf, want)
 	}
 }
