@@ -474,7 +474,7 @@ func describeChanges(old, cur *salesforce.SObjectDescribe, m forcesync.Mapping) 
 		case of == nil:
 			cs = append(cs, fmt.Sprintf("field %s added", nf.Name))
 		case nf == nil:
-			cs = append(cs, fmt.Sprintf("field %s deleted", of.Name))
+			cs = append(cs, fieldDeleted(of.Name))
 		default:
 			if of.Type != nf.Type {
 				cs = append(cs, fmt.Sprintf("field %s type %s -> %s", nf.Name, of.Type, nf.Type))
@@ -569,8 +569,12 @@ func recreated(paused, cur *salesforce.SObjectDescribe, m forcesync.Mapping) []s
 	return out
 }
 
+// fieldDeleted is how describeChanges words a deleted field, which
+// deletedIn finds again in a stored pause's reason.
+func fieldDeleted(name string) string { return "field " + name + " deleted" }
+
 // deletedIn names the fields p pushes that a stored pause's reason says
-// were deleted (describeChanges' "field X deleted") and that p's describe
+// were deleted (fieldDeleted) and that p's describe
 // has again: what recreated finds when the resume comes with a restart,
 // which has only the pause's words for the describe of the pause.
 func deletedIn(reason string, p *Pipe) []string {
@@ -579,7 +583,7 @@ func deletedIn(reason string, p *Pipe) []string {
 		if p.Mapping.RowDirection(&r) == forcesync.Pull || p.Describe == nil {
 			continue
 		}
-		if f := p.Describe.Field(r.Target); f != nil && strings.Contains(reason, "field "+f.Name+" deleted") {
+		if f := p.Describe.Field(r.Target); f != nil && strings.Contains(reason, fieldDeleted(f.Name)) {
 			out = append(out, r.Target)
 		}
 	}
