@@ -31,23 +31,34 @@ func (s *Store) Settled(ctx context.Context, source string, mappings []string, k
 	if len(keys) == 0 {
 		return out, nil
 	}
-	ok, err := s.settledRanges(ctx, source, mappings, keys, out)
+	// One snapshot for every table and mapping, as in the SQLite store.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("settled %s: %w", source, err)
 	}
-	if ok {
-		return out, nil
+	defer tx.Rollback(ctx)
+	ok, err := settledRanges(ctx, tx, source, mappings, keys, out)
+	if err != nil {
+		return nil, fmt.Errorf("settled %s: %w", source, err)
 	}
-	clear(out)
-	return out, s.settledLookups(ctx, source, mappings, keys, out)
+	if !ok {
+		clear(out)
+		if err := settledLookups(ctx, tx, source, mappings, keys, out); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("settled %s: %w", source, err)
+	}
+	return out, nil
 }
 
 // settledRanges reads the keys' range of each table, if it holds at most
 // half as many rows again as there are keys; it reports false (having read
 // at most that many records) otherwise.
-func (s *Store) settledRanges(ctx context.Context, source string, mappings []string, keys []string, out map[string]forcesync.Settled) (bool, error) {
+func settledRanges(ctx context.Context, tx pgx.Tx, source string, mappings []string, keys []string, out map[string]forcesync.Settled) (bool, error) {
 	var lo, hi string
-	if err := s.pool.QueryRow(ctx, `SELECT min(k), max(k) FROM unnest($1::text[]) AS u(k)`, keys).Scan(&lo, &hi); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT min(k), max(k) FROM unnest($1::text[]) AS u(k)`, keys).Scan(&lo, &hi); err != nil {
 		return false, err
 	}
 	want := make(map[string]struct{}, len(keys))
@@ -57,7 +68,7 @@ func (s *Store) settledRanges(ctx context.Context, source string, mappings []str
 	limit := len(want) + len(want)/2
 	// version > 0 leaves out an Accept's placeholder rows; they still count
 	// towards the range's size.
-	rows, err := s.pool.Query(ctx, `SELECT key, version, deleted, fields FROM source_records WHERE source = $1 AND key BETWEEN $2 AND $3 LIMIT $4`,
+	rows, err := tx.Query(ctx, `SELECT key, version, deleted, fields FROM source_records WHERE source = $1 AND key BETWEEN $2 AND $3 LIMIT $4`,
 		source, lo, hi, limit+1)
 	if err != nil {
 		return false, err
@@ -83,30 +94,79 @@ func (s *Store) settledRanges(ctx context.Context, source string, mappings []str
 		return false, err
 	}
 	for _, m := range mappings {
-		// Every table bounded by the range on its own: the planner then
-		// scans the three ranges and hashes two, instead of looking a
-		// binding up per status.
-		rows, err := s.pool.Query(ctx, `SELECT s.key, s.state, COALESCE(b.fingerprint, ''), COALESCE(b.sf_id, ''), o.key IS NOT NULL,
-				COALESCE(o.lease IS NOT NULL AND o.seq IS DISTINCT FROM o.claimed_seq, false)
-			FROM statuses s
-			LEFT JOIN bindings b ON b.mapping = s.mapping AND b.key = s.key AND b.mapping = $1 AND b.key BETWEEN $2 AND $3
-			LEFT JOIN outbox o ON o.mapping = s.mapping AND o.key = s.key AND o.mapping = $1 AND o.key BETWEEN $2 AND $3
-			WHERE s.mapping = $1 AND s.key BETWEEN $2 AND $3`, m, lo, hi)
-		if err != nil {
-			return false, fmt.Errorf("under %s: %w", m, err)
-		}
-		if err := scanSettledMappings(rows, m, out); err != nil {
+		if err := settledRange(ctx, tx, m, lo, hi, out); err != nil {
 			return false, fmt.Errorf("under %s: %w", m, err)
 		}
 	}
 	return true, nil
 }
 
+// settledRange adds mapping m's statuses, bindings and outbox rows of the
+// keys in [lo, hi] to the records in out: three range scans, matched in
+// Go. One query joining the three ranges is at the planner's mercy: on
+// tables never analyzed (a first push's) it estimated one status in the
+// range and scanned the bindings' range once per status, 1,000 x 1,000
+// rows a chunk. A binding or outbox row counts only where the key has a
+// status under m.
+func settledRange(ctx context.Context, tx pgx.Tx, m, lo, hi string, out map[string]forcesync.Settled) error {
+	rows, err := tx.Query(ctx, `SELECT key, state FROM statuses WHERE mapping = $1 AND key BETWEEN $2 AND $3`, m, lo, hi)
+	if err != nil {
+		return err
+	}
+	var k, state string
+	_, err = pgx.ForEachRow(rows, []any{&k, &state}, func() error {
+		if st, ok := out[k]; ok {
+			if st.Mappings == nil {
+				st.Mappings = map[string]forcesync.SettledMapping{}
+				out[k] = st
+			}
+			st.Mappings[m] = forcesync.SettledMapping{State: forcesync.State(state)}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// at returns the key's state under m, if it has a status.
+	at := func(k string) (forcesync.SettledMapping, bool) {
+		sm, ok := out[k].Mappings[m]
+		return sm, ok
+	}
+	rows, err = tx.Query(ctx, `SELECT key, fingerprint, sf_id FROM bindings WHERE mapping = $1 AND key BETWEEN $2 AND $3`, m, lo, hi)
+	if err != nil {
+		return err
+	}
+	var fp, id string
+	_, err = pgx.ForEachRow(rows, []any{&k, &fp, &id}, func() error {
+		if sm, ok := at(k); ok {
+			sm.Fingerprint, sm.SalesforceID = fp, id
+			out[k].Mappings[m] = sm
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT key, lease IS NOT NULL AND seq IS DISTINCT FROM claimed_seq FROM outbox WHERE mapping = $1 AND key BETWEEN $2 AND $3`, m, lo, hi)
+	if err != nil {
+		return err
+	}
+	var overtaken bool
+	_, err = pgx.ForEachRow(rows, []any{&k, &overtaken}, func() error {
+		if sm, ok := at(k); ok {
+			sm.Queued, sm.Overtaken = true, overtaken
+			out[k].Mappings[m] = sm
+		}
+		return nil
+	})
+	return err
+}
+
 // settledLookups looks each key up: one query for the records and one per
 // mapping, each over every key at once.
-func (s *Store) settledLookups(ctx context.Context, source string, mappings []string, keys []string, out map[string]forcesync.Settled) error {
+func settledLookups(ctx context.Context, tx pgx.Tx, source string, mappings []string, keys []string, out map[string]forcesync.Settled) error {
 	// version > 0 leaves out an Accept's placeholder rows.
-	rows, err := s.pool.Query(ctx, `SELECT key, version, deleted, fields FROM source_records WHERE source = $1 AND key = ANY($2) AND version > 0`, source, keys)
+	rows, err := tx.Query(ctx, `SELECT key, version, deleted, fields FROM source_records WHERE source = $1 AND key = ANY($2) AND version > 0`, source, keys)
 	if err != nil {
 		return fmt.Errorf("settled %s: %w", source, err)
 	}
@@ -124,7 +184,7 @@ func (s *Store) settledLookups(ctx context.Context, source string, mappings []st
 		return fmt.Errorf("settled %s: %w", source, err)
 	}
 	for _, m := range mappings {
-		rows, err := s.pool.Query(ctx, `SELECT s.key, s.state, COALESCE(b.fingerprint, ''), COALESCE(b.sf_id, ''), o.key IS NOT NULL,
+		rows, err := tx.Query(ctx, `SELECT s.key, s.state, COALESCE(b.fingerprint, ''), COALESCE(b.sf_id, ''), o.key IS NOT NULL,
 				COALESCE(o.lease IS NOT NULL AND o.seq IS DISTINCT FROM o.claimed_seq, false)
 			FROM statuses s
 			LEFT JOIN bindings b ON b.mapping = s.mapping AND b.key = s.key
