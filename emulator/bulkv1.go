@@ -304,7 +304,13 @@ func (e *Emulator) v1(h func(v *v1Call)) handlerFunc {
 			tok = bearerToken(c.r)
 		}
 		sess, ok := e.authenticateToken(tok)
-		if !ok {
+		if !ok || !hasScope(sess.Scopes, "api", "full") {
+			// The api scope covers the Bulk API as it does REST ("api:
+			// access ... using APIs, such as REST API and Bulk API"), so a
+			// token granted without it (scope=openid, say) is refused here
+			// as REST refuses it: with this API's own fault for a session it
+			// cannot use. Same code and text as an unknown session
+			// (UNCONFIRMED: Salesforce may word it differently).
 			v.fail(http.StatusBadRequest, "InvalidSessionId", "Invalid session id")
 			return
 		}

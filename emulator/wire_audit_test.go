@@ -172,16 +172,7 @@ func TestQuerySemiJoin(t *testing.T) {
 // session is not valid for use with the REST API" (§3.5).
 func TestRESTNeedsAPIScope(t *testing.T) {
 	_, srv := oauthServer(t, Config{AutoApprove: true})
-	redirect := "http://127.0.0.1:1717/OauthRedirect"
-	token := func(scope string) string {
-		code := authorizeCode(t, srv.URL, url.Values{"client_id": {DemoClientID}, "redirect_uri": {redirect}, "scope": {scope}})
-		status, tok, _ := postForm(t, nil, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "redirect_uri": {redirect}}, "", "")
-		if status != 200 {
-			t.Fatalf("code exchange: %d %v", status, tok)
-		}
-		return tok["access_token"].(string)
-	}
+	token := func(scope string) string { return scopedToken(t, srv.URL, scope) }
 	get := func(tok, path string) resp {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -209,6 +200,52 @@ func TestRESTNeedsAPIScope(t *testing.T) {
 			t.Fatalf("password grant with scope %s: %d %v", scope, status, tok)
 		}
 		wantStatus(t, get(tok["access_token"].(string), "/services/data/v62.0/sobjects"), 200)
+	}
+}
+
+// scopedToken gets an access token granted for scope by the web-server
+// flow of an emulator started with AutoApprove.
+func scopedToken(t *testing.T, base, scope string) string {
+	t.Helper()
+	redirect := "http://127.0.0.1:1717/OauthRedirect"
+	code := authorizeCode(t, base, url.Values{"client_id": {DemoClientID}, "redirect_uri": {redirect}, "scope": {scope}})
+	status, tok, _ := postForm(t, nil, base+"/services/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "redirect_uri": {redirect}}, "", "")
+	if status != 200 {
+		t.Fatalf("code exchange: %d %v", status, tok)
+	}
+	return tok["access_token"].(string)
+}
+
+// Bulk API 1.0 refuses a token without the api scope as REST does, in its
+// own fault shape (XML, or JSON for a JSON request): 400 InvalidSessionId.
+// The same session with the api scope creates the job.
+func TestBulkV1NeedsAPIScope(t *testing.T) {
+	_, srv := oauthServer(t, Config{AutoApprove: true})
+	post := func(tok, ctype, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/services/async/62.0/job", strings.NewReader(body))
+		req.Header.Set("X-SFDC-Session", tok)
+		req.Header.Set("Content-Type", ctype)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const xmlJob = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>insert</operation><object>Lead</object><contentType>CSV</contentType></jobInfo>`
+	const jsonJob = `{"operation":"insert","object":"Lead","contentType":"CSV"}`
+	openid := scopedToken(t, srv.URL, "openid")
+	if st, body := post(openid, "application/xml; charset=UTF-8", xmlJob); st != 400 ||
+		!strings.Contains(body, "<exceptionCode>InvalidSessionId</exceptionCode>") {
+		t.Fatalf("openid token, XML job: %d %s", st, body)
+	}
+	if st, body := post(openid, "application/json", jsonJob); st != 400 || !strings.Contains(body, `"exceptionCode":"InvalidSessionId"`) {
+		t.Fatalf("openid token, JSON job: %d %s", st, body)
+	}
+	if st, body := post(scopedToken(t, srv.URL, "api"), "application/json", jsonJob); st != 201 && st != 200 {
+		t.Fatalf("api token: %d %s", st, body)
 	}
 }
 
@@ -278,5 +315,49 @@ func TestUserAgentFlow(t *testing.T) {
 	r2.Body.Close()
 	if r2.StatusCode != 200 {
 		t.Fatalf("REST with the user-agent flow's token: %d", r2.StatusCode)
+	}
+}
+
+// Sforce-Limit-Info is on every REST answer but the version list (REST
+// guide, "Limit Info Header"), error answers included: the session is
+// checked and the call counted before a 404, 405, 410, 400 or 415. A call
+// without a valid session answers 401, whatever the path or method, and
+// carries no usage (no org to report on).
+func TestLimitInfoOnErrorAnswers(t *testing.T) {
+	s := newCoreServer(t, Config{DailyAPIRequests: 500})
+	for i, tt := range []struct {
+		method, path string
+		body         any
+		hdr          []string
+		status       int
+		code         string
+	}{
+		{"GET", "/services/data/v62.0/nonsense", nil, nil, 404, "NOT_FOUND"},
+		{"GET", "/services/data/v62.0/sobjects/Bogus__c", nil, nil, 404, "NOT_FOUND"},
+		{"DELETE", "/services/data/v62.0/sobjects", nil, nil, 405, "METHOD_NOT_ALLOWED"},
+		{"PUT", "/services/data/v62.0/sobjects/Lead", nil, nil, 405, "METHOD_NOT_ALLOWED"},
+		{"GET", "/services/data/v69.0/sobjects", nil, nil, 404, "NOT_FOUND"},
+		{"GET", "/services/data/v30.0/sobjects", nil, nil, 410, "API_VERSION_RETIRED"},
+		{"GET", "/services/data/v62.0/query?q=SELECT+FROM", nil, nil, 400, "MALFORMED_QUERY"},
+		{"POST", "/services/data/v62.0/sobjects/Lead", "LastName=Ng", []string{"Content-Type", "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"POST", "/services/data/v62.0/sobjects/Lead", "{", nil, 400, "JSON_PARSER_ERROR"},
+	} {
+		before, _ := s.e.APIUsage()
+		r := s.do(t, tt.method, tt.path, tt.body, tt.hdr...)
+		wantError(t, r, tt.status, tt.code, "")
+		if h, want := r.header.Get("Sforce-Limit-Info"), fmt.Sprintf("api-usage=%d/500", before+1); h != want {
+			t.Errorf("%d: %s %s answered %d with Sforce-Limit-Info %q, want %q", i, tt.method, tt.path, r.status, h, want)
+		}
+	}
+	before, _ := s.e.APIUsage()
+	for _, tt := range [][2]string{{"GET", "/services/data/v62.0/nonsense"}, {"DELETE", "/services/data/v62.0/sobjects"}, {"GET", "/services/data/v69.0/sobjects"}} {
+		r := s.do(t, tt[0], tt[1], nil, "Authorization", "")
+		wantError(t, r, 401, "INVALID_SESSION_ID", "Session expired or invalid")
+		if h := r.header.Get("Sforce-Limit-Info"); h != "" {
+			t.Errorf("401 on %s %s carries Sforce-Limit-Info %q", tt[0], tt[1], h)
+		}
+	}
+	if after, _ := s.e.APIUsage(); after != before {
+		t.Errorf("unauthenticated calls counted: %d -> %d", before, after)
 	}
 }
