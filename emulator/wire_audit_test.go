@@ -361,3 +361,82 @@ func TestLimitInfoOnErrorAnswers(t *testing.T) {
 		t.Errorf("unauthenticated calls counted: %d -> %d", before, after)
 	}
 }
+
+// An unknown Bulk 2.0 job Id (never issued, of the other kind of job, or
+// not an Id) answers 404 NOT_FOUND "The requested resource does not exist"
+// on every job resource. The sf CLI's `data bulk results` tells a wrong
+// job Id by exactly that message ("Ensure the ID isn't from a query job").
+func TestBulkUnknownJobID(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	ingest := b.createJob("ingest", map[string]any{"object": "Account", "operation": "insert"})["id"].(string)
+	query := b.createJob("query", map[string]any{"operation": "query", "query": "SELECT Id FROM Account"})["id"].(string)
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA", ""},
+		{"GET", b.jobsPath("ingest") + "/" + query, ""},
+		{"GET", b.jobsPath("query") + "/" + ingest, ""},
+		{"GET", b.jobsPath("ingest") + "/not-an-id", ""},
+		{"PATCH", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA", `{"state":"UploadComplete"}`},
+		{"DELETE", b.jobsPath("query") + "/7505e00000ZZZZZAAA", ""},
+		{"PUT", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA/batches", "Name\nA\n"},
+		{"GET", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA/successfulResults", ""},
+		{"GET", b.jobsPath("query") + "/" + ingest + "/results", ""},
+	} {
+		ctype := "application/json"
+		if tt.method == "PUT" {
+			ctype = "text/csv"
+		}
+		st, h, out := b.do(tt.method, tt.path, ctype, strings.NewReader(tt.body))
+		wantError(t, resp{st, h, out}, 404, "NOT_FOUND", "The requested resource does not exist")
+	}
+}
+
+// API logins by password take the security token appended to the password
+// (OAuth username-password flow and SOAP login): by default the password
+// alone works too, as for a caller inside the org's trusted IP ranges;
+// with RequireSecurityToken only password+token does. A wrong token, or a
+// token on a user without one, fails like a wrong password.
+func TestPasswordLoginSecurityToken(t *testing.T) {
+	const jane, janePW, janeTok = "jane@example.com", "janepw1234", "JaneTok3n"
+	for _, require := range []bool{false, true} {
+		_, srv := oauthServer(t, Config{RequireSecurityToken: require, Users: []UserConfig{
+			{Username: jane, Password: janePW, SecurityToken: janeTok},
+			{Username: "bob@example.com", Password: "bobpw1234"},
+		}})
+		grant := func(user, pw string) (int, any) {
+			st, tok, _ := postForm(t, nil, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+				"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "username": {user}, "password": {pw}}, "", "")
+			return st, tok["error_description"]
+		}
+		soap := func(user, pw string) int {
+			env := `<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>` +
+				user + `</username><password>` + pw + `</password></login></se:Body></se:Envelope>`
+			res, err := http.Post(srv.URL+"/services/Soap/u/62.0", "text/xml", strings.NewReader(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		for _, tt := range []struct {
+			user, pw string
+			ok       bool
+		}{
+			{DefaultUsername, DefaultPassword + DefaultSecurityToken, true},
+			{jane, janePW + janeTok, true},
+			{DefaultUsername, DefaultPassword, !require},
+			{jane, janePW, !require},
+			{"bob@example.com", "bobpw1234", !require},
+			{jane, janePW + "WrongTok3n", false},
+			{jane, janePW + DefaultSecurityToken, false},
+			{DefaultUsername, "nope" + DefaultSecurityToken, false},
+		} {
+			st, desc := grant(tt.user, tt.pw)
+			if tt.ok && st != 200 || !tt.ok && (st != 400 || desc != "authentication failure") {
+				t.Errorf("require=%v: password grant %s with %q: %d %v", require, tt.user, tt.pw, st, desc)
+			}
+			if st := soap(tt.user, tt.pw); tt.ok != (st == 200) {
+				t.Errorf("require=%v: SOAP login %s with %q: %d", require, tt.user, tt.pw, st)
+			}
+		}
+	}
+}
