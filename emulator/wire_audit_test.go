@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -438,5 +439,47 @@ func TestPasswordLoginSecurityToken(t *testing.T) {
 				t.Errorf("require=%v: SOAP login %s with %q: %d", require, tt.user, tt.pw, st)
 			}
 		}
+	}
+}
+
+// GET /recent (restforce's client.recent, jsforce's conn.recent()): an
+// array of records with attributes, Id and Name, newest first, at most
+// ?limit= of them.
+func TestRecentItems(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	for _, n := range []string{"First", "Second", "Third"} {
+		wantStatus(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Account", map[string]any{"Name": n}), 201)
+	}
+	r := s.do(t, "GET", "/services/data/v62.0/recent?limit=2", nil)
+	wantStatus(t, r, 200)
+	var recs []map[string]any
+	if err := json.Unmarshal(r.body, &recs); err != nil {
+		t.Fatalf("%s: %v", r.body, err)
+	}
+	if len(recs) != 2 || recs[0]["Name"] != "Third" || recs[1]["Name"] != "Second" || recs[0]["Id"] == nil ||
+		recs[0]["attributes"].(map[string]any)["type"] != "Account" {
+		t.Fatalf("recent: %s", r.body)
+	}
+	wantError(t, s.do(t, "GET", "/services/data/v62.0/recent?limit=x", nil), 400, "INVALID_QUERY_PARAMETER_VALUE", "")
+}
+
+// NOT_FOUND answers carry no fields key, whatever the method; describe
+// sub-resources the emulator does not serve answer plain NOT_FOUND, not a
+// complaint about an external ID field named "describe".
+func TestNotFoundShape(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	const missing = "/services/data/v62.0/sobjects/Lead/00Q000000000000EAA"
+	for _, m := range []string{"GET", "PATCH", "DELETE"} {
+		var body any
+		if m == "PATCH" {
+			body = map[string]any{"LastName": "x"}
+		}
+		e := wantError(t, s.do(t, m, missing, body), 404, "NOT_FOUND", "The requested resource does not exist")
+		if _, has := e["fields"]; has {
+			t.Errorf("%s of a missing record: NOT_FOUND with a fields key", m)
+		}
+	}
+	for _, p := range []string{"describe/layouts", "describe/compactLayouts", "describe/layouts/012000000000000AAA"} {
+		wantError(t, s.do(t, "GET", "/services/data/v62.0/sobjects/Lead/"+p, nil), 404, "NOT_FOUND", "The requested resource does not exist")
 	}
 }
