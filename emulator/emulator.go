@@ -190,7 +190,7 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 	if rt.kind != KindNone {
 		e.count(rt.kind)
 	}
-	if e.applyFaults(c) {
+	if e.applyFaults(c, rt.auth) {
 		return
 	}
 	if rt.auth && !e.authorizeCall(c) {

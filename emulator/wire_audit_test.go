@@ -483,3 +483,36 @@ func TestNotFoundShape(t *testing.T) {
 		wantError(t, s.do(t, "GET", "/services/data/v62.0/sobjects/Lead/"+p, nil), 404, "NOT_FOUND", "The requested resource does not exist")
 	}
 }
+
+// A fault rule standing for an error inside the API (500
+// UNKNOWN_EXCEPTION, a 4xx, UNABLE_TO_LOCK_ROW) answers with
+// Sforce-Limit-Info and counts the call, as Salesforce does for an
+// authenticated REST call; one standing for the edge (503, 429) or a
+// caller without a session does not.
+func TestFaultAnswersCarryLimitInfo(t *testing.T) {
+	s := newCoreServer(t, Config{DailyAPIRequests: 500})
+	for _, tt := range []struct {
+		fault Fault
+		want  bool
+	}{
+		{Fault{Status: 500, Path: "/services/data/*/sobjects", Count: 1}, true},
+		{Fault{Status: 400, ErrorCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "no", Path: "/services/data/*/sobjects", Count: 1}, true},
+		{Fault{Type: FaultLockRow, Path: "/services/data/*/sobjects", Count: 1}, true},
+		{Fault{Status: 503, Path: "/services/data/*/sobjects", Count: 1}, false},
+		{Fault{Status: 429, Path: "/services/data/*/sobjects", Count: 1}, false},
+	} {
+		mustFault(t, s.e, tt.fault)
+		before, _ := s.e.APIUsage()
+		r := s.do(t, "GET", "/services/data/v62.0/sobjects", nil)
+		after, _ := s.e.APIUsage()
+		h := r.header.Get("Sforce-Limit-Info")
+		if tt.want && (h != fmt.Sprintf("api-usage=%d/500", before+1) || after != before+1) ||
+			!tt.want && (h != "" || after != before) {
+			t.Errorf("fault %+v answered %d: Sforce-Limit-Info %q, usage %d -> %d", tt.fault, r.status, h, before, after)
+		}
+	}
+	mustFault(t, s.e, Fault{Status: 500, Path: "/services/data/*/sobjects", Count: 1})
+	if r := s.do(t, "GET", "/services/data/v62.0/sobjects", nil, "Authorization", ""); r.status != 500 || r.header.Get("Sforce-Limit-Info") != "" {
+		t.Errorf("fault without a session: %d %q", r.status, r.header.Get("Sforce-Limit-Info"))
+	}
+}
