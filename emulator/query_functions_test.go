@@ -163,3 +163,35 @@ func TestQueryFunctionErrors(t *testing.T) {
 		wantError(t, s.do(t, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(tt.q), nil), 400, tt.code, "")
 	}
 }
+
+// INCLUDES and EXCLUDES on a multi-select picklist: 'a;b' asks for both
+// values, a list for any of its entries; other field types answer
+// INVALID_QUERY_FILTER_OPERATOR.
+func TestQueryIncludesExcludes(t *testing.T) {
+	s := newCoreServer(t, Config{Objects: []ObjectConfig{{Name: "Lead", Fields: []FieldConfig{
+		{Name: "Interests__c", Type: "multipicklist", Picklist: []string{"Golf", "Tennis", "Chess"}},
+	}}}})
+	for name, v := range map[string]any{"A": "Golf;Tennis", "B": "Chess", "C": "Tennis", "D": nil} {
+		wantStatus(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": name, "Company": "Acme", "Interests__c": v}), 201)
+	}
+	names := func(where string) string {
+		var out []string
+		for _, r := range s.query(t, "SELECT LastName FROM Lead WHERE "+where+" ORDER BY LastName") {
+			out = append(out, r["LastName"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct{ where, want string }{
+		{"Interests__c INCLUDES ('Tennis')", "A,C"},
+		{"Interests__c INCLUDES ('golf;tennis')", "A"},
+		{"Interests__c INCLUDES ('Golf;Chess', 'Chess')", "B"},
+		{"Interests__c EXCLUDES ('Tennis')", "B,D"},
+		{"NOT Interests__c INCLUDES ('Chess') AND Interests__c != null", "A,C"},
+	} {
+		if got := names(tt.where); got != tt.want {
+			t.Errorf("WHERE %s: %q, want %q", tt.where, got, tt.want)
+		}
+	}
+	wantError(t, s.do(t, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Id FROM Lead WHERE LastName INCLUDES ('A')"), nil),
+		400, "INVALID_QUERY_FILTER_OPERATOR", "")
+}

@@ -141,7 +141,7 @@ type Int struct {
 	Value int
 }
 
-// Expr is a WHERE condition: *Logical, *Not, *Compare or *In.
+// Expr is a WHERE condition: *Logical, *Not, *Compare, *In or *Includes.
 type Expr interface{ exprNode() }
 
 // Logical is a chain of conditions joined by the same operator. SOQL does not
@@ -180,10 +180,21 @@ type In struct {
 	Sub *Query
 }
 
-func (*Logical) exprNode() {}
-func (*Not) exprNode()     {}
-func (*Compare) exprNode() {}
-func (*In) exprNode()      {}
+// Includes is field INCLUDES (values) or field EXCLUDES (values), on a
+// multi-select picklist. Each value is one or more picklist values joined
+// by semicolons, all of which the record must hold.
+type Includes struct {
+	Field    *FieldRef
+	Excludes bool
+	OpPos    Pos
+	Values   []Value
+}
+
+func (*Includes) exprNode() {}
+func (*Logical) exprNode()  {}
+func (*Not) exprNode()      {}
+func (*Compare) exprNode()  {}
+func (*In) exprNode()       {}
 
 // Op is a comparison operator.
 type Op string

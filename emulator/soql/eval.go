@@ -576,6 +576,8 @@ func (c *compiler) expr(x Expr) (func(Row) bool, error) {
 		return c.compare(x)
 	case *In:
 		return c.in(x)
+	case *Includes:
+		return c.includes(x)
 	}
 	return nil, errAt(c.src, 0, CodeMalformedQuery, "unsupported condition")
 }

@@ -400,3 +400,56 @@ func groupThousands(n float64, scale int) string {
 	}
 	return b.String()
 }
+
+// includes compiles field INCLUDES / EXCLUDES ('a;b', 'c') on a
+// multi-select picklist: a record matches a value when it holds every
+// ';'-separated item of it (case-insensitively), INCLUDES when some value
+// matches, EXCLUDES when none does (so a record with no values matches
+// EXCLUDES; UNCONFIRMED).
+func (c *compiler) includes(x *Includes) (func(Row) bool, error) {
+	col, err := c.resolveExpr(x.Field, c.condClause())
+	if err != nil {
+		return nil, err
+	}
+	if col.Field.Type != "multipicklist" {
+		return nil, errAt(c.src, x.OpPos, CodeInvalidFilterOp, "includes or excludes operator only valid on multipicklist field")
+	}
+	var wants [][]string
+	for _, v := range x.Values {
+		if v.Kind != KindString {
+			return nil, c.mistyped(col.Field, v)
+		}
+		var items []string
+		for _, it := range strings.Split(decodeString(v.Text), ";") {
+			if it = strings.ToLower(strings.TrimSpace(it)); it != "" {
+				items = append(items, it)
+			}
+		}
+		wants = append(wants, items)
+	}
+	get := col.get
+	match := func(r Row) bool {
+		s, _ := get(r).(string)
+		if s == "" {
+			return false
+		}
+		held := map[string]bool{}
+		for _, it := range strings.Split(s, ";") {
+			held[strings.ToLower(strings.TrimSpace(it))] = true
+		}
+		for _, items := range wants {
+			all := len(items) > 0
+			for _, it := range items {
+				all = all && held[it]
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	}
+	if x.Excludes {
+		return func(r Row) bool { return !match(r) }, nil
+	}
+	return match, nil
+}

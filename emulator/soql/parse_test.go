@@ -86,6 +86,8 @@ func TestParsePrint(t *testing.T) {
 			"SELECT toLabel(Status) s, FORMAT(convertCurrency(Amount)) amt FROM Opportunity WHERE CALENDAR_YEAR(convertTimezone(CreatedDate)) = 2024"},
 		{"SELECT day_only(CreatedDate), COUNT(Id) FROM Lead GROUP BY day_only(CreatedDate) ORDER BY day_only(CreatedDate) desc",
 			"SELECT DAY_ONLY(CreatedDate), COUNT(Id) FROM Lead GROUP BY DAY_ONLY(CreatedDate) ORDER BY DAY_ONLY(CreatedDate) DESC"},
+		{"select Id from Lead where Interests__c includes ('a;b', 'c') or Interests__c excludes ('d')",
+			"SELECT Id FROM Lead WHERE Interests__c INCLUDES ('a;b', 'c') OR Interests__c EXCLUDES ('d')"},
 		{"select typeof What when Account then Name, Phone when Opportunity then Amount else Name end, Subject from Task",
 			"SELECT TYPEOF What WHEN Account THEN Name, Phone WHEN Opportunity THEN Amount ELSE Name END, Subject FROM Task"},
 	}

@@ -526,6 +526,20 @@ func (p *parser) predicate() (Expr, error) {
 			return nil, err
 		}
 		return &Compare{Field: f, Op: OpLike, OpPos: t.pos, Value: v}, nil
+	case isKeyword(t, "INCLUDES"), isKeyword(t, "EXCLUDES"):
+		p.advance()
+		x := &Includes{Field: f, Excludes: isKeyword(t, "EXCLUDES"), OpPos: t.pos}
+		if _, err := p.expect(tLParen); err != nil {
+			return nil, err
+		}
+		var err error
+		if x.Values, err = commaList(p, func() (Value, error) { return p.value(false) }); err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(tRParen); err != nil {
+			return nil, err
+		}
+		return x, nil
 	case isKeyword(t, "IN"), isKeyword(t, "NOT") && isKeyword(p.peekN(1), "IN"):
 		in := &In{Field: f, OpPos: t.pos}
 		if isKeyword(t, "NOT") {

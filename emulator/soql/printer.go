@@ -139,6 +139,20 @@ func writeExpr(b *strings.Builder, x Expr, nested bool) {
 		b.WriteString(string(x.Op))
 		b.WriteByte(' ')
 		writeValue(b, x.Value)
+	case *Includes:
+		b.WriteString(x.Field.String())
+		if x.Excludes {
+			b.WriteString(" EXCLUDES (")
+		} else {
+			b.WriteString(" INCLUDES (")
+		}
+		for i, v := range x.Values {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeValue(b, v)
+		}
+		b.WriteByte(')')
 	case *In:
 		b.WriteString(x.Field.String())
 		if x.Not {
