@@ -253,7 +253,7 @@ func (e *Emulator) serveCreate(c *call) {
 		return
 	}
 	c.w.Header().Set("Location", recordURL(c, obj, id))
-	c.writeJSON(http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
+	c.writeJSON(http.StatusCreated, saveResponse{ID: id, Success: true, Errors: []any{}})
 }
 
 // serveCreateByIdField serves POST /sobjects/{type}/Id: from API 37.0 the
@@ -556,9 +556,10 @@ func (e *Emulator) serveUpsert(c *call) {
 	modern := versionNumber(c.version) >= 46
 	if created {
 		c.w.Header().Set("Location", recordURL(c, obj, id))
-		body := map[string]any{"id": id, "success": true, "errors": []any{}}
+		body := saveResponse{ID: id, Success: true, Errors: []any{}}
 		if modern {
-			body["created"] = true
+			body.Created = new(bool)
+			*body.Created = true
 		}
 		c.writeJSON(http.StatusCreated, body)
 		return
@@ -567,7 +568,16 @@ func (e *Emulator) serveUpsert(c *call) {
 		c.writeNoContent()
 		return
 	}
-	c.writeJSON(http.StatusOK, map[string]any{"id": id, "success": true, "errors": []any{}, "created": false})
+	c.writeJSON(http.StatusOK, saveResponse{ID: id, Success: true, Errors: []any{}, Created: new(bool)})
+}
+
+// saveResponse is the body of a create or upsert, keys in Salesforce's
+// order: id, success, errors, then created (upsert from API 46.0).
+type saveResponse struct {
+	ID      string `json:"id"`
+	Success bool   `json:"success"`
+	Errors  []any  `json:"errors"`
+	Created *bool  `json:"created,omitempty"`
 }
 
 func (e *Emulator) serveDeleteByExternalID(c *call) {

@@ -516,3 +516,25 @@ func TestFaultAnswersCarryLimitInfo(t *testing.T) {
 		t.Errorf("fault without a session: %d %q", r.status, r.header.Get("Sforce-Limit-Info"))
 	}
 }
+
+// Create and upsert answer their keys in Salesforce's order (id, success,
+// errors, created), as recorded responses show them; clients comparing
+// bodies as text, and people reading logs, see the familiar shape.
+func TestSaveResponseKeyOrder(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	if !strings.HasPrefix(string(r.body), `{"id":"00Q`) || !strings.HasSuffix(strings.TrimSpace(string(r.body)), `","success":true,"errors":[]}`) {
+		t.Errorf("create: %s", r.body)
+	}
+	r = s.do(t, "PATCH", "/services/data/v62.0/sobjects/Lead/Forcesync_Key__c/k1", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	if !strings.HasSuffix(strings.TrimSpace(string(r.body)), `","success":true,"errors":[],"created":true}`) {
+		t.Errorf("upsert insert: %s", r.body)
+	}
+	r = s.do(t, "PATCH", "/services/data/v62.0/sobjects/Lead/Forcesync_Key__c/k1", map[string]any{"LastName": "Li"})
+	wantStatus(t, r, 200)
+	if !strings.HasSuffix(strings.TrimSpace(string(r.body)), `","success":true,"errors":[],"created":false}`) {
+		t.Errorf("upsert update: %s", r.body)
+	}
+}
