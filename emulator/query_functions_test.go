@@ -195,3 +195,12 @@ func TestQueryIncludesExcludes(t *testing.T) {
 	wantError(t, s.do(t, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Id FROM Lead WHERE LastName INCLUDES ('A')"), nil),
 		400, "INVALID_QUERY_FILTER_OPERATOR", "")
 }
+
+// A Bulk API 2.0 query job refuses TYPEOF at creation (the Bulk 2.0 guide
+// lists it among what query jobs do not run).
+func TestBulkQueryRefusesTypeOf(t *testing.T) {
+	s, _ := fnServer(t)
+	r := s.do(t, "POST", "/services/data/v62.0/jobs/query", map[string]any{"operation": "query",
+		"query": "SELECT TYPEOF Owner WHEN User THEN Username END FROM Lead"})
+	wantError(t, r, 400, "MALFORMED_QUERY", "TYPEOF is not supported by Bulk API query jobs.")
+}
