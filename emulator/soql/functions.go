@@ -66,10 +66,9 @@ func (c *compiler) resolveExpr(f *FieldRef, clause string) (*Column, error) {
 		}
 	}
 	if hasDateFunc(f) {
-		g := strings.ToLower(base.PathString())
-		if col.inner != nil {
-			g = strings.ToLower(innermost(col).Path)
-		}
+		// Named by the resolved field, so GROUP BY CALENDAR_YEAR(createddate)
+		// matches SELECT CALENDAR_YEAR(Lead.CreatedDate).
+		g := strings.ToLower(innermost(col).Path)
 		for i := len(f.Funcs) - 1; i >= 0; i-- {
 			g = f.Funcs[i] + "(" + g + ")"
 		}
