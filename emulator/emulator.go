@@ -116,6 +116,9 @@ type route struct {
 	kind    Kind
 	auth    bool // requires a Bearer session
 	methods map[string]handlerFunc
+	// badMethod, when set, answers a method not in methods instead of the
+	// REST API's 405 (Bulk API 1.0 answers in its own fault shape).
+	badMethod handlerFunc
 }
 
 // handle registers handlers for a ServeMux path pattern (without method),
@@ -165,6 +168,10 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 	h, ok := rt.methods[r.Method]
 	if !ok && r.Method == http.MethodHead {
 		h, ok = rt.methods[http.MethodGet]
+	}
+	if !ok && rt.badMethod != nil {
+		rt.badMethod(c)
+		return
 	}
 	if !ok {
 		allowed := make([]string, 0, len(rt.methods))

@@ -538,3 +538,41 @@ func TestSaveResponseKeyOrder(t *testing.T) {
 		t.Errorf("upsert update: %s", r.body)
 	}
 }
+
+// Bulk API 1.0 answers a wrong method (405) and an unknown path (400
+// InvalidOperation for a misspelt "job", InvalidUrl below it) with its own
+// fault, XML or JSON like the request, not the REST API's error array;
+// the session is checked first, as on its other resources.
+func TestBulkV1UnknownPathAndMethod(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	st, out := b.v1do("POST", "job", "application/json", `{"operation":"insert","object":"Lead","contentType":"CSV"}`)
+	var job v1Info
+	if st != 201 || json.Unmarshal(out, &job) != nil {
+		t.Fatalf("create: %d %s", st, out)
+	}
+	for _, tt := range []struct {
+		method, path, ctype string
+		status              int
+		want                string
+	}{
+		{"DELETE", "job/" + job.ID, "", 405, "<exceptionCode>MethodNotAllowed</exceptionCode>"},
+		{"PUT", "job/" + job.ID + "/batch", "application/json", 405, `"exceptionCode":"MethodNotAllowed"`},
+		{"GET", "jbo/" + job.ID, "", 400, "<exceptionCode>InvalidOperation</exceptionCode>"},
+		{"GET", "job/" + job.ID + "/batch/x/result/y/z", "application/json", 400, `"exceptionCode":"InvalidUrl"`},
+	} {
+		st, out := b.v1do(tt.method, tt.path, tt.ctype, "")
+		if st != tt.status || !strings.Contains(string(out), tt.want) {
+			t.Errorf("%s %s: %d %s, want %d with %s", tt.method, tt.path, st, out, tt.status, tt.want)
+		}
+	}
+	req, _ := http.NewRequest("DELETE", b.srv.URL+"/services/async/62.0/job/"+job.ID, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(body), "InvalidSessionId") {
+		t.Errorf("without a session: %d %s", res.StatusCode, body)
+	}
+}
