@@ -542,6 +542,11 @@ func queryColumns(plan *soql.Plan) queryColumnsResponse {
 		case col.Ref == nil && plan.Aggregate:
 			m := fieldColumnMeta(col.Field)
 			m.Aggregate = true
+			if _, isField := col.Field.Handle.(*field); !isField || col.Alias != "" {
+				// A date function (or an aliased item) is named as in the
+				// records: its alias, or exprN.
+				m.ColumnName, m.DisplayName = col.Path, col.Display
+			}
 			out.ColumnMetadata = append(out.ColumnMetadata, m)
 		case col.Ref == nil:
 			if col.Field.Name == "Id" {

@@ -91,6 +91,10 @@ func TestQueryDateFunctions(t *testing.T) {
 	if !strings.Contains(string(r.body), want) {
 		t.Errorf("GROUP BY date functions:\n got %s\nwant %s", r.body, want)
 	}
+	r = s.do(t, "GET", "/services/data/v62.0/query?columns=true&q="+url.QueryEscape("SELECT CALENDAR_YEAR(CreatedDate) y, COUNT(Id) FROM Lead GROUP BY CALENDAR_YEAR(CreatedDate)"), nil)
+	if !strings.Contains(string(r.body), `"columnName":"y","custom":false,"displayName":"CALENDAR_YEAR(CreatedDate)"`) {
+		t.Errorf("columns=true of a date function: %s", r.body)
+	}
 	recs := s.query(t, "SELECT DAY_ONLY(CreatedDate) d, COUNT(Id) n FROM Lead GROUP BY DAY_ONLY(CreatedDate) HAVING COUNT(Id) > 0 ORDER BY DAY_ONLY(CreatedDate)")
 	if len(recs) != 3 || recs[0]["d"] != "2023-12-31" || recs[2]["d"] != "2024-02-29" {
 		t.Errorf("GROUP BY DAY_ONLY: %v", recs)
