@@ -344,7 +344,12 @@ func (e *Emulator) v1(h func(v *v1Call)) handlerFunc {
 			return
 		}
 		c.sess = sess
-		if !e.spendAPICall(c) {
+		if !e.spendCall(c) {
+			// The daily allowance is spent: Bulk 1.0's own fault rather
+			// than the REST error array its XML clients cannot read.
+			// ExceededQuota is the Bulk API's code for a spent allocation;
+			// the status (REST's 403) and text for this case UNCONFIRMED.
+			v.fail(http.StatusForbidden, "ExceededQuota", "TotalRequests Limit exceeded.")
 			return
 		}
 		h(v)

@@ -576,3 +576,19 @@ func TestBulkV1UnknownPathAndMethod(t *testing.T) {
 		t.Errorf("without a session: %d %s", res.StatusCode, body)
 	}
 }
+
+// With the daily allowance spent, Bulk API 1.0 refuses in its own fault
+// shape (ExceededQuota), not the REST error array.
+func TestBulkV1AllowanceSpent(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	_, max := b.e.APIUsage()
+	b.e.SetAPIUsage(max, 0)
+	st, out := b.v1do("POST", "job", "", `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>insert</operation><object>Lead</object><contentType>CSV</contentType></jobInfo>`)
+	if st != 403 || !strings.Contains(string(out), "<exceptionCode>ExceededQuota</exceptionCode>") {
+		t.Fatalf("XML: %d %s", st, out)
+	}
+	st, out = b.v1do("POST", "job", "application/json", `{"operation":"insert","object":"Lead","contentType":"CSV"}`)
+	if st != 403 || !strings.Contains(string(out), `"exceptionCode":"ExceededQuota"`) {
+		t.Fatalf("JSON: %d %s", st, out)
+	}
+}
