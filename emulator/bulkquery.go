@@ -253,5 +253,12 @@ func (e *Emulator) bulkCheckQueryLocked(text string) (string, *queryError) {
 	if plan.Query.Offset != nil {
 		return "", &queryError{Code: soql.CodeMalformedQuery, Message: "OFFSET is not supported by Bulk API 2.0 query jobs."}
 	}
+	for _, col := range plan.Columns {
+		if col.TypeOf != nil {
+			// The Bulk API 2.0 guide lists TYPEOF among what query jobs do
+			// not support; code and wording UNCONFIRMED.
+			return "", &queryError{Code: soql.CodeMalformedQuery, Message: "TYPEOF is not supported by Bulk API query jobs."}
+		}
+	}
 	return plan.Object.Name(), nil
 }

@@ -275,13 +275,42 @@ func readFields(body []byte, isJSON bool) (map[string]string, error) {
 
 func (e *Emulator) bulkV1Routes() {
 	const p = "/services/async/{apiVersion}/job"
-	e.handle(p, KindBulk, false, map[string]handlerFunc{"POST": e.v1(e.v1CreateJob)})
-	e.handle(p+"/{job}", KindBulk, false, map[string]handlerFunc{"GET": e.v1(e.v1GetJob), "POST": e.v1(e.v1UpdateJob)})
-	e.handle(p+"/{job}/batch", KindBulk, false, map[string]handlerFunc{"GET": e.v1(e.v1ListBatches), "POST": e.v1(e.v1AddBatch)})
-	e.handle(p+"/{job}/batch/{batch}", KindBulk, false, map[string]handlerFunc{"GET": e.v1(e.v1GetBatch)})
-	e.handle(p+"/{job}/batch/{batch}/request", KindBulk, false, map[string]handlerFunc{"GET": e.v1(e.v1BatchRequest)})
-	e.handle(p+"/{job}/batch/{batch}/result", KindBulk, false, map[string]handlerFunc{"GET": e.v1(e.v1BatchResult)})
-	e.handle(p+"/{job}/batch/{batch}/result/{result}", KindBulk, false, map[string]handlerFunc{"GET": e.v1(e.v1QueryResult)})
+	h := func(pattern string, methods map[string]handlerFunc) {
+		rt := &route{kind: KindBulk, methods: methods, badMethod: e.v1(v1MethodNotAllowed)}
+		e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { e.serveRoute(rt, w, r) })
+	}
+	h(p, map[string]handlerFunc{"POST": e.v1(e.v1CreateJob)})
+	h(p+"/{job}", map[string]handlerFunc{"GET": e.v1(e.v1GetJob), "POST": e.v1(e.v1UpdateJob)})
+	h(p+"/{job}/batch", map[string]handlerFunc{"GET": e.v1(e.v1ListBatches), "POST": e.v1(e.v1AddBatch)})
+	h(p+"/{job}/batch/{batch}", map[string]handlerFunc{"GET": e.v1(e.v1GetBatch)})
+	h(p+"/{job}/batch/{batch}/request", map[string]handlerFunc{"GET": e.v1(e.v1BatchRequest)})
+	h(p+"/{job}/batch/{batch}/result", map[string]handlerFunc{"GET": e.v1(e.v1BatchResult)})
+	h(p+"/{job}/batch/{batch}/result/{result}", map[string]handlerFunc{"GET": e.v1(e.v1QueryResult)})
+	// Any other path under a version: the Bulk API's own fault, not the
+	// REST API's NOT_FOUND array.
+	unknown := e.v1(v1UnknownPath)
+	h("/services/async/{apiVersion}/{rest...}", map[string]handlerFunc{"GET": unknown, "POST": unknown, "PUT": unknown, "PATCH": unknown, "DELETE": unknown})
+}
+
+// v1MethodNotAllowed answers a method a Bulk 1.0 resource does not take:
+// HTTP 405, which the Bulk API guide lists for "a method other than GET or
+// POST" (the exception code is UNCONFIRMED; the Bulk errors list has
+// MethodNotAllowed).
+func v1MethodNotAllowed(v *v1Call) {
+	v.fail(http.StatusMethodNotAllowed, "MethodNotAllowed", "HTTP Method '"+v.r.Method+"' not allowed. Allowed are GET,POST")
+}
+
+// v1UnknownPath answers a path the Bulk API does not have: InvalidOperation
+// when the segment after the version is not "job" (the errors list: "check
+// the spelling of 'job' in the URI"), InvalidUrl otherwise; HTTP 400 (the
+// guide's status list has no 404). Texts UNCONFIRMED.
+func v1UnknownPath(v *v1Call) {
+	rest := v.r.PathValue("rest")
+	if seg, _, _ := strings.Cut(rest, "/"); seg != "job" {
+		v.fail(http.StatusBadRequest, "InvalidOperation", "Unknown operation: "+seg)
+		return
+	}
+	v.fail(http.StatusBadRequest, "InvalidUrl", "Unknown URI: "+v.r.URL.Path)
 }
 
 // v1 authenticates a Bulk 1.0 call (X-SFDC-Session, or Bearer), checks
@@ -304,12 +333,23 @@ func (e *Emulator) v1(h func(v *v1Call)) handlerFunc {
 			tok = bearerToken(c.r)
 		}
 		sess, ok := e.authenticateToken(tok)
-		if !ok {
+		if !ok || !hasScope(sess.Scopes, "api", "full") {
+			// The api scope covers the Bulk API as it does REST ("api:
+			// access ... using APIs, such as REST API and Bulk API"), so a
+			// token granted without it (scope=openid, say) is refused here
+			// as REST refuses it: with this API's own fault for a session it
+			// cannot use. Same code and text as an unknown session
+			// (UNCONFIRMED: Salesforce may word it differently).
 			v.fail(http.StatusBadRequest, "InvalidSessionId", "Invalid session id")
 			return
 		}
 		c.sess = sess
-		if !e.spendAPICall(c) {
+		if !e.spendCall(c) {
+			// The daily allowance is spent: Bulk 1.0's own fault rather
+			// than the REST error array its XML clients cannot read.
+			// ExceededQuota is the Bulk API's code for a spent allocation;
+			// the status (REST's 403) and text for this case UNCONFIRMED.
+			v.fail(http.StatusForbidden, "ExceededQuota", "TotalRequests Limit exceeded.")
 			return
 		}
 		h(v)

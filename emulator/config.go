@@ -40,6 +40,13 @@ type Config struct {
 	// AutoApprove makes /services/oauth2/authorize approve at once for the
 	// default user, redirecting with a code, with no login page (automation).
 	AutoApprove bool `yaml:"auto_approve"`
+	// RequireSecurityToken makes API logins by password (the OAuth
+	// username-password flow and SOAP login) insist on the user's security
+	// token appended to the password, as Salesforce does for a caller
+	// outside the org's trusted IP ranges. False, the default, treats
+	// callers as inside them: the password alone works, and so does
+	// password+token.
+	RequireSecurityToken bool `yaml:"require_security_token"`
 	// ConnectedApps are added to the default app forcesync-demo.
 	ConnectedApps []ConnectedApp `yaml:"connected_apps"`
 	// Users are added to the default admin user.
@@ -70,11 +77,15 @@ type ConnectedApp struct {
 
 // UserConfig is a user that can log in.
 type UserConfig struct {
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
-	FirstName string `yaml:"first_name"`
-	LastName  string `yaml:"last_name"`
-	Email     string `yaml:"email"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// SecurityToken is the token the user appends to the password for
+	// API logins (Config.RequireSecurityToken). Empty: the user has none
+	// (the admin's default is DefaultSecurityToken).
+	SecurityToken string `yaml:"security_token"`
+	FirstName     string `yaml:"first_name"`
+	LastName      string `yaml:"last_name"`
+	Email         string `yaml:"email"`
 	// Profile names a profile ("System Administrator", "Standard User", ...).
 	Profile string `yaml:"profile"`
 }

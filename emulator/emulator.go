@@ -116,6 +116,9 @@ type route struct {
 	kind    Kind
 	auth    bool // requires a Bearer session
 	methods map[string]handlerFunc
+	// badMethod, when set, answers a method not in methods instead of the
+	// REST API's 405 (Bulk API 1.0 answers in its own fault shape).
+	badMethod handlerFunc
 }
 
 // handle registers handlers for a ServeMux path pattern (without method),
@@ -133,17 +136,31 @@ func (e *Emulator) handle(pattern string, kind Kind, auth bool, methods map[stri
 
 func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request) {
 	c := &call{e: e, w: w, r: r}
+	sub, isSub := subrequestSession(r)
+	// failEarly answers a request refused before its handler (unknown or
+	// retired version, method not allowed). On an authenticated resource
+	// Salesforce checks the session first and sends Sforce-Limit-Info on
+	// every answer but the version list (REST guide, "Limit Info Header"),
+	// so the caller is authenticated and the call counted before the error.
+	failEarly := func(write func()) {
+		if rt.auth && !isSub && !e.authorizeCall(c) {
+			return
+		}
+		write()
+	}
 	if v := r.PathValue("version"); v != "" {
 		ver, ok := parseVersion(v)
 		if !ok {
-			// Salesforce answers retired versions with 410 and unknown ones with 404.
-			if m := versionRE.FindStringSubmatch(v); m != nil {
-				if n, _ := strconv.Atoi(m[1]); n < MinVersion && n >= 20 {
-					c.writeError(http.StatusGone, "API_VERSION_RETIRED", fmt.Sprintf("Requested version v%s is retired", m[1]+".0"), nil)
-					return
+			failEarly(func() {
+				// Salesforce answers retired versions with 410 and unknown ones with 404.
+				if m := versionRE.FindStringSubmatch(v); m != nil {
+					if n, _ := strconv.Atoi(m[1]); n < MinVersion && n >= 20 {
+						c.writeError(http.StatusGone, "API_VERSION_RETIRED", fmt.Sprintf("Requested version v%s is retired", m[1]+".0"), nil)
+						return
+					}
 				}
-			}
-			c.writeError(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist", nil)
+				c.writeError(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist", nil)
+			})
 			return
 		}
 		c.version = ver
@@ -152,6 +169,10 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 	if !ok && r.Method == http.MethodHead {
 		h, ok = rt.methods[http.MethodGet]
 	}
+	if !ok && rt.badMethod != nil {
+		rt.badMethod(c)
+		return
+	}
 	if !ok {
 		allowed := make([]string, 0, len(rt.methods))
 		for _, m := range []string{"HEAD", "GET", "POST", "PUT", "PATCH", "DELETE"} {
@@ -159,40 +180,28 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 				allowed = append(allowed, m)
 			}
 		}
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		c.writeError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
-			fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", r.Method, strings.Join(allowed, ",")), nil)
+		failEarly(func() {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			c.writeError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+				fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", r.Method, strings.Join(allowed, ",")), nil)
+		})
 		return
 	}
-	if sess, ok := subrequestSession(r); ok {
+	if isSub {
 		// A /composite subrequest (composite.go): the composite call was
 		// counted, faulted and authenticated once for all of them.
-		c.sess = sess
+		c.sess = sub
 		h(c)
 		return
 	}
 	if rt.kind != KindNone {
 		e.count(rt.kind)
 	}
-	if e.applyFaults(c) {
+	if e.applyFaults(c, rt.auth) {
 		return
 	}
-	if rt.auth {
-		sess, ok := e.authenticate(r)
-		if !ok {
-			c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid", nil)
-			return
-		}
-		if !hasScope(sess.Scopes, "api", "full") {
-			// A token granted without the api scope (scope=openid, say) is
-			// a live session but not one for the REST API (§3.5).
-			c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "This session is not valid for use with the REST API", nil)
-			return
-		}
-		c.sess = sess
-		if !e.spendAPICall(c) {
-			return
-		}
+	if rt.auth && !e.authorizeCall(c) {
+		return
 	}
 	if rt.kind != KindComposite {
 		// composite.go takes the gate itself, in the mode allOrNone needs.
@@ -200,6 +209,25 @@ func (e *Emulator) serveRoute(rt *route, w http.ResponseWriter, r *http.Request)
 		defer e.gate.RUnlock()
 	}
 	h(c)
+}
+
+// authorizeCall authenticates c for the REST API and counts it against the
+// daily allowance, setting Sforce-Limit-Info. It answers 401 (no, expired
+// or scope-less session) or 403 (allowance spent) itself and returns false.
+func (e *Emulator) authorizeCall(c *call) bool {
+	sess, ok := e.authenticate(c.r)
+	if !ok {
+		c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid", nil)
+		return false
+	}
+	if !hasScope(sess.Scopes, "api", "full") {
+		// A token granted without the api scope (scope=openid, say) is
+		// a live session but not one for the REST API (§3.5).
+		c.writeError(http.StatusUnauthorized, "INVALID_SESSION_ID", "This session is not valid for use with the REST API", nil)
+		return false
+	}
+	c.sess = sess
+	return e.spendAPICall(c)
 }
 
 // count adds one call of kind to the statistics.

@@ -362,7 +362,7 @@ const adminPrefix = "/__emulator/"
 // applyFaults runs the first rule that fires for the call. It returns true
 // when it has answered (or the client went away during a delay); false lets
 // the call be served, possibly through a writer the fault swapped in.
-func (e *Emulator) applyFaults(c *call) bool {
+func (e *Emulator) applyFaults(c *call, authed bool) bool {
 	if e.faults.active.Load() == 0 {
 		return false
 	}
@@ -389,9 +389,15 @@ func (e *Emulator) applyFaults(c *call) bool {
 	}
 	switch f.Type {
 	case FaultError:
+		if authed && f.Status != http.StatusUnauthorized && f.Status != http.StatusTooManyRequests && f.Status < http.StatusBadGateway {
+			e.countFaultedCall(c)
+		}
 		c.writeJSON(f.Status, []APIError{{Message: f.Message, ErrorCode: f.ErrorCode}})
 		return true
 	case FaultLockRow:
+		if authed {
+			e.countFaultedCall(c)
+		}
 		e.answerLockRow(c)
 		return true
 	case FaultExpireSessions:
@@ -412,6 +418,17 @@ const lockRowMessage = "unable to obtain exclusive access to this record or 1 re
 // answerLockRow answers a lock-contention failure in the shape the call's
 // resource uses: per-record results for collection writes, an error array
 // elsewhere.
+// countFaultedCall counts a call a fault rule answers as an error raised
+// inside the API (UNKNOWN_EXCEPTION, UNABLE_TO_LOCK_ROW, a 4xx) and sets
+// Sforce-Limit-Info, as Salesforce does on every answer to an
+// authenticated REST call; a call without a valid session is left alone.
+// Faults standing for the edge (401, 429, 502 and up) are not counted.
+func (e *Emulator) countFaultedCall(c *call) {
+	if sess, ok := e.authenticate(c.r); ok && hasScope(sess.Scopes, "api", "full") {
+		e.spendCall(c)
+	}
+}
+
 func (e *Emulator) answerLockRow(c *call) {
 	if strings.Contains(c.r.URL.Path, "/composite/sobjects") && c.r.Method != http.MethodGet {
 		n := 0

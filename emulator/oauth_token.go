@@ -213,7 +213,7 @@ func (e *Emulator) grantPasswordLocked(r *http.Request) (tokenResponse, *oauthEr
 		return tokenResponse{}, oe
 	}
 	u := e.userByNameLocked(r.Form.Get("username"))
-	if !e.checkPasswordLocked(u, r.Form.Get("password")) {
+	if !e.checkAPIPasswordLocked(u, r.Form.Get("password")) {
 		return tokenResponse{}, errAuthFailure()
 	}
 	return e.grantLocked(r, app, u, appScopesNoRefresh(r.Form.Get("scope")), false, false, "", false, ""), nil

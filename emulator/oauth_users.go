@@ -10,6 +10,10 @@ import (
 const (
 	DefaultUsername = "admin@forcesync.local"
 	DefaultPassword = "forcesync"
+	// DefaultSecurityToken is the default user's security token: API
+	// logins by password accept DefaultPassword+DefaultSecurityToken, and
+	// require it with Config.RequireSecurityToken.
+	DefaultSecurityToken = "FsEmu7SecurityToken4Admin"
 )
 
 // oauthUser is what the OAuth endpoints need to know of a User record: a
@@ -99,4 +103,34 @@ func (e *Emulator) adminLocked() *oauthUser { return e.userByIDLocked(e.adminUse
 // checkPasswordLocked reports whether pw logs u in: an active user with that password.
 func (e *Emulator) checkPasswordLocked(u *oauthUser, pw string) bool {
 	return u != nil && u.Active && e.passwordMatchesLocked(u.ID, pw)
+}
+
+// checkAPIPasswordLocked checks the password of an API login (the OAuth
+// password grant, SOAP login). Salesforce wants the user's security token
+// appended to the password when the caller is outside the org's trusted IP
+// ranges, and accepts password+token from inside them too; the emulator's
+// callers count as inside unless Config.RequireSecurityToken is set.
+func (e *Emulator) checkAPIPasswordLocked(u *oauthUser, pw string) bool {
+	if u == nil || !u.Active {
+		return false
+	}
+	if tok := e.securityTokenLocked(u); tok != "" && len(pw) > len(tok) && strings.HasSuffix(pw, tok) &&
+		e.passwordMatchesLocked(u.ID, strings.TrimSuffix(pw, tok)) {
+		return true
+	}
+	return !e.cfg.RequireSecurityToken && e.passwordMatchesLocked(u.ID, pw)
+}
+
+// securityTokenLocked is u's security token: the one configured for its
+// username, else DefaultSecurityToken for the admin, else none.
+func (e *Emulator) securityTokenLocked(u *oauthUser) string {
+	for _, uc := range e.cfg.Users {
+		if uc.SecurityToken != "" && strings.EqualFold(strings.TrimSpace(uc.Username), u.Username) {
+			return uc.SecurityToken
+		}
+	}
+	if u.ID == e.org.adminID {
+		return DefaultSecurityToken
+	}
+	return ""
 }

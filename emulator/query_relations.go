@@ -160,9 +160,32 @@ func (e *Emulator) parentValueLocked(c *call, out *orderedRecord, row *queryRow,
 		}
 		container, cur = slot.rec, slot.row
 	}
-	f := col.Field.Handle.(*field)
 	container.keys = append(container.keys, col.Field.Name)
-	container.vals = append(container.vals, jsonValue(f, cur.(*queryRow).Get(col.Field)))
+	container.vals = append(container.vals, columnJSON(col, col.Value(row)))
+}
+
+// typeOfValueLocked renders a TYPEOF column: the polymorphic parent with
+// its attributes and the fields its type's WHEN branch (or ELSE) names;
+// null for an empty reference.
+func (e *Emulator) typeOfValueLocked(c *call, row *queryRow, t *soql.TypeOfPlan) any {
+	p, ok := row.Parent(t.Ref).(*queryRow)
+	if !ok || p == nil {
+		return nil
+	}
+	rec := &orderedRecord{keys: []string{"attributes"},
+		vals: []any{map[string]any{"type": p.r.obj.Name, "url": recordURL(c, p.r.obj, p.r.ID)}}}
+	fields, names := t.Fields(p.r.obj.Name)
+	for _, f := range fields {
+		rec.keys = append(rec.keys, f.Name)
+		rec.vals = append(rec.vals, jsonValue(f.Handle.(*field), p.Get(f)))
+	}
+	for _, name := range names {
+		if f := p.r.obj.field(name); f != nil {
+			rec.keys = append(rec.keys, f.Name)
+			rec.vals = append(rec.vals, jsonValue(f, p.r.get(f)))
+		}
+	}
+	return rec
 }
 
 // parentSlot is one opened parent record of a result row.

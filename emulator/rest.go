@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ func (e *Emulator) coreRoutes() {
 	const v = "/services/data/{version}"
 	e.handle(v, KindREST, true, map[string]handlerFunc{"GET": e.serveResources})
 	e.handle(v+"/limits", KindREST, true, map[string]handlerFunc{"GET": e.serveLimits})
+	e.handle(v+"/recent", KindREST, true, map[string]handlerFunc{"GET": e.serveRecent})
 	e.handle(v+"/sobjects", KindREST, true, map[string]handlerFunc{"GET": e.serveDescribeGlobal})
 	e.handle(v+"/sobjects/{type}", KindREST, true, map[string]handlerFunc{"GET": e.serveBasicInfo, "POST": e.serveCreate})
 	e.handle(v+"/sobjects/{type}/describe", KindREST, true, map[string]handlerFunc{"GET": e.serveDescribe})
@@ -77,12 +79,15 @@ func (e *Emulator) serveLimits(c *call) {
 // writeRecordError answers a DML failure: 404 for missing or deleted
 // records, 400 otherwise. Fields nil omits the key.
 func (c *call) writeRecordError(rerr *recordError) {
-	status := http.StatusBadRequest
+	status, fields := http.StatusBadRequest, rerr.Fields
 	switch rerr.Code {
-	case "NOT_FOUND", "ENTITY_IS_DELETED":
+	case "NOT_FOUND":
+		// Salesforce's NOT_FOUND carries no fields key (salesforce-api.md §3.3).
+		status, fields = http.StatusNotFound, nil
+	case "ENTITY_IS_DELETED":
 		status = http.StatusNotFound
 	}
-	c.writeError(status, rerr.Code, rerr.Message, rerr.Fields)
+	c.writeError(status, rerr.Code, rerr.Message, fields)
 }
 
 func (c *call) writeNotFound() {
@@ -138,6 +143,51 @@ func (e *Emulator) serveBasicInfo(c *call) {
 		recent = append(recent, e.renderOrderedLocked(c, r, fields))
 	}
 	c.writeJSON(http.StatusOK, map[string]any{"objectDescribe": globalDescribe(c, obj), "recentItems": recent})
+}
+
+// serveRecent is the Recently Viewed Items resource (restforce's
+// client.recent, jsforce's conn.recent()): up to ?limit= (at most 200)
+// records with their Id and name, newest first. The emulator does not
+// track views, so the most recently written records stand in for the
+// most recently viewed.
+func (e *Emulator) serveRecent(c *call) {
+	limit := 200
+	if raw := c.r.URL.Query().Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			// UNCONFIRMED wording.
+			c.writeError(http.StatusBadRequest, "INVALID_QUERY_PARAMETER_VALUE", "limit: '"+raw+"' is not a valid positive integer", nil)
+			return
+		}
+		limit = min(n, 200)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	type item struct {
+		r   *record
+		at  time.Time
+		key *field
+	}
+	var items []item
+	for _, obj := range e.org.objects {
+		nameF, modF := nameFieldOf(obj), obj.field("LastModifiedDate")
+		if nameF == nil || modF == nil || obj.Name == "Organization" {
+			continue
+		}
+		for _, r := range obj.rows {
+			if r == nil || r.deleted {
+				continue
+			}
+			at, _ := r.get(modF).(time.Time)
+			items = append(items, item{r, at, nameF})
+		}
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return b.at.Compare(a.at) })
+	out := make([]any, 0, min(limit, len(items)))
+	for _, it := range items[:min(limit, len(items))] {
+		out = append(out, e.renderOrderedLocked(c, it.r, []string{"Id", it.key.Name}))
+	}
+	c.writeJSON(http.StatusOK, out)
 }
 
 func nameFieldOf(obj *sobject) *field {
@@ -203,7 +253,7 @@ func (e *Emulator) serveCreate(c *call) {
 		return
 	}
 	c.w.Header().Set("Location", recordURL(c, obj, id))
-	c.writeJSON(http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
+	c.writeJSON(http.StatusCreated, saveResponse{ID: id, Success: true, Errors: []any{}})
 }
 
 // serveCreateByIdField serves POST /sobjects/{type}/Id: from API 37.0 the
@@ -374,6 +424,12 @@ func (e *Emulator) serveDelete(c *call) {
 // and returns nil when the field cannot be used as a key.
 func externalField(c *call, obj *sobject) *field {
 	name := c.r.PathValue("field")
+	if name == "describe" {
+		// A describe sub-resource (layouts, compactLayouts, ...), which
+		// the emulator does not serve: not a lookup by external id.
+		c.writeNotFound()
+		return nil
+	}
 	f := obj.field(name)
 	if f == nil || !(f.ExternalID || f.IDLookup) {
 		if id, ok := normalizeID(name); ok && id[:3] == obj.KeyPrefix {
@@ -500,9 +556,10 @@ func (e *Emulator) serveUpsert(c *call) {
 	modern := versionNumber(c.version) >= 46
 	if created {
 		c.w.Header().Set("Location", recordURL(c, obj, id))
-		body := map[string]any{"id": id, "success": true, "errors": []any{}}
+		body := saveResponse{ID: id, Success: true, Errors: []any{}}
 		if modern {
-			body["created"] = true
+			body.Created = new(bool)
+			*body.Created = true
 		}
 		c.writeJSON(http.StatusCreated, body)
 		return
@@ -511,7 +568,16 @@ func (e *Emulator) serveUpsert(c *call) {
 		c.writeNoContent()
 		return
 	}
-	c.writeJSON(http.StatusOK, map[string]any{"id": id, "success": true, "errors": []any{}, "created": false})
+	c.writeJSON(http.StatusOK, saveResponse{ID: id, Success: true, Errors: []any{}, Created: new(bool)})
+}
+
+// saveResponse is the body of a create or upsert, keys in Salesforce's
+// order: id, success, errors, then created (upsert from API 46.0).
+type saveResponse struct {
+	ID      string `json:"id"`
+	Success bool   `json:"success"`
+	Errors  []any  `json:"errors"`
+	Created *bool  `json:"created,omitempty"`
 }
 
 func (e *Emulator) serveDeleteByExternalID(c *call) {

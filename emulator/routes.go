@@ -6,6 +6,11 @@ func (e *Emulator) routes() {
 	e.handle("/", KindNone, false, map[string]handlerFunc{
 		"GET": notFound, "POST": notFound, "PUT": notFound, "PATCH": notFound, "DELETE": notFound,
 	})
+	// Any other path under a version is an unknown resource: 404 NOT_FOUND,
+	// but only after the session is checked and the call counted, as
+	// Salesforce does (Sforce-Limit-Info on the answer).
+	unknown := map[string]handlerFunc{"GET": notFound, "POST": notFound, "PUT": notFound, "PATCH": notFound, "DELETE": notFound}
+	e.handle("/services/data/{version}/{rest...}", KindREST, true, unknown)
 	// --- CORE (rest.go): versions, resource map, sObject resources, limits ---
 	e.coreRoutes()
 	// REST resources (rest.go), collections (collections.go), composite

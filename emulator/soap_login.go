@@ -103,7 +103,7 @@ func (e *Emulator) serveSOAP(c *call) {
 func (e *Emulator) soapLogin(c *call, req soapRequest) {
 	e.mu.Lock()
 	u := e.userByNameLocked(req.username)
-	if !e.checkPasswordLocked(u, req.password) {
+	if !e.checkAPIPasswordLocked(u, req.password) {
 		e.mu.Unlock()
 		writeSOAPLoginFault(c, "INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
 		return

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,16 +173,7 @@ func TestQuerySemiJoin(t *testing.T) {
 // session is not valid for use with the REST API" (§3.5).
 func TestRESTNeedsAPIScope(t *testing.T) {
 	_, srv := oauthServer(t, Config{AutoApprove: true})
-	redirect := "http://127.0.0.1:1717/OauthRedirect"
-	token := func(scope string) string {
-		code := authorizeCode(t, srv.URL, url.Values{"client_id": {DemoClientID}, "redirect_uri": {redirect}, "scope": {scope}})
-		status, tok, _ := postForm(t, nil, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "redirect_uri": {redirect}}, "", "")
-		if status != 200 {
-			t.Fatalf("code exchange: %d %v", status, tok)
-		}
-		return tok["access_token"].(string)
-	}
+	token := func(scope string) string { return scopedToken(t, srv.URL, scope) }
 	get := func(tok, path string) resp {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -209,6 +201,52 @@ func TestRESTNeedsAPIScope(t *testing.T) {
 			t.Fatalf("password grant with scope %s: %d %v", scope, status, tok)
 		}
 		wantStatus(t, get(tok["access_token"].(string), "/services/data/v62.0/sobjects"), 200)
+	}
+}
+
+// scopedToken gets an access token granted for scope by the web-server
+// flow of an emulator started with AutoApprove.
+func scopedToken(t *testing.T, base, scope string) string {
+	t.Helper()
+	redirect := "http://127.0.0.1:1717/OauthRedirect"
+	code := authorizeCode(t, base, url.Values{"client_id": {DemoClientID}, "redirect_uri": {redirect}, "scope": {scope}})
+	status, tok, _ := postForm(t, nil, base+"/services/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "redirect_uri": {redirect}}, "", "")
+	if status != 200 {
+		t.Fatalf("code exchange: %d %v", status, tok)
+	}
+	return tok["access_token"].(string)
+}
+
+// Bulk API 1.0 refuses a token without the api scope as REST does, in its
+// own fault shape (XML, or JSON for a JSON request): 400 InvalidSessionId.
+// The same session with the api scope creates the job.
+func TestBulkV1NeedsAPIScope(t *testing.T) {
+	_, srv := oauthServer(t, Config{AutoApprove: true})
+	post := func(tok, ctype, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/services/async/62.0/job", strings.NewReader(body))
+		req.Header.Set("X-SFDC-Session", tok)
+		req.Header.Set("Content-Type", ctype)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const xmlJob = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>insert</operation><object>Lead</object><contentType>CSV</contentType></jobInfo>`
+	const jsonJob = `{"operation":"insert","object":"Lead","contentType":"CSV"}`
+	openid := scopedToken(t, srv.URL, "openid")
+	if st, body := post(openid, "application/xml; charset=UTF-8", xmlJob); st != 400 ||
+		!strings.Contains(body, "<exceptionCode>InvalidSessionId</exceptionCode>") {
+		t.Fatalf("openid token, XML job: %d %s", st, body)
+	}
+	if st, body := post(openid, "application/json", jsonJob); st != 400 || !strings.Contains(body, `"exceptionCode":"InvalidSessionId"`) {
+		t.Fatalf("openid token, JSON job: %d %s", st, body)
+	}
+	if st, body := post(scopedToken(t, srv.URL, "api"), "application/json", jsonJob); st != 201 && st != 200 {
+		t.Fatalf("api token: %d %s", st, body)
 	}
 }
 
@@ -278,5 +316,279 @@ func TestUserAgentFlow(t *testing.T) {
 	r2.Body.Close()
 	if r2.StatusCode != 200 {
 		t.Fatalf("REST with the user-agent flow's token: %d", r2.StatusCode)
+	}
+}
+
+// Sforce-Limit-Info is on every REST answer but the version list (REST
+// guide, "Limit Info Header"), error answers included: the session is
+// checked and the call counted before a 404, 405, 410, 400 or 415. A call
+// without a valid session answers 401, whatever the path or method, and
+// carries no usage (no org to report on).
+func TestLimitInfoOnErrorAnswers(t *testing.T) {
+	s := newCoreServer(t, Config{DailyAPIRequests: 500})
+	for i, tt := range []struct {
+		method, path string
+		body         any
+		hdr          []string
+		status       int
+		code         string
+	}{
+		{"GET", "/services/data/v62.0/nonsense", nil, nil, 404, "NOT_FOUND"},
+		{"GET", "/services/data/v62.0/sobjects/Bogus__c", nil, nil, 404, "NOT_FOUND"},
+		{"DELETE", "/services/data/v62.0/sobjects", nil, nil, 405, "METHOD_NOT_ALLOWED"},
+		{"PUT", "/services/data/v62.0/sobjects/Lead", nil, nil, 405, "METHOD_NOT_ALLOWED"},
+		{"GET", "/services/data/v69.0/sobjects", nil, nil, 404, "NOT_FOUND"},
+		{"GET", "/services/data/v30.0/sobjects", nil, nil, 410, "API_VERSION_RETIRED"},
+		{"GET", "/services/data/v62.0/query?q=SELECT+FROM", nil, nil, 400, "MALFORMED_QUERY"},
+		{"POST", "/services/data/v62.0/sobjects/Lead", "LastName=Ng", []string{"Content-Type", "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"POST", "/services/data/v62.0/sobjects/Lead", "{", nil, 400, "JSON_PARSER_ERROR"},
+	} {
+		before, _ := s.e.APIUsage()
+		r := s.do(t, tt.method, tt.path, tt.body, tt.hdr...)
+		wantError(t, r, tt.status, tt.code, "")
+		if h, want := r.header.Get("Sforce-Limit-Info"), fmt.Sprintf("api-usage=%d/500", before+1); h != want {
+			t.Errorf("%d: %s %s answered %d with Sforce-Limit-Info %q, want %q", i, tt.method, tt.path, r.status, h, want)
+		}
+	}
+	before, _ := s.e.APIUsage()
+	for _, tt := range [][2]string{{"GET", "/services/data/v62.0/nonsense"}, {"DELETE", "/services/data/v62.0/sobjects"}, {"GET", "/services/data/v69.0/sobjects"}} {
+		r := s.do(t, tt[0], tt[1], nil, "Authorization", "")
+		wantError(t, r, 401, "INVALID_SESSION_ID", "Session expired or invalid")
+		if h := r.header.Get("Sforce-Limit-Info"); h != "" {
+			t.Errorf("401 on %s %s carries Sforce-Limit-Info %q", tt[0], tt[1], h)
+		}
+	}
+	if after, _ := s.e.APIUsage(); after != before {
+		t.Errorf("unauthenticated calls counted: %d -> %d", before, after)
+	}
+}
+
+// An unknown Bulk 2.0 job Id (never issued, of the other kind of job, or
+// not an Id) answers 404 NOT_FOUND "The requested resource does not exist"
+// on every job resource. The sf CLI's `data bulk results` tells a wrong
+// job Id by exactly that message ("Ensure the ID isn't from a query job").
+func TestBulkUnknownJobID(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	ingest := b.createJob("ingest", map[string]any{"object": "Account", "operation": "insert"})["id"].(string)
+	query := b.createJob("query", map[string]any{"operation": "query", "query": "SELECT Id FROM Account"})["id"].(string)
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA", ""},
+		{"GET", b.jobsPath("ingest") + "/" + query, ""},
+		{"GET", b.jobsPath("query") + "/" + ingest, ""},
+		{"GET", b.jobsPath("ingest") + "/not-an-id", ""},
+		{"PATCH", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA", `{"state":"UploadComplete"}`},
+		{"DELETE", b.jobsPath("query") + "/7505e00000ZZZZZAAA", ""},
+		{"PUT", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA/batches", "Name\nA\n"},
+		{"GET", b.jobsPath("ingest") + "/7505e00000ZZZZZAAA/successfulResults", ""},
+		{"GET", b.jobsPath("query") + "/" + ingest + "/results", ""},
+	} {
+		ctype := "application/json"
+		if tt.method == "PUT" {
+			ctype = "text/csv"
+		}
+		st, h, out := b.do(tt.method, tt.path, ctype, strings.NewReader(tt.body))
+		wantError(t, resp{st, h, out}, 404, "NOT_FOUND", "The requested resource does not exist")
+	}
+}
+
+// API logins by password take the security token appended to the password
+// (OAuth username-password flow and SOAP login): by default the password
+// alone works too, as for a caller inside the org's trusted IP ranges;
+// with RequireSecurityToken only password+token does. A wrong token, or a
+// token on a user without one, fails like a wrong password.
+func TestPasswordLoginSecurityToken(t *testing.T) {
+	const jane, janePW, janeTok = "jane@example.com", "janepw1234", "JaneTok3n"
+	for _, require := range []bool{false, true} {
+		_, srv := oauthServer(t, Config{RequireSecurityToken: require, Users: []UserConfig{
+			{Username: jane, Password: janePW, SecurityToken: janeTok},
+			{Username: "bob@example.com", Password: "bobpw1234"},
+		}})
+		grant := func(user, pw string) (int, any) {
+			st, tok, _ := postForm(t, nil, srv.URL+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+				"client_id": {DemoClientID}, "client_secret": {DemoClientSecret}, "username": {user}, "password": {pw}}, "", "")
+			return st, tok["error_description"]
+		}
+		soap := func(user, pw string) int {
+			env := `<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>` +
+				user + `</username><password>` + pw + `</password></login></se:Body></se:Envelope>`
+			res, err := http.Post(srv.URL+"/services/Soap/u/62.0", "text/xml", strings.NewReader(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		for _, tt := range []struct {
+			user, pw string
+			ok       bool
+		}{
+			{DefaultUsername, DefaultPassword + DefaultSecurityToken, true},
+			{jane, janePW + janeTok, true},
+			{DefaultUsername, DefaultPassword, !require},
+			{jane, janePW, !require},
+			{"bob@example.com", "bobpw1234", !require},
+			{jane, janePW + "WrongTok3n", false},
+			{jane, janePW + DefaultSecurityToken, false},
+			{DefaultUsername, "nope" + DefaultSecurityToken, false},
+		} {
+			st, desc := grant(tt.user, tt.pw)
+			if tt.ok && st != 200 || !tt.ok && (st != 400 || desc != "authentication failure") {
+				t.Errorf("require=%v: password grant %s with %q: %d %v", require, tt.user, tt.pw, st, desc)
+			}
+			if st := soap(tt.user, tt.pw); tt.ok != (st == 200) {
+				t.Errorf("require=%v: SOAP login %s with %q: %d", require, tt.user, tt.pw, st)
+			}
+		}
+	}
+}
+
+// GET /recent (restforce's client.recent, jsforce's conn.recent()): an
+// array of records with attributes, Id and Name, newest first, at most
+// ?limit= of them.
+func TestRecentItems(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	for _, n := range []string{"First", "Second", "Third"} {
+		wantStatus(t, s.do(t, "POST", "/services/data/v62.0/sobjects/Account", map[string]any{"Name": n}), 201)
+	}
+	r := s.do(t, "GET", "/services/data/v62.0/recent?limit=2", nil)
+	wantStatus(t, r, 200)
+	var recs []map[string]any
+	if err := json.Unmarshal(r.body, &recs); err != nil {
+		t.Fatalf("%s: %v", r.body, err)
+	}
+	if len(recs) != 2 || recs[0]["Name"] != "Third" || recs[1]["Name"] != "Second" || recs[0]["Id"] == nil ||
+		recs[0]["attributes"].(map[string]any)["type"] != "Account" {
+		t.Fatalf("recent: %s", r.body)
+	}
+	wantError(t, s.do(t, "GET", "/services/data/v62.0/recent?limit=x", nil), 400, "INVALID_QUERY_PARAMETER_VALUE", "")
+}
+
+// NOT_FOUND answers carry no fields key, whatever the method; describe
+// sub-resources the emulator does not serve answer plain NOT_FOUND, not a
+// complaint about an external ID field named "describe".
+func TestNotFoundShape(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	const missing = "/services/data/v62.0/sobjects/Lead/00Q000000000000EAA"
+	for _, m := range []string{"GET", "PATCH", "DELETE"} {
+		var body any
+		if m == "PATCH" {
+			body = map[string]any{"LastName": "x"}
+		}
+		e := wantError(t, s.do(t, m, missing, body), 404, "NOT_FOUND", "The requested resource does not exist")
+		if _, has := e["fields"]; has {
+			t.Errorf("%s of a missing record: NOT_FOUND with a fields key", m)
+		}
+	}
+	for _, p := range []string{"describe/layouts", "describe/compactLayouts", "describe/layouts/012000000000000AAA"} {
+		wantError(t, s.do(t, "GET", "/services/data/v62.0/sobjects/Lead/"+p, nil), 404, "NOT_FOUND", "The requested resource does not exist")
+	}
+}
+
+// A fault rule standing for an error inside the API (500
+// UNKNOWN_EXCEPTION, a 4xx, UNABLE_TO_LOCK_ROW) answers with
+// Sforce-Limit-Info and counts the call, as Salesforce does for an
+// authenticated REST call; one standing for the edge (503, 429) or a
+// caller without a session does not.
+func TestFaultAnswersCarryLimitInfo(t *testing.T) {
+	s := newCoreServer(t, Config{DailyAPIRequests: 500})
+	for _, tt := range []struct {
+		fault Fault
+		want  bool
+	}{
+		{Fault{Status: 500, Path: "/services/data/*/sobjects", Count: 1}, true},
+		{Fault{Status: 400, ErrorCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "no", Path: "/services/data/*/sobjects", Count: 1}, true},
+		{Fault{Type: FaultLockRow, Path: "/services/data/*/sobjects", Count: 1}, true},
+		{Fault{Status: 503, Path: "/services/data/*/sobjects", Count: 1}, false},
+		{Fault{Status: 429, Path: "/services/data/*/sobjects", Count: 1}, false},
+	} {
+		mustFault(t, s.e, tt.fault)
+		before, _ := s.e.APIUsage()
+		r := s.do(t, "GET", "/services/data/v62.0/sobjects", nil)
+		after, _ := s.e.APIUsage()
+		h := r.header.Get("Sforce-Limit-Info")
+		if tt.want && (h != fmt.Sprintf("api-usage=%d/500", before+1) || after != before+1) ||
+			!tt.want && (h != "" || after != before) {
+			t.Errorf("fault %+v answered %d: Sforce-Limit-Info %q, usage %d -> %d", tt.fault, r.status, h, before, after)
+		}
+	}
+	mustFault(t, s.e, Fault{Status: 500, Path: "/services/data/*/sobjects", Count: 1})
+	if r := s.do(t, "GET", "/services/data/v62.0/sobjects", nil, "Authorization", ""); r.status != 500 || r.header.Get("Sforce-Limit-Info") != "" {
+		t.Errorf("fault without a session: %d %q", r.status, r.header.Get("Sforce-Limit-Info"))
+	}
+}
+
+// Create and upsert answer their keys in Salesforce's order (id, success,
+// errors, created), as recorded responses show them; clients comparing
+// bodies as text, and people reading logs, see the familiar shape.
+func TestSaveResponseKeyOrder(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	if !strings.HasPrefix(string(r.body), `{"id":"00Q`) || !strings.HasSuffix(strings.TrimSpace(string(r.body)), `","success":true,"errors":[]}`) {
+		t.Errorf("create: %s", r.body)
+	}
+	r = s.do(t, "PATCH", "/services/data/v62.0/sobjects/Lead/Forcesync_Key__c/k1", map[string]any{"LastName": "Ng", "Company": "Acme"})
+	wantStatus(t, r, 201)
+	if !strings.HasSuffix(strings.TrimSpace(string(r.body)), `","success":true,"errors":[],"created":true}`) {
+		t.Errorf("upsert insert: %s", r.body)
+	}
+	r = s.do(t, "PATCH", "/services/data/v62.0/sobjects/Lead/Forcesync_Key__c/k1", map[string]any{"LastName": "Li"})
+	wantStatus(t, r, 200)
+	if !strings.HasSuffix(strings.TrimSpace(string(r.body)), `","success":true,"errors":[],"created":false}`) {
+		t.Errorf("upsert update: %s", r.body)
+	}
+}
+
+// Bulk API 1.0 answers a wrong method (405) and an unknown path (400
+// InvalidOperation for a misspelt "job", InvalidUrl below it) with its own
+// fault, XML or JSON like the request, not the REST API's error array;
+// the session is checked first, as on its other resources.
+func TestBulkV1UnknownPathAndMethod(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	st, out := b.v1do("POST", "job", "application/json", `{"operation":"insert","object":"Lead","contentType":"CSV"}`)
+	var job v1Info
+	if st != 201 || json.Unmarshal(out, &job) != nil {
+		t.Fatalf("create: %d %s", st, out)
+	}
+	for _, tt := range []struct {
+		method, path, ctype string
+		status              int
+		want                string
+	}{
+		{"DELETE", "job/" + job.ID, "", 405, "<exceptionCode>MethodNotAllowed</exceptionCode>"},
+		{"PUT", "job/" + job.ID + "/batch", "application/json", 405, `"exceptionCode":"MethodNotAllowed"`},
+		{"GET", "jbo/" + job.ID, "", 400, "<exceptionCode>InvalidOperation</exceptionCode>"},
+		{"GET", "job/" + job.ID + "/batch/x/result/y/z", "application/json", 400, `"exceptionCode":"InvalidUrl"`},
+	} {
+		st, out := b.v1do(tt.method, tt.path, tt.ctype, "")
+		if st != tt.status || !strings.Contains(string(out), tt.want) {
+			t.Errorf("%s %s: %d %s, want %d with %s", tt.method, tt.path, st, out, tt.status, tt.want)
+		}
+	}
+	req, _ := http.NewRequest("DELETE", b.srv.URL+"/services/async/62.0/job/"+job.ID, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(body), "InvalidSessionId") {
+		t.Errorf("without a session: %d %s", res.StatusCode, body)
+	}
+}
+
+// With the daily allowance spent, Bulk API 1.0 refuses in its own fault
+// shape (ExceededQuota), not the REST error array.
+func TestBulkV1AllowanceSpent(t *testing.T) {
+	b := newBulkEnv(t, bulkTestConfig())
+	_, max := b.e.APIUsage()
+	b.e.SetAPIUsage(max, 0)
+	st, out := b.v1do("POST", "job", "", `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>insert</operation><object>Lead</object><contentType>CSV</contentType></jobInfo>`)
+	if st != 403 || !strings.Contains(string(out), "<exceptionCode>ExceededQuota</exceptionCode>") {
+		t.Fatalf("XML: %d %s", st, out)
+	}
+	st, out = b.v1do("POST", "job", "application/json", `{"operation":"insert","object":"Lead","contentType":"CSV"}`)
+	if st != 403 || !strings.Contains(string(out), `"exceptionCode":"ExceededQuota"`) {
+		t.Fatalf("JSON: %d %s", st, out)
 	}
 }

@@ -316,6 +316,12 @@ func validateConfig(name string, cfg *Config, lines map[string]int) error {
 			bad(p+".username", "%s.username: duplicate username %q", p, u.Username)
 		}
 		usernames[n] = true
+		for _, r := range u.SecurityToken {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				bad(p+".security_token", "%s.security_token: letters and digits only (Salesforce's tokens are), got %q", p, u.SecurityToken)
+				break
+			}
+		}
 		if u.Profile != "" && !knownProfile(u.Profile) {
 			bad(p+".profile", "%s.profile: unknown profile %q (expected one of: %s)", p, u.Profile, strings.Join(profileNames(), ", "))
 		}

@@ -15,6 +15,7 @@ base_url: http://127.0.0.1:7400
 daily_api_requests: 5000
 session_timeout: 30m
 auto_approve: true
+require_security_token: true
 connected_apps:
   - client_id: my-app
     client_secret: s3cret
@@ -23,6 +24,7 @@ connected_apps:
 users:
   - username: jane@example.com
     password: pw
+    security_token: JaneTok3n
     first_name: Jane
     last_name: Doe
     profile: Standard User
@@ -47,7 +49,8 @@ objects:
 	if len(cfg.ConnectedApps) != 1 || cfg.ConnectedApps[0].RedirectURIs[0] != "http://localhost:8080/callback" || cfg.ConnectedApps[0].RunAs != "jane@example.com" {
 		t.Errorf("apps: %+v", cfg.ConnectedApps)
 	}
-	if len(cfg.Users) != 2 || cfg.Users[0].FirstName != "Jane" || cfg.Users[1].Password != "pw2" {
+	if len(cfg.Users) != 2 || cfg.Users[0].FirstName != "Jane" || cfg.Users[1].Password != "pw2" ||
+		cfg.Users[0].SecurityToken != "JaneTok3n" || !cfg.RequireSecurityToken {
 		t.Errorf("users: %+v", cfg.Users)
 	}
 	if len(cfg.Objects) != 1 || !cfg.Objects[0].Fields[0].ExternalID || cfg.Objects[0].Fields[0].Length != 40 {
@@ -76,6 +79,8 @@ func TestParseConfigErrors(t *testing.T) {
 			[]string{`org.yaml:3: unknown key "passwd" in users[0]`, "password"}},
 		{"bad integer", "daily_api_requests: lots\n",
 			[]string{`org.yaml:1: daily_api_requests: expected an integer, got text "lots"`}},
+		{"bad security token", "users:\n  - username: a@b.c\n    security_token: ab cd\n",
+			[]string{`users[0].security_token: letters and digits only`}},
 		{"bad bool", "auto_approve: maybe\n",
 			[]string{`org.yaml:1: auto_approve: expected true or false`}},
 		{"list expected", "users:\n  username: a@b.c\n",

@@ -179,7 +179,7 @@ func normKey(vt valueType, v any) string {
 // operand resolves the left side of a condition or an ORDER BY key: a
 // field, or (in HAVING and aggregate ORDER BY) an aggregate function. In
 // those, a plain field must be grouped.
-func (c *compiler) operand(f *FieldRef, agg *CountExpr) (*Column, error) {
+func (c *compiler) operandIn(f *FieldRef, agg *CountExpr, clause string) (*Column, error) {
 	if agg != nil {
 		if !c.having {
 			// UNCONFIRMED wording.
@@ -187,7 +187,7 @@ func (c *compiler) operand(f *FieldRef, agg *CountExpr) (*Column, error) {
 		}
 		return c.aggregateOperand(agg)
 	}
-	col, err := c.resolve(f)
+	col, err := c.resolveExpr(f, clause)
 	if err != nil {
 		return nil, err
 	}
@@ -197,10 +197,19 @@ func (c *compiler) operand(f *FieldRef, agg *CountExpr) (*Column, error) {
 	return col, nil
 }
 
-// grouped reports whether col is one of the GROUP BY fields.
+// condClause is the clause a condition being compiled belongs to.
+func (c *compiler) condClause() string {
+	if c.having {
+		return inHaving
+	}
+	return inWhere
+}
+
+// grouped reports whether col is one of the GROUP BY fields (or date
+// functions of them).
 func (c *compiler) grouped(col *Column) bool {
 	for _, g := range c.plan.Query.GroupBy {
-		if gc, err := c.resolve(g); err == nil && strings.EqualFold(gc.Path, col.Path) {
+		if gc, err := c.resolveExpr(g, inGroupBy); err == nil && strings.EqualFold(groupPathOf(gc), groupPathOf(col)) {
 			return true
 		}
 	}
@@ -214,7 +223,7 @@ func (c *compiler) groupClauses(p *Plan, q *Query) error {
 		return errAt(c.src, q.From.Pos, CodeMalformedQuery, "HAVING requires GROUP BY")
 	}
 	for _, g := range q.GroupBy {
-		col, err := c.resolve(g)
+		col, err := c.resolveExpr(g, inGroupBy)
 		if err != nil {
 			return err
 		}
@@ -228,8 +237,11 @@ func (c *compiler) groupClauses(p *Plan, q *Query) error {
 			if !c.grouped(p.Columns[i]) {
 				return errAt(c.src, it.Field.Pos, CodeMalformedQuery, "Field must be grouped or aggregated: %s", it.Field.String())
 			}
-			// AggregateResult names a grouped field by its own name.
-			p.Columns[i].Path = p.Columns[i].Field.Name
+			// AggregateResult names a grouped field by its own name (a
+			// date function by its alias or exprN, set already).
+			if it.Alias == "" && !hasDateFunc(it.Field) {
+				p.Columns[i].Path = p.Columns[i].Field.Name
+			}
 		}
 	}
 	if q.Having != nil {

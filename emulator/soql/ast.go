@@ -1,5 +1,7 @@
 package soql
 
+import "strings"
+
 // Pos is a byte offset into the query text. Positions are reported to users
 // as Row:Column, both 1-based, columns counted in characters.
 type Pos int
@@ -34,6 +36,27 @@ type SelectItem struct {
 	Sub *Query
 	// Fields is set for FIELDS(ALL), FIELDS(STANDARD) or FIELDS(CUSTOM).
 	Fields *FieldsMacro
+	// TypeOf is set for TYPEOF Rel WHEN Type THEN fields ... [ELSE fields] END.
+	TypeOf *TypeOf
+	// Alias names a function item's column (toLabel(Status) StatusLabel);
+	// "" when absent. Plain fields take no alias.
+	Alias string
+}
+
+// TypeOf selects different fields of a polymorphic relationship's record
+// depending on its type.
+type TypeOf struct {
+	Pos   Pos
+	Rel   *FieldRef // the relationship name (Owner, What)
+	Whens []TypeOfWhen
+	Else  []*FieldRef // nil without ELSE
+}
+
+// TypeOfWhen is one WHEN Type THEN fields branch.
+type TypeOfWhen struct {
+	TypePos Pos
+	Type    string
+	Fields  []*FieldRef
 }
 
 // FieldsMacro is FIELDS(Set): the object's fields, all of them, the
@@ -61,20 +84,27 @@ func (c *CountExpr) Name() string {
 	return c.Func
 }
 
-// FieldRef is a dotted path as written: ["Owner", "Name"] for Owner.Name.
+// FieldRef is a dotted path as written: ["Owner", "Name"] for Owner.Name,
+// possibly wrapped in field functions.
 type FieldRef struct {
 	Pos  Pos
 	Path []string
+	// Funcs are the functions around the path, outermost first, in their
+	// canonical spelling: ["CALENDAR_YEAR", "convertTimezone"] for
+	// CALENDAR_YEAR(convertTimezone(CreatedDate)). FuncPos is where the
+	// outermost one starts.
+	Funcs   []string
+	FuncPos Pos
 }
 
-// String returns the path joined with dots.
+// PathString returns the path joined with dots, without functions.
+func (f *FieldRef) PathString() string { return strings.Join(f.Path, ".") }
+
+// String returns the path joined with dots, inside its functions.
 func (f *FieldRef) String() string {
-	s := ""
-	for i, p := range f.Path {
-		if i > 0 {
-			s += "."
-		}
-		s += p
+	s := f.PathString()
+	for i := len(f.Funcs) - 1; i >= 0; i-- {
+		s = f.Funcs[i] + "(" + s + ")"
 	}
 	return s
 }
@@ -111,7 +141,7 @@ type Int struct {
 	Value int
 }
 
-// Expr is a WHERE condition: *Logical, *Not, *Compare or *In.
+// Expr is a WHERE condition: *Logical, *Not, *Compare, *In or *Includes.
 type Expr interface{ exprNode() }
 
 // Logical is a chain of conditions joined by the same operator. SOQL does not
@@ -150,10 +180,21 @@ type In struct {
 	Sub *Query
 }
 
-func (*Logical) exprNode() {}
-func (*Not) exprNode()     {}
-func (*Compare) exprNode() {}
-func (*In) exprNode()      {}
+// Includes is field INCLUDES (values) or field EXCLUDES (values), on a
+// multi-select picklist. Each value is one or more picklist values joined
+// by semicolons, all of which the record must hold.
+type Includes struct {
+	Field    *FieldRef
+	Excludes bool
+	OpPos    Pos
+	Values   []Value
+}
+
+func (*Includes) exprNode() {}
+func (*Logical) exprNode()  {}
+func (*Not) exprNode()      {}
+func (*Compare) exprNode()  {}
+func (*In) exprNode()       {}
 
 // Op is a comparison operator.
 type Op string

@@ -17,6 +17,9 @@ type Options struct {
 	// Now anchors date constants (TODAY, LAST_N_DAYS:n), taken in UTC.
 	// Nil means time.Now.
 	Now func() time.Time
+	// Location is the querying user's time zone, for convertTimezone()
+	// and FORMAT() of dateTimes. Nil means UTC.
+	Location *time.Location
 }
 
 // Plan is a query compiled against a schema: names resolved, literals typed,
@@ -81,8 +84,53 @@ type Column struct {
 	Refs []*Field
 	// Sub is set for a subquery column; its value is the children.
 	Sub *SubPlan
+	// TypeOf is set for a TYPEOF column; the caller renders it from the
+	// polymorphic parent record.
+	TypeOf *TypeOfPlan
+	// Func names the value function of a column of the object or a parent
+	// (toLabel, FORMAT); Field stays the field read. Formatted says the
+	// value is already the string to send. Alias, when set, is the key the
+	// column answers under instead of the field's name.
+	Func      string
+	Formatted bool
+	Alias     string
 
 	get func(Row) any
+	// groupPath is how GROUP BY matching names a date-function column
+	// (CALENDAR_YEAR(CreatedDate)); "" means Path. inner is the column a
+	// function wraps.
+	groupPath string
+	inner     *Column
+}
+
+// TypeOfPlan is a compiled TYPEOF: which fields to read of the polymorphic
+// parent, by the parent's type.
+type TypeOfPlan struct {
+	// Name is the relationship name (Owner); Ref its reference field.
+	Name string
+	Ref  *Field
+	// Cases are the WHEN branches in order; Else the ELSE fields by name
+	// (read on whatever type the parent is), nil without ELSE.
+	Cases []TypeOfCase
+	Else  []string
+}
+
+// TypeOfCase is one WHEN Type THEN fields branch, the fields resolved on Type.
+type TypeOfCase struct {
+	Type   string
+	Fields []*Field
+}
+
+// Fields returns the fields to read of a parent of type typ, and whether
+// the parent renders at all (a type no branch names, without ELSE, gives
+// just its attributes); names are for ELSE fields.
+func (t *TypeOfPlan) Fields(typ string) (fields []*Field, names []string) {
+	for _, c := range t.Cases {
+		if strings.EqualFold(c.Type, typ) {
+			return c.Fields, nil
+		}
+	}
+	return nil, t.Else
 }
 
 // Value reads the column from r (nil for null, or an empty reference).
@@ -108,6 +156,10 @@ type compiler struct {
 	plan   *Plan
 	// aggs numbers unaliased aggregates (expr0, expr1, ...).
 	aggs int
+	// loc is the user's time zone (Options.Location); aggregateQuery is
+	// set when the query has aggregates or GROUP BY.
+	loc            *time.Location
+	aggregateQuery bool
 }
 
 // Compile resolves q against schema. src is the query text, used to place
@@ -126,7 +178,11 @@ func Compile(src string, q *Query, schema Schema, opts Options) (*Plan, error) {
 		now = opts.Now
 	}
 	n := now().UTC()
-	c := &compiler{src: src, schema: schema, obj: obj, alias: q.From.Alias,
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	c := &compiler{src: src, schema: schema, obj: obj, alias: q.From.Alias, loc: loc,
 		today: time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)}
 	return c.compile(q, obj)
 }
@@ -136,6 +192,12 @@ func Compile(src string, q *Query, schema Schema, opts Options) (*Plan, error) {
 func (c *compiler) compile(q *Query, obj Object) (*Plan, error) {
 	p := &Plan{Query: q, Object: obj, Limit: -1}
 	c.plan = p
+	c.aggregateQuery = len(q.GroupBy) > 0
+	for _, it := range q.Select {
+		if it.Count != nil && it.Count.Field != nil {
+			c.aggregateQuery = true
+		}
+	}
 	if q.Limit != nil {
 		p.Limit = q.Limit.Value
 	}
@@ -160,12 +222,12 @@ func (c *compiler) compile(q *Query, obj Object) (*Plan, error) {
 		var err error
 		if p.Aggregate {
 			c.having = true
-			col, err = c.operand(o.Field, o.Agg)
+			col, err = c.operandIn(o.Field, o.Agg, inOrderBy)
 			c.having = false
 		} else if o.Agg != nil {
 			err = errAt(c.src, o.Agg.Pos, CodeMalformedQuery, "Ordered field must be grouped or aggregated: %s", o.Agg.Name())
 		} else {
-			col, err = c.resolve(o.Field)
+			col, err = c.resolveExpr(o.Field, inOrderBy)
 		}
 		if err != nil {
 			return nil, err
@@ -217,6 +279,17 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 				}
 			}
 			continue
+		case it.TypeOf != nil:
+			col, err := c.typeOf(it.TypeOf)
+			if err != nil {
+				return err
+			}
+			if seen[strings.ToLower(col.Path)] {
+				return errAt(c.src, it.TypeOf.Pos, CodeMalformedQuery, "duplicate field selected: %s", col.Path)
+			}
+			seen[strings.ToLower(col.Path)] = true
+			p.Columns = append(p.Columns, col)
+			continue
 		case it.Count != nil:
 			col, err := c.aggregateColumn(it.Count)
 			if err != nil {
@@ -230,9 +303,17 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 			p.Columns = append(p.Columns, col)
 			continue
 		}
-		col, err := c.resolve(it.Field)
+		col, err := c.resolveExpr(it.Field, inSelect)
 		if err != nil {
 			return err
+		}
+		switch {
+		case it.Alias != "":
+			col.Alias, col.Path = it.Alias, it.Alias
+		case hasDateFunc(it.Field):
+			// An aggregate query names an unaliased expression exprN.
+			col.Path = "expr" + strconv.Itoa(c.aggs)
+			c.aggs++
 		}
 		if seen[strings.ToLower(col.Path)] && hasFieldsMacro(q) {
 			continue
@@ -251,6 +332,14 @@ func (c *compiler) selectList(p *Plan, q *Query) error {
 	}
 	if p.Aggregate && plain != nil && len(q.GroupBy) == 0 {
 		return errAt(c.src, plain.Pos, CodeMalformedQuery, "Field must be grouped or aggregated: %s", plain.String())
+	}
+	if p.Aggregate {
+		for _, col := range p.Columns {
+			if col.TypeOf != nil {
+				// UNCONFIRMED wording.
+				return errAt(c.src, q.From.Pos, CodeMalformedQuery, "TYPEOF cannot be used with aggregate functions or GROUP BY")
+			}
+		}
 	}
 	if p.Aggregate && len(p.Subqueries) > 0 {
 		return errAt(c.src, q.From.Pos, CodeMalformedQuery, "Subqueries cannot be used with aggregate functions or GROUP BY")
@@ -487,6 +576,8 @@ func (c *compiler) expr(x Expr) (func(Row) bool, error) {
 		return c.compare(x)
 	case *In:
 		return c.in(x)
+	case *Includes:
+		return c.includes(x)
 	}
 	return nil, errAt(c.src, 0, CodeMalformedQuery, "unsupported condition")
 }
@@ -497,7 +588,7 @@ func (c *compiler) expr(x Expr) (func(Row) bool, error) {
 type cmpFn func(v any) (c int, ok bool)
 
 func (c *compiler) compare(x *Compare) (func(Row) bool, error) {
-	col, err := c.operand(x.Field, x.Agg)
+	col, err := c.operandIn(x.Field, x.Agg, c.condClause())
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +645,7 @@ func (c *compiler) compare(x *Compare) (func(Row) bool, error) {
 }
 
 func (c *compiler) in(x *In) (func(Row) bool, error) {
-	col, err := c.operand(x.Field, x.Agg)
+	col, err := c.operandIn(x.Field, x.Agg, c.condClause())
 	if err != nil {
 		return nil, err
 	}

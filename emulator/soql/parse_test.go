@@ -36,6 +36,9 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT SUM() FROM Lead", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead WHERE Name = 'x' #", CodeMalformedQuery, ""},
 		{"SELECT Id FROM Lead ORDER BY Name NULLS", CodeMalformedQuery, ""},
+		{"SELECT TYPEOF Owner END FROM Lead", CodeMalformedQuery, ""},
+		{"SELECT TYPEOF Owner WHEN User THEN Name FROM Lead", CodeMalformedQuery, ""},
+		{"SELECT Name n FROM Lead", CodeMalformedQuery, ""},
 		{"", CodeMalformedQuery, "\n\n^\nERROR at Row:1:Column:1\nunexpected token: '<EOF>'"},
 	}
 	for _, tt := range tests {
@@ -79,6 +82,14 @@ func TestParsePrint(t *testing.T) {
 		{"SELECT Contact.Account.Owner.Name FROM Case", "SELECT Contact.Account.Owner.Name FROM Case"},
 		{"SELECT Id FROM Lead ORDER BY a, b desc, c asc nulls last, d DESC NULLS FIRST LIMIT 10 OFFSET 5",
 			"SELECT Id FROM Lead ORDER BY a ASC, b DESC, c ASC NULLS LAST, d DESC NULLS FIRST LIMIT 10 OFFSET 5"},
+		{"select tolabel(Status) s, format(convertcurrency(Amount)) amt from Opportunity where calendar_year(convertTimezone(CreatedDate)) = 2024",
+			"SELECT toLabel(Status) s, FORMAT(convertCurrency(Amount)) amt FROM Opportunity WHERE CALENDAR_YEAR(convertTimezone(CreatedDate)) = 2024"},
+		{"SELECT day_only(CreatedDate), COUNT(Id) FROM Lead GROUP BY day_only(CreatedDate) ORDER BY day_only(CreatedDate) desc",
+			"SELECT DAY_ONLY(CreatedDate), COUNT(Id) FROM Lead GROUP BY DAY_ONLY(CreatedDate) ORDER BY DAY_ONLY(CreatedDate) DESC"},
+		{"select Id from Lead where Interests__c includes ('a;b', 'c') or Interests__c excludes ('d')",
+			"SELECT Id FROM Lead WHERE Interests__c INCLUDES ('a;b', 'c') OR Interests__c EXCLUDES ('d')"},
+		{"select typeof What when Account then Name, Phone when Opportunity then Amount else Name end, Subject from Task",
+			"SELECT TYPEOF What WHEN Account THEN Name, Phone WHEN Opportunity THEN Amount ELSE Name END, Subject FROM Task"},
 	}
 	for _, tt := range tests {
 		q, err := Parse(tt.in)

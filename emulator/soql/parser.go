@@ -99,6 +99,39 @@ func (p *parser) query() (*Query, error) {
 	return q, nil
 }
 
+// fieldFuncs are the functions that wrap a field, by upper-case name, with
+// their canonical spelling.
+var fieldFuncs = map[string]string{
+	"TOLABEL": "toLabel", "FORMAT": "FORMAT", "CONVERTCURRENCY": "convertCurrency", "CONVERTTIMEZONE": "convertTimezone",
+	"CALENDAR_MONTH": "CALENDAR_MONTH", "CALENDAR_QUARTER": "CALENDAR_QUARTER", "CALENDAR_YEAR": "CALENDAR_YEAR",
+	"DAY_IN_MONTH": "DAY_IN_MONTH", "DAY_IN_WEEK": "DAY_IN_WEEK", "DAY_IN_YEAR": "DAY_IN_YEAR", "DAY_ONLY": "DAY_ONLY",
+	"FISCAL_MONTH": "FISCAL_MONTH", "FISCAL_QUARTER": "FISCAL_QUARTER", "FISCAL_YEAR": "FISCAL_YEAR",
+	"HOUR_IN_DAY": "HOUR_IN_DAY", "WEEK_IN_MONTH": "WEEK_IN_MONTH", "WEEK_IN_YEAR": "WEEK_IN_YEAR",
+}
+
+// fieldExpr reads a field path, possibly wrapped in field functions:
+// toLabel(Status), CALENDAR_YEAR(convertTimezone(CreatedDate)).
+func (p *parser) fieldExpr() (*FieldRef, error) {
+	t := p.peek()
+	if t.kind == tIdent && p.peekN(1).kind == tLParen {
+		if name, ok := fieldFuncs[strings.ToUpper(t.text)]; ok {
+			p.advance()
+			p.advance()
+			inner, err := p.fieldExpr()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := p.expect(tRParen); err != nil {
+				return nil, err
+			}
+			inner.Funcs = append([]string{name}, inner.Funcs...)
+			inner.FuncPos = t.pos
+			return inner, nil
+		}
+	}
+	return p.fieldRef()
+}
+
 // aggFuncs are the aggregate functions served.
 var aggFuncs = map[string]bool{"COUNT": true, "COUNT_DISTINCT": true, "SUM": true, "MIN": true, "MAX": true, "AVG": true}
 
@@ -171,7 +204,7 @@ func (p *parser) queryBody(sub bool) (*Query, error) {
 		if err := p.expectKeyword("BY"); err != nil {
 			return nil, err
 		}
-		if q.GroupBy, err = commaList(p, p.fieldRef); err != nil {
+		if q.GroupBy, err = commaList(p, p.fieldExpr); err != nil {
 			return nil, err
 		}
 		if isKeyword(p.peek(), "HAVING") {
@@ -289,11 +322,57 @@ func (p *parser) selectItem() (SelectItem, error) {
 		}
 		return SelectItem{Count: c}, nil
 	}
-	f, err := p.fieldRef()
+	if t := p.peek(); isKeyword(t, "TYPEOF") {
+		return p.typeOf()
+	}
+	f, err := p.fieldExpr()
 	if err != nil {
 		return SelectItem{}, err
 	}
-	return SelectItem{Field: f}, nil
+	item := SelectItem{Field: f}
+	if t := p.peek(); len(f.Funcs) > 0 && t.kind == tIdent && !reserved[strings.ToUpper(t.text)] {
+		item.Alias = p.advance().text
+	}
+	return item, nil
+}
+
+// typeOf parses TYPEOF Rel WHEN Type THEN f, ... [WHEN ...] [ELSE f, ...] END.
+func (p *parser) typeOf() (SelectItem, error) {
+	start := p.advance()
+	rel, err := p.fieldRef()
+	if err != nil {
+		return SelectItem{}, err
+	}
+	x := &TypeOf{Pos: start.pos, Rel: rel}
+	for isKeyword(p.peek(), "WHEN") {
+		p.advance()
+		// A type name may be a reserved word (Group).
+		typ, err := p.expect(tIdent)
+		if err != nil {
+			return SelectItem{}, err
+		}
+		if err := p.expectKeyword("THEN"); err != nil {
+			return SelectItem{}, err
+		}
+		fields, err := commaList(p, p.fieldRef)
+		if err != nil {
+			return SelectItem{}, err
+		}
+		x.Whens = append(x.Whens, TypeOfWhen{TypePos: typ.pos, Type: typ.text, Fields: fields})
+	}
+	if len(x.Whens) == 0 {
+		return SelectItem{}, p.unexpected(p.peek())
+	}
+	if isKeyword(p.peek(), "ELSE") {
+		p.advance()
+		if x.Else, err = commaList(p, p.fieldRef); err != nil {
+			return SelectItem{}, err
+		}
+	}
+	if err := p.expectKeyword("END"); err != nil {
+		return SelectItem{}, err
+	}
+	return SelectItem{TypeOf: x}, nil
 }
 
 func (p *parser) orderItem() (OrderItem, error) {
@@ -305,7 +384,7 @@ func (p *parser) orderItem() (OrderItem, error) {
 		}
 		o.Agg = c
 	} else {
-		f, err := p.fieldRef()
+		f, err := p.fieldExpr()
 		if err != nil {
 			return OrderItem{}, err
 		}
@@ -409,7 +488,7 @@ func (p *parser) predicate() (Expr, error) {
 	if p.atAggregate() {
 		agg, err = p.aggregate(false)
 	} else {
-		f, err = p.fieldRef()
+		f, err = p.fieldExpr()
 	}
 	if err != nil {
 		return nil, err
@@ -447,6 +526,20 @@ func (p *parser) predicate() (Expr, error) {
 			return nil, err
 		}
 		return &Compare{Field: f, Op: OpLike, OpPos: t.pos, Value: v}, nil
+	case isKeyword(t, "INCLUDES"), isKeyword(t, "EXCLUDES"):
+		p.advance()
+		x := &Includes{Field: f, Excludes: isKeyword(t, "EXCLUDES"), OpPos: t.pos}
+		if _, err := p.expect(tLParen); err != nil {
+			return nil, err
+		}
+		var err error
+		if x.Values, err = commaList(p, func() (Value, error) { return p.value(false) }); err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(tRParen); err != nil {
+			return nil, err
+		}
+		return x, nil
 	case isKeyword(t, "IN"), isKeyword(t, "NOT") && isKeyword(p.peekN(1), "IN"):
 		in := &In{Field: f, OpPos: t.pos}
 		if isKeyword(t, "NOT") {

@@ -40,8 +40,13 @@ func (q *Query) write(b *strings.Builder) {
 			}
 		case it.Fields != nil:
 			b.WriteString("FIELDS(" + it.Fields.Set + ")")
+		case it.TypeOf != nil:
+			it.TypeOf.write(b)
 		default:
 			b.WriteString(it.Field.String())
+			if it.Alias != "" {
+				b.WriteString(" " + it.Alias)
+			}
 		}
 	}
 	b.WriteString(" FROM " + q.From.Name)
@@ -134,6 +139,20 @@ func writeExpr(b *strings.Builder, x Expr, nested bool) {
 		b.WriteString(string(x.Op))
 		b.WriteByte(' ')
 		writeValue(b, x.Value)
+	case *Includes:
+		b.WriteString(x.Field.String())
+		if x.Excludes {
+			b.WriteString(" EXCLUDES (")
+		} else {
+			b.WriteString(" INCLUDES (")
+		}
+		for i, v := range x.Values {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeValue(b, v)
+		}
+		b.WriteByte(')')
 	case *In:
 		b.WriteString(x.Field.String())
 		if x.Not {
@@ -192,4 +211,25 @@ func Quote(s string) string {
 	}
 	b.WriteByte('\'')
 	return b.String()
+}
+
+func (x *TypeOf) write(b *strings.Builder) {
+	b.WriteString("TYPEOF " + x.Rel.String())
+	list := func(fs []*FieldRef) {
+		for i, f := range fs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(f.String())
+		}
+	}
+	for _, w := range x.Whens {
+		b.WriteString(" WHEN " + w.Type + " THEN ")
+		list(w.Fields)
+	}
+	if x.Else != nil {
+		b.WriteString(" ELSE ")
+		list(x.Else)
+	}
+	b.WriteString(" END")
 }

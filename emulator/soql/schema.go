@@ -55,6 +55,9 @@ type Field struct {
 	Custom           bool
 	Createable       bool
 	Updateable       bool
+	// Scale is the number of decimals of a double, currency or percent
+	// field (FORMAT() writes that many).
+	Scale int
 	// Handle is the schema implementation's own reference to the field
 	// (opaque to this package), so Row.Get can read a value without a
 	// name lookup.
