@@ -113,7 +113,7 @@ type PullCounts struct {
 	// Polls by outcome: PollOK, PollFailed, PollHeld, PollPaused.
 	Polls map[string]int64
 	// Records by what the polls did with them: "changed", "echo",
-	// "created", "deleted", "merged", "converted", "conflict".
+	// "created", "restored", "deleted", "merged", "converted", "conflict".
 	Records map[string]int64
 	// LastOK is when a poll last succeeded; zero when none did yet.
 	LastOK time.Time
@@ -175,8 +175,8 @@ func (r *Runner) count(name, outcome string, st Stats, at time.Time) {
 	if outcome == PollOK {
 		c.LastOK = at
 	}
-	for k, n := range map[string]int{"changed": st.Changed, "echo": st.Echoes, "created": st.Created, "deleted": st.Deleted,
-		"merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts} {
+	for k, n := range map[string]int{"changed": st.Changed, "echo": st.Echoes, "created": st.Created, "restored": st.Restored,
+		"deleted": st.Deleted, "merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts} {
 		c.Records[k] += int64(n)
 	}
 }
@@ -287,7 +287,7 @@ func (r *Runner) runPuller(ctx context.Context, p *Puller) {
 				errAttrs(err)...)...)
 		case st.Read > 0:
 			r.Logger.Info("pulled", "event", "pull.read", "mapping", name, "read", st.Read, "changed", st.Changed, "echoes", st.Echoes,
-				"created", st.Created, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
+				"created", st.Created, "restored", st.Restored, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
 		}
 		r.count(name, outcome, st, time.Now())
 		if st.Read > 0 {

@@ -122,7 +122,7 @@ var (
 		"Polls of a pulled mapping by outcome: ok, failed (retried at the next poll from the watermark), held (schema pause), paused (API budget).",
 		[]string{"mapping", "outcome"}, nil)
 	descPulledRecords = prometheus.NewDesc("forcesync_pulled_records_total",
-		"Records polls read, by what they were: changed (delivered), echo (forcesync's own push), created, deleted, merged, converted, conflict.",
+		"Records polls read, by what they were: changed (delivered), echo (forcesync's own push), created, restored (from the recycle bin, under their key), deleted, merged, converted, conflict.",
 		[]string{"mapping", "kind"}, nil)
 	descPullLastOK = prometheus.NewDesc("forcesync_pull_last_success_timestamp_seconds",
 		"When a poll of the mapping last succeeded (Unix seconds); 0 before the first since start.",
@@ -156,7 +156,7 @@ func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, o := range []string{pull.PollOK, pull.PollFailed, pull.PollHeld, pull.PollPaused} {
 			ch <- prometheus.MustNewConstMetric(descPullPolls, prometheus.CounterValue, float64(cs.Polls[o]), name, o)
 		}
-		for _, k := range []string{"changed", "echo", "created", "deleted", "merged", "converted", "conflict"} {
+		for _, k := range []string{"changed", "echo", "created", "restored", "deleted", "merged", "converted", "conflict"} {
 			ch <- prometheus.MustNewConstMetric(descPulledRecords, prometheus.CounterValue, float64(cs.Records[k]), name, k)
 		}
 		last := 0.0
