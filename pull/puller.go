@@ -767,6 +767,16 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 				continue // both sides hold it already
 			case known && same(f.Type, a, old):
 				// only Salesforce changed it
+			case !known && empty(getPath(appFields, f.Source)):
+				// No sync base for the field (a row added to the mapping
+				// since the record was last synced): the app never had a
+				// value, so Salesforce's is the only one. Nothing conflicts.
+			case !known && empty(s):
+				// No sync base, and only the app has a value: it stands,
+				// and goes to Salesforce (the push sends a field it has
+				// no base for).
+				takeSF = false
+				r.Requeue = true
 			default:
 				// Salesforce's side is as new as the record's SystemModstamp,
 				// or as the one a push read when it held the field back: its
