@@ -272,6 +272,12 @@ type PullStore interface {
 	FinishDeliveries(ctx context.Context, sink string, results []DeliveryResult) error
 	// DeadLetters lists a sink's deliveries that gave up, newest first.
 	DeadLetters(ctx context.Context, sink string, limit int) ([]Delivery, error)
+	// Redeliver puts a sink's dead letters back on their way: those of
+	// the events seqs names (all of them when seqs is empty) become
+	// pending again, due at now, with their attempts starting afresh. It
+	// returns how many; a Seq that is not a dead letter of the sink is
+	// left alone.
+	Redeliver(ctx context.Context, sink string, seqs []int64, now time.Time) (int, error)
 	// Conflicts lists the conflicts recorded for a key, newest first.
 	Conflicts(ctx context.Context, mapping, key string) ([]Conflict, error)
 	// PrunePulled deletes a mapping's pulled changes made before before,

@@ -403,6 +403,21 @@ func (s *Store) deliveries(ctx context.Context, q string, sink string, args ...a
 	return out, rows.Err()
 }
 
+// Redeliver implements forcesync.PullStore.
+func (s *Store) Redeliver(ctx context.Context, sink string, seqs []int64, now time.Time) (int, error) {
+	q := `UPDATE pull_deliveries SET state = 'pending', attempts = 0, next_attempt = $1, last_error = '' WHERE sink = $2 AND state = 'dead'`
+	args := []any{ms(now), sink}
+	if len(seqs) > 0 {
+		q += ` AND seq = ANY($3)`
+		args = append(args, seqs)
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // FinishDeliveries implements forcesync.PullStore.
 func (s *Store) FinishDeliveries(ctx context.Context, sink string, results []forcesync.DeliveryResult) error {
 	return s.inTx(ctx, "finish deliveries", func(tx pgx.Tx) error {

@@ -412,6 +412,41 @@ func (s *Store) deliveries(ctx context.Context, q string, sink string, args ...a
 	return out, rows.Err()
 }
 
+// Redeliver implements forcesync.PullStore.
+func (s *Store) Redeliver(ctx context.Context, sink string, seqs []int64, now time.Time) (int, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+	}
+	defer tx.Rollback()
+	const set = `UPDATE pull_deliveries SET state = 'pending', attempts = 0, next_attempt = ?, last_error = '' WHERE sink = ? AND state = 'dead'`
+	n := int64(0)
+	if len(seqs) == 0 {
+		res, err := tx.ExecContext(ctx, set, ms(now), sink)
+		if err != nil {
+			return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+		}
+		n, _ = res.RowsAffected()
+	}
+	err = eachPiece(len(seqs), func(lo, hi int) error {
+		args := []any{ms(now), sink}
+		for _, seq := range seqs[lo:hi] {
+			args = append(args, seq)
+		}
+		res, err := tx.ExecContext(ctx, set+` AND seq IN (`+placeholders(hi-lo)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		m, _ := res.RowsAffected()
+		n += m
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+	}
+	return int(n), tx.Commit()
+}
+
 // FinishDeliveries implements forcesync.PullStore.
 func (s *Store) FinishDeliveries(ctx context.Context, sink string, results []forcesync.DeliveryResult) error {
 	tx, err := s.begin(ctx)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ func RunPull(t *testing.T, open Opener) {
 		{"OvertakenByAnotherPuller", testPullOvertaken},
 		{"PruneAndCursorGone", testPullPrune},
 		{"DeleteSettlesStatusAndKeepsKey", testPullDeleteKeepsKey},
+		{"RedeliverDeadLetters", testRedeliver},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -472,4 +474,64 @@ func testPullDeleteKeepsKey(t *testing.T, s forcesync.Store, ps forcesync.PullSt
 	if got, _ := ps.UnboundKeys(ctx, "m", []string{"00Q2"}); len(got) != 0 {
 		t.Fatalf("unbound key kept past UnboundKept: %+v", got)
 	}
+}
+
+// testRedeliver: dead letters put back are claimed again at once with
+// their attempts counted afresh; by Seq only those named; pending and
+// delivered ones, and other sinks', are left alone.
+func testRedeliver(t *testing.T, _ forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	stamp := clk.Now()
+	var recs []forcesync.PulledRecord
+	for _, k := range []string{"a", "b", "c", "d"} {
+		recs = append(recs, forcesync.PulledRecord{Key: k, SalesforceID: "00Q" + k, Bind: true, Modstamp: stamp,
+			Event: &forcesync.PulledChange{Key: k, Op: forcesync.PulledUpsert, SalesforceID: "00Q" + k, Modstamp: stamp}})
+	}
+	c := &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Webhooks: []string{"hook", "other"},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}}, Records: recs}
+	if err := ps.CommitPull(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	seq := map[string]int64{}
+	for _, r := range c.Records {
+		seq[r.Key] = r.Event.Seq
+	}
+	// a, b, c die on "hook" (and a on "other"); d is delivered.
+	finish := func(sink string, rs ...forcesync.DeliveryResult) {
+		t.Helper()
+		if err := ps.FinishDeliveries(ctx, sink, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finish("hook", forcesync.DeliveryResult{Seq: seq["a"], Error: "502", Dead: true}, forcesync.DeliveryResult{Seq: seq["b"], Error: "502", Dead: true},
+		forcesync.DeliveryResult{Seq: seq["c"], Error: "502", Dead: true}, forcesync.DeliveryResult{Seq: seq["d"], OK: true})
+	finish("other", forcesync.DeliveryResult{Seq: seq["a"], Error: "502", Dead: true})
+	if n, err := ps.Redeliver(ctx, "hook", []int64{seq["b"], seq["d"], 99999}, clk.Now()); err != nil || n != 1 {
+		t.Fatalf("redeliver b (and d, delivered, and an unknown seq): %d %v, want 1", n, err)
+	}
+	ds, err := ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10)
+	if err != nil || deliveryKeys(ds) != "b" || ds[0].Attempts != 0 || ds[0].Dead || ds[0].LastError != "" {
+		t.Fatalf("claimed after redelivering b: %+v %v", ds, err)
+	}
+	if dead, _ := ps.DeadLetters(ctx, "hook", 10); deliveryKeys(dead) != "ca" {
+		t.Fatalf("dead letters left: %s", deliveryKeys(dead))
+	}
+	if n, err := ps.Redeliver(ctx, "hook", nil, clk.Now()); err != nil || n != 2 {
+		t.Fatalf("redeliver all: %d %v, want 2", n, err)
+	}
+	if ds, _ := ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10); deliveryKeys(ds) != "abc" {
+		t.Fatalf("claimed after redelivering all: %s", deliveryKeys(ds))
+	}
+	if dead, _ := ps.DeadLetters(ctx, "other", 10); deliveryKeys(dead) != "a" {
+		t.Fatalf("another sink's dead letters: %s", deliveryKeys(dead))
+	}
+}
+
+// deliveryKeys joins the keys of deliveries' events, in order.
+func deliveryKeys(ds []forcesync.Delivery) string {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.Change.Key)
+	}
+	return b.String()
 }
