@@ -52,6 +52,12 @@ type PullConfig struct {
 // DefaultRetention is how long pulled changes are kept by default.
 const DefaultRetention = 7 * 24 * time.Hour
 
+// UnboundKept is how long past a mapping's retention a store keeps the
+// key of a binding a Salesforce delete removed (PullStore.UnboundKeys):
+// Salesforce empties its recycle bin after 15 days, so a restore comes
+// within the default 7 days of retention and these 30.
+const UnboundKept = 30 * 24 * time.Hour
+
 // Webhook is where pulled changes are posted, signed.
 type Webhook struct {
 	// URL receives POSTs of one event each.
@@ -192,8 +198,12 @@ type PulledRecord struct {
 	ExpectFingerprint string
 	ExpectVersion     int64
 	ExpectPullRev     int64
-	// Bind (re)binds Key to SalesforceID with Fingerprint; Unbind removes
-	// Key's binding.
+	// Bind (re)binds Key to SalesforceID with Fingerprint (and a status
+	// of Key naming another Id names this one). Unbind removes Key's
+	// binding because Salesforce deleted SalesforceID: the Id is kept
+	// with Key (UnboundKeys), and Key's status becomes StateDeleted with
+	// no Salesforce Id, unless a change of Key is queued (its push
+	// decides).
 	Bind, Unbind bool
 	Fingerprint  string
 	// Base, when not nil, replaces the sync base.
@@ -241,6 +251,12 @@ type PullStore interface {
 	// PullBindings returns the bindings of a mapping's Salesforce Ids,
 	// keyed by Id; Ids without a binding are absent.
 	PullBindings(ctx context.Context, mapping string, ids []string) (map[string]PullBinding, error)
+	// UnboundKeys returns, of ids, the Salesforce Ids whose binding a
+	// pull removed because Salesforce deleted the record (or merged it
+	// into another), each with the key it was bound to; others are
+	// absent. A record restored from the recycle bin is bound again under
+	// that key. Kept UnboundKept past the mapping's retention.
+	UnboundKeys(ctx context.Context, mapping string, ids []string) (map[string]string, error)
 	// NotePushed records payloads about to be pushed (see PushNote).
 	NotePushed(ctx context.Context, mapping string, notes []PushNote) error
 	// CommitPull applies one pull step in one transaction (see PullCommit).
@@ -256,6 +272,12 @@ type PullStore interface {
 	FinishDeliveries(ctx context.Context, sink string, results []DeliveryResult) error
 	// DeadLetters lists a sink's deliveries that gave up, newest first.
 	DeadLetters(ctx context.Context, sink string, limit int) ([]Delivery, error)
+	// Redeliver puts a sink's dead letters back on their way: those of
+	// the events seqs names (all of them when seqs is empty) become
+	// pending again, due at now, with their attempts starting afresh. It
+	// returns how many; a Seq that is not a dead letter of the sink is
+	// left alone.
+	Redeliver(ctx context.Context, sink string, seqs []int64, now time.Time) (int, error)
 	// Conflicts lists the conflicts recorded for a key, newest first.
 	Conflicts(ctx context.Context, mapping, key string) ([]Conflict, error)
 	// PrunePulled deletes a mapping's pulled changes made before before,

@@ -12,7 +12,10 @@ const (
 	StateRetrying State = "retrying" // transient error; next attempt at NextAttempt
 	StateHeld     State = "held"     // permanent Salesforce error; retried when the record or the mapping changes
 	StateSkipped  State = "skipped"  // the mapping's filter excluded it
-	StateDeleted  State = "deleted"  // deleted in Salesforce after a source delete
+	// StateDeleted: the Salesforce record is gone and the binding with
+	// it: deleted by the remove action after a source delete, or deleted
+	// (or merged away) in Salesforce, as a pull of a two-way mapping saw.
+	StateDeleted State = "deleted"
 	// StateDisabled: the record is disabled in Salesforce (a User's
 	// IsActive=false, or the mapping's disable writes), or was disabled
 	// before it ever reached Salesforce.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/console"
@@ -111,5 +112,39 @@ func TestRecordFieldsEditRefusesWhatItWouldDrop(t *testing.T) {
 	res := f.do("POST", "/records/contact/k1/fields", url.Values{"fields": {"{\"last_name\": \"Byron\"}\n"}}, ck, nil)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("one object and a newline: %d", res.StatusCode)
+	}
+}
+
+// TestRecordPageOfARecordDeletedInSalesforce: a record a pull saw deleted
+// in Salesforce reads deleted, with no Salesforce Id, not synced with the
+// Id that is gone.
+func TestRecordPageOfARecordDeletedInSalesforce(t *testing.T) {
+	f := newPreviewFixture(t)
+	ck := f.signIn()
+	ctx := context.Background()
+	f.accept(forcesync.Change{Key: "k1", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": "Lovelace"}})
+	items, err := f.store.Claim(ctx, forcesync.ClaimRequest{Mapping: "leads", Owner: "w", Lease: time.Minute, Limit: 1, Now: f.clk.Now()})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim %v %v", items, err)
+	}
+	const id = "00Q5e00000000GGEAY"
+	if err := f.store.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: id, Fingerprint: "fp"}},
+		&forcesync.Run{Mapping: "leads", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	if html := body(t, f.do("GET", "/records/contact/k1", nil, ck, nil)); !strings.Contains(html, id) {
+		t.Fatalf("a synced record's page lacks its Salesforce Id:\n%s", html)
+	}
+	if err := f.store.CommitPull(ctx, &forcesync.PullCommit{Mapping: "leads", Source: "contact", Now: f.clk.Now(),
+		Watermark: forcesync.Watermark{Instant: f.clk.Now(), Seen: map[string]time.Time{}},
+		Records: []forcesync.PulledRecord{{Key: "k1", SalesforceID: id, ExpectFingerprint: "fp", ExpectVersion: 1,
+			Unbind: true, DeleteSource: true, Modstamp: f.clk.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	html := body(t, f.do("GET", "/records/contact/k1", nil, ck, nil))
+	// (The history still lists the attempt that synced it, with its Id.)
+	if !strings.Contains(html, `leads <span class="state state-deleted">deleted</span>`) ||
+		!strings.Contains(html, "<dt>Salesforce Id</dt><dd>none: the Salesforce record was deleted</dd>") {
+		t.Fatalf("the page of a record deleted in Salesforce:\n%s", html)
 	}
 }

@@ -2,6 +2,8 @@ package httpserver
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,6 +21,9 @@ type ChangesFeed interface {
 	Conflicts(ctx context.Context, source, key string) ([]forcesync.Conflict, error)
 	// DeadLetters lists a mapping's webhook deliveries that gave up.
 	DeadLetters(ctx context.Context, mapping string, limit int) ([]forcesync.Delivery, error)
+	// Redeliver puts a mapping's dead letters (those of the events seqs
+	// names; all when empty) back on their way and returns how many.
+	Redeliver(ctx context.Context, mapping string, seqs []int64) (int, error)
 }
 
 // maxWait caps a long poll of the changes feed.
@@ -116,4 +121,49 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
 		out = append(out, dead{d.Change, d.Attempts, d.LastError})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+// maxRedeliver caps the seqs one redeliver request names.
+const maxRedeliver = 10000
+
+// handleRedeliver serves POST /api/v1/mappings/{mapping}/dead-letters/redeliver
+// with an optional body {"seqs": [17, 18]}: those dead letters (all of the
+// mapping's without seqs) go back to pending, posted again by the webhook's
+// deliverer with their attempts counted afresh. It answers how many.
+func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Changes == nil {
+		writeError(w, forcesync.Errorf(forcesync.ENotFound, "no mapping pulls from Salesforce"))
+		return
+	}
+	var req struct {
+		Seqs []int64 `json:"seqs"`
+	}
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "seqs", Message: "redeliver body: want {\"seqs\": [event seq numbers]}: " + err.Error()})
+			return
+		}
+		if dec.More() {
+			writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Message: "redeliver body: one JSON object, nothing after it"})
+			return
+		}
+	}
+	if len(req.Seqs) > maxRedeliver {
+		writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "seqs", Message: fmt.Sprintf("at most %d per request", maxRedeliver)})
+		return
+	}
+	for _, seq := range req.Seqs {
+		if seq <= 0 {
+			writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "seqs", Message: fmt.Sprintf("%d is not an event seq (numbers from 1)", seq)})
+			return
+		}
+	}
+	n, err := s.cfg.Changes.Redeliver(r.Context(), r.PathValue("mapping"), req.Seqs)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"redelivered": n})
 }

@@ -13,6 +13,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/retry", s.authed(s.handleRetry))
 	s.mux.HandleFunc("GET /api/v1/changes", s.authed(s.handleChanges))
 	s.mux.HandleFunc("GET /api/v1/mappings/{mapping}/dead-letters", s.authed(s.handleDeadLetters))
+	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/dead-letters/redeliver", s.authed(s.handleRedeliver))
 	s.mux.HandleFunc("POST /api/v1/mappings/{mapping}/approve", s.authed(s.handleApprove)) // guard.go
 	s.mux.HandleFunc("GET /api/v1/guard", s.authed(s.handleGuard))
 	s.mux.HandleFunc("GET /api/v1/plan", s.authed(s.handlePlan)) // inspect.go: what the next push would do

@@ -62,6 +62,24 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 	return out, rows.Err()
 }
 
+// UnboundKeys implements forcesync.PullStore.
+func (s *Store) UnboundKeys(ctx context.Context, mapping string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	rows, err := s.pool.Query(ctx, `SELECT sf_id, key FROM pull_unbound WHERE mapping = $1 AND sf_id = ANY($2)`, mapping, ids)
+	if err != nil {
+		return nil, fmt.Errorf("unbound keys %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, fmt.Errorf("unbound keys %s: %w", mapping, err)
+		}
+		out[id] = key
+	}
+	return out, rows.Err()
+}
+
 // NotePushed implements forcesync.PullStore.
 func (s *Store) NotePushed(ctx context.Context, mapping string, notes []forcesync.PushNote) error {
 	if len(notes) == 0 {
@@ -168,12 +186,25 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 		if _, err := tx.Exec(ctx, `DELETE FROM push_notes WHERE mapping = $1 AND key = $2`, c.Mapping, r.Key); err != nil {
 			return fmt.Errorf("unbind: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO pull_unbound (mapping, sf_id, key, at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (mapping, sf_id) DO UPDATE SET key = excluded.key, at = excluded.at`, c.Mapping, r.SalesforceID, r.Key, now); err != nil {
+			return fmt.Errorf("unbind: %w", err)
+		}
+		if _, err := tx.Exec(ctx, storeplan.UnboundStatus("$1", "$2", "$3"), c.Mapping, r.Key, now); err != nil {
+			return fmt.Errorf("unbind: status: %w", err)
+		}
 	case r.Bind:
 		if _, err := tx.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, modstamp, updated) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint,
 				modstamp = excluded.modstamp, updated = excluded.updated`,
 			c.Mapping, r.Key, r.SalesforceID, r.Fingerprint, ms(r.Modstamp), now); err != nil {
 			return fmt.Errorf("bind: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM pull_unbound WHERE mapping = $1 AND sf_id = $2`, c.Mapping, r.SalesforceID); err != nil {
+			return fmt.Errorf("bind: %w", err)
+		}
+		if _, err := tx.Exec(ctx, storeplan.BoundStatus("$1", "$2", "$3", "$4"), c.Mapping, r.Key, r.SalesforceID, now); err != nil {
+			return fmt.Errorf("bind: status: %w", err)
 		}
 	default:
 		if _, err := tx.Exec(ctx, `UPDATE bindings SET modstamp = $1, fingerprint = CASE WHEN $2 = '' THEN fingerprint ELSE $2 END
@@ -370,6 +401,21 @@ func (s *Store) deliveries(ctx context.Context, q string, sink string, args ...a
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// Redeliver implements forcesync.PullStore.
+func (s *Store) Redeliver(ctx context.Context, sink string, seqs []int64, now time.Time) (int, error) {
+	q := `UPDATE pull_deliveries SET state = 'pending', attempts = 0, next_attempt = $1, last_error = '' WHERE sink = $2 AND state = 'dead'`
+	args := []any{ms(now), sink}
+	if len(seqs) > 0 {
+		q += ` AND seq = ANY($3)`
+		args = append(args, seqs)
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // FinishDeliveries implements forcesync.PullStore.

@@ -16,6 +16,9 @@ func (s *Store) PrunePulled(ctx context.Context, mapping string, before time.Tim
 	var n int64
 	err := s.inTx(ctx, "prune pulled", func(tx pgx.Tx) error {
 		n = 0
+		if _, err := tx.Exec(ctx, `DELETE FROM pull_unbound WHERE mapping = $1 AND at < $2`, mapping, ms(storeplan.UnboundBefore(before))); err != nil {
+			return err
+		}
 		var through *int64
 		if err := tx.QueryRow(ctx, `SELECT MAX(e.seq) `+old, mapping, ms(before)).Scan(&through); err != nil {
 			return err

@@ -113,10 +113,13 @@ func (e *HeldError) Error() string { return "pull of mapping " + e.Mapping + " h
 
 // Stats counts what one poll did.
 type Stats struct {
-	Read      int // rows Salesforce returned that were new to the watermark
-	Changed   int // records with fields Salesforce changed (delivered)
-	Echoes    int // records that only echoed forcesync's own push
-	Created   int // records created in Salesforce, bound by the key rule
+	Read    int // rows Salesforce returned that were new to the watermark
+	Changed int // records with fields Salesforce changed (delivered)
+	Echoes  int // records that only echoed forcesync's own push
+	Created int // records created in Salesforce, bound by the key rule
+	// Restored counts records restored from Salesforce's recycle bin,
+	// bound again under the key a pulled delete took them from.
+	Restored  int
 	Deleted   int
 	Merged    int
 	Conflicts int
@@ -357,6 +360,7 @@ func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm force
 			st.Changed += s.Changed
 			st.Echoes += s.Echoes
 			st.Created += s.Created
+			st.Restored += s.Restored
 			st.Deleted += s.Deleted
 			st.Merged += s.Merged
 			st.Conflicts += s.Conflicts
@@ -379,6 +383,9 @@ type view struct {
 	sources map[string]*forcesync.SourceRecord // key -> record; nil value: none
 	err     error                              // a call made while deciding failed
 	stamps  []string                           // Salesforce-born Ids whose sf: key goes into the External ID field
+	// unbound maps the batch's unbound Ids to the key a pulled delete
+	// took their binding from (PullStore.UnboundKeys).
+	unbound map[string]string
 }
 
 func (v *view) source(key string) (*forcesync.SourceRecord, error) {
@@ -414,6 +421,9 @@ func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm force
 	v := &view{p: p, ctx: ctx, byID: map[string]*forcesync.PullBinding{}, sources: map[string]*forcesync.SourceRecord{}}
 	for id, b := range bs {
 		v.byID[id] = &b
+	}
+	if v.unbound, err = p.unboundKeys(ctx, batch, bs); err != nil {
+		return nil, st, err
 	}
 	// Deletes and merges first: a merge moves a binding to the surviving
 	// record, whose own row (its SystemModstamp moved too) may come later
@@ -595,6 +605,49 @@ func (p *Puller) followExternalID(v *view, key, master string, mb **forcesync.Pu
 	return true
 }
 
+// unboundKeys reads the keys a pulled delete unbound from the batch's
+// live records that have no binding now: records restored from the
+// recycle bin, which come back under their key. A mapping matched by
+// External ID needs none: the key rule reads the key back from the
+// record's External ID field, where forcesync put it.
+func (p *Puller) unboundKeys(ctx context.Context, batch []salesforce.Record, bound map[string]forcesync.PullBinding) (map[string]string, error) {
+	if p.cfg.Mapping.Match.Kind == forcesync.MatchExternalID {
+		return nil, nil
+	}
+	var ids []string
+	for _, rec := range batch {
+		if _, ok := bound[rec.ID()]; !ok && !deleted(rec) {
+			ids = append(ids, rec.ID())
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return p.cfg.Store.UnboundKeys(ctx, p.cfg.Mapping.Name, ids)
+}
+
+// restoredKey is the key a record restored from Salesforce's recycle bin
+// had when a pulled delete unbound it, "" when it had none or the key is
+// bound to another record since (the app's change created it again):
+// the restored record is then new to forcesync, a twin for a person to
+// settle.
+func (p *Puller) restoredKey(v *view, id string) (string, error) {
+	key, ok := v.unbound[id]
+	if !ok {
+		return "", nil
+	}
+	for _, b := range v.byID {
+		if b.Key == key {
+			return "", nil
+		}
+	}
+	b, err := p.cfg.Store.Binding(v.ctx, p.cfg.Mapping.Name, key)
+	if err != nil || b != nil {
+		return "", err
+	}
+	return key, nil
+}
+
 // keyFor is the key rule for a record created in Salesforce: its External
 // ID value when the mapping matches by one and the record has it, else
 // "sf:" and its Id.
@@ -632,13 +685,19 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		return nil, nil // told already; a converted Lead changes no more
 	}
 	if b == nil {
-		key, err := p.keyFor(v.ctx, rec)
+		key, err := p.restoredKey(v, id)
 		if err != nil {
 			return nil, err
 		}
+		if key != "" {
+			st.Restored++
+		} else if key, err = p.keyFor(v.ctx, rec); err != nil {
+			return nil, err
+		} else {
+			st.Created++
+		}
 		b = &forcesync.PullBinding{Key: key, SalesforceID: id}
 		r.Bind = true
-		st.Created++
 		if m := p.cfg.Mapping; key == "sf:"+id && m.Match.Kind == forcesync.MatchExternalID && m.Pushes() {
 			if ext, _ := rec[p.reader.d.Field(m.Match.Field).Name].(string); ext == "" {
 				v.stamps = append(v.stamps, id)
@@ -708,6 +767,16 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 				continue // both sides hold it already
 			case known && same(f.Type, a, old):
 				// only Salesforce changed it
+			case !known && empty(getPath(appFields, f.Source)):
+				// No sync base for the field (a row added to the mapping
+				// since the record was last synced): the app never had a
+				// value, so Salesforce's is the only one. Nothing conflicts.
+			case !known && empty(s):
+				// No sync base, and only the app has a value: it stands,
+				// and goes to Salesforce (the push sends a field it has
+				// no base for).
+				takeSF = false
+				r.Requeue = true
 			default:
 				// Salesforce's side is as new as the record's SystemModstamp,
 				// or as the one a push read when it held the field back: its

@@ -123,3 +123,14 @@ func leadsBoth(policy forcesync.ConflictPolicy) forcesync.Mapping {
 			{Target: "Title", SourceField: "title", Direction: forcesync.Pull},
 		}}
 }
+
+// useMapping changes the rig's mapping as a config reload does: a new
+// engine pushes m from the same store, and later pullers pull it.
+func (r *rig) useMapping(m forcesync.Mapping) {
+	r.t.Helper()
+	eng, err := engine.New(context.Background(), r.store, r.API, []forcesync.Mapping{m}, engine.Config{Workers: 1})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.Eng, r.eng, r.m = eng, eng, m
+}

@@ -19,19 +19,28 @@ type Feed struct {
 	store    forcesync.PullStore
 	mappings []string
 	bySource map[string][]string
-	mu       sync.Mutex
-	ch       chan struct{}
+	webhooks map[string]bool // the mappings with a webhook sink
+	// Logger logs the redeliveries asked for; nil logs nothing.
+	Logger *slog.Logger
+	// Now is the time of a redelivery; nil means time.Now.
+	Now func() time.Time
+
+	mu          sync.Mutex
+	ch          chan struct{}
+	redelivered map[string]int64 // dead letters put back, by mapping
 }
 
 // NewFeed serves the changes of the pulled mappings that list the changes
 // sink, and the conflicts of every pulled mapping.
 func NewFeed(store forcesync.PullStore, mappings []forcesync.Mapping) *Feed {
-	f := &Feed{store: store, mappings: []string{}, bySource: map[string][]string{}, ch: make(chan struct{})}
+	f := &Feed{store: store, mappings: []string{}, bySource: map[string][]string{}, webhooks: map[string]bool{},
+		ch: make(chan struct{}), redelivered: map[string]int64{}}
 	for _, m := range mappings {
 		if !m.Pulls() {
 			continue
 		}
 		f.bySource[m.Source] = append(f.bySource[m.Source], m.Name)
+		f.webhooks[m.Name] = m.PullSettings().Has(forcesync.SinkWebhook)
 		if m.PullSettings().Has(forcesync.SinkChanges) {
 			f.mappings = append(f.mappings, m.Name)
 		}
@@ -61,6 +70,64 @@ func (f *Feed) Conflicts(ctx context.Context, source, key string) ([]forcesync.C
 // DeadLetters lists a pulled mapping's webhook deliveries that gave up.
 func (f *Feed) DeadLetters(ctx context.Context, mapping string, limit int) ([]forcesync.Delivery, error) {
 	return f.store.DeadLetters(ctx, WebhookSink(mapping), limit)
+}
+
+// Redeliver puts a pulled mapping's dead letters back on their way to its
+// webhook (those of the events seqs names; all when seqs is empty) and
+// wakes the deliverers; the replica holding the mapping's deliver lease
+// posts them, each attempt counted as any other. It returns how many it
+// put back; ENotFound for a mapping that pulls no webhook.
+//
+// A redelivered event may reach the receiver after later events of the
+// same record that were delivered meanwhile: their seq tells them apart.
+func (f *Feed) Redeliver(ctx context.Context, mapping string, seqs []int64) (int, error) {
+	if err := f.Webhook(mapping); err != nil {
+		return 0, err
+	}
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
+	n, err := f.store.Redeliver(ctx, WebhookSink(mapping), seqs, now())
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	f.redelivered[mapping] += int64(n)
+	f.mu.Unlock()
+	if f.Logger != nil {
+		f.Logger.Info("dead letters put back for delivery", "event", "webhook.redeliver", "mapping", mapping,
+			"redelivered", n, "asked", len(seqs))
+	}
+	if n > 0 {
+		f.Notify()
+	}
+	return n, nil
+}
+
+// Webhook says, with an ENotFound error, why a mapping has no webhook
+// deliveries: it does not pull, or pulls into no webhook. Nil when it has.
+func (f *Feed) Webhook(mapping string) error {
+	hook, pulled := f.webhooks[mapping]
+	switch {
+	case !pulled:
+		return forcesync.Errorf(forcesync.ENotFound, "mapping %q does not pull from Salesforce", mapping)
+	case !hook:
+		return forcesync.Errorf(forcesync.ENotFound, "mapping %q has no webhook in pull.into", mapping)
+	}
+	return nil
+}
+
+// Redelivered counts the dead letters Redeliver put back, by mapping,
+// since the Feed was made.
+func (f *Feed) Redelivered() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]int64, len(f.redelivered))
+	for k, v := range f.redelivered {
+		out[k] = v
+	}
+	return out
 }
 
 // Changed returns a channel closed when changes may have arrived since.
@@ -113,7 +180,7 @@ type PullCounts struct {
 	// Polls by outcome: PollOK, PollFailed, PollHeld, PollPaused.
 	Polls map[string]int64
 	// Records by what the polls did with them: "changed", "echo",
-	// "created", "deleted", "merged", "converted", "conflict".
+	// "created", "restored", "deleted", "merged", "converted", "conflict".
 	Records map[string]int64
 	// LastOK is when a poll last succeeded; zero when none did yet.
 	LastOK time.Time
@@ -175,8 +242,8 @@ func (r *Runner) count(name, outcome string, st Stats, at time.Time) {
 	if outcome == PollOK {
 		c.LastOK = at
 	}
-	for k, n := range map[string]int{"changed": st.Changed, "echo": st.Echoes, "created": st.Created, "deleted": st.Deleted,
-		"merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts} {
+	for k, n := range map[string]int{"changed": st.Changed, "echo": st.Echoes, "created": st.Created, "restored": st.Restored,
+		"deleted": st.Deleted, "merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts} {
 		c.Records[k] += int64(n)
 	}
 }
@@ -287,7 +354,7 @@ func (r *Runner) runPuller(ctx context.Context, p *Puller) {
 				errAttrs(err)...)...)
 		case st.Read > 0:
 			r.Logger.Info("pulled", "event", "pull.read", "mapping", name, "read", st.Read, "changed", st.Changed, "echoes", st.Echoes,
-				"created", st.Created, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
+				"created", st.Created, "restored", st.Restored, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
 		}
 		r.count(name, outcome, st, time.Now())
 		if st.Read > 0 {

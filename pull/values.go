@@ -11,6 +11,10 @@ import (
 // same compares two values of a field of type typ (mapping.SameValue).
 func same(typ string, a, b any) bool { return mapping.SameValue(typ, a, b) }
 
+// empty reports a value the application or Salesforce does not have:
+// none, or an empty string.
+func empty(v any) bool { return v == nil || v == "" }
+
 // plain turns a pulled value into what the application receives: JSON
 // numbers as json.Number, the rest as is.
 func plain(v any) any {

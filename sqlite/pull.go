@@ -73,6 +73,34 @@ func (s *Store) PullBindings(ctx context.Context, mapping string, ids []string) 
 	return out, nil
 }
 
+// UnboundKeys implements forcesync.PullStore.
+func (s *Store) UnboundKeys(ctx context.Context, mapping string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := eachPiece(len(ids), func(lo, hi int) error {
+		args := []any{mapping}
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT sf_id, key FROM pull_unbound WHERE mapping = ? AND sf_id IN (`+placeholders(hi-lo)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, key string
+			if err := rows.Scan(&id, &key); err != nil {
+				return err
+			}
+			out[id] = key
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unbound keys %s: %w", mapping, err)
+	}
+	return out, nil
+}
+
 // NotePushed implements forcesync.PullStore.
 func (s *Store) NotePushed(ctx context.Context, mapping string, notes []forcesync.PushNote) error {
 	if len(notes) == 0 {
@@ -166,12 +194,25 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 		if _, err := tx.ExecContext(ctx, `DELETE FROM push_notes WHERE mapping = ? AND key = ?`, c.Mapping, r.Key); err != nil {
 			return fmt.Errorf("commit pull: unbind: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pull_unbound (mapping, sf_id, key, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (mapping, sf_id) DO UPDATE SET key = excluded.key, at = excluded.at`, c.Mapping, r.SalesforceID, r.Key, now); err != nil {
+			return fmt.Errorf("commit pull: unbind: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, storeplan.UnboundStatus("?1", "?2", "?3"), c.Mapping, r.Key, now); err != nil {
+			return fmt.Errorf("commit pull: unbind: status: %w", err)
+		}
 	case r.Bind:
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, modstamp, updated) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint,
 				modstamp = excluded.modstamp, updated = excluded.updated`,
 			c.Mapping, r.Key, r.SalesforceID, r.Fingerprint, ms(r.Modstamp), now); err != nil {
 			return fmt.Errorf("commit pull: bind: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pull_unbound WHERE mapping = ? AND sf_id = ?`, c.Mapping, r.SalesforceID); err != nil {
+			return fmt.Errorf("commit pull: bind: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, storeplan.BoundStatus("?1", "?2", "?3", "?4"), c.Mapping, r.Key, r.SalesforceID, now); err != nil {
+			return fmt.Errorf("commit pull: bind: status: %w", err)
 		}
 	default:
 		if _, err := tx.ExecContext(ctx, `UPDATE bindings SET modstamp = ?, fingerprint = CASE WHEN ? = '' THEN fingerprint ELSE ? END
@@ -369,6 +410,41 @@ func (s *Store) deliveries(ctx context.Context, q string, sink string, args ...a
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// Redeliver implements forcesync.PullStore.
+func (s *Store) Redeliver(ctx context.Context, sink string, seqs []int64, now time.Time) (int, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+	}
+	defer tx.Rollback()
+	const set = `UPDATE pull_deliveries SET state = 'pending', attempts = 0, next_attempt = ?, last_error = '' WHERE sink = ? AND state = 'dead'`
+	n := int64(0)
+	if len(seqs) == 0 {
+		res, err := tx.ExecContext(ctx, set, ms(now), sink)
+		if err != nil {
+			return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+		}
+		n, _ = res.RowsAffected()
+	}
+	err = eachPiece(len(seqs), func(lo, hi int) error {
+		args := []any{ms(now), sink}
+		for _, seq := range seqs[lo:hi] {
+			args = append(args, seq)
+		}
+		res, err := tx.ExecContext(ctx, set+` AND seq IN (`+placeholders(hi-lo)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		m, _ := res.RowsAffected()
+		n += m
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", sink, err)
+	}
+	return int(n), tx.Commit()
 }
 
 // FinishDeliveries implements forcesync.PullStore.

@@ -16,6 +16,9 @@ func (s *Store) PrunePulled(ctx context.Context, mapping string, before time.Tim
 		return 0, fmt.Errorf("prune pulled: %w", err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pull_unbound WHERE mapping = ? AND at < ?`, mapping, ms(storeplan.UnboundBefore(before))); err != nil {
+		return 0, fmt.Errorf("prune pulled: unbound keys: %w", err)
+	}
 	const old = `FROM pull_events e WHERE e.mapping = ? AND e.at < ?
 		AND NOT EXISTS (SELECT 1 FROM pull_deliveries d WHERE d.seq = e.seq AND d.state <> 'done')`
 	var through sql.NullInt64
@@ -23,7 +26,7 @@ func (s *Store) PrunePulled(ctx context.Context, mapping string, before time.Tim
 		return 0, fmt.Errorf("prune pulled: %w", err)
 	}
 	if !through.Valid {
-		return 0, nil
+		return 0, tx.Commit()
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pull_deliveries WHERE seq IN (SELECT e.seq `+old+`)`, mapping, ms(before)); err != nil {
 		return 0, fmt.Errorf("prune pulled: deliveries: %w", err)

@@ -185,3 +185,37 @@ func CursorGone(after, through int64) error {
 	return forcesync.Errorf(forcesync.EGone, "cursor %d is older than the changes kept (changes up to %d were pruned after pull.retention): "+
 		"read the records again (GET /api/v1/sources/{source}/records), then follow the feed from the cursor of a fresh read (after=0)", after, through)
 }
+
+// UnboundStatus is the statement that settles the status of a key whose
+// binding a pull removed because Salesforce deleted the record (mapping,
+// key and now bound as the dialect's placeholders): it names no
+// Salesforce Id any more, and reads StateDeleted with its error, hold and
+// attempts cleared; but a key with a change queued keeps its state (that
+// push decides what becomes of it, and its status with it).
+func UnboundStatus(mapping, key, now string) string {
+	return `UPDATE statuses SET sf_id = '', fingerprint = '', updated = ` + now + `,
+		state = CASE WHEN q.queued THEN statuses.state ELSE '` + string(forcesync.StateDeleted) + `' END,
+		error_code = CASE WHEN q.queued THEN statuses.error_code ELSE '' END,
+		error_message = CASE WHEN q.queued THEN statuses.error_message ELSE '' END,
+		error_fields = CASE WHEN q.queued THEN statuses.error_fields ELSE '' END,
+		held_fp = CASE WHEN q.queued THEN statuses.held_fp ELSE '' END,
+		attempts = CASE WHEN q.queued THEN statuses.attempts ELSE 0 END,
+		next_attempt = CASE WHEN q.queued THEN statuses.next_attempt ELSE 0 END
+		FROM (SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.mapping = ` + mapping + ` AND o.key = ` + key + `) AS queued) AS q
+		WHERE statuses.mapping = ` + mapping + ` AND statuses.key = ` + key
+}
+
+// BoundStatus is the statement that makes the status of a key a pull
+// bound (again) to a Salesforce Id (mapping, key, id and now as the
+// dialect's placeholders) name that Id, when it named one: a merge moved
+// the key to the surviving record. A status naming none (a record
+// restored from the recycle bin) gets it with the push the pull queues.
+func BoundStatus(mapping, key, id, now string) string {
+	return `UPDATE statuses SET sf_id = ` + id + `, updated = ` + now + `
+		WHERE mapping = ` + mapping + ` AND key = ` + key + ` AND sf_id <> '' AND sf_id <> ` + id
+}
+
+// UnboundBefore is the instant before which PrunePulled forgets the keys
+// of bindings a Salesforce delete removed: forcesync.UnboundKept before
+// the one the pulled changes are pruned before.
+func UnboundBefore(before time.Time) time.Time { return before.Add(-forcesync.UnboundKept) }

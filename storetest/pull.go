@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ func RunPull(t *testing.T, open Opener) {
 		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
 		{"OvertakenByAnotherPuller", testPullOvertaken},
 		{"PruneAndCursorGone", testPullPrune},
+		{"DeleteSettlesStatusAndKeepsKey", testPullDeleteKeepsKey},
+		{"RedeliverDeadLetters", testRedeliver},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,4 +375,163 @@ func testPullOvertaken(t *testing.T, s forcesync.Store, ps forcesync.PullStore, 
 	if now, _ := ps.Watermark(ctx, "m"); now.Gen != wm.Gen+1 {
 		t.Fatalf("gen %d after one commit from %d", now.Gen, wm.Gen)
 	}
+}
+
+// testPullDeleteKeepsKey: a pulled delete leaves the key's status deleted
+// with no Salesforce Id (unless a change is queued: then only the Id
+// goes), and keeps the key by the deleted Id until a bind of that Id
+// (the record restored) or the prune after UnboundKept. A bind moving a
+// key to another Id (a merge) makes its status name that Id.
+func testPullDeleteKeepsKey(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if _, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{
+		{Source: "s", Key: "k", Fields: map[string]any{"a": "1"}},
+		{Source: "s", Key: "q", Fields: map[string]any{"a": "1"}},
+		{Source: "s", Key: "g", Fields: map[string]any{"a": "1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err != nil || len(items) != 3 {
+		t.Fatalf("claim %v %v", items, err)
+	}
+	ids := map[string]string{"k": "00Q1", "q": "00Q2", "g": "00Q3"}
+	var outs []forcesync.Outcome
+	for _, it := range items {
+		outs = append(outs, forcesync.Outcome{Item: it, State: forcesync.StateHeld, SalesforceID: ids[it.Key], Fingerprint: "fp",
+			Error: &forcesync.RecordError{Code: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "no"}})
+	}
+	if err := s.Complete(ctx, "w", outs, &forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	// q has a change queued when the delete comes.
+	if _, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "q", Fields: map[string]any{"a": "2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := clk.Now()
+	fps := map[string]string{}
+	for k := range ids {
+		b, err := s.Binding(ctx, "m", k)
+		if err != nil || b == nil {
+			t.Fatalf("binding of %s: %+v %v", k, b, err)
+		}
+		fps[k] = b.Fingerprint
+	}
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}},
+		Records: []forcesync.PulledRecord{
+			{Key: "k", SalesforceID: "00Q1", ExpectFingerprint: fps["k"], ExpectVersion: 1, Unbind: true, Modstamp: stamp},
+			{Key: "q", SalesforceID: "00Q2", ExpectFingerprint: fps["q"], ExpectVersion: 2, Unbind: true, Modstamp: stamp},
+			{Key: "g", SalesforceID: "00Q9", ExpectFingerprint: fps["g"], ExpectVersion: 1, Bind: true, Fingerprint: fps["g"], Modstamp: stamp},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(key string) forcesync.RecordStatus {
+		t.Helper()
+		sts, err := s.Statuses(ctx, "s", key)
+		if err != nil || len(sts) != 1 {
+			t.Fatalf("statuses of %s: %+v %v", key, sts, err)
+		}
+		return sts[0]
+	}
+	if st := state("k"); st.State != forcesync.StateDeleted || st.SalesforceID != "" || st.Error != nil || st.Attempts != 0 {
+		t.Fatalf("status of a key Salesforce deleted: %+v", st)
+	}
+	if st := state("q"); st.State != forcesync.StatePending || st.SalesforceID != "" {
+		t.Fatalf("status of a key Salesforce deleted with a change queued: %+v", st)
+	}
+	if st := state("g"); st.SalesforceID != "00Q9" {
+		t.Fatalf("status of a key a merge moved to 00Q9: %+v", st)
+	}
+	got, err := ps.UnboundKeys(ctx, "m", []string{"00Q1", "00Q2", "00Q3", "00Q9"})
+	if err != nil || len(got) != 2 || got["00Q1"] != "k" || got["00Q2"] != "q" {
+		t.Fatalf("unbound keys %+v %v", got, err)
+	}
+	if other, _ := ps.UnboundKeys(ctx, "other", []string{"00Q1"}); len(other) != 0 {
+		t.Fatalf("unbound keys leaked to another mapping: %+v", other)
+	}
+	// 00Q1 restored: bound again, its key is no longer kept.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
+		Records:   []forcesync.PulledRecord{{Key: "k", SalesforceID: "00Q1", ExpectVersion: 1, Bind: true, Modstamp: stamp}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ps.UnboundKeys(ctx, "m", []string{"00Q1", "00Q2"}); len(got) != 1 || got["00Q2"] != "q" {
+		t.Fatalf("unbound keys after 00Q1 was bound again: %+v", got)
+	}
+	// Pruned UnboundKept past the retention.
+	if _, err := ps.PrunePulled(ctx, "m", clk.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ps.UnboundKeys(ctx, "m", []string{"00Q2"}); len(got) != 1 {
+		t.Fatalf("unbound key pruned early: %+v", got)
+	}
+	if _, err := ps.PrunePulled(ctx, "m", clk.Now().Add(forcesync.UnboundKept+time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ps.UnboundKeys(ctx, "m", []string{"00Q2"}); len(got) != 0 {
+		t.Fatalf("unbound key kept past UnboundKept: %+v", got)
+	}
+}
+
+// testRedeliver: dead letters put back are claimed again at once with
+// their attempts counted afresh; by Seq only those named; pending and
+// delivered ones, and other sinks', are left alone.
+func testRedeliver(t *testing.T, _ forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	stamp := clk.Now()
+	var recs []forcesync.PulledRecord
+	for _, k := range []string{"a", "b", "c", "d"} {
+		recs = append(recs, forcesync.PulledRecord{Key: k, SalesforceID: "00Q" + k, Bind: true, Modstamp: stamp,
+			Event: &forcesync.PulledChange{Key: k, Op: forcesync.PulledUpsert, SalesforceID: "00Q" + k, Modstamp: stamp}})
+	}
+	c := &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Webhooks: []string{"hook", "other"},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}}, Records: recs}
+	if err := ps.CommitPull(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	seq := map[string]int64{}
+	for _, r := range c.Records {
+		seq[r.Key] = r.Event.Seq
+	}
+	// a, b, c die on "hook" (and a on "other"); d is delivered.
+	finish := func(sink string, rs ...forcesync.DeliveryResult) {
+		t.Helper()
+		if err := ps.FinishDeliveries(ctx, sink, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finish("hook", forcesync.DeliveryResult{Seq: seq["a"], Error: "502", Dead: true}, forcesync.DeliveryResult{Seq: seq["b"], Error: "502", Dead: true},
+		forcesync.DeliveryResult{Seq: seq["c"], Error: "502", Dead: true}, forcesync.DeliveryResult{Seq: seq["d"], OK: true})
+	finish("other", forcesync.DeliveryResult{Seq: seq["a"], Error: "502", Dead: true})
+	if n, err := ps.Redeliver(ctx, "hook", []int64{seq["b"], seq["d"], 99999}, clk.Now()); err != nil || n != 1 {
+		t.Fatalf("redeliver b (and d, delivered, and an unknown seq): %d %v, want 1", n, err)
+	}
+	ds, err := ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10)
+	if err != nil || deliveryKeys(ds) != "b" || ds[0].Attempts != 0 || ds[0].Dead || ds[0].LastError != "" {
+		t.Fatalf("claimed after redelivering b: %+v %v", ds, err)
+	}
+	if dead, _ := ps.DeadLetters(ctx, "hook", 10); deliveryKeys(dead) != "ca" {
+		t.Fatalf("dead letters left: %s", deliveryKeys(dead))
+	}
+	if n, err := ps.Redeliver(ctx, "hook", nil, clk.Now()); err != nil || n != 2 {
+		t.Fatalf("redeliver all: %d %v, want 2", n, err)
+	}
+	if ds, _ := ps.ClaimDeliveries(ctx, "hook", clk.Now(), 10); deliveryKeys(ds) != "abc" {
+		t.Fatalf("claimed after redelivering all: %s", deliveryKeys(ds))
+	}
+	if dead, _ := ps.DeadLetters(ctx, "other", 10); deliveryKeys(dead) != "a" {
+		t.Fatalf("another sink's dead letters: %s", deliveryKeys(dead))
+	}
+}
+
+// deliveryKeys joins the keys of deliveries' events, in order.
+func deliveryKeys(ds []forcesync.Delivery) string {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.Change.Key)
+	}
+	return b.String()
 }

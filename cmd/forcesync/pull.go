@@ -76,6 +76,7 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 		return nil
 	}
 	r.Feed = pull.NewFeed(ps, pulled)
+	r.Feed.Logger = logger.With("side", "pull")
 	a.pull = r
 	if a.registry != nil {
 		a.registry.MustRegister(pullCollector{r})
@@ -122,7 +123,7 @@ var (
 		"Polls of a pulled mapping by outcome: ok, failed (retried at the next poll from the watermark), held (schema pause), paused (API budget).",
 		[]string{"mapping", "outcome"}, nil)
 	descPulledRecords = prometheus.NewDesc("forcesync_pulled_records_total",
-		"Records polls read, by what they were: changed (delivered), echo (forcesync's own push), created, deleted, merged, converted, conflict.",
+		"Records polls read, by what they were: changed (delivered), echo (forcesync's own push), created, restored (from the recycle bin, under their key), deleted, merged, converted, conflict.",
 		[]string{"mapping", "kind"}, nil)
 	descPullLastOK = prometheus.NewDesc("forcesync_pull_last_success_timestamp_seconds",
 		"When a poll of the mapping last succeeded (Unix seconds); 0 before the first since start.",
@@ -130,6 +131,9 @@ var (
 	descWebhookDeliveries = prometheus.NewDesc("forcesync_webhook_deliveries_total",
 		"Webhook delivery attempts by outcome: delivered (2xx), failed (retried after its backoff), dead (gave up: in the dead letters).",
 		[]string{"mapping", "outcome"}, nil)
+	descWebhookRedelivered = prometheus.NewDesc("forcesync_webhook_redelivered_total",
+		"Dead letters put back for delivery through the API (POST /api/v1/mappings/{mapping}/dead-letters/redeliver) of this process; their attempts count in forcesync_webhook_deliveries_total.",
+		[]string{"mapping"}, nil)
 )
 
 // pullCollector reports the pulled mappings' holds and counts, at scrape
@@ -137,7 +141,7 @@ var (
 type pullCollector struct{ r *pull.Runner }
 
 func (c pullCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries} {
+	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries, descWebhookRedelivered} {
 		ch <- d
 	}
 }
@@ -145,6 +149,10 @@ func (c pullCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 	held := c.r.Held()
 	counts := c.r.Counts()
+	var redelivered map[string]int64
+	if c.r.Feed != nil {
+		redelivered = c.r.Feed.Redelivered()
+	}
 	for _, p := range c.r.Pullers {
 		name := p.Mapping().Name
 		v := 0.0
@@ -156,7 +164,7 @@ func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, o := range []string{pull.PollOK, pull.PollFailed, pull.PollHeld, pull.PollPaused} {
 			ch <- prometheus.MustNewConstMetric(descPullPolls, prometheus.CounterValue, float64(cs.Polls[o]), name, o)
 		}
-		for _, k := range []string{"changed", "echo", "created", "deleted", "merged", "converted", "conflict"} {
+		for _, k := range []string{"changed", "echo", "created", "restored", "deleted", "merged", "converted", "conflict"} {
 			ch <- prometheus.MustNewConstMetric(descPulledRecords, prometheus.CounterValue, float64(cs.Records[k]), name, k)
 		}
 		last := 0.0
@@ -168,6 +176,7 @@ func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 			for _, o := range []string{pull.DeliveryDelivered, pull.DeliveryFailed, pull.DeliveryDead} {
 				ch <- prometheus.MustNewConstMetric(descWebhookDeliveries, prometheus.CounterValue, float64(cs.Deliveries[o]), name, o)
 			}
+			ch <- prometheus.MustNewConstMetric(descWebhookRedelivered, prometheus.CounterValue, float64(redelivered[name]), name)
 		}
 	}
 }
