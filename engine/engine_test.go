@@ -554,3 +554,63 @@ func TestFilterErrorHolds(t *testing.T) {
 		})
 	}
 }
+
+// A bound record deleted in Salesforce (a rep deleted the Account) refuses
+// the next update with ENTITY_IS_DELETED: the record is held, and its
+// binding to the deleted Id goes with it, so a retry or the application's
+// next change creates it again instead of failing on the same Id forever.
+// A record purged from the recycle bin answers NOT_FOUND: the same.
+func TestUpdateOfARecordDeletedInSalesforce(t *testing.T) {
+	m := forcesync.Mapping{
+		Name: "notes", Source: "note", Object: "Account",
+		Match:  forcesync.MatchRule{Kind: forcesync.MatchBinding},
+		Fields: []forcesync.FieldRow{{Target: "Name", SourceField: "name"}},
+	}
+	r := newRig(t, engine.Config{BulkThreshold: -1}, m)
+	r.accept("note", forcesync.Change{Key: "n1", Fields: map[string]any{"name": "Acme"}},
+		forcesync.Change{Key: "n2", Fields: map[string]any{"name": "Globex"}})
+	r.drain()
+	first1, first2 := r.status("note", "n1").SalesforceID, r.status("note", "n2").SalesforceID
+	if first1 == "" || first2 == "" {
+		t.Fatal("not created")
+	}
+	if err := r.emu.DeleteAs("Account", first1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.emu.DeleteAs("Account", first2); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.emu.Purge(first2); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("note", forcesync.Change{Key: "n1", Fields: map[string]any{"name": "Acme Inc"}},
+		forcesync.Change{Key: "n2", Fields: map[string]any{"name": "Globex Inc"}})
+	r.drain()
+	for _, k := range []string{"n1", "n2"} {
+		st := r.status("note", k)
+		if st.State != forcesync.StateHeld || st.Error == nil || st.SalesforceID != "" {
+			t.Fatalf("%s after its Account was deleted: %+v", k, st)
+		}
+		if b, err := r.store.Binding(context.Background(), "notes", k); err != nil || b != nil {
+			t.Fatalf("%s still bound to the deleted Account: %+v %v", k, b, err)
+		}
+	}
+	// Retry: created again, bound to the new Account.
+	if n, err := r.store.Requeue(context.Background(), "notes", []string{"n1"}); err != nil || n != 1 {
+		t.Fatalf("requeue %d %v", n, err)
+	}
+	r.drain()
+	st := r.status("note", "n1")
+	if st.State != forcesync.StateSynced || st.SalesforceID == "" || st.SalesforceID == first1 {
+		t.Fatalf("n1 after retry: %+v (deleted Id %s)", st, first1)
+	}
+	if got := r.query("SELECT Name FROM Account WHERE Id = '" + st.SalesforceID + "'"); len(got) != 1 || got[0]["Name"] != "Acme Inc" {
+		t.Fatalf("n1's new Account: %v", got)
+	}
+	// The application's next change does the same for n2.
+	r.accept("note", forcesync.Change{Key: "n2", Fields: map[string]any{"name": "Globex Ltd"}})
+	r.drain()
+	if st := r.status("note", "n2"); st.State != forcesync.StateSynced || st.SalesforceID == "" || st.SalesforceID == first2 {
+		t.Fatalf("n2 after its next change: %+v", st)
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -171,6 +172,17 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 		for i, w := range chunk {
 			if res[i].ID == "" {
 				res[i].ID = w.item.Binding.SalesforceID
+			}
+			if r := res[i]; r.Err != nil && (r.Err.Code == salesforce.CodeEntityIsDeleted || r.Err.Code == salesforce.CodeNotFound) {
+				// Someone deleted the bound record in Salesforce (to the
+				// recycle bin, or purged): updating that Id can never
+				// succeed. The binding goes, so a retry or the record's next
+				// change creates it again; the hold keeps this payload from
+				// being sent unchanged on its own.
+				w.out.Unbind = true
+				w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: r.Err.Code,
+					Message: fmt.Sprintf("the Salesforce record %s was deleted (%s); forcesync unbound it: retry the record, or its next change, to create it again", w.item.Binding.SalesforceID, r.Err.Message)})
+				continue
 			}
 			e.settle(w, res[i], false)
 		}
