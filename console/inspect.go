@@ -69,4 +69,8 @@ type ChangesFeed interface {
 	Conflicts(ctx context.Context, source, key string) ([]forcesync.Conflict, error)
 	// DeadLetters lists a mapping's webhook deliveries that gave up.
 	DeadLetters(ctx context.Context, mapping string, limit int) ([]forcesync.Delivery, error)
+	// Redeliver puts a mapping's dead letters (those of the events seqs
+	// names; every one when seqs is empty) back for delivery, logs and
+	// counts it, and returns how many it put back.
+	Redeliver(ctx context.Context, mapping string, seqs []int64) (int, error)
 }

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -253,5 +255,52 @@ func (c *Console) handlePull(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Looked = true
 	}
-	c.render(w, r, http.StatusOK, "pull.html", &pageData{Title: "Pull", Nav: "pull", Page: p})
+	d := &pageData{Title: "Pull", Nav: "pull", Page: p}
+	if q.Get("done") == "redeliver" {
+		n, _ := strconv.Atoi(q.Get("n"))
+		d.Message = fmt.Sprintf("Put %d dead letters back for delivery; serve posts them again with their webhook-id.", n)
+	}
+	c.render(w, r, http.StatusOK, "pull.html", d)
+}
+
+// handleRedeliver serves POST /pull/redeliver: a pulled mapping's dead
+// letters ("mapping"), the ones ticked ("seq", repeated) or, with the
+// "all" button, every one, are put back for delivery.
+func (c *Console) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "the form could not be read"))
+		return
+	}
+	if c.cfg.Pull == nil {
+		c.serverError(w, r, errNotServed("pulling"))
+		return
+	}
+	m := c.mappingByName(r.PostForm.Get("mapping"))
+	if m == nil || !m.Pulls() || m.Pull == nil || !m.Pull.Has(forcesync.SinkWebhook) {
+		c.serverError(w, r, &forcesync.Error{Code: forcesync.ENotFound, Field: "mapping", Message: fmt.Sprintf("no pulled mapping %q with a webhook", r.PostForm.Get("mapping"))})
+		return
+	}
+	var seqs []int64
+	if r.PostForm.Get("all") == "" {
+		for _, v := range r.PostForm["seq"] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 {
+				c.serverError(w, r, &forcesync.Error{Code: forcesync.EInvalid, Field: "seq", Message: fmt.Sprintf("%q is not an event's cursor", v)})
+				return
+			}
+			seqs = append(seqs, n)
+		}
+		if len(seqs) == 0 {
+			c.serverError(w, r, forcesync.Errorf(forcesync.EInvalid, "tick at least one dead letter, or redeliver all"))
+			return
+		}
+	}
+	n, err := c.cfg.Pull.Redeliver(r.Context(), m.Name, seqs)
+	if err != nil {
+		c.serverError(w, r, err)
+		return
+	}
+	c.cfg.Logger.Info("console: redeliver", "user", user(r), "mapping", m.Name, "redelivered", n)
+	http.Redirect(w, r, "/pull?done=redeliver&n="+strconv.Itoa(n)+"#pull-"+url.PathEscape(m.Name), http.StatusSeeOther)
 }

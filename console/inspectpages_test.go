@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,5 +146,100 @@ func TestReconcilePages(t *testing.T) {
 	}
 	if html := body(t, f.do("GET", "/pull", nil, ck, nil)); !strings.Contains(html, "No mapping pulls from Salesforce") {
 		t.Fatalf("pull page:\n%s", html)
+	}
+}
+
+// fakeFeed serves one mapping's dead letters and records redeliveries.
+type fakeFeed struct {
+	mu     sync.Mutex
+	dead   []forcesync.Delivery
+	called [][]int64
+}
+
+func (f *fakeFeed) Conflicts(context.Context, string, string) ([]forcesync.Conflict, error) {
+	return nil, nil
+}
+func (f *fakeFeed) DeadLetters(_ context.Context, m string, _ int) ([]forcesync.Delivery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.dead), nil
+}
+func (f *fakeFeed) Redeliver(_ context.Context, m string, seqs []int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.called = append(f.called, seqs)
+	n := len(seqs)
+	if n == 0 {
+		n = len(f.dead)
+	}
+	return n, nil
+}
+
+// The Pull page lists a webhook's dead letters with a box each: the ticked
+// ones, or all of them, are put back for delivery; a request naming no
+// dead letter, a bad cursor or a mapping without a webhook is refused,
+// naming the field.
+func TestPullPageRedeliversDeadLetters(t *testing.T) {
+	f := newFixture(t)
+	feed := &fakeFeed{dead: []forcesync.Delivery{
+		{Sink: "webhook:members", Change: forcesync.PulledChange{Seq: 7, Source: "contact", Key: "k7", Op: forcesync.PulledUpsert}, Attempts: 8, LastError: "HTTP 503", Dead: true},
+		{Sink: "webhook:members", Change: forcesync.PulledChange{Seq: 9, Source: "contact", Key: "k9", Op: forcesync.PulledUpsert}, Attempts: 8, LastError: "HTTP 503", Dead: true},
+	}}
+	hook := &forcesync.PullConfig{Into: []string{forcesync.SinkWebhook}, Webhook: &forcesync.Webhook{URL: "http://127.0.0.1:1/hook"}}
+	c, err := console.New(console.Config{Store: f.store, Engine: &fakeEngine{}, Now: f.clk.Now, Admins: f.admins,
+		Sources: []console.Source{{Name: "contact"}},
+		Mappings: []forcesync.Mapping{
+			{Name: "members", Source: "contact", Object: "Contact", Connection: "org", Direction: forcesync.Both, Pull: hook,
+				Fields: []forcesync.FieldRow{{Target: "Email", SourceField: "email"}}},
+			{Name: "leads", Source: "contact", Object: "Lead", Connection: "org", Fields: []forcesync.FieldRow{{Target: "Email", SourceField: "email"}}},
+		},
+		Connections: []forcesync.Connection{{Name: "org"}},
+		Pull:        feed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.c = c
+	ck := f.signIn()
+	html := body(t, f.do("GET", "/pull", nil, ck, nil))
+	for _, want := range []string{`name="seq" value="7"`, `name="seq" value="9"`, "Redeliver selected", `name="all"`} {
+		if !strings.Contains(html, want) {
+			t.Fatalf("pull page lacks %q:\n%s", want, html)
+		}
+	}
+	res := f.do("POST", "/pull/redeliver", url.Values{"mapping": {"members"}, "seq": {"9"}}, ck, nil)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/pull?done=redeliver&n=1") {
+		t.Fatalf("redeliver one: %d %s", res.StatusCode, loc)
+	}
+	if html := body(t, f.do("GET", "/pull?done=redeliver&n=1", nil, ck, nil)); !strings.Contains(html, "Put 1 dead letters back for delivery") {
+		t.Fatalf("no notice after redeliver:\n%s", html)
+	}
+	res = f.do("POST", "/pull/redeliver", url.Values{"mapping": {"members"}, "all": {"1"}, "seq": {"7"}}, ck, nil)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/pull?done=redeliver&n=2") {
+		t.Fatalf("redeliver all: %d %s", res.StatusCode, loc)
+	}
+	for _, c := range []struct {
+		form  url.Values
+		code  int
+		field string
+	}{
+		{url.Values{"mapping": {"members"}}, http.StatusBadRequest, "tick at least one"},
+		{url.Values{"mapping": {"members"}, "seq": {"x"}}, http.StatusBadRequest, "seq"},
+		{url.Values{"mapping": {"members"}, "seq": {"0"}}, http.StatusBadRequest, "seq"},
+		{url.Values{"mapping": {"leads"}, "all": {"1"}}, http.StatusNotFound, "mapping"},
+		{url.Values{"mapping": {"nope"}, "all": {"1"}}, http.StatusNotFound, "mapping"},
+	} {
+		res := f.do("POST", "/pull/redeliver", c.form, ck, nil)
+		if html := body(t, res); res.StatusCode != c.code || !strings.Contains(html, c.field) {
+			t.Errorf("redeliver %v: %d, want %d naming %q:\n%s", c.form, res.StatusCode, c.code, c.field, html)
+		}
+	}
+	if res := f.do("POST", "/pull/redeliver", url.Values{"mapping": {"members"}, "all": {"1"}}, nil, nil); res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/pull?done") {
+		t.Fatal("redelivered without signing in")
+	}
+	feed.mu.Lock()
+	defer feed.mu.Unlock()
+	if len(feed.called) != 2 || !slices.Equal(feed.called[0], []int64{9}) || feed.called[1] != nil {
+		t.Fatalf("redeliveries asked: %v, want [[9] all]", feed.called)
 	}
 }

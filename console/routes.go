@@ -22,6 +22,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /guard", c.authed(c.handleGuard))
 	c.mux.HandleFunc("POST /guard/approve", c.authed(c.handleApprove))
 	c.mux.HandleFunc("GET /pull", c.authed(c.handlePull))
+	c.mux.HandleFunc("POST /pull/redeliver", c.authed(c.handleRedeliver))
 	c.mux.HandleFunc("GET /records", c.authed(c.handleRecords))
 	c.mux.HandleFunc("GET /records/{source}/{key}", c.authed(c.handleRecord))
 	c.mux.HandleFunc("POST /records/{source}/{key}/fields", c.authed(c.handleEditFields))
