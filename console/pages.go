@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -278,6 +279,9 @@ type recordPage struct {
 	Fields    string // the record's fields as indented JSON
 	Mappings  []recordMapping
 	FieldsErr string
+	// Unreadable is set when the stored fields cannot be read back
+	// (forcesync.CodeUnreadableRecord); Fields then shows them as stored.
+	Unreadable *forcesync.RecordError
 	// Conflicts are the fields both sides changed, as pulls found them.
 	Conflicts []forcesync.Conflict
 }
@@ -319,6 +323,14 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 		return nil, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source)
 	}
 	rec, err := c.cfg.Store.SourceRecord(ctx, source, key)
+	unreadable, ok := errors.AsType[*forcesync.RecordError](err)
+	if ok && unreadable.Code == forcesync.CodeUnreadableRecord && rec != nil {
+		// Old data the store cannot read back: the page says so and its
+		// editor holds the fields as stored, to be corrected and saved.
+		err = nil
+	} else {
+		unreadable = nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +339,7 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 		return nil, err
 	}
 	fields, _ := json.MarshalIndent(rec.Fields, "", "  ")
-	p := &recordPage{Source: source, Key: key, Record: rec, Fields: string(fields)}
+	p := &recordPage{Source: source, Key: key, Record: rec, Fields: string(fields), Unreadable: unreadable}
 	for _, st := range sts {
 		rm := recordMapping{Status: st}
 		if m := c.mappingByName(st.Mapping); m != nil {
@@ -343,6 +355,8 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 			// Nothing is sent of a deleted record's fields: previewing its
 			// empty fields as a create would show a record nobody sends.
 			rm.Problem = "The application deleted this record; no payload is sent (the mapping's delete operation applies)."
+		} else if unreadable != nil {
+			rm.Problem = "No payload: the stored fields cannot be read (see above)."
 		} else {
 			rm.Payload, rm.Warnings, rm.Problem = c.preview(st.Mapping, key, rec.Fields, rm.Binding == nil || rm.Binding.SalesforceID == "")
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -85,9 +86,7 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 			it.Enqueued = fromMS(c.enq)
 			it.Op = forcesync.Op(op)
 			it.HeldFingerprint = heldFP
-			if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
-				return fmt.Errorf("%s: stored fields: %w", it.Key, err)
-			}
+			it.Fields, it.Unreadable = storeplan.DecodeFields([]byte(fields)) // unreadable: held by the engine, not a failed claim
 			if sfID != nil {
 				it.Binding = &forcesync.Binding{Mapping: req.Mapping, Key: it.Key, SalesforceID: *sfID,
 					Fingerprint: *fp, Modstamp: fromMS(*bmod), Updated: fromMS(*bupd)}
