@@ -130,6 +130,9 @@ var (
 	descWebhookDeliveries = prometheus.NewDesc("forcesync_webhook_deliveries_total",
 		"Webhook delivery attempts by outcome: delivered (2xx), failed (retried after its backoff), dead (gave up: in the dead letters).",
 		[]string{"mapping", "outcome"}, nil)
+	descWebhookStalls = prometheus.NewDesc("forcesync_webhook_stalls_total",
+		"Webhook delivery rounds stopped because the receiver did not answer (a timeout, a refused connection); the sink then rests before trying again.",
+		[]string{"mapping"}, nil)
 )
 
 // pullCollector reports the pulled mappings' holds and counts, at scrape
@@ -137,7 +140,7 @@ var (
 type pullCollector struct{ r *pull.Runner }
 
 func (c pullCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries} {
+	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries, descWebhookStalls} {
 		ch <- d
 	}
 }
@@ -168,6 +171,7 @@ func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 			for _, o := range []string{pull.DeliveryDelivered, pull.DeliveryFailed, pull.DeliveryDead} {
 				ch <- prometheus.MustNewConstMetric(descWebhookDeliveries, prometheus.CounterValue, float64(cs.Deliveries[o]), name, o)
 			}
+			ch <- prometheus.MustNewConstMetric(descWebhookStalls, prometheus.CounterValue, float64(cs.DeliveryStalls), name)
 		}
 	}
 }
