@@ -55,8 +55,9 @@ type Store interface {
 	// SourceRecord returns the stored latest state of a record. When its
 	// stored fields cannot be read back, the error wraps a *RecordError
 	// with code CodeUnreadableRecord, and the record comes with it, its
-	// Fields decoded with numbers as json.Number (nil if even that fails),
-	// for the record page to show and edit.
+	// Fields decoded with the numbers a float64 cannot hold kept as
+	// json.Number (nil if even that fails), for the record page to show
+	// and edit and for a pull to merge into.
 	SourceRecord(ctx context.Context, source, key string) (*SourceRecord, error)
 	// SourceRecords lists the live (not deleted) records of a source that
 	// q selects, in key order, from q.Offset, at most q.Limit.

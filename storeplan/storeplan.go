@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -280,8 +281,9 @@ func (c *StatusColumns) Decode(st *forcesync.RecordStatus) {
 
 // DecodeRecord fills rec's Fields and Updated from stored columns. Fields
 // that cannot be read make an error that wraps DecodeFields' record error;
-// rec.Fields then holds them as far as they decode with numbers kept as
-// json.Number (for the record page's editor), or nil.
+// rec.Fields then holds them as far as they decode, the numbers a float64
+// cannot hold kept as json.Number (for the record page's editor and for a
+// pull to merge into), or nil.
 func DecodeRecord(rec *forcesync.SourceRecord, fields string, updated int64) error {
 	rec.Updated = FromMS(updated)
 	f, re := DecodeFields([]byte(fields))
@@ -289,11 +291,40 @@ func DecodeRecord(rec *forcesync.SourceRecord, fields string, updated int64) err
 		rec.Fields = nil
 		dec := json.NewDecoder(strings.NewReader(fields))
 		dec.UseNumber()
-		_ = dec.Decode(&rec.Fields)
+		if dec.Decode(&rec.Fields) == nil {
+			floatsBack(rec.Fields)
+		}
 		return fmt.Errorf("source record %s/%s: %w", rec.Source, rec.Key, re)
 	}
 	rec.Fields = f
 	return nil
+}
+
+// floatsBack turns the json.Numbers in v that a float64 holds into
+// float64, as a plain decode has them, leaving those it cannot hold.
+func floatsBack(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if n, ok := e.(json.Number); ok {
+				if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+					x[k] = f
+				}
+				continue
+			}
+			floatsBack(e)
+		}
+	case []any:
+		for i, e := range x {
+			if n, ok := e.(json.Number); ok {
+				if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+					x[i] = f
+				}
+				continue
+			}
+			floatsBack(e)
+		}
+	}
 }
 
 // DecodeFields decodes a record's stored fields. When they cannot be read
