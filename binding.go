@@ -33,3 +33,24 @@ type Run struct {
 	Skipped   int
 	APICalls  int
 }
+
+// FailingRuns returns how many of the newest runs of mapping (runs newest
+// first, as Store.Runs returns them) failed every record they took, and
+// when the oldest of those started: pushes that all fail (Salesforce
+// refusing every call, a failing login, an outage), as opposed to a few
+// records held for their data. Runs that took no record are passed over.
+// The console's overview and `forcesync status` report the mapping as
+// failing from it.
+func FailingRuns(runs []Run, mapping string) (n int, since time.Time) {
+	for i := range runs {
+		r := &runs[i]
+		if r.Mapping != mapping || r.Records == 0 {
+			continue
+		}
+		if r.Failed < r.Records {
+			break
+		}
+		n, since = n+1, r.Started
+	}
+	return n, since
+}

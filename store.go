@@ -52,7 +52,12 @@ type Store interface {
 	// changed mapping are requeued by the caller).
 	MappingVersion(ctx context.Context, mapping, fingerprint string) (changed bool, err error)
 
-	// SourceRecord returns the stored latest state of a record.
+	// SourceRecord returns the stored latest state of a record. When its
+	// stored fields cannot be read back, the error wraps a *RecordError
+	// with code CodeUnreadableRecord, and the record comes with it, its
+	// Fields decoded with the numbers a float64 cannot hold kept as
+	// json.Number (nil if even that fails), for the record page to show
+	// and edit and for a pull to merge into.
 	SourceRecord(ctx context.Context, source, key string) (*SourceRecord, error)
 	// SourceRecords lists the live (not deleted) records of a source that
 	// q selects, in key order, from q.Offset, at most q.Limit.
@@ -157,6 +162,11 @@ type WorkItem struct {
 	Forced bool
 	// Enqueued is when the newest change arrived.
 	Enqueued time.Time
+	// Unreadable is set, and Fields nil, when the record's stored fields
+	// cannot be read back (code CodeUnreadableRecord, naming the field):
+	// the engine holds the item without a call, and the claim's other
+	// items flow. A new change of the record replaces the fields.
+	Unreadable *RecordError
 }
 
 // Intent records a create in flight for a key without External ID.

@@ -30,6 +30,15 @@ type Engine interface {
 	Paused() string
 }
 
+// ConnectionHealth is one connection's health: OK, or what is wrong
+// (a failing login, an org that does not answer) since when.
+type ConnectionHealth struct {
+	Connection string
+	OK         bool
+	Reason     string
+	Since      time.Time
+}
+
 // Admin is one person allowed to sign in.
 type Admin struct {
 	Username string
@@ -71,6 +80,10 @@ type Config struct {
 	Approve func(ctx context.Context, mapping string) (int, error)
 	// Pull, when set, is the pull side for the pull page.
 	Pull ChangesFeed
+	// Health, when set, reports each connection's health as /healthz and
+	// forcesync_salesforce_up do: the overview shows the mappings of a
+	// connection whose login fails or whose org does not answer as failing.
+	Health func() []ConnectionHealth
 	// OpenAPI is the REST API's OpenAPI document, shown on the API page.
 	OpenAPI []byte
 	// Compiled are the engines' compiled mappings by name, for payload

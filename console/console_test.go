@@ -50,6 +50,7 @@ type fixture struct {
 	clk    *clock
 	c      *console.Console
 	admins []console.Admin
+	path   string // the store's SQLite file
 }
 
 const password = "correct horse battery"
@@ -59,7 +60,8 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 func newFixtureWith(t *testing.T, conn console.Connector) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), sqlite.Options{Now: clk.Now})
+	path := filepath.Join(t.TempDir(), "c.db")
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func newFixtureWith(t *testing.T, conn console.Connector) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, store: st, clk: clk, c: c, admins: []console.Admin{{Username: "alice", PasswordHash: string(hash)}}}
+	return &fixture{t: t, store: st, clk: clk, c: c, admins: []console.Admin{{Username: "alice", PasswordHash: string(hash)}}, path: path}
 }
 
 // do sends a request straight to the handler, as a same-origin browser would.

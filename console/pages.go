@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/ingest"
@@ -17,13 +19,21 @@ import (
 
 // mappingRow is one mapping on the overview and mappings pages.
 type mappingRow struct {
-	M       forcesync.Mapping
-	State   string // "running" or "paused"
-	Why     string
-	Counts  map[forcesync.State]int
-	Held    int
-	Backlog int
-	LastRun *forcesync.Run
+	M forcesync.Mapping
+	// State is "running"; "paused" (the budget governor, a schema change);
+	// "failing" (its connection's login fails or the org does not answer,
+	// or every record of its latest runs was held); or "retrying" (every
+	// record of its latest runs failed and waits for a retry).
+	State string
+	Why   string
+	// Since is when the trouble began (zero when running or not known);
+	// LastError is the mapping's newest failure, when failing or retrying.
+	Since     time.Time
+	LastError *forcesync.RecordError
+	Counts    map[forcesync.State]int
+	Held      int
+	Backlog   int
+	LastRun   *forcesync.Run
 }
 
 func (c *Console) mappingRows(ctx context.Context) ([]mappingRow, error) {
@@ -34,6 +44,24 @@ func (c *Console) mappingRows(ctx context.Context) ([]mappingRow, error) {
 	paused := ""
 	if c.cfg.Engine != nil {
 		paused = c.cfg.Engine.Paused()
+	}
+	schemaPaused := map[string]forcesync.SchemaPause{}
+	if sp, ok := forcesync.StoreAs[forcesync.SchemaPauses](c.cfg.Store); ok {
+		ps, err := sp.SchemaPauses(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			schemaPaused[p.Mapping] = p
+		}
+	}
+	unhealthy := map[string]ConnectionHealth{}
+	if c.cfg.Health != nil {
+		for _, h := range c.cfg.Health() {
+			if !h.OK {
+				unhealthy[h.Connection] = h
+			}
+		}
 	}
 	var out []mappingRow
 	for _, m := range c.cfg.Mappings {
@@ -46,18 +74,57 @@ func (c *Console) mappingRows(ctx context.Context) ([]mappingRow, error) {
 			return nil, err
 		}
 		row := mappingRow{M: m, State: "running", Counts: counts, Held: counts[forcesync.StateHeld], Backlog: backlog}
-		if paused != "" {
-			row.State, row.Why = "paused", paused
-		}
 		for i := range runs {
 			if runs[i].Mapping == m.Name {
 				row.LastRun = &runs[i]
 				break
 			}
 		}
+		failing, since := forcesync.FailingRuns(runs, m.Name)
+		h, down := unhealthy[c.connectionOf(m)]
+		sp, schema := schemaPaused[m.Name]
+		switch {
+		case paused != "":
+			row.State, row.Why = "paused", paused
+		case schema:
+			row.State, row.Why, row.Since = "paused", "the Salesforce schema changed: "+sp.Reason, sp.Since
+		case down:
+			row.State, row.Why, row.Since = "failing", h.Reason, h.Since
+		case failing > 0:
+			row.State, row.Since = "failing", since
+			row.Why = fmt.Sprintf("every record of the last %d runs failed", failing)
+			if failing == 1 {
+				row.Why = "every record of the last run failed"
+			}
+		}
+		if row.State == "failing" {
+			// The newest failure says what goes wrong, and whether the
+			// records wait for a retry (forcesync tries again by itself)
+			// or are held (someone must act).
+			fs, err := c.cfg.Store.List(ctx, forcesync.StatusFilter{Mapping: m.Name,
+				States: []forcesync.State{forcesync.StateRetrying, forcesync.StateHeld}, Limit: 1})
+			if err != nil {
+				return nil, err
+			}
+			if len(fs) > 0 {
+				row.LastError = fs[0].Error
+				if fs[0].State == forcesync.StateRetrying {
+					row.State = "retrying"
+				}
+			}
+		}
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// connectionOf names the connection m pushes through: its own, or the
+// only one configured.
+func (c *Console) connectionOf(m forcesync.Mapping) string {
+	if m.Connection == "" && len(c.cfg.Connections) == 1 {
+		return c.cfg.Connections[0].Name
+	}
+	return m.Connection
 }
 
 // overview is the home page's data.
@@ -278,6 +345,9 @@ type recordPage struct {
 	Fields    string // the record's fields as indented JSON
 	Mappings  []recordMapping
 	FieldsErr string
+	// Unreadable is set when the stored fields cannot be read back
+	// (forcesync.CodeUnreadableRecord); Fields then shows them as stored.
+	Unreadable *forcesync.RecordError
 	// Conflicts are the fields both sides changed, as pulls found them.
 	Conflicts []forcesync.Conflict
 }
@@ -319,6 +389,14 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 		return nil, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source)
 	}
 	rec, err := c.cfg.Store.SourceRecord(ctx, source, key)
+	unreadable, ok := errors.AsType[*forcesync.RecordError](err)
+	if ok && unreadable.Code == forcesync.CodeUnreadableRecord && rec != nil {
+		// Old data the store cannot read back: the page says so and its
+		// editor holds the fields as stored, to be corrected and saved.
+		err = nil
+	} else {
+		unreadable = nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +405,7 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 		return nil, err
 	}
 	fields, _ := json.MarshalIndent(rec.Fields, "", "  ")
-	p := &recordPage{Source: source, Key: key, Record: rec, Fields: string(fields)}
+	p := &recordPage{Source: source, Key: key, Record: rec, Fields: string(fields), Unreadable: unreadable}
 	for _, st := range sts {
 		rm := recordMapping{Status: st}
 		if m := c.mappingByName(st.Mapping); m != nil {
@@ -343,6 +421,8 @@ func (c *Console) recordPage(ctx context.Context, source, key string) (*recordPa
 			// Nothing is sent of a deleted record's fields: previewing its
 			// empty fields as a create would show a record nobody sends.
 			rm.Problem = "The application deleted this record; no payload is sent (the mapping's delete operation applies)."
+		} else if unreadable != nil {
+			rm.Problem = "No payload: the stored fields cannot be read (see above)."
 		} else {
 			rm.Payload, rm.Warnings, rm.Problem = c.preview(st.Mapping, key, rec.Fields, rm.Binding == nil || rm.Binding.SalesforceID == "")
 		}

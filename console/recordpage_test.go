@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
@@ -146,5 +147,37 @@ func TestRecordPageOfARecordDeletedInSalesforce(t *testing.T) {
 	if !strings.Contains(html, `leads <span class="state state-deleted">deleted</span>`) ||
 		!strings.Contains(html, "<dt>Salesforce Id</dt><dd>none: the Salesforce record was deleted</dd>") {
 		t.Fatalf("the page of a record deleted in Salesforce:\n%s", html)
+	}
+}
+
+// TestRecordPageUnreadableFields: a record stored with a number the store
+// cannot read back (1e400, from before the doors refused it) has a page
+// that names the field, with the fields as stored in the editor; saving
+// them corrected makes the record readable again.
+func TestRecordPageUnreadableFields(t *testing.T) {
+	f := newPreviewFixture(t)
+	ck := f.signIn()
+	f.accept(forcesync.Change{Key: "k1", Op: forcesync.OpUpsert, Fields: map[string]any{"last_name": "Lovelace"}})
+	db, err := sql.Open("sqlite", "file:"+f.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE source_records SET fields = '{"last_name":"Lovelace","amount":1e400}' WHERE key = 'k1'`); err != nil {
+		t.Fatal(err)
+	}
+	res := f.do("GET", "/records/contact/k1", nil, ck, nil)
+	html := body(t, res)
+	if res.StatusCode != http.StatusOK || !strings.Contains(html, forcesync.CodeUnreadableRecord) ||
+		!strings.Contains(html, "stored field amount holds 1e400") || !strings.Contains(html, "&#34;amount&#34;: 1e400") {
+		t.Fatalf("page of an unreadable record (%d):\n%s", res.StatusCode, html)
+	}
+	res = f.do("POST", "/records/contact/k1/fields", url.Values{"fields": {`{"last_name": "Lovelace", "amount": "1e400"}`}}, ck, nil)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("saving corrected fields: %d %s", res.StatusCode, body(t, res))
+	}
+	html = body(t, f.do("GET", "/records/contact/k1", nil, ck, nil))
+	if strings.Contains(html, forcesync.CodeUnreadableRecord) || !strings.Contains(html, "&#34;LastName&#34;: &#34;Lovelace&#34;") {
+		t.Fatalf("page after the fix:\n%s", html)
 	}
 }

@@ -196,6 +196,14 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		if bound {
 			w.out.SalesforceID = it.Binding.SalesforceID
 		}
+		if it.Unreadable != nil {
+			// The store cannot read the record's fields back (old data
+			// the doors now refuse): hold this record, with the field
+			// named, and let the batch's others go on. A new change of
+			// the record replaces the fields.
+			w.finish(forcesync.StateHeld, it.Unreadable)
+			continue
+		}
 		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
 			cp := (*Pipe)(nil)
 			if it.Op != forcesync.OpDelete {

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -98,6 +99,9 @@ type recordResponse struct {
 	// Conflicts are the fields both sides changed, as pulls found them
 	// (two-way mappings), newest first; absent without pulled mappings.
 	Conflicts []forcesync.Conflict `json:"conflicts,omitempty"`
+	// Unreadable is set, and Fields null, when the stored fields cannot be
+	// read back (forcesync.CodeUnreadableRecord, naming the field).
+	Unreadable *forcesync.RecordError `json:"unreadable,omitempty"`
 }
 
 type statusJSON struct {
@@ -134,6 +138,15 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := s.cfg.Store.SourceRecord(r.Context(), source, key)
+	unreadable, ok := errors.AsType[*forcesync.RecordError](err)
+	if ok && unreadable.Code == forcesync.CodeUnreadableRecord && rec != nil {
+		// Old data the store cannot read back: the record and its
+		// statuses, with what is wrong instead of its fields (a number
+		// past float64's range would fail many clients' decoding too).
+		err, rec.Fields = nil, nil
+	} else {
+		unreadable = nil
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -144,7 +157,7 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := recordResponse{Source: source, Key: key, Version: rec.Version, Deleted: rec.Deleted, Fields: rec.Fields,
-		Updated: rec.Updated, Mappings: []statusJSON{}}
+		Updated: rec.Updated, Mappings: []statusJSON{}, Unreadable: unreadable}
 	for _, st := range sts {
 		out.Mappings = append(out.Mappings, toStatusJSON(st, false))
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/forcesync/forcesync"
@@ -52,13 +50,13 @@ func Check(c forcesync.Change) (forcesync.Change, *Problem) {
 			dec := json.NewDecoder(bytes.NewReader(v))
 			dec.UseNumber()
 			if dec.Decode(&fields) == nil {
-				if path, n := outOfRange("", fields); path != "" {
+				if path, n := forcesync.NumberOutOfRange(fields); path != "" {
 					return bad("fields", outOfRangeMsg(path, n))
 				}
 			}
 		}
 	}
-	if path, n := outOfRange("", c.Fields); path != "" {
+	if path, n := forcesync.NumberOutOfRange(c.Fields); path != "" {
 		return bad("fields", outOfRangeMsg(path, n))
 	}
 	if c.Op == forcesync.OpUpsert && c.FieldsJSON == nil && c.Fields == nil {
@@ -100,40 +98,6 @@ func mayOverflow(b []byte) bool {
 		run = 0
 	}
 	return false
-}
-
-// outOfRange finds a number in v (decoded with UseNumber) that a float64
-// cannot hold, and its path (email, address.zip, phones[1]); "" when
-// there is none.
-func outOfRange(path string, v any) (string, json.Number) {
-	switch x := v.(type) {
-	case json.Number:
-		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
-			return path, x
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			if bad, n := outOfRange(p, x[k]); bad != "" {
-				return bad, n
-			}
-		}
-	case []any:
-		for i, e := range x {
-			if bad, n := outOfRange(fmt.Sprintf("%s[%d]", path, i), e); bad != "" {
-				return bad, n
-			}
-		}
-	}
-	return "", ""
 }
 
 func outOfRangeMsg(path string, n json.Number) string {

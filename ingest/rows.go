@@ -296,7 +296,7 @@ func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
 	if len(ch.Key) > MaxKeyBytes {
 		return ch, fmt.Sprintf("key %q is longer than %d bytes", n.key, MaxKeyBytes)
 	}
-	if path, num := outOfRange("", fields); path != "" { // check.go
+	if path, num := forcesync.NumberOutOfRange(fields); path != "" {
 		return ch, "fields: " + outOfRangeMsg(path, num)
 	}
 	return ch, ""

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -85,9 +86,7 @@ func (s *Store) Claim(ctx context.Context, req forcesync.ClaimRequest) ([]forces
 			it.Enqueued = fromMS(c.enq)
 			it.Op = forcesync.Op(op)
 			it.HeldFingerprint = heldFP
-			if err := json.Unmarshal([]byte(fields), &it.Fields); err != nil {
-				return fmt.Errorf("%s: stored fields: %w", it.Key, err)
-			}
+			it.Fields, it.Unreadable = storeplan.DecodeFields([]byte(fields)) // unreadable: held by the engine, not a failed claim
 			if sfID != nil {
 				it.Binding = &forcesync.Binding{Mapping: req.Mapping, Key: it.Key, SalesforceID: *sfID,
 					Fingerprint: *fp, Modstamp: fromMS(*bmod), Updated: fromMS(*bupd)}
@@ -155,20 +154,28 @@ const pickFree = `SELECT key, due_at FROM outbox
 // pickFreeOrExpired is pickFree when the mapping has leases that ran out
 // ($7, their ids): the first rows in claim order of the free rows and of
 // those leases' rows together. Each lease's rows are read in claim order
-// from outbox_lease, and each branch locks at most the limit, so with free
-// rows or several such leases a claim locks more rows than it takes (until
-// it commits) but reads no more than it may need.
-const pickFreeOrExpired = `SELECT key, due_at FROM (
-		SELECT * FROM (SELECT key, priority, due_at, enqueued FROM outbox
-			WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-			ORDER BY priority, due_at, enqueued LIMIT $3 FOR UPDATE SKIP LOCKED) f
-		UNION ALL
-		SELECT x.* FROM unnest($7::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
-			WHERE lease = e.id AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
-			ORDER BY priority, due_at, enqueued LIMIT $3 FOR UPDATE SKIP LOCKED) x
-	) c
-	ORDER BY priority, due_at, enqueued
-	LIMIT $3`
+// from outbox_lease, up to the limit per branch, without a lock; only the
+// rows picked from them are locked, so that a claim after a worker died
+// locks the rows it takes and no more (locking in each branch locked up to
+// the limit again per branch until the claim committed). A picked row
+// another transaction locks is skipped, and one that changed since is
+// checked again (still due, still free or under one of those leases).
+const pickFreeOrExpired = `SELECT o.key, o.due_at FROM (
+		SELECT key FROM (
+			SELECT * FROM (SELECT key, priority, due_at, enqueued FROM outbox
+				WHERE mapping = $1 AND lease IS NULL AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+				ORDER BY priority, due_at, enqueued LIMIT $3) f
+			UNION ALL
+			SELECT x.* FROM unnest($7::bigint[]) AS e(id), LATERAL (SELECT key, priority, due_at, enqueued FROM outbox
+				WHERE lease = e.id AND due_at <= $2 AND ($6::integer IS NULL OR priority = $6)
+				ORDER BY priority, due_at, enqueued LIMIT $3) x
+		) c
+		ORDER BY priority, due_at, enqueued
+		LIMIT $3
+	) p
+	JOIN outbox o ON o.mapping = $1 AND o.key = p.key
+	WHERE o.due_at <= $2 AND (o.lease IS NULL OR o.lease = ANY($7::bigint[])) AND ($6::integer IS NULL OR o.priority = $6)
+	FOR UPDATE OF o SKIP LOCKED`
 
 // dropEmptyLeases deletes owner's leases of mapping that no row names any
 // more: their work is done or given back. A lease that holds no rows

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -65,9 +66,7 @@ func (s *Store) Peek(ctx context.Context, q forcesync.PeekQuery) ([]forcesync.Wo
 		w := it
 		w.Mapping, w.Priority, w.Forced, w.Enqueued = q.Mapping, forcesync.Priority(prio), forced, fromMS(enq)
 		w.Op, w.HeldFingerprint = forcesync.Op(op), hf
-		if err := json.Unmarshal([]byte(fields), &w.Fields); err != nil {
-			return fmt.Errorf("%s: stored fields: %w", w.Key, err)
-		}
+		w.Fields, w.Unreadable = storeplan.DecodeFields([]byte(fields))
 		if hasBinding {
 			w.Binding = &forcesync.Binding{Mapping: q.Mapping, Key: w.Key, SalesforceID: sfID,
 				Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}

@@ -14,6 +14,7 @@ import (
 	"github.com/forcesync/forcesync/internal/pgtest"
 	"github.com/forcesync/forcesync/postgres"
 	"github.com/forcesync/forcesync/storetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // freshSchema returns the DSN and a new schema for one test.
@@ -214,4 +215,27 @@ func TestConcurrentClaimsTakeTurns(t *testing.T) {
 	if fmt.Sprint(got) != "[0 0 0 10000]" {
 		t.Fatalf("claims got %v, want one claim with all 10000", got)
 	}
+}
+
+// TestUnreadableFields: a record stored with a number PostgreSQL keeps
+// but Go cannot read back (1e400, accepted before the doors refused it)
+// is claimed as unreadable, not a failed claim of its whole mapping.
+func TestUnreadableFields(t *testing.T) {
+	clk := storetest.NewClock()
+	dsn, schema := freshSchema(t)
+	s := open(t, dsn, schema, clk.Now)
+	defer s.Close()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	table := pgx.Identifier{schema, "source_records"}.Sanitize()
+	storetest.UnreadableFields(t, s, clk, func(t *testing.T, source, key, fields string) {
+		tag, err := conn.Exec(ctx, `UPDATE `+table+` SET fields = $1 WHERE source = $2 AND key = $3`, fields, source, key)
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("rewrite %s/%s: %v rows, %v", source, key, tag.RowsAffected(), err)
+		}
+	})
 }

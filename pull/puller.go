@@ -396,6 +396,14 @@ func (v *view) source(key string) (*forcesync.SourceRecord, error) {
 	if forcesync.ErrorCode(err) == forcesync.ENotFound {
 		r, err = nil, nil
 	}
+	if re, ok := errors.AsType[*forcesync.RecordError](err); ok && re.Code == forcesync.CodeUnreadableRecord && r != nil && r.Fields != nil {
+		// Old data the store cannot read back (a number past float64's
+		// range): merge into the record as stored, that number kept,
+		// rather than fail every poll of the mapping. Its push stays held.
+		v.p.cfg.Logger.Warn("pulled change merged into a record whose stored fields cannot be read", "event", "pull.unreadable_record",
+			"mapping", v.p.cfg.Mapping.Name, "key", key, "reason", re.Message)
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -187,6 +187,9 @@ type PullCounts struct {
 	// Deliveries counts the attempts of the mapping's webhook by outcome
 	// (Deliverer.Counts); nil without a webhook.
 	Deliveries map[string]int64
+	// DeliveryStalls counts the webhook's delivery rounds stopped because
+	// the receiver did not answer (Deliverer.Stalls).
+	DeliveryStalls int64
 }
 
 // Poll outcomes, as PullCounts reports them.
@@ -220,6 +223,7 @@ func (r *Runner) Counts() map[string]PullCounts {
 		name := strings.TrimPrefix(d.Sink, "webhook:")
 		if c, ok := out[name]; ok {
 			c.Deliveries = d.Counts()
+			c.DeliveryStalls = d.Stalls()
 			out[name] = c
 		}
 	}

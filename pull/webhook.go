@@ -70,6 +70,15 @@ func secretKey(secret string) ([]byte, error) {
 // the reasons counted), every event given up (webhook.dead), and the
 // first round without failures after them (webhook.recovered); Counts
 // counts the attempts by outcome.
+//
+// A round is bounded: it stops at the first POST that got no answer in
+// time (a receiver that accepts connections and never answers, or one
+// that is down), and the sink then rests, with the same jittered
+// exponential backoff as an event, before the next round tries again
+// (webhook.stalled; Stalls counts them); and it starts no POST after
+// RoundTime. Events a round did not reach stay due, unattempted, in
+// their order: a hung receiver costs one Client timeout per rest, not
+// one per event.
 type Deliverer struct {
 	Sink    string
 	Webhook forcesync.Webhook
@@ -78,14 +87,24 @@ type Deliverer struct {
 	Client *http.Client
 	// MaxBackoff caps the delay between attempts; zero means one hour.
 	MaxBackoff time.Duration
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// RoundTime is how long a round of DeliverDue may go on starting
+	// POSTs; the events after it go in the next round. Zero means 30
+	// seconds.
+	RoundTime time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 
 	mu     sync.Mutex
 	counts map[string]int64 // attempts by outcome: delivered, failed, dead
 	// failingSince is when the receiver began failing (zero while it
 	// answers): the first success after it logs webhook.recovered.
 	failingSince time.Time
+	// stalled counts the rounds in a row stopped for want of an answer
+	// (the sink's backoff grows with it); restUntil is when the next
+	// round may start; stalls counts every stopped round.
+	stalled   int
+	restUntil time.Time
+	stalls    int64
 }
 
 // Delivery attempt outcomes, as Counts reports them.
@@ -105,6 +124,14 @@ func (d *Deliverer) Counts() map[string]int64 {
 		out[k] = d.counts[k]
 	}
 	return out
+}
+
+// Stalls returns how many rounds stopped because the receiver did not
+// answer, since the Deliverer was made.
+func (d *Deliverer) Stalls() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stalls
 }
 
 func (d *Deliverer) count(outcome string) {
@@ -132,13 +159,25 @@ func (d *Deliverer) defaults() {
 	if d.Webhook.MaxAttempts <= 0 {
 		d.Webhook.MaxAttempts = 8
 	}
+	if d.RoundTime <= 0 {
+		d.RoundTime = 30 * time.Second
+	}
 }
 
-// DeliverDue makes one attempt at every delivery due now and returns how
-// many it attempted.
+// DeliverDue makes one attempt at the deliveries due now, in order, and
+// returns how many it attempted. It stops at the first that got no answer
+// and rests the sink (see Deliverer), and after RoundTime; while the sink
+// rests it attempts none.
 func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	d.defaults()
-	ds, err := d.Store.ClaimDeliveries(ctx, d.Sink, d.Now(), 100)
+	start := d.Now()
+	d.mu.Lock()
+	resting := start.Before(d.restUntil)
+	d.mu.Unlock()
+	if resting {
+		return 0, nil
+	}
+	ds, err := d.Store.ClaimDeliveries(ctx, d.Sink, start, 100)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
@@ -146,11 +185,18 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	reasons := map[string]int{} // failures of this round (dead ones included), by reason
 	var next time.Time          // the earliest retry of this round
 	delivered := 0
-	for _, dl := range ds {
+	stalled := "" // why the round stopped for want of an answer
+	for i, dl := range ds {
+		if i > 0 && d.Now().Sub(start) >= d.RoundTime {
+			break // the rest go in the next round
+		}
 		res := forcesync.DeliveryResult{Seq: dl.Change.Seq}
 		err := d.post(ctx, &dl.Change)
 		if err != nil && ctx.Err() != nil {
 			break // shutting down: the attempt does not count
+		}
+		if noAnswer(err) {
+			stalled = failureReason(err)
 		}
 		switch attempts := dl.Attempts + 1; {
 		case err == nil:
@@ -173,7 +219,13 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 			}
 		}
 		results = append(results, res)
+		if stalled != "" {
+			// No answer: the receiver hangs or is down, and the events
+			// after this one would most likely wait as long for nothing.
+			break
+		}
 	}
+	d.rest(stalled, len(ds)-len(results))
 	if len(reasons) > 0 {
 		d.failing()
 		attrs := []any{"event", "webhook.retry", "sink", d.Sink, "failed", sum(reasons), "reasons", reasonCounts(reasons)}
@@ -188,6 +240,35 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		return len(results), err
 	}
 	return len(results), nil
+}
+
+// rest makes the sink rest after a round stopped for want of an answer
+// (reason "timeout" or "no answer"; "" for a round that was answered
+// throughout, which ends a rest's growth), waiting the events' backoff
+// for as many such rounds in a row; waiting is how many events the round
+// left due.
+func (d *Deliverer) rest(reason string, waiting int) {
+	d.mu.Lock()
+	if reason == "" {
+		d.stalled = 0
+		d.mu.Unlock()
+		return
+	}
+	d.stalled++
+	d.stalls++
+	pause := d.backoff(d.stalled)
+	d.restUntil = d.Now().Add(pause)
+	until := d.restUntil
+	d.mu.Unlock()
+	d.Logger.Warn("webhook receiver did not answer: round stopped, the sink rests", "event", "webhook.stalled", "sink", d.Sink,
+		"reason", reason, "waiting", waiting, "rest", pause.Round(time.Millisecond).String(), "until", until)
+}
+
+// noAnswer reports a POST that got no HTTP answer (a timeout, a refused
+// or broken connection), as opposed to one the receiver answered.
+func noAnswer(err error) bool {
+	var de *deliveryError
+	return errors.As(err, &de) && de.status == 0
 }
 
 // failing notes that the receiver fails, from now if it did not already.

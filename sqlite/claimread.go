@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/storeplan"
 )
 
 // claimRangeMin is the smallest claim claimRead reads by key ranges;
@@ -175,9 +176,7 @@ func claimRangeRead(ctx context.Context, tx *sql.Tx, mapping string, items []for
 			}
 			it := &items[pos[j]]
 			it.Mapping, it.Version, it.Op = mapping, version, forcesync.Op(op)
-			if err := json.Unmarshal(fields, &it.Fields); err != nil {
-				return fmt.Errorf("%s: stored fields: %w", key, err)
-			}
+			it.Fields, it.Unreadable = storeplan.DecodeFields(fields) // unreadable: held by the engine, not a failed claim
 			return nil
 		}); err != nil {
 			return fmt.Errorf("records of %s: %w", src, err)
@@ -324,9 +323,7 @@ func scanWorkItem(rows *sql.Rows, mapping, what string) (forcesync.WorkItem, err
 	}
 	it.Mapping, it.Priority, it.Forced, it.Enqueued = mapping, forcesync.Priority(prio), forced, fromMS(enq)
 	it.Op, it.HeldFingerprint = forcesync.Op(op), hf
-	if err := json.Unmarshal(fields, &it.Fields); err != nil {
-		return it, fmt.Errorf("%s %s/%s: stored fields: %w", what, mapping, it.Key, err)
-	}
+	it.Fields, it.Unreadable = storeplan.DecodeFields(fields) // unreadable: held by the engine, not a failed claim
 	if hasBinding {
 		it.Binding = &forcesync.Binding{Mapping: mapping, Key: it.Key, SalesforceID: sfID,
 			Fingerprint: fp, Modstamp: fromMS(bmod), Updated: fromMS(bupd)}

@@ -27,7 +27,7 @@ func (s *Store) SourceRecord(ctx context.Context, source, key string) (*forcesyn
 		return nil, fmt.Errorf("source record %s/%s: %w", source, key, err)
 	}
 	if err := storeplan.DecodeRecord(&rec, fields, updated); err != nil {
-		return nil, err
+		return &rec, err // unreadable fields: the record too, for its page (forcesync.Store)
 	}
 	return &rec, nil
 }

@@ -6,8 +6,11 @@
 package storeplan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -276,13 +279,82 @@ func (c *StatusColumns) Decode(st *forcesync.RecordStatus) {
 	}
 }
 
-// DecodeRecord fills rec's Fields and Updated from stored columns.
+// DecodeRecord fills rec's Fields and Updated from stored columns. Fields
+// that cannot be read make an error that wraps DecodeFields' record error;
+// rec.Fields then holds them as far as they decode, the numbers a float64
+// cannot hold kept as json.Number (for the record page's editor and for a
+// pull to merge into), or nil.
 func DecodeRecord(rec *forcesync.SourceRecord, fields string, updated int64) error {
 	rec.Updated = FromMS(updated)
-	if err := json.Unmarshal([]byte(fields), &rec.Fields); err != nil {
-		return fmt.Errorf("source record %s/%s: %w", rec.Source, rec.Key, err)
+	f, re := DecodeFields([]byte(fields))
+	if re != nil {
+		rec.Fields = nil
+		dec := json.NewDecoder(strings.NewReader(fields))
+		dec.UseNumber()
+		if dec.Decode(&rec.Fields) == nil {
+			floatsBack(rec.Fields)
+		}
+		return fmt.Errorf("source record %s/%s: %w", rec.Source, rec.Key, re)
 	}
+	rec.Fields = f
 	return nil
+}
+
+// floatsBack turns the json.Numbers in v that a float64 holds into
+// float64, as a plain decode has them, leaving those it cannot hold.
+func floatsBack(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if n, ok := e.(json.Number); ok {
+				if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+					x[k] = f
+				}
+				continue
+			}
+			floatsBack(e)
+		}
+	case []any:
+		for i, e := range x {
+			if n, ok := e.(json.Number); ok {
+				if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+					x[i] = f
+				}
+				continue
+			}
+			floatsBack(e)
+		}
+	}
+}
+
+// DecodeFields decodes a record's stored fields. When they cannot be read
+// (data stored before the doors refused it, chiefly a number past
+// float64's range), it returns a record error with code
+// forcesync.CodeUnreadableRecord that names the field and what to do; the
+// stores hand it on with the work item rather than fail a whole claim.
+func DecodeFields(raw []byte) (map[string]any, *forcesync.RecordError) {
+	var fields map[string]any
+	err := json.Unmarshal(raw, &fields)
+	if err == nil {
+		return fields, nil
+	}
+	re := &forcesync.RecordError{Code: forcesync.CodeUnreadableRecord}
+	var loose map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&loose) == nil {
+		if path, n := forcesync.NumberOutOfRange(loose); path != "" {
+			num := string(n)
+			if len(num) > 40 {
+				num = num[:20] + "..." + num[len(num)-10:]
+			}
+			re.Message = fmt.Sprintf("stored field %s holds %s, too large a number to read (numbers go up to about 1.8e308); send the record again with the value in range or as a string", path, num)
+			re.Fields = []string{path}
+			return nil, re
+		}
+	}
+	re.Message = fmt.Sprintf("the stored fields cannot be read (%v); send the record again", err)
+	return nil, re
 }
 
 // Usage is a connection's stored API usage row.

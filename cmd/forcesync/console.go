@@ -50,6 +50,19 @@ func newConsole(env *Env, cfg *config.Config, st forcesync.Store, es []*engine.E
 			cc.Compiled[p.Mapping.Name] = p.Compiled
 		}
 	}
+	// The overview says a mapping fails as /healthz and /metrics do.
+	cc.Health = func() []console.ConnectionHealth {
+		var out []console.ConnectionHealth
+		for _, e := range es {
+			ch := console.ConnectionHealth{Connection: e.Connection(), OK: true}
+			if h := e.Health(); h != nil {
+				st := h.Status()
+				ch.OK, ch.Reason, ch.Since = st.OK, st.Reason, st.Since
+			}
+			out = append(out, ch)
+		}
+		return out
+	}
 	// Plan, reconcile and the guard's approval: the API's own functions.
 	cc.Inspect = consoleInspect{si: newServedInspect(st, es), connections: cfg.Connections}
 	cc.Approve = approver(st, cfg)

@@ -132,7 +132,10 @@ var (
 		"Webhook delivery attempts by outcome: delivered (2xx), failed (retried after its backoff), dead (gave up: in the dead letters).",
 		[]string{"mapping", "outcome"}, nil)
 	descWebhookRedelivered = prometheus.NewDesc("forcesync_webhook_redelivered_total",
-		"Dead letters put back for delivery through the API (POST /api/v1/mappings/{mapping}/dead-letters/redeliver) of this process; their attempts count in forcesync_webhook_deliveries_total.",
+		"Dead letters put back for delivery through the API (POST /api/v1/mappings/{mapping}/dead-letters/redeliver) or the console of this process; their attempts count in forcesync_webhook_deliveries_total.",
+		[]string{"mapping"}, nil)
+	descWebhookStalls = prometheus.NewDesc("forcesync_webhook_stalls_total",
+		"Webhook delivery rounds stopped because the receiver did not answer (a timeout, a refused connection); the sink then rests before trying again.",
 		[]string{"mapping"}, nil)
 )
 
@@ -141,7 +144,7 @@ var (
 type pullCollector struct{ r *pull.Runner }
 
 func (c pullCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries, descWebhookRedelivered} {
+	for _, d := range []*prometheus.Desc{descPullHeld, descPullPolls, descPulledRecords, descPullLastOK, descWebhookDeliveries, descWebhookRedelivered, descWebhookStalls} {
 		ch <- d
 	}
 }
@@ -177,6 +180,7 @@ func (c pullCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(descWebhookDeliveries, prometheus.CounterValue, float64(cs.Deliveries[o]), name, o)
 			}
 			ch <- prometheus.MustNewConstMetric(descWebhookRedelivered, prometheus.CounterValue, float64(redelivered[name]), name)
+			ch <- prometheus.MustNewConstMetric(descWebhookStalls, prometheus.CounterValue, float64(cs.DeliveryStalls), name)
 		}
 	}
 }

@@ -38,6 +38,17 @@ type mappingStatus struct {
 	States  map[forcesync.State]int `json:"states"`
 	// Paused is why a schema change paused the mapping, as serve stored it.
 	Paused string `json:"paused,omitempty"`
+	// Failing is set while every record of the mapping's latest runs
+	// failed (forcesync.FailingRuns), as the console's overview says.
+	Failing *mappingFailing `json:"failing,omitempty"`
+}
+
+// mappingFailing is a mapping whose pushes all fail: since when, over how
+// many runs, and its newest failure.
+type mappingFailing struct {
+	Since     time.Time              `json:"since"`
+	Runs      int                    `json:"runs"`
+	LastError *forcesync.RecordError `json:"last_error,omitempty"`
 }
 
 func newStatusCmd(env *Env) *cobra.Command {
@@ -121,6 +132,10 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 			pauses[p.Mapping] = p.Reason + " (since " + p.Since.UTC().Format(time.RFC3339) + ")"
 		}
 	}
+	recent, err := st.Runs(ctx, 500) // enough to see how long a mapping has been failing
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range cfg.Mappings {
 		counts, err := st.Counts(ctx, m.Name)
 		if err != nil {
@@ -130,7 +145,18 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 		if err != nil {
 			return nil, err
 		}
-		rep.Mappings = append(rep.Mappings, mappingStatus{Name: m.Name, Backlog: n, States: counts, Paused: pauses[m.Name]})
+		ms := mappingStatus{Name: m.Name, Backlog: n, States: counts, Paused: pauses[m.Name]}
+		if runs, since := forcesync.FailingRuns(recent, m.Name); runs > 0 {
+			ms.Failing = &mappingFailing{Since: since, Runs: runs}
+			fs, err := st.List(ctx, forcesync.StatusFilter{Mapping: m.Name, States: []forcesync.State{forcesync.StateRetrying, forcesync.StateHeld}, Limit: 1})
+			if err != nil {
+				return nil, err
+			}
+			if len(fs) > 0 {
+				ms.Failing.LastError = fs[0].Error
+			}
+		}
+		rep.Mappings = append(rep.Mappings, ms)
 	}
 	if failures > 0 {
 		fs, err := st.List(ctx, forcesync.StatusFilter{States: []forcesync.State{forcesync.StateHeld, forcesync.StateRetrying}, Limit: failures})
@@ -176,6 +202,14 @@ func printStatus(env *Env, rep *statusReport) {
 	for _, m := range rep.Mappings {
 		if m.Paused != "" {
 			fmt.Fprintf(env.Stdout, "\nMapping %s is paused: %s\n", m.Name, m.Paused)
+		}
+		if f := m.Failing; f != nil {
+			fmt.Fprintf(env.Stdout, "\nMapping %s is failing: every record of its last %d runs failed, since %s", m.Name, f.Runs,
+				f.Since.UTC().Format(time.RFC3339))
+			if f.LastError != nil {
+				fmt.Fprintf(env.Stdout, "; last error %s: %s", f.LastError.Code, oneLine(f.LastError.Message, 120))
+			}
+			fmt.Fprintln(env.Stdout)
 		}
 	}
 	if len(rep.Failures) > 0 {
