@@ -684,6 +684,22 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 	stamp, _ := Modstamp(rec)
 	b := v.byID[id]
 	r := &forcesync.PulledRecord{SalesforceID: id, Modstamp: stamp}
+	if b == nil {
+		// The batch's bindings were read at the start of the poll; a push
+		// of a new record may have bound it since (the push created it in
+		// Salesforce, this poll read it, then the push committed). Read
+		// this record's binding again before taking it for one created in
+		// Salesforce: else it would reach the app as an sf:<Id> twin of
+		// the record just pushed.
+		nb, err := p.cfg.Store.PullBindings(v.ctx, p.cfg.Mapping.Name, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		if fresh, ok := nb[id]; ok {
+			b = &fresh
+			v.byID[id] = b
+		}
+	}
 	frozen := converted(rec)
 	switch {
 	case frozen && b == nil:
