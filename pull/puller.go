@@ -656,6 +656,37 @@ func (p *Puller) restoredKey(v *view, id string) (string, error) {
 	return key, nil
 }
 
+// pushInFlight reports whether rec, unbound, is a record forcesync's own
+// push created and has not recorded yet: its External ID value names an
+// application record with a change queued under the mapping and no
+// Salesforce Id. Taking it for a record created in Salesforce would write
+// the values that push sent (older, when the application changed the
+// record since) over the application's, and announce them as a change;
+// the push binds it and sends the newest values. A rep's edit between
+// the create and the push's answer comes back with the record's next
+// change.
+func (p *Puller) pushInFlight(v *view, rec salesforce.Record) (bool, error) {
+	m := p.cfg.Mapping
+	if m.Match.Kind != forcesync.MatchExternalID || !m.Pushes() {
+		return false, nil
+	}
+	key, _ := rec[p.reader.d.Field(m.Match.Field).Name].(string)
+	if key == "" {
+		return false, nil
+	}
+	sr, ok := forcesync.StoreAs[forcesync.SettledReader](p.cfg.Store)
+	if !ok {
+		return false, nil
+	}
+	got, err := sr.Settled(v.ctx, m.Source, []string{m.Name}, []string{key})
+	if err != nil {
+		return false, err
+	}
+	s, ok := got[key]
+	sm := s.Mappings[m.Name]
+	return ok && !s.Deleted && sm.Queued && sm.SalesforceID == "", nil
+}
+
 // keyFor is the key rule for a record created in Salesforce: its External
 // ID value when the mapping matches by one and the record has it, else
 // "sf:" and its Id.
@@ -709,6 +740,14 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		return nil, nil // told already; a converted Lead changes no more
 	}
 	if b == nil {
+		ours, err := p.pushInFlight(v, rec)
+		if err != nil {
+			return nil, err
+		}
+		if ours {
+			st.Echoes++
+			return nil, nil
+		}
 		key, err := p.restoredKey(v, id)
 		if err != nil {
 			return nil, err
