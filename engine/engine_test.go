@@ -415,10 +415,10 @@ func TestDeleteAndBudget(t *testing.T) {
 	}
 }
 
-// TestBindingOnlyCreateAfterCrashIsHeld: a binding-only mapping cannot look
-// a record up, so a create interrupted by a crash is held, not repeated,
-// until an operator retries it.
-func TestBindingOnlyCreateAfterCrashIsHeld(t *testing.T) {
+// notesRig pushes a binding-only mapping of notes to Accounts, with two
+// notes accepted: n1 (Acme) and n2 (Globex).
+func notesRig(t *testing.T) *rig {
+	t.Helper()
 	m := forcesync.Mapping{
 		Name: "notes", Source: "note", Object: "Account",
 		Match:  forcesync.MatchRule{Kind: forcesync.MatchBinding},
@@ -427,6 +427,14 @@ func TestBindingOnlyCreateAfterCrashIsHeld(t *testing.T) {
 	r := newRig(t, engine.Config{BulkThreshold: -1}, m)
 	r.accept("note", forcesync.Change{Key: "n1", Fields: map[string]any{"name": "Acme"}},
 		forcesync.Change{Key: "n2", Fields: map[string]any{"name": "Globex"}})
+	return r
+}
+
+// TestBindingOnlyCreateAfterCrashIsHeld: a binding-only mapping cannot look
+// a record up, so a create interrupted by a crash is held, not repeated,
+// until an operator retries it.
+func TestBindingOnlyCreateAfterCrashIsHeld(t *testing.T) {
+	r := notesRig(t)
 	// As if a previous process recorded its intent for n1, then died.
 	if err := r.store.RecordIntents(context.Background(), "notes", []forcesync.Intent{{Key: "n1"}}); err != nil {
 		t.Fatal(err)
@@ -561,14 +569,7 @@ func TestFilterErrorHolds(t *testing.T) {
 // next change creates it again instead of failing on the same Id forever.
 // A record purged from the recycle bin answers NOT_FOUND: the same.
 func TestUpdateOfARecordDeletedInSalesforce(t *testing.T) {
-	m := forcesync.Mapping{
-		Name: "notes", Source: "note", Object: "Account",
-		Match:  forcesync.MatchRule{Kind: forcesync.MatchBinding},
-		Fields: []forcesync.FieldRow{{Target: "Name", SourceField: "name"}},
-	}
-	r := newRig(t, engine.Config{BulkThreshold: -1}, m)
-	r.accept("note", forcesync.Change{Key: "n1", Fields: map[string]any{"name": "Acme"}},
-		forcesync.Change{Key: "n2", Fields: map[string]any{"name": "Globex"}})
+	r := notesRig(t)
 	r.drain()
 	first1, first2 := r.status("note", "n1").SalesforceID, r.status("note", "n2").SalesforceID
 	if first1 == "" || first2 == "" {
