@@ -5,16 +5,13 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/forcesync/forcesync/emulator"
-	"github.com/forcesync/forcesync/examples/webhookreceiver"
 )
 
 // TestDeadLettersRedelivered: an event the webhook receiver refused until
@@ -25,25 +22,7 @@ import (
 func TestDeadLettersRedelivered(t *testing.T) {
 	emu, sfURL := startEmulator(t, emulator.Config{})
 	const secret = "whsec_c2VjcmV0LWZvci10ZXN0cw=="
-	var mu sync.Mutex
-	down, applied := true, map[string]int{}
-	ok := webhookreceiver.Handler(secret, func(ev webhookreceiver.Event) error {
-		mu.Lock()
-		applied[ev.ID]++
-		mu.Unlock()
-		return nil
-	})
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		isDown := down
-		mu.Unlock()
-		if isDown {
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		ok.ServeHTTP(w, r)
-	}))
-	t.Cleanup(recv.Close)
+	recv := newDownableReceiver(t, secret)
 	cfg := cookbookTwoWay(t, sfURL, recv.URL)
 	const hook = "        secret_env: FORCESYNC_WEBHOOK_SECRET\n"
 	if !strings.Contains(cfg, hook) {
@@ -102,14 +81,12 @@ func TestDeadLettersRedelivered(t *testing.T) {
 		t.Fatalf("redelivered before any: %v", v)
 	}
 
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	recv.setDown(false)
 	code, out := s.do("POST", "/api/v1/mappings/"+m+"/dead-letters/redeliver", `{"seqs":[`+seq+`]}`, true)
 	if code != http.StatusOK || out["redelivered"] != 1.0 {
 		t.Fatalf("redeliver: %d %v", code, out)
 	}
-	waitCondFor(t, "the redelivered event applied", func() bool { mu.Lock(); defer mu.Unlock(); return applied[ev["id"].(string)] == 1 })
+	waitCondFor(t, "the redelivered event applied", func() bool { return recv.appliedIDs()[ev["id"].(string)] == 1 })
 	if _, out := s.do("GET", "/api/v1/mappings/"+m+"/dead-letters", "", true); len(out["dead_letters"].([]any)) != 0 {
 		t.Fatalf("dead letters after the redelivery: %v", out)
 	}
@@ -135,9 +112,7 @@ func TestDeadLettersRedelivered(t *testing.T) {
 
 	// The receiver fails again: the next change dies; the CLI, with
 	// serve stopped, lists it and puts it back.
-	mu.Lock()
-	down = true
-	mu.Unlock()
+	recv.setDown(true)
 	if err := emu.UpdateAs("Lead", id, map[string]any{"Phone": "555-0199"}); err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +143,7 @@ func TestDeadLettersRedelivered(t *testing.T) {
 	if got, err := cli("dead-letters", m); err != nil || !strings.Contains(got, "no dead letters") {
 		t.Fatalf("dead-letters after --redeliver: %v\n%s", err, got)
 	}
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	recv.setDown(false)
 	serveFileTo(t, emu, path, vars, nil)
-	waitCondFor(t, "the event the CLI put back applied", func() bool { mu.Lock(); defer mu.Unlock(); return len(applied) == 2 })
+	waitCondFor(t, "the event the CLI put back applied", func() bool { return len(recv.appliedIDs()) == 2 })
 }

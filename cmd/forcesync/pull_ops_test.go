@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,52 @@ import (
 	"github.com/forcesync/forcesync/examples/webhookreceiver"
 )
 
+// downableReceiver is a webhook receiver that answers 503 while down
+// (it starts down) and otherwise applies events, checking signatures.
+type downableReceiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	down    bool
+	failed  int
+	applied map[string]int // by event id
+}
+
+func newDownableReceiver(t *testing.T, secret string) *downableReceiver {
+	t.Helper()
+	d := &downableReceiver{down: true, applied: map[string]int{}}
+	ok := webhookreceiver.Handler(secret, func(ev webhookreceiver.Event) error {
+		d.mu.Lock()
+		d.applied[ev.ID]++
+		d.mu.Unlock()
+		return nil
+	})
+	d.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		isDown := d.down
+		if isDown {
+			d.failed++
+		}
+		d.mu.Unlock()
+		if isDown {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		ok.ServeHTTP(w, r)
+	}))
+	t.Cleanup(d.Close)
+	return d
+}
+
+func (d *downableReceiver) setDown(down bool) { d.mu.Lock(); d.down = down; d.mu.Unlock() }
+func (d *downableReceiver) failures() int     { d.mu.Lock(); defer d.mu.Unlock(); return d.failed }
+
+// appliedIDs returns how often each event was applied, by id.
+func (d *downableReceiver) appliedIDs() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.applied)
+}
+
 // TestServePullOutagesLoggedAndCounted: a webhook receiver that fails and
 // recovers, and a poll Salesforce fails, are each logged with an event
 // (webhook.retry with its reasons, webhook.recovered, pull.failed with the
@@ -22,28 +69,7 @@ import (
 func TestServePullOutagesLoggedAndCounted(t *testing.T) {
 	emu, sfURL := startEmulator(t, emulator.Config{})
 	const secret = "whsec_c2VjcmV0LWZvci10ZXN0cw=="
-	var mu sync.Mutex
-	down, failed, applied := true, 0, 0
-	ok := webhookreceiver.Handler(secret, func(webhookreceiver.Event) error {
-		mu.Lock()
-		applied++
-		mu.Unlock()
-		return nil
-	})
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		isDown := down
-		if isDown {
-			failed++
-		}
-		mu.Unlock()
-		if isDown {
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		ok.ServeHTTP(w, r)
-	}))
-	t.Cleanup(recv.Close)
+	recv := newDownableReceiver(t, secret)
 	path := filepath.Join(t.TempDir(), "forcesync.yaml")
 	if err := os.WriteFile(path, []byte(cookbookTwoWay(t, sfURL, recv.URL+"/hook?token=secret-in-url")), 0o600); err != nil {
 		t.Fatal(err)
@@ -63,11 +89,9 @@ func TestServePullOutagesLoggedAndCounted(t *testing.T) {
 	if err := emu.UpdateAs("Lead", id, map[string]any{"Phone": "555-0100"}); err != nil {
 		t.Fatal(err)
 	}
-	waitCondFor(t, "two failed deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return failed >= 2 })
-	mu.Lock()
-	down = false
-	mu.Unlock()
-	waitCondFor(t, "the delivery after recovery", func() bool { mu.Lock(); defer mu.Unlock(); return applied == 1 })
+	waitCondFor(t, "two failed deliveries", func() bool { return recv.failures() >= 2 })
+	recv.setDown(false)
+	waitCondFor(t, "the delivery after recovery", func() bool { return len(recv.appliedIDs()) == 1 })
 	waitCondFor(t, "webhook.recovered logged", func() bool { return strings.Contains(logs.String(), `"event":"webhook.recovered"`) })
 
 	// Salesforce fails every attempt of the next poll's query.
