@@ -30,6 +30,13 @@ type Engine interface {
 	Paused() string
 }
 
+// ConnectionPauses is an Engine with one engine per connection: it says
+// why pushing through one connection is paused ("" when it is not), so a
+// budget pause of one org is not shown on the mappings of another.
+type ConnectionPauses interface {
+	PausedOf(connection string) string
+}
+
 // ConnectionHealth is one connection's health: OK, or what is wrong
 // (a failing login, an org that does not answer) since when.
 type ConnectionHealth struct {

@@ -116,3 +116,36 @@ func TestOverviewShowsConnectionTrouble(t *testing.T) {
 		t.Fatalf("overview state:\n got %q\nwant %q", got, want)
 	}
 }
+
+// twoOrgs is an engine per connection, the first one paused by its budget.
+type twoOrgs struct{ fakeEngine }
+
+func (e *twoOrgs) Paused() string { return "eu: API budget spent" }
+func (e *twoOrgs) PausedOf(conn string) string {
+	if conn == "eu" {
+		return "API budget spent"
+	}
+	return ""
+}
+
+// TestOverviewPauseOfOneConnection: the budget pause of one org is shown
+// on the mappings that push through it, not on another org's.
+func TestOverviewPauseOfOneConnection(t *testing.T) {
+	f := newFixture(t)
+	var err error
+	if f.c, err = console.New(console.Config{Store: f.store, Engine: &twoOrgs{}, Now: f.clk.Now,
+		Admins: f.admins, Sources: []console.Source{{Name: "contact"}},
+		Mappings: []forcesync.Mapping{{Name: "eu_leads", Source: "contact", Object: "Lead", Connection: "eu"},
+			{Name: "us_leads", Source: "contact", Object: "Lead", Connection: "us"}},
+		Connections: []forcesync.Connection{{Name: "eu"}, {Name: "us"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ck := f.signIn()
+	html := body(t, f.do("GET", "/", nil, ck, nil))
+	if got := mappingState(t, html, "eu_leads"); got != "paused API budget spent" {
+		t.Errorf("eu_leads: %q", got)
+	}
+	if got := mappingState(t, html, "us_leads"); got != "running" {
+		t.Errorf("us_leads: %q, want running (its org is not paused)", got)
+	}
+}

@@ -83,6 +83,10 @@ func (c *Console) mappingRows(ctx context.Context) ([]mappingRow, error) {
 		failing, since := forcesync.FailingRuns(runs, m.Name)
 		h, down := unhealthy[c.connectionOf(m)]
 		sp, schema := schemaPaused[m.Name]
+		paused := paused
+		if cp, ok := c.cfg.Engine.(ConnectionPauses); ok {
+			paused = cp.PausedOf(c.connectionOf(m))
+		}
 		switch {
 		case paused != "":
 			row.State, row.Why = "paused", paused

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -277,10 +278,27 @@ func (es engines) Notify() {
 	}
 }
 
+// Paused says why pushing is paused: with one connection its reason; with
+// several, each paused connection named with its reason ("" when none is).
 func (es engines) Paused() string {
+	var out []string
 	for _, e := range es {
 		if why := e.Paused(); why != "" {
-			return why
+			if len(es) == 1 {
+				return why
+			}
+			out = append(out, e.Connection()+": "+why)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// PausedOf implements console.ConnectionPauses: the pause of the engine
+// pushing through connection.
+func (es engines) PausedOf(connection string) string {
+	for _, e := range es {
+		if e.Connection() == connection {
+			return e.Paused()
 		}
 	}
 	return ""
