@@ -127,6 +127,9 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 			w.finish(w.lifeState, nil)
 		}
 	}
+	if err := e.resendSharers(ctx, p, writes); err != nil {
+		return err
+	}
 	if err := e.pushDeletes(ctx, p, ws); err != nil {
 		return err
 	}
@@ -261,4 +264,55 @@ func (e *Engine) spareShared(ctx context.Context, p *Pipe, ws []*work) error {
 		w.finish(w.spareState, nil)
 	}
 	return nil
+}
+
+// resendSharers looks again, after the disable writes went through, for
+// live keys bound to the records written meanwhile: a key matched to the
+// record while the call was in flight (a person provisioned again under a
+// new key as the old key's deactivation was being sent) saw it as it was
+// and reports synced, though the writes just closed or deactivated it.
+// Each such key is bound again as disabled and queued, so its next push is
+// sent whatever its payload and a User is activated again.
+func (e *Engine) resendSharers(ctx context.Context, p *Pipe, writes []*work) error {
+	sb, ok1 := forcesync.StoreAs[forcesync.SharedBindings](e.store)
+	bs, ok2 := forcesync.StoreAs[forcesync.BindingStore](e.store)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	removed := map[string]bool{}
+	var keys []string
+	for _, w := range writes {
+		if w.out.Fingerprint == forcesync.FingerprintDisabled && w.out.Error == nil {
+			removed[w.item.Key] = true
+			keys = append(keys, w.item.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sharers, err := sb.LiveSharers(ctx, p.Mapping.Name, keys)
+	if err != nil {
+		return fmt.Errorf("mapping %s: keys sharing a Salesforce record: %w", p.Mapping.Name, err)
+	}
+	var resend []string
+	seen := map[string]bool{}
+	for _, w := range writes {
+		for _, k := range sharers[w.item.Key] {
+			if removed[k] || seen[k] {
+				continue
+			}
+			seen[k] = true
+			if err := bs.Bind(ctx, forcesync.Binding{Mapping: p.Mapping.Name, Key: k,
+				SalesforceID: w.item.Binding.SalesforceID, Fingerprint: forcesync.FingerprintDisabled}); err != nil {
+				return fmt.Errorf("mapping %s: rebind %s: %w", p.Mapping.Name, k, err)
+			}
+			resend = append(resend, k)
+		}
+	}
+	if len(resend) == 0 {
+		return nil
+	}
+	e.cfg.Logger.Info("records sharing a record just disabled are sent again", "mapping", p.Mapping.Name, "keys", strings.Join(resend, ","))
+	_, err = e.store.Requeue(ctx, p.Mapping.Name, resend)
+	return err
 }
