@@ -27,6 +27,9 @@ type work struct {
 	remove    bool
 	writes    map[string]any
 	lifeState forcesync.State
+	// spareState is the state of a disable or deprovision whose Salesforce
+	// record another live key shares, so it is left alone (lifecycle.go).
+	spareState forcesync.State
 	// createDisabled: a disabled record created in its disabled form.
 	createDisabled bool
 	// demoteCheck: a Lead mapping's create of a record out of the Contact

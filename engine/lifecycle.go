@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -58,14 +59,14 @@ func (e *Engine) disable(c *mapping.Compiled, w *work, bound bool) bool {
 		w.finish(forcesync.StateDisabled, nil)
 		return true
 	}
-	w.writes, w.lifeState = writes, forcesync.StateDisabled
+	w.writes, w.lifeState, w.spareState = writes, forcesync.StateDisabled, forcesync.StateDisabled
 	return true
 }
 
 // removeAction plans the mapping's remove action for a bound w; state is
 // what the record becomes unless it is deleted.
 func (e *Engine) removeAction(c *mapping.Compiled, w *work, state forcesync.State) {
-	w.life = true
+	w.life, w.spareState = true, state
 	already := w.item.Binding.Fingerprint == forcesync.FingerprintDisabled
 	switch c.RemoveAction() {
 	case forcesync.DeleteDelete:
@@ -88,6 +89,9 @@ func (e *Engine) removeAction(c *mapping.Compiled, w *work, state forcesync.Stat
 // pushLifecycle makes the calls prepare planned: disable writes by Id, then
 // deletes.
 func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []*work) error {
+	if err := e.spareShared(ctx, p, ws); err != nil {
+		return err
+	}
 	if err := e.guard(ctx, p, ws); err != nil {
 		return err
 	}
@@ -122,6 +126,9 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 			w.out.Fingerprint = forcesync.FingerprintDisabled
 			w.finish(w.lifeState, nil)
 		}
+	}
+	if err := e.resendSharers(ctx, p, writes); err != nil {
+		return err
 	}
 	if err := e.pushDeletes(ctx, p, ws); err != nil {
 		return err
@@ -204,4 +211,108 @@ func Approve(ctx context.Context, store forcesync.Store, m forcesync.Mapping, no
 		return 0, nil
 	}
 	return store.Requeue(ctx, m.Name, keys)
+}
+
+// spareShared settles, without a call, the batch's disables and
+// deprovisions whose Salesforce record another key of the mapping shares
+// and still holds live (matching by fields binds both to one record: two
+// people with one email, or a person deprovisioned and provisioned again
+// under a new key, whose old key's deactivation waited on a retry or the
+// guard). Closing, deactivating or deleting the record would undo the
+// other key's push while its status says synced. The record keeps its
+// binding, marked disabled, so its return is sent to the same record, and
+// a warning names the keys that hold it. Keys of the batch that are being
+// removed themselves do not count as holding it.
+func (e *Engine) spareShared(ctx context.Context, p *Pipe, ws []*work) error {
+	sb, ok := forcesync.StoreAs[forcesync.SharedBindings](e.store)
+	if !ok {
+		return nil
+	}
+	removing := map[string]bool{}
+	var keys []string
+	for _, w := range ws {
+		if !w.done && w.life && (w.writes != nil || w.remove) && w.item.Binding != nil && w.item.Binding.SalesforceID != "" {
+			removing[w.item.Key] = true
+			keys = append(keys, w.item.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sharers, err := sb.LiveSharers(ctx, p.Mapping.Name, keys)
+	if err != nil {
+		return fmt.Errorf("mapping %s: keys sharing a Salesforce record: %w", p.Mapping.Name, err)
+	}
+	for _, w := range ws {
+		var live []string
+		for _, k := range sharers[w.item.Key] {
+			if !removing[k] {
+				live = append(live, k)
+			}
+		}
+		if w.done || len(live) == 0 {
+			continue
+		}
+		id := w.item.Binding.SalesforceID
+		w.writes, w.remove = nil, false
+		w.unchanged = true
+		w.out.SalesforceID = id
+		w.out.Fingerprint = forcesync.FingerprintDisabled
+		w.out.Warnings = append(w.out.Warnings, fmt.Sprintf(
+			"%s %s left as it is in Salesforce: key %s of this mapping is bound to it too and still live",
+			p.Compiled.Object(), id, strings.Join(live, ", ")))
+		w.finish(w.spareState, nil)
+	}
+	return nil
+}
+
+// resendSharers looks again, after the disable writes went through, for
+// live keys bound to the records written meanwhile: a key matched to the
+// record while the call was in flight (a person provisioned again under a
+// new key as the old key's deactivation was being sent) saw it as it was
+// and reports synced, though the writes just closed or deactivated it.
+// Each such key is bound again as disabled and queued, so its next push is
+// sent whatever its payload and a User is activated again.
+func (e *Engine) resendSharers(ctx context.Context, p *Pipe, writes []*work) error {
+	sb, ok1 := forcesync.StoreAs[forcesync.SharedBindings](e.store)
+	bs, ok2 := forcesync.StoreAs[forcesync.BindingStore](e.store)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	removed := map[string]bool{}
+	var keys []string
+	for _, w := range writes {
+		if w.out.Fingerprint == forcesync.FingerprintDisabled && w.out.Error == nil {
+			removed[w.item.Key] = true
+			keys = append(keys, w.item.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sharers, err := sb.LiveSharers(ctx, p.Mapping.Name, keys)
+	if err != nil {
+		return fmt.Errorf("mapping %s: keys sharing a Salesforce record: %w", p.Mapping.Name, err)
+	}
+	var resend []string
+	seen := map[string]bool{}
+	for _, w := range writes {
+		for _, k := range sharers[w.item.Key] {
+			if removed[k] || seen[k] {
+				continue
+			}
+			seen[k] = true
+			if err := bs.Bind(ctx, forcesync.Binding{Mapping: p.Mapping.Name, Key: k,
+				SalesforceID: w.item.Binding.SalesforceID, Fingerprint: forcesync.FingerprintDisabled}); err != nil {
+				return fmt.Errorf("mapping %s: rebind %s: %w", p.Mapping.Name, k, err)
+			}
+			resend = append(resend, k)
+		}
+	}
+	if len(resend) == 0 {
+		return nil
+	}
+	e.cfg.Logger.Info("records sharing a record just disabled are sent again", "mapping", p.Mapping.Name, "keys", strings.Join(resend, ","))
+	_, err = e.store.Requeue(ctx, p.Mapping.Name, resend)
+	return err
 }

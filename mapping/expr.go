@@ -13,7 +13,7 @@ import (
 // nil rather than failing the compile, since records of one source differ),
 // plus a few helpers that make fallbacks and templates short.
 func exprOptions() []expr.Option {
-	return append(compareOptions(),
+	return append(append(compareOptions(), boolTextOptions()...),
 		expr.Env(map[string]any{}),
 		expr.AllowUndefinedVariables(),
 		// str(x) renders x as text, nil as "" (expr's string(nil) is "<nil>"),

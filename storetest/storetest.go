@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		{"OldestQueued", testOldestQueued},
 		{"BulkJobsInFlight", testBulkJobsInFlight},
 		{"FoldedBindings", testFoldedBindings}, // keyfold.go (issue 9, KEY_COLLISION)
+		{"LiveSharers", testLiveSharers},       // sharedbinding.go (a record several keys share)
 		// Leader leases and replays (issue 10, schedules): storetest/leader.go.
 		{"LeaderLeases", testLeaderLeases},
 		{"LeaderLeasesConcurrent", testLeaderLeasesConcurrent},

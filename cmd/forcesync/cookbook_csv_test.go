@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,5 +60,51 @@ func TestCookbookCMSOnCSV(t *testing.T) {
 	}
 	if got := fmt.Sprint(recs); len(recs) != 2 || recs[0]["Forcesync_Key__c"] != "c1" || recs[1]["Forcesync_Key__c"] != "c4" || recs[1]["Company"] != "Unknown" {
 		t.Fatalf("leads %s", got)
+	}
+}
+
+// TestCookbookWordPressUsersOnCSV pushes a CSV export of WordPress users
+// through the cookbook's section 6 config, whose disable_when is
+// "!activated": the column's "true" and "false" are text, and must disable
+// (an inactive User, create_disabled) or not, as JSON booleans do, rather
+// than hold the records with an expression error. The passwords of the
+// file are set (the active user logs in).
+func TestCookbookWordPressUsersOnCSV(t *testing.T) {
+	_, sfURL := startEmulator(t, emulator.Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "forcesync.yaml")
+	if err := os.WriteFile(path, []byte(cookbookForEmulator(t, "## 6.", sfURL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(data, []byte("id,first_name,last_name,email,login,activated,password\n"+
+		"50,Bea,Active,bea@example.com,bea,true,B3a!Passw0rd\n"+
+		"51,Cy,Waiting,cy@example.com,cy,FALSE,Cy!Passw0rd9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"FORCESYNC_API_TOKEN": "tok", "TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+	var out, errOut lockedBuffer
+	err := run(context.Background(), []string{"push", "--config", path, "--source", "wp_user", "--file", data},
+		func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	recs, err := emuClient(t, sfURL).QueryRecords(context.Background(), "SELECT Username, IsActive FROM User WHERE Username LIKE '%.wpdev' ORDER BY Username")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(recs); len(recs) != 2 || recs[0]["Username"] != "bea@example.com.wpdev" || recs[0]["IsActive"] != true ||
+		recs[1]["Username"] != "cy@example.com.wpdev" || recs[1]["IsActive"] != false {
+		t.Fatalf("users %s\n%s\n%s", got, out.String(), errOut.String())
+	}
+	resp, err := http.PostForm(sfURL+"/services/oauth2/token", url.Values{"grant_type": {"password"},
+		"client_id": {"forcesync-demo"}, "client_secret": {"forcesync-demo-secret"},
+		"username": {"bea@example.com.wpdev"}, "password": {"B3a!Passw0rd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the active user's login: %d", resp.StatusCode)
 	}
 }

@@ -92,6 +92,14 @@ func TestPasswordStory(t *testing.T) {
 	if code := login(); code == 200 {
 		t.Fatal("an inactive user logged in")
 	}
+	// forcesync status counts the disabled record in its own column.
+	var disabled bytes.Buffer
+	if err := run(context.Background(), []string{"status", "--config", path}, env.Getenv, env.Stdin, &disabled, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusRow(t, disabled.String(), "wp_users"); got["DISABLED"] != "1" || got["SYNCED"] != "0" {
+		t.Fatalf("status while the user is disabled: %v\n%s", got, disabled.String())
+	}
 	// Activation: the User is active and logs in with the registration password.
 	ingest(`[{"key":"42","fields":{"first_name":"Ada","last_name":"Lovelace","email":"Ada@Example.com","login":"ada","activated":true}}]`)
 	state("synced")
@@ -144,4 +152,26 @@ func TestPasswordStory(t *testing.T) {
 			t.Errorf("the password is in the %s", what)
 		}
 	}
+}
+
+// statusRow reads the row of mapping from forcesync status's first table,
+// keyed by the header's column names.
+func statusRow(t *testing.T, out, mapping string) map[string]string {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	header := strings.Fields(lines[0])
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) == len(header) && f[0] == mapping {
+			row := map[string]string{}
+			for i, h := range header {
+				row[h] = f[i]
+			}
+			return row
+		}
+		if strings.TrimSpace(l) == "" {
+			break
+		}
+	}
+	t.Fatalf("no row for %s in:\n%s", mapping, out)
+	return nil
 }

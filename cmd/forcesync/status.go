@@ -192,11 +192,15 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 
 func printStatus(env *Env, rep *statusReport) {
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MAPPING\tQUEUED\tPENDING\tSYNCED\tRETRYING\tHELD\tSKIPPED\tDELETED")
+	// Every state a record can be in has its column, the lifecycle's too:
+	// a disabled, deprovisioned or converted record left out would make the
+	// columns add up to less than the mapping's records.
+	fmt.Fprintln(w, "MAPPING\tQUEUED\tPENDING\tSYNCED\tRETRYING\tHELD\tSKIPPED\tDELETED\tDISABLED\tDEPROVISIONED\tCONVERTED")
 	for _, m := range rep.Mappings {
 		s := m.States
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", m.Name, m.Backlog, s[forcesync.StatePending], s[forcesync.StateSynced],
-			s[forcesync.StateRetrying], s[forcesync.StateHeld], s[forcesync.StateSkipped], s[forcesync.StateDeleted])
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", m.Name, m.Backlog, s[forcesync.StatePending], s[forcesync.StateSynced],
+			s[forcesync.StateRetrying], s[forcesync.StateHeld], s[forcesync.StateSkipped], s[forcesync.StateDeleted],
+			s[forcesync.StateDisabled], s[forcesync.StateDeprovisioned], s[forcesync.StateConverted])
 	}
 	w.Flush()
 	for _, m := range rep.Mappings {
