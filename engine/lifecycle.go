@@ -117,6 +117,16 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 		}
 		for i, w := range chunk {
 			r := res[i]
+			if r.Err != nil && (r.Err.Code == salesforce.CodeEntityIsDeleted || r.Err.Code == salesforce.CodeNotFound) {
+				// Deleted in Salesforce: nothing is left there to close or
+				// deactivate, so the goal is met. The binding goes with the
+				// record: enabling the record later creates it again
+				// instead of reporting synced to the deleted Id.
+				w.out.Unbind, w.out.Fingerprint = true, ""
+				w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("%s %s was deleted in Salesforce: nothing to write; unbound", obj, w.item.Binding.SalesforceID))
+				w.finish(w.lifeState, nil)
+				continue
+			}
 			if r.Err != nil {
 				w.out.Fingerprint = ""
 				e.settle(w, r, false)

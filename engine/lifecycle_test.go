@@ -207,3 +207,35 @@ func TestDisableWhenRule(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+// TestDisableOfARecordDeletedInSalesforce: a Lead a rep deleted in
+// Salesforce is disabled in the application. Closing it cannot be written
+// to a deleted record, and need not be: nothing in Salesforce is active.
+// The record reads disabled and unbound (not held on ENTITY_IS_DELETED),
+// and enabling it creates a new Lead rather than reporting synced to the
+// deleted one without a call.
+func TestDisableOfARecordDeletedInSalesforce(t *testing.T) {
+	m := lifecycleMapping("Lead", forcesync.Operations{})
+	r := newRig(t, engine.Config{}, m)
+	fields := map[string]any{"last": "Lovelace", "email": "ada@example.com", "scope": true}
+	r.accept("person", forcesync.Change{Key: "p1", Fields: fields})
+	r.drain()
+	first := r.status("person", "p1").SalesforceID
+	if err := r.emu.DeleteAs("Lead", first); err != nil {
+		t.Fatal(err)
+	}
+	r.accept("person", forcesync.Change{Key: "p1", Op: forcesync.OpDisable})
+	r.drain()
+	if st := r.status("person", "p1"); st.State != forcesync.StateDisabled || st.SalesforceID != "" || st.Error != nil {
+		t.Fatalf("disabled after its Lead was deleted: %+v", st)
+	}
+	r.accept("person", forcesync.Change{Key: "p1", Fields: fields})
+	r.drain()
+	st := r.status("person", "p1")
+	if st.State != forcesync.StateSynced || st.SalesforceID == "" || st.SalesforceID == first {
+		t.Fatalf("enabled again: %+v, want synced to a new Lead (deleted: %s)", st, first)
+	}
+	if got := r.query("SELECT Id, Status FROM Lead WHERE Id = '" + st.SalesforceID + "'"); len(got) != 1 || got[0]["Status"] == "Closed - Not Converted" {
+		t.Fatalf("the new Lead: %v", got)
+	}
+}
