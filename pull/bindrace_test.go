@@ -2,6 +2,7 @@ package pull_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -9,15 +10,17 @@ import (
 	"github.com/forcesync/forcesync/pull"
 )
 
-// staleBindings answers the puller's first PullBindings as a read taken
-// just before a push committed its binding: without the bindings.
+// staleBindings answers the puller's first stale PullBindings (1 when
+// zero) as reads taken just before a push committed its binding: without
+// the bindings.
 type staleBindings struct {
 	pull.Store
+	stale int32
 	calls atomic.Int32
 }
 
 func (s *staleBindings) PullBindings(ctx context.Context, mapping string, ids []string) (map[string]forcesync.PullBinding, error) {
-	if s.calls.Add(1) == 1 {
+	if s.calls.Add(1) <= max(s.stale, 1) {
 		return map[string]forcesync.PullBinding{}, nil
 	}
 	return s.Store.PullBindings(ctx, mapping, ids)
@@ -29,8 +32,17 @@ func (s *staleBindings) PullBindings(ctx context.Context, mapping string, ids []
 // Lead). The Lead is forcesync's own push coming back: no record created
 // in Salesforce, no sf:<Id> twin of the app's record, no event.
 func TestPollReadingBeforeThePushBound(t *testing.T) {
+	for _, stale := range []int32{1, 2} {
+		t.Run(fmt.Sprintf("stale=%d", stale), func(t *testing.T) { pollReadingBeforeThePushBound(t, stale) })
+	}
+}
+
+// pollReadingBeforeThePushBound: with stale 2, the record's second read
+// of its binding is stale too (the push committed right after it), and
+// the key rule is the first to see the binding.
+func pollReadingBeforeThePushBound(t *testing.T, staleReads int32) {
 	r := newRig(t, leadsBoth(forcesync.NewestWins))
-	stale := &staleBindings{Store: r.pstore}
+	stale := &staleBindings{Store: r.pstore, stale: staleReads}
 	r.pstore = stale
 	p := r.puller(nil)
 	r.accept("c1", map[string]any{"last": "Ada", "company": "Acme", "phone": "111"})

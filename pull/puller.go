@@ -694,12 +694,16 @@ func (p *Puller) keyFor(ctx context.Context, rec salesforce.Record) (string, err
 	m := p.cfg.Mapping
 	if m.Match.Kind == forcesync.MatchExternalID {
 		if v, _ := rec[p.reader.d.Field(m.Match.Field).Name].(string); v != "" {
-			// A key bound to another record already keeps it.
+			// A key bound to another record already keeps it. Bound to
+			// this very record, it is a push that committed after this
+			// poll read the bindings: the key stands, and the commit,
+			// finding the binding made meanwhile, has the batch decided
+			// again, where the record is bound (an echo, not a twin).
 			b, err := p.cfg.Store.Binding(ctx, m.Name, v)
 			if err != nil {
 				return "", err
 			}
-			if b == nil {
+			if b == nil || b.SalesforceID == rec.ID() {
 				return v, nil
 			}
 		}
