@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,7 +118,7 @@ func (e *Engine) pushLifecycle(ctx context.Context, owner string, p *Pipe, ws []
 		}
 		for i, w := range chunk {
 			r := res[i]
-			if r.Err != nil && (r.Err.Code == salesforce.CodeEntityIsDeleted || r.Err.Code == salesforce.CodeNotFound) {
+			if deletedInSalesforce(r.Err) {
 				// Deleted in Salesforce: nothing is left there to close or
 				// deactivate, so the goal is met. The binding goes with the
 				// record: enabling the record later creates it again
@@ -234,32 +235,14 @@ func Approve(ctx context.Context, store forcesync.Store, m forcesync.Mapping, no
 // a warning names the keys that hold it. Keys of the batch that are being
 // removed themselves do not count as holding it.
 func (e *Engine) spareShared(ctx context.Context, p *Pipe, ws []*work) error {
-	sb, ok := forcesync.StoreAs[forcesync.SharedBindings](e.store)
-	if !ok {
-		return nil
-	}
-	removing := map[string]bool{}
-	var keys []string
-	for _, w := range ws {
-		if !w.done && w.life && (w.writes != nil || w.remove) && w.item.Binding != nil && w.item.Binding.SalesforceID != "" {
-			removing[w.item.Key] = true
-			keys = append(keys, w.item.Key)
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	sharers, err := sb.LiveSharers(ctx, p.Mapping.Name, keys)
+	sharers, err := e.otherSharers(ctx, p, ws, func(w *work) bool {
+		return !w.done && w.life && (w.writes != nil || w.remove) && w.item.Binding != nil && w.item.Binding.SalesforceID != ""
+	})
 	if err != nil {
-		return fmt.Errorf("mapping %s: keys sharing a Salesforce record: %w", p.Mapping.Name, err)
+		return err
 	}
 	for _, w := range ws {
-		var live []string
-		for _, k := range sharers[w.item.Key] {
-			if !removing[k] {
-				live = append(live, k)
-			}
-		}
+		live := sharers[w.item.Key]
 		if w.done || len(live) == 0 {
 			continue
 		}
@@ -284,31 +267,21 @@ func (e *Engine) spareShared(ctx context.Context, p *Pipe, ws []*work) error {
 // Each such key is bound again as disabled and queued, so its next push is
 // sent whatever its payload and a User is activated again.
 func (e *Engine) resendSharers(ctx context.Context, p *Pipe, writes []*work) error {
-	sb, ok1 := forcesync.StoreAs[forcesync.SharedBindings](e.store)
-	bs, ok2 := forcesync.StoreAs[forcesync.BindingStore](e.store)
-	if !ok1 || !ok2 {
+	bs, ok := forcesync.StoreAs[forcesync.BindingStore](e.store)
+	if !ok {
 		return nil
 	}
-	removed := map[string]bool{}
-	var keys []string
-	for _, w := range writes {
-		if w.out.Fingerprint == forcesync.FingerprintDisabled && w.out.Error == nil {
-			removed[w.item.Key] = true
-			keys = append(keys, w.item.Key)
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	sharers, err := sb.LiveSharers(ctx, p.Mapping.Name, keys)
+	sharers, err := e.otherSharers(ctx, p, writes, func(w *work) bool {
+		return w.out.Fingerprint == forcesync.FingerprintDisabled && w.out.Error == nil
+	})
 	if err != nil {
-		return fmt.Errorf("mapping %s: keys sharing a Salesforce record: %w", p.Mapping.Name, err)
+		return err
 	}
 	var resend []string
 	seen := map[string]bool{}
 	for _, w := range writes {
 		for _, k := range sharers[w.item.Key] {
-			if removed[k] || seen[k] {
+			if seen[k] {
 				continue
 			}
 			seen[k] = true
@@ -325,4 +298,41 @@ func (e *Engine) resendSharers(ctx context.Context, p *Pipe, writes []*work) err
 	e.cfg.Logger.Info("records sharing a record just disabled are sent again", "mapping", p.Mapping.Name, "keys", strings.Join(resend, ","))
 	_, err = e.store.Requeue(ctx, p.Mapping.Name, resend)
 	return err
+}
+
+// otherSharers returns, for each work of ws that pick chooses, the other
+// live keys of the mapping bound to its Salesforce record, leaving out the
+// chosen keys themselves (those are being disabled or removed together);
+// nil when the store cannot tell.
+func (e *Engine) otherSharers(ctx context.Context, p *Pipe, ws []*work, pick func(*work) bool) (map[string][]string, error) {
+	sb, ok := forcesync.StoreAs[forcesync.SharedBindings](e.store)
+	if !ok {
+		return nil, nil
+	}
+	chosen := map[string]bool{}
+	var keys []string
+	for _, w := range ws {
+		if pick(w) {
+			chosen[w.item.Key] = true
+			keys = append(keys, w.item.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	sharers, err := sb.LiveSharers(ctx, p.Mapping.Name, keys)
+	if err != nil {
+		return nil, fmt.Errorf("mapping %s: keys sharing a Salesforce record: %w", p.Mapping.Name, err)
+	}
+	for k, ks := range sharers {
+		sharers[k] = slices.DeleteFunc(ks, func(o string) bool { return chosen[o] })
+	}
+	return sharers, nil
+}
+
+// deletedInSalesforce reports whether err is Salesforce saying the record
+// an update named by Id is deleted (in the recycle bin: ENTITY_IS_DELETED)
+// or purged (NOT_FOUND).
+func deletedInSalesforce(err *forcesync.RecordError) bool {
+	return err != nil && (err.Code == salesforce.CodeEntityIsDeleted || err.Code == salesforce.CodeNotFound)
 }

@@ -173,7 +173,7 @@ func (e *Engine) pushMatched(ctx context.Context, owner string, p *Pipe, ws []*w
 			if res[i].ID == "" {
 				res[i].ID = w.item.Binding.SalesforceID
 			}
-			if r := res[i]; r.Err != nil && (r.Err.Code == salesforce.CodeEntityIsDeleted || r.Err.Code == salesforce.CodeNotFound) {
+			if r := res[i]; deletedInSalesforce(r.Err) {
 				// Someone deleted the bound record in Salesforce (to the
 				// recycle bin, or purged): updating that Id can never
 				// succeed. The binding goes, so a retry or the record's next
