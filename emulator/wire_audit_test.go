@@ -592,3 +592,30 @@ func TestBulkV1AllowanceSpent(t *testing.T) {
 		t.Fatalf("JSON: %d %s", st, out)
 	}
 }
+
+// A request body the emulator cannot decode (an unknown Content-Encoding:
+// 415; a broken gzip stream: 400) is answered like every other error under
+// a version: the call is counted and Sforce-Limit-Info sent, and a caller
+// without a session gets 401 instead. The version list stays uncounted.
+func TestBodyRefusalCarriesLimitInfo(t *testing.T) {
+	s := newCoreServer(t, Config{DailyAPIRequests: 500})
+	const lead = `{"LastName":"Ng","Company":"Acme"}`
+	for _, tt := range []struct {
+		enc, body string
+		status    int
+	}{{"br", lead, 415}, {"gzip", "not gzip", 400}} {
+		before, _ := s.e.APIUsage()
+		r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", tt.body, "Content-Encoding", tt.enc)
+		code := map[int]string{415: "UNSUPPORTED_MEDIA_TYPE", 400: "JSON_PARSER_ERROR"}[tt.status]
+		wantError(t, r, tt.status, code, "")
+		if h := r.header.Get("Sforce-Limit-Info"); h != fmt.Sprintf("api-usage=%d/500", before+1) {
+			t.Errorf("%s: Sforce-Limit-Info %q after usage %d", tt.enc, h, before)
+		}
+		r = s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", tt.body, "Content-Encoding", tt.enc, "Authorization", "")
+		wantError(t, r, 401, "INVALID_SESSION_ID", "")
+	}
+	r := s.do(t, "POST", "/services/data", lead, "Content-Encoding", "br")
+	if r.status != 415 || r.header.Get("Sforce-Limit-Info") != "" {
+		t.Errorf("version list: %d, Sforce-Limit-Info %q", r.status, r.header.Get("Sforce-Limit-Info"))
+	}
+}
