@@ -464,8 +464,9 @@ func TestRecentItems(t *testing.T) {
 }
 
 // NOT_FOUND answers carry no fields key, whatever the method; describe
-// sub-resources the emulator does not serve answer plain NOT_FOUND, not a
-// complaint about an external ID field named "describe".
+// sub-resources the emulator does not serve (or a record type the object
+// does not have) answer plain NOT_FOUND, not a complaint about an external
+// ID field named "describe".
 func TestNotFoundShape(t *testing.T) {
 	s := newCoreServer(t, Config{})
 	const missing = "/services/data/v62.0/sobjects/Lead/00Q000000000000EAA"
@@ -479,7 +480,7 @@ func TestNotFoundShape(t *testing.T) {
 			t.Errorf("%s of a missing record: NOT_FOUND with a fields key", m)
 		}
 	}
-	for _, p := range []string{"describe/layouts", "describe/compactLayouts", "describe/layouts/012000000000000AAA"} {
+	for _, p := range []string{"describe/searchLayouts", "describe/namedLayouts/UserAlt", "describe/layouts/0120000000000001AA"} {
 		wantError(t, s.do(t, "GET", "/services/data/v62.0/sobjects/Lead/"+p, nil), 404, "NOT_FOUND", "The requested resource does not exist")
 	}
 }
