@@ -19,8 +19,12 @@ func (e *Emulator) layoutRoutes() {
 	e.handle(v+"/describe/layouts", KindREST, true, map[string]handlerFunc{"GET": e.serveLayouts})
 	e.handle(v+"/describe/layouts/{rt}", KindREST, true, map[string]handlerFunc{"GET": e.serveLayoutOfRecordType})
 	e.handle(v+"/describe/compactLayouts", KindREST, true, map[string]handlerFunc{"GET": e.serveCompactLayouts})
+	e.handle(v+"/describe/compactLayouts/{rt}", KindREST, true, map[string]handlerFunc{"GET": e.serveCompactLayoutOfRecordType})
 	e.handle(v+"/describe/approvalLayouts", KindREST, true, map[string]handlerFunc{"GET": e.serveApprovalLayouts})
 	e.handle(v+"/quickActions", KindREST, true, map[string]handlerFunc{"GET": e.serveQuickActions})
+	// The global actions (the resource map's quickActions): none either.
+	e.handle("/services/data/{version}/quickActions", KindREST, true, map[string]handlerFunc{
+		"GET": func(c *call) { c.writeJSON(http.StatusOK, []any{}) }})
 }
 
 // layoutItem is one field of a layout section (DescribeLayoutItem) with
@@ -110,8 +114,19 @@ func (e *Emulator) serveLayoutOfRecordType(c *call) {
 	c.writeJSON(http.StatusOK, pageLayout(obj))
 }
 
-// serveCompactLayouts answers the system default compact layout (no Id,
-// name SYSTEM) holding the object's name field.
+// compactLayout is the system default compact layout (no Id, name
+// SYSTEM) holding the object's name field.
+func compactLayout(obj *sobject) map[string]any {
+	items := []any{}
+	if f := nameFieldOf(obj); f != nil {
+		items = append(items, layoutItem(f))
+	}
+	return map[string]any{
+		"actions": []any{}, "fieldItems": items, "id": nil, "imageItems": []any{},
+		"label": "System Default", "name": "SYSTEM", "objectType": obj.Name,
+	}
+}
+
 func (e *Emulator) serveCompactLayouts(c *call) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -119,15 +134,8 @@ func (e *Emulator) serveCompactLayouts(c *call) {
 	if obj == nil {
 		return
 	}
-	items := []any{}
-	if f := nameFieldOf(obj); f != nil {
-		items = append(items, layoutItem(f))
-	}
 	c.writeJSON(http.StatusOK, map[string]any{
-		"compactLayouts": []any{map[string]any{
-			"actions": []any{}, "fieldItems": items, "id": nil, "imageItems": []any{},
-			"label": "System Default", "name": "SYSTEM", "objectType": obj.Name,
-		}},
+		"compactLayouts":         []any{compactLayout(obj)},
 		"defaultCompactLayoutId": nil,
 		"recordTypeCompactLayoutMappings": []any{map[string]any{
 			"available": true, "compactLayoutId": nil, "compactLayoutName": "SYSTEM",
@@ -135,6 +143,22 @@ func (e *Emulator) serveCompactLayouts(c *call) {
 			"urls": map[string]string{"compactLayout": "/services/data/v" + versionOf(c) + "/sobjects/" + obj.Name + "/describe/compactLayouts/" + masterRecordTypeID},
 		}},
 	})
+}
+
+// serveCompactLayoutOfRecordType answers the compact layout of the Master
+// record type (the URL recordTypeCompactLayoutMappings gives).
+func (e *Emulator) serveCompactLayoutOfRecordType(c *call) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	obj := e.objectLocked(c)
+	if obj == nil {
+		return
+	}
+	if id, ok := normalizeID(c.r.PathValue("rt")); !ok || id != masterRecordTypeID {
+		c.writeNotFound()
+		return
+	}
+	c.writeJSON(http.StatusOK, compactLayout(obj))
 }
 
 // serveApprovalLayouts: the org has no approval processes.

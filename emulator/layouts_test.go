@@ -69,6 +69,11 @@ func TestDescribeLayoutsAndActions(t *testing.T) {
 	if cl := m["compactLayouts"].([]any)[0].(map[string]any); cl["name"] != "SYSTEM" || !strings.Contains(string(mustJSON(t, cl["fieldItems"])), `"value":"Name"`) {
 		t.Errorf("compact layout %v", cl)
 	}
+	r = s.do(t, "GET", v+"Account/describe/compactLayouts/"+masterRecordTypeID, nil)
+	wantStatus(t, r, 200)
+	if decodeMap(t, r)["name"] != "SYSTEM" {
+		t.Errorf("compact layout of Master: %s", r.body)
+	}
 	r = s.do(t, "GET", v+"Account/describe/approvalLayouts", nil)
 	wantStatus(t, r, 200)
 	if string(r.body) != `{"approvalLayouts":[]}`+"\n" {
@@ -79,6 +84,12 @@ func TestDescribeLayoutsAndActions(t *testing.T) {
 	if string(r.body) != "[]\n" {
 		t.Errorf("quickActions %s", r.body)
 	}
+	r = s.do(t, "GET", "/services/data/v62.0/quickActions", nil)
+	wantStatus(t, r, 200)
+	if string(r.body) != "[]\n" {
+		t.Errorf("global quickActions %s", r.body)
+	}
+	wantError(t, s.do(t, "GET", v+"Contact/quickActions/LogACall", nil), 404, "NOT_FOUND", "")
 	for _, p := range []string{"Nope__c/describe/layouts", "Nope__c/describe/layouts/" + masterRecordTypeID,
 		"Nope__c/describe/compactLayouts", "Nope__c/describe/approvalLayouts", "Nope__c/quickActions", "Nope__c/listviews"} {
 		e := wantError(t, s.do(t, "GET", v+p, nil), 404, "NOT_FOUND", "The requested resource does not exist")

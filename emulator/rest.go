@@ -426,9 +426,10 @@ func (e *Emulator) serveDelete(c *call) {
 // and returns nil when the field cannot be used as a key.
 func externalField(c *call, obj *sobject) *field {
 	name := c.r.PathValue("field")
-	if name == "describe" || name == "listviews" {
-		// A describe sub-resource the emulator does not serve, or a list
-		// view written to: not a lookup by external id.
+	if name == "describe" || name == "listviews" || name == "quickActions" {
+		// A describe sub-resource the emulator does not serve, a list
+		// view written to, a quick action the org does not have: not a
+		// lookup by external id.
 		c.writeNotFound()
 		return nil
 	}
