@@ -200,7 +200,9 @@ func (e *Emulator) serveListViewDescribe(c *call) {
 
 // serveListViewResults runs the list view's query: ?limit= records (1 to
 // 2,000, default 25) from ?offset= (default 0), each as its columns'
-// values (strings, null for an empty field).
+// values (strings, null for an empty field). size counts the records of
+// this answer and done says whether none follow (both UNCONFIRMED: the
+// guide's sample has one page).
 func (e *Emulator) serveListViewResults(c *call) {
 	limit, offset := 25, 0
 	for name, dst := range map[string]*int{"limit": &limit, "offset": &offset} {
