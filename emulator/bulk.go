@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -291,37 +290,6 @@ func (e *Emulator) writeJobInfo(c *call, j *bulkJob) {
 	ji := j.infoLocked()
 	e.bulk.mu.Unlock()
 	c.writeJSON(http.StatusOK, ji)
-}
-
-// listJobs answers GET /jobs/ingest and /jobs/query: every job of the kind,
-// oldest first, in one page.
-func (e *Emulator) listJobs(c *call, query bool) {
-	if !bulkVersionOK(c, bulkMinVersion(query)) {
-		return
-	}
-	e.bulk.mu.Lock()
-	jobs := make([]*bulkJob, 0, len(e.bulk.jobs))
-	for _, j := range e.bulk.jobs {
-		if j.query == query {
-			jobs = append(jobs, j)
-		}
-	}
-	sort.Slice(jobs, func(a, b int) bool {
-		if !jobs[a].created.Equal(jobs[b].created) {
-			return jobs[a].created.Before(jobs[b].created)
-		}
-		return jobs[a].id < jobs[b].id
-	})
-	records := make([]jobInfo, len(jobs))
-	for i, j := range jobs {
-		records[i] = j.infoLocked()
-	}
-	e.bulk.mu.Unlock()
-	c.writeJSON(http.StatusOK, struct {
-		Done           bool      `json:"done"`
-		Records        []jobInfo `json:"records"`
-		NextRecordsURL *string   `json:"nextRecordsUrl"`
-	}{true, records, nil})
 }
 
 // deleteJob answers DELETE of a job: allowed once it is closed, as in

@@ -231,8 +231,8 @@ func (e *Emulator) describeLocked(c *call, obj *sobject) map[string]any {
 	d["networkScopeFieldName"] = nil
 	d["recordTypeInfos"] = []any{map[string]any{
 		"active": true, "available": true, "defaultRecordTypeMapping": true, "developerName": "Master",
-		"master": true, "name": "Master", "recordTypeId": "012000000000000AAA",
-		"urls": map[string]string{"layout": "/services/data/v" + versionOf(c) + "/sobjects/" + obj.Name + "/describe/layouts/012000000000000AAA"},
+		"master": true, "name": "Master", "recordTypeId": masterRecordTypeID,
+		"urls": map[string]string{"layout": "/services/data/v" + versionOf(c) + "/sobjects/" + obj.Name + "/describe/layouts/" + masterRecordTypeID},
 	}}
 	d["searchLayoutable"] = obj.Name != "Profile"
 	d["sobjectDescribeOption"] = "FULL"

@@ -275,7 +275,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = methodOverride(r)
 	// Request limits and compression (soqllimits.go, gzip.go).
-	if refuseOversizedRequest(w, r) || !decodeRequestBody(w, r) {
+	refuse := func(status int, code, msg string) { e.refuseBody(w, r, status, code, msg) }
+	if refuseOversizedRequest(w, r) || !decodeRequestBody(r, refuse) {
 		return
 	}
 	w, done := withCompression(w, r)

@@ -36,9 +36,9 @@ var gzipWriters = sync.Pool{New: func() any {
 }}
 
 // decodeRequestBody replaces a compressed request body by its decompressed
-// stream. It answers 415 for an encoding it does not know and reports
-// whether the request may go on.
-func decodeRequestBody(w http.ResponseWriter, r *http.Request) bool {
+// stream. It answers 415 for an encoding it does not know (400 for a
+// broken stream) through refuse and reports whether the request may go on.
+func decodeRequestBody(r *http.Request, refuse func(status int, code, msg string)) bool {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	if enc == "" || enc == "identity" {
 		return true
@@ -55,7 +55,7 @@ func decodeRequestBody(w http.ResponseWriter, r *http.Request) bool {
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			writeRawError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not valid gzip data: "+err.Error())
+			refuse(http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not valid gzip data: "+err.Error())
 			return false
 		}
 		body = zr
@@ -65,7 +65,7 @@ func decodeRequestBody(w http.ResponseWriter, r *http.Request) bool {
 		if h, err := br.Peek(2); err == nil && h[0]&0x0f == 8 && (int(h[0])<<8|int(h[1]))%31 == 0 {
 			zr, err := zlib.NewReader(br)
 			if err != nil {
-				writeRawError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not valid deflate data: "+err.Error())
+				refuse(http.StatusBadRequest, "JSON_PARSER_ERROR", "The request body is not valid deflate data: "+err.Error())
 				return false
 			}
 			body = zr
@@ -73,7 +73,7 @@ func decodeRequestBody(w http.ResponseWriter, r *http.Request) bool {
 			body = flate.NewReader(br)
 		}
 	default:
-		writeRawError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+		refuse(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 			"Content-Encoding '"+enc+"' is not supported; use gzip or deflate")
 		return false
 	}
@@ -85,6 +85,18 @@ func decodeRequestBody(w http.ResponseWriter, r *http.Request) bool {
 	r.Header.Del("Content-Length")
 	r.ContentLength = -1
 	return true
+}
+
+// refuseBody answers a request whose body cannot be read, before any route
+// sees it. Under /services/data/vNN.N the session is checked and the call
+// counted first, as for every other error there (serveRoute's failEarly):
+// the answer carries Sforce-Limit-Info, or is the 401 of a missing session.
+func (e *Emulator) refuseBody(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	c := &call{e: e, w: w, r: r}
+	if p := r.URL.Path; strings.HasPrefix(p, "/services/data/") && len(p) > len("/services/data/") && !e.authorizeCall(c) {
+		return
+	}
+	c.writeError(status, code, msg, nil)
 }
 
 // limitedDecoder fails a decompressed stream that grows past left bytes.

@@ -366,6 +366,10 @@ func batchSize(r *http.Request) int {
 func (e *Emulator) serveQuery(all bool) handlerFunc {
 	return func(c *call) {
 		text := c.r.URL.Query().Get("q")
+		if x := c.r.URL.Query().Get("explain"); !all && text == "" && x != "" {
+			e.serveExplain(c, x) // explain.go
+			return
+		}
 		if strings.TrimSpace(text) == "" {
 			c.writeError(http.StatusBadRequest, soql.CodeMalformedQuery, "A query string has to be specified", nil)
 			return

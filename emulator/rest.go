@@ -29,9 +29,11 @@ func (e *Emulator) coreRoutes() {
 	e.handle(v+"/sobjects/{type}/{id}", KindREST, true, map[string]handlerFunc{
 		"GET": e.serveRetrieve, "PATCH": e.serveUpdate, "DELETE": e.serveDelete, "POST": e.serveCreateByIdField})
 	e.handle(v+"/sobjects/{type}/{field}/{value}", KindREST, true, map[string]handlerFunc{
-		"GET": e.serveByExternalID, "PATCH": e.serveUpsert, "DELETE": e.serveDeleteByExternalID})
+		"GET": e.serveByExternalIDOrListView, "PATCH": e.serveUpsert, "DELETE": e.serveDeleteByExternalID})
 	e.handle(v+"/sobjects/{type}/{id}/password", KindREST, true, map[string]handlerFunc{
 		"GET": e.servePassword, "POST": e.servePassword, "DELETE": e.servePassword, "PATCH": e.servePassword})
+	e.layoutRoutes()   // layouts.go
+	e.listViewRoutes() // listviews.go
 }
 
 // releaseLabel names the release of an API version: 31.0 is Summer '14,
@@ -424,9 +426,10 @@ func (e *Emulator) serveDelete(c *call) {
 // and returns nil when the field cannot be used as a key.
 func externalField(c *call, obj *sobject) *field {
 	name := c.r.PathValue("field")
-	if name == "describe" {
-		// A describe sub-resource (layouts, compactLayouts, ...), which
-		// the emulator does not serve: not a lookup by external id.
+	if name == "describe" || name == "listviews" || name == "quickActions" {
+		// A describe sub-resource the emulator does not serve, a list
+		// view written to, a quick action the org does not have: not a
+		// lookup by external id.
 		c.writeNotFound()
 		return nil
 	}
@@ -493,6 +496,18 @@ func writeMultipleChoices(c *call, obj *sobject, ids []string) {
 		urls[i] = recordURL(c, obj, id)
 	}
 	c.writeJSON(http.StatusMultipleChoices, urls)
+}
+
+// serveByExternalIDOrListView answers GET .../sobjects/{type}/{field}/{value}:
+// a list view's basic information when {field} is "listviews" (a path
+// ServeMux cannot route apart from the password resource), else a record
+// by external id.
+func (e *Emulator) serveByExternalIDOrListView(c *call) {
+	if c.r.PathValue("field") == "listviews" {
+		e.serveListView(c) // listviews.go
+		return
+	}
+	e.serveByExternalID(c)
 }
 
 func (e *Emulator) serveByExternalID(c *call) {

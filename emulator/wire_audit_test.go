@@ -464,8 +464,9 @@ func TestRecentItems(t *testing.T) {
 }
 
 // NOT_FOUND answers carry no fields key, whatever the method; describe
-// sub-resources the emulator does not serve answer plain NOT_FOUND, not a
-// complaint about an external ID field named "describe".
+// sub-resources the emulator does not serve (or a record type the object
+// does not have) answer plain NOT_FOUND, not a complaint about an external
+// ID field named "describe".
 func TestNotFoundShape(t *testing.T) {
 	s := newCoreServer(t, Config{})
 	const missing = "/services/data/v62.0/sobjects/Lead/00Q000000000000EAA"
@@ -479,7 +480,7 @@ func TestNotFoundShape(t *testing.T) {
 			t.Errorf("%s of a missing record: NOT_FOUND with a fields key", m)
 		}
 	}
-	for _, p := range []string{"describe/layouts", "describe/compactLayouts", "describe/layouts/012000000000000AAA"} {
+	for _, p := range []string{"describe/searchLayouts", "describe/namedLayouts/UserAlt", "describe/layouts/0120000000000001AA"} {
 		wantError(t, s.do(t, "GET", "/services/data/v62.0/sobjects/Lead/"+p, nil), 404, "NOT_FOUND", "The requested resource does not exist")
 	}
 }
@@ -590,5 +591,32 @@ func TestBulkV1AllowanceSpent(t *testing.T) {
 	st, out = b.v1do("POST", "job", "application/json", `{"operation":"insert","object":"Lead","contentType":"CSV"}`)
 	if st != 403 || !strings.Contains(string(out), `"exceptionCode":"ExceededQuota"`) {
 		t.Fatalf("JSON: %d %s", st, out)
+	}
+}
+
+// A request body the emulator cannot decode (an unknown Content-Encoding:
+// 415; a broken gzip stream: 400) is answered like every other error under
+// a version: the call is counted and Sforce-Limit-Info sent, and a caller
+// without a session gets 401 instead. The version list stays uncounted.
+func TestBodyRefusalCarriesLimitInfo(t *testing.T) {
+	s := newCoreServer(t, Config{DailyAPIRequests: 500})
+	const lead = `{"LastName":"Ng","Company":"Acme"}`
+	for _, tt := range []struct {
+		enc, body string
+		status    int
+	}{{"br", lead, 415}, {"gzip", "not gzip", 400}} {
+		before, _ := s.e.APIUsage()
+		r := s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", tt.body, "Content-Encoding", tt.enc)
+		code := map[int]string{415: "UNSUPPORTED_MEDIA_TYPE", 400: "JSON_PARSER_ERROR"}[tt.status]
+		wantError(t, r, tt.status, code, "")
+		if h := r.header.Get("Sforce-Limit-Info"); h != fmt.Sprintf("api-usage=%d/500", before+1) {
+			t.Errorf("%s: Sforce-Limit-Info %q after usage %d", tt.enc, h, before)
+		}
+		r = s.do(t, "POST", "/services/data/v62.0/sobjects/Lead", tt.body, "Content-Encoding", tt.enc, "Authorization", "")
+		wantError(t, r, 401, "INVALID_SESSION_ID", "")
+	}
+	r := s.do(t, "POST", "/services/data", lead, "Content-Encoding", "br")
+	if r.status != 415 || r.header.Get("Sforce-Limit-Info") != "" {
+		t.Errorf("version list: %d, Sforce-Limit-Info %q", r.status, r.header.Get("Sforce-Limit-Info"))
 	}
 }
