@@ -369,7 +369,9 @@ func (b *Bulk) jobInfo(ctx context.Context, query bool, jobID string) (*JobInfo,
 func (b *Bulk) IngestJobs(ctx context.Context) ([]JobInfo, error) {
 	const maxPages = 100
 	var out []JobInfo
-	p := b.ingestPath("")
+	// Salesforce lists Bulk API 1.0 jobs here too (jobType Classic); this
+	// client neither opens nor closes those, so it asks for 2.0 ones only.
+	p := b.ingestPath("") + "?jobType=V2Ingest"
 	for range maxPages {
 		var page struct {
 			Done           bool      `json:"done"`
@@ -379,7 +381,11 @@ func (b *Bulk) IngestJobs(ctx context.Context) ([]JobInfo, error) {
 		if _, err := b.c.doJSON(ctx, KindBulk, http.MethodGet, p, nil, &page); err != nil {
 			return nil, fmt.Errorf("list bulk ingest jobs: %w", err)
 		}
-		out = append(out, page.Records...)
+		for _, j := range page.Records {
+			if j.JobType == "" || j.JobType == "V2Ingest" {
+				out = append(out, j)
+			}
+		}
 		if page.Done || page.NextRecordsURL == nil || *page.NextRecordsURL == "" {
 			return out, nil
 		}

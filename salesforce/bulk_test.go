@@ -2,12 +2,14 @@ package salesforce
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -741,5 +743,52 @@ func TestBulkCancelDuringUploadAbortsJob(t *testing.T) {
 	}
 	if info.State != JobAborted || info.NumberRecordsProcessed != 0 {
 		t.Fatalf("job after cancel: %s, %d processed", info.State, info.NumberRecordsProcessed)
+	}
+}
+
+// TestIngestJobsLeavesClassicJobsOut: Salesforce lists Bulk API 1.0 jobs
+// with the 2.0 ones; the client's listing (used to find the jobs of a
+// process that died) holds only 2.0 ingest jobs, which are the ones it
+// opens and may abort.
+func TestIngestJobsLeavesClassicJobsOut(t *testing.T) {
+	o := newEmuOrg(t, nil)
+	ctx := context.Background()
+	form := url.Values{"grant_type": {"password"}, "client_id": {emulator.DemoClientID}, "client_secret": {emulator.DemoClientSecret},
+		"username": {emulator.DefaultUsername}, "password": {emulator.DefaultPassword}}
+	resp, err := http.PostForm(o.srv.URL+"/services/oauth2/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %v", err)
+	}
+	req, _ := http.NewRequest("POST", o.srv.URL+"/services/async/62.0/job",
+		strings.NewReader(`{"operation":"insert","object":"Lead","contentType":"CSV"}`))
+	req.Header.Set("X-SFDC-Session", tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		t.Fatalf("Bulk 1.0 job: status %d", resp.StatusCode)
+	}
+	b := o.c.Bulk(BulkConfig{})
+	v2, err := b.CreateIngestJob(ctx, IngestJob{Object: "Lead", Operation: "insert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := b.IngestJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].ID != v2.ID {
+		t.Fatalf("listed %+v, want only the 2.0 job %s", jobs, v2.ID)
 	}
 }
