@@ -191,6 +191,11 @@ type Outcome struct {
 	NextAttempt time.Time
 	// Unbind removes the binding (after a Salesforce delete).
 	Unbind bool
+	// KeepBinding leaves the binding as it is, whatever SalesforceID and
+	// Fingerprint say: the outcome settles the status only, and another
+	// mapping's write of the binding (a promotion's) is not overwritten by
+	// a batch that read it earlier.
+	KeepBinding bool
 }
 
 // StatusFilter selects statuses for List.

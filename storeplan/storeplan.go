@@ -169,6 +169,7 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 	switch {
 	case o.Unbind:
 		st.Unbind = true
+	case o.KeepBinding:
 	case o.SalesforceID != "":
 		st.Bind = true
 		st.BindFingerprint = o.Fingerprint
