@@ -266,7 +266,7 @@ func (e *Engine) fallingOut(ctx context.Context, p *Pipe) ([]string, error) {
 	}
 	if len(unreadable) > 0 {
 		e.cfg.Logger.Warn("config change: bound records whose stored fields cannot be read are left as they are in Salesforce (UNREADABLE_RECORD); send them again to have the new config apply to them",
-			"mapping", p.Mapping.Name, "records", len(unreadable), "keys", firstKeys(unreadable, 10))
+			"event", "sweep.unreadable", "connection", e.cfg.Connection, "mapping", p.Mapping.Name, "records", len(unreadable), "keys", firstKeys(unreadable, 10))
 	}
 	return keys, nil
 }

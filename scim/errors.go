@@ -35,8 +35,8 @@ func errorf(scimType, format string, args ...any) *Error {
 // operator has repaired the record; a 404 would tell it the resource is
 // gone (and invite a create or an unassignment), a 400 that its request
 // is wrong. The detail says what is wrong and who can mend it, but not the
-// field or its value: they are the application's data, named in
-// forcesync's log and on the console's record page.
+// field or its value: they are the application's data, shown on the
+// console's record page (the log names the field).
 func unreadable(kind, id string) *Error {
 	return &Error{Status: http.StatusInternalServerError, Detail: fmt.Sprintf(
 		"%s %s is stored in a form forcesync cannot read back (%s); nothing is wrong with this request: "+

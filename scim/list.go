@@ -283,7 +283,7 @@ func (s *Server) resourceOf(ctx context.Context, rec *forcesync.SourceRecord) ma
 		return res
 	}
 	s.cfg.Logger.Warn("scim: a stored resource cannot be read back; lists show only its id, names and meta until it is sent again",
-		"source", rec.Source, "id", rec.Key, "err", rec.Unreadable.Message)
+		"event", "scim.unreadable", "source", rec.Source, "id", rec.Key, "fields", strings.Join(rec.Unreadable.Fields, ","))
 	full, _ := s.cfg.Store.SourceRecord(ctx, rec.Source, rec.Key) // with the fields as far as they decode
 	var stored map[string]any
 	if full != nil {

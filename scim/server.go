@@ -401,7 +401,8 @@ func (s *Server) unreadableOr(err error, kind, id string) error {
 	if !ok || re.Code != forcesync.CodeUnreadableRecord {
 		return err
 	}
-	s.cfg.Logger.Warn("scim: a stored "+kind+" cannot be read back; send it again to repair it", "id", id, "err", re.Message)
+	s.cfg.Logger.Warn("scim: a stored "+kind+" cannot be read back; send it again to repair it", "event", "scim.unreadable",
+		"source", s.cfg.Source, "id", id, "fields", strings.Join(re.Fields, ","))
 	return unreadable(kind, id)
 }
 
