@@ -401,7 +401,7 @@ func (v *view) source(key string) (*forcesync.SourceRecord, error) {
 		// range): merge into the record as stored, that number kept,
 		// rather than fail every poll of the mapping. Its push stays held.
 		v.p.cfg.Logger.Warn("pulled change merged into a record whose stored fields cannot be read", "event", "pull.unreadable_record",
-			"mapping", v.p.cfg.Mapping.Name, "key", key, "reason", re.Message)
+			"mapping", v.p.cfg.Mapping.Name, "key", key, "code", re.Code, "fields", re.Fields) // names only: the message quotes the stored value
 		err = nil
 	}
 	if err != nil {
