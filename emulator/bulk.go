@@ -139,31 +139,18 @@ func (r *bulkRow) idString() string {
 	return string(r.id[:])
 }
 
-// jobInfo is the JSON shape of a job, keys in Salesforce's order.
+// jobInfo is the JSON shape of a job, keys in Salesforce's order: the
+// listing's keys (jobListEntry, bulklist.go), then the counts.
 type jobInfo struct {
-	ID                      string      `json:"id"`
-	Operation               string      `json:"operation"`
-	Object                  string      `json:"object"`
-	CreatedByID             string      `json:"createdById"`
-	CreatedDate             string      `json:"createdDate"`
-	SystemModstamp          string      `json:"systemModstamp"`
-	State                   string      `json:"state"`
-	ExternalIDFieldName     string      `json:"externalIdFieldName,omitempty"`
-	ConcurrencyMode         string      `json:"concurrencyMode"`
-	ContentType             string      `json:"contentType"`
-	APIVersion              json.Number `json:"apiVersion"`
-	JobType                 string      `json:"jobType"`
-	ContentURL              string      `json:"contentUrl,omitempty"`
-	LineEnding              string      `json:"lineEnding"`
-	ColumnDelimiter         string      `json:"columnDelimiter"`
-	Retries                 int         `json:"retries"`
-	NumberRecordsProcessed  int         `json:"numberRecordsProcessed"`
-	NumberRecordsFailed     *int        `json:"numberRecordsFailed,omitempty"`
-	TotalProcessingTime     int64       `json:"totalProcessingTime"`
-	APIActiveProcessingTime *int64      `json:"apiActiveProcessingTime,omitempty"`
-	ApexProcessingTime      *int64      `json:"apexProcessingTime,omitempty"`
-	IsPkChunkingSupported   *bool       `json:"isPkChunkingSupported,omitempty"`
-	ErrorMessage            string      `json:"errorMessage,omitempty"`
+	jobListEntry
+	Retries                 int    `json:"retries"`
+	NumberRecordsProcessed  int    `json:"numberRecordsProcessed"`
+	NumberRecordsFailed     *int   `json:"numberRecordsFailed,omitempty"`
+	TotalProcessingTime     int64  `json:"totalProcessingTime"`
+	APIActiveProcessingTime *int64 `json:"apiActiveProcessingTime,omitempty"`
+	ApexProcessingTime      *int64 `json:"apexProcessingTime,omitempty"`
+	IsPkChunkingSupported   *bool  `json:"isPkChunkingSupported,omitempty"`
+	ErrorMessage            string `json:"errorMessage,omitempty"`
 }
 
 // bulkTime renders a time as Salesforce does in JSON.
@@ -174,18 +161,20 @@ func bulkTime(t time.Time) string {
 // infoLocked renders the job; bulkJobs.mu must be held.
 func (j *bulkJob) infoLocked() jobInfo {
 	ji := jobInfo{
-		ID:                     j.id,
-		Operation:              j.operation,
-		Object:                 j.object,
-		CreatedByID:            j.createdBy,
-		CreatedDate:            bulkTime(j.created),
-		SystemModstamp:         bulkTime(j.modstamp),
-		State:                  j.state,
-		ConcurrencyMode:        "Parallel",
-		ContentType:            "CSV",
-		APIVersion:             json.Number(j.apiVersion),
-		LineEnding:             j.lineEnding,
-		ColumnDelimiter:        j.delimiter,
+		jobListEntry: jobListEntry{
+			ID:              j.id,
+			Operation:       j.operation,
+			Object:          j.object,
+			CreatedByID:     j.createdBy,
+			CreatedDate:     bulkTime(j.created),
+			SystemModstamp:  bulkTime(j.modstamp),
+			State:           j.state,
+			ConcurrencyMode: "Parallel",
+			ContentType:     "CSV",
+			APIVersion:      json.Number(j.apiVersion),
+			LineEnding:      j.lineEnding,
+			ColumnDelimiter: j.delimiter,
+		},
 		NumberRecordsProcessed: j.processed,
 		TotalProcessingTime:    j.totalMS,
 	}

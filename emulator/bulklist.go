@@ -26,7 +26,8 @@ import (
 // jobListPage is how many jobs one page of the listing holds.
 const jobListPage = 1000
 
-// jobListEntry is one record of the listing, keys in Salesforce's order.
+// jobListEntry is one record of the listing, keys in Salesforce's order;
+// a job's own description (jobInfo) starts with the same keys.
 type jobListEntry struct {
 	ID                  string      `json:"id"`
 	Operation           string      `json:"operation"`
@@ -167,13 +168,7 @@ func (e *Emulator) listedJobs(query bool) []jobListEntry {
 			continue
 		}
 		ji := j.infoLocked()
-		out = append(out, jobListEntry{
-			ID: ji.ID, Operation: ji.Operation, Object: ji.Object, CreatedByID: ji.CreatedByID,
-			CreatedDate: ji.CreatedDate, SystemModstamp: ji.SystemModstamp, State: ji.State,
-			ExternalIDFieldName: ji.ExternalIDFieldName, ConcurrencyMode: ji.ConcurrencyMode,
-			ContentType: ji.ContentType, APIVersion: ji.APIVersion, JobType: ji.JobType,
-			ContentURL: ji.ContentURL, LineEnding: ji.LineEnding, ColumnDelimiter: ji.ColumnDelimiter,
-		})
+		out = append(out, ji.jobListEntry)
 	}
 	e.bulk.mu.Unlock()
 	s := e.bulkV1()

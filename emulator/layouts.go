@@ -100,7 +100,16 @@ func (e *Emulator) serveLayouts(c *call) {
 
 // serveLayoutOfRecordType answers .../describe/layouts/{recordTypeId}: the
 // layout itself; a record type the object does not have is NOT_FOUND.
-func (e *Emulator) serveLayoutOfRecordType(c *call) {
+func (e *Emulator) serveLayoutOfRecordType(c *call) { e.serveOfRecordType(c, pageLayout) }
+
+// serveCompactLayoutOfRecordType answers the compact layout of the Master
+// record type (the URL recordTypeCompactLayoutMappings gives).
+func (e *Emulator) serveCompactLayoutOfRecordType(c *call) { e.serveOfRecordType(c, compactLayout) }
+
+// serveOfRecordType answers what layout makes of the object for the
+// record type {rt} of the path: the org's objects have only the Master
+// one.
+func (e *Emulator) serveOfRecordType(c *call, layout func(*sobject) map[string]any) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	obj := e.objectLocked(c)
@@ -111,7 +120,7 @@ func (e *Emulator) serveLayoutOfRecordType(c *call) {
 		c.writeNotFound()
 		return
 	}
-	c.writeJSON(http.StatusOK, pageLayout(obj))
+	c.writeJSON(http.StatusOK, layout(obj))
 }
 
 // compactLayout is the system default compact layout (no Id, name
@@ -145,21 +154,6 @@ func (e *Emulator) serveCompactLayouts(c *call) {
 	})
 }
 
-// serveCompactLayoutOfRecordType answers the compact layout of the Master
-// record type (the URL recordTypeCompactLayoutMappings gives).
-func (e *Emulator) serveCompactLayoutOfRecordType(c *call) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	obj := e.objectLocked(c)
-	if obj == nil {
-		return
-	}
-	if id, ok := normalizeID(c.r.PathValue("rt")); !ok || id != masterRecordTypeID {
-		c.writeNotFound()
-		return
-	}
-	c.writeJSON(http.StatusOK, compactLayout(obj))
-}
 
 // serveApprovalLayouts: the org has no approval processes.
 func (e *Emulator) serveApprovalLayouts(c *call) {
