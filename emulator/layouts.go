@@ -154,7 +154,6 @@ func (e *Emulator) serveCompactLayouts(c *call) {
 	})
 }
 
-
 // serveApprovalLayouts: the org has no approval processes.
 func (e *Emulator) serveApprovalLayouts(c *call) {
 	e.mu.RLock()
