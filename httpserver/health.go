@@ -3,6 +3,8 @@ package httpserver
 import (
 	"net/http"
 	"time"
+
+	"github.com/forcesync/forcesync"
 )
 
 // ConnectionHealth is one org's state as /healthz shows it.
@@ -35,6 +37,12 @@ type BudgetHealth struct {
 	Budget   int       `json:"budget"`
 	OrgUsed  int       `json:"org_used"`
 	OrgMax   int       `json:"org_max"`
+}
+
+// ToBudgetHealth is b as /healthz and `forcesync status --json` write it.
+func ToBudgetHealth(b forcesync.BudgetState) BudgetHealth {
+	return BudgetHealth{Paused: b.Paused, Reason: b.Reason, Since: b.Since, ResumeAt: b.ResumeAt,
+		OwnCalls: b.Own, Budget: b.Budget, OrgUsed: b.OrgUsed, OrgMax: b.OrgMax}
 }
 
 // healthBody is the answer of /healthz.

@@ -72,8 +72,7 @@ func (es engines) Health() []httpserver.ConnectionHealth {
 			ch.OK, ch.Reason, ch.Since = st.OK, st.Reason, st.Since
 		}
 		b := e.Governor().State()
-		ch.Budget = httpserver.BudgetHealth{Paused: b.Paused, Reason: b.Reason, Since: b.Since, ResumeAt: b.ResumeAt,
-			OwnCalls: b.Own, Budget: b.Budget, OrgUsed: b.OrgUsed, OrgMax: b.OrgMax}
+		ch.Budget = httpserver.ToBudgetHealth(b)
 		for _, p := range e.SchemaPauses() {
 			ch.PausedMappings = append(ch.PausedMappings, httpserver.MappingPause{Mapping: p.Mapping, Reason: p.Reason})
 		}

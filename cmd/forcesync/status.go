@@ -72,16 +72,8 @@ type usageStatus struct {
 // (forcesync.BudgetState) in the report, named as GET /healthz names it.
 type budgetStatus struct {
 	Connection string `json:"connection"`
-	// Paused lists the lanes that may not spend now; omitted while running.
-	Paused   []string  `json:"paused,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	Since    time.Time `json:"since,omitzero"`
-	ResumeAt time.Time `json:"resume_at,omitzero"`
-	Own      int       `json:"own_calls_24h"`
-	Budget   int       `json:"budget"`
-	OrgUsed  int       `json:"org_used"`
-	OrgMax   int       `json:"org_max"`
-	Updated  time.Time `json:"updated"`
+	httpserver.BudgetHealth
+	Updated time.Time `json:"updated"`
 }
 
 func newStatusCmd(env *Env) *cobra.Command {
@@ -218,8 +210,7 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 			return nil, err
 		}
 		if b != nil {
-			rep.Budget = append(rep.Budget, budgetStatus{Connection: b.Connection, Paused: b.Paused, Reason: b.Reason, Since: b.Since,
-				ResumeAt: b.ResumeAt, Own: b.Own, Budget: b.Budget, OrgUsed: b.OrgUsed, OrgMax: b.OrgMax, Updated: b.Updated})
+			rep.Budget = append(rep.Budget, budgetStatus{Connection: b.Connection, BudgetHealth: httpserver.ToBudgetHealth(*b), Updated: b.Updated})
 		}
 	}
 	if rep.Leaders, err = loadLeaders(ctx, cfg, st, time.Now()); err != nil {
@@ -291,7 +282,7 @@ func printStatus(env *Env, rep *statusReport) {
 // printBudget shows the budget governor's state of one connection.
 func printBudget(env *Env, b budgetStatus) {
 	fmt.Fprintf(env.Stdout, "API budget of %s: forcesync made %d of its %d calls in the last 24 hours (as of %s)\n",
-		b.Connection, b.Own, b.Budget, b.Updated.Format(time.RFC3339))
+		b.Connection, b.OwnCalls, b.Budget, b.Updated.Format(time.RFC3339))
 	if len(b.Paused) == 0 {
 		return
 	}
