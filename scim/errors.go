@@ -3,6 +3,7 @@ package scim
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/forcesync/forcesync"
 )
@@ -38,10 +39,48 @@ func errorf(scimType, format string, args ...any) *Error {
 // field or its value: they are the application's data, shown on the
 // console's record page (the log names the field).
 func unreadable(kind, id string) *Error {
+	also := ""
+	if kind == "User" {
+		also = " (a PUT of the whole User repairs it too)"
+	}
 	return &Error{Status: http.StatusInternalServerError, Detail: fmt.Sprintf(
 		"%s %s is stored in a form forcesync cannot read back (%s); nothing is wrong with this request: "+
-			"the application's operator can see the record in forcesync's console and repair it by sending it again, "+
-			"after which this request succeeds", kind, id, forcesync.CodeUnreadableRecord)}
+			"the application's operator can see the record in forcesync's console and repair it by sending it again%s, "+
+			"after which this request succeeds", kind, id, forcesync.CodeUnreadableRecord, also)}
+}
+
+// unreadableMember is the answer to a Group change refused whole (nothing
+// written) because the Group is being created with, deleted or renamed
+// while it has, the member User uid whose stored fields cannot be read
+// back: that User's groups attribute, which mappings read, would have to
+// change with it and cannot be rewritten. A 500 as unreadable's: the
+// identity provider sends the change again, and it succeeds once the User
+// is repaired (a PUT of it repairs it).
+func unreadableMember(what, uid string) *Error {
+	return &Error{Status: http.StatusInternalServerError, Detail: fmt.Sprintf(
+		"nothing was changed: the Group cannot be %s the member User %s, which is stored in a form forcesync cannot read back (%s), "+
+			"so its groups cannot be written; nothing is wrong with this request: it succeeds once the User is repaired "+
+			"(a PUT of the User repairs it, as does the application's operator sending it again)", what, uid, forcesync.CodeUnreadableRecord)}
+}
+
+// unreadableMembers is the answer to a change of Group gid that was saved
+// except for the member Users added and removed whose stored fields cannot
+// be read back: they stay out of, or in, the Group, as their unwritable
+// groups attribute says. A 500 as unreadable's, so the identity provider
+// does not take the change for done: sent again, it succeeds once the
+// Users are repaired.
+func unreadableMembers(gid string, added, removed []string) *Error {
+	var left []string
+	if added != nil {
+		left = append(left, "User "+strings.Join(added, ", User ")+" not added")
+	}
+	if removed != nil {
+		left = append(left, "User "+strings.Join(removed, ", User ")+" not removed")
+	}
+	return &Error{Status: http.StatusInternalServerError, Detail: fmt.Sprintf(
+		"Group %s was saved but for its members %s: each is stored in a form forcesync cannot read back (%s), so its groups cannot be written; "+
+			"nothing is wrong with this request: it succeeds once those Users are repaired "+
+			"(a PUT of a User repairs it, as does the application's operator sending it again)", gid, strings.Join(left, "; "), forcesync.CodeUnreadableRecord)}
 }
 
 // errorOf maps forcesync's error codes to a SCIM status and scimType, once

@@ -3,9 +3,11 @@ package scim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,8 +131,11 @@ func presentGroup(r *http.Request, g *group) map[string]any {
 
 // saveGroup stores a Group at version (0: the next), or deletes it, and
 // brings its members' groups up to date. old is the Group before (nil
-// when new).
-func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]any, version int64, del bool) (*forcesync.SourceRecord, error) {
+// when new). A member whose User cannot be read back is not added or
+// removed (see leaveUnreadable): refused then says which, and the rest is
+// saved; a new, renamed or deleted Group with such a member is refused
+// whole (err), before anything is written.
+func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]any, version int64, del bool) (rec *forcesync.SourceRecord, refused, err error) {
 	now := s.cfg.Now().UTC().Format(time.RFC3339)
 	created := now
 	if old != nil {
@@ -138,11 +143,15 @@ func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]a
 			created = c
 		}
 	}
+	touched, refused, err := s.leaveUnreadable(ctx, id, res, old, del)
+	if err != nil {
+		return nil, nil, err
+	}
 	res["id"] = id
 	res["meta"] = map[string]any{"resourceType": "Group", "created": created, "lastModified": now}
 	body, err := json.Marshal(map[string]any{"displayName": groupName(res), "scim": res})
 	if err != nil {
-		return nil, errorf("invalidValue", "the Group cannot be stored: %v", err)
+		return nil, nil, errorf("invalidValue", "the Group cannot be stored: %v", err)
 	}
 	op := forcesync.OpUpsert
 	if del {
@@ -150,17 +159,33 @@ func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]a
 	}
 	ch, err := checked("Group", forcesync.Change{Source: s.groupSource(), Key: id, Op: op, Version: version, FieldsJSON: body})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	results, err := s.cfg.Store.Accept(ctx, nil, []forcesync.Change{ch})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if results[0].Ignored {
-		return nil, nil
+		return nil, nil, nil
 	}
-	// Members whose view of this Group changed: added, removed, or all of
-	// them when it was renamed or deleted.
+	for uid, member := range touched {
+		if err := s.setMembership(ctx, uid, id, groupName(res), member); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &forcesync.SourceRecord{Source: s.groupSource(), Key: id, Version: results[0].Version}, refused, nil
+}
+
+// leaveUnreadable returns the members whose view of the Group id changes
+// from old (nil: new) to res (del: deleted) — added, removed, or all of
+// them when it is renamed or deleted — each with whether it is a member
+// after. A member whose User cannot be read back cannot have its groups
+// attribute rewritten (it is in the stored fields, next to what cannot be
+// read), so it is left as it was: taken out of res's members if it was
+// being added, put back if it was being removed, and named in refused. A
+// new, renamed or deleted Group cannot leave such a member as it was, so
+// it is refused whole (err): it must wait for the User's repair.
+func (s *Server) leaveUnreadable(ctx context.Context, id string, res, old map[string]any, del bool) (touched map[string]bool, refused, err error) {
 	before, after := []string{}, memberIDs(res)
 	if old != nil {
 		before = memberIDs(old)
@@ -169,10 +194,10 @@ func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]a
 		after = nil
 	}
 	renamed := old != nil && groupName(old) != groupName(res)
-	touched := map[string]bool{}
+	touched = map[string]bool{}
 	for _, u := range before {
 		if del || renamed || !slices.Contains(after, u) {
-			touched[u] = true
+			touched[u] = false
 		}
 	}
 	for _, u := range after {
@@ -180,13 +205,52 @@ func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]a
 			touched[u] = true
 		}
 	}
-	for uid := range touched {
-		member := slices.Contains(after, uid)
-		if err := s.setMembership(ctx, uid, id, groupName(res), member); err != nil {
-			return nil, err
+	var added, removed []string
+	for uid, member := range touched {
+		u, err := s.read(ctx, uid)
+		if se, ok := errors.AsType[*Error](err); ok && se.Status == http.StatusNotFound {
+			continue // setMembership skips it
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if u.rec.Unreadable == nil {
+			continue
+		}
+		s.cfg.Logger.Warn("scim: a Group change cannot rewrite a member whose stored User cannot be read back; send the User again to repair it",
+			"event", "scim.unreadable", "source", s.cfg.Source, "group", id, "id", uid, "fields", strings.Join(u.rec.Unreadable.Fields, ","))
+		switch {
+		case old == nil:
+			return nil, nil, unreadableMember("created with", uid)
+		case del:
+			return nil, nil, unreadableMember("deleted while it has", uid)
+		case renamed:
+			return nil, nil, unreadableMember("renamed while it has", uid)
+		case member:
+			added = append(added, uid)
+		default:
+			removed = append(removed, uid)
+		}
+		delete(touched, uid)
 	}
-	return &forcesync.SourceRecord{Source: s.groupSource(), Key: id, Version: results[0].Version}, nil
+	if added == nil && removed == nil {
+		return touched, nil, nil
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	members, _ := res["members"].([]any)
+	members = slices.DeleteFunc(members, func(m any) bool {
+		mm, _ := m.(map[string]any)
+		return slices.Contains(added, fmt.Sprint(mm["value"]))
+	})
+	for _, uid := range removed {
+		members = append(members, map[string]any{"value": uid, "type": "User"})
+	}
+	delete(res, "members")
+	if len(members) > 0 {
+		res["members"] = members
+	}
+	return touched, unreadableMembers(id, added, removed), nil
 }
 
 // setMembership writes User uid's groups attribute: in Group gid (named
@@ -229,6 +293,29 @@ func (s *Server) setMembership(ctx context.Context, uid, gid, name string, membe
 	return &Error{Status: http.StatusConflict, Detail: "User " + uid + " keeps changing; try the Group again"}
 }
 
+// regroup sets the groups attribute of u, a User whose stored fields
+// cannot be read back, from the Groups that list it as a member: they
+// decide it, and its stored copy cannot be trusted.
+func (s *Server) regroup(ctx context.Context, u *user) error {
+	f, err := ParseFilter("members.value eq " + strconv.Quote(u.rec.Key))
+	if err != nil {
+		return err
+	}
+	var groups []any
+	err = s.scan(ctx, forcesync.SourceQuery{Source: s.groupSource()}, f, func(rec forcesync.SourceRecord) {
+		res, _ := rec.Fields["scim"].(map[string]any)
+		groups = append(groups, map[string]any{"value": rec.Key, "display": groupName(res), "type": "direct"})
+	})
+	if err != nil {
+		return err
+	}
+	delete(u.res, "groups")
+	if groups != nil {
+		u.res["groups"] = groups
+	}
+	return nil
+}
+
 // groupNames is the flat groups field of a User resource: its Groups'
 // displayNames, empty when none (so '"G" in groups' is false, not an error).
 func groupNames(res map[string]any) []any {
@@ -255,7 +342,7 @@ func (s *Server) handleGroupCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := newID()
-	rec, err := s.saveGroup(r.Context(), id, res, nil, 0, false)
+	rec, _, err := s.saveGroup(r.Context(), id, res, nil, 0, false) // a new Group refuses an unreadable member whole
 	if err == nil && rec == nil {
 		err = fmt.Errorf("scim: new Group %s collided with a stored record", id)
 	}
@@ -301,7 +388,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, change func
 			s.fail(w, err)
 			return
 		}
-		rec, err := s.saveGroup(r.Context(), id, res, g.res, g.rec.Version+1, false)
+		rec, refused, err := s.saveGroup(r.Context(), id, res, g.res, g.rec.Version+1, false)
 		if err != nil {
 			s.fail(w, err)
 			return
@@ -310,6 +397,10 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, change func
 			continue
 		}
 		w.Header().Set("ETag", etag(rec.Version))
+		if refused != nil {
+			s.fail(w, refused) // saved but for the members named
+			return
+		}
 		if r.Method == http.MethodPatch && len(r.URL.Query()["attributes"]) == 0 {
 			// Okta and Entra read nothing back from a Group PATCH.
 			w.WriteHeader(http.StatusNoContent)
@@ -355,7 +446,7 @@ func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	rec, err := s.saveGroup(r.Context(), g.rec.Key, cloneResource(g.res), g.res, g.rec.Version+1, true)
+	rec, _, err := s.saveGroup(r.Context(), g.rec.Key, cloneResource(g.res), g.res, g.rec.Version+1, true) // a delete refuses an unreadable member whole
 	if err == nil && rec == nil {
 		err = &Error{Status: http.StatusConflict, Detail: "the Group changed while being deleted; try again"}
 	}

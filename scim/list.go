@@ -292,12 +292,7 @@ func (s *Server) resourceOf(ctx context.Context, rec *forcesync.SourceRecord) ma
 	if stored == nil {
 		return nil // not even its identity can be read
 	}
-	stand := map[string]any{"id": rec.Key}
-	for _, name := range []string{"schemas", "externalId", "userName", "displayName", "meta"} {
-		if k, ok := attrKey(stored, name); ok {
-			stand[k] = stored[k]
-		}
-	}
+	stand := identity(rec.Key, stored)
 	rec.Fields = map[string]any{"scim": stand}
 	return stand
 }

@@ -210,9 +210,30 @@ type user struct {
 // load reads the User with id; deleted or unknown is a 404, and one whose
 // stored fields cannot be read back is the error unreadable makes.
 func (s *Server) load(ctx context.Context, id string) (*user, error) {
+	u, err := s.read(ctx, id)
+	if err == nil && u.rec.Unreadable != nil {
+		err = s.unreadableOr(u.rec.Unreadable, "User", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// read is load that answers a User whose stored fields cannot be read
+// back instead of refusing it: its rec.Unreadable is set, and its res
+// holds only what identifies it (see identity), read from the stored
+// fields as far as they decode. A full replacement (PUT) needs no more,
+// and a Group change needs to know. When not even that decodes, nothing
+// says the record is a User: read then refuses it as load does.
+func (s *Server) read(ctx context.Context, id string) (*user, error) {
 	rec, err := s.cfg.Store.SourceRecord(ctx, s.cfg.Source, id)
-	if forcesync.ErrorCode(err) == forcesync.ENotFound || (err == nil && rec.Deleted) {
+	if forcesync.ErrorCode(err) == forcesync.ENotFound || (rec != nil && rec.Deleted) {
 		return nil, &Error{Status: http.StatusNotFound, Detail: "User " + id + " not found"}
+	}
+	re, ok := errors.AsType[*forcesync.RecordError](err)
+	if ok && re.Code == forcesync.CodeUnreadableRecord && rec != nil && rec.Fields != nil {
+		rec.Unreadable, err = re, nil
 	}
 	if err != nil {
 		return nil, s.unreadableOr(err, "User", id)
@@ -222,7 +243,24 @@ func (s *Server) load(ctx context.Context, id string) (*user, error) {
 		// A record of this source that did not come through SCIM.
 		return nil, &Error{Status: http.StatusNotFound, Detail: "User " + id + " not found"}
 	}
+	if rec.Unreadable != nil {
+		res = identity(id, res)
+	}
 	return &user{rec: rec, res: res}, nil
+}
+
+// identity is the stand-in for the stored resource id whose other
+// attributes cannot be read back: its id, and of stored (the resource as
+// far as it decodes; nil: none) its schemas, externalId, userName (a
+// User), displayName (a Group) and meta.
+func identity(id string, stored map[string]any) map[string]any {
+	stand := map[string]any{"id": id}
+	for _, name := range []string{"schemas", "externalId", "userName", "displayName", "meta"} {
+		if k, ok := attrKey(stored, name); ok {
+			stand[k] = stored[k]
+		}
+	}
+	return stand
 }
 
 // base is the URL of /scim/v2 as the request reached it.
@@ -540,13 +578,27 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // update replaces the stored User id by what change makes of a copy of
-// it, retrying when another request wrote the User in between.
-func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old map[string]any) (map[string]any, error)) {
+// it, retrying when another request wrote the User in between. A
+// replacement (PUT, whole: change reads nothing of the old User) is also
+// accepted for a User whose stored fields cannot be read back, and repairs
+// it: what it keeps of the stored User (id, meta.created, the version
+// If-Match is checked against, the userName it had) can still be read,
+// and its groups are read from the Groups. A PATCH of such a User is the
+// error unreadable makes: its operations apply to attributes that cannot
+// be read.
+func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, change func(old map[string]any) (map[string]any, error)) {
 	id := r.PathValue("id")
 	for attempt := 0; ; attempt++ {
-		u, err := s.load(r.Context(), id)
+		load := s.load
+		if whole {
+			load = s.read
+		}
+		u, err := load(r.Context(), id)
 		if err == nil {
 			err = precondition(r, u.rec.Version)
+		}
+		if err == nil && u.rec.Unreadable != nil {
+			err = s.regroup(r.Context(), u)
 		}
 		if err != nil {
 			s.fail(w, err)
@@ -591,6 +643,10 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, change func(old 
 			s.fail(w, &Error{Status: http.StatusConflict, Detail: "the User keeps changing; try again"})
 			return
 		}
+		if u.rec.Unreadable != nil {
+			s.cfg.Logger.Info("scim: a replacement repaired a User whose stored fields could not be read back", "event", "scim.repaired",
+				"source", s.cfg.Source, "id", id, "fields", strings.Join(u.rec.Unreadable.Fields, ","))
+		}
 		w.Header().Set("ETag", etag(rec.Version))
 		s.write(w, http.StatusOK, present(r, &user{rec: rec, res: res}))
 		return
@@ -603,7 +659,7 @@ func (s *Server) handleReplace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.update(w, r, func(map[string]any) (map[string]any, error) { return cloneResource(res), nil })
+	s.update(w, r, true, func(map[string]any) (map[string]any, error) { return cloneResource(res), nil })
 }
 
 func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
@@ -612,7 +668,7 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.update(w, r, func(res map[string]any) (map[string]any, error) {
+	s.update(w, r, false, func(res map[string]any) (map[string]any, error) {
 		if err := ApplyPatch(res, ops); err != nil {
 			return nil, err
 		}
