@@ -6,6 +6,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metrics", s.endpointAuth(s.cfg.MetricsNeedsToken, s.metricsHandler().ServeHTTP))
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI) // openapi.json describes every route here
 	s.mux.HandleFunc("POST /api/v1/sources/{source}/records", s.authed(s.handleIngest))
+	s.mux.HandleFunc("GET /api/v1/sources/{source}/records", s.authed(s.handleRecords))
 	s.mux.HandleFunc("GET /api/v1/sources/{source}/records/{key}", s.authed(s.handleRecord))
 	s.mux.HandleFunc("GET /api/v1/sources/{source}/records/{key}/history", s.authed(s.handleHistory)) // history.go
 	s.mux.HandleFunc("GET /api/v1/runs", s.authed(s.handleRuns))
