@@ -222,6 +222,11 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleNoRoute answers a request no /api/v1 route takes.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	writeError(w, forcesync.Errorf(forcesync.ENotFound, "no API route %s %s; GET /api/v1/openapi.json lists them", r.Method, r.URL.Path))
+}
+
 // maxRecordsPage caps a page of GET /api/v1/sources/{source}/records.
 const maxRecordsPage = 1000
 

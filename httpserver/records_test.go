@@ -93,3 +93,44 @@ func TestRecordsList(t *testing.T) {
 		{"GET", "/api/v1/sources/contact/records", "", "", false, 401, true},
 	})
 }
+
+// TestAPIUnknownRouteJSON: with the console serving every other path, a
+// request no /api/v1 route takes (a method the path does not serve, an
+// unknown path) is answered 404 in the API's JSON error shape, naming the
+// method and path, and not by the console's HTML page; the console keeps
+// its own /api page.
+func TestAPIUnknownRouteJSON(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "api.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html>console " + r.URL.Path + "</html>"))
+	})
+	srv := httpserver.New(httpserver.Config{Store: st, Engine: stubEngine{}, Sources: []string{"contact"}, APIToken: "tok", Console: console})
+	for _, tc := range []struct{ method, path string }{
+		{"DELETE", "/api/v1/sources/contact/records/a1"},
+		{"GET", "/api/v1/sources/contact/nothing"},
+		{"PUT", "/api/v1/runs"},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		var body struct{ Error, Code string }
+		if w.Code != http.StatusNotFound || w.Header().Get("Content-Type") != "application/json" ||
+			json.Unmarshal(w.Body.Bytes(), &body) != nil || body.Code != "not_found" ||
+			!strings.Contains(body.Error, tc.method+" "+tc.path) {
+			t.Errorf("%s %s: %d %s %s", tc.method, tc.path, w.Code, w.Header().Get("Content-Type"), w.Body.String())
+		}
+	}
+	req := httptest.NewRequest("GET", "/api", nil)
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	if !strings.Contains(w.Body.String(), "console /api") {
+		t.Errorf("GET /api did not reach the console: %d %s", w.Code, w.Body.String())
+	}
+}
