@@ -73,4 +73,11 @@ type SourceRecord struct {
 	// PullRev counts the pulled changes written to the record: with
 	// Version it tells the record apart from itself before a pull.
 	PullRev int64
+	// Unreadable is set when the record's stored fields cannot be read
+	// back (code CodeUnreadableRecord, naming the field). A listing
+	// (Store.SourceRecords) then gives the record with Fields nil instead
+	// of failing, and its callers skip it or show it as unreadable;
+	// Store.SourceRecord gives it with the error too, and the fields as
+	// far as they decode. A new change of the record replaces the fields.
+	Unreadable *RecordError
 }

@@ -67,6 +67,11 @@ const (
 	DriftTwins DriftKind = "twins"
 	// DriftNeverSynced: a source record the mapping takes has no twin.
 	DriftNeverSynced DriftKind = "never_synced"
+	// DriftUnreadable: the source record's stored fields cannot be read
+	// back (CodeUnreadableRecord; the detail names the field), so it is
+	// neither compared nor healed: it is not missing, and nothing is
+	// deleted or created for it. Sending the record again repairs it.
+	DriftUnreadable DriftKind = "unreadable"
 )
 
 // ReconcileRun is one comparison of a mapping's records with Salesforce.

@@ -22,6 +22,11 @@ const (
 	// FingerprintConverted is the Lead binding's fingerprint after a
 	// conversion: the mapping settles the record without a call.
 	FingerprintConverted = "converted"
+	// FingerprintLeadGone is the Lead binding's fingerprint after a
+	// promotion found the Lead deleted in Salesforce: nothing was
+	// converted, the Contact mapping creates the Contact, and the Lead
+	// mapping settles the record as deleted and unbinds it (no call).
+	FingerprintLeadGone = "lead_gone"
 )
 
 // Record error codes of Salesforce limits forcesync handles.

@@ -60,7 +60,10 @@ type Store interface {
 	// and edit and for a pull to merge into.
 	SourceRecord(ctx context.Context, source, key string) (*SourceRecord, error)
 	// SourceRecords lists the live (not deleted) records of a source that
-	// q selects, in key order, from q.Offset, at most q.Limit.
+	// q selects, in key order, from q.Offset, at most q.Limit. A record
+	// whose stored fields cannot be read back does not fail the listing:
+	// it is listed with Unreadable set (code CodeUnreadableRecord) and
+	// Fields nil, for the caller to skip or show as such.
 	SourceRecords(ctx context.Context, q SourceQuery) ([]SourceRecord, error)
 	// CountSourceRecords counts the live records q selects (ignoring its
 	// Offset and Limit).
@@ -191,6 +194,11 @@ type Outcome struct {
 	NextAttempt time.Time
 	// Unbind removes the binding (after a Salesforce delete).
 	Unbind bool
+	// KeepBinding leaves the binding as it is, whatever SalesforceID and
+	// Fingerprint say: the outcome settles the status only, and another
+	// mapping's write of the binding (a promotion's) is not overwritten by
+	// a batch that read it earlier.
+	KeepBinding bool
 }
 
 // StatusFilter selects statuses for List.

@@ -309,18 +309,24 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 }
 
 // samples reads stored records of the form's source: the source fields
-// offered, the keys to preview, and the records.
+// offered, the keys to preview, and the records. Records whose stored
+// fields cannot be read back are left out: there is nothing to preview.
 func (c *Console) samples(ctx context.Context, f *editorForm) []forcesync.SourceRecord {
 	if f.Source == "" {
 		return nil
 	}
-	samples, err := c.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: f.Source, Limit: 20})
+	listed, err := c.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: f.Source, Limit: 20})
 	if err != nil {
 		f.Problems = append(f.Problems, "Reading sample records failed: "+err.Error())
 		return nil
 	}
+	samples := slices.DeleteFunc(listed, func(s forcesync.SourceRecord) bool { return s.Unreadable != nil })
 	if f.Sample != "" && !slices.ContainsFunc(samples, func(s forcesync.SourceRecord) bool { return s.Key == f.Sample }) {
-		if rec, err := c.cfg.Store.SourceRecord(ctx, f.Source, f.Sample); err == nil {
+		rec, err := c.cfg.Store.SourceRecord(ctx, f.Source, f.Sample)
+		if re, ok := errors.AsType[*forcesync.RecordError](err); ok && re.Code == forcesync.CodeUnreadableRecord {
+			f.SampleNote = fmt.Sprintf("Record %q of source %s is unreadable: %s. The preview shows another.", f.Sample, f.Source, re.Message)
+			f.Sample = ""
+		} else if err == nil {
 			samples = append([]forcesync.SourceRecord{*rec}, samples...)
 		} else {
 			// Not a problem of the mapping (the source was changed since the

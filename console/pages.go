@@ -208,7 +208,16 @@ type recordsPage struct {
 	Searched bool
 	How      string // what the query was taken for
 	Results  []forcesync.RecordStatus
-	Mappings []string
+	// Unreadable are the records found whose stored fields cannot be
+	// read back, shown as such (with or without statuses in Results).
+	Unreadable []unreadableHit
+	Mappings   []string
+}
+
+// unreadableHit is a record found whose stored fields cannot be read
+// back (forcesync.CodeUnreadableRecord): Message names the field.
+type unreadableHit struct {
+	Source, Key, Message string
 }
 
 // sfIDRe matches a 15- or 18-character Salesforce Id.
@@ -227,7 +236,7 @@ func (c *Console) handleRecords(w http.ResponseWriter, r *http.Request) {
 		p.Results, err = c.cfg.Store.List(ctx, forcesync.StatusFilter{Limit: 50})
 	} else {
 		p.Searched = true
-		p.Results, p.How, err = c.search(ctx, q)
+		p.Results, p.Unreadable, p.How, err = c.search(ctx, q)
 	}
 	if err != nil {
 		c.serverError(w, r, err)
@@ -241,9 +250,16 @@ func (c *Console) handleRecords(w http.ResponseWriter, r *http.Request) {
 }
 
 // search finds records by key, by email (the source field each mapping
-// sends to Email) or by Salesforce Id.
-func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatus, string, error) {
+// sends to Email) or by Salesforce Id. The records found by key or email
+// whose stored fields cannot be read back come apart, to be shown as such.
+func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatus, []unreadableHit, string, error) {
 	var out []forcesync.RecordStatus
+	var bad []unreadableHit
+	unreadable := func(src, key string, re *forcesync.RecordError) {
+		if !slices.ContainsFunc(bad, func(h unreadableHit) bool { return h.Source == src && h.Key == key }) {
+			bad = append(bad, unreadableHit{Source: src, Key: key, Message: re.Message})
+		}
+	}
 	seen := map[string]bool{}
 	add := func(sts []forcesync.RecordStatus) {
 		for _, st := range sts {
@@ -258,9 +274,13 @@ func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatu
 	for _, src := range c.cfg.Sources {
 		sts, err := c.cfg.Store.Statuses(ctx, src.Name, q)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		add(sts)
+		_, err = c.cfg.Store.SourceRecord(ctx, src.Name, q)
+		if re, ok := errors.AsType[*forcesync.RecordError](err); ok && re.Code == forcesync.CodeUnreadableRecord {
+			unreadable(src.Name, q, re)
+		}
 	}
 	hows = append(hows, "key")
 	if strings.Contains(q, "@") {
@@ -268,12 +288,15 @@ func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatu
 		for src, field := range c.emailFields() {
 			recs, err := c.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: src, Field: field, Value: q, Limit: 100})
 			if err != nil {
-				return nil, "", err
+				return nil, nil, "", err
 			}
 			for _, rec := range recs {
+				if rec.Unreadable != nil {
+					unreadable(src, rec.Key, rec.Unreadable)
+				}
 				sts, err := c.cfg.Store.Statuses(ctx, src, rec.Key)
 				if err != nil {
-					return nil, "", err
+					return nil, nil, "", err
 				}
 				add(sts)
 			}
@@ -284,7 +307,7 @@ func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatu
 		for _, m := range c.cfg.Mappings {
 			sts, err := c.cfg.Store.List(ctx, forcesync.StatusFilter{Mapping: m.Name, Limit: idScan})
 			if err != nil {
-				return nil, "", err
+				return nil, nil, "", err
 			}
 			for _, st := range sts {
 				if st.SalesforceID != "" && (st.SalesforceID == q || (len(q) == 15 && strings.HasPrefix(st.SalesforceID, q))) {
@@ -293,7 +316,7 @@ func (c *Console) search(ctx context.Context, q string) ([]forcesync.RecordStatu
 			}
 		}
 	}
-	return out, strings.Join(hows, ", "), nil
+	return out, bad, strings.Join(hows, ", "), nil
 }
 
 // emailFields maps each source to the field its mappings send to Email,

@@ -207,6 +207,14 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 			w.finish(forcesync.StateHeld, it.Unreadable)
 			continue
 		}
+		if bound && it.Binding.Fingerprint == forcesync.FingerprintLeadGone {
+			// A promotion found the Lead deleted in Salesforce
+			// (promote.go): nothing was converted.
+			if e.leadGone(p, w) {
+				continue
+			}
+			bound = false
+		}
 		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
 			cp := (*Pipe)(nil)
 			if it.Op != forcesync.OpDelete {
@@ -253,8 +261,11 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		if !ok {
 			if bound && e.promotedAway(p, it.Fields) {
-				// Promoted: the Contact mapping converts the Lead.
+				// Promoted: the Contact mapping converts the Lead, and
+				// binds it as converted once it did; the binding is its
+				// to write (it may find the Lead gone instead).
 				w.out.Fingerprint = forcesync.FingerprintConverted
+				w.out.KeepBinding = true
 				w.out.Warnings = append(w.out.Warnings, "promoted: the source's Contact mapping takes the record and converts the Lead")
 				w.finish(forcesync.StateConverted, nil)
 			} else if bound && e.demoteHeld(p, it.Fields) {

@@ -38,6 +38,10 @@ const (
 	BindLink      = "link"
 	BindCreate    = "create"
 	BindAmbiguous = "ambiguous"
+	// BindUnreadable: the record's stored fields cannot be read back
+	// (forcesync.CodeUnreadableRecord; the reason names the field), so it
+	// is neither looked up nor bound. Sending it again repairs it.
+	BindUnreadable = "unreadable"
 )
 
 // BindReport is what Bind found for one mapping.
@@ -67,7 +71,7 @@ type BindRecord struct {
 	// SalesforceIDs are the records found: one for a link, several (or
 	// one claimed twice) for an ambiguous record.
 	SalesforceIDs []string `json:"salesforce_ids,omitempty"`
-	// Reason explains an ambiguous record.
+	// Reason explains an ambiguous or unreadable record.
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -90,7 +94,7 @@ func (e *Engine) Bind(ctx context.Context, name string, opt BindOptions) (*BindR
 	if opt.Records == 0 {
 		opt.Records = 1000
 	}
-	rep := &BindReport{Mapping: name, Object: p.Compiled.Object(), DryRun: opt.DryRun, Counts: map[string]int{BindLink: 0, BindCreate: 0, BindAmbiguous: 0}, Records: []BindRecord{}}
+	rep := &BindReport{Mapping: name, Object: p.Compiled.Object(), DryRun: opt.DryRun, Counts: map[string]int{BindLink: 0, BindCreate: 0, BindAmbiguous: 0, BindUnreadable: 0}, Records: []BindRecord{}}
 	switch p.Mapping.Match.Kind {
 	case forcesync.MatchExternalID:
 		rep.MatchField = p.Compiled.ExternalIDField()
@@ -120,6 +124,10 @@ func (e *Engine) Bind(ctx context.Context, name string, opt BindOptions) (*BindR
 	}
 	for i := range recs {
 		r := &recs[i]
+		if r.Action == BindUnreadable {
+			rep.Counts[r.Action]++
+			continue
+		}
 		ids := []string(nil)
 		if r.Match != "" {
 			ids = found[strings.ToLower(r.Match)]
@@ -167,7 +175,9 @@ func (e *Engine) Bind(ctx context.Context, name string, opt BindOptions) (*BindR
 }
 
 // unboundRecords lists the live source records the mapping takes (its
-// filter) that have no binding under it, with their match values.
+// filter) that have no binding under it, with their match values. An
+// unbound record whose fields cannot be read back comes as unreadable,
+// with the reason, whether the mapping takes it or not.
 func (e *Engine) unboundRecords(ctx context.Context, p *Pipe, field string) ([]BindRecord, error) {
 	var out []BindRecord
 	const page = 1000
@@ -182,6 +192,10 @@ func (e *Engine) unboundRecords(ctx context.Context, p *Pipe, field string) ([]B
 				return nil, err
 			}
 			if b != nil && b.SalesforceID != "" {
+				continue
+			}
+			if s.Unreadable != nil {
+				out = append(out, BindRecord{Key: s.Key, Action: BindUnreadable, Reason: s.Unreadable.Message})
 				continue
 			}
 			if ok, err := p.Compiled.Filter(s.Fields); err != nil || !ok {

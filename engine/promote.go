@@ -18,7 +18,10 @@ import (
 // bound to its ConvertedContactId the same way. The Lead mapping, seeing
 // the record leave its scope while the Contact mapping takes it, leaves
 // the Lead to the conversion instead of applying its remove action; its
-// status becomes converted.
+// status becomes converted. A Lead deleted in Salesforce before the
+// promotion converts to nothing: the Contact mapping creates the Contact
+// through its own match, and the Lead mapping settles the record as
+// deleted and unbound (forcesync.FingerprintLeadGone), not converted.
 
 // Converter converts Leads. *SalesforceAPI implements it.
 type Converter interface {
@@ -45,6 +48,30 @@ func (a *SalesforceAPI) ConvertLeads(ctx context.Context, leadIDs []string) ([]R
 		}
 	}
 	return out, nil
+}
+
+// leadGone settles w, bound under the Lead mapping p with
+// forcesync.FingerprintLeadGone, and reports true, when the record is out
+// of p's scope (or deleted, or p removed): the Lead it was bound to was
+// deleted in Salesforce before the promotion, so the record is deleted
+// there and unbound, with a warning. Back in p's scope, it reports false
+// with w unbound: the record gets a new Lead.
+func (e *Engine) leadGone(p *Pipe, w *work) bool {
+	lead := w.item.Binding.SalesforceID
+	in := false
+	if w.item.Op != forcesync.OpDelete && !p.Removed {
+		in, _ = p.Compiled.Filter(w.item.Fields) // a filter error is for the push to report
+	}
+	w.item.Binding, w.out.SalesforceID = nil, ""
+	if in {
+		w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("Lead %s was deleted in Salesforce: the record gets a new Lead", lead))
+		return false
+	}
+	w.out.Unbind, w.out.Fingerprint = true, ""
+	w.out.Warnings = append(w.out.Warnings, fmt.Sprintf(
+		"Lead %s was deleted in Salesforce before the promotion: nothing was converted; unbound (the Contact mapping creates the Contact)", lead))
+	w.finish(forcesync.StateDeleted, nil)
+	return true
 }
 
 // leadPipe is the source's Lead mapping, or nil.
@@ -169,8 +196,8 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 				"waiting for Lead mapping %s, which is pushing this record, to tell whether a Lead exists to convert", lp.Mapping.Name))
 			continue
 		}
-		if id == "" {
-			continue
+		if id == "" || sm.Fingerprint == forcesync.FingerprintLeadGone {
+			continue // no Lead, or one a promotion found gone: create the Contact
 		}
 		leadOf[w] = id
 		leadIDs = append(leadIDs, id)
@@ -192,30 +219,22 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 	}
 	var toConvert []string
 	for w, lead := range leadOf {
-		if !found[lead] {
-			delete(leadOf, w) // the Lead is gone: create the Contact
-			continue
-		}
 		if _, ok := converted[lead]; ok {
 			continue
 		}
-		fields := w.item.Fields
-		if s, ok := settled[w.item.Key]; fields == nil && ok && !s.Deleted && s.Fields != "" {
-			if err := json.Unmarshal([]byte(s.Fields), &fields); err != nil {
-				return fmt.Errorf("source record %s/%s: %w", p.Mapping.Source, w.item.Key, err)
-			}
-		}
-		if fields == nil {
-			rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
-			if err != nil {
-				return err
-			}
-			if rec != nil {
-				fields = rec.Fields
-			}
+		fields, err := e.fieldsOf(ctx, p, w, settled)
+		if err != nil {
+			return err
 		}
 		if in, err := lp.Compiled.Filter(fields); err != nil || in {
 			delete(leadOf, w) // still a Lead too (both scopes): the config wants both
+			continue
+		}
+		if !found[lead] {
+			delete(leadOf, w) // the Lead is gone: create the Contact
+			if err := e.leadDeleted(ctx, lp, w, lead); err != nil {
+				return err
+			}
 			continue
 		}
 		toConvert = append(toConvert, lead)
@@ -281,6 +300,45 @@ func (e *Engine) promote(ctx context.Context, p *Pipe, ws []*work) error {
 		w.out.SalesforceID = contact
 		w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("promoted: Lead %s converted to Contact %s", lead, contact))
 	}
+	return nil
+}
+
+// fieldsOf returns the source record of w, from its claim, from settled
+// (the batch's read), or read on its own.
+func (e *Engine) fieldsOf(ctx context.Context, p *Pipe, w *work, settled map[string]forcesync.Settled) (map[string]any, error) {
+	fields := w.item.Fields
+	if s, ok := settled[w.item.Key]; fields == nil && ok && !s.Deleted && s.Fields != "" {
+		if err := json.Unmarshal([]byte(s.Fields), &fields); err != nil {
+			return nil, fmt.Errorf("source record %s/%s: %w", p.Mapping.Source, w.item.Key, err)
+		}
+	}
+	if fields == nil {
+		rec, err := e.store.SourceRecord(ctx, p.Mapping.Source, w.item.Key)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			fields = rec.Fields
+		}
+	}
+	return fields, nil
+}
+
+// leadDeleted tells the Lead mapping lp that the Lead of w's promotion
+// was deleted in Salesforce: nothing is converted. It binds the record
+// there with forcesync.FingerprintLeadGone and queues it, so the Lead
+// mapping settles it as deleted and unbound instead of converted (queued
+// whatever its state: a batch of it in flight read the binding before).
+// The Contact mapping creates the Contact through its own match.
+func (e *Engine) leadDeleted(ctx context.Context, lp *Pipe, w *work, lead string) error {
+	if err := e.store.Bind(ctx, forcesync.Binding{Mapping: lp.Mapping.Name, Key: w.item.Key, SalesforceID: lead,
+		Fingerprint: forcesync.FingerprintLeadGone}); err != nil {
+		return err
+	}
+	if _, err := e.store.Requeue(ctx, lp.Mapping.Name, []string{w.item.Key}); err != nil {
+		return err
+	}
+	w.out.Warnings = append(w.out.Warnings, fmt.Sprintf("Lead %s was deleted in Salesforce before the promotion: nothing to convert; the Contact is created", lead))
 	return nil
 }
 

@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,5 +118,49 @@ func (r *rig) waitFired(id string, deadline time.Time) {
 			r.t.Fatal("the delayed call never went out")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPromotionOfALeadDeletedInSalesforce: a rep deleted the record's Lead
+// in Salesforce before the record became a customer. Nothing is left to
+// convert, so nothing claims a conversion: the Contact mapping creates the
+// Contact through its own match, and the Lead mapping settles the record
+// as deleted and unbound, with a warning naming the Lead (not converted:
+// no Account, no Contact the Lead became).
+func TestPromotionOfALeadDeletedInSalesforce(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			ext := forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"}
+			l, c := leadAndContact(ext, ext, `stage == "lead"`)
+			r := newRig(t, engine.Config{Workers: workers}, l, c)
+			f := map[string]any{"last": "Ada", "email": "ada@example.com", "stage": "lead"}
+			r.accept("person", forcesync.Change{Key: "p1", Fields: f})
+			r.drain()
+			lead := r.statusOf(l.Name, "p1").SalesforceID
+			if err := r.emu.DeleteAs("Lead", lead); err != nil {
+				t.Fatal(err)
+			}
+			f["stage"] = "customer"
+			r.accept("person", forcesync.Change{Key: "p1", Fields: f})
+			r.drain()
+			contacts := r.query("SELECT Id, LastName FROM Contact")
+			if len(contacts) != 1 {
+				t.Fatalf("contacts %v, want the one the Contact mapping created", contacts)
+			}
+			if cs := r.statusOf(c.Name, "p1"); cs.State != forcesync.StateSynced || cs.SalesforceID != contacts[0].ID() {
+				t.Fatalf("contact status %+v, want synced to %s", cs, contacts[0].ID())
+			}
+			ls := r.statusOf(l.Name, "p1")
+			if ls.State != forcesync.StateDeleted || ls.SalesforceID != "" || ls.Error != nil ||
+				!strings.Contains(strings.Join(ls.Warnings, "; "), lead) {
+				t.Fatalf("lead status %+v, want deleted, unbound, a warning naming %s (not converted)", ls, lead)
+			}
+			if b, err := r.store.Binding(context.Background(), l.Name, "p1"); err != nil || b != nil {
+				t.Fatalf("lead binding %+v %v, want none", b, err)
+			}
+			if accs := r.query("SELECT Id FROM Account"); len(accs) != 0 {
+				t.Fatalf("accounts %v: no conversion made one", accs)
+			}
+		})
 	}
 }

@@ -405,6 +405,10 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 		if src == nil {
 			continue // a delete on its way
 		}
+		if src.Unreadable != nil {
+			d.add(p, b, forcesync.DriftUnreadable, src.Unreadable.Message, nil)
+			continue // nothing to compare with; its Salesforce record stays
+		}
 		if ok, err := p.Compiled.Filter(src.Fields); err != nil || !ok {
 			continue // no longer the mapping's: not drift
 		}
@@ -430,7 +434,8 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 // store is a forcesync.SettledReader. A key that read does not hold (or
 // holds in a form it cannot decode), and every key of another store, is
 // read on its own, so that it gets the store's own answer; a key with no
-// stored record is absent.
+// stored record is absent, and one whose fields cannot be read back comes
+// with Unreadable set.
 func liveSources(ctx context.Context, store forcesync.Store, source string, keys []string) (map[string]*forcesync.SourceRecord, error) {
 	var settled map[string]forcesync.Settled
 	if sr, ok := forcesync.StoreAs[forcesync.SettledReader](store); ok {
@@ -454,6 +459,9 @@ func liveSources(ctx context.Context, store forcesync.Store, source string, keys
 		rec, err := store.SourceRecord(ctx, source, k)
 		if forcesync.ErrorCode(err) == forcesync.ENotFound {
 			continue // bound, but the store holds no record: nothing to compare
+		}
+		if re, ok := errors.AsType[*forcesync.RecordError](err); ok && re.Code == forcesync.CodeUnreadableRecord && rec != nil {
+			rec.Unreadable, err = re, nil
 		}
 		if err != nil {
 			return nil, err
@@ -576,7 +584,9 @@ func fieldDrift(fields map[string]any, r salesforce.Record, ext string) []forces
 // binding (converted are the keys of the bindings compare leaves out) and
 // are not on their way (pending or retrying), and keeps them in d.sources
 // for heal. It walks the source a page at a time by key and reads the
-// states of a page's unbound records in one go.
+// states of a page's unbound records in one go. An unbound record whose
+// fields cannot be read back is listed as unreadable instead: whether the
+// mapping takes it cannot be told, and heal leaves it alone.
 func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesync.Binding, converted []string, d *drift) ([]forcesync.Finding, error) {
 	bound := make(map[string]bool, len(binds)+len(converted))
 	for _, b := range binds {
@@ -595,6 +605,10 @@ func (rc *Reconciler) neverSynced(ctx context.Context, p *Pipe, binds []forcesyn
 		for i := range recs {
 			r := &recs[i]
 			if bound[r.Key] || r.Deleted {
+				continue
+			}
+			if r.Unreadable != nil {
+				out = append(out, forcesync.Finding{Mapping: p.Mapping.Name, Key: r.Key, Kind: forcesync.DriftUnreadable, Detail: r.Unreadable.Message})
 				continue
 			}
 			if ok, err := p.Compiled.Filter(r.Fields); err != nil || !ok {
@@ -726,6 +740,7 @@ const (
 //     when another binding points at them, they are left for a person.
 //   - never_synced: queued (accepted again for the mapping, or requeued
 //     when it has a status).
+//   - unreadable: left alone; sending the record again repairs it.
 //
 // All the repairs count as changes for the guard: beyond its limit the
 // guard pauses the mapping, nothing is changed, and the heal is refused

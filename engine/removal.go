@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/forcesync/forcesync"
@@ -240,13 +241,21 @@ func (e *Engine) fallingOut(ctx context.Context, p *Pipe) ([]string, error) {
 	}
 	// Paged by key: each page costs its own rows, and a record written
 	// meanwhile neither shifts a page nor is read twice.
+	var unreadable []string
 	for after := ""; ; {
 		recs, err := e.store.SourceRecords(ctx, forcesync.SourceQuery{Source: p.Mapping.Source, After: after, Limit: page})
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range recs {
-			if fp, ok := bound[r.Key]; ok && e.removes(p, r.Fields, fp) {
+			fp, ok := bound[r.Key]
+			switch {
+			case !ok:
+			case r.Unreadable != nil:
+				// Whether the new config still takes it cannot be told:
+				// it is never removed for that, nor counted.
+				unreadable = append(unreadable, r.Key)
+			case e.removes(p, r.Fields, fp):
 				keys = append(keys, r.Key)
 			}
 		}
@@ -255,7 +264,19 @@ func (e *Engine) fallingOut(ctx context.Context, p *Pipe) ([]string, error) {
 		}
 		after = recs[len(recs)-1].Key
 	}
+	if len(unreadable) > 0 {
+		e.cfg.Logger.Warn("config change: bound records whose stored fields cannot be read are left as they are in Salesforce (UNREADABLE_RECORD); send them again to have the new config apply to them",
+			"event", "sweep.unreadable", "connection", e.cfg.Connection, "mapping", p.Mapping.Name, "records", len(unreadable), "keys", firstKeys(unreadable, 10))
+	}
 	return keys, nil
+}
+
+// firstKeys is keys for a log line: at most n of them, then how many more.
+func firstKeys(keys []string, n int) string {
+	if len(keys) <= n {
+		return strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(keys[:n], ", "), len(keys)-n)
 }
 
 // removes reports whether pushing a bound record with fields under p

@@ -95,7 +95,7 @@ type recordResponse struct {
 	Deleted  bool           `json:"deleted"`
 	Fields   map[string]any `json:"fields"`
 	Updated  time.Time      `json:"updated"`
-	Mappings []statusJSON   `json:"mappings"`
+	Mappings []StatusJSON   `json:"mappings"`
 	// Conflicts are the fields both sides changed, as pulls found them
 	// (two-way mappings), newest first; absent without pulled mappings.
 	Conflicts []forcesync.Conflict `json:"conflicts,omitempty"`
@@ -104,8 +104,13 @@ type recordResponse struct {
 	Unreadable *forcesync.RecordError `json:"unreadable,omitempty"`
 }
 
-type statusJSON struct {
-	Mapping      string                 `json:"mapping"`
+// StatusJSON is a record's status under one mapping as the API writes it
+// (and `forcesync status --json` its failures).
+type StatusJSON struct {
+	Mapping string `json:"mapping"`
+	// Source and Key are set in lists (failures), not in a record's own
+	// statuses.
+	Source       string                 `json:"source,omitempty"`
 	Key          string                 `json:"key,omitempty"`
 	State        forcesync.State        `json:"state"`
 	SalesforceID string                 `json:"salesforce_id,omitempty"`
@@ -118,17 +123,47 @@ type statusJSON struct {
 	Version int64 `json:"version"`
 }
 
-func toStatusJSON(st forcesync.RecordStatus, withKey bool) statusJSON {
-	out := statusJSON{Mapping: st.Mapping, State: st.State, SalesforceID: st.SalesforceID, Error: st.Error,
+// ToStatusJSON returns st as the API writes it, with its source and key
+// when withKey is set; next_attempt only while the record is retrying.
+func ToStatusJSON(st forcesync.RecordStatus, withKey bool) StatusJSON {
+	out := StatusJSON{Mapping: st.Mapping, State: st.State, SalesforceID: st.SalesforceID, Error: st.Error,
 		Warnings: st.Warnings, Attempts: st.Attempts, Updated: st.Updated, Version: st.Version}
 	if withKey {
-		out.Key = st.Key
+		out.Source, out.Key = st.Source, st.Key
 	}
 	if st.State == forcesync.StateRetrying && !st.NextAttempt.IsZero() {
 		t := st.NextAttempt
 		out.NextAttempt = &t
 	}
 	return out
+}
+
+// RunJSON is a run (one batch pushed or pulled) as the API
+// (GET /api/v1/runs) and `forcesync status --json` write it.
+type RunJSON struct {
+	ID      int64  `json:"id"`
+	Mapping string `json:"mapping"`
+	// API is "collections", "bulk" or "rest".
+	API     string    `json:"api"`
+	Started time.Time `json:"started"`
+	// Finished is omitted while unknown (a run the store kept unfinished).
+	Finished time.Time `json:"finished,omitzero"`
+	Records  int       `json:"records"`
+	Created  int       `json:"created"`
+	Updated  int       `json:"updated"`
+	// Unchanged counts records settled without a call.
+	Unchanged int `json:"unchanged"`
+	Deleted   int `json:"deleted"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	APICalls  int `json:"api_calls"`
+}
+
+// ToRunJSON returns r as the API writes it.
+func ToRunJSON(r forcesync.Run) RunJSON {
+	return RunJSON{ID: r.ID, Mapping: r.Mapping, API: r.API, Started: r.Started, Finished: r.Finished, Records: r.Records,
+		Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged, Deleted: r.Deleted, Failed: r.Failed,
+		Skipped: r.Skipped, APICalls: r.APICalls}
 }
 
 func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
@@ -157,9 +192,9 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := recordResponse{Source: source, Key: key, Version: rec.Version, Deleted: rec.Deleted, Fields: rec.Fields,
-		Updated: rec.Updated, Mappings: []statusJSON{}, Unreadable: unreadable}
+		Updated: rec.Updated, Mappings: []StatusJSON{}, Unreadable: unreadable}
 	for _, st := range sts {
-		out.Mappings = append(out.Mappings, toStatusJSON(st, false))
+		out.Mappings = append(out.Mappings, ToStatusJSON(st, false))
 	}
 	if s.cfg.Changes != nil {
 		if out.Conflicts, err = s.cfg.Changes.Conflicts(r.Context(), source, key); err != nil {
@@ -253,10 +288,11 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if runs == nil {
-		runs = []forcesync.Run{}
+	out := make([]RunJSON, len(runs))
+	for i, r := range runs {
+		out[i] = ToRunJSON(r)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
 
 func (s *Server) handleFailures(w http.ResponseWriter, r *http.Request) {
@@ -271,9 +307,9 @@ func (s *Server) handleFailures(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	out := []statusJSON{}
+	out := []StatusJSON{}
 	for _, st := range sts {
-		out = append(out, toStatusJSON(st, true))
+		out = append(out, ToStatusJSON(st, true))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"failures": out})
 }

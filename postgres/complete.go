@@ -38,7 +38,21 @@ func (s *Store) Complete(ctx context.Context, owner string, outcomes []forcesync
 		}
 		byMapping[m] = last
 	}
+	// The mappings whose bindings the outcomes may write: a pull binding
+	// one of their Ids waits for this (see bindLock).
+	var binding []string
+	for _, m := range order {
+		for _, o := range byMapping[m] {
+			if o.SalesforceID != "" {
+				binding = append(binding, m)
+				break
+			}
+		}
+	}
 	return s.inTx(ctx, "complete", func(tx pgx.Tx) error {
+		if err := s.shareBindLocks(ctx, tx, binding); err != nil {
+			return err
+		}
 		now := ms(s.now())
 		// The run first, so each attempt of the history names it.
 		var runID int64

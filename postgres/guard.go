@@ -76,10 +76,13 @@ func (s *Store) GuardStates(ctx context.Context) ([]forcesync.GuardState, error)
 
 // Bind implements forcesync.BindingStore.
 func (s *Store) Bind(ctx context.Context, b forcesync.Binding) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`,
-		b.Mapping, b.Key, b.SalesforceID, b.Fingerprint, ms(s.now())); err != nil {
-		return fmt.Errorf("bind %s/%s: %w", b.Mapping, b.Key, err)
-	}
-	return nil
+	return s.inTx(ctx, "bind "+b.Mapping+"/"+b.Key, func(tx pgx.Tx) error {
+		if err := s.shareBindLocks(ctx, tx, []string{b.Mapping}); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, updated) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint, updated = excluded.updated`,
+			b.Mapping, b.Key, b.SalesforceID, b.Fingerprint, ms(s.now()))
+		return err
+	})
 }

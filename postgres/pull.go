@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -122,9 +123,20 @@ func (s *Store) CommitPull(ctx context.Context, c *forcesync.PullCommit) error {
 			orig[i] = &cp
 		}
 	}
+	binds := false
+	for i := range c.Records {
+		binds = binds || c.Records[i].Bind
+	}
 	var stale error
 	err = s.inTx(ctx, "commit pull", func(tx pgx.Tx) error {
 		stale = nil
+		if binds {
+			// Alone against the mapping's binding writers (see bindLock),
+			// before any row lock.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.bindLock(c.Mapping)); err != nil {
+				return err
+			}
+		}
 		var gen int64
 		err := tx.QueryRow(ctx, `SELECT gen FROM pull_watermarks WHERE mapping = $1 FOR UPDATE`, c.Mapping).Scan(&gen)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -156,6 +168,34 @@ func (s *Store) CommitPull(ctx context.Context, c *forcesync.PullCommit) error {
 		return stale
 	}
 	return err
+}
+
+// bindLock is the advisory lock key that orders a pull's binds against
+// the other binding writes of a mapping. CommitPull refuses to bind a
+// Salesforce Id another key holds; at READ COMMITTED its check would miss
+// a push's binding committed between the check and its own commit. So a
+// CommitPull that binds takes the lock exclusively, and every transaction
+// that writes bindings otherwise (Complete, RecordPushed, Bind) takes it
+// shared: pushes do not wait for each other, and a pull's bind happens
+// wholly before or wholly after each of them, as with SQLite's one writer.
+// Each takes it first, before any row lock, so no deadlock comes of it.
+func (s *Store) bindLock(mapping string) int64 { return s.lockKey("bind/" + mapping) }
+
+// shareBindLocks takes the bind locks of mappings, shared, in key order.
+func (s *Store) shareBindLocks(ctx context.Context, tx pgx.Tx, mappings []string) error {
+	if len(mappings) == 0 {
+		return nil
+	}
+	keys := make([]int64, 0, len(mappings))
+	for _, m := range mappings {
+		keys = append(keys, s.bindLock(m))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, n) ORDER BY n`, keys); err != nil {
+		return fmt.Errorf("bind locks: %w", err)
+	}
+	return nil
 }
 
 func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *forcesync.PulledRecord, now int64) error {
@@ -194,6 +234,20 @@ func commitPulled(ctx context.Context, tx pgx.Tx, c *forcesync.PullCommit, r *fo
 			return fmt.Errorf("unbind: status: %w", err)
 		}
 	case r.Bind:
+		// One Salesforce record, one key, as far as a pull is concerned:
+		// another key holding the Id means the decision read it unbound
+		// before a push bound it. The bind lock CommitPull holds makes
+		// every push's binding committed before this visible here, and
+		// holds back those to come until this commits.
+		var other string
+		err := tx.QueryRow(ctx, `SELECT key FROM bindings WHERE mapping = $1 AND sf_id = $2 AND key <> $3 LIMIT 1`,
+			c.Mapping, r.SalesforceID, r.Key).Scan(&other)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("bind: %w", err)
+		}
+		if other != "" && r.SalesforceID != "" {
+			return storeplan.BoundElsewhere(c.Mapping, r.Key, r.SalesforceID, other)
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, modstamp, updated) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint,
 				modstamp = excluded.modstamp, updated = excluded.updated`,

@@ -82,6 +82,11 @@ func (s *Store) RecordPushed(ctx context.Context, source, mapping string, rows [
 		}
 	}
 	return s.inTx(ctx, "record pushed", func(tx pgx.Tx) error {
+		if len(bKeys) > 0 {
+			if err := s.shareBindLocks(ctx, tx, []string{mapping}); err != nil {
+				return err
+			}
+		}
 		now := ms(s.now())
 		if err := writeRecords(ctx, tx, source, mapping, rKeys, rVers, rFlds, now); err != nil {
 			return err

@@ -73,9 +73,7 @@ func (s *Store) SourceRecords(ctx context.Context, q forcesync.SourceQuery) ([]f
 	)
 	_, err = pgx.ForEachRow(rows, []any{&rec.Key, &rec.Version, &fields, &updated}, func() error {
 		r := rec
-		if err := storeplan.DecodeRecord(&r, fields, updated); err != nil {
-			return err
-		}
+		storeplan.DecodeListed(&r, fields, updated) // unreadable: listed with Unreadable set
 		out = append(out, r)
 		return nil
 	})

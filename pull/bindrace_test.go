@@ -27,19 +27,20 @@ func (s *staleBindings) PullBindings(ctx context.Context, mapping string, ids []
 }
 
 // TestPollReadingBeforeThePushBound: a poll reads the bindings, then the
-// engine's push of a new record commits its binding, then the poll looks
-// the pushed Lead's External ID value up and finds it bound (to that very
-// Lead). The Lead is forcesync's own push coming back: no record created
-// in Salesforce, no sf:<Id> twin of the app's record, no event.
+// engine's push of a new record commits its binding, then the poll commits
+// its decision, made on the stale read. The Lead is forcesync's own push
+// coming back: no record created in Salesforce, no sf:<Id> twin of the
+// app's record, no event (the store refuses the stale bind; the batch is
+// decided again).
 func TestPollReadingBeforeThePushBound(t *testing.T) {
 	for _, stale := range []int32{1, 2} {
 		t.Run(fmt.Sprintf("stale=%d", stale), func(t *testing.T) { pollReadingBeforeThePushBound(t, stale) })
 	}
 }
 
-// pollReadingBeforeThePushBound: with stale 2, the record's second read
-// of its binding is stale too (the push committed right after it), and
-// the key rule is the first to see the binding.
+// pollReadingBeforeThePushBound: with stale 2, the read of the batch
+// decided again is stale too (the push committed right after it): the
+// store refuses twice.
 func pollReadingBeforeThePushBound(t *testing.T, staleReads int32) {
 	r := newRig(t, leadsBoth(forcesync.NewestWins))
 	stale := &staleBindings{Store: r.pstore, stale: staleReads}

@@ -401,7 +401,7 @@ func (v *view) source(key string) (*forcesync.SourceRecord, error) {
 		// range): merge into the record as stored, that number kept,
 		// rather than fail every poll of the mapping. Its push stays held.
 		v.p.cfg.Logger.Warn("pulled change merged into a record whose stored fields cannot be read", "event", "pull.unreadable_record",
-			"mapping", v.p.cfg.Mapping.Name, "key", key, "reason", re.Message)
+			"mapping", v.p.cfg.Mapping.Name, "key", key, "code", re.Code, "fields", re.Fields) // names only: the message quotes the stored value
 		err = nil
 	}
 	if err != nil {
@@ -665,6 +665,11 @@ func (p *Puller) restoredKey(v *view, id string) (string, error) {
 // the push binds it and sends the newest values. A rep's edit between
 // the create and the push's answer comes back with the record's next
 // change.
+//
+// The store's rule (CommitPull refuses to bind an Id another key holds)
+// covers a push that committed its binding after the poll read the
+// bindings; this covers one that has not committed it yet, when there is
+// no binding for the store to find.
 func (p *Puller) pushInFlight(v *view, rec salesforce.Record) (bool, error) {
 	m := p.cfg.Mapping
 	if m.Match.Kind != forcesync.MatchExternalID || !m.Pushes() {
@@ -690,20 +695,23 @@ func (p *Puller) pushInFlight(v *view, rec salesforce.Record) (bool, error) {
 // keyFor is the key rule for a record created in Salesforce: its External
 // ID value when the mapping matches by one and the record has it, else
 // "sf:" and its Id.
+//
+// The puller reads the batch's bindings once; a push may bind one of its
+// records after that (it created the record, the poll read it, then the
+// push committed). The key rule may then name sf:<Id> for a record bound
+// under the app's key; CommitPull refuses to bind an Id another key holds
+// (EConflict), and the batch is decided again on fresh bindings, where
+// the record is bound: an echo, not a twin.
 func (p *Puller) keyFor(ctx context.Context, rec salesforce.Record) (string, error) {
 	m := p.cfg.Mapping
 	if m.Match.Kind == forcesync.MatchExternalID {
 		if v, _ := rec[p.reader.d.Field(m.Match.Field).Name].(string); v != "" {
-			// A key bound to another record already keeps it. Bound to
-			// this very record, it is a push that committed after this
-			// poll read the bindings: the key stands, and the commit,
-			// finding the binding made meanwhile, has the batch decided
-			// again, where the record is bound (an echo, not a twin).
+			// A key bound to another record already keeps it.
 			b, err := p.cfg.Store.Binding(ctx, m.Name, v)
 			if err != nil {
 				return "", err
 			}
-			if b == nil || b.SalesforceID == rec.ID() {
+			if b == nil {
 				return v, nil
 			}
 		}
@@ -719,22 +727,6 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 	stamp, _ := Modstamp(rec)
 	b := v.byID[id]
 	r := &forcesync.PulledRecord{SalesforceID: id, Modstamp: stamp}
-	if b == nil {
-		// The batch's bindings were read at the start of the poll; a push
-		// of a new record may have bound it since (the push created it in
-		// Salesforce, this poll read it, then the push committed). Read
-		// this record's binding again before taking it for one created in
-		// Salesforce: else it would reach the app as an sf:<Id> twin of
-		// the record just pushed.
-		nb, err := p.cfg.Store.PullBindings(v.ctx, p.cfg.Mapping.Name, []string{id})
-		if err != nil {
-			return nil, err
-		}
-		if fresh, ok := nb[id]; ok {
-			b = &fresh
-			v.byID[id] = b
-		}
-	}
 	frozen := converted(rec)
 	switch {
 	case frozen && b == nil:

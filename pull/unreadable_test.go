@@ -1,13 +1,17 @@
 package pull_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/pull"
 )
 
 // TestPullPastUnreadableRecord: a record stored with a number the store
@@ -17,7 +21,8 @@ import (
 // edits come in with it.
 func TestPullPastUnreadableRecord(t *testing.T) {
 	r := newRig(t, leadsBoth(forcesync.NewestWins))
-	p := r.puller(nil)
+	var logs bytes.Buffer
+	p := r.puller(func(c *pull.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	r.accept("k1", map[string]any{"last": "Ada", "company": "ACME", "phone": "111"})
 	r.accept("k2", map[string]any{"last": "Grace", "company": "ACME", "phone": "111"})
 	r.drain()
@@ -49,5 +54,10 @@ func TestPullPastUnreadableRecord(t *testing.T) {
 	if !errors.As(err, &re) || re.Code != forcesync.CodeUnreadableRecord || rec == nil ||
 		rec.Fields["phone"] != "222" || rec.Fields["last"] != "Ada" || rec.Fields["amount"] != json.Number("1e400") {
 		t.Fatalf("k1 after the pull: %+v %v", rec, err)
+	}
+	// The warning names the field, never its stored value.
+	if out := logs.String(); !strings.Contains(out, `"event":"pull.unreadable_record"`) || !strings.Contains(out, `"fields":["amount"]`) ||
+		strings.Contains(out, "1e400") {
+		t.Fatalf("log: %s", out)
 	}
 }

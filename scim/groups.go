@@ -39,7 +39,7 @@ func (s *Server) loadGroup(ctx context.Context, id string) (*group, error) {
 		return nil, &Error{Status: http.StatusNotFound, Detail: "Group " + id + " not found"}
 	}
 	if err != nil {
-		return nil, err
+		return nil, s.unreadableOr(err, "Group", id)
 	}
 	res, _ := rec.Fields["scim"].(map[string]any)
 	if res == nil {

@@ -63,7 +63,8 @@ func listParamsFrom(q url.Values) (listParams, error) {
 }
 
 // scan reads the resources of q.Source that f matches (every one for a nil or empty
-// filter), page by page from q, calling fn with each.
+// filter), page by page from q, calling fn with each. An unreadable record
+// is matched by its stand-in (see resourceOf).
 func (s *Server) scan(ctx context.Context, q forcesync.SourceQuery, f *Filter, fn func(rec forcesync.SourceRecord)) error {
 	q.Limit = scanPage
 	for {
@@ -71,10 +72,10 @@ func (s *Server) scan(ctx context.Context, q forcesync.SourceQuery, f *Filter, f
 		if err != nil {
 			return err
 		}
-		for _, rec := range recs {
-			res, _ := rec.Fields["scim"].(map[string]any)
+		for i := range recs {
+			res := s.resourceOf(ctx, &recs[i])
 			if res != nil && (f == nil || f.expr == nil || f.Match(res)) {
-				fn(rec)
+				fn(recs[i])
 			}
 		}
 		if len(recs) < q.Limit {
@@ -185,7 +186,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p listParams, k ki
 	}
 	resources := make([]any, 0, len(page))
 	for i := range page {
-		res, _ := page[i].Fields["scim"].(map[string]any)
+		res := s.resourceOf(ctx, &page[i])
 		if res == nil {
 			continue
 		}
@@ -263,4 +264,40 @@ func (s *Server) sorted(ctx context.Context, k kind, f *Filter, p listParams) ([
 	total := len(all)
 	lo := min(p.start-1, total)
 	return all[lo:min(lo+p.count, total)], total, nil
+}
+
+// resourceOf returns the SCIM resource a listed record holds (its field
+// "scim"; nil for a record that did not come through SCIM). A record whose
+// stored fields cannot be read back (rec.Unreadable) gets a stand-in that
+// keeps only what identifies it: schemas, id, externalId, userName (a
+// User), displayName (a Group) and meta, read from the stored fields as
+// far as they decode; rec.Fields then holds it, so that sorting and a
+// second call see it too. The stand-in keeps the resource in lists: an
+// identity provider that no longer saw it would take it for deleted (and
+// unassign or create it again), and one given a resource with attributes
+// made up would write them back. A filter on any other attribute does not
+// match it, and a read of it by id is the error unreadable makes.
+func (s *Server) resourceOf(ctx context.Context, rec *forcesync.SourceRecord) map[string]any {
+	res, _ := rec.Fields["scim"].(map[string]any)
+	if res != nil || rec.Unreadable == nil {
+		return res
+	}
+	s.cfg.Logger.Warn("scim: a stored resource cannot be read back; lists show only its id, names and meta until it is sent again",
+		"event", "scim.unreadable", "source", rec.Source, "id", rec.Key, "fields", strings.Join(rec.Unreadable.Fields, ","))
+	full, _ := s.cfg.Store.SourceRecord(ctx, rec.Source, rec.Key) // with the fields as far as they decode
+	var stored map[string]any
+	if full != nil {
+		stored, _ = full.Fields["scim"].(map[string]any)
+	}
+	if stored == nil {
+		return nil // not even its identity can be read
+	}
+	stand := map[string]any{"id": rec.Key}
+	for _, name := range []string{"schemas", "externalId", "userName", "displayName", "meta"} {
+		if k, ok := attrKey(stored, name); ok {
+			stand[k] = stored[k]
+		}
+	}
+	rec.Fields = map[string]any{"scim": stand}
+	return stand
 }

@@ -207,14 +207,15 @@ type user struct {
 	res map[string]any
 }
 
-// load reads the User with id; deleted or unknown is a 404.
+// load reads the User with id; deleted or unknown is a 404, and one whose
+// stored fields cannot be read back is the error unreadable makes.
 func (s *Server) load(ctx context.Context, id string) (*user, error) {
 	rec, err := s.cfg.Store.SourceRecord(ctx, s.cfg.Source, id)
 	if forcesync.ErrorCode(err) == forcesync.ENotFound || (err == nil && rec.Deleted) {
 		return nil, &Error{Status: http.StatusNotFound, Detail: "User " + id + " not found"}
 	}
 	if err != nil {
-		return nil, err
+		return nil, s.unreadableOr(err, "User", id)
 	}
 	res, _ := rec.Fields["scim"].(map[string]any)
 	if res == nil {
@@ -392,6 +393,19 @@ func (s *Server) reserveName(ctx context.Context, userName, id string) (release 
 // much shorter, and a crashed process's holds free themselves.
 const nameHold = 30 * time.Second
 
+// unreadableOr returns, for err reading the resource id of kind, the error
+// unreadable makes when the record's stored fields cannot be read back
+// (logged with the field for the operator), and err otherwise.
+func (s *Server) unreadableOr(err error, kind, id string) error {
+	re, ok := errors.AsType[*forcesync.RecordError](err)
+	if !ok || re.Code != forcesync.CodeUnreadableRecord {
+		return err
+	}
+	s.cfg.Logger.Warn("scim: a stored "+kind+" cannot be read back; send it again to repair it", "event", "scim.unreadable",
+		"source", s.cfg.Source, "id", id, "fields", strings.Join(re.Fields, ","))
+	return unreadable(kind, id)
+}
+
 // taken reports whether another User than id has userName.
 func (s *Server) taken(ctx context.Context, userName, id string) (bool, error) {
 	recs, err := s.cfg.Store.SourceRecords(ctx, forcesync.SourceQuery{Source: s.cfg.Source, Field: "userName", Value: userName, Limit: 2})
@@ -399,7 +413,8 @@ func (s *Server) taken(ctx context.Context, userName, id string) (bool, error) {
 		return false, err
 	}
 	for _, r := range recs {
-		if r.Key != id && r.Fields["scim"] != nil {
+		// An unreadable record matched by its stored userName has it.
+		if r.Key != id && (r.Fields["scim"] != nil || r.Unreadable != nil) {
 			return true, nil
 		}
 	}

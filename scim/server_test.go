@@ -27,13 +27,15 @@ type rig struct {
 	url   string
 	store *sqlite.Store
 	eng   *fakeEngine
+	path  string // the SQLite file
 }
 
 const token = "scim-s3cret"
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "fs.db"), sqlite.Options{})
+	path := filepath.Join(t.TempDir(), "fs.db")
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +43,7 @@ func newRig(t *testing.T) *rig {
 	eng := &fakeEngine{}
 	srv := httptest.NewServer(scim.New(scim.Config{Store: st, Engine: eng, Source: "idp_user", Token: token}))
 	t.Cleanup(srv.Close)
-	return &rig{t: t, url: srv.URL, store: st, eng: eng}
+	return &rig{t: t, url: srv.URL, store: st, eng: eng, path: path}
 }
 
 // do sends a SCIM request and decodes the JSON answer.

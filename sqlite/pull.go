@@ -202,6 +202,19 @@ func (s *Store) commitPulled(ctx context.Context, tx *wtx, c *forcesync.PullComm
 			return fmt.Errorf("commit pull: unbind: status: %w", err)
 		}
 	case r.Bind:
+		// One Salesforce record, one key, as far as a pull is concerned:
+		// another key holding the Id means the decision read it unbound
+		// before a push bound it (the writer runs one transaction at a
+		// time, so this sees every binding committed before).
+		var other string
+		err := tx.QueryRowContext(ctx, `SELECT key FROM bindings WHERE mapping = ? AND sf_id = ? AND key <> ? LIMIT 1`,
+			c.Mapping, r.SalesforceID, r.Key).Scan(&other)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("commit pull: bind: %w", err)
+		}
+		if other != "" && r.SalesforceID != "" {
+			return storeplan.BoundElsewhere(c.Mapping, r.Key, r.SalesforceID, other)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bindings (mapping, key, sf_id, fingerprint, modstamp, updated) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (mapping, key) DO UPDATE SET sf_id = excluded.sf_id, fingerprint = excluded.fingerprint,
 				modstamp = excluded.modstamp, updated = excluded.updated`,

@@ -73,9 +73,7 @@ func (s *Store) SourceRecords(ctx context.Context, q forcesync.SourceQuery) ([]f
 		if err := rows.Scan(&rec.Key, &rec.Version, &fields, &updated); err != nil {
 			return nil, fmt.Errorf("source records %s: %w", q.Source, err)
 		}
-		if err := storeplan.DecodeRecord(&rec, fields, updated); err != nil {
-			return nil, err
-		}
+		storeplan.DecodeListed(&rec, fields, updated) // unreadable: listed with Unreadable set
 		out = append(out, rec)
 	}
 	return out, rows.Err()

@@ -29,6 +29,7 @@ type Store struct {
 	wr  *writer
 	r   *sql.DB // readers
 	cr  *sql.DB // the claims' readers
+	ck  *checkpointer
 	now func() time.Time
 	// sweepAt is when (Unix ms) a lease may next have run out: a claim at
 	// or after it first returns expired leases to the free rows. Zero makes
@@ -76,6 +77,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	// than spilling to a temporary file past 64 KiB: a statement's pages,
 	// a few hundred KiB at most for maxRows rows.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// The checkpointer (checkpoint.go) copies the log into the database
+	// off the writer's commits; this is the writer's backstop.
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
@@ -132,7 +136,18 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	cr.SetMaxOpenConns(claimReaders)
 	cr.SetMaxIdleConns(claimReaders)
-	s := &Store{w: w, wr: wr, r: r, cr: cr, now: opt.Now}
+	cq := url.Values{}
+	cq.Add("_pragma", "busy_timeout(10000)")
+	ck, err := newCheckpointer("file:" + path + "?" + cq.Encode())
+	if err != nil {
+		cr.Close()
+		r.Close()
+		wr.close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open checkpointer %s: %w", path, err)
+	}
+	wr.committed = ck.committed
+	s := &Store{w: w, wr: wr, r: r, cr: cr, ck: ck, now: opt.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -141,7 +156,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.cr.Close(), s.r.Close(), s.wr.close(), s.w.Close())
+	return errors.Join(s.ck.close(), s.cr.Close(), s.r.Close(), s.wr.close(), s.w.Close())
 }
 
 // ms and fromMS convert the stores' time columns (Unix milliseconds).

@@ -20,6 +20,9 @@ type writer struct {
 	mu    sync.Mutex
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // by SQL text; see eachPiece for why it stays small
+	// committed, when set, is called after each commit (the checkpointer's
+	// nudge).
+	committed func()
 }
 
 func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
@@ -121,6 +124,9 @@ func (t *wtx) Commit() error {
 	}
 	t.done = true
 	t.w.mu.Unlock()
+	if t.w.committed != nil {
+		t.w.committed()
+	}
 	return nil
 }
 

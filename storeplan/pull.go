@@ -101,6 +101,18 @@ func StalePull(mapping, key, what string) error {
 	return forcesync.Errorf(forcesync.EConflict, "pull %s: record %s changed while pulling (%s); decide again", mapping, key, what)
 }
 
+// BoundElsewhere is CommitPull's answer when a record would bind key to
+// a Salesforce Id that another key of the mapping (other) holds: the
+// puller read the Id unbound, and a push (or another pull) bound it
+// since. Binding it too would give the application a twin of other's
+// record; nothing was written, and the puller decides again, finding the
+// binding. The puller binds an Id only when it read none for it, so a
+// decision on fresh state never meets this.
+func BoundElsewhere(mapping, key, id, other string) error {
+	return forcesync.Errorf(forcesync.EConflict, "pull %s: Salesforce record %s is bound to key %s since it was read; not binding it to %s too; decide again",
+		mapping, id, other, key)
+}
+
 // EventFields are a pulled change's columns as text.
 type EventFields struct {
 	Fields, Changed string

@@ -169,6 +169,7 @@ func Complete(o *forcesync.Outcome, owner string, row *Row, prev Prev) Step {
 	switch {
 	case o.Unbind:
 		st.Unbind = true
+	case o.KeepBinding:
 	case o.SalesforceID != "":
 		st.Bind = true
 		st.BindFingerprint = o.Fingerprint
@@ -283,7 +284,7 @@ func (c *StatusColumns) Decode(st *forcesync.RecordStatus) {
 // that cannot be read make an error that wraps DecodeFields' record error;
 // rec.Fields then holds them as far as they decode, the numbers a float64
 // cannot hold kept as json.Number (for the record page's editor and for a
-// pull to merge into), or nil.
+// pull to merge into), or nil, and rec.Unreadable holds the record error.
 func DecodeRecord(rec *forcesync.SourceRecord, fields string, updated int64) error {
 	rec.Updated = FromMS(updated)
 	f, re := DecodeFields([]byte(fields))
@@ -294,10 +295,20 @@ func DecodeRecord(rec *forcesync.SourceRecord, fields string, updated int64) err
 		if dec.Decode(&rec.Fields) == nil {
 			floatsBack(rec.Fields)
 		}
+		rec.Unreadable = re
 		return fmt.Errorf("source record %s/%s: %w", rec.Source, rec.Key, re)
 	}
-	rec.Fields = f
+	rec.Fields, rec.Unreadable = f, nil
 	return nil
+}
+
+// DecodeListed decodes a record of a listing (forcesync.Store's
+// SourceRecords): one whose fields cannot be read comes with Unreadable
+// set and Fields nil, never as an error, so that one record stored before
+// the doors refused its data does not fail the listing of its source.
+func DecodeListed(rec *forcesync.SourceRecord, fields string, updated int64) {
+	rec.Updated = FromMS(updated)
+	rec.Fields, rec.Unreadable = DecodeFields([]byte(fields))
 }
 
 // floatsBack turns the json.Numbers in v that a float64 holds into

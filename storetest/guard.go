@@ -101,3 +101,33 @@ func testBind(t *testing.T, s forcesync.Store, clk *Clock) {
 		t.Fatalf("Claim = %+v, %v", items, err)
 	}
 }
+
+// testKeepBinding: an outcome with KeepBinding settles the status only: a
+// binding written by Bind while the claim was out (a promotion's) is not
+// overwritten by the outcome's Salesforce Id and fingerprint.
+func testKeepBinding(t *testing.T, s forcesync.Store, clk *Clock) {
+	accept(t, s, []string{"m"}, forcesync.Change{Key: "k", Fields: map[string]any{"a": 1}})
+	if err := s.Bind(ctx, forcesync.Binding{Mapping: "m", Key: "k", SalesforceID: "00Q000000000001AAA", Fingerprint: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	items := claim(t, s, clk, "m", "o", 10)
+	if len(items) != 1 {
+		t.Fatalf("claimed %d, want 1", len(items))
+	}
+	if err := s.Bind(ctx, forcesync.Binding{Mapping: "m", Key: "k", SalesforceID: "00Q000000000001AAA", Fingerprint: forcesync.FingerprintLeadGone}); err != nil {
+		t.Fatal(err)
+	}
+	complete(t, s, "o", forcesync.Outcome{Item: items[0], State: forcesync.StateConverted, SalesforceID: "00Q000000000001AAA",
+		Fingerprint: forcesync.FingerprintConverted, KeepBinding: true})
+	b, err := s.Binding(ctx, "m", "k")
+	if err != nil || b == nil || b.Fingerprint != forcesync.FingerprintLeadGone {
+		t.Fatalf("Binding = %+v, %v; want the one Bind wrote during the claim", b, err)
+	}
+	sts, err := s.Statuses(ctx, "contact", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != 1 || sts[0].State != forcesync.StateConverted || sts[0].SalesforceID != "00Q000000000001AAA" {
+		t.Fatalf("Statuses = %+v, want converted, naming the Lead", sts)
+	}
+}

@@ -22,6 +22,7 @@ func RunPull(t *testing.T, open Opener) {
 		{"Watermark", testPullWatermark},
 		{"BindEventsDeliveries", testPullBindEvents},
 		{"StaleDecisionRefused", testPullStale},
+		{"BindOfAnIdBoundToAnotherKeyRefused", testPullBindBoundElsewhere},
 		{"SourceRecordAndQueue", testPullSourceAndQueue},
 		{"PushNotes", testPushNotes},
 		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
@@ -160,6 +161,90 @@ func testPullStale(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk 
 	}
 	if b, _ := s.Binding(ctx, "m", "k"); b != nil {
 		t.Fatalf("stale commit bound: %+v", b)
+	}
+}
+
+// testPullBindBoundElsewhere: a push bound k to 00Q1 after a puller read
+// 00Q1 unbound; the puller's commit binding 00Q1 to a key of its own
+// (sf:00Q1, a twin of k) is refused with EConflict, and nothing of the
+// batch is written. Binding the Id to k itself, or to another key once k
+// let go of it, is not refused.
+func testPullBindBoundElsewhere(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if _, err := s.Accept(ctx, []string{"m"}, []forcesync.Change{{Source: "s", Key: "k", Fields: map[string]any{"email": "a@x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := s.Claim(ctx, forcesync.ClaimRequest{Mapping: "m", Owner: "w", Lease: time.Minute, Limit: 10, Now: clk.Now()})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim %v %v", items, err)
+	}
+	if err := s.Complete(ctx, "w", []forcesync.Outcome{{Item: items[0], State: forcesync.StateSynced, SalesforceID: "003A", Fingerprint: "fp0"}},
+		&forcesync.Run{Mapping: "m", API: "collections"}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := clk.Now()
+	created := func(id string) forcesync.PulledRecord {
+		return forcesync.PulledRecord{Key: "sf:" + id, SalesforceID: id, Bind: true, Fingerprint: "fp-" + id, Modstamp: stamp,
+			Base: map[string]any{"Email": id + "@x"}, SourceFields: map[string]any{"email": id + "@x"},
+			Event: &forcesync.PulledChange{Key: "sf:" + id, Op: forcesync.PulledUpsert, SalesforceID: id, Modstamp: stamp}}
+	}
+	// 003B is new to the store; 003A is k's since the puller read it.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(), Queue: []string{"m"},
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{"003A": stamp, "003B": stamp}},
+		Records:   []forcesync.PulledRecord{created("003B"), created("003A")}})
+	if forcesync.ErrorCode(err) != forcesync.EConflict || errors.Is(err, forcesync.ErrPullOvertaken) {
+		t.Fatalf("binding k's Salesforce Id to sf:003A: %v, want %s", err, forcesync.EConflict)
+	}
+	if wm, _ := ps.Watermark(ctx, "m"); !wm.Instant.IsZero() || wm.Gen != 0 {
+		t.Fatalf("the refused commit moved the watermark: %+v", wm)
+	}
+	if evs, _ := ps.Changes(ctx, 0, 10, nil); len(evs) != 0 {
+		t.Fatalf("the refused commit recorded events: %+v", evs)
+	}
+	for _, key := range []string{"sf:003A", "sf:003B"} {
+		if b, _ := s.Binding(ctx, "m", key); b != nil {
+			t.Fatalf("the refused commit bound %s: %+v", key, b)
+		}
+		if rec, err := s.SourceRecord(ctx, "s", key); forcesync.ErrorCode(err) != forcesync.ENotFound {
+			t.Fatalf("the refused commit wrote the source record %s: %+v %v", key, rec, err)
+		}
+	}
+	if n, _ := s.Backlog(ctx, "m"); n != 0 {
+		t.Fatalf("the refused commit queued %d records", n)
+	}
+	if b, _ := s.Binding(ctx, "m", "k"); b == nil || b.SalesforceID != "003A" || b.Fingerprint != "fp0" {
+		t.Fatalf("k's binding after the refused commit: %+v", b)
+	}
+	// Decided again: 003A is k's (no bind), 003B new.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{"003A": stamp, "003B": stamp}},
+		Records: []forcesync.PulledRecord{created("003B"), {Key: "k", SalesforceID: "003A", ExpectFingerprint: "fp0", ExpectVersion: 1,
+			Base: map[string]any{"Email": "a@x"}, Modstamp: stamp}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.Binding(ctx, "m", "sf:003B"); b == nil || b.SalesforceID != "003B" {
+		t.Fatalf("sf:003B after the commit decided again: %+v", b)
+	}
+	// Bound to k itself again: not another key.
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 1},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "003A", ExpectFingerprint: "fp0", ExpectVersion: 1,
+			Bind: true, Fingerprint: "fp1", Modstamp: stamp}}})
+	if err != nil {
+		t.Fatalf("binding k to its own Id again: %v", err)
+	}
+	// Once a commit unbinds k from 003A, a later record of the same
+	// commit may bind it (a restore the app created again meanwhile).
+	err = ps.CommitPull(ctx, &forcesync.PullCommit{Mapping: "m", Source: "s", Now: clk.Now(),
+		Watermark: forcesync.Watermark{Instant: stamp, Seen: map[string]time.Time{}, Gen: 2},
+		Records: []forcesync.PulledRecord{{Key: "k", SalesforceID: "003A", ExpectFingerprint: "fp1", ExpectVersion: 1, Unbind: true},
+			{Key: "sf:003A", SalesforceID: "003A", Bind: true, Fingerprint: "fp2", Modstamp: stamp}}})
+	if err != nil {
+		t.Fatalf("binding 003A to another key once k let go of it: %v", err)
+	}
+	if b, _ := s.Binding(ctx, "m", "sf:003A"); b == nil || b.SalesforceID != "003A" {
+		t.Fatalf("sf:003A after k let go of 003A: %+v", b)
 	}
 }
 

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"SourceRecords", testSourceRecords},
 		{"MassGuard", testMassGuard}, // lifecycle: guard.go
 		{"Bind", testBind},
+		{"KeepBinding", testKeepBinding},     // a promotion's binding outlives a claim that read it before
 		{"MappingMemory", testMappingMemory}, // lifecycle: memos.go
 		{"PasswordMarks", testPasswordMarks},
 		{"Settled", testSettled},             // file push (issue 15)

@@ -57,6 +57,8 @@ func UnreadableFields(t *testing.T, s forcesync.Store, clk *Clock, rewrite Rewri
 		rec.Fields["amount"] != json.Number("1e400") || rec.Fields["email"] != "b@x.com" {
 		t.Fatalf("SourceRecord of the unreadable record: %+v %v", rec, err)
 	}
+	unreadableListed(t, s)
+
 	outs := make([]forcesync.Outcome, len(items))
 	for i, it := range items {
 		outs[i] = forcesync.Outcome{Item: it, State: forcesync.StateSynced, SalesforceID: "003" + it.Key, Fingerprint: "fp"}
@@ -98,5 +100,48 @@ func UnreadableFields(t *testing.T, s forcesync.Store, clk *Clock, rewrite Rewri
 		case it.Unreadable != nil || it.Fields == nil:
 			t.Fatalf("item %s of a large claim: fields %v, unreadable %v", it.Key, it.Fields, it.Unreadable)
 		}
+	}
+}
+
+// unreadableListed checks that listings give the unreadable record b of
+// source contact with Unreadable set and Fields nil, and the others whole,
+// instead of failing: by pages, after a key, and by a field's value.
+func unreadableListed(t *testing.T, s forcesync.Store) {
+	t.Helper()
+	for _, c := range []struct {
+		q    forcesync.SourceQuery
+		want string
+	}{
+		{forcesync.SourceQuery{Source: "contact"}, "a,b,c"},
+		{forcesync.SourceQuery{Source: "contact", Limit: 2}, "a,b"},
+		{forcesync.SourceQuery{Source: "contact", Offset: 1, Limit: 1}, "b"},
+		{forcesync.SourceQuery{Source: "contact", After: "a"}, "b,c"},
+		{forcesync.SourceQuery{Source: "contact", Field: "email", Value: "B@x.com"}, "b"},
+	} {
+		recs, err := s.SourceRecords(ctx, c.q)
+		if err != nil {
+			t.Fatalf("SourceRecords %+v with an unreadable record: %v", c.q, err)
+		}
+		var got []string
+		for _, r := range recs {
+			got = append(got, r.Key)
+			if r.Key != "b" {
+				if r.Unreadable != nil || r.Fields["email"] != r.Key+"@x.com" {
+					t.Fatalf("SourceRecords %+v: readable record %s: fields %v, unreadable %v", c.q, r.Key, r.Fields, r.Unreadable)
+				}
+				continue
+			}
+			re := r.Unreadable
+			if re == nil || re.Code != forcesync.CodeUnreadableRecord || len(re.Fields) != 1 || re.Fields[0] != "amount" ||
+				!strings.Contains(re.Message, "1e400") || r.Fields != nil || r.Version != 1 || r.Updated.IsZero() {
+				t.Fatalf("SourceRecords %+v: unreadable record: %+v (error %+v)", c.q, r, re)
+			}
+		}
+		if strings.Join(got, ",") != c.want {
+			t.Fatalf("SourceRecords %+v listed %v, want %s", c.q, got, c.want)
+		}
+	}
+	if n, err := s.CountSourceRecords(ctx, forcesync.SourceQuery{Source: "contact"}); err != nil || n != 3 {
+		t.Fatalf("CountSourceRecords with an unreadable record: %d %v", n, err)
 	}
 }

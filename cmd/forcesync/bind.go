@@ -106,9 +106,13 @@ func writeBindTable(w io.Writer, rep *engine.BindReport) {
 	if rep.DryRun {
 		verb = "would bind (dry run)"
 	}
-	fmt.Fprintf(w, "Bind %s (%s, matched by %s): link %d, create %d, ambiguous %d; %s %d; %d API calls\n",
+	unreadable := ""
+	if n := rep.Counts[engine.BindUnreadable]; n > 0 {
+		unreadable = fmt.Sprintf(", unreadable %d (not bound: stored fields cannot be read; send them again)", n)
+	}
+	fmt.Fprintf(w, "Bind %s (%s, matched by %s): link %d, create %d, ambiguous %d%s; %s %d; %d API calls\n",
 		rep.Mapping, rep.Object, by, rep.Counts[engine.BindLink], rep.Counts[engine.BindCreate], rep.Counts[engine.BindAmbiguous],
-		verb, boundOrLinks(rep), rep.APICalls)
+		unreadable, verb, boundOrLinks(rep), rep.APICalls)
 	if len(rep.Records) == 0 {
 		fmt.Fprintln(w, "  no unbound source records")
 		return

@@ -35,7 +35,8 @@ above --bulk-threshold bound records, SOQL by Id below) and compares them with
 what forcesync last pushed and what the source holds now. It reports drift by
 kind: field_changed (edited in Salesforce by someone else), deleted, merged,
 missing (gone for good), converted (a converted Lead), twins (two records with
-one match value) and never_synced (source records without a twin). The run
+one match value), never_synced (source records without a twin) and unreadable
+(source records whose stored fields cannot be read back: left alone). The run
 and its findings are kept in the store (GET /api/v1/reconcile/runs).
 
 --heal repairs and pushes: edited records are pushed again, deleted, merged

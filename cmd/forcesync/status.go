@@ -11,6 +11,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
+	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/postgres"
 	"github.com/forcesync/forcesync/sqlite"
 	"github.com/spf13/cobra"
@@ -19,14 +20,16 @@ import (
 func init() { register(newStatusCmd) }
 
 // statusReport is what `forcesync status` prints, also as JSON.
+// Failures and runs have the shapes of the REST API's (GET
+// /api/v1/failures, GET /api/v1/runs); every key is the API's snake_case.
 type statusReport struct {
-	Mappings []mappingStatus          `json:"mappings"`
-	Failures []forcesync.RecordStatus `json:"failures"`
-	Runs     []forcesync.Run          `json:"runs"`
-	Usage    []forcesync.APIUsage     `json:"api_usage"`
+	Mappings []mappingStatus         `json:"mappings"`
+	Failures []httpserver.StatusJSON `json:"failures"`
+	Runs     []httpserver.RunJSON    `json:"runs"`
+	Usage    []usageStatus           `json:"api_usage"`
 	// Budget is each connection's budget governor state as last stored
 	// by serve: pause, reason, expected resume.
-	Budget []forcesync.BudgetState `json:"budget"`
+	Budget []budgetStatus `json:"budget"`
 	// Leaders are the leader leases: which replica runs which duty, and
 	// the schedules' last and next firings (status_leaders.go).
 	Leaders []leaderStatus `json:"leaders"`
@@ -49,6 +52,36 @@ type mappingFailing struct {
 	Since     time.Time              `json:"since"`
 	Runs      int                    `json:"runs"`
 	LastError *forcesync.RecordError `json:"last_error,omitempty"`
+}
+
+// usageStatus is a connection's API usage (forcesync.APIUsage) in the
+// report.
+type usageStatus struct {
+	Connection string `json:"connection"`
+	// Used and Max are the org's rolling 24-hour figures; 0 before the
+	// first call reported them.
+	Used int `json:"used"`
+	Max  int `json:"max"`
+	// Calls are the calls forcesync itself made today, by kind.
+	Calls map[string]int `json:"calls,omitempty"`
+	// At is when the figures were taken, omitted before any.
+	At time.Time `json:"at,omitzero"`
+}
+
+// budgetStatus is a connection's budget governor state
+// (forcesync.BudgetState) in the report, named as GET /healthz names it.
+type budgetStatus struct {
+	Connection string `json:"connection"`
+	// Paused lists the lanes that may not spend now; omitted while running.
+	Paused   []string  `json:"paused,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	ResumeAt time.Time `json:"resume_at,omitzero"`
+	Own      int       `json:"own_calls_24h"`
+	Budget   int       `json:"budget"`
+	OrgUsed  int       `json:"org_used"`
+	OrgMax   int       `json:"org_max"`
+	Updated  time.Time `json:"updated"`
 }
 
 func newStatusCmd(env *Env) *cobra.Command {
@@ -121,7 +154,7 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 		return nil, err
 	}
 	defer st.Close()
-	rep := &statusReport{Failures: []forcesync.RecordStatus{}, Runs: []forcesync.Run{}}
+	rep := &statusReport{Failures: []httpserver.StatusJSON{}, Runs: []httpserver.RunJSON{}}
 	pauses := map[string]string{}
 	if sp, ok := forcesync.StoreAs[forcesync.SchemaPauses](st); ok {
 		ps, err := sp.SchemaPauses(ctx)
@@ -163,25 +196,30 @@ func loadStatus(ctx context.Context, env *Env, path string, failures int) (*stat
 		if err != nil {
 			return nil, err
 		}
-		rep.Failures = append(rep.Failures, fs...)
+		for _, f := range fs {
+			rep.Failures = append(rep.Failures, httpserver.ToStatusJSON(f, true))
+		}
 	}
 	runs, err := st.Runs(ctx, 10)
 	if err != nil {
 		return nil, err
 	}
-	rep.Runs = append(rep.Runs, runs...)
+	for _, r := range runs {
+		rep.Runs = append(rep.Runs, httpserver.ToRunJSON(r))
+	}
 	for _, c := range cfg.Connections {
 		u, err := st.APIUsage(ctx, c.Name)
 		if err != nil {
 			return nil, err
 		}
-		rep.Usage = append(rep.Usage, *u)
+		rep.Usage = append(rep.Usage, usageStatus{Connection: u.Connection, Used: u.Used, Max: u.Max, Calls: u.Calls, At: u.At})
 		b, err := st.BudgetState(ctx, c.Name)
 		if err != nil {
 			return nil, err
 		}
 		if b != nil {
-			rep.Budget = append(rep.Budget, *b)
+			rep.Budget = append(rep.Budget, budgetStatus{Connection: b.Connection, Paused: b.Paused, Reason: b.Reason, Since: b.Since,
+				ResumeAt: b.ResumeAt, Own: b.Own, Budget: b.Budget, OrgUsed: b.OrgUsed, OrgMax: b.OrgMax, Updated: b.Updated})
 		}
 	}
 	if rep.Leaders, err = loadLeaders(ctx, cfg, st, time.Now()); err != nil {
@@ -251,7 +289,7 @@ func printStatus(env *Env, rep *statusReport) {
 }
 
 // printBudget shows the budget governor's state of one connection.
-func printBudget(env *Env, b forcesync.BudgetState) {
+func printBudget(env *Env, b budgetStatus) {
 	fmt.Fprintf(env.Stdout, "API budget of %s: forcesync made %d of its %d calls in the last 24 hours (as of %s)\n",
 		b.Connection, b.Own, b.Budget, b.Updated.Format(time.RFC3339))
 	if len(b.Paused) == 0 {
