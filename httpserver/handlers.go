@@ -220,6 +220,9 @@ type recordJSON struct {
 	Version int64          `json:"version"`
 	Fields  map[string]any `json:"fields"`
 	Updated time.Time      `json:"updated"`
+	// Unreadable is set, and Fields null, when the stored fields cannot be
+	// read back, as in GET .../records/{key}.
+	Unreadable *forcesync.RecordError `json:"unreadable,omitempty"`
 }
 
 // handleRecords lists a source's live (not deleted) records, one page at
@@ -252,7 +255,8 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 			out.Next = recs[n-1].Key
 			break
 		}
-		out.Records = append(out.Records, recordJSON{Key: rec.Key, Version: rec.Version, Fields: rec.Fields, Updated: rec.Updated})
+		out.Records = append(out.Records, recordJSON{Key: rec.Key, Version: rec.Version, Fields: rec.Fields, Updated: rec.Updated,
+			Unreadable: rec.Unreadable})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +24,8 @@ import (
 // openapi.json describes it.
 func TestRecordsList(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "api.db"), sqlite.Options{})
+	path := filepath.Join(t.TempDir(), "api.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +39,16 @@ func TestRecordsList(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := st.Accept(ctx, []string{"leads"}, []forcesync.Change{{Source: "contact", Key: "b", Op: forcesync.OpDelete}}); err != nil {
+		t.Fatal(err)
+	}
+	// c holds a number the store cannot read back (stored before ingest
+	// refused it): listed as unreadable, not failing the page.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE source_records SET fields = '{"email":"c@example.com","n":1e400}' WHERE key = 'c'`); err != nil {
 		t.Fatal(err)
 	}
 	srv := httpserver.New(httpserver.Config{Store: st, Engine: stubEngine{}, Sources: []string{"contact"}, APIToken: "tok"})
@@ -53,9 +65,10 @@ func TestRecordsList(t *testing.T) {
 		code, body := get("/api/v1/sources/contact/records?limit=2&after=" + after)
 		var page struct {
 			Records []struct {
-				Key     string         `json:"key"`
-				Version int64          `json:"version"`
-				Fields  map[string]any `json:"fields"`
+				Key     string                 `json:"key"`
+				Version int64                  `json:"version"`
+				Fields  map[string]any         `json:"fields"`
+				Unread  *forcesync.RecordError `json:"unreadable"`
 			} `json:"records"`
 			Next string `json:"next"`
 		}
@@ -63,7 +76,11 @@ func TestRecordsList(t *testing.T) {
 			t.Fatalf("page after %q: %d %s", after, code, body)
 		}
 		for _, r := range page.Records {
-			if r.Fields["email"] != r.Key+"@example.com" || r.Version != 1 {
+			if r.Key == "c" {
+				if r.Fields != nil || r.Unread == nil || r.Unread.Code != forcesync.CodeUnreadableRecord {
+					t.Fatalf("unreadable record c: %+v", r)
+				}
+			} else if r.Fields["email"] != r.Key+"@example.com" || r.Version != 1 || r.Unread != nil {
 				t.Fatalf("record %s: %+v", r.Key, r)
 			}
 			keys = append(keys, r.Key)
@@ -87,7 +104,7 @@ func TestRecordsList(t *testing.T) {
 	}
 	runOpenAPICases(t, v, srv, []apiCase{
 		{"GET", "/api/v1/sources/contact/records", "", "", true, 200, false},
-		{"GET", "/api/v1/sources/contact/records?after=a&limit=1", "", "", true, 200, false},
+		{"GET", "/api/v1/sources/contact/records?after=a&limit=1", "", "", true, 200, false}, // c, unreadable
 		{"GET", "/api/v1/sources/contact/records?limit=1001", "", "", true, 400, true},
 		{"GET", "/api/v1/sources/nope/records", "", "", true, 404, false},
 		{"GET", "/api/v1/sources/contact/records", "", "", false, 401, true},
