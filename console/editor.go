@@ -23,6 +23,15 @@ type Describer interface {
 	Describe(ctx context.Context, connection, object string) (*salesforce.SObjectDescribe, error)
 }
 
+// NameResolver is an optional capability of a Describer: it replaces the
+// names a User mapping gives for ProfileId and UserRoleId (Standard User)
+// by the Ids of the org's records so named, as serve does before it
+// compiles a mapping. Without it the editor's type check refuses a name
+// where the describe wants an Id.
+type NameResolver interface {
+	ResolveNames(ctx context.Context, connection string, m forcesync.Mapping) (forcesync.Mapping, error)
+}
+
 // ConfigFile is the config the editor writes (serve's --config).
 type ConfigFile interface {
 	// Read returns the file's text and its name.
@@ -266,7 +275,14 @@ func (c *Console) fillEditor(ctx context.Context, f *editorForm, check bool) []b
 		return nil
 	}
 	m := *cfg.Mapping(f.Name)
-	comp, err := mapping.Compile(m, desc)
+	cm := m // compiled with the org's Ids for names; m, as written, is planned
+	if nr, ok := c.cfg.Describer.(NameResolver); ok {
+		if cm, err = nr.ResolveNames(ctx, f.Connection, m); err != nil {
+			f.Problems = append(f.Problems, err.Error())
+			return nil
+		}
+	}
+	comp, err := mapping.Compile(cm, desc)
 	if err != nil {
 		var ce *mapping.CompileError
 		if !errors.As(err, &ce) {

@@ -181,14 +181,17 @@ func (pl *Planner) Plan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 		want[m] = true
 	}
 	var pipes []*Pipe
+	found := map[string]bool{} // want is left whole: emptied, it would select every later mapping
 	for _, p := range pl.pipes {
 		if len(want) == 0 || want[p.Mapping.Name] {
 			pipes = append(pipes, p)
-			delete(want, p.Mapping.Name)
+			found[p.Mapping.Name] = true
 		}
 	}
-	for m := range want {
-		return nil, forcesync.Errorf(forcesync.ENotFound, "plan: no mapping %q", m)
+	for _, m := range opt.Mappings {
+		if !found[m] {
+			return nil, forcesync.Errorf(forcesync.ENotFound, "plan: no mapping %q", m)
+		}
 	}
 	limit := opt.Records
 	if limit == 0 {

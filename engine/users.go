@@ -29,6 +29,15 @@ func (a *SalesforceAPI) SetPassword(ctx context.Context, userID, password string
 // whose Name they look up.
 var nameRefs = map[string]string{"profileid": "Profile", "userroleid": "UserRole"}
 
+// ResolveNames returns m with the names a User mapping gives for
+// ProfileId and UserRoleId replaced by the Ids of the org's records so
+// named, as Compile does before compiling: a caller that compiles m
+// itself (mapping.Compile, e.g. the console's editor) does this first.
+// A name the org lacks is an error naming the mapping, field and name.
+func ResolveNames(ctx context.Context, api API, m forcesync.Mapping) (forcesync.Mapping, error) {
+	return (&nameIDs{api: api}).resolve(ctx, m)
+}
+
 // nameIDs looks Ids up by record name for Compile, caching each answer.
 type nameIDs struct {
 	api API

@@ -65,6 +65,9 @@ type Example struct {
 	// not hold.
 	Changes []string
 	New     bool
+	// Op is the row's operation when it is not an upsert (a delete or a
+	// disable of the key): its fields are not compared.
+	Op forcesync.Op
 }
 
 // MaxExamples is how many changed rows a plan shows.
@@ -250,6 +253,10 @@ const maxShown = 40
 // fields that differ from the stored record.
 func example(r *forcesync.Change, stored map[string]forcesync.Settled, fates []string) Example {
 	ex := Example{Key: r.Key, Fates: fates}
+	if r.Op != "" && r.Op != forcesync.OpUpsert {
+		ex.Op = r.Op
+		return ex
+	}
 	s, ok := stored[r.Key]
 	if !ok || s.Deleted {
 		ex.New = true

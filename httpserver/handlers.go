@@ -205,6 +205,70 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// recordsPage is a page of a source's live records, in key order. Next is
+// the last key of the page, to pass as after for the next one; it is
+// empty on the last page.
+type recordsPage struct {
+	Records []recordJSON `json:"records"`
+	Next    string       `json:"next"`
+}
+
+// recordJSON is a live record in a list: its stored state, without the
+// statuses GET .../records/{key} adds.
+type recordJSON struct {
+	Key     string         `json:"key"`
+	Version int64          `json:"version"`
+	Fields  map[string]any `json:"fields"`
+	Updated time.Time      `json:"updated"`
+	// Unreadable is set, and Fields null, when the stored fields cannot be
+	// read back, as in GET .../records/{key}.
+	Unreadable *forcesync.RecordError `json:"unreadable,omitempty"`
+}
+
+// handleRecords lists a source's live (not deleted) records, one page at
+// a time by key: what an application reads to start again from the store's
+// state, e.g. after the changes feed answered 410.
+func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
+	source := r.PathValue("source")
+	if !s.sources[source] {
+		writeError(w, forcesync.Errorf(forcesync.ENotFound, "unknown source %q", source))
+		return
+	}
+	n, err := limitParam(r, 100)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if n > maxRecordsPage {
+		writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", maxRecordsPage)})
+		return
+	}
+	// One more than asked tells whether a page follows.
+	recs, err := s.cfg.Store.SourceRecords(r.Context(), forcesync.SourceQuery{Source: source, After: r.URL.Query().Get("after"), Limit: n + 1})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := recordsPage{Records: []recordJSON{}}
+	for i, rec := range recs {
+		if i == n {
+			out.Next = recs[n-1].Key
+			break
+		}
+		out.Records = append(out.Records, recordJSON{Key: rec.Key, Version: rec.Version, Fields: rec.Fields, Updated: rec.Updated,
+			Unreadable: rec.Unreadable})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleNoRoute answers a request no /api/v1 route takes.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	writeError(w, forcesync.Errorf(forcesync.ENotFound, "no API route %s %s; GET /api/v1/openapi.json lists them", r.Method, r.URL.Path))
+}
+
+// maxRecordsPage caps a page of GET /api/v1/sources/{source}/records.
+const maxRecordsPage = 1000
+
 func limitParam(r *http.Request, def int) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {

@@ -123,6 +123,18 @@ func (d consoleDescriber) Describe(ctx context.Context, conn, object string) (*s
 	return c.Describe(ctx, object)
 }
 
+// ResolveNames implements console.NameResolver: a User mapping's profile
+// and role names are looked up in the org, as serve looks them up.
+func (d consoleDescriber) ResolveNames(ctx context.Context, conn string, m forcesync.Mapping) (forcesync.Mapping, error) {
+	c, err := d.client(conn)
+	if err != nil {
+		return m, err
+	}
+	return engine.ResolveNames(ctx, &engine.SalesforceAPI{Client: c}, m)
+}
+
+var _ console.NameResolver = consoleDescriber{}
+
 // configFile is serve's --config, written atomically with a backup.
 type configFile struct{ path string }
 

@@ -107,12 +107,13 @@ func planAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, o
 		want[m] = true
 	}
 	out := &engine.Plan{Mappings: []*engine.MappingPlan{}}
+	found := map[string]bool{} // want is left whole: emptied, it would select every later mapping
 	for _, c := range conns {
 		var mine []string
 		for _, p := range c.pipes {
 			if len(want) == 0 || want[p.Mapping.Name] {
 				mine = append(mine, p.Mapping.Name)
-				delete(want, p.Mapping.Name)
+				found[p.Mapping.Name] = true
 			}
 		}
 		if len(mine) == 0 {
@@ -134,8 +135,10 @@ func planAcross(ctx context.Context, st forcesync.Store, conns []*inspectConn, o
 		}
 		out.Mappings = append(out.Mappings, p.Mappings...)
 	}
-	for m := range want {
-		return nil, forcesync.Errorf(forcesync.ENotFound, "no mapping %q in the config", m)
+	for _, m := range opt.Mappings {
+		if !found[m] {
+			return nil, forcesync.Errorf(forcesync.ENotFound, "no mapping %q in the config", m)
+		}
 	}
 	return out, nil
 }

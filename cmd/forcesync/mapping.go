@@ -5,7 +5,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
-	"github.com/forcesync/forcesync/mapping"
+	"github.com/forcesync/forcesync/engine"
 	"github.com/forcesync/forcesync/salesforce"
 	"github.com/spf13/cobra"
 )
@@ -27,37 +27,35 @@ func newMappingCmd(env *Env) *cobra.Command {
 			if err := cfg.Resolve(env.Getenv); err != nil {
 				return err
 			}
-			clients := map[string]*salesforce.Client{}
+			apis := map[string]*engine.SalesforceAPI{}
 			var bad int
 			for _, m := range cfg.Mappings {
 				name := m.Connection
 				if name == "" && len(cfg.Connections) > 0 {
 					name = cfg.Connections[0].Name
 				}
-				c := clients[name]
-				if c == nil {
+				api := apis[name]
+				if api == nil {
 					conn := cfg.Connection(name)
 					if conn == nil {
 						return forcesync.Errorf(forcesync.ENotFound, "mapping %s: connection %q is not defined", m.Name, name)
 					}
-					c, err = connect(cmd.Context(), env, *conn, salesforce.Hooks{})
+					c, err := connect(cmd.Context(), env, *conn, salesforce.Hooks{})
 					if err != nil {
 						return fmt.Errorf("connection %s: %w", name, classify(err, forcesync.EInternal))
 					}
-					clients[name] = c
+					api = &engine.SalesforceAPI{Client: c}
+					apis[name] = api
 				}
-				d, err := c.Describe(cmd.Context(), m.Object)
+				// Compiled as serve compiles it: a User mapping's profile
+				// and role names are looked up in the org first.
+				pipes, err := engine.Compile(cmd.Context(), api, []forcesync.Mapping{m})
 				if err != nil {
-					bad++
-					fmt.Fprintf(env.Stdout, "FAIL %s: describe %s: %v\n", m.Name, m.Object, err)
-					continue
-				}
-				if _, err := mapping.Compile(m, d); err != nil {
 					bad++
 					fmt.Fprintf(env.Stdout, "FAIL %v\n", err)
 					continue
 				}
-				fmt.Fprintf(env.Stdout, "ok   %s: %s -> %s (%d fields)\n", m.Name, m.Source, d.Name, len(m.Fields))
+				fmt.Fprintf(env.Stdout, "ok   %s: %s -> %s (%d fields)\n", m.Name, m.Source, pipes[0].Describe.Name, len(m.Fields))
 			}
 			if bad > 0 {
 				return forcesync.Errorf(forcesync.EInvalid, "%d mapping(s) cannot work against this org", bad)

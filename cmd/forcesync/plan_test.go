@@ -181,3 +181,40 @@ func TestPlanAPI(t *testing.T) {
 		t.Fatalf("GET /api/v1/plan without a token = %d; want 401", code)
 	}
 }
+
+// TestPlanOneMappingOfSeveral: --mapping plans that mapping alone, also
+// when the config has mappings after it (the cookbook's identity provider
+// story: signups_to_leads, then customers_to_contacts); the selection
+// used to take every mapping after the one named.
+func TestPlanOneMappingOfSeveral(t *testing.T) {
+	_, url := startEmulator(t, emulator.Config{})
+	r := newCLIRig(t, url, serveConfig)
+	if err := os.WriteFile(r.path, []byte(cookbookForEmulator(t, "## 4.", url)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.vars["FORCESYNC_API_TOKEN"] = "tok"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--mapping", "signups_to_leads"}, "signups_to_leads"},
+		{[]string{"--mapping", "customers_to_contacts"}, "customers_to_contacts"},
+		{nil, "signups_to_leads customers_to_contacts"},
+	} {
+		out, err := r.run(append([]string{"plan", "--config", r.path, "--format", "json"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("plan %v: %v\n%s", tc.args, err, out)
+		}
+		var p engine.Plan
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatalf("plan json: %v\n%s", err, out)
+		}
+		var got []string
+		for _, m := range p.Mappings {
+			got = append(got, m.Mapping)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("plan %v planned %v, want %s", tc.args, got, tc.want)
+		}
+	}
+}

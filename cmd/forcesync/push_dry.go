@@ -90,7 +90,11 @@ func printPushPlan(out io.Writer, sum *filepush.Summary) {
 			fates = append(fates, pl.Lanes[k].Mapping+": "+fate)
 		}
 		what := strings.Join(ex.Changes, "; ")
-		if ex.New {
+		if ex.Op != "" {
+			// Looked up only to be sent: a delete or disable row carries
+			// no fields to compare.
+			what = "op " + string(ex.Op) + " (no fields to compare)"
+		} else if ex.New {
 			what = "not in the store yet"
 		} else if what == "" {
 			what = "fields as stored (pushed again: not synced under a mapping, or its payload changed)"

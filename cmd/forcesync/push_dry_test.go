@@ -128,3 +128,33 @@ func TestUnknownNamesExit4(t *testing.T) {
 		}
 	}
 }
+
+// TestPushDryRunDeleteRow: a delete row of an NDJSON file is shown as a
+// delete of the key, not as a record "not in the store yet" (the store
+// holds it: the dry run compares only upserts' fields with it).
+func TestPushDryRunDeleteRow(t *testing.T) {
+	r := newPushRig(t)
+	data := filepath.Join(r.dir, "clients.csv")
+	r.writeRows(data, "client_id,last_name,email", 3, func(i int) string {
+		return fmt.Sprintf("k%d,Last%d,k%d@example.com", i, i, i)
+	})
+	if out, errOut, err := r.push(context.Background(), "--file", data); err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	nd := filepath.Join(r.dir, "changes.ndjson")
+	if err := os.WriteFile(nd, []byte(`{"key":"k2","op":"delete"}`+"\n"+`{"key":"k3","fields":{"client_id":"k3","last_name":"New3","email":"k3@example.com"}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := r.push(context.Background(), "--file", nd, "--dry-run")
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s\n%s", err, out, errOut)
+	}
+	for _, want := range []string{"k2 (clients_to_leads: engine): op delete", `k3 (clients_to_leads: update): last_name: "Last3" -> "New3"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "k2 (clients_to_leads: engine): not in the store yet") {
+		t.Errorf("dry run calls the stored k2 new:\n%s", out)
+	}
+}
