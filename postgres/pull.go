@@ -512,7 +512,9 @@ func (s *Store) Conflicts(ctx context.Context, mapping, key string) ([]forcesync
 
 // Intents implements forcesync.PullStore.
 func (s *Store) Intents(ctx context.Context, mapping string) ([]forcesync.Intent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT key, match, at FROM intents WHERE mapping = $1 ORDER BY key`, mapping)
+	rows, err := s.pool.Query(ctx, `SELECT i.key, i.match, i.at FROM intents i
+		JOIN outbox o ON o.mapping = i.mapping AND o.key = i.key
+		WHERE i.mapping = $1 ORDER BY i.key`, mapping)
 	if err != nil {
 		return nil, fmt.Errorf("intents %s: %w", mapping, err)
 	}

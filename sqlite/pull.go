@@ -502,7 +502,9 @@ func (s *Store) Conflicts(ctx context.Context, mapping, key string) ([]forcesync
 
 // Intents implements forcesync.PullStore.
 func (s *Store) Intents(ctx context.Context, mapping string) ([]forcesync.Intent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT key, match, at FROM intents WHERE mapping = ? ORDER BY key`, mapping)
+	rows, err := s.r.QueryContext(ctx, `SELECT i.key, i.match, i.at FROM intents i
+		JOIN outbox o ON o.mapping = i.mapping AND o.key = i.key
+		WHERE i.mapping = ? ORDER BY i.key`, mapping)
 	if err != nil {
 		return nil, fmt.Errorf("intents %s: %w", mapping, err)
 	}
