@@ -257,6 +257,14 @@ type PullStore interface {
 	// absent. A record restored from the recycle bin is bound again under
 	// that key. Kept UnboundKept past the mapping's retention.
 	UnboundKeys(ctx context.Context, mapping string, ids []string) (map[string]string, error)
+	// Intents returns a mapping's create intents (Store.RecordIntents) of
+	// keys with push work queued or claimed: the records a push is
+	// creating, or may have created, in Salesforce without having recorded
+	// the answer (Complete clears an intent in the transaction that binds
+	// the key), each with the match values it was created with. An intent
+	// left behind by work that is gone (the mapping left the config) is
+	// not listed. Ordered by key; none is an empty result.
+	Intents(ctx context.Context, mapping string) ([]Intent, error)
 	// NotePushed records payloads about to be pushed (see PushNote).
 	NotePushed(ctx context.Context, mapping string, notes []PushNote) error
 	// CommitPull applies one pull step in one transaction (see PullCommit).

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -507,4 +508,35 @@ func (s *Store) Conflicts(ctx context.Context, mapping, key string) ([]forcesync
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Intents implements forcesync.PullStore.
+func (s *Store) Intents(ctx context.Context, mapping string) ([]forcesync.Intent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT i.key, i.match, i.at FROM intents i
+		JOIN outbox o ON o.mapping = i.mapping AND o.key = i.key
+		WHERE i.mapping = $1 ORDER BY i.key`, mapping)
+	if err != nil {
+		return nil, fmt.Errorf("intents %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	var out []forcesync.Intent
+	for rows.Next() {
+		var (
+			in    forcesync.Intent
+			match string
+			at    int64
+		)
+		if err := rows.Scan(&in.Key, &match, &at); err != nil {
+			return nil, fmt.Errorf("intents %s: %w", mapping, err)
+		}
+		if err := json.Unmarshal([]byte(match), &in.Match); err != nil {
+			return nil, fmt.Errorf("intents %s: stored intent of %s: %w", mapping, in.Key, err)
+		}
+		in.At = fromMS(at)
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("intents %s: %w", mapping, err)
+	}
+	return out, nil
 }

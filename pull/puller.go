@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/forcesync/forcesync"
@@ -127,6 +128,10 @@ type Stats struct {
 	// Stamped counts Salesforce-born records given their sf: key in the
 	// mapping's External ID field.
 	Stamped int
+	// Deferred counts unbound records left for a later poll: a push of
+	// the mapping may be creating them (see Puller.createInFlight). The
+	// watermark stays before them, so the next poll reads them again.
+	Deferred int
 	// Overtaken: another puller (a replica sharing the store) committed
 	// first; this poll stopped without writing.
 	Overtaken bool
@@ -187,6 +192,9 @@ func (p *Puller) build(ctx context.Context, c *mapping.Compiled) error {
 	}
 	if m.Match.Kind == forcesync.MatchExternalID {
 		names = append(names, m.Match.Field) // the key rule reads it
+	}
+	if m.Match.Kind == forcesync.MatchFields && m.Pushes() && len(m.Match.Fields) > 0 {
+		names = append(names, m.Match.Fields[0]) // createInFlight reads it
 	}
 	r, err := NewReader(ctx, p.cfg.Querier, c.Object(), names)
 	if err != nil {
@@ -288,13 +296,15 @@ func (p *Puller) poll(ctx context.Context) (Stats, error) {
 	}
 	var batch []salesforce.Record
 	taken := map[string]time.Time{}
+	// floor is the SystemModstamp of the oldest record a batch of this
+	// poll deferred (zero: none): no later batch moves the watermark past it.
+	var floor time.Time
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		next := Advance(wm, taken)
-		next.Gen = wm.Gen
-		if err := p.commit(ctx, batch, next, &st); err != nil {
+		next, err := p.commit(ctx, batch, wm, taken, &floor, &st)
+		if err != nil {
 			return err
 		}
 		next.Gen++
@@ -342,21 +352,33 @@ func (p *Puller) poll(ctx context.Context) (Stats, error) {
 	return st, errors.Join(readErr, ferr)
 }
 
-// commit decides about a batch and commits it with the watermark; a
-// decision made on state that changed meanwhile (an ingest, a push
-// completing) is made again on fresh state.
-func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm forcesync.Watermark, st *Stats) error {
+// commit decides about a batch and commits it with the watermark moved
+// past the rows taken (but those a decision deferred, and *floor, the
+// oldest deferred by an earlier batch of the poll, which it lowers); it
+// returns the watermark committed. A decision made on state that changed
+// meanwhile (an ingest, a push completing) is made again on fresh state.
+func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm forcesync.Watermark, taken map[string]time.Time, floor *time.Time, st *Stats) (forcesync.Watermark, error) {
 	const attempts = 10
 	var err error
 	for range attempts {
 		var c *forcesync.PullCommit
 		var s Stats
-		c, s, err = p.decide(ctx, batch, wm)
+		var deferred map[string]bool
+		c, s, deferred, err = p.decide(ctx, batch)
 		if err != nil {
-			return err
+			return wm, err
 		}
+		low := *floor
+		for id := range deferred {
+			if t := taken[id]; low.IsZero() || t.Before(low) {
+				low = t
+			}
+		}
+		c.Watermark = advanceBefore(wm, taken, deferred, low)
+		c.Watermark.Gen = wm.Gen
 		err = p.cfg.Store.CommitPull(ctx, c)
 		if err == nil {
+			*floor = low
 			st.Changed += s.Changed
 			st.Echoes += s.Echoes
 			st.Created += s.Created
@@ -366,13 +388,14 @@ func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm force
 			st.Conflicts += s.Conflicts
 			st.Stamped += s.Stamped
 			st.Converted += s.Converted
-			return nil
+			st.Deferred += s.Deferred
+			return c.Watermark, nil
 		}
 		if forcesync.ErrorCode(err) != forcesync.EConflict || errors.Is(err, forcesync.ErrPullOvertaken) {
-			return err
+			return wm, err
 		}
 	}
-	return fmt.Errorf("pull %s: records kept changing while deciding: %w", p.cfg.Mapping.Name, err)
+	return wm, fmt.Errorf("pull %s: records kept changing while deciding: %w", p.cfg.Mapping.Name, err)
 }
 
 // view is the state the decisions of one batch read and update as they go.
@@ -386,6 +409,11 @@ type view struct {
 	// unbound maps the batch's unbound Ids to the key a pulled delete
 	// took their binding from (PullStore.UnboundKeys).
 	unbound map[string]string
+	// creating holds the lower-cased match values of the mapping's
+	// creates in flight (PullStore.Intents), read once a record needs
+	// them; deferred, the Ids left for a later poll (createInFlight).
+	creating map[string]bool
+	deferred map[string]bool
 }
 
 func (v *view) source(key string) (*forcesync.SourceRecord, error) {
@@ -411,10 +439,13 @@ func (v *view) source(key string) (*forcesync.SourceRecord, error) {
 	return r, nil
 }
 
-func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm forcesync.Watermark) (*forcesync.PullCommit, Stats, error) {
+// decide settles each record of a batch; it returns the commit (its
+// watermark for the caller to set), and the Ids of the records it left for
+// a later poll.
+func (p *Puller) decide(ctx context.Context, batch []salesforce.Record) (*forcesync.PullCommit, Stats, map[string]bool, error) {
 	var st Stats
 	m := p.cfg.Mapping
-	c := &forcesync.PullCommit{Mapping: m.Name, Source: m.Source, Watermark: wm, Queue: p.cfg.Queue, Webhooks: p.webhooks, Now: p.cfg.Now()}
+	c := &forcesync.PullCommit{Mapping: m.Name, Source: m.Source, Queue: p.cfg.Queue, Webhooks: p.webhooks, Now: p.cfg.Now()}
 	ids := make([]string, 0, len(batch))
 	for _, rec := range batch {
 		ids = append(ids, rec.ID())
@@ -424,14 +455,14 @@ func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm force
 	}
 	bs, err := p.cfg.Store.PullBindings(ctx, m.Name, ids)
 	if err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
-	v := &view{p: p, ctx: ctx, byID: map[string]*forcesync.PullBinding{}, sources: map[string]*forcesync.SourceRecord{}}
+	v := &view{p: p, ctx: ctx, byID: map[string]*forcesync.PullBinding{}, sources: map[string]*forcesync.SourceRecord{}, deferred: map[string]bool{}}
 	for id, b := range bs {
 		v.byID[id] = &b
 	}
 	if v.unbound, err = p.unboundKeys(ctx, batch, bs); err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
 	// Deletes and merges first: a merge moves a binding to the surviving
 	// record, whose own row (its SystemModstamp moved too) may come later
@@ -447,7 +478,7 @@ func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm force
 			r, err = p.decideLive(v, rec, &st)
 		}
 		if err != nil {
-			return nil, st, err
+			return nil, st, nil, err
 		}
 		if r != nil {
 			if !p.events {
@@ -457,10 +488,11 @@ func (p *Puller) decide(ctx context.Context, batch []salesforce.Record, wm force
 		}
 	}
 	if err := p.stamp(ctx, v.stamps); err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
 	st.Stamped = len(v.stamps)
-	return c, st, nil
+	st.Deferred = len(v.deferred)
+	return c, st, v.deferred, nil
 }
 
 // stamp writes each Salesforce-born record's sf: key into the External ID
@@ -692,6 +724,48 @@ func (p *Puller) pushInFlight(v *view, rec salesforce.Record) (bool, error) {
 	return ok && !s.Deleted && sm.Queued && sm.SalesforceID == "", nil
 }
 
+// createInFlight reports whether rec, unbound, may be a record a push of
+// a mapping matched by a field created and has not recorded yet: the
+// push noted a create intent (Store.RecordIntents) with rec's match value,
+// compared case-folded as the push's match query compares it, and Complete
+// has not cleared it. The record carries no key of the application to
+// tell: taken now, it would reach the app as sf:<Id>, a twin of the key
+// the push binds it to next. It is left for a later poll instead
+// (Stats.Deferred; the watermark stays before it), which finds it bound
+// to the push's key (its own change then), or, when the push settled
+// otherwise (it created another record, or failed), unbound and without
+// an intent: then a record created in Salesforce, sharing the value.
+//
+// The store's rule (CommitPull refuses to bind an Id another key holds)
+// covers a push that committed after the poll read the bindings; the
+// intent is cleared in that same commit, so one or the other is seen.
+func (p *Puller) createInFlight(v *view, rec salesforce.Record) (bool, error) {
+	m := p.cfg.Mapping
+	if m.Match.Kind != forcesync.MatchFields || !m.Pushes() || len(m.Match.Fields) == 0 {
+		return false, nil
+	}
+	field := m.Match.Fields[0]
+	value, _ := rec[p.reader.d.Field(field).Name].(string)
+	if value == "" {
+		return false, nil
+	}
+	if v.creating == nil {
+		ins, err := p.cfg.Store.Intents(v.ctx, m.Name)
+		if err != nil {
+			return false, err
+		}
+		v.creating = map[string]bool{}
+		for _, in := range ins {
+			for k, mv := range in.Match {
+				if strings.EqualFold(k, field) && mv != "" {
+					v.creating[strings.ToLower(mv)] = true
+				}
+			}
+		}
+	}
+	return v.creating[strings.ToLower(value)], nil
+}
+
 // keyFor is the key rule for a record created in Salesforce: its External
 // ID value when the mapping matches by one and the record has it, else
 // "sf:" and its Id.
@@ -747,6 +821,16 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 		key, err := p.restoredKey(v, id)
 		if err != nil {
 			return nil, err
+		}
+		if key == "" {
+			creating, err := p.createInFlight(v, rec)
+			if err != nil {
+				return nil, err
+			}
+			if creating {
+				v.deferred[id] = true
+				return nil, nil
+			}
 		}
 		if key != "" {
 			st.Restored++

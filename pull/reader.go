@@ -155,21 +155,33 @@ func Take(wm *forcesync.Watermark, id string, stamp time.Time) bool {
 // the instant becomes the second of the newest, and Seen keeps the rows
 // at or after it.
 func Advance(wm forcesync.Watermark, taken map[string]time.Time) forcesync.Watermark {
+	return advanceBefore(wm, taken, nil, time.Time{})
+}
+
+// advanceBefore is Advance leaving the rows deferred ahead of the
+// watermark, for the next poll to read again: they are not in Seen, and
+// the instant stays at or before the second of limit (the oldest
+// SystemModstamp of a deferred row; zero when none is), Seen keeping
+// every row taken at or after it.
+func advanceBefore(wm forcesync.Watermark, taken map[string]time.Time, deferred map[string]bool, limit time.Time) forcesync.Watermark {
 	newest := wm.Instant
-	for _, t := range taken {
-		if t.After(newest) {
+	for id, t := range taken {
+		if t.After(newest) && !deferred[id] {
 			newest = t
 		}
 	}
 	instant := newest.Truncate(time.Second)
+	if !limit.IsZero() && limit.Truncate(time.Second).Before(instant) {
+		instant = limit.Truncate(time.Second)
+	}
 	out := forcesync.Watermark{Mapping: wm.Mapping, Instant: instant, Seen: map[string]time.Time{}, Gen: wm.Gen}
 	for id, t := range wm.Seen {
-		if !t.Before(instant) {
+		if !t.Before(instant) && !deferred[id] {
 			out.Seen[id] = t
 		}
 	}
 	for id, t := range taken {
-		if !t.Before(instant) {
+		if !t.Before(instant) && !deferred[id] {
 			if old, ok := out.Seen[id]; !ok || t.After(old) {
 				out.Seen[id] = t
 			}

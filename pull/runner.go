@@ -247,7 +247,7 @@ func (r *Runner) count(name, outcome string, st Stats, at time.Time) {
 		c.LastOK = at
 	}
 	for k, n := range map[string]int{"changed": st.Changed, "echo": st.Echoes, "created": st.Created, "restored": st.Restored,
-		"deleted": st.Deleted, "merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts} {
+		"deleted": st.Deleted, "merged": st.Merged, "converted": st.Converted, "conflict": st.Conflicts, "deferred": st.Deferred} {
 		c.Records[k] += int64(n)
 	}
 }
@@ -358,7 +358,8 @@ func (r *Runner) runPuller(ctx context.Context, p *Puller) {
 				errAttrs(err)...)...)
 		case st.Read > 0:
 			r.Logger.Info("pulled", "event", "pull.read", "mapping", name, "read", st.Read, "changed", st.Changed, "echoes", st.Echoes,
-				"created", st.Created, "restored", st.Restored, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts)
+				"created", st.Created, "restored", st.Restored, "deleted", st.Deleted, "merged", st.Merged, "conflicts", st.Conflicts,
+				"deferred", st.Deferred)
 		}
 		r.count(name, outcome, st, time.Now())
 		if st.Read > 0 {

@@ -23,6 +23,7 @@ func RunPull(t *testing.T, open Opener) {
 		{"BindEventsDeliveries", testPullBindEvents},
 		{"StaleDecisionRefused", testPullStale},
 		{"BindOfAnIdBoundToAnotherKeyRefused", testPullBindBoundElsewhere},
+		{"IntentsUntilComplete", testPullIntents},
 		{"SourceRecordAndQueue", testPullSourceAndQueue},
 		{"PushNotes", testPushNotes},
 		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
@@ -619,4 +620,64 @@ func deliveryKeys(ds []forcesync.Delivery) string {
 		b.WriteString(d.Change.Key)
 	}
 	return b.String()
+}
+
+// testPullIntents: Intents lists a mapping's creates in flight with their
+// match values, while the push retries them, until Complete records a final
+// outcome, which clears the intent with the binding; an intent without
+// queued work is not in flight.
+func testPullIntents(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if got, err := ps.Intents(ctx, "m"); err != nil || len(got) != 0 {
+		t.Fatalf("intents of a fresh store: %+v %v", got, err)
+	}
+	accept(t, s, []string{"m"},
+		forcesync.Change{Source: "s", Key: "k1", Fields: map[string]any{"email": "A@x"}},
+		forcesync.Change{Source: "s", Key: "k2", Fields: map[string]any{"email": "b@x"}})
+	items := claim(t, s, clk, "m", "w", 10)
+	if len(items) != 2 {
+		t.Fatalf("claimed %v", keys(items))
+	}
+	at := clk.Now()
+	if err := s.RecordIntents(ctx, "m", []forcesync.Intent{
+		{Key: "k2", Match: map[string]string{"Email": "b@x"}, At: at},
+		{Key: "k1", Match: map[string]string{"Email": "A@x"}, At: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntents(ctx, "other", []forcesync.Intent{{Key: "k1", Match: map[string]string{"Email": "z@x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ps.Intents(ctx, "m")
+	if err != nil || len(got) != 2 || got[0].Key != "k1" || got[0].Match["Email"] != "A@x" || !got[0].At.Equal(at) ||
+		got[1].Key != "k2" || got[1].Match["Email"] != "b@x" {
+		t.Fatalf("intents of m: %+v %v", got, err)
+	}
+	byKey := map[string]forcesync.WorkItem{}
+	for _, it := range items {
+		byKey[it.Key] = it
+	}
+	// k1's create failed for now: its intent stays for the retry. k2's
+	// landed: bound, its intent gone in the same commit.
+	complete(t, s, "w",
+		forcesync.Outcome{Item: byKey["k1"], State: forcesync.StateRetrying, NextAttempt: clk.Now().Add(time.Minute),
+			Error: &forcesync.RecordError{Code: "SERVER_UNAVAILABLE", Message: "503"}},
+		forcesync.Outcome{Item: byKey["k2"], State: forcesync.StateSynced, SalesforceID: "00Q000000000002AAA", Fingerprint: "fp2"})
+	if got, err := ps.Intents(ctx, "m"); err != nil || len(got) != 1 || got[0].Key != "k1" {
+		t.Fatalf("intents after k2 was bound and k1 retries: %+v %v", got, err)
+	}
+	clk.Advance(2 * time.Minute)
+	again := claim(t, s, clk, "m", "w", 10)
+	if len(again) != 1 || again[0].Key != "k1" {
+		t.Fatalf("claimed again %v", keys(again))
+	}
+	complete(t, s, "w", forcesync.Outcome{Item: again[0], State: forcesync.StateSynced, SalesforceID: "00Q000000000001AAA", Fingerprint: "fp1"})
+	if got, err := ps.Intents(ctx, "m"); err != nil || len(got) != 0 {
+		t.Fatalf("intents after every create settled: %+v %v", got, err)
+	}
+	// An intent of a key with no work queued under its mapping is not a
+	// create in flight.
+	if got, err := ps.Intents(ctx, "other"); err != nil || len(got) != 0 {
+		t.Fatalf("intents of a mapping with no work queued: %+v %v", got, err)
+	}
 }
