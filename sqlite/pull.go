@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -511,18 +510,15 @@ func (s *Store) Intents(ctx context.Context, mapping string) ([]forcesync.Intent
 	defer rows.Close()
 	var out []forcesync.Intent
 	for rows.Next() {
-		var (
-			in    forcesync.Intent
-			match string
-			at    int64
-		)
-		if err := rows.Scan(&in.Key, &match, &at); err != nil {
+		var key, match string
+		var at int64
+		if err := rows.Scan(&key, &match, &at); err != nil {
 			return nil, fmt.Errorf("intents %s: %w", mapping, err)
 		}
-		if err := json.Unmarshal([]byte(match), &in.Match); err != nil {
-			return nil, fmt.Errorf("intents %s: stored intent of %s: %w", mapping, in.Key, err)
+		in, err := storeplan.DecodeIntent(key, match, at)
+		if err != nil {
+			return nil, fmt.Errorf("intents %s: %w", mapping, err)
 		}
-		in.At = fromMS(at)
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {

@@ -231,3 +231,13 @@ func BoundStatus(mapping, key, id, now string) string {
 // of bindings a Salesforce delete removed: forcesync.UnboundKept before
 // the one the pulled changes are pruned before.
 func UnboundBefore(before time.Time) time.Time { return before.Add(-forcesync.UnboundKept) }
+
+// DecodeIntent makes an intent of its stored columns (key, the match
+// values as JSON, at in Unix ms), as PullStore.Intents lists it.
+func DecodeIntent(key, match string, at int64) (forcesync.Intent, error) {
+	in := forcesync.Intent{Key: key, At: FromMS(at)}
+	if err := json.Unmarshal([]byte(match), &in.Match); err != nil {
+		return in, fmt.Errorf("stored intent of %s: %w", key, err)
+	}
+	return in, nil
+}
