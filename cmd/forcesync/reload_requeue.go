@@ -29,7 +29,11 @@ func requeueChanged(ctx context.Context, old, next *app, logger *slog.Logger) {
 				logger.Error("reload: requeueing the held records of a changed mapping failed", "mapping", p.Mapping.Name, "err", err)
 				continue
 			}
-			logger.Info("reload: mapping changed; held records requeued", "mapping", p.Mapping.Name, "records", n)
+			if n > 0 {
+				// Held again by the old engines after engine.New requeued
+				// (and logged) the mapping's held records.
+				logger.Info("reload: mapping changed; records the old mapping held meanwhile requeued", "mapping", p.Mapping.Name, "records", n)
+			}
 		}
 	}
 }
