@@ -452,7 +452,7 @@ func demoRound(ctx context.Context, emu *emulator.Emulator, store *sqlite.Store,
 }
 
 func printTally(out io.Writer, t *demoTally) {
-	fmt.Fprintf(out, "  created %d, updated %d, unchanged (no call) %d, skipped by the filter score >= 50: %d, held %d, retrying %d\n",
+	fmt.Fprintf(out, "  created %d, updated %d, unchanged (no call) %d, skipped by the filter (score ?? 0) >= 50: %d, held %d, retrying %d\n",
 		t.created, t.updated, t.unchanged, t.skipped, t.held, t.retrying)
 	codes := make([]string, 0, len(t.heldBy))
 	for c := range t.heldBy {
