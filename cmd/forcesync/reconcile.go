@@ -81,9 +81,16 @@ func runReconcile(ctx context.Context, env *Env, f reconcileFlags) error {
 	if run == nil {
 		return err // a mapping not in the config is ENotFound: exit 4
 	}
-	if err == nil && run.Healed > 0 {
+	if err == nil && (run.Healed > 0 || run.Queued > 0) {
 		if derr := a.drainMapping(ctx, f.mapping); derr != nil {
 			return fmt.Errorf("pushing the repairs: %w", derr)
+		}
+		for _, c := range a.conns {
+			for _, p := range c.pipes {
+				if p.Mapping.Name == f.mapping {
+					settleQueued(ctx, a.store, p.Mapping.Source, f.mapping, fs)
+				}
+			}
 		}
 	}
 	if f.format == "json" {
@@ -168,4 +175,34 @@ func writeReconcileTable(w io.Writer, run *forcesync.ReconcileRun, fs []forcesyn
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Key, f.Kind, dash(f.SalesforceID), healed, detail)
 	}
 	tw.Flush()
+}
+
+// settleQueued tells, after the drain, what became of the never-synced
+// records the heal queued: healed when the push synced them, their state
+// (and error code) otherwise. The stored run keeps saying queued.
+func settleQueued(ctx context.Context, store forcesync.Store, source, mapping string, fs []forcesync.Finding) {
+	for i := range fs {
+		f := &fs[i]
+		if f.Kind != forcesync.DriftNeverSynced || !strings.HasSuffix(f.Detail, "; "+engine.HealQueued) {
+			continue
+		}
+		sts, err := store.Statuses(ctx, source, f.Key)
+		if err != nil {
+			continue
+		}
+		for _, st := range sts {
+			if st.Mapping != mapping {
+				continue
+			}
+			switch {
+			case st.State == forcesync.StateSynced:
+				f.Healed = true
+				f.Detail += ", then synced"
+			case st.Error != nil:
+				f.Detail += fmt.Sprintf(", then %s: %s", st.State, st.Error.Code)
+			default:
+				f.Detail += ", then " + string(st.State)
+			}
+		}
+	}
 }
