@@ -36,14 +36,17 @@ what forcesync last pushed and what the source holds now. It reports drift by
 kind: field_changed (edited in Salesforce by someone else), deleted, merged,
 missing (gone for good), converted (a converted Lead), twins (two records with
 one match value), never_synced (source records without a twin) and unreadable
-(source records whose stored fields cannot be read back: left alone). The run
+(source records whose stored fields cannot be read back: left alone); a record
+several keys share (matched by fields) is compared with the key whose values
+it holds, the others are reported shared, not drift, and left alone. The run
 and its findings are kept in the store (GET /api/v1/reconcile/runs).
 
 --heal repairs and pushes: edited records are pushed again, deleted, merged
 and missing ones created again when the mapping may create, bindings to
 converted Leads moved to the Contact under the source's Contact mapping,
 unbound twins deleted when the mapping deletes in Salesforce, and records
-never synced queued. The repairs go through the mapping's mass-change guard
+never synced queued (healed only when the push that follows syncs them; the
+output says what it did). The repairs go through the mapping's mass-change guard
 (the mapping's guard: settings): more than it lets through and nothing is
 changed; approve the mapping (forcesync approve MAPPING) and heal again.
 Reads are charged to the connection's API budget like pushes; a reconcile
