@@ -72,6 +72,11 @@ const (
 	// neither compared nor healed: it is not missing, and nothing is
 	// deleted or created for it. Sending the record again repairs it.
 	DriftUnreadable DriftKind = "unreadable"
+	// DriftShared: not drift. The Salesforce record is bound to other keys
+	// of the mapping too (matching by fields: two people with one email)
+	// and holds the values of another of them (the detail names it), the
+	// one it is compared with. Heal leaves it alone.
+	DriftShared DriftKind = "shared"
 )
 
 // ReconcileRun is one comparison of a mapping's records with Salesforce.
@@ -91,6 +96,10 @@ type ReconcileRun struct {
 	Counts map[DriftKind]int `json:"counts"`
 	// Healed is how many findings --heal fixed.
 	Healed int `json:"healed"`
+	// Queued is how many never-synced findings --heal queued (not healed:
+	// the push that follows settles them). Not stored: it is the heal's
+	// own answer, for its caller (the CLI drains when it is not zero).
+	Queued int `json:"-"`
 	// Error is why the run stopped early, "" when it finished.
 	Error string `json:"error"`
 }

@@ -304,11 +304,17 @@ func (rc *Reconciler) compare(ctx context.Context, p *Pipe, binds []forcesync.Bi
 		}
 	}
 	matchOf := map[string]string{} // key -> lower-cased match value, for twins
+	sharers := map[string]int{}    // 15-character Id -> live bindings to it
+	for _, br := range live {
+		sharers[id15(br.b.SalesforceID)]++
+	}
+	shared := map[string][]sharedCmp{} // 15-character Id -> its sharers' comparisons
 	for lo := 0; lo < len(live); lo += reconcilePage {
-		if err := rc.compareFields(ctx, p, live[lo:min(lo+reconcilePage, len(live))], matchField, matchOf, d); err != nil {
+		if err := rc.compareFields(ctx, p, live[lo:min(lo+reconcilePage, len(live))], matchField, matchOf, sharers, shared, d); err != nil {
 			return nil, err
 		}
 	}
+	resolveShared(p, shared, d)
 	if err := rc.findTwins(ctx, p, binds, matchField, matchOf, byMatch, run, d); err != nil {
 		return nil, err
 	}
@@ -390,7 +396,10 @@ func (rc *Reconciler) readBound(ctx context.Context, p *Pipe, binds []forcesync.
 // forcesync would send from their source records now, read in one go,
 // lists the fields Salesforce no longer holds, and notes each record's
 // lower-cased match value in matchOf.
-func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRecord, matchField string, matchOf map[string]string, d *drift) error {
+// A record several keys are bound to (sharers counts them by Id) is not
+// judged here: its comparisons go to shared, for resolveShared.
+func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRecord, matchField string, matchOf map[string]string,
+	sharers map[string]int, shared map[string][]sharedCmp, d *drift) error {
 	keys := make([]string, len(page))
 	for i, br := range page {
 		keys[i] = br.b.Key
@@ -419,6 +428,14 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 		if v := matchValue(pl.Match, matchField); v != "" {
 			matchOf[b.Key] = strings.ToLower(v)
 		}
+		if id := id15(b.SalesforceID); sharers[id] > 1 {
+			c := sharedCmp{b: b, onItsWay: pl.Fingerprint != b.Fingerprint}
+			if !c.onItsWay {
+				c.diffs = fieldDrift(pl.Fields, r, p.Compiled.ExternalIDField())
+			}
+			shared[id] = append(shared[id], c)
+			continue
+		}
 		if pl.Fingerprint != b.Fingerprint {
 			continue // the source changed since: a push is on its way
 		}
@@ -427,6 +444,74 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 		}
 	}
 	return nil
+}
+
+// sharedCmp is the comparison of one key bound to a record other keys of
+// the mapping are bound to too.
+type sharedCmp struct {
+	b forcesync.Binding
+	// onItsWay: the key's source changed since its last push.
+	onItsWay bool
+	diffs    []forcesync.FieldDrift
+}
+
+// resolveShared judges each record several keys are bound to (matching by
+// fields binds two people with one email to one Contact). Every push of
+// any of them writes the record, so it holds the values of the key pushed
+// last, and only that key's values are the record's to compare: the keys
+// whose binding is live (not disabled), the one whose values the record
+// holds when there is one, else the one whose binding was written last (the
+// last push to the record). Its drift is reported as usual; the others are
+// reported shared, never drift, and heal leaves them alone: pushing them
+// again would write older values over the live key's.
+func resolveShared(p *Pipe, shared map[string][]sharedCmp, d *drift) {
+	ids := make([]string, 0, len(shared))
+	for id := range shared {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		cs := shared[id]
+		if len(cs) == 1 {
+			if c := cs[0]; !c.onItsWay && len(c.diffs) > 0 {
+				d.add(p, c.b, forcesync.DriftFieldChanged, "", c.diffs)
+			}
+			continue
+		}
+		cur := -1
+		better := func(i int) bool {
+			if cur < 0 {
+				return true
+			}
+			a, b := cs[i], cs[cur]
+			if lv, lc := a.b.Fingerprint != forcesync.FingerprintDisabled, b.b.Fingerprint != forcesync.FingerprintDisabled; lv != lc {
+				return lv
+			}
+			if ha, hb := !a.onItsWay && len(a.diffs) == 0, !b.onItsWay && len(b.diffs) == 0; ha != hb {
+				return ha
+			}
+			if !a.b.Updated.Equal(b.b.Updated) {
+				return a.b.Updated.After(b.b.Updated)
+			}
+			return a.b.Key > b.b.Key
+		}
+		for i := range cs {
+			if better(i) {
+				cur = i
+			}
+		}
+		c := cs[cur]
+		if !c.onItsWay && len(c.diffs) > 0 {
+			d.add(p, c.b, forcesync.DriftFieldChanged, "", c.diffs)
+		}
+		for i, o := range cs {
+			if i == cur {
+				continue
+			}
+			d.add(p, o.b, forcesync.DriftShared, fmt.Sprintf("%s %s is shared with key %s, whose values it holds; compared with that key, not this one",
+				p.Compiled.Object(), o.b.SalesforceID, c.b.Key), nil)
+		}
+	}
 }
 
 // liveSources returns the stored records of keys of source that are not
@@ -739,7 +824,9 @@ const (
 //     deletes in Salesforce (operations.delete: delete); otherwise, or
 //     when another binding points at them, they are left for a person.
 //   - never_synced: queued (accepted again for the mapping, or requeued
-//     when it has a status).
+//     when it has a status), not healed: its detail ends "queued" and
+//     run.Queued counts it; the push that follows settles it.
+//   - shared: left alone; the record holds another key's values.
 //   - unreadable: left alone; sending the record again repairs it.
 //
 // All the repairs count as changes for the guard: beyond its limit the
@@ -829,12 +916,19 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 		switch r.kind {
 		case repairRepush:
 			requeue = append(requeue, f.Key)
+			if f.Kind == forcesync.DriftNeverSynced {
+				// Only queued: healed once it syncs, which the push
+				// decides (it may hold the record again).
+				f.Detail += "; " + HealQueued
+				run.Queued++
+				continue
+			}
 		case repairRecreate:
 			unbind = append(unbind, f.Key)
 			requeue = append(requeue, f.Key)
 		case repairEnqueue:
 			enqueue = append(enqueue, r.finding)
-			continue // healed once accepted, below
+			continue // queued once accepted, below
 		case repairConvert:
 			if err := rc.rebindConverted(ctx, p, cp, d, f, rebinds[r.finding]); err != nil {
 				f.Detail += "; rebinding failed: " + err.Error()
@@ -867,9 +961,15 @@ func (rc *Reconciler) heal(ctx context.Context, p *Pipe, d *drift, run *forcesyn
 	return nil
 }
 
+// HealQueued ends the detail of a never-synced finding heal queued: it is
+// not healed until a push syncs it (a drain after the heal may hold it
+// again, and then its status says why).
+const HealQueued = "queued"
+
 // enqueue accepts again, for p's mapping alone, the source records of the
 // never-synced findings fs[i] (i in idx), a page of them a call, and marks
-// each page's findings healed once it is accepted.
+// each page's findings queued (not healed: see HealQueued) once it is
+// accepted.
 func (rc *Reconciler) enqueue(ctx context.Context, p *Pipe, d *drift, fs []forcesync.Finding, idx []int, run *forcesync.ReconcileRun) error {
 	for lo := 0; lo < len(idx); lo += reconcilePage {
 		page := idx[lo:min(lo+reconcilePage, len(idx))]
@@ -882,8 +982,8 @@ func (rc *Reconciler) enqueue(ctx context.Context, p *Pipe, d *drift, fs []force
 			return err
 		}
 		for _, i := range page {
-			fs[i].Healed = true
-			run.Healed++
+			fs[i].Detail += "; " + HealQueued
+			run.Queued++
 		}
 	}
 	return nil

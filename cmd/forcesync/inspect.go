@@ -189,7 +189,7 @@ func (si *servedInspect) Plan(ctx context.Context, mappings []string) (any, erro
 // a heal queued.
 func (si *servedInspect) Reconcile(ctx context.Context, mapping string, req httpserver.ReconcileRequest) (*forcesync.ReconcileRun, []forcesync.Finding, error) {
 	run, fs, err := reconcileAcross(ctx, si.store, si.conns(), mapping, engine.ReconcileOptions{Heal: req.Heal})
-	if run != nil && run.Healed > 0 {
+	if run != nil && (run.Healed > 0 || run.Queued > 0) {
 		engines(si.engines).Notify()
 	}
 	return run, fs, err

@@ -36,14 +36,17 @@ what forcesync last pushed and what the source holds now. It reports drift by
 kind: field_changed (edited in Salesforce by someone else), deleted, merged,
 missing (gone for good), converted (a converted Lead), twins (two records with
 one match value), never_synced (source records without a twin) and unreadable
-(source records whose stored fields cannot be read back: left alone). The run
+(source records whose stored fields cannot be read back: left alone); a record
+several keys share (matched by fields) is compared with the key whose values
+it holds, the others are reported shared, not drift, and left alone. The run
 and its findings are kept in the store (GET /api/v1/reconcile/runs).
 
 --heal repairs and pushes: edited records are pushed again, deleted, merged
 and missing ones created again when the mapping may create, bindings to
 converted Leads moved to the Contact under the source's Contact mapping,
 unbound twins deleted when the mapping deletes in Salesforce, and records
-never synced queued. The repairs go through the mapping's mass-change guard
+never synced queued (healed only when the push that follows syncs them; the
+output says what it did). The repairs go through the mapping's mass-change guard
 (the mapping's guard: settings): more than it lets through and nothing is
 changed; approve the mapping (forcesync approve MAPPING) and heal again.
 Reads are charged to the connection's API budget like pushes; a reconcile
@@ -81,9 +84,16 @@ func runReconcile(ctx context.Context, env *Env, f reconcileFlags) error {
 	if run == nil {
 		return err // a mapping not in the config is ENotFound: exit 4
 	}
-	if err == nil && run.Healed > 0 {
+	if err == nil && (run.Healed > 0 || run.Queued > 0) {
 		if derr := a.drainMapping(ctx, f.mapping); derr != nil {
 			return fmt.Errorf("pushing the repairs: %w", derr)
+		}
+		for _, c := range a.conns {
+			for _, p := range c.pipes {
+				if p.Mapping.Name == f.mapping {
+					settleQueued(ctx, a.store, p.Mapping.Source, f.mapping, fs)
+				}
+			}
 		}
 	}
 	if f.format == "json" {
@@ -168,4 +178,34 @@ func writeReconcileTable(w io.Writer, run *forcesync.ReconcileRun, fs []forcesyn
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Key, f.Kind, dash(f.SalesforceID), healed, detail)
 	}
 	tw.Flush()
+}
+
+// settleQueued tells, after the drain, what became of the never-synced
+// records the heal queued: healed when the push synced them, their state
+// (and error code) otherwise. The stored run keeps saying queued.
+func settleQueued(ctx context.Context, store forcesync.Store, source, mapping string, fs []forcesync.Finding) {
+	for i := range fs {
+		f := &fs[i]
+		if f.Kind != forcesync.DriftNeverSynced || !strings.HasSuffix(f.Detail, "; "+engine.HealQueued) {
+			continue
+		}
+		sts, err := store.Statuses(ctx, source, f.Key)
+		if err != nil {
+			continue
+		}
+		for _, st := range sts {
+			if st.Mapping != mapping {
+				continue
+			}
+			switch {
+			case st.State == forcesync.StateSynced:
+				f.Healed = true
+				f.Detail += ", then synced"
+			case st.Error != nil:
+				f.Detail += fmt.Sprintf(", then %s: %s", st.State, st.Error.Code)
+			default:
+				f.Detail += ", then " + string(st.State)
+			}
+		}
+	}
 }

@@ -139,3 +139,26 @@ func TestServeReconcilesOnSchedule(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestReconcileHealHeldAgain: a never-synced record the heal queues and the
+// push holds again is not called healed; the output says what became of it.
+func TestReconcileHealHeldAgain(t *testing.T) {
+	_, url := startEmulator(t, emulator.Config{})
+	r := newCLIRig(t, url, serveConfig)
+	r.push("client", clientChange("c1", "One", "one@example.com"), clientChange("bad", "Bad", "not-an-email"))
+	out, err := r.run("reconcile", "--config", r.path, "--mapping", "clients_to_leads", "--heal", "--format", "json")
+	if err != nil {
+		t.Fatalf("heal: %v\n%s", err, out)
+	}
+	var res struct {
+		Run      forcesync.ReconcileRun
+		Findings []forcesync.Finding
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Healed != 0 || len(res.Findings) != 1 || res.Findings[0].Key != "bad" || res.Findings[0].Healed ||
+		!strings.HasSuffix(res.Findings[0].Detail, "; queued, then held: INVALID_EMAIL_ADDRESS") {
+		t.Fatalf("heal: %+v; want bad queued, then held again, not healed", res)
+	}
+}
