@@ -297,7 +297,7 @@ func (n *NDJSON) parse(b []byte) (forcesync.Change, string) {
 		return ch, fmt.Sprintf("key %q is longer than %d bytes", n.key, MaxKeyBytes)
 	}
 	if path, num := forcesync.NumberOutOfRange(fields); path != "" {
-		return ch, "fields: " + outOfRangeMsg(path, num)
+		return ch, outOfRangeMsg(path, num) // a plain record's properties are its fields: path names one
 	}
 	return ch, ""
 }

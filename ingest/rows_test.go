@@ -35,7 +35,7 @@ func TestNDJSONChangeObjectsAreStrict(t *testing.T) {
 		{line: "\ufeff" + `{"id":"bom"}`, key: "bom", op: forcesync.OpUpsert},
 		// Past float64's range: stored, the record could not be read back.
 		{line: `{"key":"a","fields":{"n":1e400}}`, bad: "fields: n: 1e400 is too large a number (numbers go up to about 1.8e308; send it as a string)"},
-		{line: `{"id":"p","a":{"b":[1,-2E+999]}}`, bad: "fields: a.b[1]: -2E+999 is too large a number (numbers go up to about 1.8e308; send it as a string)"},
+		{line: `{"id":"p","a":{"b":[1,-2E+999]}}`, bad: "a.b[1]: -2E+999 is too large a number (numbers go up to about 1.8e308; send it as a string)"},
 		{line: `{"id":"p","tiny":1e-400,"big":1.7976931348623157e308,"text":"e999"}`, key: "p", op: forcesync.OpUpsert},
 	}
 	for _, tc := range cases {
