@@ -79,6 +79,18 @@ const (
 	DriftShared DriftKind = "shared"
 )
 
+// Drifted counts the findings of fs that are drift: all but DriftShared,
+// which is a note about the record, not a difference to repair.
+func Drifted(fs []Finding) int {
+	n := 0
+	for _, f := range fs {
+		if f.Kind != DriftShared {
+			n++
+		}
+	}
+	return n
+}
+
 // ReconcileRun is one comparison of a mapping's records with Salesforce.
 type ReconcileRun struct {
 	ID       int64     `json:"id"`

@@ -136,7 +136,7 @@ func (a *inspectApp) drainMapping(ctx context.Context, mapping string) error {
 
 func writeReconcileTable(w io.Writer, run *forcesync.ReconcileRun, fs []forcesync.Finding) {
 	fmt.Fprintf(w, "Reconcile run %d of %s: %d bound records read by %s, %d API calls\n", run.ID, run.Mapping, run.Checked, run.API, run.APICalls)
-	if len(fs) == 0 {
+	if forcesync.Drifted(fs) == 0 {
 		fmt.Fprintln(w, "  no drift")
 	}
 	kinds := make([]string, 0, len(run.Counts))

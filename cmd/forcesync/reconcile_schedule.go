@@ -72,8 +72,8 @@ func reconcileEvery(ctx context.Context, in forcesync.Inspector, si *servedInspe
 				return
 			case err != nil:
 				logger.Warn("scheduled reconcile failed", "mapping", name, "err", err)
-			case len(fs) > 0:
-				logger.Warn("scheduled reconcile found drift", "mapping", name, "run", run.ID, "findings", len(fs), "counts", run.Counts)
+			case forcesync.Drifted(fs) > 0:
+				logger.Warn("scheduled reconcile found drift", "mapping", name, "run", run.ID, "findings", forcesync.Drifted(fs), "counts", run.Counts)
 			default:
 				logger.Info("scheduled reconcile: no drift", "mapping", name, "run", run.ID, "checked", run.Checked)
 			}

@@ -162,3 +162,23 @@ func TestReconcileHealHeldAgain(t *testing.T) {
 		t.Fatalf("heal: %+v; want bad queued, then held again, not healed", res)
 	}
 }
+
+// TestReconcileTableSharedIsNotDrift: a record bound to several keys is
+// reported shared, which is a note and not drift: the table still says
+// there is no drift.
+func TestReconcileTableSharedIsNotDrift(t *testing.T) {
+	run := &forcesync.ReconcileRun{ID: 1, Mapping: "contacts", Checked: 2, API: "query",
+		Counts: map[forcesync.DriftKind]int{forcesync.DriftShared: 1}}
+	fs := []forcesync.Finding{{Mapping: "contacts", Key: "k1", SalesforceID: "003000000000001AAA", Kind: forcesync.DriftShared}}
+	var out strings.Builder
+	writeReconcileTable(&out, run, fs)
+	if !strings.Contains(out.String(), "no drift") {
+		t.Fatalf("table:\n%s", out.String())
+	}
+	fs = append(fs, forcesync.Finding{Mapping: "contacts", Key: "k2", SalesforceID: "003000000000002AAA", Kind: forcesync.DriftFieldChanged})
+	out.Reset()
+	writeReconcileTable(&out, run, fs)
+	if strings.Contains(out.String(), "no drift") {
+		t.Fatalf("table with a changed field says no drift:\n%s", out.String())
+	}
+}
