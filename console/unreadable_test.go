@@ -2,11 +2,12 @@ package console_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/forcesync/forcesync/internal/testrig"
 
 	"github.com/forcesync/forcesync"
 )
@@ -15,15 +16,7 @@ import (
 // source/key, past every door, as data stored by an older release.
 func (f *fixture) spoil(source, key string) {
 	f.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+f.path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer db.Close()
-	res, err := db.Exec(`UPDATE source_records SET fields = '{"n":1e400,' || substr(fields, 2) WHERE source = ? AND key = ?`, source, key)
-	if n, _ := res.RowsAffected(); err != nil || n != 1 {
-		f.t.Fatalf("spoil %s/%s: %d rows, %v", source, key, n, err)
-	}
+	testrig.Spoil(f.t, f.path, source, key)
 }
 
 // TestSearchShowsUnreadableRecords: a record whose stored fields cannot be

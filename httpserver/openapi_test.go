@@ -39,14 +39,7 @@ func (stubEngine) Paused() string { return "" }
 // openapi.json with libopenapi-validator, so the description cannot drift
 // from the API.
 func TestOpenAPIMatchesHandlers(t *testing.T) {
-	doc, err := libopenapi.NewDocument(httpserver.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		t.Fatalf("validator: %v", errs)
-	}
+	v := specValidator(t)
 	if ok, verrs := v.ValidateDocument(); !ok {
 		for _, e := range verrs {
 			t.Errorf("openapi.json is not valid OpenAPI: %s", e.Error())
@@ -227,14 +220,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // and the real mass-change approval (engine.Approve), and validates the
 // changes feed, dead letters, a record's conflicts and approve.
 func TestOpenAPIPullAndGuard(t *testing.T) {
-	doc, err := libopenapi.NewDocument(httpserver.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		t.Fatalf("validator: %v", errs)
-	}
+	v := specValidator(t)
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "pull.db"), sqlite.Options{})
 	if err != nil {
@@ -304,4 +290,18 @@ func TestOpenAPIPullAndGuard(t *testing.T) {
 		{"GET", "/api/v1/changes?after=" + strconv.FormatInt(cs[0].Seq, 10), "", "", true, 410, false},
 		{"GET", "/api/v1/changes?after=0", "", "", true, 200, false},
 	})
+}
+
+// specValidator checks requests and responses against openapi.json.
+func specValidator(t *testing.T) validator.Validator {
+	t.Helper()
+	doc, err := libopenapi.NewDocument(httpserver.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	return v
 }

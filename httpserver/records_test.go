@@ -13,8 +13,6 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/httpserver"
 	"github.com/forcesync/forcesync/sqlite"
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
 )
 
 // TestRecordsList pages through a source's live records with
@@ -94,14 +92,7 @@ func TestRecordsList(t *testing.T) {
 		t.Fatalf("listed %q in %d pages, want \"a c d\" in 2", got, pages)
 	}
 
-	doc, err := libopenapi.NewDocument(httpserver.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		t.Fatalf("validator: %v", errs)
-	}
+	v := specValidator(t)
 	runOpenAPICases(t, v, srv, []apiCase{
 		{"GET", "/api/v1/sources/contact/records", "", "", true, 200, false},
 		{"GET", "/api/v1/sources/contact/records?after=a&limit=1", "", "", true, 200, false}, // c, unreadable

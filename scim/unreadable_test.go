@@ -1,12 +1,13 @@
 package scim_test
 
 import (
-	"database/sql"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/forcesync/forcesync/internal/testrig"
 
 	"github.com/forcesync/forcesync"
 )
@@ -15,15 +16,7 @@ import (
 // id, past every door, as data stored by an older release.
 func (r *rig) spoil(id string) {
 	r.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+r.path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer db.Close()
-	res, err := db.Exec(`UPDATE source_records SET fields = '{"n":1e400,' || substr(fields, 2) WHERE source = 'idp_user' AND key = ?`, id)
-	if n, _ := res.RowsAffected(); err != nil || n != 1 {
-		r.t.Fatalf("spoil %s: %d rows, %v", id, n, err)
-	}
+	testrig.Spoil(r.t, r.path, "idp_user", id)
 }
 
 // TestUnreadableUserListedByIdentity: a User whose stored fields cannot be

@@ -6,6 +6,7 @@ package testrig
 
 import (
 	"context"
+	"database/sql"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -133,3 +134,23 @@ const EmulatorConnection = `connections:
     client_secret: ${TEST_SF_SECRET}
     username: admin@forcesync.local
     password_env: TEST_SF_PASSWORD`
+
+// Spoil adds a number past float64's range (1e400) as field "n" to the
+// stored record source/key of the SQLite file at path, past every door, as
+// data stored by an older release: the store then reads it as unreadable
+// (forcesync.CodeUnreadableRecord).
+func Spoil(t testing.TB, path, source, key string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE source_records SET fields = '{"n":1e400,' || substr(fields, 2) WHERE source = ? AND key = ?`, source, key)
+	if err != nil {
+		t.Fatalf("spoil %s/%s: %v", source, key, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("spoil %s/%s: %d rows", source, key, n)
+	}
+}
