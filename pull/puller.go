@@ -375,7 +375,6 @@ func (p *Puller) commit(ctx context.Context, batch []salesforce.Record, wm force
 			}
 		}
 		c.Watermark = advanceBefore(wm, taken, deferred, low)
-		c.Watermark.Gen = wm.Gen
 		err = p.cfg.Store.CommitPull(ctx, c)
 		if err == nil {
 			*floor = low
