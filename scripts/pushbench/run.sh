@@ -18,6 +18,10 @@
 # Env:   PUSHBENCH_DIR  cache and scratch folder (default $TMPDIR/forcesync-pushbench)
 #        PUSHBENCH_REPS runs per contender and case (default 3)
 #        PUSHBENCH_CONTENDERS  (default "forcesync jsforce sf")
+#        PUSHBENCH_BULK at-once (default): the emulator finishes a Bulk job inside
+#                       the call that closes it, so no contender waits on a poll
+#                       interval; async: the emulator's default, as Salesforce does,
+#                       the job is processed after the close and clients poll
 #        EMU_PORT       (default 7460)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +30,8 @@ dir=${PUSHBENCH_DIR:-${TMPDIR:-/tmp}/forcesync-clients-check} # shared with scri
 reps=${PUSHBENCH_REPS:-3}
 contenders=(${PUSHBENCH_CONTENDERS:-forcesync jsforce sf})
 port=${EMU_PORT:-7460}
+bulk_mode=${PUSHBENCH_BULK:-at-once}
+case $bulk_mode in at-once|async) ;; *) echo "PUSHBENCH_BULK: want at-once or async, got $bulk_mode"; exit 2;; esac
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(100000 1000000)
 mkdir -p "$dir"
@@ -53,7 +59,9 @@ fresh_emu() {
   "$dir/forcesync" emulator --addr "127.0.0.1:$port" > "$dir/emulator.log" 2>&1 &
   emu_pid=$!
   for _ in $(seq 1 200); do curl -sf "$base/services/data" >/dev/null 2>&1 && break; sleep 0.05; done
-  curl -sf -X POST "$base/__emulator/bulk/finish" -d '{"enabled":true}' >/dev/null
+  if [ "$bulk_mode" = at-once ]; then
+    curl -sf -X POST "$base/__emulator/bulk/finish" -d '{"enabled":true}' >/dev/null
+  fi
 }
 
 # The CSV: Salesforce field names as headers, so every contender reads the same file.
@@ -133,7 +141,7 @@ prepare() { # fresh org and client state for one contender
 calls() { curl -sf "$base/__emulator/stats" | node -pe 'JSON.parse(require("fs").readFileSync(0,"utf8")).total'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $(go version | cut -d' ' -f3-)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $(go version | cut -d' ' -f3-); Bulk jobs $bulk_mode"
 for rows in "${sizes[@]}"; do
   gen "$rows" 0 "$dir/new-$rows.csv"
   gen "$rows" 10 "$dir/changed-$rows.csv"
