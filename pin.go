@@ -19,6 +19,9 @@ type OrgPin struct {
 	// (an org may move between instances), never compared.
 	InstanceURL string
 	Pinned      time.Time
+	// BulkPace is how long the org took per record of a Bulk ingest job,
+	// as last learned (0: not known). A re-pin forgets it.
+	BulkPace time.Duration
 }
 
 // OrgPins is what org pinning needs of a store. Package sqlite and package
@@ -31,6 +34,9 @@ type OrgPins interface {
 	// may name another org: the caller compares); with replace true it
 	// overwrites any pin (forcesync connection pin).
 	PinOrg(ctx context.Context, p OrgPin, replace bool) (*OrgPin, error)
+	// SaveBulkPace keeps the pace learned of a pinned connection's org
+	// (OrgPin.BulkPace); a connection without a pin is left as it is.
+	SaveBulkPace(ctx context.Context, connection string, perRecord time.Duration) error
 }
 
 // OrgMismatchError refuses a session of an org other than the pinned one.

@@ -450,11 +450,12 @@ func (b *Bulk) wait(ctx context.Context, query bool, jobID string) (*JobInfo, er
 // waitIngest waits for an ingest job of n records closed at closed. Its
 // first poll comes when the job should be done by the pace the client has
 // learned from earlier jobs (at once before any job completed); then each
-// wait follows the job's own progress, or half the time so far when it
+// wait follows the job's own progress (jobPolls), or grows by half when it
 // shows none (it may be queued). Waits stay within [PollMin, PollMax].
 func (b *Bulk) waitIngest(ctx context.Context, jobID string, n int64, closed time.Time) (*JobInfo, error) {
 	d, _ := b.c.bulkPace.firstWait(n)
 	d -= time.Since(closed) // jobs of one ingest are waited for in turn
+	plan := jobPolls{n: n}
 	for {
 		if d > 0 {
 			if err := b.sleep(ctx, min(max(d, b.cfg.PollMin), b.cfg.PollMax)); err != nil {
@@ -468,11 +469,14 @@ func (b *Bulk) waitIngest(ctx context.Context, jobID string, n int64, closed tim
 		elapsed := time.Since(closed)
 		if info.State.Terminal() {
 			if info.State == JobComplete {
-				b.c.bulkPace.learn(n, elapsed)
+				per := b.c.bulkPace.learn(n, elapsed)
+				if h := b.c.cfg.Hooks.OnBulkPace; h != nil && per > 0 {
+					h(per)
+				}
 			}
 			return info, nil
 		}
-		d = nextWait(n, info.NumberRecordsProcessed, elapsed)
+		d = plan.next(info.NumberRecordsProcessed, elapsed)
 	}
 }
 

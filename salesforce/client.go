@@ -68,6 +68,11 @@ type Hooks struct {
 	// call that needed it fails with that error. forcesync's org pinning
 	// uses it to refuse a session of another org.
 	CheckToken func(*oauth2.Token) error
+	// OnBulkPace receives the time per record the client expects of the
+	// org's Bulk ingest jobs each time a job completes, so the caller can
+	// keep it for the next process (Client.SeedBulkPace). It runs on the
+	// goroutine that waited for the job.
+	OnBulkPace func(perRecord time.Duration)
 }
 
 // RetryPolicy is the backoff for retryable failures. The zero value means 4
@@ -321,6 +326,16 @@ func (c *Client) Token() *oauth2.Token {
 	t, _ := c.current()
 	return t
 }
+
+// SeedBulkPace sets the time per record the client expects of the org's
+// Bulk ingest jobs, as an earlier process learned it (Hooks.OnBulkPace):
+// the first status poll of a job then comes about when it should be done.
+// A zero or negative d changes nothing.
+func (c *Client) SeedBulkPace(d time.Duration) { c.bulkPace.seed(d) }
+
+// BulkPace returns the time per record the client expects of the org's
+// Bulk ingest jobs, 0 before it knows.
+func (c *Client) BulkPace() time.Duration { return c.bulkPace.perRecord() }
 
 // InstanceURL returns the org's instance URL without trailing slash.
 func (c *Client) InstanceURL() string {

@@ -22,11 +22,35 @@ func TestPaceEstimates(t *testing.T) {
 	if d, _ := p.firstWait(1000); d.Round(time.Millisecond) != 3600*time.Millisecond {
 		t.Fatalf("first wait after a faster job: %v, want 3.6s", d)
 	}
-	if d := nextWait(1000, 250, 100*time.Millisecond); d != 300*time.Millisecond {
-		t.Fatalf("a quarter done after 100ms: wait %v, want 300ms", d)
+}
+
+// TestJobPollsPlan walks the polls of one job: no progress first (a job
+// can wait in a queue), then progress measured from the last idle poll,
+// then between two polls.
+func TestJobPollsPlan(t *testing.T) {
+	j := jobPolls{n: 1000}
+	if d := j.next(0, 100*time.Millisecond); d != 50*time.Millisecond {
+		t.Fatalf("no progress after 100ms: wait %v, want 50ms (half the time so far)", d)
 	}
-	if d := nextWait(1000, 0, 100*time.Millisecond); d != 50*time.Millisecond {
-		t.Fatalf("no progress after 100ms: wait %v, want 50ms", d)
+	// 250 done 100ms after the idle poll: 750 to go at that rate is 300ms;
+	// the rate is underestimated (processing started after the idle poll),
+	// so it comes back at 60% of that.
+	if d := j.next(250, 200*time.Millisecond); d != 180*time.Millisecond {
+		t.Fatalf("a quarter done 100ms after the idle poll: wait %v, want 180ms", d)
+	}
+	// 450 more in 150ms: 300 to go take 100ms.
+	if d := j.next(700, 350*time.Millisecond); d != 100*time.Millisecond {
+		t.Fatalf("700 done: wait %v, want 100ms (the rate between the two polls)", d)
+	}
+	if d := j.next(1000, 450*time.Millisecond); d != 0 {
+		t.Fatalf("all processed, results not yet written: wait %v, want none", d)
+	}
+
+	// A large job is not polled again before the fastest org could finish
+	// it: the emulator processes 100,000 records in more than 400ms.
+	big := jobPolls{n: 100_000}
+	if d := big.next(0, time.Millisecond); d != 399*time.Millisecond {
+		t.Fatalf("100,000 records, nothing done 1ms after the close: wait %v, want 399ms", d)
 	}
 }
 
@@ -56,9 +80,9 @@ func TestBulkIngestPacesFirstPoll(t *testing.T) {
 
 	// Teach it 10ms a record: 100 records should take a second, so the
 	// first poll waits about 60% of that.
-	o.c.bulkPace.mu.Lock()
-	o.c.bulkPace.per = 0.010
-	o.c.bulkPace.mu.Unlock()
+	var learned []time.Duration
+	o.c.cfg.Hooks.OnBulkPace = func(d time.Duration) { learned = append(learned, d) }
+	o.c.SeedBulkPace(10 * time.Millisecond)
 	polls = o.emu.Stats()[emulator.KindBulk]
 	if _, err := b.IngestCSV(ctx, IngestJob{Object: "Lead", Operation: BulkInsert}, strings.NewReader(csv)); err != nil {
 		t.Fatal(err)
@@ -72,5 +96,8 @@ func TestBulkIngestPacesFirstPoll(t *testing.T) {
 	// The job took far less than a second: the pace got faster.
 	if d, _ := o.c.bulkPace.firstWait(100); d >= 600*time.Millisecond {
 		t.Fatalf("pace not learned: next first wait %v", d)
+	}
+	if len(learned) != 1 || learned[0] != o.c.BulkPace() || learned[0] >= 10*time.Millisecond {
+		t.Fatalf("OnBulkPace heard %v, want once the faster pace in force (%v)", learned, o.c.BulkPace())
 	}
 }

@@ -52,15 +52,32 @@ func testOrgPins(t *testing.T, s forcesync.Store, clk *Clock) {
 	if err != nil || got.OrgID != first.OrgID {
 		t.Fatalf("PinOrg without replace = %+v, %v; want the first pin kept", got, err)
 	}
+	// The pace learned of the org's Bulk jobs is kept with the pin.
+	if err := ps.SaveBulkPace(ctx, "org", 6500*time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ps.OrgPin(ctx, "org"); err != nil || p.BulkPace != 6500*time.Nanosecond {
+		t.Fatalf("OrgPin after SaveBulkPace = %+v, %v; want a pace of 6.5µs", p, err)
+	}
+	if got, err = ps.PinOrg(ctx, other, false); err != nil || got.BulkPace != 6500*time.Nanosecond {
+		t.Fatalf("PinOrg without replace = %+v, %v; want the pin with its pace", got, err)
+	}
 	got, err = ps.PinOrg(ctx, other, true)
-	if err != nil || got.OrgID != other.OrgID || !got.Pinned.Equal(clk.Now()) {
-		t.Fatalf("PinOrg with replace = %+v, %v; want org %s", got, err, other.OrgID)
+	if err != nil || got.OrgID != other.OrgID || !got.Pinned.Equal(clk.Now()) || got.BulkPace != 0 {
+		t.Fatalf("PinOrg with replace = %+v, %v; want org %s, its pace not known", got, err, other.OrgID)
 	}
 	if p, err := ps.OrgPin(ctx, "org"); err != nil || p.OrgID != other.OrgID || p.InstanceURL != other.InstanceURL {
 		t.Fatalf("OrgPin = %+v, %v; want the replaced pin", p, err)
 	}
 	if p, err := ps.OrgPin(ctx, "another"); err != nil || p != nil {
 		t.Fatalf("OrgPin of another connection = %+v, %v; want nil", p, err)
+	}
+	// A connection without a pin has no pace to keep.
+	if err := ps.SaveBulkPace(ctx, "another", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ps.OrgPin(ctx, "another"); err != nil || p != nil {
+		t.Fatalf("OrgPin after SaveBulkPace of a connection without a pin = %+v, %v; want nil", p, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/config"
@@ -27,7 +28,8 @@ type orgGuard struct {
 	// reconcile without --heal: they write nothing).
 	readOnly bool
 	mu       sync.Mutex
-	seen     bool // a token named its org
+	seen     bool          // a token named its org
+	pace     time.Duration // the org's Bulk pace kept with the pin
 }
 
 // check is a salesforce.Hooks.CheckToken: it pins the connection at its
@@ -66,6 +68,9 @@ func (g *orgGuard) verify(ctx context.Context, org, instance string) error {
 	if !sameOrg(pin.OrgID, org) {
 		return &forcesync.OrgMismatchError{Connection: g.conn, Pinned: pin.OrgID, Found: org, InstanceURL: instance}
 	}
+	g.mu.Lock()
+	g.pace = pin.BulkPace
+	g.mu.Unlock()
 	return nil
 }
 
@@ -93,13 +98,25 @@ func connectGuarded(ctx context.Context, env *Env, st forcesync.Store, c forcesy
 	}
 	g := &orgGuard{pins: pins, conn: c.Name, readOnly: readOnly}
 	hooks.CheckToken = g.check
+	if !readOnly {
+		// The pace of the org's Bulk jobs outlives the process: the next
+		// push polls its first job about when it should be done.
+		hooks.OnBulkPace = func(d time.Duration) {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := pins.SaveBulkPace(sctx, c.Name, d); err != nil {
+				fmt.Fprintf(env.Stderr, "connection %s: keeping the pace of Bulk jobs (polls of the next run are planned without it): %v\n", c.Name, err)
+			}
+		}
+	}
 	client, err := connect(ctx, env, c, hooks)
 	if err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
-	seen := g.seen
+	seen, pace := g.seen, g.pace
 	g.mu.Unlock()
+	client.SeedBulkPace(pace)
 	if !seen {
 		// The token did not say which org it belongs to: ask.
 		id, err := client.Identity(ctx)
@@ -109,6 +126,9 @@ func connectGuarded(ctx context.Context, env *Env, st forcesync.Store, c forcesy
 		if err := g.verify(ctx, id.OrgID, client.InstanceURL()); err != nil {
 			return nil, err
 		}
+		g.mu.Lock()
+		client.SeedBulkPace(g.pace)
+		g.mu.Unlock()
 	}
 	return client, nil
 }

@@ -665,3 +665,61 @@ func TestPushPromotionWaitsForALeadInFlight(t *testing.T) {
 		t.Fatalf("Contact k1: %v %v, want %v", got, err, recs[0]["ConvertedContactId"])
 	}
 }
+
+// TestPushKeepsTheOrgsBulkPace: the time per record the org took for a
+// Bulk job is kept with the connection's pin, and the next push starts
+// from it (its first poll waits for it) instead of learning it again.
+func TestPushKeepsTheOrgsBulkPace(t *testing.T) {
+	ctx := context.Background()
+	r := newPushRig(t)
+	r.emu.SetFinishBulkJobsAtOnce(true)
+	data := filepath.Join(r.dir, "clients.csv")
+	write := func(last string) {
+		var b strings.Builder
+		b.WriteString("client_id,last_name,email\n")
+		for i := 1; i <= 3000; i++ {
+			fmt.Fprintf(&b, "k%d,%s%d,k%d@example.com\n", i, last, i, i)
+		}
+		if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pace := func() (*sqlite.Store, time.Duration) {
+		st, err := sqlite.Open(ctx, filepath.Join(r.dir, "fs.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pin, err := st.OrgPin(ctx, "org")
+		if err != nil || pin == nil {
+			st.Close()
+			t.Fatalf("pin %+v, %v", pin, err)
+		}
+		return st, pin.BulkPace
+	}
+	write("Last")
+	if out, errOut, err := r.push(ctx, "--file", data); err != nil {
+		t.Fatalf("push: %v\n%s\n%s", err, out, errOut)
+	}
+	st, first := pace()
+	if first <= 0 {
+		st.Close()
+		t.Fatalf("pace after a Bulk job: %v, want one learned", first)
+	}
+	// Say the org took 0.5ms a record. The next push's first poll waits
+	// for most of that, and what it learns is the mean of the two: far
+	// above what the emulator, finishing jobs at once, shows by itself.
+	const kept = 500 * time.Microsecond
+	if err := st.SaveBulkPace(ctx, "org", kept); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	write("Again")
+	if out, errOut, err := r.push(ctx, "--file", data); err != nil || !strings.Contains(out, "updated 3000") {
+		t.Fatalf("second push: %v\n%s\n%s", err, out, errOut)
+	}
+	st, second := pace()
+	st.Close()
+	if second < kept/2 || second > kept {
+		t.Fatalf("pace after the second push: %v; want the kept %v weighed in (between %v and %v)", second, kept, kept/2, kept)
+	}
+}
