@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -338,18 +339,34 @@ func (s *Server) setMembership(ctx context.Context, u *user, uid, gid, name stri
 
 // regroup sets the groups attribute of u, a User whose stored fields
 // cannot be read back, from the Groups that list it as a member: they
-// decide it, and its stored copy cannot be trusted.
+// decide it, and its stored copy cannot be trusted. A Group that cannot
+// be read back itself is matched by its members as far as they can be
+// read (readGroup), not by its listed stand-in, which has none.
 func (s *Server) regroup(ctx context.Context, u *user) error {
 	f, err := ParseFilter("members.value eq " + strconv.Quote(u.rec.Key))
 	if err != nil {
 		return err
 	}
 	var groups []any
-	err = s.scan(ctx, forcesync.SourceQuery{Source: s.groupSource()}, f, func(rec forcesync.SourceRecord) {
+	var failed error
+	err = s.scan(ctx, forcesync.SourceQuery{Source: s.groupSource()}, nil, func(rec forcesync.SourceRecord) {
 		res, _ := rec.Fields["scim"].(map[string]any)
-		groups = append(groups, map[string]any{"value": rec.Key, "display": groupName(res), "type": "direct"})
+		if rec.Unreadable != nil {
+			g, err := s.readGroup(ctx, rec.Key)
+			if se, ok := errors.AsType[*Error](err); ok && se.Status == http.StatusNotFound {
+				return // deleted meanwhile
+			}
+			if err != nil {
+				failed = cmp.Or(failed, err)
+				return
+			}
+			res = g.res
+		}
+		if f.Match(res) {
+			groups = append(groups, map[string]any{"value": rec.Key, "display": groupName(res), "type": "direct"})
+		}
 	})
-	if err != nil {
+	if err = cmp.Or(err, failed); err != nil {
 		return err
 	}
 	delete(u.res, "groups")

@@ -366,3 +366,50 @@ func TestGroupChangeReadsMembersOnce(t *testing.T) {
 		t.Fatalf("bob's groups after the delete: %v", f["groups"])
 	}
 }
+
+// TestUnreadableUserInUnreadableGroup: a User whose stored fields cannot
+// be read back takes its groups from the Groups when it is deactivated,
+// replaced or deleted; a Group that cannot be read back itself still
+// counts, by its members as far as they can be read: the User keeps it
+// (a mapping scoped to it would otherwise deprovision the User).
+func TestUnreadableUserInUnreadableGroup(t *testing.T) {
+	r := newRig(t)
+	bob := r.create("bob@example.com", "Bob", "Baker", "ext-b")
+	for _, name := range []string{"Sales", "Ops"} {
+		code, g, _ := r.do("POST", "/scim/v2/Groups", fmt.Sprintf(`{"schemas":[%q],"displayName":%q,"members":[{"value":%q}]}`, scim.SchemaGroup, name, bob))
+		if code != 201 {
+			t.Fatalf("create %s: %d %v", name, code, g)
+		}
+		if name == "Sales" {
+			testrig.Spoil(t, r.path, "idp_user#groups", g["id"].(string))
+		}
+	}
+	want := []any{"Ops", "Sales"}
+	groups := func(what string) {
+		t.Helper()
+		got := slices.Clone(r.fields(bob)["groups"].([]any))
+		slices.SortFunc(got, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("bob's groups after %s: %v, want %v", what, got, want)
+		}
+	}
+	r.spoil(bob)
+	if code, u, _ := r.do("PATCH", "/scim/v2/Users/"+bob, fmt.Sprintf(patchOps, `{"op":"replace","value":{"active":false}}`)); code != 200 {
+		t.Fatalf("deactivating bob: %d %v", code, u)
+	}
+	groups("the deactivation")
+	r.spoil(bob)
+	if code, u, _ := r.do("PUT", "/scim/v2/Users/"+bob, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com"}`); code != 200 {
+		t.Fatalf("PUT bob: %d %v", code, u)
+	}
+	groups("the PUT")
+	r.spoil(bob)
+	if code, e, _ := r.do("DELETE", "/scim/v2/Users/"+bob, ""); code != 204 {
+		t.Fatalf("DELETE bob: %d %v", code, e)
+	}
+	rec, err := r.store.SourceRecord(context.Background(), "idp_user", bob)
+	if err != nil || !rec.Deleted {
+		t.Fatalf("bob after the DELETE: %+v %v", rec, err)
+	}
+	groups("the DELETE")
+}
