@@ -49,6 +49,21 @@ func unreadable(kind, id string) *Error {
 			"after which this request succeeds", kind, id, forcesync.CodeUnreadableRecord, also)}
 }
 
+// unreadablePatchError is the answer to a PATCH of the resource (kind User
+// or Group) id, whose stored fields forcesync cannot read back, that
+// cannot be applied without them: what says how the PATCH needs them, and
+// instead what is accepted meanwhile. A 500 as unreadable's, and for the
+// same reasons (RFC 7644 §3.12 has a 500 give descriptive debugging
+// advice; its scimType keywords are defined for a 400, which would blame
+// the request): the identity provider sends the PATCH again, and it
+// succeeds once the resource is repaired. Nothing was changed.
+func unreadablePatchError(kind, id, what, instead string) *Error {
+	return &Error{Status: http.StatusInternalServerError, Detail: fmt.Sprintf(
+		"nothing was changed: %s %s is stored in a form forcesync cannot read back (%s), and this PATCH %s; "+
+			"nothing is wrong with this request: it succeeds once the %s is repaired, which the application's operator does by sending it again "+
+			"(the record is in forcesync's console); meanwhile %s", kind, id, forcesync.CodeUnreadableRecord, what, kind, instead)}
+}
+
 // unreadableMember is the answer to a Group change refused whole (nothing
 // written) because the Group is being created with, deleted or renamed
 // while it has, the member User uid whose stored fields cannot be read

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,12 +34,38 @@ func groupLocation(r *http.Request, id string) string { return base(r) + "/Group
 type group struct {
 	rec *forcesync.SourceRecord
 	res map[string]any
+	// dropped names what salvage left out of res, for a Group whose
+	// stored fields cannot be read back (rec.Unreadable set).
+	dropped []string
 }
 
+// loadGroup reads the Group id; deleted or unknown is a 404, and one whose
+// stored fields cannot be read back is the error unreadable makes.
 func (s *Server) loadGroup(ctx context.Context, id string) (*group, error) {
+	g, err := s.readGroup(ctx, id)
+	if err == nil && g.rec.Unreadable != nil {
+		err = s.unreadableOr(g.rec.Unreadable, "Group", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// readGroup is loadGroup that answers a Group whose stored fields cannot
+// be read back instead of refusing it: its rec.Unreadable is set, and its
+// res is the Group as far as it can be read (see salvage), which a change
+// of it writes back. Its members are ids (strings), so they can be read:
+// a change knows which Users to rewrite. When not even that decodes,
+// readGroup refuses it as loadGroup does.
+func (s *Server) readGroup(ctx context.Context, id string) (*group, error) {
 	rec, err := s.cfg.Store.SourceRecord(ctx, s.groupSource(), id)
-	if forcesync.ErrorCode(err) == forcesync.ENotFound || (err == nil && rec.Deleted) {
+	if forcesync.ErrorCode(err) == forcesync.ENotFound || (rec != nil && rec.Deleted) {
 		return nil, &Error{Status: http.StatusNotFound, Detail: "Group " + id + " not found"}
+	}
+	re, ok := errors.AsType[*forcesync.RecordError](err)
+	if ok && re.Code == forcesync.CodeUnreadableRecord && rec != nil && rec.Fields != nil {
+		rec.Unreadable, err = re, nil
 	}
 	if err != nil {
 		return nil, s.unreadableOr(err, "Group", id)
@@ -47,7 +74,11 @@ func (s *Server) loadGroup(ctx context.Context, id string) (*group, error) {
 	if res == nil {
 		return nil, &Error{Status: http.StatusNotFound, Detail: "Group " + id + " not found"}
 	}
-	return &group{rec: rec, res: res}, nil
+	g := &group{rec: rec, res: res}
+	if rec.Unreadable != nil {
+		g.res, g.dropped = salvage(res)
+	}
+	return g, nil
 }
 
 // memberIDs lists the member values of a Group resource.
@@ -168,24 +199,33 @@ func (s *Server) saveGroup(ctx context.Context, id string, res, old map[string]a
 	if results[0].Ignored {
 		return nil, nil, nil
 	}
-	for uid, member := range touched {
-		if err := s.setMembership(ctx, uid, id, groupName(res), member); err != nil {
+	for uid, m := range touched {
+		if err := s.setMembership(ctx, m.u, uid, id, groupName(res), m.in); err != nil {
 			return nil, nil, err
 		}
 	}
 	return &forcesync.SourceRecord{Source: s.groupSource(), Key: id, Version: results[0].Version}, refused, nil
 }
 
+// membership is a User whose groups a Group change rewrites: u as read
+// before the change, and whether it is a member after (in).
+type membership struct {
+	u  *user
+	in bool
+}
+
 // leaveUnreadable returns the members whose view of the Group id changes
 // from old (nil: new) to res (del: deleted) — added, removed, or all of
-// them when it is renamed or deleted — each with whether it is a member
-// after. A member whose User cannot be read back cannot have its groups
+// them when it is renamed or deleted — each as read (once: setMembership
+// writes from that) with whether it is a member after. Unknown Users are
+// left out (an identity provider may list members it never provisioned
+// here). A member whose User cannot be read back cannot have its groups
 // attribute rewritten (it is in the stored fields, next to what cannot be
 // read), so it is left as it was: taken out of res's members if it was
 // being added, put back if it was being removed, and named in refused. A
 // new, renamed or deleted Group cannot leave such a member as it was, so
 // it is refused whole (err): it must wait for the User's repair.
-func (s *Server) leaveUnreadable(ctx context.Context, id string, res, old map[string]any, del bool) (touched map[string]bool, refused, err error) {
+func (s *Server) leaveUnreadable(ctx context.Context, id string, res, old map[string]any, del bool) (touched map[string]membership, refused, err error) {
 	before, after := []string{}, memberIDs(res)
 	if old != nil {
 		before = memberIDs(old)
@@ -194,27 +234,29 @@ func (s *Server) leaveUnreadable(ctx context.Context, id string, res, old map[st
 		after = nil
 	}
 	renamed := old != nil && groupName(old) != groupName(res)
-	touched = map[string]bool{}
+	changes := map[string]bool{}
 	for _, u := range before {
 		if del || renamed || !slices.Contains(after, u) {
-			touched[u] = false
+			changes[u] = false
 		}
 	}
 	for _, u := range after {
 		if renamed || !slices.Contains(before, u) {
-			touched[u] = true
+			changes[u] = true
 		}
 	}
+	touched = map[string]membership{}
 	var added, removed []string
-	for uid, member := range touched {
+	for uid, member := range changes {
 		u, err := s.read(ctx, uid)
 		if se, ok := errors.AsType[*Error](err); ok && se.Status == http.StatusNotFound {
-			continue // setMembership skips it
+			continue // unknown: nothing to rewrite
 		}
 		if err != nil {
 			return nil, nil, err
 		}
 		if u.rec.Unreadable == nil {
+			touched[uid] = membership{u: u, in: member}
 			continue
 		}
 		s.cfg.Logger.Warn("scim: a Group change cannot rewrite a member whose stored User cannot be read back; send the User again to repair it",
@@ -231,7 +273,6 @@ func (s *Server) leaveUnreadable(ctx context.Context, id string, res, old map[st
 		default:
 			removed = append(removed, uid)
 		}
-		delete(touched, uid)
 	}
 	if added == nil && removed == nil {
 		return touched, nil, nil
@@ -254,17 +295,20 @@ func (s *Server) leaveUnreadable(ctx context.Context, id string, res, old map[st
 }
 
 // setMembership writes User uid's groups attribute: in Group gid (named
-// name) or not. Unknown Users are skipped (an identity provider may list
-// members it never provisioned here).
-func (s *Server) setMembership(ctx context.Context, uid, gid, name string, member bool) error {
+// name) or not. u is the User as the Group change read it; when another
+// request wrote it since, it is read again, and skipped if it is gone by
+// then.
+func (s *Server) setMembership(ctx context.Context, u *user, uid, gid, name string, member bool) error {
 	for attempt := 0; attempt < 5; attempt++ {
-		u, err := s.load(ctx, uid)
-		if err != nil {
-			var se *Error
-			if errorsAs(err, &se) && se.Status == http.StatusNotFound {
-				return nil
+		if attempt > 0 {
+			var err error
+			if u, err = s.load(ctx, uid); err != nil {
+				var se *Error
+				if errorsAs(err, &se) && se.Status == http.StatusNotFound {
+					return nil
+				}
+				return err
 			}
-			return err
 		}
 		res := cloneResource(u.res)
 		var groups []any
@@ -295,18 +339,34 @@ func (s *Server) setMembership(ctx context.Context, uid, gid, name string, membe
 
 // regroup sets the groups attribute of u, a User whose stored fields
 // cannot be read back, from the Groups that list it as a member: they
-// decide it, and its stored copy cannot be trusted.
+// decide it, and its stored copy cannot be trusted. A Group that cannot
+// be read back itself is matched by its members as far as they can be
+// read (readGroup), not by its listed stand-in, which has none.
 func (s *Server) regroup(ctx context.Context, u *user) error {
 	f, err := ParseFilter("members.value eq " + strconv.Quote(u.rec.Key))
 	if err != nil {
 		return err
 	}
 	var groups []any
-	err = s.scan(ctx, forcesync.SourceQuery{Source: s.groupSource()}, f, func(rec forcesync.SourceRecord) {
+	var failed error
+	err = s.scan(ctx, forcesync.SourceQuery{Source: s.groupSource()}, nil, func(rec forcesync.SourceRecord) {
 		res, _ := rec.Fields["scim"].(map[string]any)
-		groups = append(groups, map[string]any{"value": rec.Key, "display": groupName(res), "type": "direct"})
+		if rec.Unreadable != nil {
+			g, err := s.readGroup(ctx, rec.Key)
+			if se, ok := errors.AsType[*Error](err); ok && se.Status == http.StatusNotFound {
+				return // deleted meanwhile
+			}
+			if err != nil {
+				failed = cmp.Or(failed, err)
+				return
+			}
+			res = g.res
+		}
+		if f.Match(res) {
+			groups = append(groups, map[string]any{"value": rec.Key, "display": groupName(res), "type": "direct"})
+		}
 	})
-	if err != nil {
+	if err = cmp.Or(err, failed); err != nil {
 		return err
 	}
 	delete(u.res, "groups")
@@ -369,17 +429,28 @@ func (s *Server) handleGroupGet(w http.ResponseWriter, r *http.Request) {
 	s.write(w, http.StatusOK, project(r, presentGroup(r, g)))
 }
 
-// updateGroup replaces the Group by what change makes of a copy of it.
+// updateGroup replaces the Group by what change makes of a copy of it. A
+// Group whose stored fields cannot be read back is changed as far as it
+// can be read (see readGroup), and so repaired: a PUT needs nothing of
+// it, and a PATCH only its displayName and members. A PATCH that keeps a
+// displayName that cannot be read is the error unreadablePatchError
+// makes.
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, change func(old map[string]any) (map[string]any, error)) {
 	id := r.PathValue("id")
 	for attempt := 0; attempt < 5; attempt++ {
-		g, err := s.loadGroup(r.Context(), id)
+		g, err := s.readGroup(r.Context(), id)
 		if err == nil {
 			err = precondition(r, g.rec.Version)
 		}
 		var res map[string]any
 		if err == nil {
 			res, err = change(cloneResource(g.res))
+		}
+		if err == nil && r.Method == http.MethodPatch && g.rec.Unreadable != nil && droppedAttr(g.dropped, "displayName") && strings.TrimSpace(groupName(res)) == "" {
+			s.cfg.Logger.Warn("scim: a PATCH keeps the displayName of a stored Group, which cannot be read back; a PUT of the Group repairs it", "event", "scim.unreadable",
+				"source", s.cfg.Source, "group", id, "fields", strings.Join(g.rec.Unreadable.Fields, ","))
+			err = unreadablePatchError("Group", id, "keeps its displayName, which is what cannot be read",
+				"a PATCH that also sets displayName, or a PUT of the whole Group, is accepted and repairs it")
 		}
 		if err == nil {
 			err = cleanGroup(res)
@@ -395,6 +466,13 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, change func
 		}
 		if rec == nil {
 			continue
+		}
+		if g.rec.Unreadable != nil {
+			how := "replaced"
+			if r.Method == http.MethodPatch {
+				how = "changed by a PATCH"
+			}
+			s.repaired(how, "Group", id, g.rec.Unreadable, g.dropped)
 		}
 		w.Header().Set("ETag", etag(rec.Version))
 		if refused != nil {
@@ -437,8 +515,11 @@ func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// handleGroupDelete deletes the Group and takes it out of its members'
+// groups. One whose stored fields cannot be read back is deleted too: its
+// members can be read (see readGroup).
 func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
-	g, err := s.loadGroup(r.Context(), r.PathValue("id"))
+	g, err := s.readGroup(r.Context(), r.PathValue("id"))
 	if err == nil {
 		err = precondition(r, g.rec.Version)
 	}
@@ -453,6 +534,9 @@ func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, err)
 		return
+	}
+	if g.rec.Unreadable != nil {
+		s.repaired("deleted", "Group", g.rec.Key, g.rec.Unreadable, g.dropped)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

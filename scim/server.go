@@ -223,8 +223,9 @@ func (s *Server) load(ctx context.Context, id string) (*user, error) {
 // read is load that answers a User whose stored fields cannot be read
 // back instead of refusing it: its rec.Unreadable is set, and its res
 // holds only what identifies it (see identity), read from the stored
-// fields as far as they decode. A full replacement (PUT) needs no more,
-// and a Group change needs to know. When not even that decodes, nothing
+// fields as far as they decode (rec.Fields, for salvage). A full
+// replacement (PUT) needs no more, a deactivation or a delete takes the
+// User as salvage reads it, and a Group change needs to know. When not even that decodes, nothing
 // says the record is a User: read then refuses it as load does.
 func (s *Server) read(ctx context.Context, id string) (*user, error) {
 	rec, err := s.cfg.Store.SourceRecord(ctx, s.cfg.Source, id)
@@ -431,6 +432,16 @@ func (s *Server) reserveName(ctx context.Context, userName, id string) (release 
 // much shorter, and a crashed process's holds free themselves.
 const nameHold = 30 * time.Second
 
+// unreadablePatch logs and returns the error unreadablePatchError makes
+// for a PATCH of the User id, whose stored fields cannot be read back
+// (re), that does more than deactivate it.
+func (s *Server) unreadablePatch(re *forcesync.RecordError, id string) error {
+	s.cfg.Logger.Warn("scim: a PATCH needs attributes of a stored User that cannot be read back; a PUT of the User repairs it", "event", "scim.unreadable",
+		"source", s.cfg.Source, "id", id, "fields", strings.Join(re.Fields, ","))
+	return unreadablePatchError("User", id, "changes attributes beside active, which it applies to the stored ones",
+		"a PATCH that only deactivates the User (active false) is accepted as it is, and a PUT of the whole User repairs it")
+}
+
 // unreadableOr returns, for err reading the resource id of kind, the error
 // unreadable makes when the record's stored fields cannot be read back
 // (logged with the field for the operator), and err otherwise.
@@ -578,26 +589,31 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // update replaces the stored User id by what change makes of a copy of
-// it, retrying when another request wrote the User in between. A
-// replacement (PUT, whole: change reads nothing of the old User) is also
-// accepted for a User whose stored fields cannot be read back, and repairs
-// it: what it keeps of the stored User (id, meta.created, the version
-// If-Match is checked against, the userName it had) can still be read,
-// and its groups are read from the Groups. A PATCH of such a User is the
-// error unreadable makes: its operations apply to attributes that cannot
-// be read.
+// it, retrying when another request wrote the User in between. A User
+// whose stored fields cannot be read back is also accepted, and repaired:
+//
+//   - by a replacement (PUT, whole: change reads nothing of the old User).
+//     What it keeps of the stored User (id, meta.created, the version
+//     If-Match is checked against, the userName it had) can still be read.
+//   - by a PATCH that only deactivates it (see deactivates): an identity
+//     provider deprovisions with one, and cannot send a whole PUT first.
+//     It applies to the User as far as it can be read (see salvage).
+//
+// Either way its groups are read from the Groups. Any other PATCH needs
+// attributes that cannot be read, and is the error unreadablePatch makes.
 func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, change func(old map[string]any) (map[string]any, error)) {
 	id := r.PathValue("id")
 	for attempt := 0; ; attempt++ {
-		load := s.load
-		if whole {
-			load = s.read
-		}
-		u, err := load(r.Context(), id)
+		u, err := s.read(r.Context(), id)
 		if err == nil {
 			err = precondition(r, u.rec.Version)
 		}
+		var dropped []string
 		if err == nil && u.rec.Unreadable != nil {
+			if !whole {
+				stored, _ := u.rec.Fields["scim"].(map[string]any)
+				u.res, dropped = salvage(stored)
+			}
 			err = s.regroup(r.Context(), u)
 		}
 		if err != nil {
@@ -605,6 +621,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, chan
 			return
 		}
 		res, err := change(cloneResource(u.res))
+		if err == nil && u.rec.Unreadable != nil && !whole && !deactivates(u.res, res) {
+			err = s.unreadablePatch(u.rec.Unreadable, id)
+		}
 		pw := ""
 		if err == nil {
 			pw = password(res)
@@ -644,13 +663,25 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, chan
 			return
 		}
 		if u.rec.Unreadable != nil {
-			s.cfg.Logger.Info("scim: a replacement repaired a User whose stored fields could not be read back", "event", "scim.repaired",
-				"source", s.cfg.Source, "id", id, "fields", strings.Join(u.rec.Unreadable.Fields, ","))
+			how := "replaced"
+			if !whole {
+				how = "deactivated"
+			}
+			s.repaired(how, "User", id, u.rec.Unreadable, dropped)
 		}
 		w.Header().Set("ETag", etag(rec.Version))
 		s.write(w, http.StatusOK, present(r, &user{rec: rec, res: res}))
 		return
 	}
+}
+
+// repaired logs that the resource id of kind, whose stored fields could
+// not be read back (re), was written back readable by a request (how:
+// "replaced", "deactivated", ...), leaving out the values named by
+// dropped (salvage's paths; none for a replacement).
+func (s *Server) repaired(how, kind, id string, re *forcesync.RecordError, dropped []string) {
+	s.cfg.Logger.Info("scim: a "+kind+" whose stored fields could not be read back was "+how+", and is stored readable again", "event", "scim.repaired",
+		"source", s.cfg.Source, "id", id, "fields", strings.Join(re.Fields, ","), "dropped", strings.Join(dropped, ","))
 }
 
 func (s *Server) handleReplace(w http.ResponseWriter, r *http.Request) {
@@ -699,10 +730,23 @@ func readPatch(r *http.Request) ([]PatchOp, error) {
 	return body.Operations, nil
 }
 
+// handleDelete deletes the User. One whose stored fields cannot be read
+// back is deleted too (an identity provider deprovisions with a DELETE,
+// and the delete needs nothing of what cannot be read): the delete then
+// carries the User as far as it can be read (see salvage), its groups
+// read from the Groups, so that the engine, which holds a record it
+// cannot read, deprovisions it by the mapping's rules like any other.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
-	u, err := s.load(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	u, err := s.read(r.Context(), id)
 	if err == nil {
 		err = precondition(r, u.rec.Version)
+	}
+	var dropped []string
+	if err == nil && u.rec.Unreadable != nil {
+		stored, _ := u.rec.Fields["scim"].(map[string]any)
+		u.res, dropped = salvage(stored)
+		err = s.regroup(r.Context(), u)
 	}
 	if err != nil {
 		s.fail(w, err)
@@ -717,6 +761,9 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, err)
 		return
+	}
+	if u.rec.Unreadable != nil {
+		s.repaired("deleted", "User", id, u.rec.Unreadable, dropped)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/scim"
 	"github.com/forcesync/forcesync/sqlite"
 )
@@ -32,7 +33,10 @@ type rig struct {
 
 const token = "scim-s3cret"
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigStore(t, nil) }
+
+// newRigStore is newRig whose server uses wrap(store) (nil: the store).
+func newRigStore(t *testing.T, wrap func(*sqlite.Store) forcesync.Store) *rig {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "fs.db")
 	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
@@ -41,7 +45,11 @@ func newRig(t *testing.T) *rig {
 	}
 	t.Cleanup(func() { st.Close() })
 	eng := &fakeEngine{}
-	srv := httptest.NewServer(scim.New(scim.Config{Store: st, Engine: eng, Source: "idp_user", Token: token}))
+	var served forcesync.Store = st
+	if wrap != nil {
+		served = wrap(st)
+	}
+	srv := httptest.NewServer(scim.New(scim.Config{Store: served, Engine: eng, Source: "idp_user", Token: token}))
 	t.Cleanup(srv.Close)
 	return &rig{t: t, url: srv.URL, store: st, eng: eng, path: path}
 }
