@@ -72,6 +72,9 @@ func (p *pace) seed(d time.Duration) {
 	p.per = d.Seconds()
 }
 
+// finishing is how long after its last record a job may take to complete.
+const finishing = 20 * time.Millisecond
+
 // jobPolls plans the polls of one ingest job of n records from what each
 // poll showed. Salesforce reports progress (numberRecordsProcessed) as it
 // goes, but a job may wait in a queue first, so the rate since the close
@@ -114,7 +117,10 @@ func (j *jobPolls) next(done int64, elapsed time.Duration) time.Duration {
 		// One sample of progress: processing started somewhere after the
 		// idle poll, so the rate is underestimated. Come back early and
 		// measure it between two polls.
-		wait = time.Duration(float64(wait) * probe)
+		return time.Duration(float64(wait) * probe)
 	}
-	return wait
+	// Measured between two polls: come back a little after the end, so
+	// one poll finds the job done rather than two straddling it (the
+	// org writes the results after the last record).
+	return wait + wait/10 + finishing
 }
