@@ -265,6 +265,18 @@ type PullStore interface {
 	// left behind by work that is gone (the mapping left the config) is
 	// not listed. Ordered by key; none is an empty result.
 	Intents(ctx context.Context, mapping string) ([]Intent, error)
+	// Unpushed finds the keys of a mapping waiting for a push that may
+	// bind them, by match value: keys with push work queued or claimed
+	// under the mapping, no binding (or one without a Salesforce Id), and
+	// a live source record whose value at field (a dot path into its
+	// fields, "email" or "contact.email") is a string equal, ignoring
+	// case, to one of values. It maps each value held, lower-cased, to
+	// those keys, sorted; a value no such key holds is absent. A poll
+	// leaves an unbound Salesforce record with such a value for later: the
+	// push's match by that field may be binding it to the key (see
+	// Puller). A field path with an empty segment or a double quote is an
+	// EInvalid error naming it.
+	Unpushed(ctx context.Context, mapping, field string, values []string) (map[string][]string, error)
 	// NotePushed records payloads about to be pushed (see PushNote).
 	NotePushed(ctx context.Context, mapping string, notes []PushNote) error
 	// CommitPull applies one pull step in one transaction (see PullCommit).

@@ -536,3 +536,42 @@ func (s *Store) Intents(ctx context.Context, mapping string) ([]forcesync.Intent
 	}
 	return out, nil
 }
+
+// Unpushed implements forcesync.PullStore.
+func (s *Store) Unpushed(ctx context.Context, mapping, field string, values []string) (map[string][]string, error) {
+	segs, err := storeplan.FieldPath(field)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	lower := storeplan.LowerValues(values)
+	if len(lower) == 0 {
+		return out, nil
+	}
+	// version > 0 leaves out an Accept's placeholder rows.
+	rows, err := s.pool.Query(ctx, `SELECT v, key FROM (
+			SELECT lower(r.fields::jsonb #>> $1::text[]) AS v, o.key AS key FROM outbox o
+			JOIN source_records r ON r.source = o.source AND r.key = o.key
+			WHERE o.mapping = $2 AND NOT r.deleted AND r.version > 0
+			AND jsonb_typeof(r.fields::jsonb #> $1::text[]) = 'string'
+			AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.mapping = o.mapping AND b.key = o.key AND b.sf_id <> '')) u
+		WHERE v = ANY($3::text[]) ORDER BY v, key`, segs, mapping, lower)
+	if err != nil {
+		return nil, fmt.Errorf("unpushed %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v, key string
+		if err := rows.Scan(&v, &key); err != nil {
+			return nil, fmt.Errorf("unpushed %s: %w", mapping, err)
+		}
+		out[v] = append(out[v], key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unpushed %s: %w", mapping, err)
+	}
+	for _, keys := range out {
+		slices.Sort(keys) // in Go's order, whatever the database's collation
+	}
+	return out, nil
+}

@@ -129,8 +129,10 @@ type Stats struct {
 	// mapping's External ID field.
 	Stamped int
 	// Deferred counts unbound records left for a later poll: a push of
-	// the mapping may be creating them (see Puller.createInFlight). The
-	// watermark stays before them, so the next poll reads them again.
+	// the mapping may be creating them, or finding them by their match
+	// value and binding them (see Puller.createInFlight and
+	// Puller.pushMayMatch). The watermark stays before them, so the next
+	// poll reads them again.
 	Deferred int
 	// Overtaken: another puller (a replica sharing the store) committed
 	// first; this poll stopped without writing.
@@ -413,6 +415,10 @@ type view struct {
 	// them; deferred, the Ids left for a later poll (createInFlight).
 	creating map[string]bool
 	deferred map[string]bool
+	// awaited holds the lower-cased match values of the batch's unbound
+	// records that a key waiting for its push holds (PullStore.Unpushed,
+	// read once per decision): see Puller.pushMayMatch.
+	awaited map[string][]string
 }
 
 func (v *view) source(key string) (*forcesync.SourceRecord, error) {
@@ -461,6 +467,9 @@ func (p *Puller) decide(ctx context.Context, batch []salesforce.Record) (*forces
 		v.byID[id] = &b
 	}
 	if v.unbound, err = p.unboundKeys(ctx, batch, bs); err != nil {
+		return nil, st, nil, err
+	}
+	if v.awaited, err = p.unpushed(ctx, batch, bs); err != nil {
 		return nil, st, nil, err
 	}
 	// Deletes and merges first: a merge moves a binding to the surviving
@@ -765,6 +774,79 @@ func (p *Puller) createInFlight(v *view, rec salesforce.Record) (bool, error) {
 	return v.creating[strings.ToLower(value)], nil
 }
 
+// matchSource is the source field (a dot path) the mapping's push reads
+// its match value from, "" when the mapping pushes no match by a field or
+// computes the value (an expression, a fallback chain, a constant, a
+// value map): then no store can look keys up by it.
+func (p *Puller) matchSource() string {
+	m := p.cfg.Mapping
+	if m.Match.Kind != forcesync.MatchFields || !m.Pushes() || len(m.Match.Fields) == 0 {
+		return ""
+	}
+	for i := range m.Fields {
+		r := &m.Fields[i]
+		if !strings.EqualFold(r.Target, m.Match.Fields[0]) || m.RowDirection(r) == forcesync.Pull {
+			continue
+		}
+		if r.SourceField == "" || r.Expr != "" || len(r.FirstOf) > 0 || r.HasConstant || len(r.ValueMap) > 0 {
+			return ""
+		}
+		return r.SourceField
+	}
+	return ""
+}
+
+// unpushed reads, for the batch's live records no key is bound to, the
+// keys waiting for a push whose match value is theirs (PullStore.Unpushed),
+// by lower-cased value; nil when the mapping matches otherwise or no such
+// record has a value.
+func (p *Puller) unpushed(ctx context.Context, batch []salesforce.Record, bound map[string]forcesync.PullBinding) (map[string][]string, error) {
+	src := p.matchSource()
+	if src == "" {
+		return nil, nil
+	}
+	name := p.reader.d.Field(p.cfg.Mapping.Match.Fields[0]).Name
+	var values []string
+	for _, rec := range batch {
+		if _, ok := bound[rec.ID()]; ok || deleted(rec) || converted(rec) {
+			continue
+		}
+		if v, _ := rec[name].(string); v != "" {
+			values = append(values, v)
+		}
+	}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	return p.cfg.Store.Unpushed(ctx, p.cfg.Mapping.Name, src, values)
+}
+
+// pushMayMatch reports whether rec, unbound, may be a record a queued or
+// running push of the mapping (matched by a field) finds by its match
+// value and binds to its key: a key with push work queued or claimed and
+// no binding holds rec's value (compared ignoring case, as the push's
+// match query compares). A rep created the record before the
+// application's record was pushed; the push updates it rather than
+// create another. Taken now, it would reach the app as sf:<Id>, and the
+// push would then bind the app's key to the same record: one person twice
+// in the app. It is left for a later poll (Stats.Deferred), which finds it
+// bound to the key (its rep's values the push did not overwrite then
+// arrive as the key's change), or, when the push settled otherwise (it
+// matched another record with the value, or gave up), still unbound: a
+// record created in Salesforce, sharing the value.
+//
+// A push that binds the record after the poll read the bindings and
+// before it reads the queue is the store's to catch: the binding and the
+// end of its queued work commit together, so one or the other is seen,
+// and CommitPull refuses to bind an Id another key holds.
+func (p *Puller) pushMayMatch(v *view, rec salesforce.Record) bool {
+	if len(v.awaited) == 0 {
+		return false
+	}
+	value, _ := rec[p.reader.d.Field(p.cfg.Mapping.Match.Fields[0]).Name].(string)
+	return value != "" && len(v.awaited[strings.ToLower(value)]) > 0
+}
+
 // keyFor is the key rule for a record created in Salesforce: its External
 // ID value when the mapping matches by one and the record has it, else
 // "sf:" and its Id.
@@ -826,7 +908,7 @@ func (p *Puller) decideLive(v *view, rec salesforce.Record, st *Stats) (*forcesy
 			if err != nil {
 				return nil, err
 			}
-			if creating {
+			if creating || p.pushMayMatch(v, rec) {
 				v.deferred[id] = true
 				return nil, nil
 			}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -523,6 +524,48 @@ func (s *Store) Intents(ctx context.Context, mapping string) ([]forcesync.Intent
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("intents %s: %w", mapping, err)
+	}
+	return out, nil
+}
+
+// Unpushed implements forcesync.PullStore.
+func (s *Store) Unpushed(ctx context.Context, mapping, field string, values []string) (map[string][]string, error) {
+	segs, err := storeplan.FieldPath(field)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	lower := storeplan.LowerValues(values)
+	if len(lower) == 0 {
+		return out, nil
+	}
+	path := "$"
+	for _, seg := range segs {
+		path += `."` + seg + `"`
+	}
+	want, err := json.Marshal(lower)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT v, key FROM (
+			SELECT lower(json_extract(r.fields, ?1)) AS v, o.key AS key FROM outbox o
+			JOIN source_records r ON r.source = o.source AND r.key = o.key
+			WHERE o.mapping = ?2 AND r.deleted = 0 AND json_type(r.fields, ?1) = 'text'
+			AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.mapping = o.mapping AND b.key = o.key AND b.sf_id <> ''))
+		WHERE v IN (SELECT value FROM json_each(?3)) ORDER BY v, key`, path, mapping, string(want))
+	if err != nil {
+		return nil, fmt.Errorf("unpushed %s: %w", mapping, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v, key string
+		if err := rows.Scan(&v, &key); err != nil {
+			return nil, fmt.Errorf("unpushed %s: %w", mapping, err)
+		}
+		out[v] = append(out[v], key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unpushed %s: %w", mapping, err)
 	}
 	return out, nil
 }

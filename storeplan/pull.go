@@ -3,6 +3,7 @@ package storeplan
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,4 +241,30 @@ func DecodeIntent(key, match string, at int64) (forcesync.Intent, error) {
 		return in, fmt.Errorf("stored intent of %s: %w", key, err)
 	}
 	return in, nil
+}
+
+// FieldPath splits a dot path into a source record's fields ("email",
+// "contact.email") into its segments, refusing an empty segment and one
+// with a double quote (which SQLite's JSON paths cannot quote).
+func FieldPath(field string) ([]string, error) {
+	segs := strings.Split(field, ".")
+	for _, s := range segs {
+		if s == "" || strings.Contains(s, `"`) {
+			return nil, forcesync.Errorf(forcesync.EInvalid, "field %q: a path of field names separated by dots, without double quotes", field)
+		}
+	}
+	return segs, nil
+}
+
+// LowerValues lower-cases values, drops the empty ones and duplicates,
+// and sorts them.
+func LowerValues(values []string) []string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		if v != "" {
+			out = append(out, strings.ToLower(v))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

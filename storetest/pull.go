@@ -24,6 +24,7 @@ func RunPull(t *testing.T, open Opener) {
 		{"StaleDecisionRefused", testPullStale},
 		{"BindOfAnIdBoundToAnotherKeyRefused", testPullBindBoundElsewhere},
 		{"IntentsUntilComplete", testPullIntents},
+		{"UnpushedByMatchValue", testPullUnpushed},
 		{"SourceRecordAndQueue", testPullSourceAndQueue},
 		{"PushNotes", testPushNotes},
 		{"DeliveriesOrderedPerRecord", testDeliveriesOrdered},
@@ -679,5 +680,71 @@ func testPullIntents(t *testing.T, s forcesync.Store, ps forcesync.PullStore, cl
 	// create in flight.
 	if got, err := ps.Intents(ctx, "other"); err != nil || len(got) != 0 {
 		t.Fatalf("intents of a mapping with no work queued: %+v %v", got, err)
+	}
+}
+
+// testPullUnpushed: Unpushed finds the keys of a mapping with push work
+// queued or claimed and no binding by a field of their source record,
+// ignoring case, while the push retries them, until Complete binds them;
+// not a key bound already, deleted in the application, queued under
+// another mapping, or whose field is no string; a dot path reaches into
+// nested objects; a bad path is refused, naming it.
+func testPullUnpushed(t *testing.T, s forcesync.Store, ps forcesync.PullStore, clk *Clock) {
+	ctx := context.Background()
+	if got, err := ps.Unpushed(ctx, "m", "email", []string{"ada@x"}); err != nil || len(got) != 0 {
+		t.Fatalf("unpushed of a fresh store: %+v %v", got, err)
+	}
+	rec := func(key string, fields map[string]any) forcesync.Change {
+		return forcesync.Change{Source: "s", Key: key, Op: forcesync.OpUpsert, Fields: fields}
+	}
+	accept(t, s, []string{"m"},
+		rec("k1", map[string]any{"email": "Ada@X"}),
+		rec("k2", map[string]any{"email": "ada@x"}),
+		rec("k3", map[string]any{"email": "bob@x"}),
+		rec("k4", map[string]any{"email": 7}),
+		rec("k5", map[string]any{"email": "ada@x"}),
+		rec("k6", map[string]any{"email": "ada@x"}),
+		rec("k7", map[string]any{"contact": map[string]any{"email": "Cy@x"}}))
+	accept(t, s, []string{"other"}, rec("o1", map[string]any{"email": "ada@x"}))
+	items := claim(t, s, clk, "m", "w", 20)
+	if len(items) != 7 {
+		t.Fatalf("claimed %v", keys(items))
+	}
+	byKey := map[string]forcesync.WorkItem{}
+	for _, it := range items {
+		byKey[it.Key] = it
+	}
+	// k5 is bound, and changes again; k6 is deleted in the application.
+	complete(t, s, "w", forcesync.Outcome{Item: byKey["k5"], State: forcesync.StateSynced, SalesforceID: "00Q000000000005AAA", Fingerprint: "fp5"})
+	accept(t, s, []string{"m"}, rec("k5", map[string]any{"email": "ada@x", "phone": "1"}))
+	accept(t, s, []string{"m"}, forcesync.Change{Source: "s", Key: "k6", Op: forcesync.OpDelete})
+	got, err := ps.Unpushed(ctx, "m", "email", []string{"ADA@x", "bob@x", "nobody@x", "7", ""})
+	if err != nil || fmt.Sprint(got) != "map[ada@x:[k1 k2] bob@x:[k3]]" {
+		t.Fatalf("unpushed by email: %v %v, want ada@x for k1 and k2, bob@x for k3", got, err)
+	}
+	if got, err := ps.Unpushed(ctx, "m", "contact.email", []string{"cy@X", "ada@x"}); err != nil || fmt.Sprint(got) != "map[cy@x:[k7]]" {
+		t.Fatalf("unpushed by contact.email: %v %v", got, err)
+	}
+	if got, err := ps.Unpushed(ctx, "other", "email", []string{"ada@x"}); err != nil || fmt.Sprint(got) != "map[ada@x:[o1]]" {
+		t.Fatalf("unpushed of mapping other: %v %v", got, err)
+	}
+	// k1's push failed for now: it retries, still unbound. k2 is bound.
+	complete(t, s, "w",
+		forcesync.Outcome{Item: byKey["k1"], State: forcesync.StateRetrying, NextAttempt: clk.Now().Add(time.Minute),
+			Error: &forcesync.RecordError{Code: "SERVER_UNAVAILABLE", Message: "503"}},
+		forcesync.Outcome{Item: byKey["k2"], State: forcesync.StateSynced, SalesforceID: "00Q000000000002AAA", Fingerprint: "fp2"},
+		forcesync.Outcome{Item: byKey["k3"], State: forcesync.StateHeld, Fingerprint: "fp3",
+			Error: &forcesync.RecordError{Code: "INVALID_EMAIL_ADDRESS", Message: "bad"}})
+	if got, err := ps.Unpushed(ctx, "m", "email", []string{"ada@x", "bob@x"}); err != nil || fmt.Sprint(got) != "map[ada@x:[k1]]" {
+		t.Fatalf("unpushed after k2 was bound, k3 held and k1 retries: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "contact..email", ".email", `e"mail`} {
+		_, err := ps.Unpushed(ctx, "m", bad, []string{"ada@x"})
+		if forcesync.ErrorCode(err) != forcesync.EInvalid || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Fatalf("unpushed by field %q: %v, want %s naming it", bad, err, forcesync.EInvalid)
+		}
+	}
+	if got, err := ps.Unpushed(ctx, "m", "email", nil); err != nil || len(got) != 0 {
+		t.Fatalf("unpushed of no values: %v %v", got, err)
 	}
 }
