@@ -119,8 +119,11 @@ func (s *Store) migrate(ctx context.Context, schema string) error {
 		}
 	}
 	// One lock per schema: replicas of one deployment migrate in turn,
-	// deployments in other schemas do not wait for them.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.lockKey("migrations")))
+	// deployments in other schemas do not wait for them. goose's locker
+	// tries the lock again every 5 s by default, which made every replica
+	// that lost the race start 5 s late; once a second, for as long (5
+	// minutes) in all.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.lockKey("migrations")), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)
 	}

@@ -93,15 +93,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	sub, _ := fs.Sub(migrations, "migrations")
-	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
-	if err != nil {
+	if err := migrate(ctx, w, path); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+		return nil, err
 	}
 	wr, err := newWriter(ctx, w)
 	if err != nil {
@@ -152,6 +146,27 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// migrate brings the database at path, open as w, to the latest schema.
+// Processes opening one file at once (serve and push started together, or
+// two pushes) take turns: the first migrates, the others wait for it and
+// then find nothing left to do.
+func migrate(ctx context.Context, w *sql.DB, path string) error {
+	unlock, err := lockMigrations(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	return nil
 }
 
 // Close closes the database.
