@@ -151,6 +151,8 @@ func TestBulkQueryErrors(t *testing.T) {
 		{"unknown field", `{"operation":"query","query":"SELECT Nope FROM Account"}`, "INVALID_FIELD"},
 		{"offset", `{"operation":"query","query":"SELECT Id FROM Account LIMIT 5 OFFSET 2"}`, "MALFORMED_QUERY"},
 		{"count", `{"operation":"query","query":"SELECT COUNT() FROM Account"}`, "MALFORMED_QUERY"},
+		{"group by", `{"operation":"query","query":"SELECT Name FROM Account GROUP BY Name"}`, "MALFORMED_QUERY"},
+		{"parent-to-child", `{"operation":"query","query":"SELECT Name, (SELECT LastName FROM Contacts) FROM Account"}`, "MALFORMED_QUERY"},
 		{"bad operation", `{"operation":"select","query":"SELECT Id FROM Account"}`, "API_ERROR"},
 		{"no query", `{"operation":"query"}`, "API_ERROR"},
 	}

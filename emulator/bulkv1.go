@@ -130,8 +130,10 @@ var asyncVersionRE = regexp.MustCompile(`^(\d{2})\.0$`)
 func v1Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // fail answers a Bulk 1.0 error: <error><exceptionCode>…, or its JSON
-// twin. Status 400 for every code, as the Bulk API 1.0 guide lists them
-// (InvalidSessionId included: UNCONFIRMED whether 401 is used instead).
+// twin. Status 400 for every code, as the Bulk API 1.0 guide lists them,
+// InvalidSessionId included: jsforce (src/api/bulk.ts, isSessionExpired)
+// refreshes its token only on a 400 carrying that code, and a recorded
+// answer in singer-io/tap-salesforce's tests is 400 "Invalid session id".
 func (v *v1Call) fail(status int, code, msg string) {
 	if v.json {
 		v.w.Header().Set("Content-Type", "application/json")
@@ -294,8 +296,9 @@ func (e *Emulator) bulkV1Routes() {
 
 // v1MethodNotAllowed answers a method a Bulk 1.0 resource does not take:
 // HTTP 405, which the Bulk API guide lists for "a method other than GET or
-// POST" (the exception code is UNCONFIRMED; the Bulk errors list has
-// MethodNotAllowed).
+// POST"; code and text as the Bulk API 2.0 guide's "Errors" list gives
+// MethodNotAllowed ("HTTP Method '<method>' not allowed. Allowed are
+// <methods>").
 func v1MethodNotAllowed(v *v1Call) {
 	v.fail(http.StatusMethodNotAllowed, "MethodNotAllowed", "HTTP Method '"+v.r.Method+"' not allowed. Allowed are GET,POST")
 }
@@ -338,8 +341,8 @@ func (e *Emulator) v1(h func(v *v1Call)) handlerFunc {
 			// access ... using APIs, such as REST API and Bulk API"), so a
 			// token granted without it (scope=openid, say) is refused here
 			// as REST refuses it: with this API's own fault for a session it
-			// cannot use. Same code and text as an unknown session
-			// (UNCONFIRMED: Salesforce may word it differently).
+			// cannot use. Same code and text as an unknown session (see
+			// fail); UNCONFIRMED that Salesforce treats a scope-less token so.
 			v.fail(http.StatusBadRequest, "InvalidSessionId", "Invalid session id")
 			return
 		}

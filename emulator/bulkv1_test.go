@@ -135,6 +135,12 @@ func TestBulkV1CSVAndJSON(t *testing.T) {
 	if st != 201 || json.Unmarshal(out, &batch) != nil {
 		t.Fatalf("query batch: %d %s", st, out)
 	}
+	// A nested (parent-to-child) query is refused: Bulk 1.0 query does not
+	// run nested SOQL ("Use Bulk Query").
+	if st, out := b.v1do("POST", "job/"+job.ID+"/batch", "application/json",
+		"SELECT Name, (SELECT LastName FROM Contacts) FROM Account"); st != 400 || !strings.Contains(string(out), "InvalidBatch") {
+		t.Errorf("nested query batch: %d %s", st, out)
+	}
 	b.v1WaitBatch(job.ID, batch.ID, true)
 	st, out = b.v1do("GET", "job/"+job.ID+"/batch/"+batch.ID+"/result", "", "")
 	var ids []string

@@ -23,8 +23,10 @@ import (
 
 const maxBatchSubrequests = 25
 
-// Texts of the batch errors. UNCONFIRMED: the wording of both, and the
-// errorCode of a malformed batch.
+// Texts of the batch errors. The 412 and BATCH_PROCESSING_HALTED of a
+// halted subrequest are the REST guide's ("Batch Request Body"), as is the
+// 400 for a malformed batch before any subrequest runs. UNCONFIRMED: the
+// wording of both, and the errorCode of a malformed batch.
 const (
 	msgBatchHalted       = "Batch processing halted per request"
 	codeBatchInvalid     = "INVALID_BATCH_REQUEST"
