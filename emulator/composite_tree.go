@@ -10,8 +10,9 @@ import (
 // POST /composite/tree/{type}: trees of new records (a parent with its
 // children under a child relationship name, to five levels) created in one
 // transaction. `sf data import tree` and simple-salesforce's tree_create
-// use it. salesforce-api.md does not cover this resource; the shapes follow
-// the REST guide's "sObject Tree" pages (UNCONFIRMED against a recording):
+// use it. salesforce-api.md does not cover this resource; the shapes are
+// the REST guide's ("sObject Tree Request Body", "sObject Tree Response
+// Body": the success and failure examples below):
 //
 //	request: {"records":[{"attributes":{"type":"Account","referenceId":"ref1"},
 //	          "Name":"Acme","Contacts":{"records":[{"attributes":{"type":"Contact",
@@ -33,8 +34,9 @@ const (
 	maxTreeTypes   = 5
 )
 
-// codeTreeInvalid is the errorCode of a malformed tree request.
-// UNCONFIRMED, as are the texts of treeShapeError.
+// codeTreeInvalid is the errorCode of a malformed tree request, and the
+// statusCode of a duplicated referenceId's result. UNCONFIRMED, as are the
+// texts.
 const codeTreeInvalid = "INVALID_INPUT"
 
 // treeNode is one record of a tree request, ready to insert.
@@ -72,9 +74,15 @@ func (e *Emulator) compositeTree(c *call) {
 		c.writeError(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist", nil)
 		return
 	}
-	levels, msg := e.parseTreeLocked(obj, req["records"])
+	levels, dups, msg := e.parseTreeLocked(obj, req["records"])
 	if msg != "" {
 		c.writeError(http.StatusBadRequest, codeTreeInvalid, msg, nil)
+		return
+	}
+	if len(dups) > 0 {
+		// A referenceId used twice fails the request in the results shape,
+		// one item per use (REST guide, "sObject Tree Response Body").
+		c.writeJSON(http.StatusBadRequest, map[string]any{"hasErrors": true, "results": dups})
 		return
 	}
 
@@ -115,33 +123,44 @@ func (e *Emulator) compositeTree(c *call) {
 }
 
 // parseTreeLocked checks a tree request's records and returns its nodes by
-// level (top-level records first). msg is non-empty for a malformed request.
-func (e *Emulator) parseTreeLocked(top *sobject, records any) (levels [][]*treeNode, msg string) {
+// level (top-level records first). msg is non-empty for a malformed request;
+// dups, when not empty, holds an error result for every use of a
+// referenceId that appears more than once.
+func (e *Emulator) parseTreeLocked(top *sobject, records any) (levels [][]*treeNode, dups []treeResult, msg string) {
 	list, ok := records.([]any)
 	if !ok || len(list) == 0 {
-		return nil, "records is required and must hold at least one record."
+		return nil, nil, "records is required and must hold at least one record."
 	}
-	p := treeParser{e: e, refs: map[string]bool{}, types: map[string]bool{}}
+	p := treeParser{e: e, refs: map[string]int{}, types: map[string]bool{}}
 	for i, item := range list {
 		n, msg := p.node(item, top, nil, nil, 1, fmt.Sprintf("records[%d]", i))
 		if msg != "" {
-			return nil, msg
+			return nil, nil, msg
 		}
 		p.add(n)
 	}
 	if p.count > maxTreeRecords {
-		return nil, fmt.Sprintf("A tree request can create at most %d records; this one holds %d.", maxTreeRecords, p.count)
+		return nil, nil, fmt.Sprintf("A tree request can create at most %d records; this one holds %d.", maxTreeRecords, p.count)
 	}
 	if len(p.types) > maxTreeTypes {
-		return nil, fmt.Sprintf("A tree request can hold at most %d object types.", maxTreeTypes)
+		return nil, nil, fmt.Sprintf("A tree request can hold at most %d object types.", maxTreeTypes)
 	}
-	return p.levels, ""
+	for _, ref := range p.order {
+		for range p.refs[ref] {
+			if p.refs[ref] > 1 {
+				dups = append(dups, treeResult{ReferenceID: ref, Errors: []recordErrorJSON{{
+					StatusCode: codeTreeInvalid, Message: "Duplicate ReferenceId provided in the request.", Fields: []string{}}}})
+			}
+		}
+	}
+	return p.levels, dups, ""
 }
 
 // treeParser walks a tree request.
 type treeParser struct {
 	e      *Emulator
-	refs   map[string]bool
+	refs   map[string]int // uses of each referenceId
+	order  []string       // referenceIds in order of first use
 	types  map[string]bool
 	count  int
 	levels [][]*treeNode
@@ -182,10 +201,10 @@ func (p *treeParser) node(item any, want *sobject, parent *treeNode, link *field
 	if !referenceIDRE.MatchString(ref) {
 		return nil, fmt.Sprintf("%s: invalid referenceId '%s': it must start with a letter and hold only letters, digits and underscores.", where, ref)
 	}
-	if p.refs[ref] {
-		return nil, "Duplicate referenceId provided in the request: " + ref
+	if p.refs[ref] == 0 {
+		p.order = append(p.order, ref)
 	}
-	p.refs[ref] = true
+	p.refs[ref]++
 	p.types[want.Name] = true
 	p.count++
 

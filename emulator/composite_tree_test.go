@@ -76,3 +76,32 @@ func TestCompositeTreeRollsBack(t *testing.T) {
 	bad := map[string]any{"records": []any{map[string]any{"attributes": map[string]any{"type": "Contact", "referenceId": "x"}, "LastName": "Ng"}}}
 	wantError(t, s.do(t, "POST", "/services/data/v62.0/composite/tree/Account", bad), 400, codeTreeInvalid, "")
 }
+
+// A referenceId used twice fails the request in the results shape, one
+// result per use (REST guide, "sObject Tree Response Body"), and creates
+// nothing.
+func TestCompositeTreeDuplicateReferenceID(t *testing.T) {
+	s := newCoreServer(t, Config{})
+	body := map[string]any{"records": []any{
+		map[string]any{"attributes": map[string]any{"type": "Account", "referenceId": "acme"}, "Name": "Acme",
+			"Contacts": map[string]any{"records": []any{
+				map[string]any{"attributes": map[string]any{"type": "Contact", "referenceId": "dup"}, "LastName": "Ng"},
+			}}},
+		map[string]any{"attributes": map[string]any{"type": "Account", "referenceId": "dup"}, "Name": "Globex"},
+	}}
+	r := s.do(t, "POST", "/services/data/v62.0/composite/tree/Account", body)
+	wantStatus(t, r, 400)
+	var out treeAnswer
+	if err := json.Unmarshal(r.body, &out); err != nil || !out.HasErrors || len(out.Results) != 2 {
+		t.Fatalf("tree answer %s (%v)", r.body, err)
+	}
+	for _, res := range out.Results {
+		if res.ReferenceID != "dup" || res.ID != "" || len(res.Errors) != 1 || res.Errors[0].StatusCode == "" || res.Errors[0].Message == "" {
+			t.Fatalf("duplicate's result %+v", res)
+		}
+	}
+	r = s.do(t, "GET", "/services/data/v62.0/query?q=SELECT+Id+FROM+Account", nil)
+	if n := r.json(t).(map[string]any)["totalSize"]; n.(json.Number).String() != "0" {
+		t.Fatalf("accounts left after a refused tree: %s", r.body)
+	}
+}
