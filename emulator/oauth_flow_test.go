@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -470,6 +471,8 @@ func TestJWTBearer(t *testing.T) {
 		claims("jwt-app", "ci@example.com", srv.URL, now.Add(3*time.Minute).Unix()),
 		claims("jwt-app", "ci@example.com", srv.URL+"/", now.Add(3*time.Minute).UnixMilli()), // the sf CLI's milliseconds
 		claims("jwt-pubkey", "other@example.com", srv.URL, now.Add(time.Minute).Unix()),      // no pre-authorized list: everyone
+		// simple-salesforce (login.py) sends exp as a string of digits.
+		{"iss": "jwt-app", "sub": "ci@example.com", "aud": "https://login.salesforce.com", "exp": strconv.FormatInt(now.Add(3*time.Minute).Unix(), 10)},
 	}
 	for i, c := range okCases {
 		s, tok := grant(signAssertion(t, key, c))
