@@ -201,8 +201,11 @@ func (e *Emulator) serveListViewDescribe(c *call) {
 // serveListViewResults runs the list view's query: ?limit= records (1 to
 // 2,000, default 25) from ?offset= (default 0), each as its columns'
 // values (strings, null for an empty field). size counts the records of
-// this answer and done says whether none follow (both UNCONFIRMED: the
-// guide's sample has one page).
+// this answer and done says whether none follow. The keys and their
+// meanings are ExecuteListViewResult's (SOAP API guide: done "all records
+// have been returned", size "the number of records that are returned by
+// the list view query"); whether size counts one page or every match is
+// UNCONFIRMED (the REST guide's sample has one page).
 func (e *Emulator) serveListViewResults(c *call) {
 	limit, offset := 25, 0
 	for name, dst := range map[string]*int{"limit": &limit, "offset": &offset} {
