@@ -29,9 +29,10 @@ func notModifiedGlobal(c *call, objects []*sobject) bool {
 }
 
 // noStore sets the caching headers Salesforce sends with a 401: the answer
-// must not be cached by the client or a proxy. The exact header value is
-// UNCONFIRMED (the one Salesforce's front end sends on its other
-// uncacheable answers).
+// must not be cached by the client or a proxy. The Expires value is the one
+// recorded on a real REST answer (headers of a describe call shown in the
+// enreeco.blogspot.com post on Sforce-Limit-Info, July 2015); the
+// Cache-Control value, and that a 401 carries these, are UNCONFIRMED.
 func noStore(h http.Header) {
 	h.Set("Cache-Control", "no-cache,must-revalidate,max-age=0,no-store,private")
 	h.Set("Pragma", "no-cache")
