@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -84,13 +85,81 @@ func sameOrg(a, b string) bool {
 
 // connectPinned connects a configured connection with its org pin in
 // force. The pin lives in the store, so every replica and every command
-// sharing it agrees.
-func connectPinned(ctx context.Context, env *Env, st forcesync.Store, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, error) {
-	return connectGuarded(ctx, env, st, c, hooks, false)
+// sharing it agrees. The pace the client learns of the org's Bulk jobs is
+// kept with the pin by the returned keeper (wait for it before closing
+// the store), so the next process polls its first job about when it
+// should be done.
+func connectPinned(ctx context.Context, env *Env, st forcesync.Store, c forcesync.Connection, hooks salesforce.Hooks) (*salesforce.Client, *paceKeeper, error) {
+	pins, ok := forcesync.StoreAs[forcesync.OrgPins](st)
+	if !ok {
+		return nil, nil, fmt.Errorf("connection %s: the store %T cannot pin orgs", c.Name, st)
+	}
+	k := &paceKeeper{pins: pins, conn: c.Name, errs: env.Stderr}
+	hooks.OnBulkPace = k.note
+	client, err := connectGuarded(ctx, env, st, c, hooks, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, k, nil
+}
+
+// paceKeeper saves the pace a client learned of its org's Bulk jobs
+// (salesforce.Hooks.OnBulkPace) with the connection's pin, off the
+// goroutine that heard it: that goroutine is about to fetch the job's
+// results, and the store's writer may be busy with the push's own rows.
+// Saves run one at a time, the newest pace winning.
+type paceKeeper struct {
+	pins   forcesync.OrgPins
+	conn   string
+	errs   io.Writer
+	mu     sync.Mutex
+	latest time.Duration // to save; 0 when none waits
+	saving bool
+	wg     sync.WaitGroup
+}
+
+func (k *paceKeeper) note(d time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.latest = d
+	if k.saving {
+		return
+	}
+	k.saving = true
+	k.wg.Add(1)
+	go k.save()
+}
+
+func (k *paceKeeper) save() {
+	defer k.wg.Done()
+	for {
+		k.mu.Lock()
+		d := k.latest
+		k.latest = 0
+		if d <= 0 {
+			k.saving = false
+			k.mu.Unlock()
+			return
+		}
+		k.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := k.pins.SaveBulkPace(ctx, k.conn, d); err != nil {
+			fmt.Fprintf(k.errs, "connection %s: keeping the pace of Bulk jobs (the next run plans its polls without it): %v\n", k.conn, err)
+		}
+		cancel()
+	}
+}
+
+// wait returns once no save runs.
+func (k *paceKeeper) wait() {
+	if k != nil {
+		k.wg.Wait()
+	}
 }
 
 // connectGuarded is connectPinned; readOnly checks the pin without
-// pinning a connection that has none.
+// pinning a connection that has none. The client starts from the pace
+// kept with the pin.
 func connectGuarded(ctx context.Context, env *Env, st forcesync.Store, c forcesync.Connection, hooks salesforce.Hooks, readOnly bool) (*salesforce.Client, error) {
 	pins, ok := forcesync.StoreAs[forcesync.OrgPins](st)
 	if !ok {
@@ -98,17 +167,6 @@ func connectGuarded(ctx context.Context, env *Env, st forcesync.Store, c forcesy
 	}
 	g := &orgGuard{pins: pins, conn: c.Name, readOnly: readOnly}
 	hooks.CheckToken = g.check
-	if !readOnly {
-		// The pace of the org's Bulk jobs outlives the process: the next
-		// push polls its first job about when it should be done.
-		hooks.OnBulkPace = func(d time.Duration) {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := pins.SaveBulkPace(sctx, c.Name, d); err != nil {
-				fmt.Fprintf(env.Stderr, "connection %s: keeping the pace of Bulk jobs (polls of the next run are planned without it): %v\n", c.Name, err)
-			}
-		}
-	}
 	client, err := connect(ctx, env, c, hooks)
 	if err != nil {
 		return nil, err

@@ -135,7 +135,7 @@ func runPush(ctx context.Context, env *Env, f pushFlags) error {
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.closeStore()
 	src := a.cfg.Source(f.source)
 	if src == nil {
 		return forcesync.Errorf(forcesync.ENotFound, "source %q is not in %s", f.source, f.config)

@@ -67,8 +67,10 @@ type app struct {
 	// until openDoors, which only the commands that serve HTTP call.
 	server   *httpserver.Server
 	registry *prometheus.Registry
-	// clients are the Salesforce clients by connection name.
+	// clients are the Salesforce clients by connection name; paces keep
+	// what they learn of their orgs' Bulk jobs (closeStore waits for them).
 	clients map[string]*salesforce.Client
+	paces   []*paceKeeper
 	// pull runs the pulled mappings (pull.go); nil when none pulls.
 	pull *pull.Runner
 	// leader runs duties once across replicas; sched fires the mappings'
@@ -76,6 +78,15 @@ type app struct {
 	// nothing is scheduled.
 	leader *schedule.Leader
 	sched  *schedule.Scheduler
+}
+
+// closeStore closes the store once the saves of the clients' Bulk paces
+// are done.
+func (a *app) closeStore() error {
+	for _, k := range a.paces {
+		k.wait()
+	}
+	return a.store.Close()
 }
 
 // openApp loads the config, opens the store, connects every connection in
@@ -148,10 +159,11 @@ func buildApp(ctx context.Context, env *Env, cfg *config.Config, st forcesync.St
 			return nil, err
 		}
 		obs.gov = gov
-		client, err := connectPinned(ctx, env, st, *conn, obs.hooks())
+		client, paces, err := connectPinned(ctx, env, st, *conn, obs.hooks())
 		if err != nil {
 			return nil, fmt.Errorf("connection %s: %w", name, err)
 		}
+		a.paces = append(a.paces, paces)
 		api.Client = client
 		a.clients[name] = client
 		ecfg := engine.Config{
@@ -316,7 +328,7 @@ func runServe(ctx context.Context, env *Env, f serveFlags, ready func(addr strin
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.closeStore()
 	if err := a.openDoors(env, f.config, logger, sv.reload); err != nil {
 		return err
 	}
