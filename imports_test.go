@@ -17,23 +17,25 @@ var allowed = map[string][]string{
 	".":             {},
 	"emulator":      {"emulator/"}, // its own sub-packages only
 	"emulator/soql": {},
-	"salesforce":    {},
+	"salesforce":    {"internal/csvcr"}, // CSV whose quoted values keep their "\r\n"
 	"mapping":       {".", "salesforce"},
 	"sqlite":        {".", "storeplan"},
 	"postgres":      {".", "storeplan"},
 	"storeplan":     {"."}, // the stores' shared decisions
 	"storetest":     {"."},
-	"config":        {".", "mapping", "schedule"}, // checks expressions and cron schedules at load
-	"engine":        {".", "salesforce", "mapping"},
-	"secret":        {},
-	"httpserver":    {".", "ingest"}, // the change codec is ingest's
-	"scim":          {".", "ingest"}, // one rule set for changes (ingest.Check)
+	// encoding/csv keeping quoted "\r\n": standard library only
+	"internal/csvcr": {},
+	"config":         {".", "mapping", "schedule"}, // checks expressions and cron schedules at load
+	"engine":         {".", "salesforce", "mapping"},
+	"secret":         {},
+	"httpserver":     {".", "ingest"}, // the change codec is ingest's
+	"scim":           {".", "ingest"}, // one rule set for changes (ingest.Check)
 	// pull reads Salesforce back: the client to query, mapping to compare
 	// what the app would push, never the engine (serve wires them).
 	"pull": {".", "salesforce", "mapping"},
 	// an application's receiver of forcesync's webhooks: standard library only
 	"examples/webhookreceiver": {},
-	"ingest":                   {"."}, // the file and body codecs: domain types only
+	"ingest":                   {".", "internal/csvcr"}, // the file and body codecs: domain types and CSV only
 	// filepush drives the engine (its compiled mappings decide what is
 	// unchanged) and reads files through ingest; it never sees the client.
 	"filepush": {".", "engine", "mapping", "ingest"},

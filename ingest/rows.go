@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/forcesync/forcesync"
+	"github.com/forcesync/forcesync/internal/csvcr"
 )
 
 // Row is one parsed data row of a file: a change, or why the row is bad.
@@ -54,10 +55,11 @@ type jsonCol struct {
 
 // NewCSV reads the header row of r; key is the column holding the record key.
 func NewCSV(r io.Reader, source, key string) (*CSV, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // a wrong column count is a bad row, not the end
+	cr := csv.NewReader(csvcr.Wrap(r, ',')) // quoted values keep their "\r\n"
+	cr.FieldsPerRecord = -1                 // a wrong column count is a bad row, not the end
 	cr.ReuseRecord = true
 	header, err := cr.Read()
+	csvcr.Restore(header)
 	var pe *csv.ParseError
 	switch {
 	case errors.Is(err, io.EOF):
@@ -106,6 +108,7 @@ func (c *CSV) Columns() []string {
 // Next implements Reader.
 func (c *CSV) Next() (Row, error) {
 	rec, err := c.r.Read()
+	csvcr.Restore(rec)
 	var row Row
 	if err == nil {
 		// FieldPos panics unless the last Read returned a record.

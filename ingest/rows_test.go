@@ -83,6 +83,41 @@ func TestCSVRows(t *testing.T) {
 	}
 }
 
+// TestCSVKeepsQuotedCRLF: a multi-line value from Windows or Excel keeps
+// its "\r\n" (in the fields and in their JSON), in a CRLF file and in an
+// LF one, while a row's own "\r\n" leaves nothing in its last cell.
+func TestCSVKeepsQuotedCRLF(t *testing.T) {
+	for _, end := range []string{"\r\n", "\n"} {
+		in := "id,text,note" + end + "a,\"line1\r\nline2\",x" + end + "b,\"one\ntwo\",last" + end
+		c, err := NewCSV(strings.NewReader(in), "src", "id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			line       int64
+			text, note string
+			json       string
+		}{
+			{2, "line1\r\nline2", "x", `{"id":"a","note":"x","text":"line1\r\nline2"}`},
+			{4, "one\ntwo", "last", `{"id":"b","note":"last","text":"one\ntwo"}`},
+		}
+		for _, w := range want {
+			row, err := c.Next()
+			if err != nil || row.Bad != "" {
+				t.Fatalf("row end %q: %v %s", end, err, row.Bad)
+			}
+			f := row.Change.Fields
+			if row.Line != w.line || f["text"] != w.text || f["note"] != w.note || string(row.Change.FieldsJSON) != w.json {
+				t.Errorf("row end %q: line %d fields %q json %s, want line %d text %q note %q json %s",
+					end, row.Line, f, row.Change.FieldsJSON, w.line, w.text, w.note, w.json)
+			}
+		}
+		if _, err := c.Next(); !errors.Is(err, io.EOF) {
+			t.Errorf("row end %q: want EOF, got %v", end, err)
+		}
+	}
+}
+
 func keysOf(m map[string]any) []string {
 	var ks []string
 	for _, k := range []string{"id", "name"} {
@@ -121,6 +156,7 @@ func FuzzCSVFieldsJSON(f *testing.F) {
 	f.Add("id,name,name,b\n1,x,,<a&b>\n2,,y,\"q\"\"\"\n")
 	f.Add("id,z,a\nk,\u2028\xff,\t\n")
 	f.Add("id,é,E\nk,ü,\x01\n")
+	f.Add("id,t\r\nk,\"a\r\nb\"\r\nl,\"\r\"\r\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := NewCSV(strings.NewReader(s), "src", "id")
 		if err != nil {

@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -624,6 +625,7 @@ func FuzzParseBulkError(f *testing.F) {
 func FuzzResultReader(f *testing.F) {
 	f.Add("\"sf__Id\",\"sf__Error\",Name\n\"\",\"X:y:--\",a\n")
 	f.Add("a\n\"b")
+	f.Add("Name,Note\r\n\"x\",\"a\r\nb\"\r\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		rr, err := newResultReader(strings.NewReader(s), ',')
 		if err != nil {
@@ -790,5 +792,65 @@ func TestIngestJobsLeavesClassicJobsOut(t *testing.T) {
 	}
 	if len(jobs) != 1 || jobs[0].ID != v2.ID {
 		t.Fatalf("listed %+v, want only the 2.0 job %s", jobs, v2.ID)
+	}
+}
+
+// TestBulkKeepsCRLFInValues: a value's "\r\n" reaches the org unchanged,
+// whether it comes in uploaded CSV (a CRLF file from Excel or Windows) or
+// in records, and reads back unchanged from result files and query jobs.
+func TestBulkKeepsCRLFInValues(t *testing.T) {
+	o := newBulkOrg(t)
+	o.emu.SetFinishBulkJobsAtOnce(true)
+	ctx := context.Background()
+	b := o.bulk(BulkConfig{})
+	const want = "Acme\r\nEurope"
+	check := func(how string, res *IngestResult, err error) {
+		t.Helper()
+		if err != nil || res.Processed() != 1 || res.Failed() != 0 {
+			t.Fatalf("%s: %v %+v", how, err, res)
+		}
+		ok := collect(t, b.SuccessfulResults(ctx, res.JobIDs()...))
+		if len(ok) != 1 {
+			t.Fatalf("%s: %d successful rows", how, len(ok))
+		}
+		if got, _ := ok[0].Row.Get("Company"); got != want {
+			t.Errorf("%s: result file echoes Company %q, want %q", how, got, want)
+		}
+		if got := o.record(t, "Lead", ok[0].ID, "Company")["Company"]; got != want {
+			t.Errorf("%s: org has Company %q, want %q", how, got, want)
+		}
+	}
+	res, err := b.IngestCSV(ctx, IngestJob{Object: "Lead", Operation: BulkInsert},
+		strings.NewReader("LastName,Company\r\nCsv,\"Acme\r\nEurope\"\r\n"))
+	check("IngestCSV", res, err)
+	res, err = b.IngestRecords(ctx, IngestJob{Object: "Lead", Operation: BulkInsert}, []string{"LastName", "Company"},
+		records(1, func(int) Record { return Record{"LastName": "Rec", "Company": want} }))
+	check("IngestRecords", res, err)
+	n := 0
+	for row, err := range b.Query(ctx, "SELECT Company FROM Lead WHERE LastName IN ('Csv', 'Rec')", QueryJobOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if got, _ := row.Get("Company"); got != want {
+			t.Errorf("query reads Company %q, want %q", got, want)
+		}
+	}
+	if n != 2 {
+		t.Errorf("query read %d rows, want 2", n)
+	}
+}
+
+// TestBulkCSVRowOfTheWrongWidth: uploaded CSV whose row has fewer cells
+// than the header is refused, naming the row's line.
+func TestBulkCSVRowOfTheWrongWidth(t *testing.T) {
+	o := newBulkOrg(t)
+	o.emu.SetFinishBulkJobsAtOnce(true)
+	b := o.bulk(BulkConfig{})
+	_, err := b.IngestCSV(context.Background(), IngestJob{Object: "Lead", Operation: BulkInsert},
+		strings.NewReader("LastName,Company\r\nA,\"B\r\nC\"\r\nD\r\n"))
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) || pe.Err != csv.ErrFieldCount || pe.Line != 4 {
+		t.Fatalf("got %v, want the short row on line 4 named", err)
 	}
 }

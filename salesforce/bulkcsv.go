@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forcesync/forcesync/internal/csvcr"
 )
 
 // This file holds the CSV side of Bulk API 2.0: turning records into upload
@@ -113,9 +115,10 @@ type csvSource struct {
 }
 
 func newCSVSource(r io.Reader) (*csvSource, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(csvcr.Wrap(r, ',')) // quoted values keep their "\r\n"
 	cr.ReuseRecord = true
 	head, err := cr.Read()
+	csvcr.Restore(head)
 	if err == io.EOF {
 		return nil, errors.New("salesforce: bulk CSV is empty: a header row is required")
 	}
@@ -135,6 +138,7 @@ func (s *csvSource) header() []string { return s.head }
 
 func (s *csvSource) next() ([]string, bool, error) {
 	row, err := s.r.Read()
+	csvcr.Restore(row)
 	if err == io.EOF {
 		return nil, false, nil
 	}
@@ -354,12 +358,15 @@ type resultReader struct {
 // newResultReader reads the header of a result CSV. An empty body (no
 // header at all) yields a reader with no rows.
 func newResultReader(body io.Reader, delim rune) (*resultReader, error) {
-	cr := csv.NewReader(body)
+	comma := byte(',')
 	if delim != 0 {
-		cr.Comma = delim
+		comma = byte(delim) // the Bulk delimiters are single bytes (columnDelimiter)
 	}
+	cr := csv.NewReader(csvcr.Wrap(body, comma)) // quoted values keep their "\r\n"
+	cr.Comma = rune(comma)
 	cr.FieldsPerRecord = -1 // checked against the header below, with a clear error
 	head, err := cr.Read()
+	csvcr.Restore(head)
 	if err == io.EOF {
 		return &resultReader{}, nil
 	}
@@ -379,6 +386,7 @@ func (rr *resultReader) next() (Row, bool, error) {
 		return Row{}, false, nil
 	}
 	rec, err := rr.r.Read()
+	csvcr.Restore(rec)
 	if err == io.EOF {
 		return Row{}, false, nil
 	}

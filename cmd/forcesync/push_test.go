@@ -434,3 +434,69 @@ func TestPushNamesUnreadColumns(t *testing.T) {
 		t.Fatalf("output, want the unread columns named once:\n%s", out)
 	}
 }
+
+// TestPushKeepsCRLFInQuotedValues: a multi-line value in a CSV file saved
+// by Excel or on Windows ("\r\n" inside the quotes, "\r\n" row ends)
+// reaches Salesforce byte for byte, through sObject Collections and
+// through Bulk API 2.0 alike, and the rows' own ends leave no "\r" behind.
+func TestPushKeepsCRLFInQuotedValues(t *testing.T) {
+	for _, tc := range []struct{ name, engine string }{
+		{"collections", ""},
+		{"bulk", "engine:\n  bulk_threshold: 1\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			emu, sfURL := startEmulator(t, emulator.Config{})
+			dir := t.TempDir()
+			config := filepath.Join(dir, "forcesync.yaml")
+			cfg := fmt.Sprintf(pushSourceHead, sfURL) + `  - name: clients_to_leads
+    source: client
+    object: Lead
+    match:
+      external_id: Forcesync_Key__c
+    fields:
+      - target: LastName
+        source: last_name
+      - target: Company
+        value: Broker Clients
+        on: create
+      - target: Description
+        source: notes
+` + tc.engine
+			if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			data := filepath.Join(dir, "clients.csv")
+			content := "client_id,last_name,notes\r\n" +
+				"c1,Ada,\"line1\r\nline2\"\r\n" +
+				"c2,Bob,\"one\ntwo\"\r\n" +
+				"c3,Cy,plain\r\n"
+			if err := os.WriteFile(data, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut lockedBuffer
+			vars := map[string]string{"TEST_SF_SECRET": "forcesync-demo-secret", "TEST_SF_PASSWORD": "forcesync"}
+			err := run(context.Background(), []string{"push", "--config", config, "--source", "client", "--file", data},
+				func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
+			if err != nil {
+				t.Fatalf("push: %v\n%s\n%s", err, out.String(), errOut.String())
+			}
+			if tc.engine != "" && emu.Stats()[emulator.KindBulk] == 0 {
+				t.Fatalf("bulk_threshold 1 made no Bulk call\n%s", out.String())
+			}
+			recs, err := emuClient(t, sfURL).QueryRecords(context.Background(), "SELECT Forcesync_Key__c, LastName, Description FROM Lead")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string][2]string{"c1": {"Ada", "line1\r\nline2"}, "c2": {"Bob", "one\ntwo"}, "c3": {"Cy", "plain"}}
+			if len(recs) != len(want) {
+				t.Fatalf("%d leads, want %d: %v", len(recs), len(want), recs)
+			}
+			for _, rec := range recs {
+				k, _ := rec["Forcesync_Key__c"].(string)
+				if w := want[k]; rec["LastName"] != w[0] || rec["Description"] != w[1] {
+					t.Errorf("lead %s: LastName %q Description %q, want %q %q", k, rec["LastName"], rec["Description"], w[0], w[1])
+				}
+			}
+		})
+	}
+}
