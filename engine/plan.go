@@ -12,6 +12,7 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/salesforce"
+	"github.com/forcesync/forcesync/storeplan"
 )
 
 // A plan is what the next push would do, found by running the push itself
@@ -359,6 +360,7 @@ type dryStore struct {
 	again    map[string]bool
 	outcomes []forcesync.Outcome
 	requeued int
+	guards   map[string]forcesync.GuardState // the guard as the plan moves it (GuardTake)
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
@@ -433,6 +435,42 @@ func (s *dryStore) Complete(_ context.Context, _ string, outs []forcesync.Outcom
 }
 
 func (s *dryStore) RecordIntents(context.Context, string, []forcesync.Intent) error { return nil }
+
+// GuardTake decides as the store would, on the plan's own copy of the
+// guard's state: the plan shows what the mass-change guard would let
+// through and writes nothing (asking the store's guard would count the
+// plan's removals in the real window, and pause the mapping past its
+// limit).
+func (s *dryStore) GuardTake(ctx context.Context, req forcesync.GuardRequest) (forcesync.GuardState, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guards == nil {
+		states, err := s.Store.GuardStates(ctx)
+		if err != nil {
+			return forcesync.GuardState{}, false, err
+		}
+		s.guards = map[string]forcesync.GuardState{}
+		for _, st := range states {
+			s.guards[st.Name] = st
+		}
+	}
+	st, ok := storeplan.GuardTake(s.guards[req.Name], req)
+	s.guards[req.Name] = st
+	return st, ok, nil
+}
+
+func (s *dryStore) GuardApprove(context.Context, string, time.Time, time.Time) (forcesync.GuardState, error) {
+	return forcesync.GuardState{}, errPlanWrites
+}
+
+// The push's other writes stop the plan rather than reach the store.
+func (s *dryStore) Bind(context.Context, forcesync.Binding) error { return errPlanWrites }
+func (s *dryStore) RememberMapping(context.Context, forcesync.MappingMemo) error {
+	return errPlanWrites
+}
+func (s *dryStore) ClearPasswordMark(context.Context, string, string, int64) error {
+	return errPlanWrites
+}
 
 // The ledger's writes go nowhere; its reads are the real ones.
 func (s *dryStore) AddAPICalls(context.Context, string, string, time.Time, int) error { return nil }
