@@ -236,6 +236,14 @@ func (pl *Planner) planPipe(ctx context.Context, p *Pipe, limit int) (*MappingPl
 	}
 	mp.Changed = known && fp != p.Compiled.Version()
 	ds := &dryStore{Store: pl.store, in: pl.in, now: pl.cfg.Now, requeueHeld: mp.Changed}
+	if mp.Changed && p.Mapping.Pushes() {
+		// The changed config's start sweeps the mapping's scope: the bound
+		// records it would deprovision or disable are queued then
+		// (removal.go). The plan shows their fates too.
+		if err := pl.sweep(ctx, p, ds); err != nil {
+			return nil, err
+		}
+	}
 	reads0 := pl.api.Calls()
 	da := &dryAPI{live: pl.api, rd: pl.rd, calls: &mp.Calls, sent: map[string]*sentRecord{}}
 	cfg := pl.cfg
@@ -321,6 +329,37 @@ func (pl *Planner) planPipe(ctx context.Context, p *Pipe, limit int) (*MappingPl
 	return mp, nil
 }
 
+// sweep adds to ds the bound records of p that the changed config takes
+// out of the mapping (or disables), as serve's start queues them.
+func (pl *Planner) sweep(ctx context.Context, p *Pipe, ds *dryStore) error {
+	e := &Engine{cfg: pl.cfg, store: pl.store, api: pl.api, pipes: pl.pipes}
+	keys, err := e.fallingOut(ctx, p)
+	if err != nil {
+		return err
+	}
+	now := pl.cfg.Now()
+	for _, k := range keys {
+		rec, err := pl.store.SourceRecord(ctx, p.Mapping.Source, k)
+		if err != nil {
+			return err
+		}
+		b, err := pl.store.Binding(ctx, p.Mapping.Name, k)
+		if err != nil {
+			return err
+		}
+		if rec == nil || b == nil {
+			continue
+		}
+		it := forcesync.WorkItem{Mapping: p.Mapping.Name, Source: p.Mapping.Source, Key: k, Op: forcesync.OpUpsert,
+			Version: rec.Version, Fields: rec.Fields, Binding: b, Forced: true, Enqueued: now}
+		if rec.Deleted {
+			it.Op = forcesync.OpDelete
+		}
+		ds.swept = append(ds.swept, it)
+	}
+	return nil
+}
+
 // diff lists the fields of an update whose value differs from old.
 func diff(old, fields map[string]any, ext string) []FieldChange {
 	var out []FieldChange
@@ -361,6 +400,7 @@ type dryStore struct {
 	outcomes []forcesync.Outcome
 	requeued int
 	guards   map[string]forcesync.GuardState // the guard as the plan moves it (GuardTake)
+	swept    []forcesync.WorkItem            // records a config change's sweep queues (Planner.sweep)
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
@@ -397,6 +437,16 @@ func (s *dryStore) load(ctx context.Context, mapping string) error {
 		// they are realtime and due now.
 		n := len(s.queue) - s.requeued
 		s.queue = append(s.queue[n:], s.queue[:n]...)
+	}
+	// The records the config change's sweep queues, unless queued already.
+	queued := map[string]bool{}
+	for _, it := range s.queue {
+		queued[it.Key] = true
+	}
+	for _, it := range s.swept {
+		if !queued[it.Key] {
+			s.queue = append(s.queue, it)
+		}
 	}
 	return nil
 }

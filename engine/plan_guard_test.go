@@ -47,3 +47,37 @@ func TestPlanLeavesTheGuardAlone(t *testing.T) {
 		t.Fatalf("the plan changed the guard: before %+v, after %+v", before, after)
 	}
 }
+
+// TestPlanShowsAConfigChangesSweep: planning a narrower filter shows the
+// bound records the changed config's start would deprovision (serve's
+// sweep queues them), not only the held records it requeues; and the
+// plan queues nothing itself.
+func TestPlanShowsAConfigChangesSweep(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	leads.Operations.Delete = forcesync.DeleteDelete
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.accept("contact", contact("k1", "One", "k1@example.com", 60), contact("k2", "Two", "k2@example.com", 90))
+	r.drain()
+	narrower := leads
+	narrower.Filter = "score >= 70"
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{narrower})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := engine.NewPlanner(r.store, r.api, pipes, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pl.Plan(ctx, engine.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := p.Mappings[0]
+	if !mp.Changed || mp.Counts.Delete != 1 || len(mp.Records) != 1 || mp.Records[0].Key != "k1" || mp.Records[0].Action != engine.ActionDelete {
+		t.Fatalf("plan of the narrower filter: changed %v, counts %+v, records %+v; want k1 deleted", mp.Changed, mp.Counts, mp.Records)
+	}
+	if n := r.drain(); n != 0 {
+		t.Fatalf("the plan queued %d records", n)
+	}
+}
