@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -248,6 +249,9 @@ func (pl *Planner) planPipe(ctx context.Context, p *Pipe, limit int) (*MappingPl
 	da := &dryAPI{live: pl.api, rd: pl.rd, calls: &mp.Calls, sent: map[string]*sentRecord{}}
 	cfg := pl.cfg
 	cfg.Workers, cfg.Owner = 1, "plan"
+	// The twin's pushes are make-believe: their log lines (push.held and
+	// the like) would tell a log collector of pushes that never happened.
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	// The twin's governor reads the real ledger and writes to none: the
 	// plan shows what the push would do once the budget lets it.
 	gov, err := NewGovernor(ctx, GovernorConfig{Connection: cfg.Connection, Ledger: ds, Share: 1, Now: cfg.Now, Logger: cfg.Logger})

@@ -1,7 +1,10 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/forcesync/forcesync"
@@ -79,5 +82,31 @@ func TestPlanShowsAConfigChangesSweep(t *testing.T) {
 	}
 	if n := r.drain(); n != 0 {
 		t.Fatalf("the plan queued %d records", n)
+	}
+}
+
+// TestPlanLogsNoPushes: the plan's make-believe pushes log nothing (a
+// "records held" push.held line from a plan would tell a log collector of
+// a push that never happened).
+func TestPlanLogsNoPushes(t *testing.T) {
+	ctx := context.Background()
+	leads := leadByExtID()
+	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
+	r.accept("contact", contact("k1", "One", "not-an-email", 60))
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	pl, err := engine.NewPlanner(r.store, r.api, pipes, engine.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pl.Plan(ctx, engine.PlanOptions{})
+	if err != nil || p.Mappings[0].Counts.Held != 1 {
+		t.Fatalf("plan %+v %v; want k1 held", p, err)
+	}
+	if strings.Contains(logs.String(), "push.held") {
+		t.Fatalf("the plan logged a push:\n%s", logs.String())
 	}
 }
