@@ -13,7 +13,6 @@ import (
 
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/salesforce"
-	"github.com/forcesync/forcesync/storeplan"
 )
 
 // A plan is what the next push would do, found by running the push itself
@@ -508,7 +507,7 @@ func (s *dryStore) GuardTake(ctx context.Context, req forcesync.GuardRequest) (f
 			s.guards[st.Name] = st
 		}
 	}
-	st, ok := storeplan.GuardTake(s.guards[req.Name], req)
+	st, ok := forcesync.GuardDecide(s.guards[req.Name], req)
 	s.guards[req.Name] = st
 	return st, ok, nil
 }
