@@ -250,6 +250,9 @@ func (m *Mapping) validateDirections() error {
 		if err := m.Pull.validate(); err != nil {
 			return fmt.Errorf("mapping %s: pull: %w", m.Name, err)
 		}
+		if m.Direction == Pull && m.Pull.Conflict != "" {
+			return fmt.Errorf("mapping %s: pull: conflict applies only to direction both (a pull mapping never pushes, so no field has two sides); remove it", m.Name)
+		}
 		if m.Direction == Both && len(m.Pull.Into) > 0 && !m.Pull.Has(SinkSource) {
 			return fmt.Errorf("mapping %s: pull: into must list source for direction both (the merged record lives there)", m.Name)
 		}

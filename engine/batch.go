@@ -35,6 +35,9 @@ type work struct {
 	// demoteCheck: a Lead mapping's create of a record out of the Contact
 	// mapping's scope; holdDemoted looks for a live Contact (demote.go).
 	demoteCheck bool
+	// convertedCheck: a record of a converted Lead held as demoted;
+	// holdDemoted checks that the Contact mapping had it (demote.go).
+	convertedCheck bool
 }
 
 // recodeError is err under code: a record error's message without its own
@@ -217,21 +220,40 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 		}
 		if bound && it.Binding.Fingerprint == forcesync.FingerprintConverted {
 			cp := (*Pipe)(nil)
+			in := false
 			if it.Op != forcesync.OpDelete {
-				if in, err := c.Filter(it.Fields); err == nil && in {
+				if ok, err := c.Filter(it.Fields); err == nil && ok {
+					in = true
 					cp = e.demotedFrom(p, it.Fields)
 				}
 			}
 			switch {
+			case cp == nil && in:
+				// The Lead was converted (a poll saw it, or a promotion
+				// converted it) and the app changed the record: it goes
+				// where a push refused with CANNOT_UPDATE_CONVERTED_LEAD
+				// goes (afterLimits): on under the source's Contact
+				// mapping, bound to the Contact the Lead became (settled
+				// without a write when that mapping follows it already),
+				// else held with LEAD_CONVERTED naming the Contact, rather
+				// than the change going nowhere.
+				w.out.Fingerprint = forcesync.FingerprintConverted
+				w.finish(forcesync.StateHeld, &forcesync.RecordError{Code: "CANNOT_UPDATE_CONVERTED_LEAD",
+					Message: fmt.Sprintf("Lead %s was converted", it.Binding.SalesforceID)})
+				continue
 			case cp == nil:
-				// Converted in Salesforce: the Contact mapping carries it now.
+				// Deleted, or out of the Lead mapping's scope: the Lead
+				// takes no more writes.
 				w.out.Fingerprint = forcesync.FingerprintConverted
 				w.finish(forcesync.StateConverted, nil)
 				continue
 			case !demoteRecreates(cp):
-				// Demoted, and the Contact it became is kept (demote.go).
+				// Demoted, and the Contact it became is kept (demote.go);
+				// holdDemoted tells a conversion made in Salesforce (the
+				// Contact mapping never had the record) from a demotion.
 				w.out.Fingerprint = forcesync.FingerprintConverted
 				w.finish(forcesync.StateHeld, cannotDemote(cp, p.Mapping.Name, ""))
+				w.convertedCheck = true
 				continue
 			}
 			// Demoted with demote: recreate_lead: a Lead of its own.

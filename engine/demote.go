@@ -80,11 +80,17 @@ func (e *Engine) holdDemoted(ctx context.Context, p *Pipe, ws []*work) error {
 	if cp == nil {
 		return nil
 	}
-	var cand []*work
+	var cand, conv []*work
 	for _, w := range ws {
 		if !w.done && w.demoteCheck {
 			cand = append(cand, w)
 		}
+		if w.convertedCheck {
+			conv = append(conv, w)
+		}
+	}
+	if err := e.convertedNotDemoted(ctx, cp, conv); err != nil {
+		return err
 	}
 	if len(cand) == 0 {
 		return nil
@@ -113,6 +119,34 @@ func (e *Engine) holdDemoted(ctx context.Context, p *Pipe, ws []*work) error {
 		}
 		w.out.Fingerprint = ""
 		w.finish(forcesync.StateHeld, cannotDemote(cp, p.Mapping.Name, id))
+	}
+	return nil
+}
+
+// convertedNotDemoted looks at the records of converted Leads that
+// prepare held as demoted (back in the Lead mapping's scope, out of the
+// Contact mapping's): one the Contact mapping never had was not demoted
+// but converted in Salesforce by someone (a poll saw it). It goes where a
+// push Salesforce refused for the conversion goes (afterLimits): held with
+// LEAD_CONVERTED, naming the Contact and why the Contact mapping does not
+// take it.
+func (e *Engine) convertedNotDemoted(ctx context.Context, cp *Pipe, ws []*work) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	settled, err := e.settledUnder(ctx, cp, ws)
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		sm, err := e.boundUnder(ctx, cp, settled, w)
+		if err != nil {
+			return err
+		}
+		if sm.SalesforceID == "" && w.item.Binding != nil {
+			w.out.Error = &forcesync.RecordError{Code: "CANNOT_UPDATE_CONVERTED_LEAD",
+				Message: fmt.Sprintf("Lead %s was converted", w.item.Binding.SalesforceID)}
+		}
 	}
 	return nil
 }

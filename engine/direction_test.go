@@ -84,6 +84,11 @@ func TestDirectionRules(t *testing.T) {
 			m.Fields[0].Direction = forcesync.Pull
 			m.Fields[0].Conflict = forcesync.AppWins
 		}, "conflict applies only to direction both rows"},
+		"conflict on pull mapping": {func(m *forcesync.Mapping) {
+			m.Direction = forcesync.Pull
+			m.Fields[0].Direction = ""
+			m.Pull = &forcesync.PullConfig{Conflict: forcesync.AppWins}
+		}, "pull: conflict applies only to direction both"},
 		"webhook without url": {func(m *forcesync.Mapping) {
 			m.Pull = &forcesync.PullConfig{Into: []string{"webhook"}}
 		}, "webhook.url is not set"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -235,10 +236,21 @@ func (pl *Planner) planPipe(ctx context.Context, p *Pipe, limit int) (*MappingPl
 	}
 	mp.Changed = known && fp != p.Compiled.Version()
 	ds := &dryStore{Store: pl.store, in: pl.in, now: pl.cfg.Now, requeueHeld: mp.Changed}
+	if mp.Changed && p.Mapping.Pushes() {
+		// The changed config's start sweeps the mapping's scope: the bound
+		// records it would deprovision or disable are queued then
+		// (removal.go). The plan shows their fates too.
+		if err := pl.sweep(ctx, p, ds); err != nil {
+			return nil, err
+		}
+	}
 	reads0 := pl.api.Calls()
 	da := &dryAPI{live: pl.api, rd: pl.rd, calls: &mp.Calls, sent: map[string]*sentRecord{}}
 	cfg := pl.cfg
 	cfg.Workers, cfg.Owner = 1, "plan"
+	// The twin's pushes are make-believe: their log lines (push.held and
+	// the like) would tell a log collector of pushes that never happened.
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	// The twin's governor reads the real ledger and writes to none: the
 	// plan shows what the push would do once the budget lets it.
 	gov, err := NewGovernor(ctx, GovernorConfig{Connection: cfg.Connection, Ledger: ds, Share: 1, Now: cfg.Now, Logger: cfg.Logger})
@@ -320,6 +332,37 @@ func (pl *Planner) planPipe(ctx context.Context, p *Pipe, limit int) (*MappingPl
 	return mp, nil
 }
 
+// sweep adds to ds the bound records of p that the changed config takes
+// out of the mapping (or disables), as serve's start queues them.
+func (pl *Planner) sweep(ctx context.Context, p *Pipe, ds *dryStore) error {
+	e := &Engine{cfg: pl.cfg, store: pl.store, api: pl.api, pipes: pl.pipes}
+	keys, err := e.fallingOut(ctx, p)
+	if err != nil {
+		return err
+	}
+	now := pl.cfg.Now()
+	for _, k := range keys {
+		rec, err := pl.store.SourceRecord(ctx, p.Mapping.Source, k)
+		if err != nil {
+			return err
+		}
+		b, err := pl.store.Binding(ctx, p.Mapping.Name, k)
+		if err != nil {
+			return err
+		}
+		if rec == nil || b == nil {
+			continue
+		}
+		it := forcesync.WorkItem{Mapping: p.Mapping.Name, Source: p.Mapping.Source, Key: k, Op: forcesync.OpUpsert,
+			Version: rec.Version, Fields: rec.Fields, Binding: b, Forced: true, Enqueued: now}
+		if rec.Deleted {
+			it.Op = forcesync.OpDelete
+		}
+		ds.swept = append(ds.swept, it)
+	}
+	return nil
+}
+
 // diff lists the fields of an update whose value differs from old.
 func diff(old, fields map[string]any, ext string) []FieldChange {
 	var out []FieldChange
@@ -359,6 +402,8 @@ type dryStore struct {
 	again    map[string]bool
 	outcomes []forcesync.Outcome
 	requeued int
+	guards   map[string]forcesync.GuardState // the guard as the plan moves it (GuardTake)
+	swept    []forcesync.WorkItem            // records a config change's sweep queues (Planner.sweep)
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
@@ -395,6 +440,16 @@ func (s *dryStore) load(ctx context.Context, mapping string) error {
 		// they are realtime and due now.
 		n := len(s.queue) - s.requeued
 		s.queue = append(s.queue[n:], s.queue[:n]...)
+	}
+	// The records the config change's sweep queues, unless queued already.
+	queued := map[string]bool{}
+	for _, it := range s.queue {
+		queued[it.Key] = true
+	}
+	for _, it := range s.swept {
+		if !queued[it.Key] {
+			s.queue = append(s.queue, it)
+		}
 	}
 	return nil
 }
@@ -433,6 +488,42 @@ func (s *dryStore) Complete(_ context.Context, _ string, outs []forcesync.Outcom
 }
 
 func (s *dryStore) RecordIntents(context.Context, string, []forcesync.Intent) error { return nil }
+
+// GuardTake decides as the store would, on the plan's own copy of the
+// guard's state: the plan shows what the mass-change guard would let
+// through and writes nothing (asking the store's guard would count the
+// plan's removals in the real window, and pause the mapping past its
+// limit).
+func (s *dryStore) GuardTake(ctx context.Context, req forcesync.GuardRequest) (forcesync.GuardState, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guards == nil {
+		states, err := s.Store.GuardStates(ctx)
+		if err != nil {
+			return forcesync.GuardState{}, false, err
+		}
+		s.guards = map[string]forcesync.GuardState{}
+		for _, st := range states {
+			s.guards[st.Name] = st
+		}
+	}
+	st, ok := forcesync.GuardDecide(s.guards[req.Name], req)
+	s.guards[req.Name] = st
+	return st, ok, nil
+}
+
+func (s *dryStore) GuardApprove(context.Context, string, time.Time, time.Time) (forcesync.GuardState, error) {
+	return forcesync.GuardState{}, errPlanWrites
+}
+
+// The push's other writes stop the plan rather than reach the store.
+func (s *dryStore) Bind(context.Context, forcesync.Binding) error { return errPlanWrites }
+func (s *dryStore) RememberMapping(context.Context, forcesync.MappingMemo) error {
+	return errPlanWrites
+}
+func (s *dryStore) ClearPasswordMark(context.Context, string, string, int64) error {
+	return errPlanWrites
+}
 
 // The ledger's writes go nowhere; its reads are the real ones.
 func (s *dryStore) AddAPICalls(context.Context, string, string, time.Time, int) error { return nil }

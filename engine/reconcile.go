@@ -408,6 +408,7 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 	if err != nil {
 		return err
 	}
+	twoWay := twoWayFields(p)
 	for _, br := range page {
 		b, r := br.b, br.r
 		src := srcs[b.Key]
@@ -431,7 +432,7 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 		if id := id15(b.SalesforceID); sharers[id] > 1 {
 			c := sharedCmp{b: b, onItsWay: pl.Fingerprint != b.Fingerprint}
 			if !c.onItsWay {
-				c.diffs = fieldDrift(pl.Fields, r, p.Compiled.ExternalIDField())
+				c.diffs = fieldDrift(pl.Fields, r, p.Compiled.ExternalIDField(), twoWay)
 			}
 			shared[id] = append(shared[id], c)
 			continue
@@ -439,7 +440,7 @@ func (rc *Reconciler) compareFields(ctx context.Context, p *Pipe, page []boundRe
 		if pl.Fingerprint != b.Fingerprint {
 			continue // the source changed since: a push is on its way
 		}
-		if diffs := fieldDrift(pl.Fields, r, p.Compiled.ExternalIDField()); len(diffs) > 0 {
+		if diffs := fieldDrift(pl.Fields, r, p.Compiled.ExternalIDField(), twoWay); len(diffs) > 0 {
 			d.add(p, b, forcesync.DriftFieldChanged, "", diffs)
 		}
 	}
@@ -643,11 +644,26 @@ func id15(id string) string {
 // records are keyed.
 func longID(id string) string { return salesforce.ID18(id) }
 
-// fieldDrift lists the payload fields whose value Salesforce no longer holds.
-func fieldDrift(fields map[string]any, r salesforce.Record, ext string) []forcesync.FieldDrift {
+// twoWayFields are the lower-cased targets of p's both rows: a value
+// Salesforce holds there that differs from the app's is a change the next
+// poll brings to the application (by the mapping's conflict rules), not
+// drift for a heal to push over.
+func twoWayFields(p *Pipe) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range p.Compiled.Pulls() {
+		if f.Both {
+			out[strings.ToLower(f.Target)] = true
+		}
+	}
+	return out
+}
+
+// fieldDrift lists the payload fields whose value Salesforce no longer
+// holds, leaving out ext and the two-way fields (see twoWayFields).
+func fieldDrift(fields map[string]any, r salesforce.Record, ext string, twoWay map[string]bool) []forcesync.FieldDrift {
 	var out []forcesync.FieldDrift
 	for k, v := range fields {
-		if strings.EqualFold(k, ext) {
+		if strings.EqualFold(k, ext) || twoWay[strings.ToLower(k)] {
 			continue
 		}
 		var has any

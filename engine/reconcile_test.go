@@ -526,3 +526,49 @@ func TestReconcileShortIDs(t *testing.T) {
 		t.Fatalf("findings %+v, want none: the short Id is the record's", fs)
 	}
 }
+
+// TestReconcileTwoWayFieldsAreNotDrift: under a both mapping, a rep's edit
+// of a two-way field is a change the next poll brings to the application,
+// not drift: reconcile does not report it (so --heal does not claim to
+// have pushed the app's value over it), while a push-only field of the
+// same mapping edited in Salesforce still is drift.
+func TestReconcileTwoWayFieldsAreNotDrift(t *testing.T) {
+	ctx := context.Background()
+	m := forcesync.Mapping{Name: "leads", Source: "client", Object: "Lead", Direction: forcesync.Both,
+		Match: forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
+		Fields: []forcesync.FieldRow{
+			{Target: "LastName", SourceField: "last"},
+			{Target: "Company", SourceField: "company", Direction: forcesync.Push},
+			{Target: "Phone", SourceField: "phone"},
+			{Target: "Title", SourceField: "title", Direction: forcesync.Pull},
+		}}
+	r := newRig(t, engine.Config{}, m)
+	r.accept("client", forcesync.Change{Key: "k1", Op: forcesync.OpUpsert,
+		Fields: map[string]any{"last": "Ada", "company": "ACME", "phone": "555-APP", "title": "CFO"}})
+	r.drain()
+	b, err := r.store.Binding(ctx, m.Name, "k1")
+	if err != nil || b == nil {
+		t.Fatalf("binding of k1: %v", err)
+	}
+	if _, err := r.api.Update(ctx, "Lead", []salesforce.Record{{"attributes": map[string]any{"type": "Lead"}, "Id": b.SalesforceID,
+		"Phone": "555-REP", "Title": "CEO", "Company": "Rep Inc"}}); err != nil {
+		t.Fatal(err)
+	}
+	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := engine.NewReconciler(r.store, r.api, pipes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, threshold := range []int{-1, 0} {
+		_, fs, err := rc.Reconcile(ctx, m.Name, engine.ReconcileOptions{BulkThreshold: threshold})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != 1 || fs[0].Kind != forcesync.DriftFieldChanged || len(fs[0].Fields) != 1 || fs[0].Fields[0].Field != "Company" {
+			t.Fatalf("threshold %d: findings %+v; want only Company changed (Phone is two-way, Title pulled)", threshold, fs)
+		}
+	}
+}

@@ -227,8 +227,11 @@ func TestOpenAPIPullAndGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	inbound := forcesync.Mapping{Name: "inbound", Source: "contact", Direction: forcesync.Pull}
-	feed := pull.NewFeed(st, []forcesync.Mapping{inbound})
+	inbound := forcesync.Mapping{Name: "inbound", Source: "contact", Direction: forcesync.Pull,
+		Pull: &forcesync.PullConfig{Into: []string{"source", "changes", "webhook"}, Webhook: &forcesync.Webhook{URL: "http://127.0.0.1:1/hook"}}}
+	quiet := forcesync.Mapping{Name: "quiet", Source: "contact", Direction: forcesync.Pull}
+	outbound := forcesync.Mapping{Name: "outbound", Source: "contact"}
+	feed := pull.NewFeed(st, []forcesync.Mapping{inbound, quiet, outbound})
 	srv := httpserver.New(httpserver.Config{Store: st, Engine: stubEngine{}, Sources: []string{"contact"}, APIToken: "tok",
 		Changes: feed,
 		Approve: func(ctx context.Context, m string) (int, error) {
@@ -261,6 +264,11 @@ func TestOpenAPIPullAndGuard(t *testing.T) {
 		{"GET", "/api/v1/changes?limit=0", "", "", true, 400, true},
 		{"GET", "/api/v1/mappings/inbound/dead-letters", "", "", true, 200, false},
 		{"GET", "/api/v1/mappings/inbound/dead-letters?limit=0", "", "", true, 400, true},
+		// A typo, a push mapping, a pull without webhook: 404 saying which,
+		// not an empty list.
+		{"GET", "/api/v1/mappings/nope/dead-letters", "", "", true, 404, false},
+		{"GET", "/api/v1/mappings/outbound/dead-letters", "", "", true, 404, false},
+		{"GET", "/api/v1/mappings/quiet/dead-letters", "", "", true, 404, false},
 		{"GET", "/api/v1/sources/contact/records/p1", "", "", true, 200, false},
 		{"POST", "/api/v1/mappings/leads/approve", "", "", true, 200, false},
 		{"POST", "/api/v1/mappings/nope/approve", "", "", true, 404, false},

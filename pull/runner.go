@@ -20,6 +20,7 @@ type Feed struct {
 	mappings []string
 	bySource map[string][]string
 	webhooks map[string]bool // the mappings with a webhook sink
+	known    map[string]bool // every mapping of the config
 	// Logger logs the redeliveries asked for; nil logs nothing.
 	Logger *slog.Logger
 	// Now is the time of a redelivery; nil means time.Now.
@@ -34,8 +35,9 @@ type Feed struct {
 // sink, and the conflicts of every pulled mapping.
 func NewFeed(store forcesync.PullStore, mappings []forcesync.Mapping) *Feed {
 	f := &Feed{store: store, mappings: []string{}, bySource: map[string][]string{}, webhooks: map[string]bool{},
-		ch: make(chan struct{}), redelivered: map[string]int64{}}
+		known: map[string]bool{}, ch: make(chan struct{}), redelivered: map[string]int64{}}
 	for _, m := range mappings {
+		f.known[m.Name] = true
 		if !m.Pulls() {
 			continue
 		}
@@ -69,6 +71,9 @@ func (f *Feed) Conflicts(ctx context.Context, source, key string) ([]forcesync.C
 
 // DeadLetters lists a pulled mapping's webhook deliveries that gave up.
 func (f *Feed) DeadLetters(ctx context.Context, mapping string, limit int) ([]forcesync.Delivery, error) {
+	if err := f.Webhook(mapping); err != nil {
+		return nil, err // unknown, or no webhook: say so rather than list nothing
+	}
 	return f.store.DeadLetters(ctx, WebhookSink(mapping), limit)
 }
 
@@ -106,10 +111,13 @@ func (f *Feed) Redeliver(ctx context.Context, mapping string, seqs []int64) (int
 }
 
 // Webhook says, with an ENotFound error, why a mapping has no webhook
-// deliveries: it does not pull, or pulls into no webhook. Nil when it has.
+// deliveries: the config has no such mapping, it does not pull, or it
+// pulls into no webhook. Nil when it has.
 func (f *Feed) Webhook(mapping string) error {
 	hook, pulled := f.webhooks[mapping]
 	switch {
+	case !f.known[mapping]:
+		return forcesync.Errorf(forcesync.ENotFound, "no mapping %q in the config", mapping)
 	case !pulled:
 		return forcesync.Errorf(forcesync.ENotFound, "mapping %q does not pull from Salesforce", mapping)
 	case !hook:

@@ -103,7 +103,7 @@ func writePlanTable(w io.Writer, p *engine.Plan) error {
 			fmt.Fprintf(w, "  retry %s: %d\n", code, m.Retry[code])
 		}
 		k := m.Calls
-		fmt.Fprintf(w, "  API calls: %d (collections %d, match queries %d, bulk %d in %d jobs); this plan read with %d\n",
+		fmt.Fprintf(w, "  API calls: %d (collections %d, match queries %d, bulk %d in %d jobs); reading the org for this plan cost %d\n",
 			k.Total, k.Collections, k.Queries, k.Bulk, k.BulkJobs, k.PlanReads)
 		if len(m.Records) == 0 {
 			continue

@@ -75,7 +75,15 @@ func (a *app) openPull(ctx context.Context, st forcesync.Store, conns []pullConn
 	if len(r.Pullers) == 0 {
 		return nil
 	}
-	r.Feed = pull.NewFeed(ps, pulled)
+	// The config's other mappings are named too, so that the dead
+	// letters of a push mapping say it does not pull, not that it is unknown.
+	known := pulled
+	for _, m := range a.cfg.Mappings {
+		if !m.Pulls() {
+			known = append(known, m)
+		}
+	}
+	r.Feed = pull.NewFeed(ps, known)
 	r.Feed.Logger = logger.With("side", "pull")
 	a.pull = r
 	if a.registry != nil {

@@ -63,25 +63,34 @@ func reconcileEvery(ctx context.Context, in forcesync.Inspector, si *servedInspe
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			logger.Warn("scheduled reconcile: reading past runs", "mapping", name, "err", err)
+			logger.Warn("scheduled reconcile: reading past runs", "event", "reconcile.failed", "mapping", name, "err", err)
 		case len(runs) > 0 && time.Since(runs[0].Started) < every:
 		default:
 			run, fs, err := si.Reconcile(ctx, name, httpserver.ReconcileRequest{})
-			switch {
-			case ctx.Err() != nil:
+			if ctx.Err() != nil {
 				return
-			case err != nil:
-				logger.Warn("scheduled reconcile failed", "mapping", name, "err", err)
-			case forcesync.Drifted(fs) > 0:
-				logger.Warn("scheduled reconcile found drift", "mapping", name, "run", run.ID, "findings", forcesync.Drifted(fs), "counts", run.Counts)
-			default:
-				logger.Info("scheduled reconcile: no drift", "mapping", name, "run", run.ID, "checked", run.Checked)
 			}
+			logScheduledReconcile(logger, name, run, fs, err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// logScheduledReconcile logs the outcome of a scheduled reconcile, with an
+// event as every log line of interest has (docs/operations.md):
+// reconcile.failed, reconcile.drift (warn) or reconcile.clean (info).
+func logScheduledReconcile(logger *slog.Logger, name string, run *forcesync.ReconcileRun, fs []forcesync.Finding, err error) {
+	switch {
+	case err != nil:
+		logger.Warn("scheduled reconcile failed", "event", "reconcile.failed", "mapping", name, "err", err)
+	case forcesync.Drifted(fs) > 0:
+		logger.Warn("scheduled reconcile found drift", "event", "reconcile.drift", "mapping", name, "run", run.ID,
+			"findings", forcesync.Drifted(fs), "counts", run.Counts)
+	default:
+		logger.Info("scheduled reconcile: no drift", "event", "reconcile.clean", "mapping", name, "run", run.ID, "checked", run.Checked)
 	}
 }

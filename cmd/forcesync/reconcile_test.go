@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +128,12 @@ func jsonNumber(v any) string {
 func TestServeReconcilesOnSchedule(t *testing.T) {
 	emu, sfURL := startEmulator(t, emulator.Config{})
 	cfg := strings.Replace(fmt.Sprintf(serveConfig, sfURL), "    object: Lead\n", "    object: Lead\n    reconcile_every: 1h\n", 1)
-	s := startServeWith(t, emu, cfg, nil)
+	path := filepath.Join(t.TempDir(), "forcesync.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	s := serveFileTo(t, emu, path, nil, logs)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, body := s.do("GET", "/api/v1/reconcile/runs?mapping=clients_to_leads", "", true)
@@ -137,6 +144,12 @@ func TestServeReconcilesOnSchedule(t *testing.T) {
 			t.Fatalf("no scheduled reconcile run: %d %v", code, body)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// Its outcome is logged with an event, as every line of interest is
+	// (docs/operations.md): a log collector alerts on reconcile.drift.
+	s.stop()
+	if out := logs.String(); !strings.Contains(out, `"event":"reconcile.clean"`) {
+		t.Fatalf("the scheduled reconcile logged no reconcile.clean event:\n%s", out)
 	}
 }
 
