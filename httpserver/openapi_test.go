@@ -258,7 +258,10 @@ func TestOpenAPIPullAndGuard(t *testing.T) {
 	runOpenAPICases(t, v, srv, []apiCase{
 		{"GET", "/api/v1/changes", "", "", true, 200, false},
 		{"GET", "/api/v1/changes?after=0&limit=10", "", "", true, 200, false},
-		{"GET", "/api/v1/changes?after=999999&wait=10ms", "", "", true, 200, false},
+		// At the newest change: waits, then answers none.
+		{"GET", "/api/v1/changes?after=" + strconv.FormatInt(cs[len(cs)-1].Seq, 10) + "&wait=10ms", "", "", true, 200, false},
+		// Past it: not a cursor of this feed.
+		{"GET", "/api/v1/changes?after=999999&wait=10ms", "", "", true, 410, false},
 		{"GET", "/api/v1/changes?after=-1", "", "", true, 400, true},
 		{"GET", "/api/v1/changes?wait=2m", "", "", true, 400, false},
 		{"GET", "/api/v1/changes?limit=0", "", "", true, 400, true},

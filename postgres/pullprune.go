@@ -65,5 +65,12 @@ func (s *Store) checkCursor(ctx context.Context, after int64, mappings []string)
 	if after < through {
 		return storeplan.CursorGone(after, through)
 	}
+	var latest int64
+	if err := s.pool.QueryRow(ctx, storeplan.LatestSeq("GREATEST")).Scan(&latest); err != nil {
+		return fmt.Errorf("changes: %w", err)
+	}
+	if after > latest {
+		return storeplan.CursorAhead(after, latest)
+	}
 	return nil
 }

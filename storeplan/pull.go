@@ -199,6 +199,23 @@ func CursorGone(after, through int64) error {
 		"read the records again (GET /api/v1/sources/{source}/records), then follow the feed from the cursor of a fresh read (after=0)", after, through)
 }
 
+// CursorAhead is the error of Changes for a cursor no change of the feed
+// ever had: above the newest change the store numbered (latest). It is
+// not from this store (one recreated, or another replica's database), and
+// following it would skip every change until the numbers grew that high.
+func CursorAhead(after, latest int64) error {
+	return forcesync.Errorf(forcesync.EGone, "cursor %d is ahead of the newest change (%d): it is not from this store's feed (was the store recreated?): "+
+		"read the records again (GET /api/v1/sources/{source}/records), then follow the feed from after=0", after, latest)
+}
+
+// LatestSeq is the query of the highest number the changes feed gave a
+// change, pruned ones included (0 for none); greatest is the dialect's
+// function of the larger of two values (MAX in SQLite, GREATEST in
+// PostgreSQL).
+func LatestSeq(greatest string) string {
+	return `SELECT ` + greatest + `(COALESCE((SELECT MAX(seq) FROM pull_events), 0), COALESCE((SELECT MAX(through) FROM pull_pruned), 0))`
+}
+
 // UnboundStatus is the statement that settles the status of a key whose
 // binding a pull removed because Salesforce deleted the record (mapping,
 // key and now bound as the dialect's placeholders): it names no

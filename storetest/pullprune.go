@@ -80,6 +80,14 @@ func testPullPrune(t *testing.T, _ forcesync.Store, ps forcesync.PullStore, clk 
 	if evs, err := ps.Changes(ctx, plain.Seq, 100, nil); err != nil || len(evs) != 2 {
 		t.Fatalf("cursor at the pruned edge: %d %v", len(evs), err)
 	}
+	// A cursor past the newest change is not from this feed: gone, not an
+	// empty answer that would skip every change until the numbers got there.
+	if evs, err := ps.Changes(ctx, conv.Seq, 100, nil); err != nil || len(evs) != 0 {
+		t.Fatalf("cursor at the newest change: %d %v, want none yet", len(evs), err)
+	}
+	if _, err := ps.Changes(ctx, conv.Seq+1000, 100, nil); forcesync.ErrorCode(err) != forcesync.EGone {
+		t.Fatalf("cursor past the newest change: %v, want gone", err)
+	}
 	if n, err := ps.PrunePulled(ctx, "m", conv.At); err != nil || n != 0 {
 		t.Fatalf("pruning again: %d %v", n, err)
 	}
