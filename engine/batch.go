@@ -35,9 +35,14 @@ type work struct {
 	// demoteCheck: a Lead mapping's create of a record out of the Contact
 	// mapping's scope; holdDemoted looks for a live Contact (demote.go).
 	demoteCheck bool
-	// convertedCheck: a record of a converted Lead held as demoted;
-	// holdDemoted checks that the Contact mapping had it (demote.go).
-	convertedCheck bool
+	// notDemoted: the record's Lead was converted, and the source's
+	// Contact mapping never had the record: a conversion made in
+	// Salesforce, not a demotion (convertedOutside, demote.go).
+	notDemoted bool
+	// contactPending: the record's Lead was converted and the Contact
+	// mapping has an earlier version of the record in flight, so whether
+	// it had the record is not known yet (convertedOutside).
+	contactPending bool
 }
 
 // recodeError is err under code: a record error's message without its own
@@ -101,8 +106,13 @@ func (e *Engine) pushBatch(ctx context.Context, owner string, p *Pipe, b batchBu
 		ws[i] = &work{item: it, out: forcesync.Outcome{Item: it}}
 	}
 	defer e.releaseInFlight(ws) // after Complete: see collision.go
-	e.prepare(p, ws)
-	callErr := e.holdDemoted(ctx, p, ws)
+	// Which converted Leads were converted in Salesforce rather than
+	// demoted is read first: prepare decides on it (demote.go).
+	callErr := e.convertedOutside(ctx, p, ws)
+	if callErr == nil {
+		e.prepare(p, ws)
+		callErr = e.holdDemoted(ctx, p, ws)
+	}
 	if callErr == nil {
 		callErr = e.promote(ctx, p, ws)
 	}
@@ -227,7 +237,17 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 					cp = e.demotedFrom(p, it.Fields)
 				}
 			}
+			if cp != nil && w.notDemoted {
+				// Converted in Salesforce (a poll saw it) while the Contact
+				// mapping never had the record: no demotion, whatever
+				// operations.demote says; the Lead follows the conversion.
+				cp = nil
+			}
 			switch {
+			case cp != nil && w.contactPending:
+				e.waitFor(w, codeContactPending, fmt.Sprintf(
+					"waiting for Contact mapping %s, which is pushing this record, to tell whether the converted Lead's record was demoted", cp.Mapping.Name))
+				continue
 			case cp == nil && in:
 				// The Lead was converted (a poll saw it, or a promotion
 				// converted it) and the app changed the record: it goes
@@ -248,12 +268,9 @@ func (e *Engine) prepare(p *Pipe, ws []*work) {
 				w.finish(forcesync.StateConverted, nil)
 				continue
 			case !demoteRecreates(cp):
-				// Demoted, and the Contact it became is kept (demote.go);
-				// holdDemoted tells a conversion made in Salesforce (the
-				// Contact mapping never had the record) from a demotion.
+				// Demoted, and the Contact it became is kept (demote.go).
 				w.out.Fingerprint = forcesync.FingerprintConverted
 				w.finish(forcesync.StateHeld, cannotDemote(cp, p.Mapping.Name, ""))
-				w.convertedCheck = true
 				continue
 			}
 			// Demoted with demote: recreate_lead: a Lead of its own.

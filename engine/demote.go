@@ -21,6 +21,10 @@ import (
 //	                 Contact (through the mass-change guard) and the Lead
 //	                 mapping creates a new Lead, even when the record's
 //	                 Lead was converted into that Contact earlier.
+//
+// Either way only a Contact the Contact mapping carried is demoted: a Lead
+// converted in Salesforce whose record that mapping never had follows the
+// conversion instead (convertedOutside).
 
 // demoteRecreates reports whether cp, a Contact mapping, lets a demoted
 // record get a new Lead.
@@ -80,17 +84,11 @@ func (e *Engine) holdDemoted(ctx context.Context, p *Pipe, ws []*work) error {
 	if cp == nil {
 		return nil
 	}
-	var cand, conv []*work
+	var cand []*work
 	for _, w := range ws {
 		if !w.done && w.demoteCheck {
 			cand = append(cand, w)
 		}
-		if w.convertedCheck {
-			conv = append(conv, w)
-		}
-	}
-	if err := e.convertedNotDemoted(ctx, cp, conv); err != nil {
-		return err
 	}
 	if len(cand) == 0 {
 		return nil
@@ -123,29 +121,46 @@ func (e *Engine) holdDemoted(ctx context.Context, p *Pipe, ws []*work) error {
 	return nil
 }
 
-// convertedNotDemoted looks at the records of converted Leads that
-// prepare held as demoted (back in the Lead mapping's scope, out of the
-// Contact mapping's): one the Contact mapping never had was not demoted
-// but converted in Salesforce by someone (a poll saw it). It goes where a
-// push Salesforce refused for the conversion goes (afterLimits): held with
-// LEAD_CONVERTED, naming the Contact and why the Contact mapping does not
-// take it.
-func (e *Engine) convertedNotDemoted(ctx context.Context, cp *Pipe, ws []*work) error {
-	if len(ws) == 0 {
+// convertedOutside tells, before prepare, the records of a Lead
+// mapping's converted Leads that the source's Contact mapping never had:
+// their Lead was converted in Salesforce by someone (a poll saw it), not
+// by a promotion, so a change of the record back in the Lead mapping's
+// scope is no demotion, whatever the Contact mapping's operations.demote
+// says. Such a record follows the conversion as a push Salesforce refused
+// for it does (afterLimits): on under the Contact mapping when its filter
+// takes the record, else held with LEAD_CONVERTED naming the Contact, and
+// never a new Lead. A record the Contact mapping has in flight waits
+// (CONTACT_PENDING) until the store tells.
+func (e *Engine) convertedOutside(ctx context.Context, p *Pipe, ws []*work) error {
+	if !strings.EqualFold(p.Compiled.Object(), "Lead") {
 		return nil
 	}
-	settled, err := e.settledUnder(ctx, cp, ws)
+	cp := e.contactPipe(p.Mapping.Source)
+	if cp == nil {
+		return nil
+	}
+	var conv []*work
+	for _, w := range ws {
+		b := w.item.Binding
+		if b != nil && b.SalesforceID != "" && b.Fingerprint == forcesync.FingerprintConverted && w.item.Op != forcesync.OpDelete {
+			conv = append(conv, w)
+		}
+	}
+	if len(conv) == 0 {
+		return nil
+	}
+	settled, err := e.settledUnder(ctx, cp, conv)
 	if err != nil {
 		return err
 	}
-	for _, w := range ws {
+	for _, w := range conv {
 		sm, err := e.boundUnder(ctx, cp, settled, w)
 		if err != nil {
 			return err
 		}
-		if sm.SalesforceID == "" && w.item.Binding != nil {
-			w.out.Error = &forcesync.RecordError{Code: "CANNOT_UPDATE_CONVERTED_LEAD",
-				Message: fmt.Sprintf("Lead %s was converted", w.item.Binding.SalesforceID)}
+		if sm.SalesforceID == "" {
+			w.contactPending = sm.Overtaken
+			w.notDemoted = !sm.Overtaken
 		}
 	}
 	return nil
