@@ -51,3 +51,40 @@ func TestWrongShapesRefused(t *testing.T) {
 		t.Fatalf("fields after the Entra PATCH: %v", f)
 	}
 }
+
+// A Group's members sent as anything but a list of {"value": id} is refused
+// on POST and PUT, not stored as a Group without those members.
+func TestGroupMembersShapeRefused(t *testing.T) {
+	r := newRig(t)
+	code, u, _ := r.do("POST", "/scim/v2/Users", `{"userName":"member@example.com"}`)
+	if code != 201 {
+		t.Fatalf("create user: %d %v", code, u)
+	}
+	uid := u["id"].(string)
+	code, g, _ := r.do("POST", "/scim/v2/Groups", `{"displayName":"staff","members":[{"value":"`+uid+`"}]}`)
+	if code != 201 {
+		t.Fatalf("create group: %d %v", code, g)
+	}
+	gid := g["id"].(string)
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"members as a string", "POST", "/scim/v2/Groups", `{"displayName":"g1","members":"` + uid + `"}`},
+		{"member without value", "POST", "/scim/v2/Groups", `{"displayName":"g2","members":[{"display":"Ada"}]}`},
+		{"PUT members as a list of strings", "PUT", "/scim/v2/Groups/" + gid, `{"displayName":"staff","members":["` + uid + `"]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body, _ := r.do(tc.method, tc.path, tc.body)
+			detail, _ := body["detail"].(string)
+			if code != 400 || body["scimType"] != "invalidValue" || !strings.Contains(detail, "member") {
+				t.Fatalf("%d %v, want 400 invalidValue about members", code, body)
+			}
+		})
+	}
+	code, g, _ = r.do("GET", "/scim/v2/Groups/"+gid, "")
+	if m, _ := g["members"].([]any); code != 200 || len(m) != 1 {
+		t.Fatalf("the refused PUT changed the Group: %d %v", code, g)
+	}
+	code, list, _ := r.do("GET", "/scim/v2/Groups", "")
+	if code != 200 || list["totalResults"] != 1.0 {
+		t.Fatalf("a refused POST stored a Group: %d %v", code, list)
+	}
+}
