@@ -105,7 +105,7 @@ func DecodeRecord(i int, raw json.RawMessage) (forcesync.Change, *Problem) {
 	}
 	var rec Record
 	bad := func(field, msg string) (forcesync.Change, *Problem) {
-		return forcesync.Change{}, &Problem{Index: i, Key: rec.Key, Field: field, Error: msg}
+		return forcesync.Change{}, &Problem{Index: i, Key: problemKey(rec.Key), Field: field, Error: msg}
 	}
 	for k := range obj {
 		switch k {

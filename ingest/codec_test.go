@@ -35,3 +35,25 @@ func TestDecodeBodyBadNDJSONLineSaysWhy(t *testing.T) {
 		t.Errorf("error %v: want a syntax error without the one-line hint", err)
 	}
 }
+
+// A refused key of a megabyte is not echoed back whole: the problem names
+// the field, the limit and the key's length, and quotes its start only.
+func TestDecodeBodyLongKeyNotEchoedWhole(t *testing.T) {
+	long := strings.Repeat("é", 1<<19) // 1 MiB of two-byte runes
+	for _, body := range []string{
+		`[{"key":"` + long + `","fields":{}}]`,
+		`[{"key":"` + long + `","op":"zap"}]`,
+	} {
+		_, probs, err := DecodeBody(strings.NewReader(body))
+		if err != nil || len(probs) != 1 {
+			t.Fatalf("%v %v", probs, err)
+		}
+		p := probs[0]
+		if len(p.Key) > MaxKeyBytes+3 || !strings.HasPrefix(long, strings.TrimSuffix(p.Key, "...")) || !strings.HasSuffix(p.Key, "...") {
+			t.Errorf("problem key of %d bytes (%q...), want the key's first %d bytes at most, marked cut", len(p.Key), p.Key[:min(len(p.Key), 20)], MaxKeyBytes)
+		}
+		if p.Field == "key" && !strings.Contains(p.Error, "1048576 bytes") {
+			t.Errorf("problem %q does not give the key's length", p.Error)
+		}
+	}
+}
