@@ -452,7 +452,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, change func
 	for attempt := 0; attempt < 5; attempt++ {
 		g, err := s.readGroup(r.Context(), id)
 		if err == nil {
-			err = precondition(r, g.rec.Version)
+			err = precondition(r, "Group", g.rec.Version)
 		}
 		var res map[string]any
 		if err == nil {
@@ -533,7 +533,7 @@ func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
 	g, err := s.readGroup(r.Context(), r.PathValue("id"))
 	if err == nil {
-		err = precondition(r, g.rec.Version)
+		err = precondition(r, "Group", g.rec.Version)
 	}
 	if err != nil {
 		s.fail(w, err)

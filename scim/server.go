@@ -610,7 +610,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, chan
 	for attempt := 0; ; attempt++ {
 		u, err := s.read(r.Context(), id)
 		if err == nil {
-			err = precondition(r, u.rec.Version)
+			err = precondition(r, "User", u.rec.Version)
 		}
 		var dropped []string
 		if err == nil && u.rec.Unreadable != nil {
@@ -747,7 +747,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	u, err := s.read(r.Context(), id)
 	if err == nil {
-		err = precondition(r, u.rec.Version)
+		err = precondition(r, "User", u.rec.Version)
 	}
 	var dropped []string
 	if err == nil && u.rec.Unreadable != nil {

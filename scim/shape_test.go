@@ -1,6 +1,8 @@
 package scim_test
 
 import (
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -86,5 +88,38 @@ func TestGroupMembersShapeRefused(t *testing.T) {
 	code, list, _ := r.do("GET", "/scim/v2/Groups", "")
 	if code != 200 || list["totalResults"] != 1.0 {
 		t.Fatalf("a refused POST stored a Group: %d %v", code, list)
+	}
+}
+
+// A stale If-Match on a Group names the Group in the 412, not a User.
+func TestGroupPreconditionNamesGroup(t *testing.T) {
+	r := newRig(t)
+	code, g, _ := r.do("POST", "/scim/v2/Groups", `{"displayName":"ops"}`)
+	if code != 201 {
+		t.Fatalf("create group: %d %v", code, g)
+	}
+	gid := g["id"].(string)
+	for _, method := range []string{"PUT", "PATCH", "DELETE"} {
+		req, err := http.NewRequest(method, r.url+"/scim/v2/Groups/"+gid, strings.NewReader(map[string]string{
+			"PUT":    `{"displayName":"ops2"}`,
+			"PATCH":  `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"ops2"}]}`,
+			"DELETE": ``}[method]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/scim+json")
+		req.Header.Set("If-Match", `W/"9"`)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		detail, _ := body["detail"].(string)
+		if resp.StatusCode != 412 || !strings.HasPrefix(detail, "the Group changed") {
+			t.Errorf("%s with a stale If-Match: %d %q, want 412 naming the Group", method, resp.StatusCode, detail)
+		}
 	}
 }
