@@ -74,6 +74,9 @@ func checkShapes(res, old map[string]any) error {
 }
 
 func checkShape(name string, shape int, v any) error {
+	if v == nil {
+		return nil // null is an unassigned attribute, whatever its shape (RFC 7643, 2.5)
+	}
 	switch shape {
 	case shapeSimple:
 		if err := checkSimple(name, v); err != nil {

@@ -43,6 +43,11 @@ func TestWrongShapesRefused(t *testing.T) {
 	if f := r.fields(id); f["email"] != "shape@example.com" || f["givenName"] != "Ada" || f["phone"] != nil {
 		t.Fatalf("the refused changes reached the stored User: %v", f)
 	}
+	// null stands for an unassigned attribute, whatever its shape.
+	if code, body, _ := r.do("POST", "/scim/v2/Users", `{"userName":"nulls@example.com","name":null,"emails":null,"title":null,`+
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":null}}`); code != 201 {
+		t.Fatalf("create with null attributes: %d %v", code, body)
+	}
 	// What Entra and Okta send still goes through.
 	code, body, _ := r.do("PATCH", "/scim/v2/Users/"+id, strings.Replace(patch, "%s",
 		`{"op":"Replace","path":"active","value":"False"},{"op":"replace","value":{"emails[type eq \"work\"].value":"w@example.com","name.givenName":"Augusta"}},{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"m-1"}`, 1))
