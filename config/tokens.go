@@ -3,8 +3,9 @@ package config
 import "fmt"
 
 // checkTokens refuses tokens that would make a request's source ambiguous:
-// two sources sharing a token, or a source using the server's own token
-// (which opens every source, so the source's limit would mean nothing).
+// two sources sharing a token, a source using the server's own token
+// (which opens every source, so the source's limit would mean nothing), or
+// the SCIM token shared with either.
 // It runs after Resolve has filled the secrets.
 func (c *Config) checkTokens() ErrorList {
 	var errs ErrorList
@@ -23,6 +24,15 @@ func (c *Config) checkTokens() ErrorList {
 			continue
 		}
 		owner[s.APIToken] = path + " (" + s.Name + ")"
+	}
+	// The SCIM door's token too: shared with a source it would open that
+	// source's REST routes to the identity provider, shared with the
+	// server's it would open every route.
+	if c.SCIM.Token != "" {
+		if prev, ok := owner[c.SCIM.Token]; ok {
+			errs = append(errs, &Error{Pos: c.File + ": scim.token",
+				Msg: fmt.Sprintf("the SCIM token is the same as %s; give the identity provider its own token", prev)})
+		}
 	}
 	return errs
 }

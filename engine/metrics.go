@@ -116,7 +116,7 @@ var (
 	descBacklog = prometheus.NewDesc("forcesync_backlog", "Work items queued (due or waiting for a retry), by mapping.", []string{"mapping"}, nil)
 	descOldest  = prometheus.NewDesc("forcesync_oldest_pending_age_seconds",
 		"Age of the oldest queued change of a mapping (0 when none is queued).", []string{"mapping"}, nil)
-	descStates = prometheus.NewDesc("forcesync_records", "Records by mapping and state (pending, synced, retrying, held, skipped, deleted).",
+	descStates = prometheus.NewDesc("forcesync_records", "Records by mapping and state (pending, synced, retrying, held, skipped, deleted, disabled, deprovisioned, converted).",
 		[]string{"mapping", "state"}, nil)
 	descOwn    = prometheus.NewDesc("forcesync_api_calls_24h", "API calls forcesync made in the last 24 hours, by connection.", []string{"connection"}, nil)
 	descBudget = prometheus.NewDesc("forcesync_api_budget", "API calls forcesync may make in 24 hours (its share of the org's allowance), by connection.",
@@ -174,7 +174,8 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			if counts, err := e.store.Counts(ctx, name); err == nil {
 				for _, s := range []forcesync.State{forcesync.StatePending, forcesync.StateSynced, forcesync.StateRetrying,
-					forcesync.StateHeld, forcesync.StateSkipped, forcesync.StateDeleted} {
+					forcesync.StateHeld, forcesync.StateSkipped, forcesync.StateDeleted, forcesync.StateDisabled,
+					forcesync.StateDeprovisioned, forcesync.StateConverted} {
 					gauge(descStates, float64(counts[s]), name, string(s))
 				}
 			}

@@ -32,6 +32,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: forcesync.ErrorMessage(err), Code: forcesync.EInvalid})
 		return
 	}
+	// A misspelt priority would quietly send a backfill down the realtime
+	// lane, spending the share kept for realtime changes: refuse it.
+	backfill := false
+	switch p := r.URL.Query().Get("priority"); p {
+	case "", "realtime":
+	case "backfill":
+		backfill = true
+	default:
+		writeError(w, &forcesync.Error{Code: forcesync.EInvalid, Field: "priority",
+			Message: fmt.Sprintf("%q is not a priority: use backfill, or realtime (the default)", p)})
+		return
+	}
 	mappings := s.cfg.Engine.MappingsFor(source)
 	if m, n, err := s.overBacklog(r.Context(), mappings); err != nil {
 		s.cfg.Logger.Error("backlog check failed", "source", source, "err", err)
@@ -57,7 +69,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	for i := range changes {
 		changes[i].Source = source
 		changes[i].Received = now
-		if r.URL.Query().Get("priority") == "backfill" {
+		if backfill {
 			changes[i].Priority = forcesync.PriorityBackfill
 		}
 	}

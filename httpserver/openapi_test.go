@@ -75,6 +75,12 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"POST", "/api/v1/sources/contact/records", `[{"key":"a1","fields":{"email":"a@example.com"}},{"key":7,"op":"upsert","version":3,"fields":{}}]`, "application/json", true, 202, false},
 		{"POST", "/api/v1/sources/contact/records?priority=backfill", `[{"key":"a2","fields":{}},{"key":"a3","op":"nuke","fields":{}}]`, "application/json", true, 202, true},
 		{"POST", "/api/v1/sources/contact/records", `[{"fields":{}}]`, "application/json", true, 400, true},
+		// A priority other than backfill or realtime is refused, not
+		// sent down the realtime lane.
+		{"POST", "/api/v1/sources/contact/records?priority=urgent", `[{"key":"a4","fields":{}}]`, "application/json", true, 400, true},
+		{"POST", "/api/v1/sources/contact/records?priority=realtime", `[{"key":"a4","fields":{}}]`, "application/json", true, 202, false},
+		// curl -d sends a form type: refused (415) in the Error shape.
+		{"POST", "/api/v1/sources/contact/records", `[{"key":"a1","fields":{}}]`, "application/x-www-form-urlencoded", true, 415, true},
 		{"POST", "/api/v1/sources/contact/records", `[{"key":"a1","fields":{}}]`, "application/json", false, 401, true},
 		{"POST", "/api/v1/sources/nope/records", `[{"key":"a1","fields":{}}]`, "application/json", true, 404, false},
 		{"GET", "/api/v1/sources/contact/records/a1", "", "", true, 200, false},

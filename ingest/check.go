@@ -5,9 +5,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/forcesync/forcesync"
 )
+
+// problemKey is key as a Problem echoes it: cut to MaxKeyBytes (on a rune
+// boundary, marked with "...") when longer, so a refused key of megabytes
+// is not sent back whole in the answer.
+func problemKey(key string) string {
+	if len(key) <= MaxKeyBytes {
+		return key
+	}
+	cut := MaxKeyBytes
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "..."
+}
 
 // Check applies the rules every door shares to a change built by the door
 // (the REST ingest and file push decode theirs with DecodeRecord, which
@@ -19,13 +34,13 @@ import (
 // refuses it; each door words the Problem in its own wire format.
 func Check(c forcesync.Change) (forcesync.Change, *Problem) {
 	bad := func(field, msg string) (forcesync.Change, *Problem) {
-		return forcesync.Change{}, &Problem{Key: c.Key, Field: field, Error: msg}
+		return forcesync.Change{}, &Problem{Key: problemKey(c.Key), Field: field, Error: msg}
 	}
 	if strings.TrimSpace(c.Key) == "" {
 		return bad("key", "is required and must be a non-empty string or a number")
 	}
 	if len(c.Key) > MaxKeyBytes {
-		return bad("key", fmt.Sprintf("is longer than %d bytes", MaxKeyBytes))
+		return bad("key", fmt.Sprintf("is longer than %d bytes (%d bytes)", MaxKeyBytes, len(c.Key)))
 	}
 	switch c.Op {
 	case "":

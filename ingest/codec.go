@@ -69,7 +69,7 @@ func DecodeBody(r io.Reader) ([]forcesync.Change, []Problem, error) {
 				continue
 			}
 			if !json.Valid(b) {
-				return nil, nil, forcesync.Errorf(forcesync.EInvalid, "NDJSON line %d is not valid JSON", line)
+				return nil, nil, ndjsonLineErr(line, b)
 			}
 			raws = append(raws, append(json.RawMessage(nil), b...))
 		}
@@ -105,7 +105,7 @@ func DecodeRecord(i int, raw json.RawMessage) (forcesync.Change, *Problem) {
 	}
 	var rec Record
 	bad := func(field, msg string) (forcesync.Change, *Problem) {
-		return forcesync.Change{}, &Problem{Index: i, Key: rec.Key, Field: field, Error: msg}
+		return forcesync.Change{}, &Problem{Index: i, Key: problemKey(rec.Key), Field: field, Error: msg}
 	}
 	for k := range obj {
 		switch k {
@@ -176,6 +176,31 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 		}
 		return b, br.UnreadByte()
 	}
+}
+
+// ndjsonLineErr says why line n of an NDJSON body (b, trimmed) is not
+// JSON: the parser's complaint, and, for a line that opens an object or an
+// array it never closes, that a record must fit on one line (a pretty-printed
+// object sent as application/json is read line by line, like NDJSON).
+func ndjsonLineErr(n int, b []byte) error {
+	var v any
+	detail := "not valid JSON"
+	if err := json.Unmarshal(b, &v); err != nil {
+		detail = jsonErr(err)
+	}
+	msg := fmt.Sprintf("NDJSON line %d is not valid JSON: %s", n, detail)
+	if (b[0] == '{' || b[0] == '[') && unclosed(b) {
+		msg += "; each record must be on one line (NDJSON), or send a JSON array of records"
+	}
+	return forcesync.Errorf(forcesync.EInvalid, "%s", msg)
+}
+
+// unclosed reports whether b ends inside an object or array it opened: the
+// parser ran out of input rather than meeting a wrong byte.
+func unclosed(b []byte) bool {
+	var v any
+	var se *json.SyntaxError
+	return errors.As(json.Unmarshal(b, &v), &se) && se.Offset >= int64(len(b))
 }
 
 func jsonErr(err error) string {

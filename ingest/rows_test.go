@@ -24,7 +24,7 @@ func TestNDJSONChangeObjectsAreStrict(t *testing.T) {
 		{line: `{"key":"a","op":"disable"}`, key: "a", op: forcesync.OpDisable},
 		{line: `{"key":"a","fields":{},"feilds":{}}`, bad: "feilds: unknown property (allowed: key, op, version, fields)"},
 		{line: `{"key":"a","op":"upsert"}`, bad: "fields: is required for op upsert"},
-		{line: `{"key":"` + long + `","fields":{}}`, bad: "key: is longer than 255 bytes"},
+		{line: `{"key":"` + long + `","fields":{}}`, bad: "key: is longer than 255 bytes (256 bytes)"},
 		{line: `{"key":"a","version":-1,"fields":{}}`, bad: "version: must be a non-negative integer"},
 		{line: `{"id":"p1","name":"plain"}`, key: "p1", op: forcesync.OpUpsert},
 		{line: `{"id":"` + long + `"}`, bad: `key "id" is longer than 255 bytes`},

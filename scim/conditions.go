@@ -10,8 +10,9 @@ import (
 // the answer is 412 Precondition Failed. "*" matches any version. A GET
 // with If-None-Match equal to the current version answers 304.
 
-// precondition checks r's If-Match against the User's current version.
-func precondition(r *http.Request, version int64) error {
+// precondition checks r's If-Match against the current version of the
+// resource (kind: User or Group), naming it in the 412.
+func precondition(r *http.Request, kind string, version int64) error {
 	im := strings.TrimSpace(r.Header.Get("If-Match"))
 	if im == "" || im == "*" {
 		return nil
@@ -22,7 +23,7 @@ func precondition(r *http.Request, version int64) error {
 			return nil
 		}
 	}
-	return &Error{Status: http.StatusPreconditionFailed, Detail: "the User changed since version " + im + "; it is now " + cur}
+	return &Error{Status: http.StatusPreconditionFailed, Detail: "the " + kind + " changed since version " + im + "; it is now " + cur}
 }
 
 // notModified reports whether r's If-None-Match names the current version.

@@ -115,12 +115,24 @@ func cleanGroup(res map[string]any) error {
 	if strings.TrimSpace(groupName(res)) == "" {
 		return errorf("invalidValue", "displayName is required and must be a non-empty string")
 	}
-	var members []any
-	for _, id := range memberIDs(res) {
-		members = append(members, map[string]any{"value": id, "type": "User"})
-	}
+	// members must be a list of {"value": id}: anything else (a string,
+	// a member without its value) is refused rather than dropped unsaid.
+	var ids []string
 	if k, ok := attrKey(res, "members"); ok {
+		list, err := valueIDs(res[k])
+		if err != nil {
+			return err
+		}
+		for _, id := range list {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
 		delete(res, k)
+	}
+	var members []any
+	for _, id := range ids {
+		members = append(members, map[string]any{"value": id, "type": "User"})
 	}
 	if members != nil {
 		res["members"] = members
@@ -440,7 +452,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, change func
 	for attempt := 0; attempt < 5; attempt++ {
 		g, err := s.readGroup(r.Context(), id)
 		if err == nil {
-			err = precondition(r, g.rec.Version)
+			err = precondition(r, "Group", g.rec.Version)
 		}
 		var res map[string]any
 		if err == nil {
@@ -521,7 +533,7 @@ func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
 	g, err := s.readGroup(r.Context(), r.PathValue("id"))
 	if err == nil {
-		err = precondition(r, g.rec.Version)
+		err = precondition(r, "Group", g.rec.Version)
 	}
 	if err != nil {
 		s.fail(w, err)

@@ -549,6 +549,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if err := checkShapes(res, nil); err != nil {
+		s.fail(w, err)
+		return
+	}
 	release, err := s.reserveName(r.Context(), attr(res, "userName").(string), "")
 	if err != nil {
 		s.fail(w, err)
@@ -606,7 +610,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, chan
 	for attempt := 0; ; attempt++ {
 		u, err := s.read(r.Context(), id)
 		if err == nil {
-			err = precondition(r, u.rec.Version)
+			err = precondition(r, "User", u.rec.Version)
 		}
 		var dropped []string
 		if err == nil && u.rec.Unreadable != nil {
@@ -628,6 +632,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, whole bool, chan
 		if err == nil {
 			pw = password(res)
 			err = clean(res)
+		}
+		if err == nil {
+			err = checkShapes(res, u.res)
 		}
 		if g, ok := u.res["groups"]; ok && err == nil {
 			res["groups"] = g
@@ -740,7 +747,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	u, err := s.read(r.Context(), id)
 	if err == nil {
-		err = precondition(r, u.rec.Version)
+		err = precondition(r, "User", u.rec.Version)
 	}
 	var dropped []string
 	if err == nil && u.rec.Unreadable != nil {

@@ -75,7 +75,7 @@ func approver(st forcesync.Store, cfg *config.Config) func(ctx context.Context, 
 func keeper(st forcesync.Store, cfg *config.Config) func(ctx context.Context, mapping string) error {
 	return func(ctx context.Context, mapping string) error {
 		if cfg.Mapping(mapping) != nil {
-			return forcesync.Errorf(forcesync.EInvalid, "mapping %q is in the config; --keep applies to a mapping removed from it", mapping)
+			return forcesync.Errorf(forcesync.EInvalid, "mapping %q is in the config; keeping records (--keep, or ?keep=true on the API) applies only to a mapping removed from it", mapping)
 		}
 		return engine.KeepRemoved(ctx, st, mapping)
 	}
