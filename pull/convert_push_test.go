@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/forcesync/forcesync"
-	"github.com/forcesync/forcesync/engine"
-	"github.com/forcesync/forcesync/internal/testrig"
 )
 
 // TestPulledConversionThenAppChange: a rep converts a two-way mapping's
@@ -46,23 +44,7 @@ func TestPulledConversionThenAppChange(t *testing.T) {
 // on with the Contact the Lead became, not with a second Contact.
 func TestPulledConversionThenPromotion(t *testing.T) {
 	ctx := context.Background()
-	leads := leadsBoth(forcesync.NewestWins)
-	leads.Filter = `stage != "customer"`
-	contacts := forcesync.Mapping{Name: "contacts", Source: "client", Object: "Contact",
-		Match:  forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
-		Filter: `stage == "customer"`,
-		Fields: []forcesync.FieldRow{{Target: "LastName", SourceField: "last"}, {Target: "Phone", SourceField: "phone"}}}
-	tr := testrig.New(t, testrig.Options{Engine: engine.Config{Workers: 1}}, leads, contacts)
-	r := &rig{Rig: tr, t: t, emu: tr.Emu, client: tr.Client, store: tr.Store, eng: tr.Eng, m: leads, path: tr.Path, pstore: tr.Store}
-	p := r.puller(nil)
-	r.accept("k1", map[string]any{"last": "Ada", "company": "ACME", "phone": "555-0001", "stage": "lead"})
-	r.drain()
-	r.poll(p)
-	_, contact, err := r.emu.ConvertLead(r.sfID("k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.poll(p)
+	r, _, contact := convertedRig(t, nil)
 	r.accept("k1", map[string]any{"last": "Ada", "company": "ACME", "phone": "555-0002", "stage": "customer"})
 	r.drain()
 	b, err := r.store.Binding(ctx, "contacts", "k1")
@@ -82,23 +64,7 @@ func TestPulledConversionThenPromotion(t *testing.T) {
 // follow it.
 func TestPulledConversionNotADemotion(t *testing.T) {
 	ctx := context.Background()
-	leads := leadsBoth(forcesync.NewestWins)
-	leads.Filter = `stage != "customer"`
-	contacts := forcesync.Mapping{Name: "contacts", Source: "client", Object: "Contact",
-		Match:  forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
-		Filter: `stage == "customer"`,
-		Fields: []forcesync.FieldRow{{Target: "LastName", SourceField: "last"}, {Target: "Phone", SourceField: "phone"}}}
-	tr := testrig.New(t, testrig.Options{Engine: engine.Config{Workers: 1}}, leads, contacts)
-	r := &rig{Rig: tr, t: t, emu: tr.Emu, client: tr.Client, store: tr.Store, eng: tr.Eng, m: leads, path: tr.Path, pstore: tr.Store}
-	p := r.puller(nil)
-	r.accept("k1", map[string]any{"last": "Ada", "company": "ACME", "phone": "555-0001", "stage": "lead"})
-	r.drain()
-	r.poll(p)
-	_, contact, err := r.emu.ConvertLead(r.sfID("k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.poll(p)
+	r, _, contact := convertedRig(t, nil)
 	r.accept("k1", map[string]any{"last": "Ada", "company": "ACME", "phone": "555-0002", "stage": "lead"})
 	r.drain()
 	sts, err := r.store.Statuses(ctx, "client", "k1")

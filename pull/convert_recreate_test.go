@@ -10,20 +10,21 @@ import (
 	"github.com/forcesync/forcesync/internal/testrig"
 )
 
-// recreateRig: a source with a two-way Lead mapping (matched by binding,
-// so a new Lead could be created for a key whose Lead was converted) and
-// a Contact mapping with demote: recreate_lead and delete: delete. A rep
-// converts the record's Lead in Salesforce and a poll sees it.
-func recreateRig(t *testing.T) (r *rig, lead, contact string) {
+// convertedRig: a source with a two-way Lead mapping (filter stage !=
+// "customer") and a Contact mapping (External ID, filter stage ==
+// "customer"), both as tune leaves them; the app's record k1 is pushed as
+// a Lead, then a rep converts that Lead in Salesforce and a poll sees it.
+func convertedRig(t *testing.T, tune func(leads, contacts *forcesync.Mapping)) (r *rig, lead, contact string) {
 	t.Helper()
 	leads := leadsBoth(forcesync.NewestWins)
-	leads.Match = forcesync.MatchRule{Kind: forcesync.MatchBinding}
 	leads.Filter = `stage != "customer"`
 	contacts := forcesync.Mapping{Name: "contacts", Source: "client", Object: "Contact",
-		Match:      forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
-		Filter:     `stage == "customer"`,
-		Operations: forcesync.Operations{Delete: forcesync.DeleteDelete, Demote: forcesync.DemoteRecreate},
-		Fields:     []forcesync.FieldRow{{Target: "LastName", SourceField: "last"}, {Target: "Phone", SourceField: "phone"}}}
+		Match:  forcesync.MatchRule{Kind: forcesync.MatchExternalID, Field: "Forcesync_Key__c"},
+		Filter: `stage == "customer"`,
+		Fields: []forcesync.FieldRow{{Target: "LastName", SourceField: "last"}, {Target: "Phone", SourceField: "phone"}}}
+	if tune != nil {
+		tune(&leads, &contacts)
+	}
 	tr := testrig.New(t, testrig.Options{Engine: engine.Config{Workers: 1}}, leads, contacts)
 	r = &rig{Rig: tr, t: t, emu: tr.Emu, client: tr.Client, store: tr.Store, eng: tr.Eng, m: leads, path: tr.Path, pstore: tr.Store}
 	p := r.puller(nil)
@@ -40,6 +41,17 @@ func recreateRig(t *testing.T) (r *rig, lead, contact string) {
 	}
 	r.drain()
 	return r, lead, contact
+}
+
+// recreateRig is convertedRig with the Lead mapping matched by binding (so
+// a new Lead could be created for a key whose Lead was converted) and the
+// Contact mapping's demote: recreate_lead and delete: delete.
+func recreateRig(t *testing.T) (r *rig, lead, contact string) {
+	t.Helper()
+	return convertedRig(t, func(leads, contacts *forcesync.Mapping) {
+		leads.Match = forcesync.MatchRule{Kind: forcesync.MatchBinding}
+		contacts.Operations = forcesync.Operations{Delete: forcesync.DeleteDelete, Demote: forcesync.DemoteRecreate}
+	})
 }
 
 // noNewLead fails unless Salesforce has only the converted Lead.
