@@ -15,7 +15,8 @@ import (
 	"github.com/forcesync/forcesync"
 	"github.com/forcesync/forcesync/storeplan"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -89,7 +90,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingWhileBusy(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -167,6 +168,33 @@ func migrate(ctx context.Context, w *sql.DB, path string) error {
 		return fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
 	return nil
+}
+
+// openBusyFor is how long Open tries again a first connection the
+// database refuses as busy.
+const openBusyFor = 10 * time.Second
+
+// pingWhileBusy makes db's first connection, trying again while SQLite
+// answers SQLITE_BUSY. Setting up a connection (its journal_mode pragma)
+// can meet another process's lock that SQLite does not wait for: the last
+// connection of a process closing the database checkpoints the log and
+// takes it whole for a moment, and a process opening the file then fails
+// at once with "database is locked". A serve started as a push ends, or
+// two pushes, must both open.
+func pingWhileBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(openBusyFor)
+	for {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the database.
