@@ -27,15 +27,7 @@ func TestPlanLeavesTheGuardAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := engine.NewPlanner(r.store, r.api, pipes, engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pl.Plan(ctx, engine.PlanOptions{})
+	p, err := planOf(ctx, t, r, engine.Config{}, leads)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,15 +56,7 @@ func TestPlanShowsAConfigChangesSweep(t *testing.T) {
 	r.drain()
 	narrower := leads
 	narrower.Filter = "score >= 70"
-	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{narrower})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := engine.NewPlanner(r.store, r.api, pipes, engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pl.Plan(ctx, engine.PlanOptions{})
+	p, err := planOf(ctx, t, r, engine.Config{}, narrower)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,20 +77,28 @@ func TestPlanLogsNoPushes(t *testing.T) {
 	leads := leadByExtID()
 	r := newRig(t, engine.Config{BulkThreshold: -1}, leads)
 	r.accept("contact", contact("k1", "One", "not-an-email", 60))
-	pipes, err := engine.Compile(ctx, r.api, []forcesync.Mapping{leads})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs bytes.Buffer
-	pl, err := engine.NewPlanner(r.store, r.api, pipes, engine.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pl.Plan(ctx, engine.PlanOptions{})
+	p, err := planOf(ctx, t, r, engine.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, leads)
 	if err != nil || p.Mappings[0].Counts.Held != 1 {
 		t.Fatalf("plan %+v %v; want k1 held", p, err)
 	}
 	if strings.Contains(logs.String(), "push.held") {
 		t.Fatalf("the plan logged a push:\n%s", logs.String())
 	}
+}
+
+// planOf plans mappings on r's store and org with cfg: what `forcesync
+// plan` shows of them. Compiling or building the planner failing ends the
+// test; the plan's own error is returned.
+func planOf(ctx context.Context, t *testing.T, r *rig, cfg engine.Config, mappings ...forcesync.Mapping) (*engine.Plan, error) {
+	t.Helper()
+	pipes, err := engine.Compile(ctx, r.api, mappings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := engine.NewPlanner(r.store, r.api, pipes, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl.Plan(ctx, engine.PlanOptions{})
 }
